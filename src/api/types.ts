@@ -63,12 +63,19 @@ export interface KindDef {
   group: string; // '' for the Kubernetes core group
   kind: string;
   plural: string;
-  /** Served versions; the first is the storage version. */
+  /** Served versions; the first is the storage version unless `storageVersion` says otherwise. */
   versions: readonly string[];
+  /** The version a cluster stores (Istio keeps Telemetry at v1alpha1 while serving v1). */
+  storageVersion?: string;
   namespaced: boolean;
+  /** Rule for `metadata.name`: DNS-1123 subdomain (the default) or label (Namespace, Service). */
+  nameFormat?: 'subdomain' | 'label';
   /** Schema of `spec` (or, for kinds without spec, of the whole object less apiVersion/kind/metadata). */
   schema: TSchema;
-  /** True when top-level fields are given by `schema` instead of a `spec` field (ConfigMap, Secret, ...). */
+  /**
+   * True when top-level fields are given by `schema` instead of a `spec` field (ConfigMap, Secret, ...).
+   * The validated resource then carries those fields at the top level and, as one object, in `spec`.
+   */
   topLevel?: boolean;
   /** Cross-field rules beyond the schema (Istio's webhook validation). Paths start at the resource root. */
   rules?: (resource: Resource) => Issue[];

@@ -1,0 +1,186 @@
+/**
+ * Loads configuration the way `kubectl apply -f` reads it: multi-document YAML (or JSON) files,
+ * directories and stdin, `kind: List` expanded, each resource validated on its own, and every
+ * problem reported with its file, line, column, resource and field path. A broken document never
+ * stops the others.
+ */
+import { LineCounter, parseAllDocuments } from 'yaml';
+import type { Document } from 'yaml';
+import { lookupKind, validateResource } from '../api/index.js';
+import { resourceKey } from '../api/types.js';
+import type { Issue, Resource } from '../api/types.js';
+import type { DocumentSummary, Finding, LoadResult, SourcePos } from './finding.js';
+import { readInputs } from './sources.js';
+import type { InputText } from './sources.js';
+import { positionOf } from './yaml-positions.js';
+
+export type { DocumentSummary, Finding, LoadedResource, LoadResult, SourcePos } from './finding.js';
+
+export interface LoadOptions {
+  /** Namespace given to namespaced resources that name none (kubectl's default: `default`). */
+  defaultNamespace?: string;
+  /** Where `-` reads from (tests pass text directly). */
+  readStdin?: () => Promise<string>;
+}
+
+export const DEFAULT_NAMESPACE = 'default';
+
+/** Reads and loads files, directories (recursively) and `-` (stdin). */
+export async function loadFiles(paths: readonly string[], opts: LoadOptions = {}): Promise<LoadResult> {
+  const { inputs, errors } = await readInputs(paths, opts.readStdin);
+  const result = loadTexts(inputs, opts);
+  const readFindings: Finding[] = errors.map((e) => ({
+    severity: 'error',
+    path: [],
+    message: `cannot read: ${e.message}`,
+    file: e.name,
+    origin: 'read',
+  }));
+  return { ...result, findings: [...readFindings, ...result.findings] };
+}
+
+/** Loads texts already in memory, in order. */
+export function loadTexts(inputs: readonly InputText[], opts: LoadOptions = {}): LoadResult {
+  const out: LoadResult = { resources: [], findings: [], documents: [], files: [] };
+  for (const input of inputs) {
+    out.files.push(input.name);
+    loadText(input.name, input.text, opts, out);
+  }
+  return out;
+}
+
+/** Loads one text (one file) into `out`. */
+export function loadText(file: string, text: string, opts: LoadOptions = {}, out?: LoadResult): LoadResult {
+  const result = out ?? { resources: [], findings: [], documents: [], files: [file] };
+  const lineCounter = new LineCounter();
+  const lines = text.split(/\r?\n/);
+  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  // An empty stream (no documents at all) is not an error, like an empty file for kubectl.
+  if (!Array.isArray(parsed)) return result;
+  const ctx: FileContext = { file, lines, lineCounter, defaultNamespace: opts.defaultNamespace ?? DEFAULT_NAMESPACE, out: result };
+  parsed.forEach((doc, docIndex) => loadDocument(ctx, doc, docIndex));
+  return result;
+}
+
+interface FileContext {
+  file: string;
+  lines: string[];
+  lineCounter: LineCounter;
+  defaultNamespace: string;
+  out: LoadResult;
+}
+
+function loadDocument(ctx: FileContext, doc: Document, docIndex: number): void {
+  const at = (offset: number | undefined): SourcePos => {
+    if (offset === undefined) return { file: ctx.file };
+    const { line, col } = ctx.lineCounter.linePos(offset);
+    return { file: ctx.file, line, col };
+  };
+  for (const w of doc.warnings) {
+    ctx.out.findings.push({ severity: 'warning', path: [], message: w.message, ...withSource(ctx, at(w.pos[0])), origin: 'syntax' });
+  }
+  if (doc.errors.length > 0) {
+    // A document with syntax errors is not validated: its content is whatever the parser guessed.
+    for (const e of doc.errors) {
+      ctx.out.findings.push({ severity: 'error', path: [], message: syntaxMessage(e.message), ...withSource(ctx, at(e.pos[0])), origin: 'syntax' });
+    }
+    const start = at(doc.range?.[0]);
+    ctx.out.documents.push({ file: ctx.file, line: start.line ?? 1, status: 'invalid' });
+    return;
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err: unknown) {
+    const start = at(doc.range?.[0]);
+    ctx.out.findings.push({ severity: 'error', path: [], message: err instanceof Error ? err.message : String(err), ...withSource(ctx, start), origin: 'syntax' });
+    ctx.out.documents.push({ file: ctx.file, line: start.line ?? 1, status: 'invalid' });
+    return;
+  }
+  if (value === null || value === undefined) return; // an empty document (only comments, or `---` alone)
+  if (isRecord(value) && value.kind === 'List' && Array.isArray(value.items)) {
+    // kubectl expands `kind: List`; each item is a resource of its own.
+    value.items.forEach((item: unknown, i) => loadObject(ctx, doc, docIndex, item, ['items', i], i));
+    return;
+  }
+  loadObject(ctx, doc, docIndex, value, [], undefined);
+}
+
+function loadObject(
+  ctx: FileContext,
+  doc: Document,
+  docIndex: number,
+  obj: unknown,
+  prefix: ReadonlyArray<string | number>,
+  itemIndex: number | undefined,
+): void {
+  const locate = (path: ReadonlyArray<string | number>, atKey = false): SourcePos => {
+    const pos = positionOf(doc, ctx.lineCounter, doc.contents, [...prefix, ...path], { atKey });
+    return pos ? { file: ctx.file, line: pos.line, col: pos.col } : { file: ctx.file };
+  };
+  const start = locate([]);
+  const { resource, issues } = validateResource(obj);
+  const key = displayKey(obj, ctx.defaultNamespace);
+  const hasError = issues.some((i) => i.severity === 'error');
+  const unsupported = resource === undefined && !hasError;
+  for (const issue of issues) {
+    const pos = locate(issue.path, isUnknownField(issue));
+    ctx.out.findings.push({ ...issue, ...withSource(ctx, pos), resource: key, origin: 'validation', ...(unsupported ? { unsupported } : {}) });
+  }
+  const summary: DocumentSummary = {
+    file: ctx.file,
+    line: start.line ?? 1,
+    ...(key !== undefined ? { resource: key } : {}),
+    status: hasError ? 'invalid' : unsupported ? 'unsupported' : 'valid',
+  };
+  ctx.out.documents.push(summary);
+  if (resource === undefined || hasError) return;
+  const { resource: withNs, explicit } = defaultNamespace(resource, ctx.defaultNamespace);
+  ctx.out.resources.push({
+    resource: withNs,
+    source: { file: ctx.file, line: start.line ?? 1, col: start.col ?? 1, docIndex, ...(itemIndex !== undefined ? { itemIndex } : {}) },
+    namespaceExplicit: explicit,
+    locate: (path) => locate(path),
+  });
+}
+
+/** Fills in the default namespace for namespaced kinds that name none, remembering that it was implicit. */
+function defaultNamespace(resource: Resource, ns: string): { resource: Resource; explicit: boolean } {
+  if (resource.metadata.namespace) return { resource, explicit: true };
+  if (!isNamespaced(resource.apiVersion, resource.kind)) return { resource, explicit: false };
+  return { resource: { ...resource, metadata: { ...resource.metadata, namespace: ns } }, explicit: false };
+}
+
+function isNamespaced(apiVersion: unknown, kind: unknown): boolean {
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return false;
+  return lookupKind(apiVersion, kind)?.namespaced === true;
+}
+
+/** `kind/namespace/name` for messages, from the raw document (it may be invalid). */
+function displayKey(obj: unknown, ns: string): string | undefined {
+  if (!isRecord(obj) || typeof obj.kind !== 'string' || obj.kind === '') return undefined;
+  const meta = isRecord(obj.metadata) ? obj.metadata : {};
+  const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : undefined;
+  let namespace = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
+  if (namespace === undefined && isNamespaced(obj.apiVersion, obj.kind)) namespace = ns;
+  return resourceKey({ kind: obj.kind, metadata: { ...(name !== undefined ? { name } : {}), ...(namespace !== undefined ? { namespace } : {}) } });
+}
+
+function isUnknownField(issue: Issue): boolean {
+  return /^unknown field\b/i.test(issue.message);
+}
+
+function withSource(ctx: FileContext, pos: SourcePos): SourcePos & { sourceLine?: string } {
+  if (pos.line === undefined) return pos;
+  const sourceLine = ctx.lines[pos.line - 1];
+  return sourceLine === undefined ? pos : { ...pos, sourceLine };
+}
+
+/** The parser's message without its own position suffix (findings carry the position). */
+function syntaxMessage(message: string): string {
+  return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

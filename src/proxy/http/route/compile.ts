@@ -1,0 +1,221 @@
+/**
+ * Compiles a RouteConfig once into a RouteTable: virtual hosts indexed by domain, each route's
+ * match blocks flattened in order into precompiled conditions, so `select` walks closures and
+ * allocates nothing.
+ */
+import { compileCors } from './cors.js';
+import { DomainIndex } from './domains.js';
+import { RouteConfigError } from './errors.js';
+import { compileFault, percentToPerMillion } from './fault.js';
+import { compileHeaderOps, mergeSteps, type HeaderStep } from './headers.js';
+import { compileMatch } from './match.js';
+import { MatchScratch, type Condition } from './matchers.js';
+import { compileRedirect } from './redirect.js';
+import { CompiledRetryPolicy } from './retry.js';
+import { compileRegexRewrite, compileUriRewrite, type MatchedPath, type PathRewriter } from './rewrite.js';
+import { SelectedRoute, type CompiledDestination, type CompiledMirror } from './selected.js';
+import type { ForwardAction, Route, RouteConfig, RouteMatch, RouteRequest, VirtualHost } from './types.js';
+
+interface Entry {
+  condition: Condition | null;
+  selected: SelectedRoute;
+}
+
+interface CompiledVirtualHost {
+  name: string;
+  entries: Entry[];
+}
+
+export class RouteTable {
+  /** The configuration this table was compiled from (for config dumps). */
+  readonly config: RouteConfig;
+  private readonly domains: DomainIndex<CompiledVirtualHost>;
+  private readonly scratch = new MatchScratch();
+
+  constructor(config: RouteConfig, domains: DomainIndex<CompiledVirtualHost>) {
+    this.config = config;
+    this.domains = domains;
+  }
+
+  /**
+   * The first route (in order) of the request's virtual host whose match block holds, or null
+   * when no virtual host or no route matches (the data path answers 404, flag `NR`).
+   */
+  select(req: RouteRequest): SelectedRoute | null {
+    const vh = this.domains.find(req.authority);
+    if (vh === undefined) return null;
+    const scratch = this.scratch;
+    scratch.reset(req);
+    const entries = vh.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i];
+      if (e.condition === null || e.condition(req, scratch)) return e.selected;
+    }
+    return null;
+  }
+
+  /** Name of the virtual host serving this Host / :authority, if any. */
+  virtualHostFor(authority: string): string | undefined {
+    return this.domains.find(authority)?.name;
+  }
+}
+
+/** Compiles and validates; throws RouteConfigError naming the offending field. */
+export function compileRouteConfig(cfg: RouteConfig): RouteTable {
+  if (cfg === null || typeof cfg !== 'object' || !Array.isArray(cfg.virtualHosts)) {
+    throw new RouteConfigError('virtualHosts', 'must be a list');
+  }
+  const domains = new DomainIndex<CompiledVirtualHost>();
+  const seen = new Map<string, string>();
+  cfg.virtualHosts.forEach((vh, i) => {
+    const where = `virtualHosts[${i}]`;
+    const compiled = compileVirtualHost(vh, where);
+    if (!Array.isArray(vh.domains)) throw new RouteConfigError(`${where}.domains`, 'must be a list');
+    domains.add(vh.domains, compiled, `${where}.domains`, seen);
+  });
+  return new RouteTable(cfg, domains.seal());
+}
+
+function compileVirtualHost(vh: VirtualHost, where: string): CompiledVirtualHost {
+  if (!Array.isArray(vh.routes)) throw new RouteConfigError(`${where}.routes`, 'must be a list');
+  const entries: Entry[] = [];
+  vh.routes.forEach((r, i) => entries.push(...compileRoute(r, vh.name, `${where}.routes[${i}]`)));
+  return { name: vh.name, entries };
+}
+
+/** One entry per match block (Istio emits one Envoy route per block), or one for no blocks. */
+function compileRoute(r: Route, vhName: string, where: string): Entry[] {
+  if (r.action === undefined || r.action === null) throw new RouteConfigError(`${where}.action`, 'is required');
+  if (r.match !== undefined && !Array.isArray(r.match)) throw new RouteConfigError(`${where}.match`, 'must be a list of match blocks');
+  if (typeof r.name !== 'string') throw new RouteConfigError(`${where}.name`, 'must be a string');
+  const blocks: (RouteMatch | null)[] = r.match === undefined || r.match.length === 0 ? [null] : r.match;
+  const shared = compileShared(r, where);
+  return blocks.map((m, j) => {
+    const compiled = m === null ? { condition: null, matchedPath: { kind: 'prefix', length: 1 } as MatchedPath } : compileMatch(m, `${where}.match[${j}]`);
+    const name = m !== null && m.name !== undefined && m.name !== '' ? `${r.name}.${m.name}` : r.name;
+    const rewritePath = r.action.type === 'route' ? pathRewriter(r.action, compiled.matchedPath, `${where}.action.rewrite`) : null;
+    const selected = new SelectedRoute({ ...shared, name, virtualHost: vhName, route: r, match: m, rewritePath });
+    return { condition: compiled.condition, selected };
+  });
+}
+
+type Shared = Omit<ConstructorParameters<typeof SelectedRoute>[0], 'name' | 'virtualHost' | 'route' | 'match' | 'rewritePath'>;
+
+/** Everything about a route that does not depend on which match block matched. */
+function compileShared(r: Route, where: string): Shared {
+  const a = r.action;
+  const reqOps = compileHeaderOps(r.requestHeaders, `${where}.requestHeaders`);
+  const respOps = compileHeaderOps(r.responseHeaders, `${where}.responseHeaders`);
+  const base: Shared = {
+    destinations: [],
+    totalWeight: 0,
+    timeoutMs: 0,
+    retry: null,
+    mirrors: [],
+    routeAuthority: reqOps.authority,
+    redirect: null,
+    fault: compileFault(r.fault, `${where}.fault`),
+    cors: compileCors(r.cors, `${where}.cors`),
+    routeRequestSteps: reqOps.step ? [reqOps.step] : [],
+    routeResponseSteps: respOps.step ? [respOps.step] : [],
+  };
+  if (a.type === 'redirect') {
+    return { ...base, redirect: compileRedirect(a, `${where}.action`) };
+  }
+  if (a.type === 'direct') {
+    if (!Number.isInteger(a.status) || a.status < 100 || a.status > 599) {
+      throw new RouteConfigError(`${where}.action.status`, `must be an HTTP status between 100 and 599, got ${String(a.status)}`);
+    }
+    return base;
+  }
+  if (a.type !== 'route') {
+    throw new RouteConfigError(`${where}.action.type`, `must be route, redirect or direct, not ${JSON.stringify((a as { type: unknown }).type)}`);
+  }
+  return compileForward(a, base, reqOps.step, respOps.step, `${where}.action`);
+}
+
+function compileForward(
+  a: ForwardAction,
+  base: Shared,
+  routeReq: HeaderStep | null,
+  routeResp: HeaderStep | null,
+  where: string,
+): Shared {
+  if (!Array.isArray(a.destinations) || a.destinations.length === 0) {
+    throw new RouteConfigError(`${where}.destinations`, 'at least one destination is required');
+  }
+  const routeAuthority = nonEmpty(a.rewrite?.authority) ?? base.routeAuthority;
+  let total = 0;
+  a.destinations.forEach((d, i) => {
+    const at = `${where}.destinations[${i}]`;
+    if (typeof d.cluster !== 'string' || d.cluster === '') throw new RouteConfigError(`${at}.cluster`, 'must be a non-empty string');
+    if (typeof d.weight !== 'number' || !Number.isInteger(d.weight) || d.weight < 0) {
+      throw new RouteConfigError(`${at}.weight`, `must be a non-negative integer, got ${String(d.weight)}`);
+    }
+    total += d.weight;
+  });
+  const single = a.destinations.length === 1;
+  if (!single && total === 0) throw new RouteConfigError(`${where}.destinations`, 'total destination weight = 0');
+
+  const destinations: CompiledDestination[] = [];
+  a.destinations.forEach((d, i) => {
+    // With several destinations, weight 0 gets no traffic (Istio leaves it out).
+    if (!single && d.weight === 0) return;
+    const at = `${where}.destinations[${i}]`;
+    const dReq = compileHeaderOps(d.requestHeaders, `${at}.requestHeaders`);
+    const dResp = compileHeaderOps(d.responseHeaders, `${at}.responseHeaders`);
+    // Istio folds a single destination's operations into the route's (destination last, so its
+    // `set` wins); weighted destinations keep their own level, applied before the route's.
+    const requestSteps = single ? compact(mergeSteps(routeReq, dReq.step)) : compact(dReq.step, routeReq);
+    const responseSteps = single ? compact(mergeSteps(routeResp, dResp.step)) : compact(dResp.step, routeResp);
+    destinations.push({
+      cluster: d.cluster,
+      weight: single ? 1 : d.weight,
+      hashPolicy: d.hashPolicy,
+      // A route-level authority rewrite wins over the destination's (Envoy applies it last).
+      authority: routeAuthority ?? dReq.authority,
+      requestSteps,
+      responseSteps,
+    });
+  });
+
+  const timeoutMs = a.timeoutMs ?? 0;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
+    throw new RouteConfigError(`${where}.timeoutMs`, `must be a non-negative number, got ${String(timeoutMs)}`);
+  }
+  const retry = a.retry === undefined || a.retry.attempts === 0 ? null : new CompiledRetryPolicy(a.retry, `${where}.retry`);
+  const mirrors: CompiledMirror[] = [];
+  (a.mirrors ?? []).forEach((m, i) => {
+    const at = `${where}.mirrors[${i}]`;
+    if (typeof m.cluster !== 'string' || m.cluster === '') throw new RouteConfigError(`${at}.cluster`, 'must be a non-empty string');
+    const perMillion = m.percent === undefined ? 1_000_000 : percentToPerMillion(m.percent, `${at}.percent`);
+    if (perMillion > 0) mirrors.push({ cluster: m.cluster, perMillion });
+  });
+  return {
+    ...base,
+    destinations,
+    totalWeight: single ? 1 : total,
+    timeoutMs,
+    retry,
+    mirrors,
+    routeAuthority,
+  };
+}
+
+function pathRewriter(a: ForwardAction, matched: MatchedPath, where: string): PathRewriter | null {
+  const rw = a.rewrite;
+  if (rw === undefined) return null;
+  const uri = nonEmpty(rw.uri);
+  if (uri !== undefined && rw.uriRegex !== undefined) throw new RouteConfigError(where, 'uri and uriRegex are mutually exclusive');
+  if (rw.uriRegex !== undefined) return compileRegexRewrite(rw.uriRegex.match, rw.uriRegex.rewrite, `${where}.uriRegex`);
+  if (uri !== undefined) return compileUriRewrite(uri, matched);
+  return null;
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function compact(...steps: (HeaderStep | null)[]): HeaderStep[] {
+  return steps.filter((s): s is HeaderStep => s !== null);
+}

@@ -1,0 +1,259 @@
+/**
+ * Compiles Istio match conditions (string, header, query-parameter and source matches) into
+ * closures evaluated against a request, with Envoy's semantics for each kind.
+ */
+import { compileRegex } from '../../../api/regex.js';
+import { RouteConfigError } from './errors.js';
+import type { HeaderMatch, RouteRequest, StringMatch } from './types.js';
+
+/** Per-request values derived lazily and shared by all conditions of one `select` call. */
+export class MatchScratch {
+  private req: RouteRequest | null = null;
+  private pathOnlyCache: string | null = null;
+
+  reset(req: RouteRequest): void {
+    this.req = req;
+    this.pathOnlyCache = null;
+  }
+
+  /** The request path without query string and fragment (what Envoy's exact/regex path matches see). */
+  pathOnly(): string {
+    if (this.pathOnlyCache === null) this.pathOnlyCache = stripQuery((this.req as RouteRequest).path);
+    return this.pathOnlyCache;
+  }
+}
+
+/** A compiled condition; true when the request satisfies it. */
+export type Condition = (req: RouteRequest, scratch: MatchScratch) => boolean;
+
+/** A compiled string test. */
+export type StringTest = (value: string) => boolean;
+
+/** Index of the query (`?`) or fragment (`#`) start, or the length when there is neither. */
+export function queryStart(path: string): number {
+  for (let i = 0; i < path.length; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 63 /* ? */ || c === 35 /* # */) return i;
+  }
+  return path.length;
+}
+
+export function stripQuery(path: string): string {
+  const q = queryStart(path);
+  return q === path.length ? path : path.slice(0, q);
+}
+
+/** ASCII case-insensitive `startsWith`, as Envoy's `StartsWithIgnoreCase`. */
+export function startsWithIgnoreCase(s: string, prefix: string): boolean {
+  if (s.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) {
+    if (asciiLower(s.charCodeAt(i)) !== asciiLower(prefix.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+function asciiLower(c: number): number {
+  return c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+/** Which one of a StringMatch's variants is set; throws on zero or several. */
+export function stringMatchKind(m: StringMatch, where: string): 'exact' | 'prefix' | 'regex' {
+  if (m === null || typeof m !== 'object') throw new RouteConfigError(where, 'must be a match object {exact|prefix|regex: string}');
+  const kinds = (['exact', 'prefix', 'regex'] as const).filter(
+    (k) => typeof (m as Record<string, unknown>)[k] === 'string',
+  );
+  if (kinds.length !== 1) {
+    throw new RouteConfigError(where, 'must set exactly one of exact, prefix, regex');
+  }
+  return kinds[0];
+}
+
+/** Compiles an RE2 regex as a whole-string test; a bad pattern is a config error. */
+export function compileRegexTest(src: string, where: string): StringTest {
+  const r = compileRegex(src);
+  if (!r.ok) throw new RouteConfigError(where, `invalid regex ${JSON.stringify(src)}: ${r.error}`);
+  const full = r.matcher;
+  // RE2 in JavaScript costs a few hundred ns per test; a whole-string match must begin with the
+  // pattern's literal prefix, so most non-matching values are turned away by `startsWith`.
+  const prefix = literalPrefix(src);
+  return prefix === '' ? full : (v) => v.startsWith(prefix) && full(v);
+}
+
+const REGEX_META = new Set(['\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$']);
+
+/**
+ * The literal text every whole-string match of `src` starts with ('' when unsure): leading plain
+ * characters (an optional `^` skipped, `\.`-style escapes of punctuation included), minus a last
+ * character made optional by a quantifier; nothing when the pattern has a top-level `|`.
+ */
+export function literalPrefix(src: string): string {
+  if (hasTopLevelAlternation(src)) return '';
+  let i = src.startsWith('^') ? 1 : 0;
+  let out = '';
+  let lastLen = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (c === '\\') {
+      const n = src[i + 1];
+      // Only escaped punctuation is a literal; \d, \w, \b, \pL... are classes or assertions.
+      if (n === undefined || /[0-9A-Za-z]/.test(n)) break;
+      out += n;
+      lastLen = 1;
+      i += 2;
+      continue;
+    }
+    if (REGEX_META.has(c)) break;
+    out += c;
+    lastLen = c.length;
+    i++;
+  }
+  const next = src[i];
+  if (next === '*' || next === '?' || next === '{') out = out.slice(0, out.length - lastLen);
+  return out;
+}
+
+function hasTopLevelAlternation(src: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      i++;
+    } else if (inClass) {
+      if (c === ']') inClass = false;
+    } else if (c === '[') {
+      inClass = true;
+      if (src[i + 1] === '^') i++;
+      if (src[i + 1] === ']') i++; // a leading ']' is a literal inside the class
+    } else if (c === '(') {
+      depth++;
+    } else if (c === ')') {
+      depth--;
+    } else if (c === '|' && depth === 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Compiles a case-sensitive StringMatch (exact, prefix, whole-string RE2 regex). */
+export function compileStringTest(m: StringMatch, where: string): StringTest {
+  const kind = stringMatchKind(m, where);
+  if (kind === 'exact') {
+    const want = (m as { exact: string }).exact;
+    return (v) => v === want;
+  }
+  if (kind === 'prefix') {
+    const want = (m as { prefix: string }).prefix;
+    return (v) => v.startsWith(want);
+  }
+  return compileRegexTest((m as { regex: string }).regex, `${where}.regex`);
+}
+
+/**
+ * True when a header/query match means "present": `{ present: true }`, an empty match `{}`,
+ * or `regex: "*"` (not valid RE2; Istio documents it as presence).
+ */
+export function isPresenceMatch(m: HeaderMatch): boolean {
+  const r = m as Record<string, unknown>;
+  if (r.present === true) return true;
+  if (r.exact === undefined && r.prefix === undefined && r.regex === undefined) return true;
+  return r.regex === '*';
+}
+
+const HEADER_MATCH_KEYS = new Set(['exact', 'prefix', 'regex', 'present']);
+
+/** Rejects what is not a header/query match object, so a typo never turns into a presence check. */
+export function checkHeaderMatch(m: unknown, where: string): asserts m is HeaderMatch {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) {
+    throw new RouteConfigError(where, 'must be a match object ({exact|prefix|regex: string} or {present: true})');
+  }
+  const keys = Object.keys(m);
+  const unknown = keys.filter((k) => !HEADER_MATCH_KEYS.has(k));
+  if (unknown.length > 0 || keys.length > 1) {
+    throw new RouteConfigError(where, `must set at most one of exact, prefix, regex, present (got ${keys.join(', ')})`);
+  }
+  const present = (m as Record<string, unknown>).present;
+  if (present !== undefined && present !== true) throw new RouteConfigError(`${where}.present`, 'must be true when set');
+}
+
+/**
+ * A header condition (Envoy HeaderMatcher as Istio configures it). With `invert` (withoutHeaders)
+ * a missing header counts as the empty string for value matches, so that an absent header
+ * satisfies `withoutHeaders` — Istio sets `treat_missing_header_as_empty` for this.
+ */
+export function compileHeaderCondition(
+  name: string,
+  m: HeaderMatch,
+  invert: boolean,
+  where: string,
+): Condition {
+  checkHeaderMatch(m, where);
+  const key = name.toLowerCase();
+  if (isPresenceMatch(m)) {
+    return invert ? (req) => !req.headers.has(key) : (req) => req.headers.has(key);
+  }
+  const test = compileStringTest(m as StringMatch, where);
+  if (invert) return (req) => !test(req.headers.get(key) ?? '');
+  return (req) => {
+    const v = req.headers.get(key);
+    return v !== undefined && test(v);
+  };
+}
+
+/** Condition on a pseudo-header value taken from the request (method, scheme, authority). */
+export function compilePseudoHeaderCondition(
+  read: (req: RouteRequest) => string,
+  m: StringMatch,
+  where: string,
+): Condition {
+  checkHeaderMatch(m, where);
+  if (isPresenceMatch(m)) return () => true;
+  const test = compileStringTest(m, where);
+  return (req) => test(read(req));
+}
+
+/** Condition on the first occurrence of a query parameter (Envoy QueryParameterMatcher). */
+export function compileQueryCondition(name: string, m: HeaderMatch, where: string): Condition {
+  checkHeaderMatch(m, where);
+  if (isPresenceMatch(m)) return (req) => findQueryParam(req.path, name) !== undefined;
+  const test = compileStringTest(m as StringMatch, where);
+  return (req) => {
+    const v = findQueryParam(req.path, name);
+    return v !== undefined && test(v);
+  };
+}
+
+/**
+ * The percent-decoded value of the first `name` parameter in the path's query string: `''` for
+ * `?name` and `?name=`, undefined when absent. Scans in place, no splitting of the query.
+ */
+export function findQueryParam(path: string, name: string): string | undefined {
+  const q = path.indexOf('?');
+  if (q < 0) return undefined;
+  let end = path.indexOf('#', q);
+  if (end < 0) end = path.length;
+  let i = q + 1;
+  while (i <= end) {
+    let amp = path.indexOf('&', i);
+    if (amp < 0 || amp > end) amp = end;
+    let eq = path.indexOf('=', i);
+    if (eq >= amp) eq = -1;
+    const keyEnd = eq < 0 ? amp : eq;
+    if (keyEnd - i === name.length && path.startsWith(name, i)) {
+      return eq < 0 ? '' : percentDecode(path.slice(eq + 1, amp));
+    }
+    i = amp + 1;
+  }
+  return undefined;
+}
+
+/** Decodes %XX escapes; malformed escapes are kept as written (Envoy does the same). */
+export function percentDecode(s: string): string {
+  if (!s.includes('%')) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s.replace(/%([0-9a-fA-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+  }
+}

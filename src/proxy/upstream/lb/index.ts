@@ -1,0 +1,37 @@
+/** Builds the load balancer a cluster's `LbPolicy` names over one host set. */
+import type { Endpoint, LbPolicy, LoadBalancer, Random } from '../types.js';
+import { createLeastRequestLb } from './least-request.js';
+import { createMaglevLb } from './maglev.js';
+import { createPassthroughLb, type OriginalDestinationHosts } from './passthrough.js';
+import { createRandomLb } from './random.js';
+import { createRingHashLb } from './ring-hash.js';
+import { createRoundRobinLb } from './round-robin.js';
+
+export { createLeastRequestLb, createMaglevLb, createPassthroughLb, createRandomLb, createRingHashLb, createRoundRobinLb };
+export type { OriginalDestinationHosts };
+
+export interface LbDeps {
+  random: Random;
+  /** Required for PASSTHROUGH: materialises the host for an original destination. */
+  originalDestinationHost?: OriginalDestinationHosts;
+}
+
+export function createLoadBalancer(policy: LbPolicy, hosts: readonly Endpoint[], deps: LbDeps): LoadBalancer {
+  switch (policy.policy) {
+    case 'ROUND_ROBIN':
+      return createRoundRobinLb(hosts, deps.random);
+    case 'LEAST_REQUEST':
+      return createLeastRequestLb(hosts, deps.random, policy.choiceCount);
+    case 'RANDOM':
+      return createRandomLb(hosts, deps.random);
+    case 'PASSTHROUGH': {
+      const hostFor = deps.originalDestinationHost;
+      if (hostFor === undefined) throw new Error('PASSTHROUGH load balancer needs an originalDestinationHost factory');
+      return createPassthroughLb(hostFor);
+    }
+    case 'RING_HASH':
+      return createRingHashLb(hosts, deps.random, { minimumRingSize: policy.minimumRingSize });
+    case 'MAGLEV':
+      return createMaglevLb(hosts, deps.random, policy.tableSize);
+  }
+}

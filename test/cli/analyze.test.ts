@@ -1,0 +1,157 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runSkiff } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
+import { hasIstioSamples, istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'skiff-analyze-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function file(name: string, text: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+spec:
+  selector:
+    app: reviews
+  ports:
+  - name: http
+    port: 9080
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  subsets:
+  - name: v1
+    labels:
+      version: v1
+`;
+
+const vs = (subset: string, extra = ''): string => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+${extra}spec:
+  hosts:
+  - reviews
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: ${subset}
+`;
+
+test('a clean set: the istioctl success line and exit 0', async () => {
+  const r = await runSkiff(['analyze', '-f', await file('svc.yaml', SERVICE), '-f', await file('vs-ok.yaml', vs('v1'))]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
+});
+
+test('an error: istioctl-style message with code, resource and file:line; exit 79', async () => {
+  const bad = await file('vs-bad.yaml', vs('v5'));
+  const r = await runSkiff(['analyze', '-f', await file('svc2.yaml', SERVICE), '-f', bad]);
+  assert.equal(r.code, 79);
+  assert.equal(r.stdout, `Error [IST0101] (VirtualService default/reviews ${bad}:12) Referenced host+subset in destinationrule not found: "reviews+v5"\n`);
+  assert.match(r.stderr, /^Error: Analyzers found issues when analyzing namespace: default\.\nSee https:\/\/istio\.io\/\S+ for more information/);
+});
+
+test('warnings alone do not fail unless --failure-threshold says so; --output-threshold hides them', async () => {
+  const svc = await file('web.yaml', SERVICE.replace('name: http', 'name: web'));
+  const r = await runSkiff(['analyze', '-f', svc]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^Info \[IST0118\] \(Service default\/reviews .*web\.yaml:9\) Port name web \(port: 9080, targetPort: 9080\) doesn't follow the naming convention of Istio port\.$/m);
+  const strict = await runSkiff(['analyze', '--failure-threshold', 'Info', '-f', svc]);
+  assert.equal(strict.code, 79);
+  const quiet = await runSkiff(['analyze', '--output-threshold', 'Warning', '-f', svc]);
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
+});
+
+test('-o json: an array of {code, level, message, resource, origin}', async () => {
+  const bad = await file('vs-json.yaml', vs('v5'));
+  const r = await runSkiff(['analyze', '-o', 'json', '-f', await file('svc3.yaml', SERVICE), '-f', bad]);
+  assert.equal(r.code, 79);
+  const body = JSON.parse(r.stdout) as unknown[];
+  assert.deepEqual(body, [
+    {
+      code: 'IST0101',
+      level: 'Error',
+      message: 'Referenced host+subset in destinationrule not found: "reviews+v5"',
+      resource: 'VirtualService/default/reviews',
+      origin: { file: bad, line: 12, column: 17 },
+      documentationUrl: 'https://istio.io/latest/docs/reference/config/analysis/ist0101/',
+    },
+  ]);
+});
+
+test('stdin, -n and --all-namespaces', async () => {
+  const input = `${SERVICE}---\n${vs('v9', '  namespace: other\n')}`;
+  const here = await runSkiff(['analyze', '-f', '-'], { input });
+  assert.equal(here.code, 0, here.stdout);
+  assert.match(here.stdout, /namespace: default\./);
+  const all = await runSkiff(['analyze', '-A', '-f', '-'], { input });
+  assert.equal(all.code, 79);
+  assert.match(all.stdout, /^Error \[IST0101\] \(VirtualService other\/reviews <stdin>:\d+\) Referenced host not found: "reviews"$/m);
+  assert.match(all.stdout, /Referenced host\+subset in destinationrule not found: "reviews\+v9"/);
+  assert.match(all.stderr, /when analyzing all namespaces/);
+  const other = await runSkiff(['analyze', '-n', 'other', '-f', '-'], { input });
+  assert.equal(other.code, 79);
+  // With -n other, the Service and DestinationRule (no namespace) land in "other" too.
+  assert.doesNotMatch(other.stdout, /Referenced host not found/);
+});
+
+test('schema errors and broken YAML are reported as messages too', async () => {
+  const broken = await file('broken.yaml', `${vs('v1').replace('  - reviews\n', '  - reviews\n   oops: 1\n')}`);
+  const invalid = await file('invalid.yaml', vs('v1').replace('  hosts:\n  - reviews\n', '  hosts: reviews\n'));
+  const r = await runSkiff(['analyze', '-f', broken, '-f', invalid]);
+  assert.equal(r.code, 79);
+  assert.match(r.stdout, /^Error \[IST0106\] \(VirtualService default\/reviews .*invalid\.yaml:6\) Schema validation error: spec\.hosts: must be a list/m);
+  assert.match(r.stdout, /^Error \[SKF0002\] \(.*broken\.yaml:\d+\) /m);
+});
+
+test('--list-analyzers names the analyzers and every message code', async () => {
+  const r = await runSkiff(['analyze', '-L']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const code of ['IST0101', 'IST0109', 'IST0118', 'IST0127', 'IST0131', 'IST0132', 'SKF0001']) assert.match(r.stdout, new RegExp(code));
+  assert.match(r.stdout, /istio: ?ingressgateway|istio=ingressgateway/);
+});
+
+test('Bookinfo with destination-rule-all.yaml and each virtual-service-*.yaml: no error', { skip: skipWithoutIstioSamples }, async () => {
+  const net = istioSample('bookinfo', 'networking');
+  const vsFiles = hasIstioSamples ? readdirSync(net).filter((f) => /^virtual-service-.*\.yaml$/.test(f)).sort() : [];
+  assert.ok(vsFiles.length >= 10, `found ${vsFiles.length} virtual-service files`);
+  const base = ['analyze', '-f', istioSample('bookinfo', 'platform', 'kube', 'bookinfo.yaml'), '-f', join(net, 'destination-rule-all.yaml')];
+  const results: Array<[string, CliResult]> = [];
+  // Two at a time: the machine is shared.
+  for (let i = 0; i < vsFiles.length; i += 2) {
+    const batch = vsFiles.slice(i, i + 2);
+    const done = await Promise.all(batch.map((f) => runSkiff([...base, '-f', join(net, f)])));
+    batch.forEach((f, j) => results.push([f, done[j]]));
+  }
+  for (const [f, r] of results) {
+    assert.equal(r.code, 0, `${f}:\n${r.stdout}${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /^Error/m, f);
+  }
+  // The gateway sample too, as in Istio's getting-started guide.
+  const gw = await runSkiff([...base, '-f', join(net, 'bookinfo-gateway.yaml')]);
+  assert.equal(gw.code, 0, gw.stdout);
+  assert.equal(gw.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
+});

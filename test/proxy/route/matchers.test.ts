@@ -1,0 +1,77 @@
+/**
+ * Building blocks of matching: the regex literal-prefix prefilter (it must never reject a value
+ * RE2 would accept), query parameter lookup, and Host port stripping.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compileRegexTest, findQueryParam, literalPrefix } from '../../../src/proxy/http/route/matchers.js';
+import { stripPort } from '../../../src/proxy/http/route/domains.js';
+
+describe('literalPrefix', () => {
+  const cases: [string, string][] = [
+    ['/items/[0-9]+', '/items/'],
+    ['^/api/v1/.*', '/api/v1/'],
+    ['/reviews/\\d+', '/reviews/'],
+    ['/a\\.b/c', '/a.b/c'],
+    ['/ab?c', '/a'],
+    ['/ab*', '/a'],
+    ['/ab{2}', '/a'],
+    ['/ab+', '/ab'],
+    ['/a|/b', ''],
+    ['(/a|/b)/c', ''],
+    ['/x(a|b)', '/x'],
+    ['/x[|]y|', ''],
+    ['/x[|]y', '/x'],
+    ['(?i)/abc', ''],
+    ['.*', ''],
+    ['/ü/[a-z]+', '/ü/'],
+  ];
+  for (const [src, want] of cases) test(`${src} → ${JSON.stringify(want)}`, () => assert.equal(literalPrefix(src), want));
+
+  test('the prefilter agrees with RE2 on matches and non-matches', () => {
+    const table: [string, string, boolean][] = [
+      ['/ab?c', '/ac', true],
+      ['/ab?c', '/abc', true],
+      ['/ab*', '/a', true],
+      ['/a|/b', '/b', true],
+      ['/x(a|b)', '/xb', true],
+      ['/items/[0-9]+', '/items/42', true],
+      ['/items/[0-9]+', '/things/42', false],
+      ['(?i)/abc', '/ABC', true],
+      ['/a\\.b', '/a.b', true],
+      ['/a\\.b', '/axb', false],
+    ];
+    for (const [src, value, want] of table) assert.equal(compileRegexTest(src, 'test')(value), want, `${src} on ${value}`);
+  });
+});
+
+describe('findQueryParam', () => {
+  const cases: [string, string, string | undefined][] = [
+    ['/p?a=1&b=2', 'b', '2'],
+    ['/p?a=1&a=2', 'a', '1'],
+    ['/p?a', 'a', ''],
+    ['/p?a=', 'a', ''],
+    ['/p?ab=1', 'a', undefined],
+    ['/p?x=1&', 'a', undefined],
+    ['/p', 'a', undefined],
+    ['/p?a=%2Fx%20y', 'a', '/x y'],
+    ['/p?a=%zz', 'a', '%zz'],
+    ['/p?a=1#b=2', 'b', undefined],
+    ['/p?a=b=c', 'a', 'b=c'],
+  ];
+  for (const [path, name, want] of cases) test(`${path} [${name}] → ${String(want)}`, () => assert.equal(findQueryParam(path, name), want));
+});
+
+describe('stripPort', () => {
+  const cases: [string, string][] = [
+    ['reviews:9080', 'reviews'],
+    ['reviews', 'reviews'],
+    ['reviews:', 'reviews:'],
+    ['reviews:abc', 'reviews:abc'],
+    ['[fd00::1]:8080', '[fd00::1]'],
+    ['[fd00::1]', '[fd00::1]'],
+    ['fd00::1', 'fd00::1'],
+    ['10.0.0.1:80', '10.0.0.1'],
+  ];
+  for (const [host, want] of cases) test(`${host} → ${want}`, () => assert.equal(stripPort(host), want));
+});
