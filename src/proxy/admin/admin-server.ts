@@ -1,0 +1,135 @@
+/**
+ * The admin endpoints Istio users reach for (Envoy's admin API shapes): `/config_dump`,
+ * `/clusters`, `/stats`, `/listeners`, `/ready` on the admin port, and `/healthz/ready` on the
+ * health port. Off the request path, so plain node:http serves them.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { SkiffProxy } from '../proxy.js';
+import { renderClusters } from './clusters-text.js';
+
+export interface AdminServerOptions {
+  adminPort: number | null;
+  adminAddress: string;
+  healthPort: number | null;
+  healthAddress: string;
+}
+
+type Handler = (proxy: SkiffProxy, url: URL) => { status: number; type: string; body: string };
+
+const TEXT = 'text/plain; charset=UTF-8';
+
+const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
+  '/config_dump': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(p.snapshot ?? {}, null, 2)}\n` }),
+  '/clusters': (p) => ({ status: 200, type: TEXT, body: renderClusters(p) }),
+  '/stats': (p, url) => ({ status: 200, type: TEXT, body: renderStats(p, url.searchParams.get('filter')) }),
+  '/listeners': (p) => ({
+    status: 200,
+    type: TEXT,
+    body: p
+      .listenerList()
+      .map((l) => `${l.name}::${l.address().address}:${l.address().port}\n`)
+      .join(''),
+  }),
+  '/ready': (p) => (p.ready ? { status: 200, type: TEXT, body: 'LIVE\n' } : { status: 503, type: TEXT, body: 'PRE_INITIALIZING\n' }),
+  '/server_info': (p) => ({
+    status: 200,
+    type: 'application/json',
+    body: `${JSON.stringify({ state: p.ready ? 'LIVE' : 'PRE_INITIALIZING', uptime_current_epoch: `${Math.floor((Date.now() - p.startedAt) / 1000)}s`, node: p.snapshot?.node ?? null }, null, 2)}\n`,
+  }),
+};
+
+function renderStats(p: SkiffProxy, filter: string | null): string {
+  let re: RegExp | null = null;
+  if (filter !== null && filter !== '') {
+    try {
+      re = new RegExp(filter);
+    } catch {
+      re = null;
+    }
+  }
+  const lines: string[] = [];
+  for (const [name, value] of [...p.stats()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    if (re === null || re.test(name)) lines.push(`${name}: ${value}`);
+  }
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
+
+export class AdminServer {
+  private constructor(
+    private readonly admin: http.Server | null,
+    private readonly health: http.Server | null,
+  ) {}
+
+  static async start(proxy: SkiffProxy, opts: AdminServerOptions): Promise<AdminServer> {
+    const admin = opts.adminPort === null ? null : await listen(adminHandler(proxy), opts.adminPort, opts.adminAddress);
+    let health: http.Server | null = null;
+    try {
+      health = opts.healthPort === null ? null : await listen(healthHandler(proxy), opts.healthPort, opts.healthAddress);
+    } catch (err) {
+      admin?.close();
+      throw err;
+    }
+    return new AdminServer(admin, health);
+  }
+
+  adminAddress(): AddressInfo | null {
+    return (this.admin?.address() as AddressInfo | null) ?? null;
+  }
+
+  healthAddress(): AddressInfo | null {
+    return (this.health?.address() as AddressInfo | null) ?? null;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.admin, this.health].map((s) => (s === null ? Promise.resolve() : closeServer(s))));
+  }
+}
+
+function adminHandler(proxy: SkiffProxy): http.RequestListener {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const handler = ADMIN_ROUTES[url.pathname];
+    if (handler === undefined) {
+      res.writeHead(404, { 'content-type': TEXT });
+      res.end(`invalid path. admin commands are:\n${Object.keys(ADMIN_ROUTES).sort().join('\n')}\n`);
+      return;
+    }
+    const out = handler(proxy, url);
+    res.writeHead(out.status, { 'content-type': out.type });
+    res.end(out.body);
+  };
+}
+
+function healthHandler(proxy: SkiffProxy): http.RequestListener {
+  return (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/healthz/ready') {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(proxy.ready ? 200 : 503, { 'content-type': TEXT });
+    res.end();
+  };
+}
+
+function listen(handler: http.RequestListener, port: number, host: string): Promise<http.Server> {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 5000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    // Exclusive: under --concurrency the admin belongs to one worker, never shared through the primary.
+    server.listen({ port, host, exclusive: true }, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function closeServer(s: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections();
+  });
+}

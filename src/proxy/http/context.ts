@@ -1,0 +1,70 @@
+/**
+ * What the request path reads per request: the listener's compiled context (one immutable object
+ * per listener per snapshot, so a request keeps the config it started with) and the long-lived
+ * proxy services (pools, randomness, the request-done hook, counters).
+ */
+import type { Cluster } from '../upstream/cluster.js';
+import type { ConnectionPool } from '../upstream/pool.js';
+import type { RouteTable } from './route/compile.js';
+import type { RequestDoneHook } from './request-record.js';
+
+/** Envoy's per-listener HTTP connection manager counters (`http.<prefix>.*`). */
+export class HttpListenerStats {
+  downstream_cx_total = 0;
+  downstream_cx_active = 0;
+  downstream_rq_total = 0;
+  downstream_rq_active = 0;
+  downstream_rq_1xx = 0;
+  downstream_rq_2xx = 0;
+  downstream_rq_3xx = 0;
+  downstream_rq_4xx = 0;
+  downstream_rq_5xx = 0;
+  downstream_rq_rx_reset = 0;
+  downstream_rq_timeout = 0;
+  downstream_rq_header_timeout = 0;
+  downstream_cx_protocol_error = 0;
+  no_route = 0;
+  no_cluster = 0;
+  rq_redirect = 0;
+  rq_direct_response = 0;
+
+  countStatus(status: number): void {
+    if (status >= 500) this.downstream_rq_5xx++;
+    else if (status >= 400) this.downstream_rq_4xx++;
+    else if (status >= 300) this.downstream_rq_3xx++;
+    else if (status >= 200) this.downstream_rq_2xx++;
+    else if (status >= 100) this.downstream_rq_1xx++;
+  }
+}
+
+/** Long-lived services shared by every listener and snapshot. */
+export interface ProxyServices {
+  /** The HTTP/1.1 connection pools of a cluster (created on first use). */
+  poolFor(cluster: Cluster): ConnectionPool;
+  random: () => number;
+  onRequestDone: RequestDoneHook | null;
+}
+
+/** One HTTP listener as the request path sees it under one snapshot. */
+export interface HttpListenerContext {
+  readonly name: string;
+  readonly direction: 'inbound' | 'outbound' | 'gateway';
+  /** The port requests arrive on (the bound port when configured as 0). */
+  readonly port: number;
+  /** Null when the snapshot names a route config it does not contain: every request gets 404 `NR`. */
+  readonly routeTable: RouteTable | null;
+  /** `server` header value of responses and local replies. */
+  readonly serverName: string;
+  /** Replace the upstream's `server` header (Envoy OVERWRITE) rather than pass it through. */
+  readonly overwriteServer: boolean;
+  readonly sourceLabels: Record<string, string> | undefined;
+  readonly sourceNamespace: string | undefined;
+  /** `mesh` for sidecars; undefined on gateways. */
+  readonly gateway: string | undefined;
+  /** Idle time after which a WebSocket or CONNECT tunnel is closed; 0 = never. */
+  readonly tunnelIdleTimeoutMs: number;
+  /** The snapshot's clusters, as they were when it was applied. */
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  readonly services: ProxyServices;
+  readonly stats: HttpListenerStats;
+}

@@ -1,0 +1,352 @@
+/**
+ * The state of one proxied HTTP request from the moment it is parsed until its record is
+ * handed on: local replies in Envoy's words, the request body pump (with a bounded replay
+ * buffer so retries can resend it), the response relay, and the final record. The order of
+ * the phases lives in `request-flow.ts`; the retry and timeout policy in `router.ts`.
+ */
+import type { Socket } from 'node:net';
+import type { Cluster } from '../upstream/cluster.js';
+import type { Endpoint } from '../upstream/types.js';
+import type { HttpListenerContext } from './context.js';
+import { stripHopByHop } from './forwarding.js';
+import { HeaderList } from './headers.js';
+import type { MirrorRequest } from './mirror.js';
+import type { RequestRecord } from './request-record.js';
+import { ResponseFlag } from './response-flags.js';
+import * as router from './router.js';
+import type { CompiledDestination, SelectedRoute } from './route/selected.js';
+import type { RouteRequest } from './route/types.js';
+import type { BodySink, DownstreamStream, RequestHead, StreamObserver } from './stream.js';
+import { splice } from './tunnel.js';
+import type { TryOwner, UpstreamRequestHead, UpstreamTry } from './upstream-try.js';
+import type { ResetReason } from '../upstream/pool.js';
+import { httpDate } from '../http1/serialize.js';
+
+/** Request body kept for retries; a larger body is streamed once and not retried (Envoy's buffer limit). */
+export const RETRY_BUFFER_LIMIT = 1024 * 1024;
+
+export class HttpExchange implements StreamObserver, BodySink, TryOwner {
+  readonly head: RequestHead;
+  readonly startTime = Date.now();
+  readonly startMono = performance.now();
+  routeRequest: RouteRequest | null = null;
+  route: SelectedRoute | null = null;
+  dest: CompiledDestination | null = null;
+  cluster: Cluster | null = null;
+  upstream: UpstreamRequestHead | null = null;
+  requestId = '';
+  flags = 0;
+  details = '';
+  /** Consistent-hash key of the request under the cluster's policy. */
+  hashKey: string | undefined = undefined;
+  /** Set-Cookie the consistent-hash cookie policy generated, sent back on the response. */
+  hashCookie: string | undefined = undefined;
+
+  // Tries
+  current: UpstreamTry | null = null;
+  attempts = 0;
+  triedHosts: Set<Endpoint> | null = null;
+  lastHost: Endpoint | null = null;
+  retryTimer: NodeJS.Timeout | null = null;
+  globalTimer: NodeJS.Timeout | null = null;
+  retryHeld = false;
+
+  // Request body
+  private replay: Buffer[] | null = null;
+  private replayBytes = 0;
+  replayable = true;
+  bodyDone: boolean;
+  private bodyTrailers: HeaderList | null = null;
+  private sinkSet = false;
+  mirrors: MirrorRequest[] | null = null;
+
+  // Response
+  responseStatus = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  upstreamTimeMs = -1;
+  done = false;
+  /** Called once the request body has fully arrived (timers start then, as in Envoy). */
+  onBodyComplete: (() => void) | null = null;
+
+  constructor(
+    readonly stream: DownstreamStream,
+    readonly ctx: HttpListenerContext,
+  ) {
+    this.head = stream.head;
+    this.bodyDone = stream.body === null;
+    stream.observer = this;
+    ctx.stats.downstream_rq_total++;
+    ctx.stats.downstream_rq_active++;
+  }
+
+  // === Local replies ===
+
+  /**
+   * Answers from the proxy itself (Envoy's sendLocalReply): status, optional text body, the
+   * flag saying why. After the response began, the stream is reset instead.
+   */
+  localReply(status: number, body: string, flag: number, details: string, extra: HeaderList | null = null): void {
+    if (this.done) return;
+    this.flags |= flag;
+    this.details = details;
+    const stream = this.stream;
+    if (stream.responseStarted) {
+      this.resetDownstream();
+      return;
+    }
+    const headers = extra ?? new HeaderList();
+    const len = Buffer.byteLength(body);
+    headers.set('content-length', String(len));
+    if (len > 0 && !headers.has('content-type')) headers.push('content-type', 'content-type', 'text/plain');
+    headers.push('date', 'date', httpDate());
+    headers.set('server', this.ctx.serverName);
+    this.responseStatus = status;
+    stream.writeHead(status, headers, len, len === 0);
+    if (len > 0) {
+      this.bytesSent += len;
+      stream.writeData(Buffer.from(body));
+      stream.end(null);
+    }
+    this.finish();
+  }
+
+  resetDownstream(): void {
+    if (this.done) return;
+    this.stream.reset();
+    this.finish();
+  }
+
+  // === Request body pump (BodySink of the downstream body) ===
+
+  /** A try is connected: replay what earlier tries consumed, then let the body flow to it. */
+  pumpBodyTo(t: UpstreamTry): void {
+    const conn = t.conn;
+    if (conn === null || this.stream.body === null) return;
+    if (this.replay !== null) for (const chunk of this.replay) conn.writeBody(chunk);
+    if (this.bodyDone) {
+      conn.endBody(this.bodyTrailers);
+      return;
+    }
+    if (!this.sinkSet) {
+      this.sinkSet = true;
+      this.stream.body.setSink(this);
+    } else this.stream.body.resume();
+  }
+
+  /** Stops the body while no try can take it (between retries). */
+  pauseBody(): void {
+    if (this.sinkSet && !this.bodyDone) this.stream.body?.pause();
+  }
+
+  resumeBody(): void {
+    if (this.sinkSet && !this.bodyDone) this.stream.body?.resume();
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesReceived += chunk.length;
+    if (this.replayable && this.route?.retry != null) {
+      this.replayBytes += chunk.length;
+      if (this.replayBytes > RETRY_BUFFER_LIMIT) {
+        this.replayable = false;
+        this.replay = null;
+      } else (this.replay ??= []).push(chunk);
+    } else if (this.replayable) {
+      // No retry policy: the body is sent once, nothing to keep.
+      this.replayable = false;
+    }
+    const mirrors = this.mirrors;
+    if (mirrors !== null) for (const m of mirrors) m.write(chunk);
+    const conn = this.current?.conn;
+    if (conn == null) return false;
+    return conn.writeBody(chunk);
+  }
+
+  onEnd(trailers: HeaderList | null): void {
+    this.bodyDone = true;
+    this.bodyTrailers = trailers;
+    const mirrors = this.mirrors;
+    if (mirrors !== null) for (const m of mirrors) m.end(trailers);
+    this.current?.conn?.endBody(trailers);
+    this.onBodyComplete?.();
+  }
+
+  onError(): void {
+    // The downstream went away mid-body; `onDownstreamReset` cleans up.
+    const mirrors = this.mirrors;
+    if (mirrors !== null) for (const m of mirrors) m.abort();
+  }
+
+  /** True when the body can be sent again from the start. */
+  canReplay(): boolean {
+    return this.stream.body === null || (this.replayable && this.route?.retry != null) || this.bytesReceived === 0;
+  }
+
+  // === Response relay ===
+
+  /** Sends an upstream response head on, after Envoy's response-side header handling. */
+  relayHead(t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
+    this.upstreamTimeMs = performance.now() - t.startedAt;
+    stripHopByHop(headers, false);
+    // A body of unknown length is re-framed here; a Content-Length sent alongside chunked framing must not survive.
+    if (contentLength < 0) headers.remove('content-length');
+    this.decorateResponse(headers);
+    headers.set('x-envoy-upstream-service-time', String(Math.round(this.upstreamTimeMs)));
+    this.responseStatus = status;
+    this.stream.writeHead(status, headers, contentLength, endStream);
+  }
+
+  /** Route response header operations, CORS, hash cookie and `server`, on any forwarded response. */
+  decorateResponse(headers: HeaderList): void {
+    const route = this.route;
+    if (route !== null) {
+      route.applyResponseHeaders(headers, this.dest);
+      if (this.routeRequest !== null) {
+        const cors = route.corsResponseHeaders(this.routeRequest);
+        if (cors !== null) for (const [n, v] of cors) headers.set(n.toLowerCase(), v);
+      }
+    }
+    if (this.hashCookie !== undefined) headers.append('set-cookie', this.hashCookie);
+    if (this.ctx.overwriteServer) headers.set('server', this.ctx.serverName);
+  }
+
+  relayData(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
+    return this.stream.writeData(chunk);
+  }
+
+  relayEnd(trailers: HeaderList | null): void {
+    this.stream.end(trailers);
+    this.finish();
+  }
+
+  /** A 101 answer to a WebSocket upgrade: send it on, then splice the two connections. */
+  relayUpgrade(status: number, headers: HeaderList, upstream: Socket, upstreamHead: Buffer): void {
+    stripHopByHop(headers, true);
+    this.decorateResponse(headers);
+    this.responseStatus = status;
+    this.stream.writeHead(status, headers, 0, false);
+    const down = this.stream.takeOver();
+    if (down === null) {
+      upstream.destroy();
+      this.finish();
+      return;
+    }
+    splice(
+      down.socket,
+      down.head,
+      upstream,
+      upstreamHead,
+      (fromClient, toClient) => {
+        this.bytesReceived += fromClient;
+        this.bytesSent += toClient;
+        this.finish();
+      },
+      { idleTimeoutMs: this.ctx.tunnelIdleTimeoutMs },
+    );
+  }
+
+  // === TryOwner: the router decides ===
+
+  onTryStarted(t: UpstreamTry): void {
+    router.tryStarted(this, t);
+  }
+  onTryResponseHead(t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
+    router.tryResponseHead(this, t, status, headers, contentLength, endStream);
+  }
+  onTryResponseData(t: UpstreamTry, chunk: Buffer): boolean {
+    return router.tryResponseData(this, t, chunk);
+  }
+  onTryResponseEnd(t: UpstreamTry, trailers: HeaderList | null): void {
+    router.tryResponseEnd(this, t, trailers);
+  }
+  onTryFailed(t: UpstreamTry, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void {
+    router.tryFailed(this, t, reason, transportFailure, afterHeaders);
+  }
+  onTryDrain(t: UpstreamTry): void {
+    if (this.current === t) this.resumeBody();
+  }
+  onTryUpgrade(t: UpstreamTry, status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
+    router.tryUpgrade(this, t, status, headers, socket, head);
+  }
+
+  // === StreamObserver ===
+
+  onDownstreamDrain(): void {
+    this.current?.conn?.resumeResponse();
+  }
+
+  onDownstreamReset(): void {
+    if (this.done) return;
+    this.flags |= ResponseFlag.DC;
+    this.ctx.stats.downstream_rq_rx_reset++;
+    if (this.details === '') this.details = 'downstream_remote_disconnect';
+    this.current?.cancel(null);
+    this.current = null;
+    this.finish();
+  }
+
+  // === End ===
+
+  clearTimers(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.globalTimer !== null) clearTimeout(this.globalTimer);
+    this.retryTimer = null;
+    this.globalTimer = null;
+    if (this.current !== null) this.current.clearPerTryTimer();
+  }
+
+  /** Ends the exchange once: timers off, counters, and the record to the hook. */
+  finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimers();
+    // Shadows still waiting for body that will never come are dropped.
+    if (!this.bodyDone && this.mirrors !== null) for (const m of this.mirrors) m.abort();
+    if (this.retryHeld) {
+      this.retryHeld = false;
+      this.cluster?.limits.releaseRetry();
+    }
+    const stats = this.ctx.stats;
+    stats.downstream_rq_active--;
+    stats.countStatus(this.responseStatus);
+    const hook = this.ctx.services.onRequestDone;
+    if (hook !== null) {
+      try {
+        hook(this.record());
+      } catch {
+        // Telemetry must never break the data path.
+      }
+    }
+  }
+
+  record(): RequestRecord {
+    const h = this.head;
+    const s = this.stream;
+    return {
+      kind: 'http',
+      listener: this.ctx.name,
+      direction: this.ctx.direction,
+      flags: this.flags,
+      details: this.details,
+      status: this.responseStatus,
+      method: h.method,
+      authority: h.authority,
+      path: h.path,
+      protocol: h.protocol,
+      requestId: this.requestId,
+      userAgent: h.headers.get('user-agent') ?? '',
+      bytesReceived: this.bytesReceived,
+      bytesSent: this.bytesSent,
+      startTime: this.startTime,
+      durationMs: performance.now() - this.startMono,
+      upstreamServiceTimeMs: this.upstreamTimeMs,
+      upstreamHost: this.lastHost?.key ?? '',
+      upstreamCluster: this.cluster?.name ?? '',
+      routeName: this.route?.name ?? '',
+      downstreamRemoteAddress: `${s.remoteAddress}:${s.remotePort}`,
+      downstreamLocalAddress: `${s.localAddress}:${s.localPort}`,
+      attempts: this.attempts,
+    };
+  }
+}

@@ -1,0 +1,213 @@
+/**
+ * HTTP/1.x message heads: finds the end of a head in incoming bytes (across packets, with a size
+ * limit) and parses request and status lines and header fields per RFC 9112, strictly enough that
+ * nothing ambiguous is forwarded.
+ */
+import { HeaderList } from '../http/headers.js';
+
+/** A protocol error with the status Envoy answers it with. */
+export class Http1ParseError extends Error {
+  constructor(
+    readonly status: 400 | 408 | 413 | 431 | 500 | 501 | 505,
+    /** Envoy-style response code details, e.g. `http1.codec_error`. */
+    readonly details: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Http1ParseError';
+  }
+}
+
+const LF = 10;
+const CR = 13;
+
+/**
+ * Accumulates bytes until the blank line that ends a head. Scans only from line feeds, keeping
+ * its state across chunks, so a head trickling in byte by byte costs O(n), not O(n²).
+ */
+export class HeadScanner {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  /** 0: inside a line; 1: just after LF; 2: after LF then CR. */
+  private state = 1;
+
+  constructor(private readonly limit: number) {}
+
+  get buffered(): number {
+    return this.size;
+  }
+
+  /**
+   * Feeds a chunk. Returns the index in `chunk` just past the head's end, or -1 when more bytes
+   * are needed. Throws 431 once the head outgrows the limit.
+   */
+  scan(chunk: Buffer): number {
+    let st = this.state;
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (st === 0) {
+        const lf = chunk.indexOf(LF, i);
+        if (lf < 0) break;
+        st = 1;
+        i = lf + 1;
+        continue;
+      }
+      const b = chunk[i];
+      if (b === LF) return this.finish(chunk, i + 1);
+      if (st === 1 && b === CR) {
+        st = 2;
+        i++;
+        continue;
+      }
+      st = 0;
+    }
+    this.state = st;
+    if (this.size + n > this.limit) throw tooLarge();
+    this.chunks.push(chunk);
+    this.size += n;
+    return -1;
+  }
+
+  private finish(chunk: Buffer, end: number): number {
+    if (this.size + end > this.limit) throw tooLarge();
+    return end;
+  }
+
+  /** The complete head (call after `scan` returned `end` for `chunk`), and resets the scanner. */
+  take(chunk: Buffer, end: number): Buffer {
+    let head: Buffer;
+    if (this.chunks.length === 0) head = chunk.subarray(0, end);
+    else {
+      this.chunks.push(chunk.subarray(0, end));
+      head = Buffer.concat(this.chunks, this.size + end);
+    }
+    this.reset();
+    return head;
+  }
+
+  reset(): void {
+    this.chunks = [];
+    this.size = 0;
+    this.state = 1;
+  }
+}
+
+function tooLarge(): Http1ParseError {
+  return new Http1ParseError(431, 'http1.headers_too_large', 'headers size exceeds limit');
+}
+
+/** RFC 9110 token characters (method names, header names). */
+const TOKEN = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~") TOKEN[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
+for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
+for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
+
+export interface ParsedRequestLine {
+  method: string;
+  target: string;
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  minor: number;
+}
+
+export interface ParsedStatusLine {
+  status: number;
+  reason: string;
+  minor: number;
+}
+
+function badRequest(details: string, message: string): Http1ParseError {
+  return new Http1ParseError(400, details, message);
+}
+
+/** Byte offset of the end of the line starting at `from` (excluding CR LF), and of the next line. */
+function lineEnd(buf: Buffer, from: number): [end: number, next: number] {
+  const lf = buf.indexOf(LF, from);
+  const stop = lf < 0 ? buf.length : lf;
+  const end = stop > from && buf[stop - 1] === CR ? stop - 1 : stop;
+  return [end, lf < 0 ? buf.length : lf + 1];
+}
+
+function parseVersion(buf: Buffer, at: number, end: number): number {
+  // Exactly `HTTP/1.0` or `HTTP/1.1`; anything else is answered by the caller.
+  if (end - at !== 8 || buf.toString('latin1', at, at + 7) !== 'HTTP/1.') return -1;
+  const d = buf[at + 7];
+  return d === 48 ? 0 : d === 49 ? 1 : -1;
+}
+
+/** Parses a complete request head (as returned by `HeadScanner.take`). */
+export function parseRequestHead(buf: Buffer): { line: ParsedRequestLine; headers: HeaderList } {
+  let pos = 0;
+  // RFC 9112 §2.2: ignore at least one empty line before the request line.
+  while (pos < buf.length && (buf[pos] === CR || buf[pos] === LF)) pos++;
+  const [end, next] = lineEnd(buf, pos);
+  let sp1 = pos;
+  while (sp1 < end && TOKEN[buf[sp1]] === 1) sp1++;
+  if (sp1 === pos || sp1 >= end || buf[sp1] !== 32) throw badRequest('http1.codec_error', 'invalid request method');
+  const sp2 = buf.indexOf(32, sp1 + 1);
+  if (sp2 < 0 || sp2 >= end || sp2 === sp1 + 1) throw badRequest('http1.codec_error', 'invalid request line');
+  for (let i = sp1 + 1; i < sp2; i++) {
+    const b = buf[i];
+    if (b <= 32 || b === 127) throw badRequest('http1.codec_error', 'invalid character in request target');
+  }
+  const minor = parseVersion(buf, sp2 + 1, end);
+  if (minor < 0) {
+    const v = buf.toString('latin1', sp2 + 1, end);
+    if (/^HTTP\/\d\.\d$/.test(v)) throw new Http1ParseError(505, 'http1.codec_error', `unsupported HTTP version ${v}`);
+    throw badRequest('http1.codec_error', 'invalid HTTP version');
+  }
+  const line: ParsedRequestLine = {
+    method: buf.toString('latin1', pos, sp1),
+    target: buf.toString('latin1', sp1 + 1, sp2),
+    minor,
+  };
+  return { line, headers: parseFields(buf, next) };
+}
+
+/** Parses a complete response head. */
+export function parseResponseHead(buf: Buffer): { line: ParsedStatusLine; headers: HeaderList } {
+  const [end, next] = lineEnd(buf, 0);
+  const minor = end >= 8 ? parseVersion(buf, 0, 8) : -1;
+  if (minor < 0 || buf[8] !== 32) throw badRequest('upstream.protocol_error', 'invalid status line');
+  const d0 = buf[9] - 48;
+  const d1 = buf[10] - 48;
+  const d2 = buf[11] - 48;
+  if (!(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) || (end > 12 && buf[12] !== 32)) {
+    throw badRequest('upstream.protocol_error', 'invalid status code');
+  }
+  const line: ParsedStatusLine = {
+    status: d0 * 100 + d1 * 10 + d2,
+    reason: end > 13 ? buf.toString('latin1', 13, end) : '',
+    minor,
+  };
+  return { line, headers: parseFields(buf, next) };
+}
+
+/** Parses header field lines from `pos` up to the blank line (also used for chunked trailers). */
+export function parseFields(buf: Buffer, pos: number): HeaderList {
+  const headers = new HeaderList();
+  const n = buf.length;
+  while (pos < n) {
+    const [end, next] = lineEnd(buf, pos);
+    if (end === pos) break; // the blank line
+    const first = buf[pos];
+    if (first === 32 || first === 9) throw badRequest('http1.codec_error', 'obsolete line folding in header');
+    let colon = pos;
+    while (colon < end && TOKEN[buf[colon]] === 1) colon++;
+    // No whitespace allowed between name and colon (RFC 9112 §5.1), and the name must not be empty.
+    if (colon === pos || colon >= end || buf[colon] !== 58) throw badRequest('http1.codec_error', 'invalid header name');
+    let vs = colon + 1;
+    let ve = end;
+    while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
+    while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
+    for (let i = vs; i < ve; i++) {
+      const b = buf[i];
+      if ((b < 32 && b !== 9) || b === 127) throw badRequest('http1.codec_error', 'invalid character in header value');
+    }
+    const name = buf.toString('latin1', pos, colon);
+    headers.push(name, name.toLowerCase(), buf.toString('latin1', vs, ve));
+    pos = next;
+  }
+  return headers;
+}

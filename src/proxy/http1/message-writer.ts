@@ -1,0 +1,87 @@
+/**
+ * Writes HTTP/1.1 message bodies to a socket with as few writes as possible: the head is held
+ * until the first body bytes (or the end of the tick) and leaves in the same buffer as small
+ * bodies, and chunked framing is built around the data in one buffer. One writer per
+ * connection, reused for every message on it.
+ */
+import type { Socket } from 'node:net';
+import type { HeaderList } from '../http/headers.js';
+import { CRLF, LAST_CHUNK, chunkHeader, lastChunkWithTrailers } from './body-decoder.js';
+
+/** Body pieces up to this size are copied together with their framing into one buffer. */
+const COALESCE_LIMIT = 16 * 1024;
+
+export class MessageWriter {
+  private head: Buffer | null = null;
+  private scheduled = false;
+  /** Frame the body of the current message as chunked. */
+  chunked = false;
+
+  constructor(private readonly socket: Socket) {}
+
+  /** Sends the head with the first body bytes, or at the end of this tick if none come. */
+  holdHead(head: Buffer, chunked: boolean): void {
+    this.head = head;
+    this.chunked = chunked;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(flushWriter, this);
+    }
+  }
+
+  /** Sends a head at once (a message without body). */
+  writeHead(head: Buffer): void {
+    this.flush();
+    this.chunked = false;
+    this.socket.write(head);
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const h = this.head;
+    if (h !== null) {
+      this.head = null;
+      this.socket.write(h);
+    }
+  }
+
+  /** Writes body bytes; the socket's verdict on buffering (false = wait for 'drain'). */
+  data(chunk: Buffer): boolean {
+    const head = this.head;
+    this.head = null;
+    const socket = this.socket;
+    if (!this.chunked) {
+      if (head === null) return socket.write(chunk);
+      if (chunk.length <= COALESCE_LIMIT) return socket.write(Buffer.concat([head, chunk], head.length + chunk.length));
+      socket.write(head);
+      return socket.write(chunk);
+    }
+    const size = chunkHeader(chunk.length);
+    if (chunk.length <= COALESCE_LIMIT) {
+      return socket.write(head === null ? Buffer.concat([size, chunk, CRLF]) : Buffer.concat([head, size, chunk, CRLF]));
+    }
+    socket.cork();
+    if (head !== null) socket.write(head);
+    socket.write(size);
+    socket.write(chunk);
+    const ok = socket.write(CRLF);
+    socket.uncork();
+    return ok;
+  }
+
+  /** Ends the body (the last chunk and trailers when chunked). */
+  end(trailers: HeaderList | null): void {
+    const head = this.head;
+    this.head = null;
+    if (!this.chunked) {
+      if (head !== null) this.socket.write(head);
+      return;
+    }
+    const tail = trailers !== null && trailers.length > 0 ? lastChunkWithTrailers(trailers) : LAST_CHUNK;
+    this.socket.write(head === null ? tail : Buffer.concat([head, tail]));
+  }
+}
+
+function flushWriter(w: MessageWriter): void {
+  w.flush();
+}

@@ -1,0 +1,349 @@
+/**
+ * The downstream side of HTTP/1.1: reads requests off one client socket, hands each to the
+ * request flow as a `DownstreamStream`, and writes its response. Requests are served one at a
+ * time in order (pipelined bytes wait), bodies stream with backpressure, and protocol errors
+ * and slow clients are answered with 400/408/431/501/505 and a close, never a crash.
+ */
+import type { Socket } from 'node:net';
+import { HeaderList } from '../http/headers.js';
+import type { DownstreamStream, RequestHead } from '../http/stream.js';
+import { BodyDecoder, Framing } from './body-decoder.js';
+import { MessageWriter } from './message-writer.js';
+import { parseTarget, requestFraming, wantsKeepAlive } from './framing.js';
+import { HeadScanner, Http1ParseError, parseRequestHead } from './head-parser.js';
+import { httpDate, reasonPhrase, serializeResponseHead } from './serialize.js';
+import { Http1Stream } from './server-stream.js';
+import { hasToken } from '../http/headers.js';
+
+export interface Http1ServerOptions {
+  /** Limit on a request head (request line + headers), in bytes; beyond it 431. */
+  maxHeaderBytes: number;
+  /** Time allowed from a head's first byte to its last; 0 disables. Beyond it 408 and close. */
+  headersTimeoutMs: number;
+  /** A connection with no request in flight and no traffic for this long is closed; 0 disables. */
+  idleTimeoutMs: number;
+  /** `server` header of the codec's own error replies. */
+  serverName: string;
+  secure: boolean;
+}
+
+/** Receives every parsed request (the request flow). */
+export type StreamHandler = (stream: DownstreamStream) => void;
+
+/** Observes protocol errors the codec answered itself (for stats and access records). */
+export type CodecErrorHook = (status: number, details: string, remoteAddress: string) => void;
+
+const enum St {
+  Head,
+  Body,
+  Wait,
+  Tunnel,
+  Closed,
+}
+
+/** Bytes of pipelined requests held while one is in flight before reading pauses. */
+const PIPELINE_HOLD_LIMIT = 64 * 1024;
+/** How long to keep reading (and dropping) input after an error reply, so the reply is not lost to a RST. */
+const LINGER_MS = 2000;
+
+/** Serves HTTP/1.1 on one accepted socket. */
+export class Http1ServerConnection {
+  private state = St.Head;
+  private readonly scanner: HeadScanner;
+  private current: Http1Stream | null = null;
+  private held: Buffer | null = null;
+  private headTimer: NodeJS.Timeout | null = null;
+  private headArmed = false;
+  private clientEnded = false;
+  private draining = false;
+  /** Response writer, shared by every response on this connection. */
+  readonly writer: MessageWriter;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+
+  constructor(
+    readonly socket: Socket,
+    readonly opts: Http1ServerOptions,
+    private readonly handler: StreamHandler,
+    private readonly onCodecError: CodecErrorHook | null,
+    /** Bytes already read from the socket (protocol sniffing). */
+    initial: Buffer | null,
+    /** Port the listener accepted on. */
+    listenerPort: number,
+  ) {
+    this.scanner = new HeadScanner(opts.maxHeaderBytes);
+    this.remoteAddress = socket.remoteAddress ?? '';
+    this.remotePort = socket.remotePort ?? 0;
+    this.localAddress = socket.localAddress ?? '';
+    this.localPort = listenerPort;
+    this.writer = new MessageWriter(socket);
+    socket.setNoDelay(true);
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    socket.on('drain', this.onDrain);
+    if (opts.idleTimeoutMs > 0) {
+      socket.setTimeout(opts.idleTimeoutMs);
+      socket.on('timeout', this.onIdle);
+    }
+    if (initial !== null && initial.length > 0) this.onData(initial);
+  }
+
+  private readonly onData = (buf: Buffer): void => {
+    try {
+      this.consume(buf);
+    } catch (err) {
+      // Anything but a parse error is a fault of the proxy itself: answered 500, never a crash.
+      this.protocolError(err instanceof Http1ParseError ? err : new Http1ParseError(500, 'internal_error', err instanceof Error ? err.message : String(err)));
+    }
+  };
+
+  private consume(buf: Buffer): void {
+    let pos = 0;
+    while (pos < buf.length) {
+      switch (this.state) {
+        case St.Head: {
+          const part = pos === 0 ? buf : buf.subarray(pos);
+          if (this.scanner.buffered === 0) this.armHeadTimer();
+          const end = this.scanner.scan(part);
+          if (end < 0) return;
+          const head = this.scanner.take(part, end);
+          this.headArmed = false;
+          pos += end;
+          if (isBlank(head)) continue; // stray CRLFs between requests (RFC 9112 §2.2)
+          this.startRequest(head);
+          break;
+        }
+        case St.Body: {
+          const stream = this.current!;
+          const part = pos === 0 ? buf : buf.subarray(pos);
+          pos += stream.decoder!.feed(part, 0, stream);
+          break;
+        }
+        case St.Wait:
+          this.hold(pos === 0 ? buf : buf.subarray(pos));
+          return;
+        default:
+          return;
+      }
+    }
+  }
+
+  private hold(buf: Buffer): void {
+    this.held = this.held === null ? buf : Buffer.concat([this.held, buf]);
+    if (this.held.length > PIPELINE_HOLD_LIMIT) this.socket.pause();
+  }
+
+  private startRequest(raw: Buffer): void {
+    const { line, headers } = parseRequestHead(raw);
+    const target = parseTarget(line, headers);
+    const isConnect = line.method === 'CONNECT';
+    const framing = isConnect ? { framing: Framing.None, length: 0 } : requestFraming(headers);
+    const upgradeValue = headers.get('upgrade');
+    const upgrade =
+      upgradeValue !== undefined && line.minor === 1 && hasToken(headers.get('connection'), 'upgrade') ? upgradeValue.trim().toLowerCase() : null;
+    const head: RequestHead = {
+      method: line.method,
+      scheme: target.scheme ?? (this.opts.secure ? 'https' : 'http'),
+      authority: target.authority,
+      path: target.path,
+      headers,
+      protocol: line.minor === 1 ? 'HTTP/1.1' : 'HTTP/1.0',
+      absoluteForm: target.absoluteForm,
+      hasBody: framing.framing !== Framing.None,
+      contentLength: framing.length,
+      expectContinue: line.minor === 1 && hasToken(headers.get('expect'), '100-continue'),
+      upgrade,
+    };
+    const keepAlive = !isConnect && upgrade === null && wantsKeepAlive(line.minor, headers);
+    const stream = new Http1Stream(this, head, framing.framing === Framing.None ? null : new BodyDecoder(framing.framing, framing.length, this.opts.maxHeaderBytes), keepAlive, line.minor);
+    this.current = stream;
+    this.state = stream.decoder === null ? St.Wait : St.Body;
+    this.handler(stream);
+  }
+
+  /** The request body finished arriving. */
+  requestComplete(stream: Http1Stream): void {
+    if (this.current !== stream || this.state !== St.Body) return;
+    this.state = St.Wait;
+    if (stream.responseDone) this.nextRequest();
+  }
+
+  /** The response finished going out. */
+  responseComplete(stream: Http1Stream): void {
+    if (this.current !== stream) return;
+    if (this.state === St.Body || !stream.keepAlive || this.clientEnded || this.draining) {
+      // A response before the whole request arrived ends the connection (the rest of the
+      // body cannot be told apart from a next request without reading it all).
+      this.finish();
+      return;
+    }
+    if (this.state === St.Wait) this.nextRequest();
+  }
+
+  private nextRequest(): void {
+    this.current = null;
+    this.state = St.Head;
+    const held = this.held;
+    this.held = null;
+    if (this.socket.isPaused()) this.socket.resume();
+    // Pipelined requests start on the next tick, so the previous exchange unwinds first.
+    if (held !== null) process.nextTick(this.onData, held);
+  }
+
+  /** Ends the connection after what was written is flushed. */
+  finish(): void {
+    if (this.state === St.Closed) return;
+    this.state = St.Closed;
+    this.current = null;
+    this.clearHeadTimer();
+    this.socket.end();
+    this.linger();
+  }
+
+  private linger(): void {
+    // Keep draining input until the client closes, so unread bytes do not turn our FIN into a RST.
+    this.socket.removeListener('data', this.onData);
+    this.socket.on('data', noop);
+    if (this.socket.isPaused()) this.socket.resume();
+    setTimeout(destroySocket, LINGER_MS, this.socket).unref();
+  }
+
+  /** Answers a protocol error the codec detected itself and closes. */
+  private protocolError(err: Http1ParseError): void {
+    const stream = this.current;
+    this.onCodecError?.(err.status, err.details, this.remoteAddress);
+    if (stream !== null && stream.responseStarted) {
+      // Mid-body error after the response began: nothing sensible can be written any more.
+      stream.abortFromCodec(err.message);
+      this.destroy();
+      return;
+    }
+    stream?.abortFromCodec(err.message);
+    this.writeLocalReply(err.status, reasonPhrase(err.status));
+  }
+
+  private writeLocalReply(status: number, body: string): void {
+    if (this.state === St.Closed || this.socket.destroyed) return;
+    const headers = new HeaderList();
+    headers.push('content-length', 'content-length', String(Buffer.byteLength(body)));
+    if (body !== '') headers.push('content-type', 'content-type', 'text/plain');
+    headers.push('date', 'date', httpDate());
+    headers.push('server', 'server', this.opts.serverName);
+    headers.push('connection', 'connection', 'close');
+    const head = serializeResponseHead(status, headers, '');
+    this.writer.writeHead(body === '' ? head : Buffer.concat([head, Buffer.from(body, 'latin1')]));
+    this.finish();
+  }
+
+  private armHeadTimer(): void {
+    if (this.opts.headersTimeoutMs <= 0) return;
+    this.headArmed = true;
+    if (this.headTimer === null) {
+      this.headTimer = setTimeout(this.onHeadTimeout, this.opts.headersTimeoutMs);
+      this.headTimer.unref();
+    } else this.headTimer.refresh();
+  }
+
+  private clearHeadTimer(): void {
+    this.headArmed = false;
+    if (this.headTimer !== null) clearTimeout(this.headTimer);
+    this.headTimer = null;
+  }
+
+  private readonly onHeadTimeout = (): void => {
+    if (!this.headArmed || this.state !== St.Head) return;
+    this.onCodecError?.(408, 'request_header_timeout', this.remoteAddress);
+    this.writeLocalReply(408, '');
+  };
+
+  private readonly onIdle = (): void => {
+    if (this.state === St.Head && this.scanner.buffered === 0 && this.current === null) this.destroy();
+  };
+
+  private readonly onEnd = (): void => {
+    this.clientEnded = true;
+    switch (this.state) {
+      case St.Head:
+        if (this.scanner.buffered > 0) this.protocolError(new Http1ParseError(400, 'http1.codec_error', 'connection closed mid-headers'));
+        else this.finish();
+        break;
+      case St.Body: {
+        const stream = this.current!;
+        if (!stream.decoder!.endOfInput(stream)) {
+          stream.abortFromCodec('downstream closed mid-body');
+          this.destroy();
+        }
+        break;
+      }
+      default:
+        // St.Wait: the response still goes out; the connection ends after it.
+        break;
+    }
+  };
+
+  private readonly onClose = (): void => {
+    const stream = this.current;
+    this.state = St.Closed;
+    this.current = null;
+    this.clearHeadTimer();
+    if (stream !== null && !stream.responseDone) stream.abortFromCodec('downstream connection closed');
+  };
+
+  private readonly onError = (): void => {
+    // 'close' follows and does the cleanup; the error itself (ECONNRESET...) needs no report.
+  };
+
+  private readonly onDrain = (): void => {
+    this.current?.observer?.onDownstreamDrain();
+  };
+
+  /** Closes now if idle, else after the response in flight (listener removal, shutdown). */
+  drain(): void {
+    this.draining = true;
+    if (this.state === St.Head && this.scanner.buffered === 0) this.finish();
+  }
+
+  destroy(): void {
+    this.state = St.Closed;
+    this.clearHeadTimer();
+    this.socket.destroy();
+  }
+
+  /** Detaches from the socket for a tunnel; returns the bytes read past the head. */
+  detach(): Buffer {
+    this.state = St.Tunnel;
+    this.current = null;
+    this.clearHeadTimer();
+    const s = this.socket;
+    s.removeListener('data', this.onData);
+    s.removeListener('end', this.onEnd);
+    s.removeListener('close', this.onClose);
+    s.removeListener('error', this.onError);
+    s.removeListener('drain', this.onDrain);
+    s.removeListener('timeout', this.onIdle);
+    s.setTimeout(0);
+    const held = this.held ?? Buffer.alloc(0);
+    this.held = null;
+    if (s.isPaused()) s.resume();
+    return held;
+  }
+
+  get closed(): boolean {
+    return this.state === St.Closed;
+  }
+}
+
+function isBlank(head: Buffer): boolean {
+  for (const b of head) if (b !== 13 && b !== 10) return false;
+  return true;
+}
+
+function noop(): void {}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}

@@ -1,0 +1,242 @@
+/**
+ * A bound listener: accepts connections and hands each to the HTTP/1.1 codec or the TCP proxy
+ * (sniffing first for `auto`), under the binding of the snapshot in force when the connection
+ * arrived. A new snapshot swaps the binding without rebinding the socket.
+ */
+import net from 'node:net';
+import type { HttpListenerContext } from '../http/context.js';
+import { HttpListenerStats } from '../http/context.js';
+import type { RequestRecord } from '../http/request-record.js';
+import { ResponseFlag } from '../http/response-flags.js';
+import { handleHttpRequest } from '../http/request-flow.js';
+import type { DownstreamStream } from '../http/stream.js';
+import { Http1ServerConnection } from '../http1/server-connection.js';
+import type { Http1ServerOptions } from '../http1/server-connection.js';
+import type { ListenerConfig } from '../snapshot.js';
+import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
+import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
+import { sniffProtocol, sniffSni } from './sniff.js';
+
+/** What a listener serves under one snapshot. */
+export interface ListenerBinding {
+  readonly config: ListenerConfig;
+  readonly http: HttpListenerContext | null;
+  readonly tcp: TcpListenerContext | null;
+  readonly codec: Http1ServerOptions;
+}
+
+/** Envoy's defaults for the HTTP connection manager. */
+export const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
+export const DEFAULT_REQUEST_HEADERS_TIMEOUT_MS = 10_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+
+export function codecOptions(config: ListenerConfig, serverName: string): Http1ServerOptions {
+  const h = config.http;
+  return {
+    maxHeaderBytes: (h?.maxRequestHeadersKb ?? DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
+    headersTimeoutMs: h?.requestHeadersTimeoutMs ?? DEFAULT_REQUEST_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: h?.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    serverName,
+    secure: false,
+  };
+}
+
+export class Listener {
+  readonly httpStats = new HttpListenerStats();
+  readonly tcpStats = new TcpListenerStats();
+  binding: ListenerBinding | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly httpConnections = new Set<Http1ServerConnection>();
+  private closing = false;
+
+  private constructor(
+    readonly name: string,
+    /** The config the socket was bound with (address and port never change). */
+    private readonly boundConfig: ListenerConfig,
+    private readonly server: net.Server,
+    private readonly detectionTimeoutMs: number,
+  ) {}
+
+  /** Binds the listener's address; rejects with the OS error (EADDRINUSE, EACCES, ...). */
+  static bind(config: ListenerConfig, detectionTimeoutMs: number): Promise<Listener> {
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true });
+    const listener = new Listener(config.name, config, server, detectionTimeoutMs);
+    server.on('connection', (s) => listener.onConnection(s));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: config.address, port: config.port, exclusive: false }, () => {
+        server.removeListener('error', reject);
+        server.on('error', () => {});
+        resolve(listener);
+      });
+    });
+  }
+
+  /** The config in force: the latest snapshot's. */
+  get config(): ListenerConfig {
+    return this.binding?.config ?? this.boundConfig;
+  }
+
+  /** The bound address and port. */
+  address(): net.AddressInfo {
+    return this.server.address() as net.AddressInfo;
+  }
+
+  get port(): number {
+    return this.address().port;
+  }
+
+  get activeConnections(): number {
+    return this.sockets.size;
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const binding = this.binding;
+    if (binding === null || this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    switch (binding.config.protocol) {
+      case 'http':
+        this.serveHttp(socket, binding, null);
+        return;
+      case 'tcp':
+        if (binding.tcp?.needsSni === true) this.sniff(socket, binding, true);
+        else this.serveTcp(socket, binding, Buffer.alloc(0), null);
+        return;
+      default:
+        this.sniff(socket, binding, false);
+    }
+  }
+
+  /** Reads the first bytes to decide between HTTP and TCP (or to find the TLS SNI). */
+  private sniff(socket: net.Socket, binding: ListenerBinding, sniOnly: boolean): void {
+    let buf: Buffer = Buffer.alloc(0);
+    const decide = (timedOut: boolean): void => {
+      if (sniOnly) {
+        const sni = timedOut ? null : sniffSni(buf);
+        if (sni === undefined) return;
+        finish();
+        this.serveTcp(socket, binding, buf, sni);
+        return;
+      }
+      const kind = timedOut ? 'tcp' : sniffProtocol(buf);
+      if (kind === 'more') return;
+      finish();
+      if (kind === 'http1') this.serveHttp(socket, binding, buf);
+      else if (kind === 'h2') socket.destroy(); // HTTP/2 is served by a later codec
+      else {
+        const sni = sniffSni(buf);
+        this.serveTcp(socket, binding, buf, typeof sni === 'string' ? sni : null);
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      decide(false);
+    };
+    const onEnd = (): void => decide(true);
+    const timer = setTimeout(() => decide(true), this.detectionTimeoutMs);
+    const finish = (): void => {
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.removeListener('end', onEnd);
+    };
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  }
+
+  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer | null): void {
+    const ctx = binding.http;
+    if (ctx === null) {
+      socket.destroy();
+      return;
+    }
+    const stats = this.httpStats;
+    stats.downstream_cx_total++;
+    stats.downstream_cx_active++;
+    socket.once('close', () => stats.downstream_cx_active--);
+    const conn = new Http1ServerConnection(
+      socket,
+      binding.codec,
+      (stream: DownstreamStream) => handleHttpRequest(stream, ctx),
+      (status, details, remote) => this.onCodecError(ctx, status, details, remote),
+      initial,
+      ctx.port,
+    );
+    this.httpConnections.add(conn);
+    socket.once('close', () => this.httpConnections.delete(conn));
+  }
+
+  private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, sni: string | null): void {
+    if (binding.tcp === null) {
+      socket.destroy();
+      return;
+    }
+    handleTcpConnection(socket, initial, binding.tcp, sni);
+  }
+
+  /** A request the codec answered itself (400, 408, 431, ...): counted and recorded with `DPE`. */
+  private onCodecError(ctx: HttpListenerContext, status: number, details: string, remote: string): void {
+    const stats = ctx.stats;
+    if (status === 408) stats.downstream_rq_header_timeout++;
+    else stats.downstream_cx_protocol_error++;
+    stats.downstream_rq_total++;
+    stats.countStatus(status);
+    const hook = ctx.services.onRequestDone;
+    if (hook === null) return;
+    const rec: RequestRecord = {
+      kind: 'http',
+      listener: ctx.name,
+      direction: ctx.direction,
+      flags: status === 408 || status === 500 ? 0 : ResponseFlag.DPE,
+      details,
+      status,
+      method: '',
+      authority: '',
+      path: '',
+      protocol: 'HTTP/1.1',
+      requestId: '',
+      userAgent: '',
+      bytesReceived: 0,
+      bytesSent: 0,
+      startTime: Date.now(),
+      durationMs: 0,
+      upstreamServiceTimeMs: -1,
+      upstreamHost: '',
+      upstreamCluster: '',
+      routeName: '',
+      downstreamRemoteAddress: remote,
+      downstreamLocalAddress: '',
+      attempts: 0,
+    };
+    try {
+      hook(rec);
+    } catch {
+      // Telemetry must never break the data path.
+    }
+  }
+
+  /**
+   * Stops accepting; open connections get `drainMs` to finish what they are doing, then are
+   * closed.
+   */
+  async close(drainMs: number): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const conn of this.httpConnections) conn.drain();
+    if (this.sockets.size > 0) {
+      const deadline = Date.now() + drainMs;
+      while (this.sockets.size > 0 && Date.now() < deadline) await sleep(Math.min(50, drainMs));
+      for (const s of this.sockets) s.destroy();
+    }
+    await closed;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,266 @@
+/**
+ * The proxy process's core: holds the snapshot in force, applies new ones atomically (validate
+ * and compile everything, bind new listeners, then swap; a snapshot that fails anywhere changes
+ * nothing), owns listeners, clusters and connection pools, and serves the admin endpoints.
+ */
+import type { AddressInfo } from 'node:net';
+import { AdminServer } from './admin/admin-server.js';
+import type { HttpListenerContext, ProxyServices } from './http/context.js';
+import type { RequestDoneHook } from './http/request-record.js';
+import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/listener.js';
+import type { ListenerBinding } from './listener/listener.js';
+import { SnapshotError, checkSnapshot } from './snapshot.js';
+import type { CheckedSnapshot, ListenerConfig, ProxySnapshot } from './snapshot.js';
+import { compileTcpRoutes } from './tcp/tcp-proxy.js';
+import type { TcpListenerContext } from './tcp/tcp-proxy.js';
+import { createClusterManager } from './upstream/cluster-manager.js';
+import type { ApplyResult, ClusterManager } from './upstream/cluster-manager.js';
+import type { Cluster } from './upstream/cluster.js';
+import { ClusterPool } from './upstream/pool-http1.js';
+import type { Clock } from './upstream/types.js';
+
+export interface ProxyOptions {
+  /** Admin endpoints (/config_dump, /clusters, /stats, /ready); null disables. Default 127.0.0.1:15000. */
+  adminPort?: number | null;
+  adminAddress?: string;
+  /** Health endpoint (/healthz/ready); null disables. Default 0.0.0.0:15021. */
+  healthPort?: number | null;
+  healthAddress?: string;
+  /** Receives a record of every finished request and TCP connection. */
+  onRequestDone?: RequestDoneHook;
+  random?: () => number;
+  /** Time source of outlier detection. */
+  clock?: Clock;
+  /** How long removed listeners keep serving open connections. Default 5 s. */
+  drainTimeoutMs?: number;
+  /** How long `auto` listeners wait for first bytes before treating a connection as TCP. Default 5 s. */
+  protocolDetectionTimeoutMs?: number;
+  /** Largest upstream response head accepted, in bytes. Default 60 KiB. */
+  maxResponseHeaderBytes?: number;
+}
+
+export interface ApplyReport {
+  version: string;
+  listeners: { added: string[]; updated: string[]; removed: string[] };
+  clusters: ApplyResult;
+}
+
+export class SkiffProxy {
+  private readonly clusters: ClusterManager;
+  private readonly pools = new Map<Cluster, ClusterPool>();
+  private readonly listeners = new Map<string, Listener>();
+  private checked: CheckedSnapshot | null = null;
+  private applying: Promise<unknown> = Promise.resolve();
+  private admin: AdminServer | null = null;
+  private closed = false;
+  readonly services: ProxyServices;
+  readonly startedAt = Date.now();
+
+  private constructor(private readonly opts: ProxyOptions) {
+    this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
+    const pools = this.pools;
+    const maxResponseHeaderBytes = opts.maxResponseHeaderBytes ?? 60 * 1024;
+    this.services = {
+      poolFor(cluster: Cluster): ClusterPool {
+        let pool = pools.get(cluster);
+        if (pool === undefined) {
+          pool = new ClusterPool(cluster, { maxResponseHeaderBytes });
+          pools.set(cluster, pool);
+        }
+        return pool;
+      },
+      random: opts.random ?? Math.random,
+      onRequestDone: opts.onRequestDone ?? null,
+    };
+  }
+
+  /** Creates a proxy and starts its admin and health endpoints (no listeners until a snapshot). */
+  static async create(opts: ProxyOptions = {}): Promise<SkiffProxy> {
+    const proxy = new SkiffProxy(opts);
+    const adminPort = opts.adminPort === undefined ? 15000 : opts.adminPort;
+    const healthPort = opts.healthPort === undefined ? 15021 : opts.healthPort;
+    proxy.admin = await AdminServer.start(proxy, {
+      adminPort,
+      adminAddress: opts.adminAddress ?? '127.0.0.1',
+      healthPort,
+      healthAddress: opts.healthAddress ?? '0.0.0.0',
+    });
+    return proxy;
+  }
+
+  /** The snapshot in force (clusters with defaults resolved), or null before the first one. */
+  get snapshot(): ProxySnapshot | null {
+    return this.checked?.snapshot ?? null;
+  }
+
+  /** True once a snapshot is applied (health `/healthz/ready` answers 200). */
+  get ready(): boolean {
+    return this.checked !== null && !this.closed;
+  }
+
+  get clusterManager(): ClusterManager {
+    return this.clusters;
+  }
+
+  poolOf(cluster: Cluster): ClusterPool | undefined {
+    return this.pools.get(cluster);
+  }
+
+  /** Bound address of a listener, by name. */
+  listenerAddress(name: string): AddressInfo | undefined {
+    return this.listeners.get(name)?.address();
+  }
+
+  listenerList(): Listener[] {
+    return [...this.listeners.values()];
+  }
+
+  adminAddress(): AddressInfo | null {
+    return this.admin?.adminAddress() ?? null;
+  }
+
+  healthAddress(): AddressInfo | null {
+    return this.admin?.healthAddress() ?? null;
+  }
+
+  /**
+   * Applies a snapshot atomically. Rejects with `SnapshotError` (nothing changed) when it is
+   * invalid or a listener cannot bind. Requests in flight finish under the snapshot they began on.
+   */
+  applySnapshot(input: unknown): Promise<ApplyReport> {
+    const run = this.applying.then(() => this.apply(input));
+    this.applying = run.catch(() => {});
+    return run;
+  }
+
+  private async apply(input: unknown): Promise<ApplyReport> {
+    if (this.closed) throw new SnapshotError('snapshot', 'the proxy is shut down');
+    const checked = checkSnapshot(input);
+    const snap = checked.snapshot;
+
+    // Bind what is new first: the one step that can still fail, so it goes before any swap.
+    const fresh = new Map<string, Listener>();
+    const keep = new Map<string, Listener>();
+    try {
+      for (const [i, config] of snap.listeners.entries()) {
+        const existing = this.listeners.get(config.name);
+        if (existing !== undefined && existing.config.address === config.address && existing.config.port === config.port) {
+          keep.set(config.name, existing);
+          continue;
+        }
+        try {
+          fresh.set(config.name, await Listener.bind(config, this.opts.protocolDetectionTimeoutMs ?? 5000));
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code ?? String(err);
+          throw new SnapshotError(`listeners[${i}]`, `cannot listen on ${config.address}:${config.port}: ${code}`);
+        }
+      }
+    } catch (err) {
+      await Promise.all([...fresh.values()].map((l) => l.close(0)));
+      throw err;
+    }
+
+    // From here nothing fails: clusters, pools, then the listener bindings swap.
+    const clusterResult = this.clusters.apply(snap.clusters);
+    const clusterMap = this.clusters.clusters;
+    for (const [cluster, pool] of this.pools) {
+      if (clusterMap.get(cluster.name) !== cluster) {
+        pool.close();
+        this.pools.delete(cluster);
+      }
+    }
+    const report: ApplyReport = { version: snap.version, listeners: { added: [], updated: [], removed: [] }, clusters: clusterResult };
+    const next = new Map<string, Listener>();
+    for (const config of snap.listeners) {
+      const listener = keep.get(config.name) ?? fresh.get(config.name)!;
+      listener.binding = this.bindingFor(listener, config, checked);
+      next.set(config.name, listener);
+      (fresh.has(config.name) ? report.listeners.added : report.listeners.updated).push(config.name);
+    }
+    const removed = [...this.listeners.values()].filter((l) => next.get(l.name) !== l);
+    this.listeners.clear();
+    for (const [name, l] of next) this.listeners.set(name, l);
+    this.checked = checked;
+    for (const l of removed) {
+      if (!next.has(l.name)) report.listeners.removed.push(l.name);
+      void l.close(this.opts.drainTimeoutMs ?? 5000);
+    }
+    return report;
+  }
+
+  private bindingFor(listener: Listener, config: ListenerConfig, checked: CheckedSnapshot): ListenerBinding {
+    const snap = checked.snapshot;
+    const gatewayNode = snap.node.kind === 'gateway';
+    const serverName = config.http?.serverHeader ?? (gatewayNode || config.direction === 'gateway' ? 'istio-envoy' : 'envoy');
+    const port = listener.port;
+    const clusters = this.clusters.clusters;
+    let http: HttpListenerContext | null = null;
+    if (config.http !== undefined) {
+      const workload = snap.node.workload;
+      // Source labels describe the calling workload: known for a sidecar's own outbound traffic.
+      const outboundSidecar = !gatewayNode && config.direction === 'outbound';
+      http = Object.freeze({
+        name: config.name,
+        direction: config.direction,
+        port,
+        routeTable: checked.routeTables.get(config.http.routeConfig) ?? null,
+        serverName,
+        // Istio passes the app's `server` header through on inbound listeners.
+        overwriteServer: config.direction !== 'inbound',
+        sourceLabels: outboundSidecar ? workload?.labels : undefined,
+        sourceNamespace: outboundSidecar ? workload?.namespace : undefined,
+        gateway: gatewayNode ? undefined : 'mesh',
+        tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        clusters,
+        services: this.services,
+        stats: listener.httpStats,
+      });
+    }
+    let tcp: TcpListenerContext | null = null;
+    if (config.tcp !== undefined) {
+      const routes = compileTcpRoutes(config.tcp.routes);
+      tcp = Object.freeze({
+        name: config.name,
+        direction: config.direction,
+        port,
+        routes,
+        needsSni: routes.some((r) => r.route.match?.sniHosts !== undefined),
+        clusters,
+        services: this.services,
+        stats: listener.tcpStats,
+      });
+    }
+    return Object.freeze({ config, http, tcp, codec: codecOptions(config, serverName) });
+  }
+
+  /** Every counter and gauge, with Envoy's names. */
+  stats(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [k, v] of Object.entries(this.clusters.stats())) out.set(k, v);
+    for (const l of this.listeners.values()) {
+      const a = l.address();
+      out.set(`listener.${a.address}_${a.port}.downstream_cx_active`, l.activeConnections);
+      if (l.config.http !== undefined) for (const [k, v] of Object.entries(l.httpStats)) out.set(`http.${l.name}.${k}`, v as number);
+      if (l.config.tcp !== undefined) for (const [k, v] of Object.entries(l.tcpStats)) out.set(`tcp.${l.name}.${k}`, v as number);
+    }
+    out.set('listener_manager.total_listeners_active', this.listeners.size);
+    out.set('server.live', this.ready ? 1 : 0);
+    out.set('server.state', this.ready ? 0 : 2);
+    out.set('server.uptime', Math.floor((Date.now() - this.startedAt) / 1000));
+    out.set('server.concurrency', 1);
+    return out;
+  }
+
+  /** Stops listening, drains connections (up to `drainTimeoutMs`), closes pools and admin. */
+  async close(drainMs = 0): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.applying;
+    await Promise.all([...this.listeners.values()].map((l) => l.close(drainMs)));
+    this.listeners.clear();
+    for (const pool of this.pools.values()) pool.destroy();
+    this.pools.clear();
+    this.clusters.close();
+    await this.admin?.close();
+  }
+}

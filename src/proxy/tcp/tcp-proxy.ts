@@ -1,0 +1,220 @@
+/**
+ * Opaque TCP proxying (Envoy's tcp_proxy filter): each downstream connection takes the first TCP
+ * route whose match holds, draws one of its weighted clusters, connects to a host within the
+ * cluster's connection limit, and splices bytes both ways, counting them.
+ */
+import net from 'node:net';
+import type { Cluster } from '../upstream/cluster.js';
+import type { ProxyServices } from '../http/context.js';
+import { ResponseFlag } from '../http/response-flags.js';
+import type { RequestRecord } from '../http/request-record.js';
+import { splice } from '../http/tunnel.js';
+import type { TcpRoute } from '../snapshot.js';
+import { transportFailureText } from '../upstream/http1-client.js';
+
+/** Envoy's `tcp.<prefix>.*` counters. */
+export class TcpListenerStats {
+  downstream_cx_total = 0;
+  downstream_cx_active = 0;
+  downstream_cx_no_route = 0;
+  downstream_cx_rx_bytes_total = 0;
+  downstream_cx_tx_bytes_total = 0;
+  upstream_cx_connect_fail = 0;
+  upstream_cx_overflow = 0;
+  upstream_cx_no_healthy = 0;
+}
+
+/** A TCP route compiled for matching. */
+export interface CompiledTcpRoute {
+  route: TcpRoute;
+  subnets: net.BlockList | null;
+  totalWeight: number;
+}
+
+export interface TcpListenerContext {
+  readonly name: string;
+  readonly direction: 'inbound' | 'outbound' | 'gateway';
+  readonly port: number;
+  readonly routes: readonly CompiledTcpRoute[];
+  /** True when some route matches on SNI (the ClientHello must be read first). */
+  readonly needsSni: boolean;
+  readonly clusters: ReadonlyMap<string, Cluster>;
+  readonly services: ProxyServices;
+  readonly stats: TcpListenerStats;
+}
+
+export function compileTcpRoutes(routes: readonly TcpRoute[]): CompiledTcpRoute[] {
+  return routes.map((route) => {
+    let subnets: net.BlockList | null = null;
+    for (const cidr of route.match?.destinationSubnets ?? []) {
+      subnets ??= new net.BlockList();
+      const [addr, bits] = cidr.split('/') as [string, string | undefined];
+      const family = addr.includes(':') ? 'ipv6' : 'ipv4';
+      subnets.addSubnet(addr, bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits), family);
+    }
+    return { route, subnets, totalWeight: route.destinations.reduce((s, d) => s + d.weight, 0) };
+  });
+}
+
+function sniMatches(patterns: readonly string[], sni: string | null): boolean {
+  if (sni === null) return false;
+  return patterns.some((p) => {
+    const pat = p.toLowerCase();
+    return pat.startsWith('*.') ? sni.endsWith(pat.slice(1)) && sni.length > pat.length - 1 : sni === pat;
+  });
+}
+
+/** The first route whose match holds for this connection. */
+export function selectTcpRoute(ctx: TcpListenerContext, localAddress: string, sni: string | null): CompiledTcpRoute | null {
+  const addr = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
+  for (const r of ctx.routes) {
+    const m = r.route.match;
+    if (m?.port !== undefined && m.port !== ctx.port) continue;
+    if (m?.sniHosts !== undefined && !sniMatches(m.sniHosts, sni)) continue;
+    if (r.subnets !== null && !r.subnets.check(addr, addr.includes(':') ? 'ipv6' : 'ipv4')) continue;
+    return r;
+  }
+  return null;
+}
+
+/** Proxies one accepted connection; `initial` holds bytes already read (sniffing). */
+export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: TcpListenerContext, sni: string | null): void {
+  const stats = ctx.stats;
+  stats.downstream_cx_total++;
+  stats.downstream_cx_active++;
+  const rec: RequestRecord = {
+    kind: 'tcp',
+    listener: ctx.name,
+    direction: ctx.direction,
+    flags: 0,
+    details: '',
+    status: 0,
+    method: '',
+    authority: sni ?? '',
+    path: '',
+    protocol: 'tcp',
+    requestId: '',
+    userAgent: '',
+    bytesReceived: 0,
+    bytesSent: 0,
+    startTime: Date.now(),
+    durationMs: 0,
+    upstreamServiceTimeMs: -1,
+    upstreamHost: '',
+    upstreamCluster: '',
+    routeName: '',
+    downstreamRemoteAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
+    downstreamLocalAddress: `${socket.localAddress ?? ''}:${ctx.port}`,
+    attempts: 0,
+  };
+  const started = performance.now();
+  const done = (flag: number, details: string): void => {
+    rec.flags |= flag;
+    if (rec.details === '') rec.details = details;
+    rec.durationMs = performance.now() - started;
+    stats.downstream_cx_active--;
+    const hook = ctx.services.onRequestDone;
+    if (hook !== null) {
+      try {
+        hook(rec);
+      } catch {
+        // Telemetry must never break the data path.
+      }
+    }
+  };
+  socket.on('error', () => {});
+  const route = selectTcpRoute(ctx, socket.localAddress ?? '', sni);
+  if (route === null) {
+    stats.downstream_cx_no_route++;
+    socket.destroy();
+    done(ResponseFlag.NR, 'filter_chain_not_found');
+    return;
+  }
+  const dests = route.route.destinations;
+  let pick = dests[0];
+  if (dests.length > 1) {
+    let r = Math.floor(ctx.services.random() * route.totalWeight);
+    for (const d of dests) {
+      if (r < d.weight) {
+        pick = d;
+        break;
+      }
+      r -= d.weight;
+    }
+  }
+  rec.upstreamCluster = pick.cluster;
+  const cluster = ctx.clusters.get(pick.cluster);
+  if (cluster === undefined) {
+    socket.destroy();
+    done(ResponseFlag.NC, 'cluster_not_found');
+    return;
+  }
+  const host = cluster.pick();
+  if (host === undefined) {
+    stats.upstream_cx_no_healthy++;
+    socket.destroy();
+    done(ResponseFlag.UH, 'no_healthy_upstream');
+    return;
+  }
+  rec.upstreamHost = host.key;
+  rec.attempts = 1;
+  if (!cluster.limits.tryAcquireConnection()) {
+    stats.upstream_cx_overflow++;
+    socket.destroy();
+    done(ResponseFlag.UO, 'upstream_cx_overflow');
+    return;
+  }
+  // Hold the client's bytes until the upstream is there.
+  socket.pause();
+  host.stats.cx_total++;
+  host.stats.cx_active++;
+  cluster.counters.inc('upstream_cx_total');
+  const release = (): void => {
+    cluster.limits.releaseConnection();
+    if (host.stats.cx_active > 0) host.stats.cx_active--;
+  };
+  const pool = cluster.config.connectionPool;
+  const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
+  let settled = false;
+  const fail = (details: string): void => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    release();
+    upstream.destroy();
+    socket.destroy();
+    stats.upstream_cx_connect_fail++;
+    host.stats.cx_connect_fail++;
+    cluster.counters.inc('upstream_cx_connect_fail');
+    cluster.report(host, 'connect-failure');
+    done(ResponseFlag.UF, details);
+  };
+  const timer = setTimeout(() => fail('connection_timeout'), pool.connectTimeoutMs);
+  upstream.once('error', (err: NodeJS.ErrnoException) => fail(`upstream_connect_error: ${transportFailureText(err)}`));
+  socket.once('close', () => {
+    if (!settled) fail('downstream_remote_disconnect');
+  });
+  upstream.once('connect', () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    cluster.report(host, 'connect-success-final');
+    rec.upstreamServiceTimeMs = performance.now() - started;
+    rec.details = 'via_upstream';
+    splice(
+      socket,
+      initial,
+      upstream,
+      Buffer.alloc(0),
+      (fromClient, toClient) => {
+        release();
+        rec.bytesReceived = fromClient;
+        rec.bytesSent = toClient;
+        stats.downstream_cx_rx_bytes_total += fromClient;
+        stats.downstream_cx_tx_bytes_total += toClient;
+        done(0, 'via_upstream');
+      },
+      { idleTimeoutMs: pool.tcpIdleTimeoutMs },
+    );
+  });
+}

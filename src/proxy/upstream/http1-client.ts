@@ -1,0 +1,316 @@
+/**
+ * One HTTP/1.1 connection to an upstream host: writes a request head and streams its body, parses
+ * the response (Content-Length, chunked, close-delimited, 1xx, HEAD/204/304) and hands it to the
+ * request's handler with explicit backpressure, then tells its pool whether it can be reused.
+ */
+import net from 'node:net';
+import type { HeaderList } from '../http/headers.js';
+import { wantsKeepAlive, responseFraming } from '../http1/framing.js';
+import { BodyDecoder, Framing } from '../http1/body-decoder.js';
+import { MessageWriter } from '../http1/message-writer.js';
+import type { DecoderOutput } from '../http1/body-decoder.js';
+import { HeadScanner, Http1ParseError, parseResponseHead } from '../http1/head-parser.js';
+import { serializeRequestHead } from '../http1/serialize.js';
+import type { Endpoint } from './types.js';
+import type { ResetReason, ResponseHandler, UpstreamStream } from './pool.js';
+
+export type { ResetReason, ResponseHandler };
+
+/** What the connection reports to its pool. */
+export interface ConnectionOwner {
+  onConnected(conn: Http1ClientConnection): void;
+  onConnectFailed(conn: Http1ClientConnection, reason: ResetReason, transportFailure: string): void;
+  /** The exchange finished; `reusable` when the connection may carry another request. */
+  onExchangeDone(conn: Http1ClientConnection, reusable: boolean): void;
+  onClosed(conn: Http1ClientConnection): void;
+}
+
+const enum State {
+  Connecting,
+  Idle,
+  Busy,
+  Closed,
+}
+
+/** strerror texts Envoy prints after `delayed connect error:`. */
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  ENOTFOUND: 'Name or service not known',
+  EAI_AGAIN: 'Temporary failure in name resolution',
+};
+
+/** Envoy's transport failure text for a failed connect, e.g. `delayed connect error: Connection refused`. */
+export function transportFailureText(err: NodeJS.ErrnoException): string {
+  return `delayed connect error: ${ERRNO_TEXT[err.code ?? ''] ?? err.code ?? err.message}`;
+}
+
+export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
+  readonly socket: net.Socket;
+  private state = State.Connecting;
+  private handler: ResponseHandler | null = null;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private readonly scanner: HeadScanner;
+  private decoder: BodyDecoder | null = null;
+  private method = 'GET';
+  private requestChunked = false;
+  private requestDone = false;
+  private responseKeepAlive = true;
+  private headDelivered = false;
+  private upgradeRequested = false;
+  private readonly writer: MessageWriter;
+  /** Requests this connection has carried. */
+  served = 0;
+  /** Set when the pool wants the connection closed once the current exchange ends. */
+  draining = false;
+  idleSince = 0;
+
+  constructor(
+    readonly host: Endpoint,
+    private readonly owner: ConnectionOwner,
+    connectTimeoutMs: number,
+    maxHeaderBytes: number,
+  ) {
+    this.scanner = new HeadScanner(maxHeaderBytes);
+    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    this.writer = new MessageWriter(this.socket);
+    this.socket.on('connect', this.onConnect);
+    this.socket.on('data', this.onData);
+    this.socket.on('end', this.onEnd);
+    this.socket.on('close', this.onClose);
+    this.socket.on('error', this.onError);
+    this.socket.on('drain', this.onDrain);
+    this.connectTimer = setTimeout(this.onConnectTimeout, connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  get idle(): boolean {
+    return this.state === State.Idle;
+  }
+  get closed(): boolean {
+    return this.state === State.Closed;
+  }
+  get connecting(): boolean {
+    return this.state === State.Connecting;
+  }
+
+  private readonly onConnect = (): void => {
+    this.clearConnectTimer();
+    this.state = State.Idle;
+    this.owner.onConnected(this);
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    this.connectTimer = null;
+    if (this.state !== State.Connecting) return;
+    this.state = State.Closed;
+    this.socket.destroy();
+    this.owner.onConnectFailed(this, 'connection timeout', '');
+  };
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  /**
+   * Sends a request head; the body (if `bodyLength` != 0) follows through `writeBody`/`endBody`.
+   * `bodyLength` -1 means unknown length: the body goes chunked.
+   */
+  dispatch(handler: ResponseHandler, method: string, path: string, headers: HeaderList, bodyLength: number, upgrade: boolean): void {
+    this.state = State.Busy;
+    this.handler = handler;
+    this.method = method;
+    this.served++;
+    this.headDelivered = false;
+    this.responseKeepAlive = true;
+    this.upgradeRequested = upgrade;
+    this.requestChunked = bodyLength < 0;
+    this.requestDone = bodyLength === 0;
+    let extra = '';
+    if (bodyLength > 0) {
+      if (!headers.has('content-length')) extra = `content-length: ${bodyLength}\r\n`;
+    } else if (bodyLength < 0) extra = 'transfer-encoding: chunked\r\n';
+    else if (method === 'POST' || method === 'PUT' || method === 'PATCH') extra = 'content-length: 0\r\n';
+    const buf = serializeRequestHead(method, path, headers, extra);
+    if (bodyLength === 0) this.writer.writeHead(buf);
+    // The first body bytes usually follow at once: they leave together with the head.
+    else this.writer.holdHead(buf, this.requestChunked);
+  }
+
+  /** Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). */
+  writeBody(chunk: Buffer): boolean {
+    if (this.state !== State.Busy || chunk.length === 0) return true;
+    return this.writer.data(chunk);
+  }
+
+  endBody(trailers: HeaderList | null): void {
+    if (this.state !== State.Busy || this.requestDone) return;
+    this.requestDone = true;
+    this.writer.end(trailers);
+    if (this.decoder?.done === true) this.exchangeDone();
+  }
+
+  /** Stops reading the response until `resumeResponse`. */
+  pauseResponse(): void {
+    this.socket.pause();
+  }
+  resumeResponse(): void {
+    if (this.state !== State.Closed) this.socket.resume();
+  }
+
+  /** Abandons the exchange in flight (timeout, client gone): the connection cannot be reused. */
+  abort(): void {
+    this.handler = null;
+    this.destroy();
+  }
+
+  destroy(): void {
+    if (this.state === State.Closed) return;
+    this.clearConnectTimer();
+    this.state = State.Closed;
+    this.socket.destroy();
+  }
+
+  private readonly onData = (buf: Buffer): void => {
+    try {
+      this.consume(buf);
+    } catch (err) {
+      const h = this.handler;
+      this.handler = null;
+      this.destroy();
+      if (h !== null) h.onUpstreamReset(err instanceof Http1ParseError ? 'protocol error' : 'connection termination', this.headDelivered);
+    }
+  };
+
+  private consume(buf: Buffer): void {
+    let pos = 0;
+    while (pos < buf.length) {
+      const h = this.handler;
+      if (h === null || this.state !== State.Busy) {
+        // Bytes nobody asked for (an idle connection talking): it cannot be trusted any more.
+        this.destroy();
+        return;
+      }
+      const part = pos === 0 ? buf : buf.subarray(pos);
+      if (this.decoder === null) {
+        const end = this.scanner.scan(part);
+        if (end < 0) return;
+        pos += end;
+        if (this.onHead(this.scanner.take(part, end), h, part.subarray(end))) return;
+        continue;
+      }
+      if (this.decoder.done) {
+        // More bytes after a complete response while the request is still being sent.
+        this.responseKeepAlive = false;
+        return;
+      }
+      pos += this.decoder.feed(part, 0, this);
+    }
+  }
+
+  /** Handles a response head; true when the rest of the bytes are no longer ours (upgrade). */
+  private onHead(raw: Buffer, h: ResponseHandler, rest: Buffer): boolean {
+    const { line, headers } = parseResponseHead(raw);
+    const status = line.status;
+    if (status === 101 && this.upgradeRequested) {
+      this.detachForUpgrade();
+      h.onUpgrade(status, headers, this.socket, Buffer.from(rest));
+      return true;
+    }
+    if (status >= 100 && status < 200) return false; // 100 Continue and other interim answers are dropped
+    const framing = responseFraming(this.method, status, headers);
+    this.responseKeepAlive = wantsKeepAlive(line.minor, headers) && framing.framing !== Framing.UntilClose;
+    this.decoder = new BodyDecoder(framing.framing, framing.length, 64 * 1024);
+    this.headDelivered = true;
+    const endStream = framing.framing === Framing.None;
+    h.onResponseHead(status, headers, framing.framing === Framing.Length ? framing.length : endStream ? 0 : -1, endStream);
+    if (endStream && this.handler === h) this.decoder.feed(EMPTY, 0, this);
+    return false;
+  }
+
+  onBodyData(chunk: Buffer): void {
+    const h = this.handler;
+    if (h !== null && !h.onResponseData(chunk)) this.socket.pause();
+  }
+
+  onBodyEnd(trailers: HeaderList | null): void {
+    const h = this.handler;
+    if (h === null) return;
+    h.onResponseEnd(trailers);
+    if (this.requestDone) this.exchangeDone();
+    // Otherwise the request body is still going; `endBody` finishes the exchange.
+  }
+
+  private exchangeDone(): void {
+    if (this.state !== State.Busy) return;
+    this.handler = null;
+    this.decoder = null;
+    this.scanner.reset();
+    const reusable = this.responseKeepAlive && !this.draining;
+    if (reusable) {
+      this.state = State.Idle;
+      this.idleSince = Date.now();
+      if (this.socket.isPaused()) this.socket.resume();
+    }
+    this.owner.onExchangeDone(this, reusable);
+  }
+
+  private detachForUpgrade(): void {
+    this.state = State.Closed;
+    this.handler = null;
+    const s = this.socket;
+    s.removeListener('data', this.onData);
+    s.removeListener('end', this.onEnd);
+    s.removeListener('close', this.onClose);
+    s.removeListener('error', this.onError);
+    s.removeListener('drain', this.onDrain);
+    // The pool stops counting it as a pooled connection; the tunnel owns it now.
+    this.owner.onClosed(this);
+  }
+
+  private readonly onEnd = (): void => {
+    if (this.state === State.Busy && this.decoder !== null && this.decoder.endOfInput(this)) {
+      this.destroy();
+      return;
+    }
+    this.destroy();
+  };
+
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
+    if (this.state === State.Connecting) {
+      this.clearConnectTimer();
+      this.state = State.Closed;
+      this.owner.onConnectFailed(this, 'remote connection failure', transportFailureText(err));
+    }
+    // Later errors surface as 'close'.
+  };
+
+  private readonly onClose = (): void => {
+    const wasConnecting = this.state === State.Connecting;
+    this.clearConnectTimer();
+    this.state = State.Closed;
+    if (wasConnecting) {
+      this.owner.onConnectFailed(this, 'remote connection failure', '');
+      return;
+    }
+    const h = this.handler;
+    this.handler = null;
+    if (h !== null) h.onUpstreamReset('connection termination', this.headDelivered);
+    this.owner.onClosed(this);
+  };
+
+  private readonly onDrain = (): void => {
+    this.handler?.onUpstreamDrain();
+  };
+}
+
+const EMPTY = Buffer.alloc(0);

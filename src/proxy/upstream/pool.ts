@@ -1,0 +1,73 @@
+/**
+ * The contract between the request path and upstream connection pools, independent of the wire
+ * protocol: a pool hands out `UpstreamStream`s (an HTTP/1.1 connection today; an HTTP/2 stream
+ * would fit the same shape) and reports responses through a `ResponseHandler`.
+ */
+import type { Socket } from 'node:net';
+import type { HeaderList } from '../http/headers.js';
+import type { Endpoint } from './types.js';
+
+/** Envoy's reset reasons, worded as its local replies print them. */
+export type ResetReason =
+  | 'remote connection failure'
+  | 'local connection failure'
+  | 'connection timeout'
+  | 'connection termination'
+  | 'remote reset'
+  | 'local reset'
+  | 'overflow'
+  | 'protocol error';
+
+/** What a request in flight hears back from upstream. */
+export interface ResponseHandler {
+  onResponseHead(status: number, headers: HeaderList, contentLength: number, endStream: boolean): void;
+  /** False asks the stream to stop reading until `resumeResponse()`. */
+  onResponseData(chunk: Buffer): boolean;
+  onResponseEnd(trailers: HeaderList | null): void;
+  /** The exchange failed; `afterHeaders` says whether a response head was already delivered. */
+  onUpstreamReset(reason: ResetReason, afterHeaders: boolean): void;
+  /** The request body can be written again after `writeBody` returned false. */
+  onUpstreamDrain(): void;
+  /** A 101 response to an Upgrade request: the socket now belongs to the handler. */
+  onUpgrade(status: number, headers: HeaderList, socket: Socket, head: Buffer): void;
+}
+
+/** One request's channel to an upstream host. */
+export interface UpstreamStream {
+  /** Sends the request head; the body (if `bodyLength` != 0; -1 = unknown length) follows. */
+  dispatch(handler: ResponseHandler, method: string, path: string, headers: HeaderList, bodyLength: number, upgrade: boolean): void;
+  /** Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). */
+  writeBody(chunk: Buffer): boolean;
+  endBody(trailers: HeaderList | null): void;
+  pauseResponse(): void;
+  resumeResponse(): void;
+  /** Abandons the exchange; the underlying connection is not reused. */
+  abort(): void;
+  /** Bytes accepted for sending but not yet on the wire. */
+  readonly bufferedBytes: number;
+}
+
+/** A request waiting for (or being handed) a stream. */
+export interface PoolClient {
+  onPoolReady(stream: UpstreamStream): void;
+  onPoolFailure(reason: ResetReason, transportFailure: string): void;
+}
+
+/** A place in a pool's queue; pass it to `cancel` to stop waiting. */
+export interface PendingTicket {
+  readonly client: PoolClient;
+}
+
+export interface ConnectionPool {
+  /**
+   * Asks for a stream to `host`. `client.onPoolReady` runs (possibly before this returns) or
+   * `onPoolFailure` does later. Returns a ticket while the request waits, null when it was
+   * served at once, or `overflow` when the circuit breaker refuses (503 `UO`).
+   */
+  newStream(host: Endpoint, client: PoolClient): PendingTicket | null | 'overflow';
+  cancel(ticket: PendingTicket): void;
+  /** Closes idle connections and stops pooling; busy ones finish first. */
+  close(): void;
+  /** Closes everything now. */
+  destroy(): void;
+}

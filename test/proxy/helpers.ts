@@ -1,0 +1,166 @@
+/**
+ * Test helpers for the proxy: real backends on 127.0.0.1:0 (an HTTP echo server, a TCP echo
+ * server), a proxy started from a snapshot, and clients that speak raw bytes or HTTP.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { SkiffProxy } from '../../src/proxy/proxy.js';
+import type { ProxyOptions } from '../../src/proxy/proxy.js';
+import type { RequestRecord } from '../../src/proxy/http/request-record.js';
+import type { ListenerConfig, ProxySnapshot } from '../../src/proxy/snapshot.js';
+import type { RouteConfig, Route } from '../../src/proxy/http/route/types.js';
+import type { ClusterConfigInput } from '../../src/proxy/upstream/types.js';
+
+export interface Backend {
+  port: number;
+  server: http.Server;
+  /** Requests served so far. */
+  count: number;
+  close(): Promise<void>;
+}
+
+export type BackendHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
+
+/** The default backend: answers 200 with a JSON echo of what it received. */
+export function echo(name: string): BackendHandler {
+  return (req, res, body) => {
+    const payload = JSON.stringify({ name, method: req.method, url: req.url, headers: req.headers, bodyLength: body.length, body: body.toString('latin1').slice(0, 200) });
+    res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
+    res.end(payload);
+  };
+}
+
+/** Starts an HTTP backend that reads each request body whole, then calls the handler. */
+export async function startBackend(handler: BackendHandler, opts: { streamBody?: boolean } = {}): Promise<Backend> {
+  const sockets = new Set<net.Socket>();
+  const backend: Backend = {
+    port: 0,
+    server: http.createServer((req, res) => {
+      backend.count++;
+      if (opts.streamBody === true) {
+        handler(req, res, Buffer.alloc(0));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => handler(req, res, Buffer.concat(chunks)));
+    }),
+    count: 0,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => backend.server.close(() => resolve()));
+    },
+  };
+  backend.server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  backend.server.listen(0, '127.0.0.1');
+  await once(backend.server, 'listening');
+  backend.port = (backend.server.address() as net.AddressInfo).port;
+  return backend;
+}
+
+/** A port with nothing listening (bound, then released). */
+export async function deadPort(): Promise<number> {
+  const s = net.createServer();
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+export function cluster(name: string, ports: number[], extra: Partial<ClusterConfigInput> = {}): ClusterConfigInput {
+  return { name, endpoints: ports.map((port) => ({ address: '127.0.0.1', port })), lb: { policy: 'ROUND_ROBIN' }, ...extra };
+}
+
+export function forward(name: string, clusterName: string, extra: Partial<Route> = {}): Route {
+  return { name, match: [], action: { type: 'route', destinations: [{ cluster: clusterName, weight: 100 }] }, ...extra };
+}
+
+export function routeConfig(name: string, vhosts: { name: string; domains: string[]; routes: Route[] }[]): RouteConfig {
+  return { name, virtualHosts: vhosts };
+}
+
+export function httpListener(name: string, routeConfigName: string, extra: Partial<ListenerConfig> = {}): ListenerConfig {
+  return { name, address: '127.0.0.1', port: 0, direction: 'outbound', protocol: 'http', http: { routeConfig: routeConfigName }, ...extra };
+}
+
+export function snapshot(parts: Partial<ProxySnapshot>): ProxySnapshot {
+  return { version: '1', node: { id: 'sidecar~test', kind: 'sidecar' }, listeners: [], routes: [], clusters: [], ...parts };
+}
+
+export interface TestProxy {
+  proxy: SkiffProxy;
+  records: RequestRecord[];
+  port(listener: string): number;
+  close(): Promise<void>;
+}
+
+/** A proxy with admin/health on port 0, a snapshot applied, records collected. */
+export async function startProxy(snap: ProxySnapshot | null, opts: ProxyOptions = {}): Promise<TestProxy> {
+  const records: RequestRecord[] = [];
+  const proxy = await SkiffProxy.create({ adminPort: 0, healthPort: 0, healthAddress: '127.0.0.1', onRequestDone: (r) => records.push(r), drainTimeoutMs: 200, ...opts });
+  if (snap !== null) await proxy.applySnapshot(snap);
+  return {
+    proxy,
+    records,
+    port: (name) => proxy.listenerAddress(name)!.port,
+    close: () => proxy.close(),
+  };
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** One HTTP request on a fresh connection. `path` may be absolute-form (proxy style). */
+export function request(port: number, path: string, opts: { method?: string; headers?: Record<string, string>; body?: string | Buffer; agent?: http.Agent } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers, agent: opts.agent ?? false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+/** Sends raw bytes and collects everything the server sends until it closes (or `untilMs`). */
+export function rawExchange(port: number, data: string | Buffer | (string | Buffer)[], opts: { untilMs?: number; endAfterWrite?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => socket.destroy(), opts.untilMs ?? 3000);
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
+    socket.on('connect', () => {
+      for (const d of Array.isArray(data) ? data : [data]) socket.write(d);
+      if (opts.endAfterWrite === true) socket.end();
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Polls `check` until it returns true (or throws after `timeoutMs` as a safety net). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export async function adminGet(p: TestProxy, path: string): Promise<Reply> {
+  return request(p.proxy.adminAddress()!.port, path);
+}
