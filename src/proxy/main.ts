@@ -1,16 +1,25 @@
 /**
- * Runs the proxy as a process: loads the snapshot file, applies it, reloads it on SIGHUP
- * (a bad file is refused and the running config kept), drains on SIGTERM/SIGINT, and with
- * `concurrency` > 1 runs that many worker processes sharing the listeners (node:cluster).
+ * Runs the proxy as a process: takes its snapshots from a file (reloaded on SIGHUP; a bad file is
+ * refused and the running config kept) or from the control plane (`control-client.ts`), drains on
+ * SIGTERM/SIGINT, and with `concurrency` > 1 runs that many worker processes sharing the
+ * listeners (node:cluster).
  */
 import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import type { ControlClient } from './control-client.js';
+import { WorkerRelay, serveRelayedSnapshots } from './control-relay.js';
+import { describeListeners, startControlClient, urlOf } from './control-run.js';
+import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
 import { SnapshotError } from './snapshot.js';
+import { DEFAULT_RUN_TELEMETRY, ProxyProcessTelemetry } from '../telemetry/process.js';
+import type { TelemetryRunOptions } from '../telemetry/process.js';
 
 export interface RunProxyOptions {
-  snapshotFile: string;
+  /** Where snapshots come from: a file, or the control plane (exactly one of the two). */
+  snapshotFile?: string;
+  controlPlane?: ControlPlaneOptions;
   adminPort: number;
   adminAddress: string;
   healthPort: number;
@@ -19,6 +28,8 @@ export interface RunProxyOptions {
   concurrency: number;
   drainMs: number;
   log: (line: string) => void;
+  /** Metrics port, access log and tracing defaults (the snapshot may override); absent = Istio's defaults. */
+  telemetry?: TelemetryRunOptions;
 }
 
 /** Reads a snapshot file (JSON, or YAML for .yaml/.yml). Errors name the file. */
@@ -46,45 +57,70 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
   process.on('uncaughtException', (err) => opts.log(`internal error (serving on): ${err.stack ?? String(err)}`));
   // Among workers only the first serves admin and health, so those ports stay single.
   const first = cluster.isPrimary || cluster.worker?.id === 1;
+  const telemetry = ProxyProcessTelemetry.create(opts.telemetry ?? DEFAULT_RUN_TELEMETRY);
   const proxy = await SkiffProxy.create({
     adminPort: first ? opts.adminPort : null,
     adminAddress: opts.adminAddress,
     healthPort: first ? opts.healthPort : null,
     healthAddress: opts.healthAddress,
     drainTimeoutMs: opts.drainMs,
+    telemetry: telemetry.hooks,
   });
   const tag = cluster.isWorker ? `[worker ${cluster.worker!.id}] ` : '';
-  const load = async (): Promise<boolean> => {
-    try {
-      const report = await proxy.applySnapshot(await readSnapshotFile(opts.snapshotFile));
-      const where = proxy
-        .listenerList()
-        .map((l) => `${l.name}=${l.address().address}:${l.address().port}`)
-        .join(' ');
-      opts.log(`${tag}snapshot ${report.version} applied; listeners: ${where || 'none'}`);
-      return true;
-    } catch (err) {
-      const why = err instanceof SnapshotError ? `snapshot rejected: ${err.message}` : err instanceof Error ? err.message : String(err);
-      opts.log(`${tag}${why}`);
-      return false;
+  const admin = proxy.adminAddress();
+  const adminUrl = admin === null ? undefined : urlOf(admin);
+  let client: ControlClient | null = null;
+  let onHup = (): void => opts.log(`${tag}SIGHUP ignored: snapshots come from the control plane`);
+  if (opts.snapshotFile !== undefined) {
+    const file = opts.snapshotFile;
+    const load = async (): Promise<boolean> => {
+      try {
+        const report = await proxy.applySnapshot(await readSnapshotFile(file));
+        opts.log(`${tag}snapshot ${report.version} applied; listeners: ${describeListeners(proxy)}`);
+        return true;
+      } catch (err) {
+        const why = err instanceof SnapshotError ? `snapshot rejected: ${err.message}` : err instanceof Error ? err.message : String(err);
+        opts.log(`${tag}${why}`);
+        return false;
+      }
+    };
+    if (!(await load())) {
+      await proxy.close();
+      throw new Error('no valid snapshot to start with');
     }
-  };
-  if (!(await load())) {
-    await proxy.close();
-    throw new Error('no valid snapshot to start with');
+    onHup = (): void => void load();
+  } else if (cluster.isWorker) {
+    // The primary holds the stream to the control plane and relays the snapshots.
+    serveRelayedSnapshots(proxy, adminUrl);
+  } else if (opts.controlPlane !== undefined) {
+    client = startControlClient({
+      controlPlane: opts.controlPlane,
+      target: proxy,
+      ...(adminUrl !== undefined ? { adminUrl } : {}),
+      log: opts.log,
+      describe: () => describeListeners(proxy),
+    });
+  } else {
+    throw new Error('no snapshot source: give a snapshot file or a control plane');
   }
   if (first) {
-    const admin = proxy.adminAddress();
     const health = proxy.healthAddress();
     if (admin !== null) opts.log(`${tag}admin on ${admin.address}:${admin.port}`);
     if (health !== null) opts.log(`${tag}health on ${health.address}:${health.port}`);
+    // Metrics are worth having, not worth refusing traffic over: a taken port is reported and skipped.
+    await telemetry.start(proxy, true).then(
+      (at) => at !== null && opts.log(`${tag}metrics on ${at.address}:${at.port}/stats/prometheus`),
+      (err: NodeJS.ErrnoException) => opts.log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`),
+    );
   }
   await new Promise<void>((resolve) => {
-    const onHup = (): void => void load();
     const onStop = (): void => {
       process.removeListener('SIGHUP', onHup);
       opts.log(`${tag}draining`);
-      void proxy.close(opts.drainMs).then(resolve);
+      void (client?.close() ?? Promise.resolve())
+        .then(() => proxy.close(opts.drainMs))
+        .then(() => telemetry.close())
+        .then(resolve);
     };
     process.on('SIGHUP', onHup);
     process.once('SIGTERM', onStop);
@@ -95,19 +131,34 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
 }
 
 async function runPrimary(opts: RunProxyOptions): Promise<void> {
-  for (let i = 0; i < opts.concurrency; i++) cluster.fork();
+  const relay = opts.controlPlane !== undefined ? new WorkerRelay(opts.log) : null;
+  const fork = (): void => {
+    const worker = cluster.fork();
+    relay?.add(worker);
+  };
+  for (let i = 0; i < opts.concurrency; i++) fork();
   let stopping = false;
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
     opts.log(`worker ${worker.id} exited (${code}); starting another`);
-    cluster.fork();
+    fork();
   });
+  let client: ControlClient | null = null;
+  const controlPlane = opts.controlPlane;
+  if (relay !== null && controlPlane !== undefined) {
+    // The hello names the admin URL, which the first worker knows once it is up.
+    void relay.adminUrl.then((adminUrl) => {
+      if (!stopping) client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), log: opts.log });
+    });
+  }
   await new Promise<void>((resolve) => {
     process.on('SIGHUP', () => {
+      if (relay !== null) return opts.log('SIGHUP ignored: snapshots come from the control plane');
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
     });
     const stop = (): void => {
       stopping = true;
+      void client?.close();
       const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       let left = workers.length;
       if (left === 0) resolve();

@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/admin-server.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
-import type { RequestDoneHook } from './http/request-record.js';
+import type { ProxyTelemetryHooks, RequestDoneHook } from './http/request-record.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/listener.js';
 import type { ListenerBinding } from './listener/listener.js';
 import { SnapshotError, checkSnapshot } from './snapshot.js';
@@ -17,6 +17,8 @@ import { createClusterManager } from './upstream/cluster-manager.js';
 import type { ApplyResult, ClusterManager } from './upstream/cluster-manager.js';
 import type { Cluster } from './upstream/cluster.js';
 import { ClusterPool } from './upstream/pool-http1.js';
+import { Http2ClusterPool, upstreamProtocol } from './upstream/pool-http2.js';
+import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js';
 import type { Clock } from './upstream/types.js';
 
 export interface ProxyOptions {
@@ -28,6 +30,8 @@ export interface ProxyOptions {
   healthAddress?: string;
   /** Receives a record of every finished request and TCP connection. */
   onRequestDone?: RequestDoneHook;
+  /** Metrics, access logs and traces (`src/telemetry`); also receives every record. */
+  telemetry?: ProxyTelemetryHooks;
   random?: () => number;
   /** Time source of outlier detection. */
   clock?: Clock;
@@ -45,9 +49,25 @@ export interface ApplyReport {
   clusters: ApplyResult;
 }
 
+/** The record hook: the caller's, telemetry's, or both in turn. */
+function requestDoneHook(opts: ProxyOptions): RequestDoneHook | null {
+  const own = opts.onRequestDone;
+  const telemetry = opts.telemetry;
+  if (telemetry === undefined) return own ?? null;
+  if (own === undefined) return (record) => telemetry.requestDone(record);
+  return (record) => {
+    try {
+      telemetry.requestDone(record);
+    } finally {
+      own(record);
+    }
+  };
+}
+
 export class SkiffProxy {
   private readonly clusters: ClusterManager;
   private readonly pools = new Map<Cluster, ClusterPool>();
+  private readonly h2pools = new Map<Cluster, Http2ClusterPool>();
   private readonly listeners = new Map<string, Listener>();
   private checked: CheckedSnapshot | null = null;
   private applying: Promise<unknown> = Promise.resolve();
@@ -59,9 +79,18 @@ export class SkiffProxy {
   private constructor(private readonly opts: ProxyOptions) {
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
     const pools = this.pools;
+    const h2pools = this.h2pools;
     const maxResponseHeaderBytes = opts.maxResponseHeaderBytes ?? 60 * 1024;
     this.services = {
-      poolFor(cluster: Cluster): ClusterPool {
+      poolFor(cluster: Cluster, downstream?: DownstreamProtocolInfo): ConnectionPool {
+        if (upstreamProtocol(cluster.config, downstream) === 'http2') {
+          let h2 = h2pools.get(cluster);
+          if (h2 === undefined) {
+            h2 = new Http2ClusterPool(cluster, { maxResponseHeaderBytes });
+            h2pools.set(cluster, h2);
+          }
+          return h2;
+        }
         let pool = pools.get(cluster);
         if (pool === undefined) {
           pool = new ClusterPool(cluster, { maxResponseHeaderBytes });
@@ -70,7 +99,8 @@ export class SkiffProxy {
         return pool;
       },
       random: opts.random ?? Math.random,
-      onRequestDone: opts.onRequestDone ?? null,
+      onRequestDone: requestDoneHook(opts),
+      telemetry: opts.telemetry ?? null,
     };
   }
 
@@ -169,6 +199,12 @@ export class SkiffProxy {
         this.pools.delete(cluster);
       }
     }
+    for (const [cluster, pool] of this.h2pools) {
+      if (clusterMap.get(cluster.name) !== cluster) {
+        pool.close();
+        this.h2pools.delete(cluster);
+      }
+    }
     const report: ApplyReport = { version: snap.version, listeners: { added: [], updated: [], removed: [] }, clusters: clusterResult };
     const next = new Map<string, Listener>();
     for (const config of snap.listeners) {
@@ -181,6 +217,13 @@ export class SkiffProxy {
     this.listeners.clear();
     for (const [name, l] of next) this.listeners.set(name, l);
     this.checked = checked;
+    if (this.opts.telemetry !== undefined) {
+      try {
+        this.opts.telemetry.snapshotApplied(snap);
+      } catch {
+        // Telemetry must never fail a snapshot that is already in force.
+      }
+    }
     for (const l of removed) {
       if (!next.has(l.name)) report.listeners.removed.push(l.name);
       void l.close(this.opts.drainTimeoutMs ?? 5000);
@@ -260,6 +303,8 @@ export class SkiffProxy {
     this.listeners.clear();
     for (const pool of this.pools.values()) pool.destroy();
     this.pools.clear();
+    for (const pool of this.h2pools.values()) pool.destroy();
+    this.h2pools.clear();
     this.clusters.close();
     await this.admin?.close();
   }

@@ -10,6 +10,10 @@ import { compileRouteConfig } from './http/route/compile.js';
 import type { RouteTable } from './http/route/compile.js';
 import { RouteConfigError } from './http/route/errors.js';
 import type { RouteConfig } from './http/route/types.js';
+import { TelemetryConfigError, checkTelemetryConfig } from '../telemetry/config.js';
+import type { TelemetryConfig } from '../telemetry/config.js';
+
+export type { TelemetryConfig } from '../telemetry/config.js';
 
 export interface WorkloadIdentity {
   name: string;
@@ -71,6 +75,8 @@ export interface ProxySnapshot {
   routes: RouteConfig[];
   /** As provided; `parseSnapshot` returns them with every default resolved. */
   clusters: (ClusterConfigInput | ClusterConfig)[];
+  /** Access logging and tracing (`src/telemetry/config.ts`); absent = the proxy's command-line defaults. */
+  telemetry?: TelemetryConfig;
 }
 
 /** A snapshot that cannot be applied; `path` names the field (`listeners[1].port`). */
@@ -276,5 +282,14 @@ export function checkSnapshot(input: unknown): CheckedSnapshot {
     return listener;
   });
 
-  return { snapshot: { version, node, listeners, routes, clusters }, routeTables };
+  const snapshot: CheckedSnapshot['snapshot'] = { version, node, listeners, routes, clusters };
+  if (o.telemetry !== undefined) {
+    try {
+      snapshot.telemetry = checkTelemetryConfig(o.telemetry);
+    } catch (err) {
+      if (err instanceof TelemetryConfigError) throw new SnapshotError(err.path, err.reason);
+      throw err;
+    }
+  }
+  return { snapshot, routeTables };
 }

@@ -1,12 +1,21 @@
 /** Every verb of the CLI, one module each. Add a verb by adding its `register` here. */
 import type { Command } from 'commander';
 import { register as analyze } from './analyze.js';
+import { register as apply } from './apply.js';
+import { register as del } from './delete.js';
+import { register as down } from './down.js';
+import { register as exec } from './exec.js';
+import { register as get } from './get.js';
+import { register as logs } from './logs.js';
 import { register as proxy } from './proxy.js';
+import { register as proxyConfig } from './proxy-config.js';
+import { register as proxyStatus } from './proxy-status.js';
+import { register as up } from './up.js';
 import { register as validate } from './validate.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, proxy, validate];
+const verbs: Register[] = [analyze, apply, del, down, exec, get, logs, proxy, proxyConfig, proxyStatus, up, validate];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);

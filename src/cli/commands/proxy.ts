@@ -1,12 +1,21 @@
 /**
- * `skiff proxy --snapshot FILE`: runs the data plane (sidecar or gateway) from a snapshot file,
- * reloading it on SIGHUP.
+ * `skiff proxy`: runs the data plane (sidecar or gateway) from a snapshot file (`--snapshot FILE`,
+ * reloaded on SIGHUP) or from skiffd (`--control-plane URL --id ID`, pushed live).
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { addTelemetryOptions, telemetryRunOptions } from '../../telemetry/cli-options.js';
+import type { TelemetryCliOptions } from '../../telemetry/cli-options.js';
 
 interface ProxyCommandOptions {
-  snapshot: string;
+  snapshot?: string;
+  controlPlane?: string;
+  id?: string;
+  kind: 'sidecar' | 'gateway';
+  workload?: string;
+  namespace: string;
+  serviceAccount: string;
+  label?: Record<string, string>;
   adminPort: number;
   adminAddress: string;
   healthPort: number;
@@ -33,22 +42,74 @@ function nonNegative(value: string): number {
   return n;
 }
 
+function controlPlaneUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: ${value} (expected http://HOST:PORT)`);
+  }
+  if (url.protocol !== 'http:') throw new InvalidArgumentError(`${value}: the control plane speaks HTTP/2 cleartext, use http://HOST:PORT`);
+  return value;
+}
+
+function kind(value: string): 'sidecar' | 'gateway' {
+  if (value !== 'sidecar' && value !== 'gateway') throw new InvalidArgumentError(`must be sidecar or gateway: ${value}`);
+  return value;
+}
+
+function label(value: string, previous: Record<string, string> | undefined): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq < 1) throw new InvalidArgumentError(`a label is KEY=VALUE: ${value}`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('proxy')
-    .description('Run the data-plane proxy (sidecar or gateway) from a snapshot file; SIGHUP reloads it')
-    .requiredOption('--snapshot <file>', 'proxy snapshot (JSON, or YAML for .yaml/.yml)')
+    .description('Run the data-plane proxy (sidecar or gateway) from a snapshot file (SIGHUP reloads it) or from skiffd')
+    .option('--snapshot <file>', 'proxy snapshot (JSON, or YAML for .yaml/.yml)')
+    .option('--control-plane <url>', "skiffd's push URL (http://HOST:PORT): take snapshots from it, live", controlPlaneUrl)
+    .option('--id <id>', 'node id towards the control plane (POD.NAMESPACE for sidecars)')
+    .option('--kind <kind>', 'sidecar or gateway', kind, 'sidecar')
+    .option('--workload <name>', 'workload instance (pod) this proxy serves, announced to the control plane')
+    .option('-n, --namespace <ns>', "the workload's namespace", 'default')
+    .option('--service-account <sa>', "the workload's service account", 'default')
+    .option('--label <key=value>', 'a label of the workload (repeatable)', label)
     .option('--admin-port <port>', 'admin endpoints: /config_dump /clusters /stats /listeners /ready (0 = any free port)', port, 15000)
     .option('--admin-address <address>', 'address the admin endpoints listen on', '127.0.0.1')
     .option('--health-port <port>', 'health endpoint /healthz/ready (0 = any free port)', port, 15021)
     .option('--health-address <address>', 'address the health endpoint listens on', '0.0.0.0')
     .option('--concurrency <n>', 'worker processes sharing the listeners', positive, 1)
     .option('--drain-ms <ms>', 'how long connections may finish on shutdown', nonNegative, 5000)
-    .addHelpText('after', '\nA snapshot that fails validation is refused whole; the proxy keeps the config it runs.')
-    .action(async (opts: ProxyCommandOptions) => {
+    .addHelpText(
+      'after',
+      '\nA snapshot that fails validation is refused whole (NACKed to the control plane); the proxy keeps the config it runs,' +
+        '\nand keeps serving it while the control plane is away.',
+    )
+    .action(async (opts: ProxyCommandOptions & TelemetryCliOptions) => {
+      if ((opts.snapshot === undefined) === (opts.controlPlane === undefined)) {
+        throw new Error('give exactly one of --snapshot FILE and --control-plane URL');
+      }
+      if (opts.controlPlane !== undefined && opts.id === undefined) throw new Error('--control-plane needs --id ID');
       const { runProxy } = await import('../../proxy/main.js');
+      const source =
+        opts.controlPlane !== undefined
+          ? {
+              controlPlane: {
+                url: opts.controlPlane,
+                node: {
+                  id: opts.id!,
+                  kind: opts.kind,
+                  ...(opts.workload !== undefined
+                    ? { workload: { name: opts.workload, namespace: opts.namespace, labels: opts.label ?? {}, serviceAccount: opts.serviceAccount } }
+                    : {}),
+                },
+              },
+            }
+          : { snapshotFile: opts.snapshot! };
       await runProxy({
-        snapshotFile: opts.snapshot,
+        ...source,
         adminPort: opts.adminPort,
         adminAddress: opts.adminAddress,
         healthPort: opts.healthPort,
@@ -56,6 +117,8 @@ export function register(program: Command): void {
         concurrency: opts.concurrency,
         drainMs: opts.drainMs,
         log: (line) => process.stderr.write(`skiff proxy: ${line}\n`),
+        telemetry: telemetryRunOptions(opts),
       });
     });
+  addTelemetryOptions(cmd);
 }

@@ -4,9 +4,9 @@
  * proxy services (pools, randomness, the request-done hook, counters).
  */
 import type { Cluster } from '../upstream/cluster.js';
-import type { ConnectionPool } from '../upstream/pool.js';
+import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
 import type { RouteTable } from './route/compile.js';
-import type { RequestDoneHook } from './request-record.js';
+import type { ProxyTelemetryHooks, RequestDoneHook } from './request-record.js';
 
 /** Envoy's per-listener HTTP connection manager counters (`http.<prefix>.*`). */
 export class HttpListenerStats {
@@ -39,10 +39,15 @@ export class HttpListenerStats {
 
 /** Long-lived services shared by every listener and snapshot. */
 export interface ProxyServices {
-  /** The HTTP/1.1 connection pools of a cluster (created on first use). */
-  poolFor(cluster: Cluster): ConnectionPool;
+  /**
+   * The connection pool of a cluster (created on first use): HTTP/2 or HTTP/1.1 as the cluster's
+   * protocol decides, or as the downstream request speaks when the cluster follows the client.
+   */
+  poolFor(cluster: Cluster, downstream?: DownstreamProtocolInfo): ConnectionPool;
   random: () => number;
   onRequestDone: RequestDoneHook | null;
+  /** Metrics, access logs and traces; null when none are installed. */
+  telemetry: ProxyTelemetryHooks | null;
 }
 
 /** One HTTP listener as the request path sees it under one snapshot. */

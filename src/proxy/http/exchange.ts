@@ -11,7 +11,7 @@ import type { HttpListenerContext } from './context.js';
 import { stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import type { MirrorRequest } from './mirror.js';
-import type { RequestRecord } from './request-record.js';
+import type { RequestRecord, RequestTelemetryState } from './request-record.js';
 import { ResponseFlag } from './response-flags.js';
 import * as router from './router.js';
 import type { CompiledDestination, SelectedRoute } from './route/selected.js';
@@ -21,6 +21,7 @@ import { splice } from './tunnel.js';
 import type { TryOwner, UpstreamRequestHead, UpstreamTry } from './upstream-try.js';
 import type { ResetReason } from '../upstream/pool.js';
 import { httpDate } from '../http1/serialize.js';
+import { grpcLocalReplyHeaders, isGrpcRequest } from '../http2/grpc.js';
 
 /** Request body kept for retries; a larger body is streamed once and not retried (Envoy's buffer limit). */
 export const RETRY_BUFFER_LIMIT = 1024 * 1024;
@@ -41,6 +42,8 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
   hashKey: string | undefined = undefined;
   /** Set-Cookie the consistent-hash cookie policy generated, sent back on the response. */
   hashCookie: string | undefined = undefined;
+  /** Telemetry's state for this request (trace context, peer identity), from `requestStart`. */
+  telemetry: RequestTelemetryState | null = null;
 
   // Tries
   current: UpstreamTry | null = null;
@@ -95,13 +98,21 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
       this.resetDownstream();
       return;
     }
+    // gRPC clients read errors from grpc-status: Envoy answers gRPC requests HTTP 200, trailers-only.
+    const grpc = details !== 'cors_response' && isGrpcRequest(this.head.headers);
+    if (grpc) {
+      extra = grpcLocalReplyHeaders(status, body, extra);
+      status = 200;
+      body = '';
+    }
     const headers = extra ?? new HeaderList();
     const len = Buffer.byteLength(body);
-    headers.set('content-length', String(len));
+    if (!grpc) headers.set('content-length', String(len));
     if (len > 0 && !headers.has('content-type')) headers.push('content-type', 'content-type', 'text/plain');
     headers.push('date', 'date', httpDate());
     headers.set('server', this.ctx.serverName);
     this.responseStatus = status;
+    this.telemetryResponseHeaders(status, headers);
     stream.writeHead(status, headers, len, len === 0);
     if (len > 0) {
       this.bytesSent += len;
@@ -193,6 +204,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
     this.decorateResponse(headers);
     headers.set('x-envoy-upstream-service-time', String(Math.round(this.upstreamTimeMs)));
     this.responseStatus = status;
+    this.telemetryResponseHeaders(status, headers);
     this.stream.writeHead(status, headers, contentLength, endStream);
   }
 
@@ -210,12 +222,18 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
     if (this.ctx.overwriteServer) headers.set('server', this.ctx.serverName);
   }
 
+  /** Telemetry reads (outbound) or adds (inbound) peer metadata on every response head. */
+  private telemetryResponseHeaders(status: number, headers: HeaderList): void {
+    if (this.telemetry !== null) this.ctx.services.telemetry?.responseHeaders(this.telemetry, status, headers);
+  }
+
   relayData(chunk: Buffer): boolean {
     this.bytesSent += chunk.length;
     return this.stream.writeData(chunk);
   }
 
   relayEnd(trailers: HeaderList | null): void {
+    if (trailers !== null && this.telemetry !== null) this.ctx.services.telemetry?.responseTrailers(this.telemetry, trailers);
     this.stream.end(trailers);
     this.finish();
   }
@@ -225,6 +243,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
     stripHopByHop(headers, true);
     this.decorateResponse(headers);
     this.responseStatus = status;
+    this.telemetryResponseHeaders(status, headers);
     this.stream.writeHead(status, headers, 0, false);
     const down = this.stream.takeOver();
     if (down === null) {
@@ -347,6 +366,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
       downstreamRemoteAddress: `${s.remoteAddress}:${s.remotePort}`,
       downstreamLocalAddress: `${s.localAddress}:${s.localPort}`,
       attempts: this.attempts,
+      telemetry: this.telemetry,
     };
   }
 }

@@ -25,6 +25,7 @@ export function flagForReset(reason: ResetReason): number {
     case 'overflow':
       return ResponseFlag.UO;
     case 'remote reset':
+    case 'remote refused stream reset':
       return ResponseFlag.UR;
     case 'local reset':
       return ResponseFlag.LR;

@@ -4,7 +4,8 @@
  * for each request the codec parses.
  *
  *   phase                               stops with
- *   1  connection-manager headers       —
+ *   1  connection-manager headers,      —
+ *      telemetry (trace, peer metadata)
  *   2  route selection                  404, flag NR, empty body
  *   3  CORS preflight / redirect /      the configured answer
  *      direct response
@@ -49,6 +50,10 @@ export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerCon
   stripHopByHop(headers, head.upgrade === 'websocket');
   if (head.expectContinue) headers.remove('expect');
   ex.requestId = addForwardingHeaders(headers, stream.remoteAddress, head.scheme, ctx.direction === 'gateway');
+  // Telemetry (src/telemetry) joins or starts the trace and exchanges peer metadata here, so the
+  // route and every later phase see the trace headers as they will be forwarded.
+  const telemetry = ctx.services.telemetry;
+  if (telemetry !== null) ex.telemetry = telemetry.requestStart(head, ctx.direction);
 
   // 2. Route selection: the listener's route table, first match wins.
   const req: RouteRequest = {
@@ -193,7 +198,7 @@ function startMirror(ex: HttpExchange, clusterName: string, upstream: UpstreamRe
   if (cluster === undefined || host === undefined) return;
   const headers = upstream.headers.clone();
   headers.set('host', shadowAuthority(authority));
-  const m = new MirrorRequest(cluster, ex.ctx.services.poolFor(cluster), host, { ...upstream, headers, upgrade: false });
+  const m = new MirrorRequest(cluster, ex.ctx.services.poolFor(cluster, ex.head), host, { ...upstream, headers, upgrade: false });
   if (m.start()) (ex.mirrors ??= []).push(m);
 }
 

@@ -1,7 +1,12 @@
 /**
  * What the proxy records about every finished request or TCP connection: the facts access logs,
- * metrics and traces are built from. One plain object per request, handed to a hook.
+ * metrics and traces are built from. One plain object per request, handed to a hook; and the
+ * hooks through which telemetry reads and rewrites headers on the way (`ProxyTelemetryHooks`).
  */
+import type { ProxySnapshot } from '../snapshot.js';
+import type { ClusterConfig } from '../upstream/types.js';
+import type { HeaderList } from './headers.js';
+import type { RequestHead } from './stream.js';
 
 export interface RequestRecord {
   /** `http` or `tcp`. */
@@ -38,7 +43,39 @@ export interface RequestRecord {
   downstreamLocalAddress: string;
   /** Tries made upstream (1 + retries). */
   attempts: number;
+  /** What `ProxyTelemetryHooks.requestStart` returned for this request (HTTP), or what `tcpOpened` set (TCP). */
+  telemetry?: RequestTelemetryState | null;
+  /**
+   * Identities of an mTLS connection (`spiffe://…` URI SANs): the peer's and this proxy's. Absent
+   * on plaintext connections; telemetry then reports principals as `unknown`.
+   */
+  peerPrincipal?: string;
+  localPrincipal?: string;
 }
 
 /** Receives each finished request; must be cheap and must not throw. */
 export type RequestDoneHook = (record: RequestRecord) => void;
+
+/** Per-request state the telemetry layer keeps between a request's start and its record. */
+export type RequestTelemetryState = object;
+
+/**
+ * The telemetry layer's view into the data path (metrics, access logs, traces). Every method runs
+ * on the hot path: it must be cheap and must not throw.
+ */
+export interface ProxyTelemetryHooks {
+  /** A snapshot was validated and is being swapped in (before the new listeners see traffic). */
+  snapshotApplied(snapshot: ProxySnapshot & { clusters: ClusterConfig[] }): void;
+  /**
+   * An HTTP request entered a listener; `x-request-id` is set, routing has not happened. Reads and
+   * rewrites trace and peer-metadata headers (`head.headers`); the state returned travels with the request.
+   */
+  requestStart(head: RequestHead, direction: RequestRecord['direction']): RequestTelemetryState | null;
+  /** A response head (from upstream or a local reply) is about to go downstream. */
+  responseHeaders(state: RequestTelemetryState, status: number, headers: HeaderList): void;
+  /** Response trailers are about to go downstream (gRPC status lives here). */
+  responseTrailers(state: RequestTelemetryState, trailers: HeaderList): void;
+  /** A TCP connection reached its upstream (`record` is completed and handed to `requestDone` at close). */
+  tcpOpened(record: RequestRecord): void;
+  requestDone: RequestDoneHook;
+}

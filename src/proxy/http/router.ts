@@ -12,12 +12,14 @@ import type { HeaderList } from './headers.js';
 import { ResponseFlag } from './response-flags.js';
 import type { RetryOutcome } from './route/retry.js';
 import { UpstreamTry } from './upstream-try.js';
+import { effectiveTimeoutMs } from '../http2/grpc.js';
 
 const NO_PICK_CONTEXT: PickContext = Object.freeze({});
 
 /** Sends the request upstream: the first try now, the route timeout once the body is in. */
 export function startForwarding(ex: HttpExchange): void {
-  const timeoutMs = ex.route!.timeoutMs;
+  // gRPC requests may shorten it with grpc-timeout (Istio sets max_grpc_timeout to the route timeout).
+  const timeoutMs = effectiveTimeoutMs(ex.route!.timeoutMs, ex.head.headers);
   // Envoy starts the route and per-try timeouts once the whole request has been received.
   if (ex.bodyDone) {
     if (timeoutMs > 0) ex.globalTimer = setTimeout(onGlobalTimeout, timeoutMs, ex);
@@ -82,7 +84,7 @@ export function startTry(ex: HttpExchange): void {
   // Retries go to other hosts when they can (Envoy's previous_hosts predicate, on by default in Istio).
   const policy = ex.route!.retry;
   if (policy !== null && policy.retryIgnorePreviousHosts) (ex.triedHosts ??= new Set()).add(host);
-  const t = new UpstreamTry(ex, cluster, ex.ctx.services.poolFor(cluster), host, ex.upstream!, ex.attempts);
+  const t = new UpstreamTry(ex, cluster, ex.ctx.services.poolFor(cluster, ex.head), host, ex.upstream!, ex.attempts);
   ex.current = t;
   if (!t.start()) {
     ex.current = null;
@@ -107,7 +109,7 @@ export function tryResponseHead(ex: HttpExchange, t: UpstreamTry, status: number
     if (policy.shouldRetry(status, grpcStatus, headers)) {
       ex.current = null;
       if (retry(ex, status, grpcStatus, headers)) {
-        t.cancel(status);
+        t.cancel(t.outlierStatus(status));
         return;
       }
       ex.current = t;
@@ -127,7 +129,7 @@ export function tryResponseEnd(ex: HttpExchange, t: UpstreamTry, trailers: Heade
   if (ex.current !== t) return;
   ex.current = null;
   const cluster = ex.cluster!;
-  t.settle(ex.responseStatus);
+  t.settle(t.outlierStatus(ex.responseStatus));
   cluster.counters.inc('upstream_rq_completed');
   cluster.counters.recordResponseCode(ex.responseStatus);
   ex.relayEnd(trailers);
@@ -146,7 +148,13 @@ export function tryFailed(ex: HttpExchange, t: UpstreamTry, reason: ResetReason,
     return;
   }
   const outcome: RetryOutcome =
-    reason === 'overflow' ? 'overflow' : reason === 'remote connection failure' || reason === 'local connection failure' || reason === 'connection timeout' ? 'connect-failure' : 'reset';
+    reason === 'overflow'
+      ? 'overflow'
+      : reason === 'remote connection failure' || reason === 'local connection failure' || reason === 'connection timeout'
+        ? 'connect-failure'
+        : reason === 'remote refused stream reset'
+          ? 'refused-stream'
+          : 'reset';
   if (reason !== 'overflow' && outcome === 'reset') cluster.counters.inc('upstream_rq_rx_reset');
   if (retry(ex, outcome)) return;
   const status = reason === 'protocol error' ? 502 : 503;

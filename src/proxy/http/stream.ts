@@ -1,5 +1,5 @@
 /**
- * The protocol-neutral contract between a downstream codec (HTTP/1.1 today, HTTP/2 later) and the
+ * The protocol-neutral contract between a downstream codec (HTTP/1.1 or HTTP/2) and the
  * request flow, and the body-streaming interfaces both directions share. Backpressure is explicit:
  * a sink returns `false` from `onData` and the producer waits until someone calls `resume()`.
  */
@@ -83,7 +83,7 @@ export interface DownstreamStream {
   writeData(chunk: Buffer): boolean;
   /** Ends the response, with trailers when the protocol can carry them. */
   end(trailers: HeaderList | null): void;
-  /** Aborts the stream (HTTP/1.1: closes the connection). */
+  /** Aborts the stream (HTTP/1.1: closes the connection; HTTP/2: RST_STREAM). */
   reset(): void;
   /**
    * Hands the raw connection over for a tunnel (WebSocket after 101, CONNECT after 200). Bytes the

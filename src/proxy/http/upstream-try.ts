@@ -9,6 +9,7 @@ import type { ConnectionPool, PendingTicket, PoolClient, ResetReason, ResponseHa
 import type { OutlierOutcome } from '../upstream/outlier.js';
 import type { Endpoint } from '../upstream/types.js';
 import type { HeaderList } from './headers.js';
+import { grpcToHttpStatus, isGrpcRequest } from '../http2/grpc.js';
 
 /** What a try reports to the exchange that owns it. */
 export interface TryOwner {
@@ -42,6 +43,8 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
   perTryTimer: NodeJS.Timeout | null = null;
   /** The response head was passed on. */
   gotHeaders = false;
+  /** grpc-status of a gRPC response (head of a trailers-only answer, else trailers). */
+  private grpcStatus: number | undefined = undefined;
 
   constructor(
     private readonly owner: TryOwner,
@@ -97,6 +100,7 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
     if (this.settled) return;
     this.gotHeaders = true;
     this.clearPerTryTimer();
+    this.noteGrpcStatus(headers);
     this.owner.onTryResponseHead(this, status, headers, contentLength, endStream);
   }
 
@@ -107,7 +111,18 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
 
   onResponseEnd(trailers: HeaderList | null): void {
     if (this.settled) return;
+    if (trailers !== null) this.noteGrpcStatus(trailers);
     this.owner.onTryResponseEnd(this, trailers);
+  }
+
+  private noteGrpcStatus(fields: HeaderList): void {
+    const v = fields.get('grpc-status');
+    if (v !== undefined && /^\d+$/.test(v) && isGrpcRequest(this.req.headers)) this.grpcStatus = Number(v);
+  }
+
+  /** What outlier detection hears for a response: gRPC statuses count as Envoy maps them to HTTP. */
+  outlierStatus(httpStatus: number): number {
+    return this.grpcStatus === undefined ? httpStatus : grpcToHttpStatus(this.grpcStatus);
   }
 
   onUpstreamReset(reason: ResetReason, afterHeaders: boolean): void {

@@ -1,7 +1,8 @@
 /**
- * A bound listener: accepts connections and hands each to the HTTP/1.1 codec or the TCP proxy
- * (sniffing first for `auto`), under the binding of the snapshot in force when the connection
- * arrived. A new snapshot swaps the binding without rebinding the socket.
+ * A bound listener: accepts connections and hands each to the HTTP/1.1 or HTTP/2 codec or the
+ * TCP proxy (sniffing first for `auto`; HTTP listeners tell the two HTTP codecs apart by the
+ * HTTP/2 preface), under the binding of the snapshot in force when the connection arrived. A new
+ * snapshot swaps the binding without rebinding the socket.
  */
 import net from 'node:net';
 import type { HttpListenerContext } from '../http/context.js';
@@ -12,6 +13,8 @@ import { handleHttpRequest } from '../http/request-flow.js';
 import type { DownstreamStream } from '../http/stream.js';
 import { Http1ServerConnection } from '../http1/server-connection.js';
 import type { Http1ServerOptions } from '../http1/server-connection.js';
+import { detectCodec } from '../http2/preface.js';
+import { Http2ServerConnection } from '../http2/server-connection.js';
 import type { ListenerConfig } from '../snapshot.js';
 import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
 import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
@@ -46,7 +49,7 @@ export class Listener {
   readonly tcpStats = new TcpListenerStats();
   binding: ListenerBinding | null = null;
   private readonly sockets = new Set<net.Socket>();
-  private readonly httpConnections = new Set<Http1ServerConnection>();
+  private readonly httpConnections = new Set<Http1ServerConnection | Http2ServerConnection>();
   private closing = false;
 
   private constructor(
@@ -101,7 +104,7 @@ export class Listener {
     socket.on('error', () => {});
     switch (binding.config.protocol) {
       case 'http':
-        this.serveHttp(socket, binding, null);
+        detectCodec(socket, binding.codec.headersTimeoutMs || this.detectionTimeoutMs, (codec, initial) => this.serveHttp(socket, binding, initial, codec));
         return;
       case 'tcp':
         if (binding.tcp?.needsSni === true) this.sniff(socket, binding, true);
@@ -126,8 +129,7 @@ export class Listener {
       const kind = timedOut ? 'tcp' : sniffProtocol(buf);
       if (kind === 'more') return;
       finish();
-      if (kind === 'http1') this.serveHttp(socket, binding, buf);
-      else if (kind === 'h2') socket.destroy(); // HTTP/2 is served by a later codec
+      if (kind === 'http1' || kind === 'h2') this.serveHttp(socket, binding, buf, kind);
       else {
         const sni = sniffSni(buf);
         this.serveTcp(socket, binding, buf, typeof sni === 'string' ? sni : null);
@@ -148,7 +150,7 @@ export class Listener {
     socket.once('end', onEnd);
   }
 
-  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer | null): void {
+  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, codec: 'http1' | 'h2'): void {
     const ctx = binding.http;
     if (ctx === null) {
       socket.destroy();
@@ -158,6 +160,10 @@ export class Listener {
     stats.downstream_cx_total++;
     stats.downstream_cx_active++;
     socket.once('close', () => stats.downstream_cx_active--);
+    if (codec === 'h2') {
+      this.serveHttp2(socket, binding, ctx, initial);
+      return;
+    }
     const conn = new Http1ServerConnection(
       socket,
       binding.codec,
@@ -166,6 +172,17 @@ export class Listener {
       initial,
       ctx.port,
     );
+    this.httpConnections.add(conn);
+    socket.once('close', () => this.httpConnections.delete(conn));
+  }
+
+  /** h2c: every stream of the connection runs through the same request flow. */
+  private serveHttp2(socket: net.Socket, binding: ListenerBinding, ctx: HttpListenerContext, initial: Buffer): void {
+    const events = {
+      onStreamRejected: (status: number, details: string, remote: string) => this.onCodecError(ctx, status, details, remote, 'HTTP/2'),
+      onProtocolError: () => ctx.stats.downstream_cx_protocol_error++,
+    };
+    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, ctx), events, initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
   }
@@ -179,7 +196,7 @@ export class Listener {
   }
 
   /** A request the codec answered itself (400, 408, 431, ...): counted and recorded with `DPE`. */
-  private onCodecError(ctx: HttpListenerContext, status: number, details: string, remote: string): void {
+  private onCodecError(ctx: HttpListenerContext, status: number, details: string, remote: string, protocol = 'HTTP/1.1'): void {
     const stats = ctx.stats;
     if (status === 408) stats.downstream_rq_header_timeout++;
     else stats.downstream_cx_protocol_error++;
@@ -197,7 +214,7 @@ export class Listener {
       method: '',
       authority: '',
       path: '',
-      protocol: 'HTTP/1.1',
+      protocol,
       requestId: '',
       userAgent: '',
       bytesReceived: 0,

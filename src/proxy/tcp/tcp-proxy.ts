@@ -201,6 +201,14 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
     cluster.report(host, 'connect-success-final');
     rec.upstreamServiceTimeMs = performance.now() - started;
     rec.details = 'via_upstream';
+    // Telemetry counts the connection as opened now; long-lived connections show up before they close.
+    if (ctx.services.telemetry !== null) {
+      try {
+        ctx.services.telemetry.tcpOpened(rec);
+      } catch {
+        // Telemetry must never break the data path.
+      }
+    }
     splice(
       socket,
       initial,

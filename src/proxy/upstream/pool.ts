@@ -1,7 +1,7 @@
 /**
  * The contract between the request path and upstream connection pools, independent of the wire
- * protocol: a pool hands out `UpstreamStream`s (an HTTP/1.1 connection today; an HTTP/2 stream
- * would fit the same shape) and reports responses through a `ResponseHandler`.
+ * protocol: a pool hands out `UpstreamStream`s (an HTTP/1.1 connection, or a stream on an
+ * HTTP/2 session) and reports responses through a `ResponseHandler`.
  */
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
@@ -14,6 +14,8 @@ export type ResetReason =
   | 'connection timeout'
   | 'connection termination'
   | 'remote reset'
+  /** HTTP/2 REFUSED_STREAM (or a stream past a GOAWAY's last id): never processed, safe to retry. */
+  | 'remote refused stream reset'
   | 'local reset'
   | 'overflow'
   | 'protocol error';
@@ -41,10 +43,18 @@ export interface UpstreamStream {
   endBody(trailers: HeaderList | null): void;
   pauseResponse(): void;
   resumeResponse(): void;
-  /** Abandons the exchange; the underlying connection is not reused. */
+  /** Abandons the exchange: an HTTP/1.1 connection is not reused; an HTTP/2 stream is cancelled. */
   abort(): void;
   /** Bytes accepted for sending but not yet on the wire. */
   readonly bufferedBytes: number;
+}
+
+/** What picking a pool needs to know about the downstream request. */
+export interface DownstreamProtocolInfo {
+  /** `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`. */
+  readonly protocol: string;
+  /** The Upgrade the request asks for (WebSocket), null for none. */
+  readonly upgrade: string | null;
 }
 
 /** A request waiting for (or being handed) a stream. */

@@ -1,0 +1,141 @@
+/**
+ * The rows of the proxy benchmark and the processes behind them: the backend, the Skiff sidecars
+ * (one for the one-hop rows, a client and a server sidecar for two hops), the gateway, optional
+ * telemetry variants, and nginx and HAProxy as the same reverse proxy.
+ */
+import { once } from 'node:events';
+import net from 'node:net';
+import { BODY_BYTES, startBackend } from './backend.js';
+import type { Backend } from './backend.js';
+import type { Target } from './measure.js';
+import { probe } from './measure.js';
+import type { Endpoint } from './peers.js';
+import { startHaproxy, startNginxProxy } from './peers.js';
+import { baseArgs, skiffProxyHelp, startSkiff, telemetryVariants } from './skiff.js';
+import type { RunningSkiff } from './skiff.js';
+import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
+import type { Tools } from './tools.js';
+import { startTraceSink } from './trace-sink.js';
+import type { TraceSink } from './trace-sink.js';
+
+export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-2hop', 'skiff-gateway', 'nginx', 'haproxy'] as const;
+
+export interface Scenario {
+  name: string;
+  description: string;
+  target: Target;
+}
+
+export interface Setup {
+  backend: Backend;
+  scenarios: Scenario[];
+  skipped: { scenario: string; reason: string }[];
+  /** Endpoints of each Skiff cluster (2 when a second loopback address is usable). */
+  endpointsPerCluster: number;
+  /** The span sink of the tracing row, when it runs. */
+  traceSink: TraceSink | null;
+}
+
+/** Loopback addresses to serve the backend on: 127.0.0.2 too where the OS routes all of 127/8 (Linux). */
+export async function loopbackAddresses(): Promise<string[]> {
+  const server = net.createServer();
+  try {
+    server.listen(0, '127.0.0.2');
+    await once(server, 'listening');
+    return ['127.0.0.1', '127.0.0.2'];
+  } catch {
+    return ['127.0.0.1'];
+  } finally {
+    server.close();
+  }
+}
+
+function listener(s: RunningSkiff, name: string): Endpoint {
+  const e = s.listeners.get(name);
+  if (e === undefined) throw new Error(`${s.process.name} has no listener ${name} (has ${[...s.listeners.keys()].join(', ')})`);
+  return e;
+}
+
+/** Starts what the wanted scenarios need; a scenario whose tool is missing is listed in `skipped`. */
+export async function setUp(tools: Tools, workDir: string, wanted: (name: string) => boolean): Promise<Setup> {
+  const addresses = await loopbackAddresses();
+  const backend = await startBackend(tools, workDir, addresses);
+  const backendEndpoints = addresses.map((address) => ({ address, port: backend.port }));
+  const app = backendEndpoints[0];
+  const scenarios: Scenario[] = [];
+  const skipped: Setup['skipped'] = [];
+  const help = skiffProxyHelp();
+  const base = { baseArgs: baseArgs(help) };
+  let traceSink: TraceSink | null = null;
+  const sidecarTarget = (entry: Endpoint, proxies: Target['proxies']): Target => ({ entry, host: SIDECAR_HOST, path: REQUEST_PATH, proxies });
+
+  if (wanted('direct')) scenarios.push({ name: 'direct', description: 'wrk straight to the backend (the limit)', target: sidecarTarget(app, []) });
+
+  if (wanted('skiff-outbound') || wanted('skiff-inbound')) {
+    const sidecar = await startSkiff(tools, 'sidecar', sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: ['127.0.0.1'] }), workDir, base);
+    if (wanted('skiff-outbound')) {
+      scenarios.push({ name: 'skiff-outbound', description: "one sidecar hop: the client sidecar's outbound listener, routed by Host", target: sidecarTarget(listener(sidecar, '0.0.0.0_9080'), [sidecar.process]) });
+    }
+    if (wanted('skiff-inbound')) {
+      scenarios.push({ name: 'skiff-inbound', description: "one sidecar hop: the server sidecar's inbound listener in front of the app", target: sidecarTarget(listener(sidecar, 'inbound_9080'), [sidecar.process]) });
+    }
+  }
+
+  if (wanted('skiff-2hop')) {
+    const server = await startSkiff(tools, 'sidecar-server', sidecarSnapshot({ id: 'reviews-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: addresses }), workDir, base);
+    const inbound = [...server.listeners.entries()].filter(([name]) => name.startsWith('inbound_')).map(([, e]) => e);
+    const client = await startSkiff(tools, 'sidecar-client', sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: inbound, app, inboundAddresses: ['127.0.0.1'] }), workDir, base);
+    scenarios.push({
+      name: 'skiff-2hop',
+      description: "the mesh path: client sidecar outbound → server sidecar inbound → app (plain HTTP)",
+      target: sidecarTarget(listener(client, '0.0.0.0_9080'), [client.process, server.process]),
+    });
+  }
+
+  if (wanted('skiff-gateway')) {
+    const gw = await startSkiff(tools, 'gateway', gatewaySnapshot(backendEndpoints), workDir, base);
+    scenarios.push({
+      name: 'skiff-gateway',
+      description: 'ingress gateway: Gateway + VirtualService, Host-matched route',
+      target: { entry: listener(gw, '0.0.0.0_8080'), host: GATEWAY_HOST, path: REQUEST_PATH, proxies: [gw.process] },
+    });
+  }
+
+  const plan = telemetryVariants(help, workDir);
+  for (const v of plan.variants) {
+    if (!wanted(v.scenario) && !wanted('skiff-outbound')) continue;
+    const extraArgs = [...v.args];
+    if (v.traceSinkFlag !== undefined) {
+      traceSink ??= await startTraceSink();
+      extraArgs.push(v.traceSinkFlag, traceSink.url);
+    }
+    const snapshot = sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: ['127.0.0.1'] });
+    const s = await startSkiff(tools, v.scenario, snapshot, workDir, { ...base, extraArgs });
+    scenarios.push({ name: v.scenario, description: v.description, target: sidecarTarget(listener(s, '0.0.0.0_9080'), [s.process]) });
+  }
+  for (const reason of plan.skipped) skipped.push({ scenario: 'skiff-outbound (telemetry variant)', reason });
+
+  if (wanted('nginx')) {
+    if (tools.nginx === null) skipped.push({ scenario: 'nginx', reason: 'nginx is not installed' });
+    else {
+      const p = await startNginxProxy(tools, tools.nginx, workDir, app);
+      scenarios.push({ name: 'nginx', description: 'nginx, 1 worker, upstream keepalive 64', target: sidecarTarget(p.listen, [p.process]) });
+    }
+  }
+  if (wanted('haproxy')) {
+    if (tools.haproxy === null) skipped.push({ scenario: 'haproxy', reason: 'haproxy is not installed' });
+    else {
+      const p = await startHaproxy(tools, tools.haproxy, workDir, app);
+      scenarios.push({ name: 'haproxy', description: 'HAProxy, nbthread 1, http-reuse always', target: sidecarTarget(p.listen, [p.process]) });
+    }
+  }
+
+  // A row that does not answer 200 with the body would measure an error path: leave it out, say why.
+  const working: Scenario[] = [];
+  for (const s of scenarios) {
+    const problem = await probe(s.target, BODY_BYTES);
+    if (problem === null) working.push(s);
+    else skipped.push({ scenario: s.name, reason: `probe request ${problem}` });
+  }
+  return { backend, scenarios: working, skipped, endpointsPerCluster: addresses.length, traceSink };
+}

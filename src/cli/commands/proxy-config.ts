@@ -1,0 +1,107 @@
+/**
+ * `skiff proxy-config listeners|routes|clusters|endpoints WORKLOAD [-n NS] [-o json]`: one
+ * proxy's configuration as it runs, read from the proxy's own admin endpoints (found through
+ * skiffd's proxy status), like istioctl proxy-config.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { ProxyStatusReport } from '../../controlplane/push/status-handler.js';
+import type { ProxySnapshot } from '../../proxy/snapshot.js';
+import { withStateDir } from '../state-dir-option.js';
+
+type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints';
+
+const SECTIONS: Readonly<Record<string, Section>> = {
+  listeners: 'listeners',
+  listener: 'listeners',
+  l: 'listeners',
+  routes: 'routes',
+  route: 'routes',
+  r: 'routes',
+  clusters: 'clusters',
+  cluster: 'clusters',
+  c: 'clusters',
+  endpoints: 'endpoints',
+  endpoint: 'endpoints',
+  ep: 'endpoints',
+};
+
+interface ProxyConfigOptions {
+  namespace: string;
+  output: 'table' | 'json';
+  stateDir?: string;
+}
+
+function section(value: string): Section {
+  const s = SECTIONS[value];
+  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters or endpoints)`);
+  return s;
+}
+
+function output(value: string): 'table' | 'json' {
+  if (value !== 'json' && value !== 'table') throw new InvalidArgumentError(`unknown output format "${value}" (use json)`);
+  return value;
+}
+
+export function register(program: Command): void {
+  withStateDir(
+    program
+      .command('proxy-config')
+      .alias('pc')
+      .description("Show a proxy's listeners, routes, clusters or endpoints as it runs them (like istioctl proxy-config)")
+      .argument('<type>', 'listeners, routes, clusters or endpoints', section)
+      .argument('<workload>', 'pod name (POD or POD.NAMESPACE), node id, or deploy/NAME for any replica of a Deployment')
+      .option('-n, --namespace <ns>', "the workload's namespace", 'default')
+      .option('-o, --output <format>', 'json for the full configuration', output, 'table'),
+  ).action(async (type: Section, workload: string, opts: ProxyConfigOptions) => {
+    const { apiGet, apiRequest } = await import('../skiffd-client.js');
+    const { PROXY_STATUS_PATH } = await import('../../controlplane/push/status-handler.js');
+    const tables = await import('../proxy-tables.js');
+    const report = await apiGet<ProxyStatusReport>(PROXY_STATUS_PATH, opts.stateDir);
+    const proxy = tables.findProxy(report.proxies, workload, opts.namespace);
+    if (proxy === undefined) {
+      const known = report.proxies.map((p) => tables.proxyName(p)).join(', ') || 'none';
+      throw new Error(`no proxy for workload "${workload}" in namespace "${opts.namespace}" is connected to skiffd (connected: ${known})`);
+    }
+    const name = tables.proxyName(proxy);
+    if (proxy.adminUrl === undefined) throw new Error(`proxy ${name} announced no admin URL, so its configuration cannot be read`);
+    const admin = proxy.adminUrl;
+    const fetchAdmin = async (path: string): Promise<unknown> => {
+      try {
+        return await apiRequest(admin, 'GET', path);
+      } catch (err) {
+        throw new Error(`cannot read ${path} from proxy ${name} at ${admin}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    };
+    const snap = (await fetchAdmin('/config_dump')) as ProxySnapshot;
+    if (typeof snap !== 'object' || snap === null || !Array.isArray(snap.listeners)) {
+      throw new Error(`proxy ${name} has no snapshot applied yet (its status: ${proxy.state})`);
+    }
+    let json: unknown;
+    let table: string;
+    switch (type) {
+      case 'listeners': {
+        const bound = await fetchAdmin('/listeners');
+        json = snap.listeners;
+        table = tables.listenersTable(snap, tables.parseListenerAddresses(typeof bound === 'string' ? bound : ''));
+        break;
+      }
+      case 'routes':
+        json = snap.routes;
+        table = tables.routesTable(snap);
+        break;
+      case 'clusters':
+        json = snap.clusters;
+        table = tables.clustersTable(snap);
+        break;
+      case 'endpoints': {
+        const text = await fetchAdmin('/clusters');
+        const health = tables.parseEndpointHealth(typeof text === 'string' ? text : '');
+        json = health;
+        table = tables.endpointsTable(health);
+        break;
+      }
+    }
+    process.stdout.write(opts.output === 'json' ? `${JSON.stringify(json, null, 2)}\n` : table);
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * How CLI verbs find and talk to a running skiffd: `<state-dir>/skiffd.json` names its API and
+ * push URLs and its pid; requests are JSON over HTTP on loopback.
+ */
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { resolveStateDir, skiffdInfoFile } from '../config/state-dir.js';
+
+/** What a running skiffd writes to `<state-dir>/skiffd.json`. */
+export interface SkiffdInfo {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:15080`. */
+  apiUrl: string;
+  /** Base URL proxies connect to for their snapshots, e.g. `http://127.0.0.1:15010`. */
+  pushUrl: string;
+  pid: number;
+}
+
+/** An error from the API: its HTTP status and the server's message. */
+export class SkiffdApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly body: unknown,
+  ) {
+    super(message);
+    this.name = 'SkiffdApiError';
+  }
+}
+
+/**
+ * The running skiffd of `stateDir` (default: the resolved state dir), or undefined when none is:
+ * no info file, an unreadable one, or its pid no longer alive (a skiffd that was killed).
+ */
+export async function readSkiffdInfo(stateDir?: string): Promise<SkiffdInfo | undefined> {
+  const file = skiffdInfoFile(resolveStateDir(stateDir));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isInfo(parsed) || !isAlive(parsed.pid)) return undefined;
+  return parsed;
+}
+
+/** Like `readSkiffdInfo`, but a missing skiffd is an error that says how to start one. */
+export async function requireSkiffd(stateDir?: string): Promise<SkiffdInfo> {
+  const info = await readSkiffdInfo(stateDir);
+  if (info === undefined) {
+    throw new Error(`skiffd is not running (no live ${skiffdInfoFile(resolveStateDir(stateDir))}); start it with \`skiff up\``);
+  }
+  return info;
+}
+
+/** GET a JSON document from the API of the skiffd in `stateDir` (an error when none runs). */
+export async function apiGet<T = unknown>(path: string, stateDir?: string): Promise<T> {
+  const info = await requireSkiffd(stateDir);
+  return (await apiRequest(info.apiUrl, 'GET', path)) as T;
+}
+
+/** POST a JSON body to the API of the skiffd in `stateDir`. */
+export async function apiPost<T = unknown>(path: string, body: unknown, stateDir?: string): Promise<T> {
+  const info = await requireSkiffd(stateDir);
+  return (await apiRequest(info.apiUrl, 'POST', path, body)) as T;
+}
+
+/**
+ * One JSON request to `baseUrl + path`. A non-2xx answer throws `SkiffdApiError` carrying the
+ * parsed body (apply's findings travel that way); a 2xx answer resolves with the parsed body.
+ */
+export function apiRequest(baseUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  const url = new URL(path, baseUrl);
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = text === '' ? undefined : JSON.parse(text);
+          } catch {
+            /* a non-JSON body is passed on as text */
+          }
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(parsed);
+          else reject(new SkiffdApiError(status, errorMessage(parsed, status), parsed));
+        });
+      },
+    );
+    req.on('error', (err) => reject(new Error(`cannot reach skiffd at ${baseUrl}: ${err.message}`)));
+    req.end(payload);
+  });
+}
+
+function errorMessage(body: unknown, status: number): string {
+  if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'string') {
+    return (body as { error: string }).error;
+  }
+  return typeof body === 'string' && body !== '' ? body : `skiffd answered HTTP ${status}`;
+}
+
+function isInfo(v: unknown): v is SkiffdInfo {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.apiUrl === 'string' && typeof o.pushUrl === 'string' && typeof o.pid === 'number';
+}
+
+/** True when a process with `pid` exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

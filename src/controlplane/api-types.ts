@@ -1,0 +1,60 @@
+/**
+ * The JSON shapes of skiffd's HTTP API (`/api/v1/...`), shared by the server (`api.ts`) and the
+ * CLI. Lists come as `{ items }` (resources), `{ pods }` and `{ proxies }`.
+ */
+import type { Resource } from '../api/types.js';
+import type { InputText } from '../config/sources.js';
+import type { ResourceId } from '../config/store-keys.js';
+import type { PodStatus } from '../runtime/types.js';
+
+export type { ApplyResponse, DeleteResponse, AppliedItem, DeletedItem } from '../config/store-ops.js';
+export type { PodStatus } from '../runtime/types.js';
+
+export const API_PREFIX = '/api/v1';
+
+/** POST /api/v1/apply. Files are sent as text so findings name them as the user wrote them. */
+export interface ApplyRequest {
+  files: InputText[];
+  /** Namespace for namespaced resources that name none (default `default`). */
+  namespace?: string;
+}
+
+/** POST /api/v1/delete: what the files name, and/or explicit identities. */
+export interface DeleteRequest {
+  files?: InputText[];
+  targets?: ResourceId[];
+  namespace?: string;
+}
+
+/** GET /api/v1/resources?kind=&group=&namespace=&name= (kind by name, plural or short name). */
+export interface ResourceList {
+  resourceVersion: number;
+  items: Resource[];
+}
+
+/** GET /api/v1/pods: the local runtime's replicas (empty without a runtime). */
+export interface PodList {
+  pods: PodStatus[];
+}
+
+/** GET /api/v1/status: what `skiff up --detach` waits on and prints. */
+export interface SkiffdStatus {
+  pid: number;
+  stateDir: string;
+  apiUrl: string;
+  pushUrl: string;
+  /** Where the ingress gateway listens, when the runtime runs one. */
+  ingressUrl?: string;
+  /** True when a local runtime runs the workloads. */
+  runtime: boolean;
+  /** Every pod (and the gateway) ready; always true without a runtime. */
+  ready: boolean;
+  pods: { total: number; ready: number };
+  resourceVersion: number;
+  startedAt: string;
+}
+
+/** The body of every error answer. Refused applies also carry `findings`. */
+export interface ApiError {
+  error: string;
+}

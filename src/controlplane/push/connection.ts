@@ -1,0 +1,81 @@
+/**
+ * One proxy's stream as the push server tracks it: identity from the hello, what was sent, what
+ * was acknowledged or refused, and the write state that lets a busy stream skip to the latest.
+ */
+import type { ServerHttp2Stream } from 'node:http2';
+import type { NodeConfig } from '../../proxy/snapshot.js';
+import { encodeLine } from './protocol.js';
+import type { ConnectedProxy, NackRecord, ProxyStatus, SyncState } from './types.js';
+
+interface Sent {
+  version: string;
+  nonce: string;
+  hash: string;
+}
+
+export class ProxyConnection {
+  /** Set by the hello; null until then. */
+  proxy: ConnectedProxy | null = null;
+  sent: Sent | null = null;
+  acked: { version: string; nonce: string } | null = null;
+  lastNack: NackRecord | null = null;
+  nackedNonce: string | null = null;
+  /** Why the last attempt to compute a snapshot failed; cleared by the next success. */
+  error: string | null = null;
+  /** Node of the last snapshot sent (it names the workload when the hello did not). */
+  snapshotNode: NodeConfig | null = null;
+  /** The send in progress; sends to one stream never overlap, so an older one cannot overtake a newer. */
+  inflight: Promise<void> | null = null;
+  /** Another send is due once the current one (or the stream's backpressure) is over. */
+  again = false;
+  /** The stream's buffer is full: the next snapshot waits for `drain` and is computed then. */
+  blocked = false;
+  closed = false;
+  /** Why the stream is being closed, when skiffd closes it; reported on disconnect. */
+  closeReason: string | null = null;
+  readonly openedAt = Date.now();
+
+  constructor(readonly stream: ServerHttp2Stream) {}
+
+  get state(): SyncState {
+    if (this.sent === null) return 'STALE';
+    if (this.nackedNonce === this.sent.nonce) return 'NACKED';
+    return this.acked?.nonce === this.sent.nonce ? 'SYNCED' : 'STALE';
+  }
+
+  /** Writes one line; false when the stream is over its buffer and the caller should wait for `drain`. */
+  write(line: string): boolean {
+    if (this.closed || this.stream.destroyed) return true;
+    const ok = this.stream.write(line);
+    if (!ok) this.blocked = true;
+    return ok;
+  }
+
+  /** Tells the proxy why and ends the stream; the peer reconnects (or not) as it sees fit. */
+  refuse(reason: string): void {
+    if (this.closed || this.stream.destroyed) return;
+    this.closed = true;
+    this.stream.end(encodeLine({ type: 'error', reason }));
+    // A peer that never ends its side would hold the stream open; the timer is rare, so per stream.
+    setTimeout(() => this.stream.close(), 1000).unref();
+  }
+
+  status(): ProxyStatus {
+    const p = this.proxy!;
+    const w = p.node.workload ?? this.snapshotNode?.workload;
+    const out: ProxyStatus = {
+      id: p.id,
+      node: p.node,
+      connectedAt: p.connectedAt,
+      sentVersion: this.sent?.version ?? null,
+      ackedVersion: this.acked?.version ?? null,
+      state: this.state,
+    };
+    if (w !== undefined) out.workload = { name: w.name, namespace: w.namespace };
+    if (this.lastNack !== null) out.lastNack = this.lastNack;
+    if (this.error !== null) out.error = this.error;
+    if (p.adminUrl !== undefined) out.adminUrl = p.adminUrl;
+    if (p.metricsUrl !== undefined) out.metricsUrl = p.metricsUrl;
+    return out;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The push protocol between skiffd and its proxies: message shapes, their validation, and the
+ * newline-delimited JSON framing both sides use.
+ *
+ * Modelled on xDS's aggregated discovery service (ADS), carried over HTTP/2 cleartext:
+ *
+ * - The proxy opens one long-lived stream, `POST /skiff.v1/stream` (content type
+ *   `application/x-ndjson`), and keeps it open; skiffd answers `:status 200` at once and keeps its
+ *   side open too. Each direction carries JSON messages, one per line.
+ * - proxy → skiffd: first `{type:'hello', node:{id, kind, workload?}, adminUrl?, metricsUrl?}`,
+ *   then for every snapshot received `{type:'ack', version, nonce}` once it is in force, or
+ *   `{type:'nack', version, nonce, error:{path, reason}}` when it was refused (the proxy keeps
+ *   serving its previous snapshot, as Envoy does after a NACK).
+ * - skiffd → proxy: `{type:'snapshot', version, nonce, snapshot}` with the proxy's complete
+ *   `ProxySnapshot` (state of the world, never a delta), whose own `version` equals the message's.
+ *   On connect the proxy gets the current snapshot at once; later ones follow config or registry
+ *   changes, debounced. A snapshot whose content equals the last one sent is not sent again.
+ *   `{type:'error', reason}` precedes skiffd closing a stream it refuses (a bad hello).
+ * - Versions are `<generation>-<content hash>`: the generation grows with every push round of
+ *   this skiffd, the hash identifies the content. Each send has a fresh nonce, so an ACK or NACK
+ *   names exactly the send it answers.
+ * - Keepalive: both sides send HTTP/2 PING frames; a peer that stops answering them is dropped,
+ *   and the proxy reconnects with jittered backoff.
+ *
+ * HTTP/2 rather than an HTTP/1.1 request/response pair because both directions then flow on one
+ * stream with per-stream flow control, and PING frames give keepalive without messages of ours.
+ */
+import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
+
+/** The stream's path; the `v1` names this protocol's version. */
+export const STREAM_PATH = '/skiff.v1/stream';
+export const CONTENT_TYPE = 'application/x-ndjson';
+
+export interface HelloMessage {
+  type: 'hello';
+  node: NodeConfig;
+  /** Base URL of the proxy's admin endpoints (`/config_dump`, `/clusters`, ...). */
+  adminUrl?: string;
+  /** URL where the proxy's metrics are scraped. */
+  metricsUrl?: string;
+}
+
+export interface AckMessage {
+  type: 'ack';
+  version: string;
+  nonce: string;
+}
+
+/** Why a snapshot was refused: the offending field's path and the reason. */
+export interface NackError {
+  path: string;
+  reason: string;
+}
+
+export interface NackMessage {
+  type: 'nack';
+  version: string;
+  nonce: string;
+  error: NackError;
+}
+
+export interface SnapshotMessage {
+  type: 'snapshot';
+  version: string;
+  nonce: string;
+  snapshot: ProxySnapshot;
+}
+
+export interface ErrorMessage {
+  type: 'error';
+  reason: string;
+}
+
+export type ProxyMessage = HelloMessage | AckMessage | NackMessage;
+export type ServerMessage = SnapshotMessage | ErrorMessage;
+
+/** A message that does not follow the protocol; the text says what is wrong. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function str(o: Obj, key: string, at: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v === '') throw new ProtocolError(`${at}.${key} must be a non-empty string`);
+  return v;
+}
+
+function optionalUrl(o: Obj, key: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || !/^https?:\/\/\S+$/.test(v)) throw new ProtocolError(`hello.${key} must be an http(s) URL`);
+  return v;
+}
+
+function parseNode(v: unknown): NodeConfig {
+  if (!isObj(v)) throw new ProtocolError('hello.node must be an object');
+  const kind = v.kind;
+  if (kind !== 'sidecar' && kind !== 'gateway') throw new ProtocolError('hello.node.kind must be sidecar or gateway');
+  const node: NodeConfig = { id: str(v, 'id', 'hello.node'), kind };
+  if (v.workload !== undefined) {
+    const w = v.workload;
+    if (!isObj(w)) throw new ProtocolError('hello.node.workload must be an object');
+    const labels: Record<string, string> = {};
+    if (w.labels !== undefined) {
+      if (!isObj(w.labels)) throw new ProtocolError('hello.node.workload.labels must be an object');
+      for (const [k, val] of Object.entries(w.labels)) {
+        if (typeof val !== 'string') throw new ProtocolError(`hello.node.workload.labels.${k} must be a string`);
+        labels[k] = val;
+      }
+    }
+    node.workload = {
+      name: str(w, 'name', 'hello.node.workload'),
+      namespace: str(w, 'namespace', 'hello.node.workload'),
+      labels,
+      serviceAccount: w.serviceAccount === undefined ? 'default' : str(w, 'serviceAccount', 'hello.node.workload'),
+    };
+  }
+  return node;
+}
+
+/** Parses and checks one line from a proxy. Throws `ProtocolError` naming the problem. */
+export function parseProxyMessage(line: string): ProxyMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new ProtocolError('message is not JSON');
+  }
+  if (!isObj(v)) throw new ProtocolError('message must be a JSON object');
+  switch (v.type) {
+    case 'hello': {
+      const hello: HelloMessage = { type: 'hello', node: parseNode(v.node) };
+      const adminUrl = optionalUrl(v, 'adminUrl');
+      const metricsUrl = optionalUrl(v, 'metricsUrl');
+      if (adminUrl !== undefined) hello.adminUrl = adminUrl;
+      if (metricsUrl !== undefined) hello.metricsUrl = metricsUrl;
+      return hello;
+    }
+    case 'ack':
+      return { type: 'ack', version: str(v, 'version', 'ack'), nonce: str(v, 'nonce', 'ack') };
+    case 'nack': {
+      const e = v.error;
+      if (!isObj(e)) throw new ProtocolError('nack.error must be an object');
+      return {
+        type: 'nack',
+        version: str(v, 'version', 'nack'),
+        nonce: str(v, 'nonce', 'nack'),
+        error: { path: typeof e.path === 'string' ? e.path : '', reason: str(e, 'reason', 'nack.error') },
+      };
+    }
+    default:
+      throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);
+  }
+}
+
+/** Parses one line from skiffd. Throws `ProtocolError`; the snapshot itself is checked by the proxy. */
+export function parseServerMessage(line: string): ServerMessage {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    throw new ProtocolError('message is not JSON');
+  }
+  if (!isObj(v)) throw new ProtocolError('message must be a JSON object');
+  if (v.type === 'error') return { type: 'error', reason: typeof v.reason === 'string' ? v.reason : 'unspecified' };
+  if (v.type !== 'snapshot') throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);
+  return { type: 'snapshot', version: str(v, 'version', 'snapshot'), nonce: str(v, 'nonce', 'snapshot'), snapshot: v.snapshot as ProxySnapshot };
+}
+
+/** One message as a line of the stream. */
+export function encodeLine(message: ProxyMessage | ServerMessage): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+/**
+ * Splits a stream of text chunks into lines. Pieces of a long line are joined once, when its
+ * newline arrives, so a multi-megabyte snapshot costs no repeated copying. A line longer than
+ * `maxLineLength` characters is an error (a peer that never sends a newline must not exhaust memory).
+ */
+export class LineSplitter {
+  private parts: string[] = [];
+  private pending = 0;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLineLength: number,
+  ) {}
+
+  /** Feeds one chunk; throws `ProtocolError` when a line grows past the limit. */
+  push(chunk: string): void {
+    let start = 0;
+    let nl = chunk.indexOf('\n');
+    while (nl !== -1) {
+      const piece = chunk.slice(start, nl);
+      const line = this.parts.length === 0 ? piece : this.parts.join('') + piece;
+      this.parts = [];
+      this.pending = 0;
+      if (line.length > 0) this.onLine(line);
+      start = nl + 1;
+      nl = chunk.indexOf('\n', start);
+    }
+    if (start < chunk.length) {
+      const rest = chunk.slice(start);
+      this.pending += rest.length;
+      if (this.pending > this.maxLineLength) throw new ProtocolError(`message longer than ${this.maxLineLength} characters`);
+      this.parts.push(rest);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Which proxy is asking: from a connected proxy's hello to the translation's target. A sidecar
+ * is the workload instance whose `sidecar.proxyId` is the proxy's node id; a gateway is the one
+ * the runtime runs with that id, else (a gateway started by hand) described by its hello.
+ */
+import type { ConnectedProxy } from './push/types.js';
+import type { RegistrySnapshot } from '../registry/types.js';
+import type { GatewayTarget as RuntimeGateway } from '../runtime/types.js';
+import type { ProxyTarget } from './translate/types.js';
+import { gatewayPortMap } from './translate/types.js';
+
+/** The translation target for `proxy`; throws (the push server reports it) when none fits. */
+export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, gateways: readonly RuntimeGateway[]): ProxyTarget {
+  if (proxy.node.kind === 'gateway') {
+    const known = gateways.find((g) => g.id === proxy.id);
+    if (known !== undefined) {
+      return { kind: 'gateway', id: known.id, name: known.name, namespace: known.namespace, labels: known.labels, listenAddress: known.listenAddress, portMap: known.portMap };
+    }
+    const w = proxy.node.workload;
+    if (w === undefined) throw new Error(`gateway ${proxy.id} is not run by skiffd and its hello names no workload (name, namespace, labels)`);
+    return {
+      kind: 'gateway',
+      id: proxy.id,
+      name: w.name,
+      namespace: w.namespace,
+      labels: w.labels,
+      serviceAccount: w.serviceAccount,
+      listenAddress: '127.0.0.1',
+      portMap: gatewayPortMap(),
+    };
+  }
+  const workload = registry.workloads.find((w) => w.sidecar?.proxyId === proxy.id);
+  if (workload === undefined) throw new Error(`no workload instance in the registry has a sidecar with proxy id ${proxy.id}`);
+  return { kind: 'sidecar', id: proxy.id, workload };
+}

@@ -1,0 +1,82 @@
+/**
+ * Clusters of a proxy snapshot: one `outbound|port|subset|host` cluster per port of every
+ * service the proxy sees (and per DestinationRule subset), with its endpoints and merged traffic
+ * policy; `inbound|port||` clusters in front of the local app; and Istio's PassthroughCluster and
+ * BlackHoleCluster.
+ */
+import type { Protocol } from '../../registry/protocol.js';
+import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
+import type { ClusterConfig, ClusterConfigInput } from '../../proxy/upstream/types.js';
+import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor } from './destination-policy.js';
+import type { ConfigIndex } from './push-context.js';
+import { endpointsOf, type MeshService } from './services.js';
+
+export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
+export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+
+/** `outbound|9080|v1|reviews.default.svc.cluster.local`. */
+export function outboundClusterName(port: number, subset: string | undefined, host: string): string {
+  return `outbound|${port}|${subset ?? ''}|${host}`;
+}
+
+/** `inbound|9080||` (the container port). */
+export function inboundClusterName(containerPort: number): string {
+  return `inbound|${containerPort}||`;
+}
+
+/** The upstream protocol a service port's protocol implies. */
+export function clusterProtocol(p: Protocol): ClusterConfig['protocol'] {
+  if (p === 'HTTP') return 'http1';
+  if (isHttpProtocol(p)) return 'http2';
+  if (isOpaqueProtocol(p)) return 'tcp';
+  return 'auto';
+}
+
+/** Who asks: the proxy's namespace and, for sidecars, its workload labels (for selector-scoped rules). */
+export interface ClusterScope {
+  namespace: string;
+  labels?: Readonly<Record<string, string>>;
+}
+
+/** Every outbound cluster for the given services. */
+export function outboundClusters(index: ConfigIndex, services: readonly MeshService[], scope: ClusterScope): ClusterConfigInput[] {
+  const out: ClusterConfigInput[] = [];
+  for (const svc of services) {
+    const dr = index.destinationRule(svc.hostname, scope.namespace, scope.labels);
+    for (const port of svc.ports) {
+      if (port.protocol === 'UDP') continue;
+      const subsets = [undefined, ...(dr?.subsets ?? [])];
+      for (const subset of subsets) {
+        const policy = policyFor(dr, port.port, subset);
+        const cluster: ClusterConfigInput = {
+          name: outboundClusterName(port.port, subset?.name, svc.hostname),
+          protocol: clusterProtocol(port.protocol),
+          endpoints: endpointsOf(svc, port, subset?.labels, index.workloads, index.mesh.domainSuffix),
+        };
+        // A ServiceEntry with resolution NONE forwards to wherever the caller was going.
+        if (svc.resolution === 'NONE' && svc.selector === undefined) {
+          cluster.discovery = 'original-dst';
+          delete cluster.endpoints;
+        }
+        const lb = lbPolicyOf(policy?.loadBalancer);
+        if (lb !== undefined) cluster.lb = lb;
+        const pool = connectionPoolOf(policy?.connectionPool);
+        if (pool !== undefined && Object.keys(pool).length > 0) cluster.connectionPool = pool;
+        const outlier = outlierDetectionOf(policy?.outlierDetection);
+        if (outlier !== undefined) cluster.outlierDetection = outlier;
+        cluster.metadata = { serviceHost: svc.hostname, serviceName: svc.name, serviceNamespace: svc.namespace };
+        if (subset !== undefined) cluster.metadata.subset = subset.name;
+        out.push(cluster);
+      }
+    }
+  }
+  return out;
+}
+
+/** Istio's clusters for traffic outside the registry: forwarded to the original destination, or dropped. */
+export function fallbackClusters(): ClusterConfigInput[] {
+  return [
+    { name: BLACKHOLE_CLUSTER, discovery: 'static', protocol: 'tcp', endpoints: [] },
+    { name: PASSTHROUGH_CLUSTER, discovery: 'original-dst', protocol: 'auto' },
+  ];
+}

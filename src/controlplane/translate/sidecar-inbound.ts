@@ -1,0 +1,89 @@
+/**
+ * A sidecar's inbound side: for every container port the workload exposes to the mesh, a
+ * listener on its mesh port that forwards to the app's own port through an `inbound|port||`
+ * cluster. The protocol is that of the Service port targeting the container port (HTTP routes,
+ * opaque TCP, or detected per connection when undeclared or declared differently by two Services).
+ */
+import type { ConnectionPoolSettings } from '../../api/kinds/networking/connection-pool.js';
+import { isHttpProtocol, isOpaqueProtocol, type Protocol } from '../../registry/protocol.js';
+import { containerPortFor, selects } from '../../registry/select.js';
+import type { RouteConfig } from '../../proxy/http/route/types.js';
+import type { ListenerConfig } from '../../proxy/snapshot.js';
+import type { ClusterConfigInput } from '../../proxy/upstream/types.js';
+import { clusterProtocol, inboundClusterName } from './clusters.js';
+import { connectionPoolOf } from './destination-policy.js';
+import type { ConfigIndex } from './push-context.js';
+import type { SidecarScope } from './sidecar-scope.js';
+import type { SidecarTarget } from './types.js';
+
+export interface SidecarInbound {
+  listeners: ListenerConfig[];
+  routes: RouteConfig[];
+  clusters: ClusterConfigInput[];
+}
+
+/** The protocol the Services selecting the workload declare for a container port. */
+function inboundProtocol(index: ConfigIndex, target: SidecarTarget, containerPort: number): Protocol {
+  const w = target.workload;
+  const declared = new Set<Protocol>();
+  for (const svc of index.services) {
+    if (svc.source !== 'kubernetes' || !selects(svc, w)) continue;
+    for (const p of svc.ports) if (containerPortFor({ targetPort: p.targetPort ?? p.port }, w) === containerPort) declared.add(p.protocol);
+  }
+  return declared.size === 1 ? [...declared][0] : 'UNKNOWN';
+}
+
+/** Sidecar `ingress[].connectionPool` for the port, else `inboundConnectionPool`. */
+function inboundPool(scope: SidecarScope, containerPort: number): ConnectionPoolSettings | undefined {
+  const spec = scope.sidecar?.spec;
+  return spec?.ingress?.find((i) => i.port.number === containerPort)?.connectionPool ?? spec?.inboundConnectionPool;
+}
+
+export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, scope: SidecarScope): SidecarInbound {
+  const w = target.workload;
+  const out: SidecarInbound = { listeners: [], routes: [], clusters: [] };
+  const ports = Object.keys(w.meshPorts)
+    .map(Number)
+    .sort((a, b) => a - b);
+  for (const cp of ports) {
+    const meshPort = w.meshPorts[cp];
+    const appPort = w.appPorts[cp];
+    // Without interception (mesh port = app port) there is nothing to listen on.
+    if (appPort === undefined || meshPort === appPort) continue;
+    const protocol = inboundProtocol(index, target, cp);
+    const cluster = inboundClusterName(cp);
+    const c: ClusterConfigInput = {
+      name: cluster,
+      protocol: clusterProtocol(protocol),
+      endpoints: [{ address: '127.0.0.1', port: appPort }],
+      metadata: { serviceNamespace: w.namespace },
+    };
+    const pool = connectionPoolOf(inboundPool(scope, cp));
+    if (pool !== undefined && Object.keys(pool).length > 0) c.connectionPool = pool;
+    out.clusters.push(c);
+
+    const listener: ListenerConfig = {
+      name: `inbound_${cp}`,
+      address: w.address,
+      port: meshPort,
+      direction: 'inbound',
+      protocol: isHttpProtocol(protocol) ? 'http' : isOpaqueProtocol(protocol) ? 'tcp' : 'auto',
+    };
+    if (listener.protocol !== 'tcp') {
+      listener.http = { routeConfig: cluster };
+      out.routes.push({
+        name: cluster,
+        virtualHosts: [
+          {
+            name: `inbound|http|${cp}`,
+            domains: ['*'],
+            routes: [{ name: 'default', match: [], action: { type: 'route', destinations: [{ cluster, weight: 100 }] } }],
+          },
+        ],
+      });
+    }
+    if (listener.protocol !== 'http') listener.tcp = { routes: [{ destinations: [{ cluster, weight: 100 }] }] };
+    out.listeners.push(listener);
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+/**
+ * The translation: (config, registry) → one proxy snapshot per proxy. A pure function of its
+ * input; the index of a configuration generation is built once and reused for every proxy
+ * translated against the same config and registry objects. The snapshot's version is a digest of
+ * its content, so an unchanged translation keeps its version.
+ */
+import { createHash } from 'node:crypto';
+import type { Resource } from '../../api/types.js';
+import type { RegistrySnapshot } from '../../registry/types.js';
+import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
+import { fallbackClusters, outboundClusters } from './clusters.js';
+import { buildGatewayListeners } from './gateway.js';
+import { ConfigIndex } from './push-context.js';
+import { buildSidecarInbound } from './sidecar-inbound.js';
+import { buildSidecarOutbound } from './sidecar-outbound.js';
+import { buildSidecarScope } from './sidecar-scope.js';
+import type { GatewayTarget, MeshOptions, ProxyTarget, SidecarTarget, TranslateInput } from './types.js';
+
+/** The last index built, reused while config, registry and mesh options are the same objects/values. */
+let memo: { config: readonly Resource[]; registry: RegistrySnapshot; mesh: string; index: ConfigIndex } | undefined;
+
+function indexFor(config: readonly Resource[], registry: RegistrySnapshot, mesh: Partial<MeshOptions> | undefined): ConfigIndex {
+  const meshKey = JSON.stringify(mesh ?? {});
+  if (memo !== undefined && memo.config === config && memo.registry === registry && memo.mesh === meshKey) return memo.index;
+  const index = new ConfigIndex(config, registry, mesh);
+  memo = { config, registry, mesh: meshKey, index };
+  return index;
+}
+
+/** Translates for one proxy. */
+export function translate(input: TranslateInput): ProxySnapshot {
+  return translateFor(indexFor(input.config, input.registry, input.mesh), input.proxy, input.warn);
+}
+
+/** Translates for one proxy against an index built with `buildConfigIndex` (shared by every proxy of a push). */
+export function translateFor(index: ConfigIndex, proxy: ProxyTarget, warn: (message: string) => void = () => undefined): ProxySnapshot {
+  const body = proxy.kind === 'sidecar' ? sidecarSnapshot(index, proxy, warn) : gatewaySnapshot(index, proxy, warn);
+  return { version: contentVersion(body), ...body };
+}
+
+type Body = Omit<ProxySnapshot, 'version'>;
+
+function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (message: string) => void): Body {
+  const w = target.workload;
+  // Without its ports the sidecar's listeners would bind anywhere; the caller must say where.
+  if (w.sidecar === undefined) throw new Error(`workload ${w.namespace}/${w.name} has no sidecar (outbound and admin ports) to translate for`);
+  const scope = buildSidecarScope(index, w);
+  const outbound = buildSidecarOutbound(index, target, scope, warn);
+  const inbound = buildSidecarInbound(index, target, scope);
+  const node: NodeConfig = {
+    id: target.id,
+    kind: 'sidecar',
+    workload: { name: w.name, namespace: w.namespace, labels: { ...w.labels }, serviceAccount: w.serviceAccount },
+  };
+  return {
+    node,
+    listeners: [outbound.listener, ...inbound.listeners],
+    routes: [outbound.routeConfig, ...inbound.routes],
+    clusters: [...outboundClusters(index, scope.services, { namespace: w.namespace, labels: w.labels }), ...inbound.clusters, ...fallbackClusters()],
+  };
+}
+
+function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
+  const { listeners, routes } = buildGatewayListeners(index, target, warn);
+  const node: NodeConfig = {
+    id: target.id,
+    kind: 'gateway',
+    workload: { name: target.name, namespace: target.namespace, labels: { ...target.labels }, serviceAccount: target.serviceAccount ?? `${target.name}-service-account` },
+  };
+  return {
+    node,
+    listeners,
+    routes,
+    clusters: [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace }), ...fallbackClusters()],
+  };
+}
+
+/** A short digest of the snapshot's content: equal content, equal version. */
+export function contentVersion(body: Body): string {
+  return createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16);
+}

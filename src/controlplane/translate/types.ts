@@ -1,0 +1,80 @@
+/**
+ * What the translation takes and for whom: the proxy it builds a snapshot for (a workload's
+ * sidecar or a gateway) and the mesh-wide options Istio keeps in its MeshConfig.
+ */
+import type { Resource } from '../../api/types.js';
+import type { RegistrySnapshot, WorkloadInstance } from '../../registry/types.js';
+
+/** The sidecar of one workload instance; `workload.sidecar` gives its outbound and admin ports. */
+export interface SidecarTarget {
+  kind: 'sidecar';
+  /** Proxy id (`name.namespace`), the snapshot's `node.id`. */
+  id: string;
+  workload: WorkloadInstance;
+}
+
+/** A gateway proxy (the ingress gateway). */
+export interface GatewayTarget {
+  kind: 'gateway';
+  id: string;
+  /** Gateway workload name, e.g. `istio-ingressgateway`. */
+  name: string;
+  namespace: string;
+  /** Labels Gateway selectors match, e.g. `istio: ingressgateway`. */
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  /** Address the gateway listeners bind, e.g. 127.0.0.1. */
+  listenAddress: string;
+  /**
+   * Istio's port translation: a Gateway server port that is a port of the gateway's Service
+   * listens on that port's target port (80 and 8080 → the local ingress port, 443 and 8443 → the
+   * local secure port). Server ports not in the map listen on their own number (31400 → 31400).
+   */
+  portMap: Record<number, number>;
+}
+
+export type ProxyTarget = SidecarTarget | GatewayTarget;
+
+/** The parts of Istio's MeshConfig the translation reads. */
+export interface MeshOptions {
+  /** Traffic to hosts outside the registry: passed through (ALLOW_ANY) or answered 502 (REGISTRY_ONLY). */
+  outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
+  /** Config here applies mesh-wide (Sidecar defaults, DestinationRule fallbacks). */
+  rootNamespace: string;
+  /** Kubernetes cluster domain: `name.ns.svc.<domainSuffix>`. */
+  domainSuffix: string;
+}
+
+export const DEFAULT_MESH_OPTIONS: Readonly<MeshOptions> = Object.freeze({
+  outboundTrafficPolicy: 'ALLOW_ANY',
+  rootNamespace: 'istio-system',
+  domainSuffix: 'cluster.local',
+});
+
+export interface TranslateInput {
+  /** Validated Istio resources (VirtualService, DestinationRule, Gateway, ServiceEntry, Sidecar); other kinds are ignored. */
+  config: readonly Resource[];
+  registry: RegistrySnapshot;
+  proxy: ProxyTarget;
+  mesh?: Partial<MeshOptions>;
+  /** Receives a message for each piece of config left out of the snapshot, and why. */
+  warn?: (message: string) => void;
+}
+
+/** Local ports of the gateway the local runtime runs. */
+export interface GatewayPorts {
+  /** Where Gateway servers on 80 and 8080 listen. Default 8080. */
+  http?: number;
+  /** Where Gateway servers on 443 and 8443 listen. Default 8443. */
+  https?: number;
+}
+
+/**
+ * The port map of Istio's default ingress gateway Service (80→8080, 443→8443) with the local
+ * ports put in place of the target ports.
+ */
+export function gatewayPortMap(ports: GatewayPorts = {}): Record<number, number> {
+  const http = ports.http ?? 8080;
+  const https = ports.https ?? 8443;
+  return { 80: http, 8080: http, 443: https, 8443: https };
+}

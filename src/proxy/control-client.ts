@@ -1,0 +1,267 @@
+/**
+ * The proxy's side of the push protocol (see src/controlplane/push/protocol.ts): keeps a stream
+ * open to skiffd, applies each snapshot it receives and answers ACK or NACK, and reconnects with
+ * jittered backoff whenever skiffd is away — serving the last good snapshot all the while.
+ */
+import { EventEmitter } from 'node:events';
+import http2 from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
+import { CONTENT_TYPE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from '../controlplane/push/protocol.js';
+import type { HelloMessage, NackError, SnapshotMessage } from '../controlplane/push/protocol.js';
+import { SnapshotError } from './snapshot.js';
+import type { NodeConfig } from './snapshot.js';
+
+/** What the client applies snapshots to: a SkiffProxy, or a relay to its worker processes. */
+export interface SnapshotTarget {
+  /** Applies the snapshot atomically; rejects (with `SnapshotError` when it is invalid) and changes nothing otherwise. */
+  applySnapshot(input: unknown): Promise<{ version: string }>;
+}
+
+export interface ControlClientOptions {
+  /** skiffd's push URL, e.g. `http://127.0.0.1:15010`. */
+  url: string;
+  node: NodeConfig;
+  target: SnapshotTarget;
+  adminUrl?: string;
+  metricsUrl?: string;
+  log?: (line: string) => void;
+  /** First reconnect delay; doubles per failed attempt up to `maxBackoffMs`, each jittered to 50–100 %. Default 100 ms. */
+  minBackoffMs?: number;
+  /** Default 2 s, so proxies re-sync soon after skiffd comes back. */
+  maxBackoffMs?: number;
+  /** Interval of the HTTP/2 PINGs to skiffd. Default 5 s. */
+  keepaliveMs?: number;
+  /** skiffd is considered gone when a PING stays unanswered this long. Default 5 s. */
+  keepaliveTimeoutMs?: number;
+  random?: () => number;
+}
+
+export interface ControlClientEvents {
+  connected: [];
+  disconnected: [reason: string];
+  applied: [version: string];
+  rejected: [version: string, error: NackError];
+}
+
+/** Flow-control window for snapshots: large enough that a big snapshot arrives in one round trip. */
+const WINDOW = 16 * 1024 * 1024;
+/** The largest snapshot line accepted, in characters. */
+const MAX_SNAPSHOT_LINE = 256 * 1024 * 1024;
+
+interface Pending {
+  message: SnapshotMessage;
+  stream: ClientHttp2Stream;
+}
+
+export class ControlClient extends EventEmitter<ControlClientEvents> {
+  private session: ClientHttp2Session | null = null;
+  private stream: ClientHttp2Stream | null = null;
+  private isConnected = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly keepaliveTimer: NodeJS.Timeout;
+  private pingOutstandingSince: number | null = null;
+  private pending: Pending | null = null;
+  private applying = false;
+  private stopped = false;
+  /** Set once an outage has been logged, so a long one logs once rather than every attempt. */
+  private outageLogged = false;
+  /** The control plane's last reason for refusing the stream, logged once while it repeats. */
+  private refusal: string | null = null;
+  private version: string | null = null;
+  private readonly log: (line: string) => void;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: ControlClientOptions) {
+    super();
+    this.log = opts.log ?? (() => {});
+    this.random = opts.random ?? Math.random;
+    this.keepaliveTimer = setInterval(() => this.keepalive(), opts.keepaliveMs ?? 5000);
+    this.keepaliveTimer.unref();
+  }
+
+  /** Opens the stream (and keeps reopening it until `close`). */
+  start(): void {
+    if (this.session === null && this.reconnectTimer === null && !this.stopped) this.connect();
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Version of the last snapshot from the control plane that was applied; null before the first. */
+  get appliedVersion(): string | null {
+    return this.version;
+  }
+
+  /** Closes the stream for good; the proxy keeps serving what it has. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.keepaliveTimer);
+    if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const session = this.session;
+    if (session === null || session.destroyed) return;
+    await new Promise<void>((resolve) => {
+      session.once('close', () => resolve());
+      this.stream?.close();
+      session.close();
+      setTimeout(() => session.destroy(), 500).unref();
+    });
+  }
+
+  private connect(): void {
+    const session = http2.connect(this.opts.url, { settings: { initialWindowSize: WINDOW } });
+    this.session = session;
+    let reason = 'connection closed';
+    session.on('error', (err: NodeJS.ErrnoException) => (reason = err.code ?? err.message));
+    session.on('goaway', () => (reason = 'the control plane is going away'));
+    session.on('connect', () => session.setLocalWindowSize(WINDOW));
+    session.on('close', () => this.onSessionClose(session, reason));
+
+    const stream = session.request({ ':method': 'POST', ':path': STREAM_PATH, 'content-type': CONTENT_TYPE }, { endStream: false });
+    this.stream = stream;
+    stream.setEncoding('utf8');
+    stream.on('error', (err: NodeJS.ErrnoException) => (reason = err.code ?? err.message));
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status']);
+      if (status !== 200) {
+        reason = `the control plane answered HTTP ${status}`;
+        session.close();
+        return;
+      }
+      this.isConnected = true;
+      // While skiffd keeps refusing this proxy, connecting is not news; a snapshot will be.
+      if (this.refusal === null) this.log(`connected to the control plane at ${this.opts.url}`);
+      this.outageLogged = false;
+      this.emit('connected');
+    });
+    const lines = new LineSplitter((line) => this.onLine(stream, line, (why) => (reason = why)), MAX_SNAPSHOT_LINE);
+    stream.on('data', (chunk: string) => {
+      try {
+        lines.push(chunk);
+      } catch (err) {
+        reason = err instanceof Error ? err.message : String(err);
+        session.destroy();
+      }
+    });
+    // One stream per connection: when it ends, the connection goes too, and reconnecting starts over.
+    stream.on('end', () => stream.close());
+    stream.on('close', () => session.close());
+    const hello: HelloMessage = { type: 'hello', node: this.opts.node };
+    if (this.opts.adminUrl !== undefined) hello.adminUrl = this.opts.adminUrl;
+    if (this.opts.metricsUrl !== undefined) hello.metricsUrl = this.opts.metricsUrl;
+    stream.write(encodeLine(hello));
+  }
+
+  private onLine(stream: ClientHttp2Stream, line: string, setReason: (why: string) => void): void {
+    let message;
+    try {
+      message = parseServerMessage(line);
+    } catch (err) {
+      setReason(`bad message from the control plane: ${err instanceof Error ? err.message : String(err)}`);
+      stream.session?.destroy();
+      return;
+    }
+    if (message.type === 'error') {
+      const why = `the control plane refused the stream: ${message.reason}`;
+      setReason(why);
+      if (why !== this.refusal) this.log(why);
+      this.refusal = why;
+      return;
+    }
+    // A snapshot: the stream works, so the next outage starts from the shortest backoff.
+    this.attempt = 0;
+    if (this.refusal !== null) {
+      this.refusal = null;
+      this.log(`connected to the control plane at ${this.opts.url}`);
+    }
+    // Only the newest snapshot matters: one that arrives while another is applied replaces any still waiting.
+    this.pending = { message, stream };
+    if (!this.applying) void this.applyPending();
+  }
+
+  private async applyPending(): Promise<void> {
+    this.applying = true;
+    while (this.pending !== null) {
+      const { message, stream } = this.pending;
+      this.pending = null;
+      const error = await this.apply(message);
+      if (error === null) {
+        this.version = message.version;
+        this.reply(stream, { type: 'ack', version: message.version, nonce: message.nonce });
+        this.emit('applied', message.version);
+      } else {
+        this.log(`snapshot ${message.version} rejected: ${error.path ? `${error.path}: ` : ''}${error.reason}; serving ${this.version === null ? 'nothing yet' : `snapshot ${this.version}`}`);
+        this.reply(stream, { type: 'nack', version: message.version, nonce: message.nonce, error });
+        this.emit('rejected', message.version, error);
+      }
+    }
+    this.applying = false;
+  }
+
+  /** Applies one snapshot; the reason it was refused, or null once it is in force. */
+  private async apply(message: SnapshotMessage): Promise<NackError | null> {
+    const snap: unknown = message.snapshot;
+    const nodeId = typeof snap === 'object' && snap !== null ? (snap as { node?: { id?: unknown } }).node?.id : undefined;
+    if (typeof nodeId === 'string' && nodeId !== this.opts.node.id) {
+      return { path: 'node.id', reason: `snapshot is for ${JSON.stringify(nodeId)}, this proxy is ${JSON.stringify(this.opts.node.id)}` };
+    }
+    try {
+      await this.opts.target.applySnapshot(snap);
+      return null;
+    } catch (err) {
+      if (err instanceof SnapshotError) return { path: err.path, reason: err.reason };
+      return { path: 'snapshot', reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  /** Answers on the stream the snapshot came on; a stream gone since has a successor that re-sends. */
+  private reply(stream: ClientHttp2Stream, message: Parameters<typeof encodeLine>[0]): void {
+    if (stream.destroyed || stream.closed || !stream.writable) return;
+    stream.write(encodeLine(message));
+  }
+
+  private onSessionClose(session: ClientHttp2Session, reason: string): void {
+    if (this.session !== session) return;
+    this.session = null;
+    this.stream = null;
+    this.pingOutstandingSince = null;
+    const was = this.isConnected;
+    this.isConnected = false;
+    if (this.stopped) return;
+    const serving = this.version === null ? 'no snapshot yet' : `serving snapshot ${this.version} meanwhile`;
+    if (was) {
+      if (reason !== this.refusal) this.log(`lost the control plane at ${this.opts.url} (${reason}); ${serving}; reconnecting`);
+      this.emit('disconnected', reason);
+    } else if (!this.outageLogged) {
+      this.log(`cannot reach the control plane at ${this.opts.url} (${reason}); ${serving}; retrying`);
+    }
+    this.outageLogged = true;
+    const min = this.opts.minBackoffMs ?? 100;
+    const max = this.opts.maxBackoffMs ?? 2000;
+    const ceiling = Math.min(max, min * 2 ** Math.min(this.attempt, 20));
+    this.attempt++;
+    const delay = ceiling * (0.5 + 0.5 * this.random());
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+  }
+
+  private keepalive(): void {
+    const session = this.session;
+    if (session === null || !this.isConnected || session.destroyed) return;
+    const now = Date.now();
+    if (this.pingOutstandingSince !== null) {
+      if (now - this.pingOutstandingSince > (this.opts.keepaliveTimeoutMs ?? 5000)) session.destroy(new Error('keepalive PING unanswered'));
+      return;
+    }
+    this.pingOutstandingSince = now;
+    try {
+      session.ping(() => (this.pingOutstandingSince = null));
+    } catch {
+      session.destroy();
+    }
+  }
+}

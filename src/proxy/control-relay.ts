@@ -1,0 +1,119 @@
+/**
+ * `skiff proxy --control-plane URL --concurrency N`: the primary process holds the one stream to
+ * skiffd and relays each snapshot to every worker over the cluster IPC channel; it ACKs once all
+ * workers applied it and NACKs with the first worker's refusal. A worker started later (after a
+ * crash) gets the last good snapshot at once.
+ */
+import cluster from 'node:cluster';
+import type { Worker } from 'node:cluster';
+import type { SnapshotTarget } from './control-client.js';
+import type { SkiffProxy } from './proxy.js';
+import { SnapshotError } from './snapshot.js';
+
+/** Worker → primary: ready to take snapshots (with its admin URL when it serves admin). */
+interface ReadyMessage {
+  skiff: 'ready';
+  adminUrl?: string;
+}
+/** Primary → worker. */
+interface ApplyMessage {
+  skiff: 'apply';
+  seq: number;
+  snapshot: unknown;
+}
+/** Worker → primary: the outcome of one `apply`. */
+interface ResultMessage {
+  skiff: 'result';
+  seq: number;
+  error?: { path: string; reason: string };
+}
+
+function isMessage<T extends { skiff: string }>(m: unknown, kind: T['skiff']): m is T {
+  return typeof m === 'object' && m !== null && (m as { skiff?: unknown }).skiff === kind;
+}
+
+type Outcome = { path: string; reason: string } | null;
+
+/** In the primary: a snapshot target that is every ready worker at once. */
+export class WorkerRelay implements SnapshotTarget {
+  private readonly ready = new Set<Worker>();
+  private readonly waiting = new Map<number, { worker: Worker; resolve: (outcome: Outcome) => void }>();
+  private seq = 0;
+  private lastGood: unknown = undefined;
+  private resolveAdminUrl: (url: string | undefined) => void = () => {};
+  /** Resolves with the admin URL once the worker serving admin (the first) is ready. */
+  readonly adminUrl: Promise<string | undefined>;
+
+  constructor(private readonly log: (line: string) => void) {
+    this.adminUrl = new Promise((resolve) => (this.resolveAdminUrl = resolve));
+  }
+
+  /** Starts following a worker (call right after `cluster.fork()`). */
+  add(worker: Worker): void {
+    worker.on('message', (m: unknown) => {
+      if (isMessage<ReadyMessage>(m, 'ready')) {
+        this.ready.add(worker);
+        if (worker.id === 1) this.resolveAdminUrl(m.adminUrl);
+        if (this.lastGood !== undefined) {
+          void this.applyOn(worker, this.lastGood).then((e) => e && this.log(`worker ${worker.id} refused the current snapshot: ${e.path}: ${e.reason}`));
+        }
+      } else if (isMessage<ResultMessage>(m, 'result')) {
+        const waiter = this.waiting.get(m.seq);
+        if (waiter?.worker !== worker) return;
+        this.waiting.delete(m.seq);
+        waiter.resolve(m.error ?? null);
+      }
+    });
+    worker.on('exit', () => {
+      this.ready.delete(worker);
+      if (worker.id === 1) this.resolveAdminUrl(undefined);
+      // A worker that died has nothing left to refuse; its successor gets the last good snapshot.
+      for (const [seq, waiter] of this.waiting) {
+        if (waiter.worker !== worker) continue;
+        this.waiting.delete(seq);
+        waiter.resolve(null);
+      }
+    });
+  }
+
+  async applySnapshot(input: unknown): Promise<{ version: string }> {
+    const workers = [...this.ready];
+    if (workers.length === 0) throw new Error('no worker process is running');
+    const outcomes = await Promise.all(workers.map((w) => this.applyOn(w, input)));
+    // Workers share their listening sockets through the primary, so a snapshot one refuses the others refuse too.
+    const refused = outcomes.find((o) => o !== null);
+    if (refused) throw new SnapshotError(refused.path, refused.reason);
+    this.lastGood = input;
+    const version = (input as { version?: unknown }).version;
+    return { version: typeof version === 'string' ? version : String(version) };
+  }
+
+  private applyOn(worker: Worker, snapshot: unknown): Promise<Outcome> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(seq, { worker, resolve });
+      const message: ApplyMessage = { skiff: 'apply', seq, snapshot };
+      worker.send(message);
+    });
+  }
+}
+
+/** In a worker: applies what the primary relays and reports back; announces itself ready. */
+export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | undefined): void {
+  process.on('message', (m: unknown) => {
+    if (!isMessage<ApplyMessage>(m, 'apply')) return;
+    proxy.applySnapshot(m.snapshot).then(
+      () => send({ skiff: 'result', seq: m.seq }),
+      (err: unknown) => {
+        const error = err instanceof SnapshotError ? { path: err.path, reason: err.reason } : { path: 'snapshot', reason: err instanceof Error ? err.message : String(err) };
+        send({ skiff: 'result', seq: m.seq, error });
+      },
+    );
+  });
+  const ready: ReadyMessage = { skiff: 'ready', ...(adminUrl !== undefined ? { adminUrl } : {}) };
+  send(ready);
+}
+
+function send(message: ReadyMessage | ResultMessage): void {
+  if (cluster.isWorker && process.send !== undefined && process.connected) process.send(message);
+}

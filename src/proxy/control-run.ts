@@ -1,0 +1,58 @@
+/**
+ * `skiff proxy --control-plane URL`: wires a running SkiffProxy (or the relay to its workers) to
+ * the control client and reports what happens in the proxy's log.
+ */
+import type { AddressInfo } from 'node:net';
+import { ControlClient } from './control-client.js';
+import type { SnapshotTarget } from './control-client.js';
+import type { SkiffProxy } from './proxy.js';
+import type { NodeConfig } from './snapshot.js';
+
+export interface ControlPlaneOptions {
+  /** skiffd's push URL. */
+  url: string;
+  node: NodeConfig;
+}
+
+/** `http://host:port` for a bound address; a wildcard address is reached on loopback. */
+export function urlOf(address: AddressInfo, path = ''): string {
+  let host = address.address;
+  if (host === '0.0.0.0') host = '127.0.0.1';
+  else if (host === '::') host = '::1';
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${path}`;
+}
+
+/** One line naming every listener and where it is bound. */
+export function describeListeners(proxy: SkiffProxy): string {
+  const where = proxy
+    .listenerList()
+    .map((l) => `${l.name}=${l.address().address}:${l.address().port}`)
+    .join(' ');
+  return where || 'none';
+}
+
+export interface StartControlOptions {
+  controlPlane: ControlPlaneOptions;
+  target: SnapshotTarget;
+  adminUrl?: string;
+  metricsUrl?: string;
+  log: (line: string) => void;
+  /** Called after each applied snapshot, for a fuller log line than the version alone. */
+  describe?: () => string;
+}
+
+/** Starts the control client and logs applied snapshots; the caller closes it on shutdown. */
+export function startControlClient(opts: StartControlOptions): ControlClient {
+  const client = new ControlClient({
+    url: opts.controlPlane.url,
+    node: opts.controlPlane.node,
+    target: opts.target,
+    ...(opts.adminUrl !== undefined ? { adminUrl: opts.adminUrl } : {}),
+    ...(opts.metricsUrl !== undefined ? { metricsUrl: opts.metricsUrl } : {}),
+    log: opts.log,
+  });
+  client.on('applied', (version) => opts.log(`snapshot ${version} applied${opts.describe ? `; listeners: ${opts.describe()}` : ''}`));
+  opts.log(`node ${opts.controlPlane.node.id} (${opts.controlPlane.node.kind}) waiting for its snapshot from ${opts.controlPlane.url}`);
+  client.start();
+  return client;
+}

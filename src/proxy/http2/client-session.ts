@@ -1,0 +1,212 @@
+/**
+ * One HTTP/2 cleartext connection to an upstream host (prior knowledge): connects within the
+ * cluster's connect timeout, runs node:http2's client session over it, counts the streams it
+ * carries against the peer's SETTINGS_MAX_CONCURRENT_STREAMS, stops taking streams on GOAWAY
+ * (the ones in flight finish), and closes itself after the cluster's idle timeout.
+ */
+import http2 from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders, Settings } from 'node:http2';
+import net from 'node:net';
+import type { ResetReason } from '../upstream/pool.js';
+import type { Endpoint } from '../upstream/types.js';
+import { transportFailureText } from '../upstream/http1-client.js';
+import { Http2UpstreamStream } from './client-stream.js';
+import type { StreamHost } from './client-stream.js';
+import { CONNECTION_WINDOW_BYTES, SESSION_MEMORY_MB, STREAM_WINDOW_BYTES } from './settings.js';
+
+/** What a session reports to its pool. */
+export interface SessionOwner {
+  onConnected(s: Http2ClientSession): void;
+  onConnectFailed(s: Http2ClientSession, reason: ResetReason, transportFailure: string): void;
+  /** A stream ended (or capacity grew with new SETTINGS): waiting requests may fit now. */
+  onCapacity(s: Http2ClientSession): void;
+  /** GOAWAY arrived: no new streams on this session. */
+  onGoaway(s: Http2ClientSession): void;
+  onIdleTimeout(s: Http2ClientSession): void;
+  onClosed(s: Http2ClientSession): void;
+}
+
+const enum State {
+  Connecting,
+  Ready,
+  /** GOAWAY received or sent: streams in flight finish, no new ones. */
+  Draining,
+  Closed,
+}
+
+export interface SessionOptions {
+  connectTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxHeaderListSize: number;
+}
+
+export class Http2ClientSession implements StreamHost {
+  private session: ClientHttp2Session | null = null;
+  private readonly socket: net.Socket;
+  private state = State.Connecting;
+  private connectTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  /** Streams handed out and not yet released (reserved or open). */
+  active = 0;
+  /** Streams this session has carried. */
+  served = 0;
+  /** The peer's SETTINGS_MAX_CONCURRENT_STREAMS once known. */
+  peerMaxStreams = Number.POSITIVE_INFINITY;
+
+  constructor(
+    readonly host: Endpoint,
+    private readonly owner: SessionOwner,
+    private readonly opts: SessionOptions,
+  ) {
+    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    this.socket.once('connect', this.onConnect);
+    this.socket.on('error', this.onSocketError);
+    this.socket.once('close', this.onSocketClose);
+    this.connectTimer = setTimeout(this.onConnectTimeout, opts.connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  get connecting(): boolean {
+    return this.state === State.Connecting;
+  }
+
+  /** Ready for new streams (connected, no GOAWAY, not closing). */
+  get usable(): boolean {
+    const s = this.session;
+    return this.state === State.Ready && s !== null && !s.closed && !s.destroyed;
+  }
+
+  get terminated(): boolean {
+    return this.state === State.Closed || this.session === null || this.session.destroyed;
+  }
+
+  /** Hands out a stream slot; the request opens when the caller dispatches it. */
+  newStream(): Http2UpstreamStream {
+    this.active++;
+    this.served++;
+    if (this.idleTimer !== null) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = null;
+    }
+    return new Http2UpstreamStream(this);
+  }
+
+  open(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream {
+    const s = this.session;
+    if (s === null || s.closed || s.destroyed) throw new Error('session closed');
+    return s.request(headers, { endStream, waitForTrailers: !endStream });
+  }
+
+  release(_stream: Http2UpstreamStream): void {
+    if (this.active > 0) this.active--;
+    if (this.active === 0 && this.state === State.Ready && this.opts.idleTimeoutMs > 0 && this.idleTimer === null) {
+      this.idleTimer = setTimeout(this.onIdle, this.opts.idleTimeoutMs);
+      this.idleTimer.unref();
+    }
+    this.owner.onCapacity(this);
+  }
+
+  private readonly onConnect = (): void => {
+    this.clearConnectTimer();
+    if (this.state !== State.Connecting) return;
+    const socket = this.socket;
+    const settings: Settings = { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: this.opts.maxHeaderListSize };
+    const session = http2.connect(`http://${this.host.key}`, { createConnection: () => socket, settings, maxSessionMemory: SESSION_MEMORY_MB });
+    this.session = session;
+    this.state = State.Ready;
+    session.on('error', noop);
+    session.on('goaway', this.onGoaway);
+    session.on('remoteSettings', this.onRemoteSettings);
+    session.once('close', this.onSessionClose);
+    session.once('connect', () => {
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES);
+      } catch {
+        // Closed while connecting: 'close' reports it.
+      }
+    });
+    this.owner.onConnected(this);
+  };
+
+  private readonly onConnectTimeout = (): void => {
+    this.connectTimer = null;
+    if (this.state !== State.Connecting) return;
+    this.state = State.Closed;
+    this.socket.destroy();
+    this.owner.onConnectFailed(this, 'connection timeout', '');
+  };
+
+  private readonly onSocketError = (err: NodeJS.ErrnoException): void => {
+    if (this.state !== State.Connecting) return; // the session reports later errors
+    this.clearConnectTimer();
+    this.state = State.Closed;
+    this.owner.onConnectFailed(this, 'remote connection failure', transportFailureText(err));
+  };
+
+  private readonly onSocketClose = (): void => {
+    if (this.state === State.Connecting) {
+      this.clearConnectTimer();
+      this.state = State.Closed;
+      this.owner.onConnectFailed(this, 'remote connection failure', '');
+    } else if (this.session === null) this.onSessionClose();
+  };
+
+  private readonly onRemoteSettings = (settings: Settings): void => {
+    this.peerMaxStreams = settings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+    this.owner.onCapacity(this);
+  };
+
+  private readonly onGoaway = (): void => {
+    if (this.state !== State.Ready) return;
+    this.state = State.Draining;
+    this.owner.onGoaway(this);
+  };
+
+  private readonly onSessionClose = (): void => {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.clearIdleTimer();
+    if (!this.socket.destroyed) this.socket.destroy();
+    this.owner.onClosed(this);
+  };
+
+  private readonly onIdle = (): void => {
+    this.idleTimer = null;
+    if (this.active === 0 && this.state === State.Ready) this.owner.onIdleTimeout(this);
+  };
+
+  /** Stops taking streams; closes once the streams in flight finish (GOAWAY to the peer). */
+  drain(): void {
+    if (this.state === State.Connecting) {
+      this.destroy();
+      return;
+    }
+    if (this.state !== State.Ready) return;
+    this.state = State.Draining;
+    this.session?.close();
+  }
+
+  destroy(): void {
+    const wasConnecting = this.state === State.Connecting;
+    this.clearConnectTimer();
+    this.clearIdleTimer();
+    this.session?.destroy();
+    this.socket.destroy();
+    if (wasConnecting) {
+      this.state = State.Closed;
+      this.owner.onClosed(this);
+    }
+  }
+
+  private clearConnectTimer(): void {
+    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    this.connectTimer = null;
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+}
+
+function noop(): void {}

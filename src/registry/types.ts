@@ -1,0 +1,84 @@
+/**
+ * The service registry's model: the services of the mesh (from Kubernetes Services) and the
+ * workload instances behind them (from the local runtime, later from Kubernetes), as the
+ * control plane's translation reads them.
+ */
+
+/** A port of a service, as a Kubernetes Service declares it. */
+export interface ServicePort {
+  /** Port name; its prefix (`http-`, `grpc-`, `tcp-`, ...) tells Istio the protocol. */
+  name?: string;
+  /** The service port clients address (`reviews:9080`). */
+  port: number;
+  /** The container port (number) or the name of a container port the traffic goes to. */
+  targetPort: number | string;
+  protocol: 'TCP' | 'UDP' | 'SCTP';
+  /** Kubernetes `appProtocol` (`http`, `http2`, `grpc`, `tcp`, `kubernetes.io/h2c`, ...). */
+  appProtocol?: string;
+}
+
+/** A service of the mesh: the name clients use and the workloads it selects. */
+export interface Service {
+  name: string;
+  namespace: string;
+  /** Fully qualified host: `name.namespace.svc.cluster.local`. */
+  hostname: string;
+  ports: ServicePort[];
+  /** Labels a workload must carry (all of them) to be an endpoint; absent: no endpoints selected. */
+  selector?: Record<string, string>;
+  labels?: Record<string, string>;
+  /**
+   * Namespaces the service is visible from (the Service annotation `networking.istio.io/exportTo`):
+   * `.` its own, `*` all, or names. Absent: every namespace.
+   */
+  exportTo?: string[];
+}
+
+/** Container port number → a number (a local port) or a name. Keys are decimal strings in JSON. */
+export type PortMap = Record<number, number>;
+
+/** The sidecar proxy running next to a workload instance. */
+export interface SidecarInfo {
+  /** The outbound listener: the app's `HTTP_PROXY`. */
+  outboundPort: number;
+  /** The proxy's admin port. */
+  adminPort: number;
+  /** The proxy's identity towards the control plane (`name.namespace`, as Istio's proxy id). */
+  proxyId: string;
+}
+
+/** One running instance of a workload (a pod; a replica in the local runtime). */
+export interface WorkloadInstance {
+  /** Pod name, e.g. `reviews-v2-7d79d5bd5d-8zzqd`. */
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  /** Where the instance is reached: 127.0.0.1 in the local runtime. */
+  address: string;
+  /** Readiness gates the instance as an endpoint. */
+  ready: boolean;
+  /**
+   * Container port → the port where mesh traffic for it arrives (the sidecar's inbound listener;
+   * the app port itself when there is no sidecar).
+   */
+  meshPorts: PortMap;
+  /** Container port → the port the app itself listens on (the sidecar's inbound forwards there). */
+  appPorts: PortMap;
+  /** Container port → its name (`http`), for Services whose targetPort is a name. */
+  containerPortNames?: Record<number, string>;
+  sidecar?: SidecarInfo;
+}
+
+/** An immutable view of the registry at one moment. */
+export interface RegistrySnapshot {
+  services: Service[];
+  workloads: WorkloadInstance[];
+}
+
+/** A source of services and workload instances, with change notifications. */
+export interface Registry {
+  snapshot(): RegistrySnapshot;
+  /** Calls `fn` after every change; returns a function that unsubscribes. */
+  onChange(fn: () => void): () => void;
+}

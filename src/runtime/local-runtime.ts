@@ -1,0 +1,286 @@
+/**
+ * The local runtime: keeps the running pods (each replica an app process with its sidecar) and
+ * the ingress gateway in line with the desired Deployments, Pods and Services, feeding the
+ * service registry and the pod table on disk as they change.
+ */
+import { serviceFromResource } from '../registry/kube.js';
+import type { Resource } from '../api/types.js';
+import { GATEWAY_NAME, GATEWAY_SERVICE_ACCOUNT, gatewayHash, gatewayPlan, gatewayTarget, ingressPortMap } from './gateway.js';
+import { skiffArgv } from './install.js';
+import { allocatePorts, canBind, reservePorts } from './ports.js';
+import { baseEnvironment, proxyArgv, workloadPlan } from './plans.js';
+import { replicaName } from './pod-names.js';
+import { ManagedProcess, alive } from './process.js';
+import { Replica } from './replica.js';
+import { allPorts, type ReplicaContext } from './replica-plan.js';
+import { logFilePath, readPodsFile, writePodsFile, type PodRecord } from './state-file.js';
+import type { GatewayTarget, LocalRuntime, LocalRuntimeOptions, PodPorts, PodStatus } from './types.js';
+import { desiredState, type WorkloadSpec } from './workload-spec.js';
+import { ReadyWaiter, notReadyReport } from './wait-ready.js';
+
+export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
+  return new Runtime(opts);
+}
+
+class Runtime implements LocalRuntime {
+  private readonly replicas = new Map<string, Replica>();
+  private readonly terminations = new Set<Promise<void>>();
+  private readonly ownedServices = new Set<string>();
+  private desired = new Map<string, WorkloadSpec>();
+  private gateway: Replica | undefined;
+  private readonly portMap: Record<number, number>;
+  private readonly sidecars: boolean;
+  private readonly gatewayEnabled: boolean;
+  private readonly ctx: ReplicaContext;
+  private readonly skiff: string[];
+  private readonly waiter = new ReadyWaiter();
+  /** Pods a previous runtime left running, until they are adopted or stopped. */
+  private leftovers: PodRecord[];
+  private readonly adopt: boolean;
+  private chain: Promise<void> = Promise.resolve();
+  private persistTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: LocalRuntimeOptions) {
+    this.sidecars = opts.sidecars ?? true;
+    this.gatewayEnabled = this.sidecars && (opts.gateway ?? true);
+    this.portMap = ingressPortMap(opts.ingressPort ?? 8080, opts.ingressPorts);
+    this.skiff = opts.skiffCommand ?? skiffArgv();
+    this.ctx = {
+      registry: opts.registry,
+      stateDir: opts.stateDir,
+      cwd: opts.repoRoot,
+      controlPlaneUrl: opts.controlPlaneUrl,
+      baseEnv: baseEnvironment(),
+      backoff: opts.backoffMs ?? { initial: 1000, max: 30_000 },
+      log: opts.log,
+      logProxies: opts.logProxies ?? false,
+      changed: () => this.changed(),
+    };
+    const previous = readPodsFile(opts.stateDir);
+    // Only a runtime whose host is gone leaves pods behind; a live one still owns them. They are
+    // adopted where they match the desired state, and stopped after the first sync otherwise.
+    this.leftovers = previous !== undefined && (previous.pid === process.pid || !alive(previous.pid)) ? previous.pods : [];
+    this.adopt = opts.adopt ?? true;
+  }
+
+  sync(resources: readonly Resource[]): Promise<void> {
+    const run = this.chain.then(() => this.reconcile(resources));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  pods(): PodStatus[] {
+    const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])];
+    return all.map((r) => r.toStatus()).sort(byNamespaceAndName);
+  }
+
+  gateways(): GatewayTarget[] {
+    return this.gatewayEnabled ? [gatewayTarget(this.portMap)] : [];
+  }
+
+  waitReady(timeoutMs: number): Promise<void> {
+    return this.waiter.wait(timeoutMs, () => this.notReady());
+  }
+
+  logFile(pod: string, container: 'app' | 'proxy', namespace?: string): string {
+    const r = this.find(pod, namespace);
+    return r ? r.logFile(container) : logFilePath(this.opts.stateDir, namespace ?? 'default', pod, container);
+  }
+
+  execEnv(workload: { name: string; namespace?: string }): Record<string, string> {
+    const r = this.find(workload.name, workload.namespace);
+    if (r === undefined) throw new Error(`no pod or deployment "${workload.name}" in namespace ${workload.namespace ?? 'default'}`);
+    return { ...r.plan.execEnv };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.chain;
+    const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])];
+    await Promise.all([...all.map((r) => r.terminate(0)), ...this.terminations]);
+    this.replicas.clear();
+    this.gateway = undefined;
+    await this.stopLeftovers();
+    for (const key of this.ownedServices) {
+      const [ns, name] = key.split('/') as [string, string];
+      this.opts.registry.removeService(ns, name);
+    }
+    this.ownedServices.clear();
+    clearTimeout(this.persistTimer);
+    writePodsFile(this.opts.stateDir, []);
+    this.waiter.settle(() => new Error('the runtime stopped before everything was ready'));
+  }
+
+  private async reconcile(resources: readonly Resource[]): Promise<void> {
+    if (this.stopped) throw new Error('the runtime has stopped');
+    const state = desiredState(resources, this.opts.images, this.opts.maxGraceMs ?? 10_000);
+    if (this.gatewayEnabled && this.gateway === undefined) await this.startGateway();
+    this.syncServices(state.services);
+    for (const spec of state.workloads) {
+      const seen = this.desired.get(spec.key)?.hash === spec.hash;
+      if (!seen) for (const name of spec.ignoredContainers) this.opts.log(`${spec.key}: container "${name}" does not run locally (only the first container does)`);
+    }
+    this.desired = new Map(state.workloads.map((w) => [w.key, w]));
+    for (const spec of state.workloads) await this.scale(spec);
+    for (const r of [...this.replicas.values()]) if (!this.desired.has(r.plan.owner)) void this.retire(r);
+    await this.stopLeftovers();
+    this.changed();
+  }
+
+  private syncServices(services: readonly Resource[]): void {
+    const seen = new Set<string>();
+    for (const r of services) {
+      const s = serviceFromResource(r);
+      const key = `${s.namespace}/${s.name}`;
+      seen.add(key);
+      const current = this.opts.registry.getService(s.namespace, s.name);
+      if (current === undefined || JSON.stringify(current) !== JSON.stringify(s)) this.opts.registry.upsertService(s);
+      this.ownedServices.add(key);
+    }
+    for (const key of [...this.ownedServices]) {
+      if (seen.has(key)) continue;
+      const [ns, name] = key.split('/') as [string, string];
+      this.opts.registry.removeService(ns, name);
+      this.ownedServices.delete(key);
+    }
+  }
+
+  /** Starts missing replicas of the current template and retires extra ones; old templates go once the new ones are ready. */
+  private async scale(spec: WorkloadSpec): Promise<void> {
+    const mine = [...this.replicas.values()].filter((r) => r.plan.owner === spec.key && !r.terminating);
+    const current = mine.filter((r) => r.plan.hash === spec.hash);
+    const outdated = mine.filter((r) => r.plan.hash !== spec.hash);
+    // A Pod is immutable: a changed one is replaced, not surged.
+    if (spec.kind === 'Pod') for (const r of outdated) await this.retire(r, true);
+    for (let i = current.length; i < spec.replicas; i++) current.push(await this.startReplica(spec));
+    const extra = current
+      .sort((a, b) => Number(a.ready) - Number(b.ready) || cmp(b.startedAt, a.startedAt))
+      .slice(0, Math.max(current.length - spec.replicas, 0));
+    for (const r of extra) void this.retire(r);
+    this.rollOver(spec);
+  }
+
+  /** Retires a Deployment's replicas of older templates once enough of the current one are ready. */
+  private rollOver(spec: WorkloadSpec): void {
+    const mine = [...this.replicas.values()].filter((r) => r.plan.owner === spec.key && !r.terminating);
+    const readyCurrent = mine.filter((r) => r.plan.hash === spec.hash && r.ready).length;
+    if (readyCurrent < spec.replicas) return;
+    for (const r of mine) if (r.plan.hash !== spec.hash) void this.retire(r);
+  }
+
+  private async startReplica(spec: WorkloadSpec): Promise<Replica> {
+    const leftover = this.takeLeftover((p) => p.owner === spec.key && p.hash === spec.hash && p.kind === 'workload' && (p.ports.admin !== undefined) === this.sidecars);
+    let name: string;
+    let ports: PodPorts;
+    if (leftover) {
+      name = leftover.name;
+      ports = leftover.ports;
+      reservePorts(allPorts(ports));
+      this.opts.log(`pod ${spec.namespace}/${name}: adopted from the previous run`);
+    } else {
+      name = spec.kind === 'Deployment' ? replicaName(spec.name, spec.hash, (n) => this.replicas.has(`${spec.namespace}/${n}`)) : spec.name;
+      ports = await this.allocate(spec);
+    }
+    const plan = workloadPlan(spec, name, ports, { baseEnv: this.ctx.baseEnv, skiff: this.skiff, controlPlaneUrl: this.opts.controlPlaneUrl });
+    const replica = new Replica(plan, ports, this.ctx, leftover);
+    this.replicas.set(`${spec.namespace}/${name}`, replica);
+    replica.start();
+    return replica;
+  }
+
+  private async allocate(spec: WorkloadSpec): Promise<PodPorts> {
+    const n = spec.ports.length;
+    const free = await allocatePorts(this.sidecars ? 2 * n + 2 : n);
+    const app: Record<number, number> = {};
+    const mesh: Record<number, number> = {};
+    spec.ports.forEach((p, i) => {
+      app[p.containerPort] = free[i]!;
+      mesh[p.containerPort] = this.sidecars ? free[n + i] : free[i];
+    });
+    return this.sidecars ? { app, mesh, outbound: free[2 * n], admin: free[2 * n + 1] } : { app, mesh };
+  }
+
+  private async startGateway(): Promise<void> {
+    const hash = gatewayHash(this.portMap);
+    const leftover = this.takeLeftover((p) => p.kind === 'gateway' && p.hash === hash && p.pids.proxy !== undefined && alive(p.pids.proxy));
+    if (leftover === undefined) {
+      await this.stopLeftovers((p) => p.kind === 'gateway');
+      for (const port of new Set(Object.values(this.portMap).filter((p) => p !== 0))) {
+        if (!(await canBind(port))) throw new Error(`the ingress gateway cannot listen on 127.0.0.1:${port}: the port is in use (choose another with --ingress-port)`);
+      }
+    }
+    const admin = leftover?.ports.admin ?? (await allocatePorts(1))[0];
+    const name = leftover?.name ?? replicaName(GATEWAY_NAME, hash, () => false);
+    const target = gatewayTarget(this.portMap);
+    const argv = proxyArgv(this.skiff, this.opts.controlPlaneUrl, target.id, admin, 'gateway', { name, namespace: target.namespace, serviceAccount: GATEWAY_SERVICE_ACCOUNT, labels: target.labels });
+    const plan = gatewayPlan(name, this.portMap, argv, this.opts.maxGraceMs ?? 10_000);
+    this.gateway = new Replica(plan, { app: {}, mesh: { ...this.portMap }, admin }, this.ctx, leftover);
+    this.gateway.start();
+  }
+
+  /** Takes a replica out of service and stops it, then forgets it. */
+  private retire(r: Replica, now = false): Promise<void> {
+    const done = r.terminate(now || this.stopped ? 0 : (this.opts.deregisterDelayMs ?? 1000)).then(() => {
+      if (this.replicas.get(`${r.namespace}/${r.name}`) === r) this.replicas.delete(`${r.namespace}/${r.name}`);
+      this.terminations.delete(done);
+      this.changed();
+    });
+    this.terminations.add(done);
+    return done;
+  }
+
+  private takeLeftover(match: (p: PodRecord) => boolean): PodRecord | undefined {
+    if (!this.adopt) return undefined;
+    const i = this.leftovers.findIndex((p) => match(p) && (p.pids.app === undefined || alive(p.pids.app)));
+    return i < 0 ? undefined : this.leftovers.splice(i, 1)[0];
+  }
+
+  /** Stops processes of a previous run that nothing adopted (all of them, or those matching). */
+  private async stopLeftovers(match: (p: PodRecord) => boolean = () => true): Promise<void> {
+    const gone = this.leftovers.filter(match);
+    this.leftovers = this.leftovers.filter((p) => !match(p));
+    const pids = gone.flatMap((p) => [p.pids.app, p.pids.proxy]).filter((pid): pid is number => pid !== undefined && alive(pid));
+    await Promise.all(pids.map((pid) => ManagedProcess.adopt(pid, 100).terminate(this.opts.maxGraceMs ?? 10_000)));
+  }
+
+  private find(name: string, namespace?: string): Replica | undefined {
+    const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])].filter((r) => namespace === undefined || r.namespace === namespace);
+    return all.find((r) => r.name === name) ?? all.filter((r) => r.plan.deployment === name && !r.terminating).sort((a, b) => Number(b.ready) - Number(a.ready))[0];
+  }
+
+  private notReady(): string[] {
+    const pods = [...this.replicas.values()];
+    const problems: string[] = [];
+    for (const spec of this.desired.values()) {
+      const mine = pods.filter((r) => r.plan.owner === spec.key);
+      const readyCurrent = mine.filter((r) => r.plan.hash === spec.hash && (r.ready || r.done)).length;
+      if (readyCurrent < spec.replicas || mine.some((r) => r.plan.hash !== spec.hash || r.terminating)) {
+        problems.push(notReadyReport(`${spec.kind} ${spec.namespace}/${spec.name}: ${readyCurrent}/${spec.replicas} ready`, mine));
+      }
+    }
+    for (const r of pods) if (!this.desired.has(r.plan.owner)) problems.push(`pod ${r.namespace}/${r.name}: still terminating`);
+    if (this.gatewayEnabled && !this.gateway?.ready) problems.push(notReadyReport('the ingress gateway is not ready', this.gateway ? [this.gateway] : []));
+    return problems;
+  }
+
+  private changed(): void {
+    for (const spec of this.desired.values()) if (spec.kind === 'Deployment') this.rollOver(spec);
+    this.waiter.check(() => this.notReady());
+    if (this.persistTimer !== undefined || this.stopped) return;
+    this.persistTimer = setTimeout(() => {
+      this.persistTimer = undefined;
+      if (this.stopped) return;
+      const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])];
+      writePodsFile(this.opts.stateDir, all.map((r) => r.record()).sort(byNamespaceAndName));
+    }, 50);
+  }
+}
+
+function byNamespaceAndName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {
+  return a.namespace === b.namespace ? cmp(a.name, b.name) : cmp(a.namespace, b.namespace);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

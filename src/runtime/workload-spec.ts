@@ -1,0 +1,134 @@
+/**
+ * The desired workloads of a set of resources: each Deployment and bare Pod reduced to what the
+ * runtime needs to run its replicas (command, ports, probe, labels, env builder), checked up
+ * front so a workload that cannot run is reported before anything changes.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Resource } from '../api/types.js';
+import type { Container, Probe } from '../api/kinds/kube/container.js';
+import type { PodSpec, PodTemplateSpec } from '../api/kinds/kube/pod.js';
+import type { DeploymentSpec } from '../api/kinds/kube/workloads.js';
+import { resolveCommand } from './command.js';
+import { containerEnv, envSources, type EnvSources } from './env.js';
+import { templateHash } from './pod-names.js';
+import type { ImageMap } from './types.js';
+
+export interface ContainerPortSpec {
+  containerPort: number;
+  name?: string;
+  protocol: string;
+}
+
+export interface WorkloadSpec {
+  /** `Deployment/ns/name` or `Pod/ns/name`. */
+  key: string;
+  kind: 'Deployment' | 'Pod';
+  name: string;
+  namespace: string;
+  replicas: number;
+  /** Hash of the pod template: replicas of an older template are replaced. */
+  hash: string;
+  /** The pod's labels (a Deployment's pods also carry `pod-template-hash`). */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  serviceAccount: string;
+  containerName: string;
+  image?: string;
+  argv: string[];
+  ports: ContainerPortSpec[];
+  probe?: Probe;
+  restartPolicy: 'Always' | 'OnFailure' | 'Never';
+  graceMs: number;
+  tools: Record<string, string[]>;
+  /** The container's environment for the replica named `pod`. */
+  env(pod: string): Record<string, string>;
+  /** Containers beyond the first, which do not run locally. */
+  ignoredContainers: string[];
+}
+
+export interface DesiredState {
+  workloads: WorkloadSpec[];
+  services: Resource[];
+}
+
+export class WorkloadError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} workloads cannot run:\n  ${problems.join('\n  ')}`);
+    this.name = 'WorkloadError';
+  }
+}
+
+function specFor(
+  kind: 'Deployment' | 'Pod',
+  r: Resource,
+  template: PodTemplateSpec,
+  replicas: number,
+  sources: EnvSources,
+  images: ImageMap | undefined,
+  maxGraceMs: number,
+): WorkloadSpec {
+  const namespace = r.metadata.namespace ?? 'default';
+  const name = r.metadata.name;
+  const podSpec: PodSpec = template.spec;
+  const where = `${kind} ${namespace}/${name}`;
+  const container: Container = podSpec.containers[0];
+  const annotations = { ...(template.metadata?.annotations ?? {}) };
+  const command = resolveCommand(annotations, container, images, where);
+  const hash = templateHash(template);
+  const labels = { ...(template.metadata?.labels ?? {}) };
+  if (kind === 'Deployment') labels['pod-template-hash'] = hash;
+  const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
+  const uid = randomUUID();
+  const containerWhere = `${where}: spec${kind === 'Deployment' ? '.template.spec' : ''}.containers[0]`;
+  const env = (pod: string): Record<string, string> =>
+    containerEnv(container, { name: pod, namespace, uid, labels, annotations, serviceAccount }, sources, command.env, containerWhere);
+  // Building the env once reports a missing ConfigMap or Secret now rather than at spawn time.
+  env(`${name}-check`);
+  const graceSeconds = podSpec.terminationGracePeriodSeconds ?? 30;
+  return {
+    key: `${kind}/${namespace}/${name}`,
+    kind,
+    name,
+    namespace,
+    replicas,
+    hash,
+    labels,
+    annotations,
+    serviceAccount,
+    containerName: container.name,
+    image: container.image,
+    argv: command.argv,
+    ports: (container.ports ?? []).map((p) => ({ containerPort: p.containerPort, name: p.name, protocol: p.protocol ?? 'TCP' })),
+    probe: container.readinessProbe,
+    restartPolicy: kind === 'Deployment' ? 'Always' : (podSpec.restartPolicy ?? 'Always'),
+    graceMs: Math.min(graceSeconds * 1000, maxGraceMs),
+    tools: command.tools,
+    env,
+    ignoredContainers: podSpec.containers.slice(1).map((c) => c.name),
+  };
+}
+
+/**
+ * Reads Deployments, Pods and Services (ConfigMaps and Secrets feed the env) from `resources`;
+ * other kinds are not the runtime's. Throws `WorkloadError` listing every workload that cannot run.
+ */
+export function desiredState(resources: readonly Resource[], images: ImageMap | undefined, maxGraceMs: number): DesiredState {
+  const sources = envSources(resources);
+  const workloads: WorkloadSpec[] = [];
+  const problems: string[] = [];
+  for (const r of resources) {
+    try {
+      if (r.kind === 'Deployment') {
+        const spec = r.spec as DeploymentSpec;
+        workloads.push(specFor('Deployment', r, spec.template, spec.replicas ?? 1, sources, images, maxGraceMs));
+      } else if (r.kind === 'Pod') {
+        const template: PodTemplateSpec = { metadata: { labels: r.metadata.labels, annotations: r.metadata.annotations }, spec: r.spec as PodSpec };
+        workloads.push(specFor('Pod', r, template, 1, sources, images, maxGraceMs));
+      }
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0) throw new WorkloadError(problems);
+  return { workloads, services: resources.filter((r) => r.kind === 'Service') };
+}

@@ -1,0 +1,109 @@
+/**
+ * What telemetry needs from a snapshot, resolved once when it is applied: the proxy's own
+ * identity and peer-metadata header, each cluster's destination service (from its metadata or
+ * Istio's cluster name) and span name, each endpoint's identity, and the service behind each route
+ * name (for requests that end before a cluster is picked, such as fault aborts).
+ */
+import type { ProxySnapshot } from '../proxy/snapshot.js';
+import { endpointKey } from '../proxy/upstream/endpoint.js';
+import type { ClusterConfig } from '../proxy/upstream/types.js';
+import { encodePeerMetadata, identityOfEndpoint, identityOfWorkload, UNKNOWN_PEER } from './identity.js';
+import type { PeerIdentity } from './identity.js';
+import type { ServiceLabels } from './metrics/labels.js';
+
+/** A destination service as the labels and the span name need it. */
+export interface ServiceInfo extends ServiceLabels {
+  /** Port from the cluster name, or '' when unknown. */
+  readonly port: string;
+  /** True when `host` is known (cluster metadata or name); false = fill from the request's Host. */
+  readonly hostKnown: boolean;
+}
+
+export interface ClusterView {
+  readonly name: string;
+  readonly service: ServiceInfo | null;
+  /** Endpoint identities by `ip:port` (the record's `upstreamHost`). */
+  readonly endpoints: ReadonlyMap<string, PeerIdentity>;
+}
+
+/** Clusters whose name is itself the service name in Istio's labels. */
+const SPECIAL_CLUSTERS = new Set(['BlackHoleCluster', 'PassthroughCluster', 'InboundPassthroughCluster', 'InboundPassthroughClusterIpv4', 'InboundPassthroughClusterIpv6']);
+
+/** Istio's route names for the catch-all routes, and the service name they report. */
+export const SPECIAL_ROUTES: ReadonlyMap<string, string> = new Map([
+  ['block_all', 'BlackHoleCluster'],
+  ['allow_any', 'PassthroughCluster'],
+]);
+
+function shortName(host: string): string {
+  const dot = host.indexOf('.');
+  return dot < 0 ? host : host.slice(0, dot);
+}
+
+/** The service of a cluster: metadata first, then Istio's `outbound|PORT|SUBSET|HOST` naming. */
+export function serviceOfCluster(c: Pick<ClusterConfig, 'name' | 'metadata'>): ServiceInfo | null {
+  if (SPECIAL_CLUSTERS.has(c.name)) return Object.freeze({ host: '', name: c.name, port: '', hostKnown: false });
+  const parts = c.name.split('|');
+  const port = parts.length === 4 && /^\d+$/.test(parts[1]) ? parts[1] : '';
+  const host = c.metadata?.serviceHost ?? (parts.length === 4 && parts[0] === 'outbound' && parts[3] !== '' ? parts[3] : undefined);
+  if (host === undefined) return port === '' ? null : Object.freeze({ host: '', name: '', port, hostKnown: false });
+  return Object.freeze({ host, name: c.metadata?.serviceName ?? shortName(host), port, hostKnown: true });
+}
+
+export class SnapshotView {
+  readonly nodeId: string;
+  readonly gateway: boolean;
+  readonly local: PeerIdentity;
+  /** `x-envoy-peer-metadata` announcing this proxy; null without a workload identity. */
+  readonly localMetadata: string | null;
+  /** `<app>.<namespace>`: the span's service name (Istio's service cluster). */
+  readonly serviceName: string;
+  readonly clusters: ReadonlyMap<string, ClusterView>;
+  /** Route name → service, when every destination of every route of that name is one service. */
+  readonly routeServices: ReadonlyMap<string, ServiceInfo>;
+  readonly version: string;
+
+  constructor(snap: ProxySnapshot & { clusters: ClusterConfig[] }) {
+    this.version = snap.version;
+    this.nodeId = snap.node.id;
+    this.gateway = snap.node.kind === 'gateway';
+    this.local = identityOfWorkload(snap.node.workload);
+    this.localMetadata = snap.node.workload === undefined ? null : encodePeerMetadata(this.local);
+    this.serviceName = this.local === UNKNOWN_PEER ? snap.node.id : `${this.local.app === 'unknown' ? this.local.workload : this.local.app}.${this.local.namespace}`;
+
+    const clusters = new Map<string, ClusterView>();
+    for (const c of snap.clusters) {
+      const endpoints = new Map<string, PeerIdentity>();
+      for (const e of c.endpoints) {
+        const id = identityOfEndpoint(e);
+        if (id !== undefined) endpoints.set(endpointKey(e.address, e.port), id);
+      }
+      clusters.set(c.name, Object.freeze({ name: c.name, service: serviceOfCluster(c), endpoints }));
+    }
+    this.clusters = clusters;
+
+    // A route name maps to a service only when it cannot be ambiguous.
+    const routeServices = new Map<string, ServiceInfo | null>();
+    for (const rc of snap.routes) {
+      for (const vh of rc.virtualHosts) {
+        for (const route of vh.routes) {
+          if (route.action.type !== 'route') continue;
+          let svc: ServiceInfo | null | undefined;
+          for (const d of route.action.destinations) {
+            const s = clusters.get(d.cluster)?.service ?? null;
+            svc = svc === undefined ? s : svc !== null && s !== null && svc.host === s.host && svc.hostKnown ? svc : null;
+          }
+          const names = [route.name, ...(route.match ?? []).flatMap((m) => (m.name === undefined ? [] : [`${route.name}.${m.name}`]))];
+          for (const n of names) {
+            if (n === undefined || svc === undefined) continue;
+            const prev = routeServices.get(n);
+            routeServices.set(n, prev === undefined ? svc : prev !== null && svc !== null && prev.host === svc.host ? prev : null);
+          }
+        }
+      }
+    }
+    const resolved = new Map<string, ServiceInfo>();
+    for (const [n, s] of routeServices) if (s !== null && s.hostKnown) resolved.set(n, s);
+    this.routeServices = resolved;
+  }
+}
