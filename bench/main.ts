@@ -109,7 +109,7 @@ async function main(): Promise<number> {
     const notes: string[] = [];
     const sink = proxy?.setup.traceSink ?? null;
     if (sink !== null) {
-      notes.push(`tracing row: ${sink.posts} span export request(s), ${sink.bytes} bytes, reached the local sink`);
+      notes.push(`tracing (1 %, every Skiff row): ${sink.posts} span export request(s), ${sink.bytes} bytes reached the local sink`);
       await sink.close();
     }
     const controlPlane = opts.suites.includes('controlplane') ? await runControlPlaneBench() : notRequested();

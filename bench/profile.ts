@@ -11,7 +11,7 @@ import type { CpuProfile } from './cpuprofile.js';
 import { runWrk, writeScripts } from './measure.js';
 import type { BenchOptions } from './options.js';
 import { loopbackAddresses } from './scenarios.js';
-import { baseArgs, skiffProxyHelp, startSkiff } from './skiff.js';
+import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
 
@@ -28,7 +28,9 @@ export async function runProfile(tools: Tools, opts: BenchOptions, workDir: stri
   mkdirSync(profDir, { recursive: true });
   const snapshot =
     which === 'skiff-gateway' ? gatewaySnapshot(endpoints) : sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: endpoints, app: endpoints[0], inboundAddresses: ['127.0.0.1'] });
-  const proxy = await startSkiff(tools, which, snapshot, workDir, { cpuProfDir: profDir, baseArgs: baseArgs(skiffProxyHelp()) });
+  // The same feature set as the table's rows (metrics, tracing at 1 % to a local sink).
+  const features = await featureArgs(skiffProxyHelp(), workDir);
+  const proxy = await startSkiff(tools, which, snapshot, workDir, { cpuProfDir: profDir, baseArgs: features.args });
   const listenerName = which === 'skiff-gateway' ? '0.0.0.0_8080' : which === 'skiff-inbound' ? 'inbound_9080' : '0.0.0.0_9080';
   const entry = proxy.listeners.get(listenerName);
   if (entry === undefined) throw new Error(`no listener ${listenerName}`);
@@ -39,6 +41,7 @@ export async function runProfile(tools: Tools, opts: BenchOptions, workDir: stri
   const run = await runWrk(tools, target, { connections: opts.connections, durationS: opts.durationS, script: scripts.max });
   // The profile is written when the process exits, which SIGTERM does after draining.
   await proxy.process.stop(10_000);
+  await features.traceSink?.close();
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (file === undefined) throw new Error(`the proxy wrote no CPU profile into ${profDir}:\n${proxy.process.output}`);
   const profile = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile;

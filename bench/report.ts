@@ -46,7 +46,7 @@ export interface BenchReport {
   skipped: { scenario: string; reason: string }[];
   targets: TargetCheck[];
   controlPlane: ControlPlaneResult;
-  /** Anything else the run observed (e.g. spans received by the tracing row's sink). */
+  /** Anything else the run observed (e.g. spans the Skiff rows exported to the local sink). */
   notes: string[];
 }
 

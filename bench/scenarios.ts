@@ -1,7 +1,7 @@
 /**
  * The rows of the proxy benchmark and the processes behind them: the backend, the Skiff sidecars
  * (one for the one-hop rows, a client and a server sidecar for two hops), the gateway, optional
- * telemetry variants, and nginx and HAProxy as the same reverse proxy.
+ * access-log variant, and nginx and HAProxy as the same reverse proxy.
  */
 import { once } from 'node:events';
 import net from 'node:net';
@@ -11,11 +11,10 @@ import type { Target } from './measure.js';
 import { probe } from './measure.js';
 import type { Endpoint } from './peers.js';
 import { startHaproxy, startNginxProxy } from './peers.js';
-import { baseArgs, skiffProxyHelp, startSkiff, telemetryVariants } from './skiff.js';
+import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import type { RunningSkiff } from './skiff.js';
 import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
-import { startTraceSink } from './trace-sink.js';
 import type { TraceSink } from './trace-sink.js';
 
 export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-2hop', 'skiff-gateway', 'nginx', 'haproxy'] as const;
@@ -32,7 +31,7 @@ export interface Setup {
   skipped: { scenario: string; reason: string }[];
   /** Endpoints of each Skiff cluster (2 when a second loopback address is usable). */
   endpointsPerCluster: number;
-  /** The span sink of the tracing row, when it runs. */
+  /** The span sink every Skiff proxy exports its sampled spans to, when the proxy can export. */
   traceSink: TraceSink | null;
 }
 
@@ -65,8 +64,9 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
   const scenarios: Scenario[] = [];
   const skipped: Setup['skipped'] = [];
   const help = skiffProxyHelp();
-  const base = { baseArgs: baseArgs(help) };
-  let traceSink: TraceSink | null = null;
+  // Every Skiff row runs with the Bookinfo feature set: metrics (on by default) and tracing at 1 %.
+  const { args, traceSink, plan } = await featureArgs(help, workDir);
+  const base = { baseArgs: args };
   const sidecarTarget = (entry: Endpoint, proxies: Target['proxies']): Target => ({ entry, host: SIDECAR_HOST, path: REQUEST_PATH, proxies });
 
   if (wanted('direct')) scenarios.push({ name: 'direct', description: 'wrk straight to the backend (the limit)', target: sidecarTarget(app, []) });
@@ -101,19 +101,14 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     });
   }
 
-  const plan = telemetryVariants(help, workDir);
   for (const v of plan.variants) {
     if (!wanted(v.scenario) && !wanted('skiff-outbound')) continue;
     const extraArgs = [...v.args];
-    if (v.traceSinkFlag !== undefined) {
-      traceSink ??= await startTraceSink();
-      extraArgs.push(v.traceSinkFlag, traceSink.url);
-    }
     const snapshot = sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: ['127.0.0.1'] });
     const s = await startSkiff(tools, v.scenario, snapshot, workDir, { ...base, extraArgs });
     scenarios.push({ name: v.scenario, description: v.description, target: sidecarTarget(listener(s, '0.0.0.0_9080'), [s.process]) });
   }
-  for (const reason of plan.skipped) skipped.push({ scenario: 'skiff-outbound (telemetry variant)', reason });
+  for (const reason of plan.skipped) skipped.push({ scenario: 'skiff (telemetry)', reason });
 
   if (wanted('nginx')) {
     if (tools.nginx === null) skipped.push({ scenario: 'nginx', reason: 'nginx is not installed' });

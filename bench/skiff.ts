@@ -15,6 +15,8 @@ import { checked } from './snapshots.js';
 import type { ProxySnapshot } from '../src/proxy/snapshot.js';
 import { pinned } from './tools.js';
 import type { Tools } from './tools.js';
+import { startTraceSink } from './trace-sink.js';
+import type { TraceSink } from './trace-sink.js';
 
 export const SKIFF_BIN = fileURLToPath(new URL('../../bin/skiff.js', import.meta.url));
 
@@ -99,13 +101,15 @@ export function parseHelpOptions(help: string): HelpOption[] {
 }
 
 /**
- * Arguments every benchmarked proxy gets, for options the proxy has: any free port for the
- * metrics endpoint (its default, 15020, would collide between the several proxies of a run), on
- * loopback.
+ * Arguments every benchmarked proxy gets, for options the proxy has: one worker (the proxy is
+ * pinned to one core and the targets are per core; a sidecar's default is 2), and any free port
+ * for the metrics endpoint (its default, 15020, would collide between the several proxies of a
+ * run), on loopback.
  */
 export function baseArgs(help: string): string[] {
   const flags = new Set(parseHelpOptions(help).map((o) => o.flag));
   const out: string[] = [];
+  if (flags.has('--concurrency')) out.push('--concurrency', '1');
   if (flags.has('--metrics-port')) out.push('--metrics-port', '0');
   if (flags.has('--metrics-address')) out.push('--metrics-address', '127.0.0.1');
   return out;
@@ -116,24 +120,31 @@ export interface TelemetryVariant {
   scenario: string;
   description: string;
   args: string[];
+}
+
+/** Tracing as every benchmarked Skiff proxy runs it: sampled at 1 %, spans exported when it can. */
+export interface TracingArgs {
+  args: string[];
   /** Option taking a Zipkin URL: the benchmark starts a span sink and passes its URL. */
   traceSinkFlag?: string;
 }
 
 export interface VariantPlan {
+  /** Tracing switched on in every Skiff row (Istio's Bookinfo feature set), or null when the proxy has no switch. */
+  tracing: TracingArgs | null;
   variants: TelemetryVariant[];
-  /** Why a wanted variant is not run. */
+  /** Why a wanted feature or variant is not run. */
   skipped: string[];
 }
 
 /**
- * Reads which telemetry switches `skiff proxy` offers: an access log on, and tracing sampled at
- * 1 % with spans exported (to a local sink) when the proxy can export them. A switch whose value
- * the benchmark cannot supply sensibly is reported, not guessed.
+ * Reads which telemetry switches `skiff proxy` offers: tracing sampled at 1 % with spans exported
+ * (to a local sink) for every Skiff row, and an access log on as an extra row. A switch whose
+ * value the benchmark cannot supply sensibly is reported, not guessed.
  */
 export function telemetryVariants(help: string, workDir: string): VariantPlan {
   const options = parseHelpOptions(help);
-  const plan: VariantPlan = { variants: [], skipped: [] };
+  const plan: VariantPlan = { tracing: null, variants: [], skipped: [] };
 
   const log = options.find((o) => /access-?log/.test(o.flag) && !/format|encoding/.test(o.flag));
   if (log === undefined) plan.skipped.push('access log on: `skiff proxy --help` lists no access-log option');
@@ -147,14 +158,28 @@ export function telemetryVariants(help: string, workDir: string): VariantPlan {
   else {
     const value = /fraction|ratio/i.test(sampling.arg ?? '') ? '0.01' : '1';
     const zipkin = options.find((o) => /zipkin/.test(o.flag) && o.arg !== null);
-    plan.variants.push({
-      scenario: 'skiff-outbound-tracing-1pct',
-      description: `one sidecar hop, tracing sampled at 1 %${zipkin === undefined ? '' : ', spans sent to a local Zipkin sink'}`,
-      args: [sampling.flag, value],
-      ...(zipkin === undefined ? {} : { traceSinkFlag: zipkin.flag }),
-    });
+    plan.tracing = { args: [sampling.flag, value], ...(zipkin === undefined ? {} : { traceSinkFlag: zipkin.flag }) };
   }
   return plan;
+}
+
+/**
+ * The arguments of every benchmarked Skiff proxy — `baseArgs` plus the Bookinfo feature set:
+ * metrics (on by default) and tracing at 1 %, exporting to a local span sink it starts — and the
+ * plan of extra telemetry rows.
+ */
+export async function featureArgs(help: string, workDir: string): Promise<{ args: string[]; traceSink: TraceSink | null; plan: VariantPlan }> {
+  const plan = telemetryVariants(help, workDir);
+  const args = baseArgs(help);
+  let traceSink: TraceSink | null = null;
+  if (plan.tracing !== null) {
+    args.push(...plan.tracing.args);
+    if (plan.tracing.traceSinkFlag !== undefined) {
+      traceSink = await startTraceSink();
+      args.push(plan.tracing.traceSinkFlag, traceSink.url);
+    }
+  }
+  return { args, traceSink, plan };
 }
 
 /** The text of `skiff proxy --help`. */

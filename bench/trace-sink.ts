@@ -1,5 +1,5 @@
 /**
- * A stand-in trace collector for the tracing row: accepts Zipkin v2 JSON (or any) POSTs on
+ * A stand-in trace collector for the Skiff rows (tracing at 1 %): accepts Zipkin v2 JSON (or any) POSTs on
  * loopback, answers 202 and counts what arrived, so exporting spans costs the proxy what it would
  * against a real collector and the report can show that spans did arrive.
  */

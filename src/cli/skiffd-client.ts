@@ -12,6 +12,8 @@ export interface SkiffdInfo {
   apiUrl: string;
   /** Base URL proxies connect to for their snapshots, e.g. `http://127.0.0.1:15010`. */
   pushUrl: string;
+  /** Where the dashboard is served, e.g. `http://127.0.0.1:20001`; absent when it is not. */
+  dashboardUrl?: string;
   pid: number;
 }
 

@@ -15,6 +15,7 @@ import { printApply } from './apply-report.js';
 import { SkiffdApiError, apiRequest, isAlive, readSkiffdInfo } from './skiffd-client.js';
 import type { SkiffdInfo } from './skiffd-client.js';
 import type { UpOptions } from './up-options.js';
+import { meshTelemetryArgs } from '../telemetry/mesh-cli-options.js';
 
 export interface DetachInput {
   stateDir: string;
@@ -38,10 +39,13 @@ export async function runDetached({ stateDir, inputs, files, opts }: DetachInput
     '--state-dir', stateDir,
     '--api-port', String(opts.apiPort),
     '--push-port', String(opts.pushPort),
+    ...(opts.dashboardPort !== undefined ? ['--dashboard-port', String(opts.dashboardPort)] : []),
     '--ingress-port', String(opts.ingressPort),
+    ...Object.entries(opts.gatewayPort ?? {}).flatMap(([gateway, local]) => ['--gateway-port', `${gateway}=${local}`]),
     ...(opts.images !== undefined ? ['--images', resolve(opts.images)] : []),
     ...(opts.runtime ? [] : ['--no-runtime']),
     ...(opts.sidecars ? [] : ['--no-sidecars']),
+    ...meshTelemetryArgs(opts),
     // The log file is for finding out what happened: everything goes there.
     '--verbose',
   ];
@@ -80,6 +84,7 @@ export async function runDetached({ stateDir, inputs, files, opts }: DetachInput
     `  API:     ${status.apiUrl}`,
     `  push:    ${status.pushUrl}`,
     ...(status.ingressUrl !== undefined ? [`  ingress: ${status.ingressUrl}`] : []),
+    ...(info.dashboardUrl !== undefined ? [`  dashboard: ${info.dashboardUrl}`] : []),
     `  pods:    ${status.pods.ready}/${status.pods.total} ready`,
     `  log:     ${logFile}`,
     'Stop it with `skiff down`.',

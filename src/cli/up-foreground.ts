@@ -8,6 +8,7 @@ import type { InputText } from '../config/sources.js';
 import { colorEnabled, paint } from '../config/format.js';
 import type { RuntimeContext, Skiffd } from '../controlplane/skiffd.js';
 import type { LocalRuntime } from '../runtime/types.js';
+import { skiffdTelemetryOptions } from '../telemetry/mesh-cli-options.js';
 import { printApply } from './apply-report.js';
 import type { UpOptions } from './up-options.js';
 
@@ -28,7 +29,9 @@ export async function runForeground({ stateDir, inputs, files, opts }: Foregroun
     stateDir,
     apiPort: opts.apiPort,
     pushPort: opts.pushPort,
+    ...(opts.dashboardPort !== undefined ? { dashboardPort: opts.dashboardPort } : {}),
     ...(runtime !== undefined ? { runtime } : {}),
+    ...skiffdTelemetryOptions(opts),
     verbose: opts.verbose === true,
     log: (line) => say(paint(line, 'blue', color)),
   });
@@ -65,6 +68,7 @@ async function runtimeFactory(opts: UpOptions, say: (line: string) => void): Pro
       repoRoot: installRoot,
       images,
       ingressPort: opts.ingressPort,
+      ingressPorts: opts.gatewayPort,
       sidecars: opts.sidecars,
       log: say,
     });
@@ -80,6 +84,11 @@ async function reportReadiness(skiffd: Skiffd, timeoutMs: number, say: (line: st
   }
   const status = skiffd.status();
   say(`${paint('✔', 'green', color)} ${status.pods.ready} ${status.pods.ready === 1 ? 'pod' : 'pods'} ready${status.ingressUrl !== undefined ? `; ingress gateway at ${status.ingressUrl}` : ''}`);
+  if (status.ingressUrl !== undefined) {
+    const { gatewayPages } = await import('./gateway-pages.js');
+    for (const page of gatewayPages(skiffd.store.list({ kind: 'VirtualService' }), status.ingressUrl)) say(`  open:      ${page}`);
+  }
+  if (skiffd.dashboardUrl !== undefined) say(`  dashboard: ${skiffd.dashboardUrl}`);
 }
 
 /** Ctrl-C, SIGTERM and SIGHUP stop skiffd; a second Ctrl-C while stopping says so rather than abandoning children. */

@@ -1,11 +1,16 @@
 /** The options of `skiff up`, shared by its foreground and detached paths. */
+import type { MeshTelemetryCliOptions } from '../telemetry/mesh-cli-options.js';
 
-export interface UpOptions {
+export interface UpOptions extends MeshTelemetryCliOptions {
   filename?: string[];
   images?: string;
   ingressPort: number;
+  /** `--gateway-port`: further Gateway server ports → local ports. */
+  gatewayPort?: Record<number, number>;
   apiPort: number;
   pushPort: number;
+  /** Absent: skiffd's default (20001, skipped when taken). */
+  dashboardPort?: number;
   stateDir?: string;
   namespace?: string;
   detach?: boolean;

@@ -1,6 +1,7 @@
 /**
  * skiffd's HTTP API on loopback: apply and delete (files validated by the config store), listing
- * and watching resources, the runtime's pods, the proxies' sync status and shutdown. JSON in and
+ * and watching resources, the runtime's pods, the proxies' sync status and shutdown, plus the
+ * observability endpoints the backend adds (`observe/api-routes.ts`). JSON in and
  * out; errors as `{ error }` with a fitting status (a refused apply: 422 with its findings).
  */
 import { createServer } from 'node:http';
@@ -27,6 +28,8 @@ export interface ApiBackend {
   waitReady(timeoutMs: number): Promise<void>;
   /** Asked to stop; the answer is sent before stopping begins. */
   shutdown(): void;
+  /** Further endpoints (observability): answers and resolves true, or resolves false for a path it does not serve. */
+  extra?: (req: IncomingMessage, url: URL, res: ServerResponse) => Promise<boolean>;
 }
 
 /** Request bodies beyond this are refused (config files are kilobytes). */
@@ -68,6 +71,14 @@ export function createApiServer(backend: ApiBackend): Server {
     const route = routes[url.pathname];
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const handler = route?.[method as 'GET' | 'POST'];
+    if (route === undefined && backend.extra !== undefined) {
+      const extra = backend.extra;
+      extra(req, url, res).then(
+        (served) => served || sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` }),
+        (err: unknown) => (res.headersSent ? res.destroy() : sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) })),
+      );
+      return;
+    }
     if (route === undefined) return sendJson(res, 404, { error: `no such endpoint: ${url.pathname}` });
     if (handler === undefined) return sendJson(res, 405, { error: `${url.pathname} takes ${Object.keys(route).join(' or ')}` });
     Promise.resolve()

@@ -6,13 +6,14 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { ConfigStore } from '../config/store.js';
 import { isWorkloadResource } from '../config/store-keys.js';
 import { writeFileAtomic } from '../config/store-file.js';
 import { skiffdInfoFile } from '../config/state-dir.js';
 import { MemoryRegistry } from '../registry/memory.js';
 import type { LocalRuntime } from '../runtime/types.js';
+import { canBind } from '../runtime/ports.js';
 import type { SkiffdInfo } from '../cli/skiffd-client.js';
 import { createApiServer } from './api.js';
 import type { SkiffdStatus } from './api-types.js';
@@ -24,6 +25,10 @@ import { translate } from './translate/index.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
 import { ConfigCache, WorkloadSync } from './skiffd-sync.js';
+import { createMeshObserver, handleObserveRequest, SPANS_PATH } from './observe/index.js';
+import type { MeshObserver, MeshObserverOptions } from './observe/index.js';
+import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/server.js';
+import type { Dashboard } from '../dashboard/server.js';
 
 export const DEFAULT_API_PORT = 15080;
 export const DEFAULT_PUSH_PORT = 15010;
@@ -44,7 +49,15 @@ export interface SkiffdOptions {
   pushPort?: number;
   /** Starts the local runtime that runs the workload resources; absent: config only. */
   runtime?: (ctx: RuntimeContext) => LocalRuntime | Promise<LocalRuntime>;
+  /** Mesh-wide options; `mesh.telemetry` sets tracing (sampling, Zipkin/OTLP endpoints) and access logs for every proxy. */
   mesh?: Partial<MeshOptions>;
+  /** The metrics scrape interval, graph window and trace bounds of `observer`. */
+  observe?: Pick<MeshObserverOptions, 'scrapeIntervalMs' | 'maxWindowSeconds' | 'traces'>;
+  /**
+   * The dashboard's port on 127.0.0.1 (0: any free port; false: no dashboard). When not given,
+   * 20001, and skiffd runs without a dashboard if that port is taken; a port given and taken is an error.
+   */
+  dashboardPort?: number | false;
   /** Push debounce (default 100 ms). */
   debounceMs?: number;
   log?: (line: string) => void;
@@ -55,10 +68,17 @@ export interface SkiffdOptions {
 export interface Skiffd {
   readonly apiUrl: string;
   readonly pushUrl: string;
+  /** Where the dashboard is served; undefined without one. */
+  readonly dashboardUrl: string | undefined;
   readonly store: ConfigStore;
   readonly registry: MemoryRegistry;
   readonly push: PushServer;
   readonly runtime: LocalRuntime | undefined;
+  /**
+   * The mesh's figures: trace collector (fed by every proxy through `POST /api/v2/spans`),
+   * service graph from the proxies' metrics, config with analysis, proxy rows (`DashboardSources`).
+   */
+  readonly observer: MeshObserver;
   /** Current status, as `GET /api/v1/status` reports it. */
   status(): SkiffdStatus;
   /** Resolves once the workloads of the store as of now all run and are ready. */
@@ -82,6 +102,8 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
   let runtime: LocalRuntime | undefined;
   try {
     const config = new ConfigCache(store);
+    // Every proxy sends spans to the embedded collector once the API (where it lives) listens.
+    let mesh: Partial<MeshOptions> | undefined = opts.mesh;
     const push = createPushServer({
       debounceMs: opts.debounceMs ?? 100,
       logger: { info: (m) => (opts.verbose === true ? log(m) : undefined), warn: (m) => log(m) },
@@ -90,11 +112,15 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           config: config.mesh(),
           registry: registry.snapshot(),
           proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []),
-          ...(opts.mesh !== undefined ? { mesh: opts.mesh } : {}),
+          ...(mesh !== undefined ? { mesh } : {}),
         }),
     });
     cleanups.push(() => push.close());
-    await listenOrExplain(() => push.listen(opts.pushPort ?? DEFAULT_PUSH_PORT, '127.0.0.1'), 'push', opts.pushPort ?? DEFAULT_PUSH_PORT);
+    // A previous skiffd that died left its skiffd.json: asked for any free port, take its ports when
+    // free, so the proxies it left running (adopted below) reconnect to the URL they started with.
+    const previous = await previousInfo(opts.stateDir);
+    const pushPort = await preferPrevious(opts.pushPort ?? DEFAULT_PUSH_PORT, previous?.pushUrl);
+    await listenOrExplain(() => push.listen(pushPort, '127.0.0.1'), 'push', pushPort);
     const pushUrl = push.url!;
 
     if (opts.runtime !== undefined) {
@@ -103,6 +129,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       cleanups.push(() => started.stop());
     }
     const workloads = new WorkloadSync(store, registry, runtime, log);
+    const observer = createMeshObserver({ proxies: () => push.status(), store, stateDir: opts.stateDir, log, ...opts.observe });
 
     let stopping: Promise<void> | undefined;
     let resolveStopped!: () => void;
@@ -114,11 +141,19 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       status: () => self.status(),
       waitReady: (ms) => self.waitReady(ms),
       shutdown: () => void self.stop(),
+      extra: (req, url, res) => handleObserveRequest(observer, req, url, res),
     });
-    const apiPort = opts.apiPort ?? DEFAULT_API_PORT;
+    const apiPort = await preferPrevious(opts.apiPort ?? DEFAULT_API_PORT, previous?.apiUrl);
     await listenOrExplain(() => listen(api, apiPort), 'API', apiPort);
     cleanups.push(() => closeServer(api));
     const apiUrl = urlOf(api);
+    mesh = { ...opts.mesh, telemetry: { ...opts.mesh?.telemetry, collectorUrl: `${apiUrl}${SPANS_PATH}` } };
+    push.pushAll('trace collector');
+    observer.start();
+    cleanups.push(() => observer.stop());
+    const dashboard = await serveDashboard(observer, opts.dashboardPort, log);
+    if (dashboard !== undefined) cleanups.push(() => dashboard.close());
+    const dashboardUrl = dashboard?.url;
 
     // Any change may alter any proxy's snapshot; the push server debounces and skips unchanged ones.
     const unsubscribeStore = store.subscribe((e) => {
@@ -128,17 +163,15 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     const unsubscribeRegistry = registry.onChange(() => push.pushAll('registry'));
     workloads.changed();
 
-    const info: SkiffdInfo = { apiUrl, pushUrl, pid: process.pid };
-    await writeFileAtomic(skiffdInfoFile(opts.stateDir), `${JSON.stringify(info, null, 2)}\n`);
-    log(`skiffd (pid ${process.pid}): API ${apiUrl}, push ${pushUrl}, state in ${opts.stateDir}`);
-
     const self: Skiffd = {
       apiUrl,
       pushUrl,
+      dashboardUrl,
       store,
       registry,
       push,
       runtime,
+      observer,
       stopped,
       status: () => {
         const pods = runtime?.pods() ?? [];
@@ -163,7 +196,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
         await workloads.idle();
         await runtime?.waitReady(Math.max(0, deadline - Date.now()));
         // Ready pods are worth little until their proxies (and the gateway) serve the config that routes to them.
-        await proxiesSynced(push, deadline);
+        await proxiesSynced(push, () => meshPods(runtime), deadline);
       },
       stop: () => {
         stopping ??= (async () => {
@@ -172,8 +205,10 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           unsubscribeRegistry();
           // Stop answering first, then the workloads, so nothing new starts while they stop.
           await closeServer(api);
+          await dashboard?.close();
           await workloads.idle();
           await runtime?.stop().catch((err: unknown) => log(`skiffd: runtime stop: ${String(err)}`));
+          await observer.stop();
           await push.close();
           await rm(skiffdInfoFile(opts.stateDir), { force: true });
           await store.close();
@@ -183,6 +218,10 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
         return stopping;
       },
     };
+    // Announced only now: a client that finds skiffd.json calls the API at once, and its handlers use `self`.
+    const info: SkiffdInfo = { apiUrl, pushUrl, ...(dashboardUrl !== undefined ? { dashboardUrl } : {}), pid: process.pid };
+    await writeFileAtomic(skiffdInfoFile(opts.stateDir), `${JSON.stringify(info, null, 2)}\n`);
+    log(`skiffd (pid ${process.pid}): API ${apiUrl}, push ${pushUrl}${dashboardUrl !== undefined ? `, dashboard ${dashboardUrl}` : ''}, state in ${opts.stateDir}`);
     return self;
   } catch (err) {
     await undo();
@@ -190,17 +229,62 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
   }
 }
 
-/** Waits until no push is pending and every connected proxy has acknowledged its latest snapshot. */
-async function proxiesSynced(push: PushServer, deadline: number): Promise<void> {
+/**
+ * `namespace/name` of every ready pod that runs a proxy (sidecar or gateway). Pods adopted from
+ * a previous skiffd are ready at once, on their last snapshot, before their proxies reconnect.
+ */
+function meshPods(runtime: LocalRuntime | undefined): string[] {
+  return (runtime?.pods() ?? []).filter((p) => p.ready && p.ports.admin !== undefined).map((p) => `${p.namespace}/${p.name}`);
+}
+
+/** Waits until no push is pending, every expected proxy is connected, and every connected one has acknowledged its latest snapshot. */
+async function proxiesSynced(push: PushServer, expected: () => string[], deadline: number): Promise<void> {
   for (;;) {
     await push.settled();
-    const behind = push.status().filter((p) => p.state !== 'SYNCED');
-    if (behind.length === 0) return;
+    const proxies = push.status();
+    const behind = proxies.filter((p) => p.state !== 'SYNCED');
+    const connected = new Set(proxies.map((p) => (p.workload !== undefined ? `${p.workload.namespace}/${p.workload.name}` : p.id)));
+    const missing = expected().filter((pod) => !connected.has(pod));
+    if (behind.length === 0 && missing.length === 0) return;
     if (Date.now() >= deadline) {
-      throw new Error(`proxies not in sync: ${behind.map((p) => `${p.id} (${p.state}${p.error !== undefined ? `: ${p.error}` : ''})`).join(', ')}`);
+      const problems = [
+        ...behind.map((p) => `${p.id} (${p.state}${p.error !== undefined ? `: ${p.error}` : ''})`),
+        ...missing.map((pod) => `${pod} (not connected)`),
+      ];
+      throw new Error(`proxies not in sync: ${problems.join(', ')}`);
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** The dashboard over `observer`; see `SkiffdOptions.dashboardPort` for when a taken port is not an error. */
+async function serveDashboard(observer: MeshObserver, port: number | false | undefined, log: (line: string) => void): Promise<Dashboard | undefined> {
+  if (port === false) return undefined;
+  try {
+    return await startDashboard({ sources: observer, port: port ?? DEFAULT_DASHBOARD_PORT, log });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    if (port !== undefined) throw new Error(`the dashboard port 127.0.0.1:${port} is in use; choose another with --dashboard-port`);
+    // The dashboard is a view on the mesh: the mesh runs without it rather than not at all.
+    log(`skiffd: the dashboard port 127.0.0.1:${DEFAULT_DASHBOARD_PORT} is in use; running without a dashboard (choose another with --dashboard-port)`);
+    return undefined;
+  }
+}
+
+/** What the previous skiffd of this state dir announced; it is gone, as this one holds the store's lock. */
+async function previousInfo(stateDir: string): Promise<Partial<SkiffdInfo> | undefined> {
+  try {
+    return JSON.parse(await readFile(skiffdInfoFile(stateDir), 'utf8')) as Partial<SkiffdInfo>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `requested`, except that 0 (any free port) becomes the port of `previousUrl` when that one is free. */
+async function preferPrevious(requested: number, previousUrl: unknown): Promise<number> {
+  if (requested !== 0 || typeof previousUrl !== 'string' || !URL.canParse(previousUrl)) return requested;
+  const port = Number(new URL(previousUrl).port);
+  return port > 0 && (await canBind(port)) ? port : 0;
 }
 
 async function listenOrExplain(start: () => Promise<void>, what: string, port: number): Promise<void> {

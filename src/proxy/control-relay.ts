@@ -7,13 +7,15 @@
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import type { SnapshotTarget } from './control-client.js';
+import { describeListeners } from './control-run.js';
 import type { SkiffProxy } from './proxy.js';
 import { SnapshotError } from './snapshot.js';
 
-/** Worker → primary: ready to take snapshots (with its admin URL when it serves admin). */
+/** Worker → primary: ready to take snapshots (with its admin and metrics URLs when it serves them). */
 interface ReadyMessage {
   skiff: 'ready';
   adminUrl?: string;
+  metricsUrl?: string;
 }
 /** Primary → worker. */
 interface ApplyMessage {
@@ -43,6 +45,8 @@ export class WorkerRelay implements SnapshotTarget {
   private resolveAdminUrl: (url: string | undefined) => void = () => {};
   /** Resolves with the admin URL once the worker serving admin (the first) is ready. */
   readonly adminUrl: Promise<string | undefined>;
+  /** The first worker's metrics URL, known once `adminUrl` resolved. */
+  metricsUrl: string | undefined;
 
   constructor(private readonly log: (line: string) => void) {
     this.adminUrl = new Promise((resolve) => (this.resolveAdminUrl = resolve));
@@ -53,7 +57,10 @@ export class WorkerRelay implements SnapshotTarget {
     worker.on('message', (m: unknown) => {
       if (isMessage<ReadyMessage>(m, 'ready')) {
         this.ready.add(worker);
-        if (worker.id === 1) this.resolveAdminUrl(m.adminUrl);
+        if (worker.id === 1) {
+          this.metricsUrl = m.metricsUrl;
+          this.resolveAdminUrl(m.adminUrl);
+        }
         if (this.lastGood !== undefined) {
           void this.applyOn(worker, this.lastGood).then((e) => e && this.log(`worker ${worker.id} refused the current snapshot: ${e.path}: ${e.reason}`));
         }
@@ -99,18 +106,22 @@ export class WorkerRelay implements SnapshotTarget {
 }
 
 /** In a worker: applies what the primary relays and reports back; announces itself ready. */
-export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | undefined): void {
+export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | undefined, log?: (line: string) => void, metricsUrl?: string): void {
   process.on('message', (m: unknown) => {
     if (!isMessage<ApplyMessage>(m, 'apply')) return;
     proxy.applySnapshot(m.snapshot).then(
-      () => send({ skiff: 'result', seq: m.seq }),
+      (report) => {
+        // Each worker says where it listens, as a single-process proxy does.
+        log?.(`snapshot ${report.version} applied; listeners: ${describeListeners(proxy)}`);
+        send({ skiff: 'result', seq: m.seq });
+      },
       (err: unknown) => {
         const error = err instanceof SnapshotError ? { path: err.path, reason: err.reason } : { path: 'snapshot', reason: err instanceof Error ? err.message : String(err) };
         send({ skiff: 'result', seq: m.seq, error });
       },
     );
   });
-  const ready: ReadyMessage = { skiff: 'ready', ...(adminUrl !== undefined ? { adminUrl } : {}) };
+  const ready: ReadyMessage = { skiff: 'ready', ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}) };
   send(ready);
 }
 

@@ -6,15 +6,16 @@
  */
 import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import type { ControlClient } from './control-client.js';
 import { WorkerRelay, serveRelayedSnapshots } from './control-relay.js';
 import { describeListeners, startControlClient, urlOf } from './control-run.js';
 import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
-import { SnapshotError } from './snapshot.js';
+import { SnapshotError, checkSnapshot } from './snapshot.js';
+import { answerMetricsRequests, otherWorkersMetrics, relayWorkerMetrics } from './worker-metrics.js';
 import { DEFAULT_RUN_TELEMETRY, ProxyProcessTelemetry } from '../telemetry/process.js';
 import type { TelemetryRunOptions } from '../telemetry/process.js';
+import { PROMETHEUS_PATH } from '../telemetry/metrics/server.js';
 
 export interface RunProxyOptions {
   /** Where snapshots come from: a file, or the control plane (exactly one of the two). */
@@ -41,7 +42,8 @@ export async function readSnapshotFile(file: string): Promise<unknown> {
     throw new Error(`cannot read snapshot ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
   try {
-    return /\.ya?ml$/i.test(file) ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
+    // The YAML parser is loaded only for YAML files: it would add megabytes to every sidecar's memory.
+    return /\.ya?ml$/i.test(file) ? ((await import('yaml')).parse(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (err) {
     throw new Error(`snapshot ${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -65,10 +67,26 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     healthAddress: opts.healthAddress,
     drainTimeoutMs: opts.drainMs,
     telemetry: telemetry.hooks,
+    concurrency: opts.concurrency,
   });
   const tag = cluster.isWorker ? `[worker ${cluster.worker!.id}] ` : '';
+  // Under --concurrency the metrics port (first worker) sums every worker's figures.
+  if (cluster.isWorker) answerMetricsRequests(() => telemetry.hooks.dump());
   const admin = proxy.adminAddress();
   const adminUrl = admin === null ? undefined : urlOf(admin);
+  // The metrics port opens before the control stream, so the hello can announce it.
+  let metricsUrl: string | undefined;
+  if (first) {
+    // Metrics are worth having, not worth refusing traffic over: a taken port is reported and skipped.
+    const at = await telemetry.start(proxy, true, cluster.isWorker ? otherWorkersMetrics : undefined).catch((err: NodeJS.ErrnoException) => {
+      opts.log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`);
+      return null;
+    });
+    if (at !== null) {
+      metricsUrl = urlOf(at, PROMETHEUS_PATH);
+      opts.log(`${tag}metrics on ${at.address}:${at.port}${PROMETHEUS_PATH}`);
+    }
+  }
   let client: ControlClient | null = null;
   let onHup = (): void => opts.log(`${tag}SIGHUP ignored: snapshots come from the control plane`);
   if (opts.snapshotFile !== undefined) {
@@ -91,12 +109,13 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     onHup = (): void => void load();
   } else if (cluster.isWorker) {
     // The primary holds the stream to the control plane and relays the snapshots.
-    serveRelayedSnapshots(proxy, adminUrl);
+    serveRelayedSnapshots(proxy, adminUrl, (line) => opts.log(`${tag}${line}`), metricsUrl);
   } else if (opts.controlPlane !== undefined) {
     client = startControlClient({
       controlPlane: opts.controlPlane,
       target: proxy,
       ...(adminUrl !== undefined ? { adminUrl } : {}),
+      ...(metricsUrl !== undefined ? { metricsUrl } : {}),
       log: opts.log,
       describe: () => describeListeners(proxy),
     });
@@ -107,11 +126,6 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     const health = proxy.healthAddress();
     if (admin !== null) opts.log(`${tag}admin on ${admin.address}:${admin.port}`);
     if (health !== null) opts.log(`${tag}health on ${health.address}:${health.port}`);
-    // Metrics are worth having, not worth refusing traffic over: a taken port is reported and skipped.
-    await telemetry.start(proxy, true).then(
-      (at) => at !== null && opts.log(`${tag}metrics on ${at.address}:${at.port}/stats/prometheus`),
-      (err: NodeJS.ErrnoException) => opts.log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`),
-    );
   }
   await new Promise<void>((resolve) => {
     const onStop = (): void => {
@@ -131,15 +145,36 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
 }
 
 async function runPrimary(opts: RunProxyOptions): Promise<void> {
+  if (opts.snapshotFile !== undefined) {
+    // Workers that cannot start would be restarted forever: a bad file is refused here, once.
+    try {
+      checkSnapshot(await readSnapshotFile(opts.snapshotFile));
+    } catch (err) {
+      opts.log(err instanceof SnapshotError ? `snapshot rejected: ${err.message}` : err instanceof Error ? err.message : String(err));
+      throw new Error('no valid snapshot to start with');
+    }
+  }
   const relay = opts.controlPlane !== undefined ? new WorkerRelay(opts.log) : null;
+  relayWorkerMetrics();
   const fork = (): void => {
     const worker = cluster.fork();
     relay?.add(worker);
   };
   for (let i = 0; i < opts.concurrency; i++) fork();
   let stopping = false;
+  let crashLoop: (() => void) | null = null;
+  const recentExits: number[] = [];
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
+    const now = Date.now();
+    recentExits.push(now);
+    while (recentExits[0] < now - CRASH_WINDOW_MS) recentExits.shift();
+    if (recentExits.length > CRASH_LIMIT) {
+      opts.log(`worker ${worker.id} exited (${code}); ${recentExits.length} workers exited within ${CRASH_WINDOW_MS / 1000} s: giving up`);
+      process.exitCode = 1;
+      crashLoop?.();
+      return;
+    }
     opts.log(`worker ${worker.id} exited (${code}); starting another`);
     fork();
   });
@@ -148,7 +183,8 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
   if (relay !== null && controlPlane !== undefined) {
     // The hello names the admin URL, which the first worker knows once it is up.
     void relay.adminUrl.then((adminUrl) => {
-      if (!stopping) client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), log: opts.log });
+      const metricsUrl = relay.metricsUrl;
+      if (!stopping) client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}), log: opts.log });
     });
   }
   await new Promise<void>((resolve) => {
@@ -169,5 +205,10 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
     };
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    crashLoop = stop;
   });
 }
+
+/** More worker exits than this within the window is a crash loop: the primary stops instead of restarting. */
+const CRASH_LIMIT = 5;
+const CRASH_WINDOW_MS = 10_000;

@@ -41,6 +41,8 @@ export interface ProxyOptions {
   protocolDetectionTimeoutMs?: number;
   /** Largest upstream response head accepted, in bytes. Default 60 KiB. */
   maxResponseHeaderBytes?: number;
+  /** Worker processes of the proxy (`--concurrency`), reported as `server.concurrency`. Default 1. */
+  concurrency?: number;
 }
 
 export interface ApplyReport {
@@ -290,7 +292,8 @@ export class SkiffProxy {
     out.set('server.live', this.ready ? 1 : 0);
     out.set('server.state', this.ready ? 0 : 2);
     out.set('server.uptime', Math.floor((Date.now() - this.startedAt) / 1000));
-    out.set('server.concurrency', 1);
+    // Envoy's worker count; the other figures here are this worker's own.
+    out.set('server.concurrency', this.opts.concurrency ?? 1);
     return out;
   }
 

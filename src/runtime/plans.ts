@@ -40,8 +40,13 @@ export function proxyArgv(skiff: readonly string[], controlPlaneUrl: string, id:
   const argv = [...skiff, 'proxy', '--control-plane', controlPlaneUrl, '--id', id, '--kind', kind];
   argv.push('--workload', workload.name, '--namespace', workload.namespace, '--service-account', workload.serviceAccount);
   for (const [k, v] of Object.entries(workload.labels)) argv.push('--label', `${k}=${v}`);
-  // Many proxies share the machine: each gets its own admin port, and its health port from the OS.
-  argv.push('--admin-port', String(adminPort), '--health-port', '0', '--drain-ms', '2000');
+  // Many proxies share the machine: each gets its own admin port, and its health and metrics
+  // ports from the OS (the metrics URL reaches skiffd in the proxy's hello), all on loopback.
+  argv.push('--admin-port', String(adminPort), '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '2000');
+  argv.push('--metrics-port', '0', '--metrics-address', '127.0.0.1');
+  // One worker each: a laptop runs dozens of proxies, and a second worker per proxy would double
+  // their memory for throughput a local mesh never needs (docs/performance.md).
+  argv.push('--concurrency', '1');
   return argv;
 }
 

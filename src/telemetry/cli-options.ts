@@ -29,7 +29,8 @@ function format(value: string): AccessLogFormat {
   return value;
 }
 
-function checked<T>(check: (v: unknown, at: string) => T, parse: (s: string) => unknown): (value: string) => T {
+/** A commander argument parser from a config check: its `TelemetryConfigError` becomes commander's usage error. */
+export function checked<T>(check: (v: unknown, at: string) => T, parse: (s: string) => unknown): (value: string) => T {
   return (value) => {
     try {
       return check(parse(value), 'value');

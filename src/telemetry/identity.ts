@@ -50,6 +50,19 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/**
+ * The workload a pod belongs to, as Istio names it from the pod's owner: a Deployment's pod
+ * (`<deployment>-<pod-template-hash>-<suffix>`, with the `pod-template-hash` label) belongs to the
+ * Deployment; any other pod is its own workload.
+ */
+export function workloadNameOf(pod: string | undefined, labels: Readonly<Record<string, string>>): string | undefined {
+  const hash = labels['pod-template-hash'];
+  if (pod === undefined || hash === undefined || hash === '') return pod;
+  const marker = `-${hash}-`;
+  const at = pod.lastIndexOf(marker);
+  return at > 0 && !pod.slice(at + marker.length).includes('-') ? pod.slice(0, at) : pod;
+}
+
 /** Identity from pod-style labels, the way Istio derives canonical service and revision. */
 export function identityFromLabels(workload: string | undefined, namespace: string | undefined, labels: Readonly<Record<string, string>>, cluster: string, serviceAccount = ''): PeerIdentity {
   const app = nonEmpty(labels.app) ?? nonEmpty(labels['app.kubernetes.io/name']);
@@ -69,7 +82,7 @@ export function identityFromLabels(workload: string | undefined, namespace: stri
 /** The proxy's own workload, from the snapshot's `node.workload`. */
 export function identityOfWorkload(w: WorkloadIdentity | undefined): PeerIdentity {
   if (w === undefined) return UNKNOWN_PEER;
-  return identityFromLabels(w.name, w.namespace, w.labels, DEFAULT_CLUSTER_ID, w.serviceAccount);
+  return identityFromLabels(workloadNameOf(w.name, w.labels), w.namespace, w.labels, DEFAULT_CLUSTER_ID, w.serviceAccount);
 }
 
 /**
@@ -79,7 +92,7 @@ export function identityOfWorkload(w: WorkloadIdentity | undefined): PeerIdentit
 export function identityOfEndpoint(e: EndpointConfig): PeerIdentity | undefined {
   if (e.workload === undefined && e.labels === undefined) return undefined;
   const sa = e.serviceAccount === undefined ? '' : (/\/sa\/([^/]+)$/.exec(e.serviceAccount)?.[1] ?? '');
-  return identityFromLabels(e.workload?.name, e.workload?.namespace, e.labels ?? {}, DEFAULT_CLUSTER_ID, sa);
+  return identityFromLabels(workloadNameOf(e.workload?.name, e.labels ?? {}), e.workload?.namespace, e.labels ?? {}, DEFAULT_CLUSTER_ID, sa);
 }
 
 /** The SPIFFE principal of a workload identity (what mTLS will present). */

@@ -6,6 +6,8 @@
 import type { AddressInfo } from 'node:net';
 import type { TelemetryRunOptions } from './config.js';
 import type { ProxyHealthSource } from './metrics/health.js';
+import type { MetricsDump } from './metrics/istio-metrics.js';
+import { mergeMetricsDumps } from './metrics/istio-metrics.js';
 import { MetricsServer } from './metrics/server.js';
 import { ProxyTelemetry } from './proxy-telemetry.js';
 
@@ -32,10 +34,15 @@ export class ProxyProcessTelemetry {
     );
   }
 
-  /** Opens the metrics port (when configured and `serve`); resolves to its address. */
-  async start(proxy: ProxyHealthSource, serve: boolean): Promise<AddressInfo | null> {
+  /**
+   * Opens the metrics port (when configured and `serve`); resolves to its address. `others`
+   * supplies the figures of sibling worker processes, summed into what the port serves.
+   */
+  async start(proxy: ProxyHealthSource, serve: boolean, others?: () => Promise<MetricsDump[]>): Promise<AddressInfo | null> {
     if (this.opts.metricsPort === null || !serve) return null;
-    this.server = await MetricsServer.start(this.opts.metricsPort, this.opts.metricsAddress, () => this.hooks.renderPrometheus(proxy));
+    const render = others === undefined ? () => this.hooks.renderPrometheus(proxy) : async () => this.hooks.renderPrometheus(proxy, await others());
+    const dump = others === undefined ? () => this.hooks.dump() : async () => mergeMetricsDumps([this.hooks.dump(), ...(await others())]);
+    this.server = await MetricsServer.start(this.opts.metricsPort, this.opts.metricsAddress, render, dump);
     return this.server.address();
   }
 

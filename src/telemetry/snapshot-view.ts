@@ -50,6 +50,38 @@ export function serviceOfCluster(c: Pick<ClusterConfig, 'name' | 'metadata'>): S
   return Object.freeze({ host, name: c.metadata?.serviceName ?? shortName(host), port, hostKnown: true });
 }
 
+/**
+ * The service behind each inbound cluster, as Istio's inbound cluster metadata names it: the one
+ * service whose endpoints (in this snapshot's outbound clusters) are this sidecar's inbound
+ * listener serving that cluster. None when no service or several share the port.
+ */
+function inboundServices(snap: ProxySnapshot & { clusters: ClusterConfig[] }): Map<string, ServiceInfo> {
+  const out = new Map<string, ServiceInfo>();
+  const inbound = snap.listeners.filter((l) => l.direction === 'inbound');
+  if (inbound.length === 0) return out;
+  const byEndpoint = new Map<string, ServiceInfo | null>();
+  for (const c of snap.clusters) {
+    const svc = serviceOfCluster(c);
+    if (svc === null || !svc.hostKnown || !c.name.startsWith('outbound|')) continue;
+    for (const e of c.endpoints) {
+      const key = endpointKey(e.address, e.port);
+      const prev = byEndpoint.get(key);
+      byEndpoint.set(key, prev === undefined || (prev !== null && prev.host === svc.host) ? (prev ?? svc) : null);
+    }
+  }
+  const routeClusters = new Map<string, string[]>();
+  for (const rc of snap.routes) {
+    routeClusters.set(rc.name, rc.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => (r.action.type === 'route' ? r.action.destinations.map((d) => d.cluster) : []))));
+  }
+  for (const l of inbound) {
+    const svc = byEndpoint.get(endpointKey(l.address, l.port));
+    if (svc === undefined || svc === null) continue;
+    const names = [...(l.http !== undefined ? (routeClusters.get(l.http.routeConfig) ?? []) : []), ...(l.tcp?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.cluster))];
+    for (const n of names) if (n.startsWith('inbound|')) out.set(n, svc);
+  }
+  return out;
+}
+
 export class SnapshotView {
   readonly nodeId: string;
   readonly gateway: boolean;
@@ -72,13 +104,15 @@ export class SnapshotView {
     this.serviceName = this.local === UNKNOWN_PEER ? snap.node.id : `${this.local.app === 'unknown' ? this.local.workload : this.local.app}.${this.local.namespace}`;
 
     const clusters = new Map<string, ClusterView>();
+    const inbound = inboundServices(snap);
     for (const c of snap.clusters) {
       const endpoints = new Map<string, PeerIdentity>();
       for (const e of c.endpoints) {
         const id = identityOfEndpoint(e);
         if (id !== undefined) endpoints.set(endpointKey(e.address, e.port), id);
       }
-      clusters.set(c.name, Object.freeze({ name: c.name, service: serviceOfCluster(c), endpoints }));
+      const own = serviceOfCluster(c);
+      clusters.set(c.name, Object.freeze({ name: c.name, service: own?.hostKnown === true ? own : (inbound.get(c.name) ?? own), endpoints }));
     }
     this.clusters = clusters;
 

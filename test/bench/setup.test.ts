@@ -8,7 +8,7 @@ import { nginxBackendConfig, nginxTempPaths } from '../../bench/backend.js';
 import { parseOptions, UsageError } from '../../bench/options.js';
 import { haproxyConfig, nginxProxyConfig } from '../../bench/peers.js';
 import { coreBusyTicksFromStat, cpuSeconds, cpuTicksFromStat, parentFromStat, processTree, rssKbFromStatus, rssMb } from '../../bench/procfs.js';
-import { baseArgs, parseHelpOptions, parseListenerLine, skiffProxyHelp, telemetryVariants } from '../../bench/skiff.js';
+import { baseArgs, featureArgs, parseHelpOptions, parseListenerLine, skiffProxyHelp, telemetryVariants } from '../../bench/skiff.js';
 import { gatewaySnapshot, sidecarSnapshot } from '../../bench/snapshots.js';
 import { missingToolsReport, pinned, which } from '../../bench/tools.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
@@ -85,25 +85,37 @@ describe('skiff proxy', () => {
     assert.deepEqual(options.find((o) => o.flag === '--help'), { flag: '--help', arg: null });
   });
 
-  test('telemetry rows only for switches the help lists', () => {
+  test('the access-log row and tracing at 1 % only for switches the help lists', () => {
     const none = telemetryVariants('Options:\n  --snapshot <file>  x\n', '/tmp/w');
     assert.equal(none.variants.length, 0);
+    assert.equal(none.tracing, null);
     assert.equal(none.skipped.length, 2);
     const both = telemetryVariants('Options:\n  --access-log <file>        where\n  --access-log-format <fmt>  how\n  --tracing-sampling <percent>  rate\n', '/tmp/w');
     assert.deepEqual(
       both.variants.map((v) => [v.scenario, v.args]),
-      [
-        ['skiff-outbound-access-log', ['--access-log', '/tmp/w/access.log']],
-        ['skiff-outbound-tracing-1pct', ['--tracing-sampling', '1']],
-      ],
+      [['skiff-outbound-access-log', ['--access-log', '/tmp/w/access.log']]],
     );
+    assert.deepEqual(both.tracing, { args: ['--tracing-sampling', '1'] });
     const fraction = telemetryVariants('  --trace-sample-rate <fraction>  x\n  --access-log  on\n  --zipkin-url <url>  where\n', '/tmp/w');
-    assert.deepEqual(fraction.variants.map((v) => v.args), [['--access-log'], ['--trace-sample-rate', '0.01']]);
-    assert.equal(fraction.variants[1].traceSinkFlag, '--zipkin-url');
+    assert.deepEqual(fraction.variants.map((v) => v.args), [['--access-log']]);
+    assert.deepEqual(fraction.tracing, { args: ['--trace-sample-rate', '0.01'], traceSinkFlag: '--zipkin-url' });
   });
 
-  test('a metrics port option gets port 0, so several proxies can run side by side', () => {
+  test('every Skiff row of the real proxy: one worker, tracing at 1 % exported to a local sink', async () => {
+    const { args, traceSink, plan } = await featureArgs(skiffProxyHelp(), '/tmp/w');
+    try {
+      assert.ok(traceSink !== null, 'the proxy can export spans');
+      assert.deepEqual(args.slice(0, 2), ['--concurrency', '1']);
+      assert.deepEqual(args.slice(-4), ['--trace-sampling', '1', '--zipkin-url', traceSink.url]);
+      assert.deepEqual(plan.variants.map((v) => v.args), [['--access-log']]);
+    } finally {
+      await traceSink?.close();
+    }
+  });
+
+  test('a metrics port option gets port 0, so several proxies can run side by side; one worker each', () => {
     assert.deepEqual(baseArgs('  --metrics-port <port>  x (default: 15020)\n  --metrics-address <a>  y\n'), ['--metrics-port', '0', '--metrics-address', '127.0.0.1']);
+    assert.deepEqual(baseArgs('  --concurrency <n>  workers\n'), ['--concurrency', '1'], 'one worker: the proxy is pinned to one core');
     assert.deepEqual(baseArgs('  --snapshot <file>\n'), []);
   });
 });

@@ -79,7 +79,7 @@ describe('skiff up --detach / skiff down', { timeout: 120_000 }, () => {
     const state = join(dir, 'config-only');
     const vsFile = join(dir, 'vs.yaml');
     await writeFile(vsFile, VS);
-    const up = await runSkiff(['up', '--detach', '--no-runtime', '--api-port', '0', '--push-port', '0', '--state-dir', state, '-f', vsFile]);
+    const up = await runSkiff(['up', '--detach', '--no-runtime', '--api-port', '0', '--push-port', '0', '--dashboard-port', '0', '--state-dir', state, '-f', vsFile]);
     let pid = 0;
     try {
       assert.equal(up.code, 0, up.stderr);
@@ -100,7 +100,7 @@ describe('skiff up --detach / skiff down', { timeout: 120_000 }, () => {
       const pods = await runSkiff(['get', 'pods', '--state-dir', state]);
       assert.equal(pods.stderr, 'No resources found in default namespace.\n');
 
-      const twice = await runSkiff(['up', '--detach', '--no-runtime', '--api-port', '0', '--push-port', '0', '--state-dir', state]);
+      const twice = await runSkiff(['up', '--detach', '--no-runtime', '--api-port', '0', '--push-port', '0', '--dashboard-port', '0', '--state-dir', state]);
       assert.notEqual(twice.code, 0);
       assert.match(twice.stderr, new RegExp(`skiffd is already running .*\\(pid ${pid}`));
 
@@ -126,7 +126,7 @@ describe('skiff up --detach / skiff down', { timeout: 120_000 }, () => {
     const state = join(dir, 'mesh');
     const [ingressPort] = await allocatePorts(1);
     const up = await runSkiff(
-      ['up', '--detach', '--api-port', '0', '--push-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin, '-f', httpbinGateway],
+      ['up', '--detach', '--api-port', '0', '--push-port', '0', '--dashboard-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin, '-f', httpbinGateway],
       { timeoutMs: 90_000 },
     );
     let pids: number[] = [];
@@ -159,7 +159,7 @@ describe('skiff up --detach / skiff down', { timeout: 120_000 }, () => {
     const state = join(dir, 'killed');
     const [ingressPort] = await allocatePorts(1);
     const up = await runSkiff(
-      ['up', '--detach', '--api-port', '0', '--push-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin, '-f', httpbinGateway],
+      ['up', '--detach', '--api-port', '0', '--push-port', '0', '--dashboard-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin, '-f', httpbinGateway],
       { timeoutMs: 90_000 },
     );
     let pids: number[] = [];
@@ -186,7 +186,7 @@ test('skiff up in the foreground, then Ctrl-C: everything stops and no process r
   const state = join(dir, 'foreground');
   const [ingressPort] = await allocatePorts(1);
   // Its own process group, as a shell runs a foreground job: Ctrl-C signals the whole group.
-  const child = spawn(process.execPath, [skiffBin, 'up', '--api-port', '0', '--push-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin], {
+  const child = spawn(process.execPath, [skiffBin, 'up', '--api-port', '0', '--push-port', '0', '--dashboard-port', '0', '--ingress-port', String(ingressPort), '--state-dir', state, '-f', httpbin], {
     cwd: repoRoot,
     detached: true,
     env: { ...process.env, NO_COLOR: '1' },

@@ -19,7 +19,7 @@ let dir = '';
 let skiffd: Skiffd;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'skiff-api-'));
-  skiffd = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0, debounceMs: 10 });
+  skiffd = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0, dashboardPort: false, debounceMs: 10 });
 });
 after(async () => {
   await skiffd.stop();
@@ -134,7 +134,7 @@ test('delete: by files and by identity; a missing resource is reported as not de
 
 test('shutdown: answered, then skiffd stops, releases its ports and removes skiffd.json', async () => {
   const other = await mkdtemp(join(tmpdir(), 'skiff-api-stop-'));
-  const d = await startSkiffd({ stateDir: other, apiPort: 0, pushPort: 0 });
+  const d = await startSkiffd({ stateDir: other, apiPort: 0, pushPort: 0, dashboardPort: false });
   try {
     assert.deepEqual(await apiRequest(d.apiUrl, 'POST', '/api/v1/shutdown'), { stopping: true });
     await d.stopped;

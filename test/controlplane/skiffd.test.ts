@@ -96,7 +96,7 @@ async function configDump(adminUrl: string): Promise<{ version: string; text: st
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'skiff-skiffd-'));
   outboundPort = await deadPort();
-  skiffd = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0 });
+  skiffd = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0, dashboardPort: false });
   register(skiffd);
   proxy = spawn(
     process.execPath,
@@ -139,13 +139,15 @@ test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd rest
   await eventually(async () => (await configDump(adminUrl)).text.includes('marker-route'), 5000, 'the VirtualService in the proxy');
   const served = await configDump(adminUrl);
   const pushPort = Number(new URL(first.pushUrl).port);
+  const apiPort = Number(new URL(first.apiUrl).port);
   const resourceVersion = first.store.resourceVersion;
   await first.stop();
 
   assert.equal((await configDump(adminUrl)).version, served.version, 'the proxy serves on without skiffd');
 
-  // Same state directory and push port: what a restart after a crash looks like to the proxy.
-  const second = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort });
+  // Same state directory and ports: what a restart after a crash looks like to the proxy (the
+  // API's URL is in its snapshot, as the trace collector's address).
+  const second = await startSkiffd({ stateDir: dir, apiPort, pushPort, dashboardPort: false });
   skiffd = second;
   register(second);
   assert.equal(second.store.resourceVersion, resourceVersion);
@@ -156,5 +158,5 @@ test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd rest
 });
 
 test('a second skiffd on the same state directory is refused while the first runs', async () => {
-  await assert.rejects(startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0 }), /state directory .* (in use by process|already locked)/);
+  await assert.rejects(startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0, dashboardPort: false }), /state directory .* (in use by process|already locked)/);
 });

@@ -151,6 +151,20 @@ describe('snapshot application', () => {
     assert.equal(proxy.proxy.snapshot!.version, '4');
   });
 
+  test('a keep-alive connection routes each request under the snapshot in force when it arrives', async () => {
+    await proxy.proxy.applySnapshot(snap('4a', [v1.port]));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      assert.equal((await request(proxy.port('out'), '/', { headers: { host: 'x' }, agent })).headers['x-backend'], 'v1');
+      const connections = proxy.proxy.stats().get('http.out.downstream_cx_total');
+      await proxy.proxy.applySnapshot(snap('4b', [v2.port]));
+      assert.equal((await request(proxy.port('out'), '/', { headers: { host: 'x' }, agent })).headers['x-backend'], 'v2');
+      assert.equal(proxy.proxy.stats().get('http.out.downstream_cx_total'), connections, 'the same downstream connection');
+    } finally {
+      agent.destroy();
+    }
+  });
+
   test('pooled connections to a removed endpoint are closed', async () => {
     await proxy.proxy.applySnapshot(snap('5', [v1.port]));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });

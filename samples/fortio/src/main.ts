@@ -5,6 +5,7 @@
  * `server` runs a small echo server (the image's default), so a fortio pod has something to run.
  * Honours HTTP_PROXY like the other sample clients.
  */
+import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, runHttpApp } from '../../lib/app-server.js';
 import { parseDuration } from '../../lib/duration.js';
@@ -91,21 +92,42 @@ async function curl(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** Echo server: answers with the request body; `?status=N` and `?delay=D` shape the reply. */
+/** Echo handler: answers with the request body; `?status=N` and `?delay=D` shape the reply. */
+async function echo(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const query = new URL(req.url ?? '/', 'http://fortio').searchParams;
+  const body = await readBody(req);
+  const delay = parseDuration(query.get('delay') ?? '0', false) ?? 0;
+  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(delay, 10_000)));
+  const status = Number(query.get('status') ?? 200);
+  res.writeHead(Number.isInteger(status) && status >= 100 && status <= 599 ? status : 400, { 'content-type': req.headers['content-type'] ?? 'text/plain', 'content-length': body.length });
+  res.end(body);
+}
+
+/**
+ * The image's default: the echo server on PORT, and on every other port of PORTS too. Istio's
+ * fortio manifest also declares fortio's grpc-ping port (8079); a pod is ready only once each
+ * declared port answers, so those get the same echo server.
+ */
 function server(): number {
-  runHttpApp({
-    name: 'fortio echo server',
-    defaultPort: 8080,
-    handler: async (req: IncomingMessage, res: ServerResponse) => {
-      const query = new URL(req.url ?? '/', 'http://fortio').searchParams;
-      const body = await readBody(req);
-      const delay = parseDuration(query.get('delay') ?? '0', false) ?? 0;
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(delay, 10_000)));
-      const status = Number(query.get('status') ?? 200);
-      res.writeHead(Number.isInteger(status) && status >= 100 && status <= 599 ? status : 400, { 'content-type': req.headers['content-type'] ?? 'text/plain', 'content-length': body.length });
-      res.end(body);
-    },
-  });
+  const main = runHttpApp({ name: 'fortio echo server', defaultPort: 8080, handler: echo });
+  const first = process.env.PORT;
+  const others = (process.env.PORTS ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '' && p !== first);
+  for (const raw of others) {
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+      process.stderr.write(`PORTS: ${raw} is not a valid TCP port\n`);
+      process.exit(2);
+    }
+    const extra = http.createServer((req, res) => {
+      echo(req, res).catch(() => res.destroy());
+    });
+    extra.on('error', (err) => {
+      process.stderr.write(`fortio echo server: cannot listen on port ${port}: ${err.message}\n`);
+      process.exit(1);
+    });
+    extra.listen(port, () => process.stdout.write(`fortio echo server listening on ${port}\n`));
+    main.on('close', () => extra.close());
+  }
   return 0;
 }
 

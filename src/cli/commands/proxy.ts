@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
 import { addTelemetryOptions, telemetryRunOptions } from '../../telemetry/cli-options.js';
 import type { TelemetryCliOptions } from '../../telemetry/cli-options.js';
 
@@ -20,7 +21,7 @@ interface ProxyCommandOptions {
   adminAddress: string;
   healthPort: number;
   healthAddress: string;
-  concurrency: number;
+  concurrency?: number;
   drainMs: number;
 }
 
@@ -30,16 +31,16 @@ function port(value: string): number {
   return n;
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`must be a whole number >= 1: ${value}`);
-  return n;
-}
-
 function nonNegative(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`must be a whole number >= 0: ${value}`);
   return n;
+}
+
+/** Istio's defaults: a sidecar runs 2 workers, a gateway one per core (its 0). */
+export function workerCount(requested: number | undefined, kind: 'sidecar' | 'gateway'): number {
+  const n = requested ?? (kind === 'sidecar' ? 2 : 0);
+  return n === 0 ? availableParallelism() : n;
 }
 
 function controlPlaneUrl(value: string): string {
@@ -80,7 +81,7 @@ export function register(program: Command): void {
     .option('--admin-address <address>', 'address the admin endpoints listen on', '127.0.0.1')
     .option('--health-port <port>', 'health endpoint /healthz/ready (0 = any free port)', port, 15021)
     .option('--health-address <address>', 'address the health endpoint listens on', '0.0.0.0')
-    .option('--concurrency <n>', 'worker processes sharing the listeners', positive, 1)
+    .option('--concurrency <n>', 'worker processes sharing the listeners; 0 = one per core (default: 2 for a sidecar, as Istio; one per core for a gateway)', nonNegative)
     .option('--drain-ms <ms>', 'how long connections may finish on shutdown', nonNegative, 5000)
     .addHelpText(
       'after',
@@ -114,7 +115,7 @@ export function register(program: Command): void {
         adminAddress: opts.adminAddress,
         healthPort: opts.healthPort,
         healthAddress: opts.healthAddress,
-        concurrency: opts.concurrency,
+        concurrency: workerCount(opts.concurrency, opts.kind),
         drainMs: opts.drainMs,
         log: (line) => process.stderr.write(`skiff proxy: ${line}\n`),
         telemetry: telemetryRunOptions(opts),

@@ -6,12 +6,20 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { withStateDir } from '../state-dir-option.js';
+import { addMeshTelemetryOptions } from '../../telemetry/mesh-cli-options.js';
 import type { UpOptions } from '../up-options.js';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number: ${value}`);
   return n;
+}
+
+/** `GATEWAY_PORT=LOCAL_PORT`, accumulated over repeated `--gateway-port` options. */
+function portMapping(value: string, previous: Record<number, number> = {}): Record<number, number> {
+  const m = /^(\d+)=(\d+)$/.exec(value);
+  if (m === null) throw new InvalidArgumentError(`expected GATEWAY_PORT=LOCAL_PORT (e.g. 31400=41400), got: ${value}`);
+  return { ...previous, [port(m[1])]: port(m[2]) };
 }
 
 function seconds(value: string): number {
@@ -22,21 +30,23 @@ function seconds(value: string): number {
 
 export function register(program: Command): void {
   withStateDir(
-    program
+    addMeshTelemetryOptions(program
       .command('up')
       .description('Run the mesh locally: skiffd, and every Deployment/Pod of the files as processes with sidecars')
       .argument('[files...]', 'files or directories (same as -f)')
       .option('-f, --filename <paths...>', 'manifests and Istio config: file, directory or - for stdin; repeatable')
       .option('--images <file>', "image map: container image → local command (default: this installation's samples/images.yaml)")
       .option('--ingress-port <port>', 'where the ingress gateway serves Gateway ports 80 and 8080', port, 8080)
+      .option('--gateway-port <port=local>', 'serve a Gateway server port on another local port, e.g. 31400=41400 (repeatable; unmapped ports are served on their own number)', portMapping)
       .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
       .option('--push-port <port>', 'where proxies stream their config from, on 127.0.0.1 (0 = any free port)', port, 15010)
+      .option('--dashboard-port <port>', 'the dashboard on 127.0.0.1 (0 = any free port; default 20001, left out when taken)', port)
       .option('-n, --namespace <namespace>', 'namespace for resources that name none (default: default)')
       .option('-d, --detach', 'run in the background; return once every workload is ready')
       .option('--timeout <seconds>', 'with --detach: how long to wait for every workload to be ready', seconds, 120)
       .option('--no-runtime', 'run no workloads: config store, API and push server only')
       .option('--no-sidecars', 'run the apps without sidecars (no mesh, no gateway)')
-      .option('-v, --verbose', 'also show every config push and proxy connection'),
+      .option('-v, --verbose', 'also show every config push and proxy connection')),
   )
     .addHelpText('after', '\nStop with Ctrl-C (foreground) or `skiff down`. Config applied while it runs (`skiff apply`) takes effect at once.')
     .action(async (files: string[], opts: UpOptions) => {

@@ -9,10 +9,10 @@ import type { Server } from '../../api/kinds/networking/gateway.js';
 import { labelsMatch } from '../../registry/select.js';
 import type { Route, RouteConfig } from '../../proxy/http/route/types.js';
 import type { ListenerConfig, TcpRoute } from '../../proxy/snapshot.js';
-import { hostIntersection, parseNamespacedHost } from './hosts.js';
+import { hostCovers, hostIntersection, parseNamespacedHost } from './hosts.js';
 import { httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, GatewayEntry, VirtualServiceEntry } from './push-context.js';
-import { tcpDestinationsOf } from './tcp-routes.js';
+import { tcpDestinationsOf, tlsRoutesOf } from './tcp-routes.js';
 import type { GatewayTarget } from './types.js';
 
 interface BoundServer {
@@ -22,7 +22,8 @@ interface BoundServer {
 
 interface PortGroup {
   localPort: number;
-  kind: 'http' | 'tcp';
+  /** `tls`: TLS passed through unterminated, routed by SNI (Gateway `tls.mode: PASSTHROUGH`). */
+  kind: 'http' | 'tcp' | 'tls';
   servers: BoundServer[];
 }
 
@@ -44,8 +45,8 @@ function groupServers(index: ConfigIndex, target: GatewayTarget, warn: (m: strin
     (gateway.spec.servers ?? []).forEach((server, i) => {
       const where = `Gateway ${gateway.namespace}/${gateway.name} servers[${i}]`;
       const kind = serverKind(server.port.protocol);
-      if (kind === 'tls') {
-        warn(`${where}: ${server.port.protocol} servers (TLS termination and passthrough) are not served; left out`);
+      if (kind === 'tls' && server.tls?.mode !== 'PASSTHROUGH') {
+        warn(`${where}: ${server.port.protocol} servers terminating TLS (tls.mode ${server.tls?.mode ?? 'SIMPLE'}) are not served; left out`);
         return;
       }
       if (server.tls?.httpsRedirect === true) warn(`${where}: tls.httpsRedirect is not applied`);
@@ -102,11 +103,13 @@ export function buildGatewayListeners(index: ConfigIndex, target: GatewayTarget,
       proxyLabels: target.labels,
       warn,
     });
-    const listener: ListenerConfig = { name, address: target.listenAddress, port: group.localPort, direction: 'gateway', protocol: group.kind };
+    const listener: ListenerConfig = { name, address: target.listenAddress, port: group.localPort, direction: 'gateway', protocol: group.kind === 'http' ? 'http' : 'tcp' };
     if (group.kind === 'http') {
       const routeConfig = `http.${group.localPort === 0 ? first : group.localPort}`;
       out.routes.push({ name: routeConfig, virtualHosts: httpVirtualHosts(index, group, scopeFor) });
       listener.http = { routeConfig, serverHeader: 'istio-envoy' };
+    } else if (group.kind === 'tls') {
+      listener.tcp = { routes: sniRoutes(index, group, scopeFor) };
     } else {
       listener.tcp = { routes: tcpRoutes(index, group, scopeFor) };
     }
@@ -153,3 +156,24 @@ function tcpRoutes(index: ConfigIndex, group: PortGroup, scopeFor: (b: BoundServ
   }
   return out;
 }
+
+/**
+ * PASSTHROUGH servers: the VirtualServices' `tls` rules, each on the SNI names it lists that the
+ * server's hosts admit (Istio drops a rule's SNI names outside the server's hosts).
+ */
+function sniRoutes(index: ConfigIndex, group: PortGroup, scopeFor: (b: BoundServer) => RouteScope): TcpRoute[] {
+  const out: TcpRoute[] = [];
+  for (const b of group.servers) {
+    const scope = scopeFor(b);
+    for (const vs of boundVirtualServices(index, b.gateway, scope.proxyNamespace)) {
+      const served = servedHosts(b.server, b.gateway, vs);
+      if (served.length === 0) continue;
+      for (const route of tlsRoutesOf(vs, scope)) {
+        const sniHosts = (route.match?.sniHosts ?? []).filter((sni) => served.some((h) => hostCovers(h.toLowerCase(), sni)));
+        if (sniHosts.length > 0) out.push({ ...route, match: { sniHosts } });
+      }
+    }
+  }
+  return out;
+}
+

@@ -2,11 +2,13 @@
  * The index of one configuration generation, built once and shared by the translation of every
  * proxy (Istio's PushContext): services by host, VirtualServices with their resolved hosts and
  * gateways, DestinationRules by namespace and host (same-host rules merged), Gateways, Sidecars,
+ * Telemetry resources,
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
 import type { SidecarSpec } from '../../api/kinds/networking/sidecar.js';
+import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
 import type { VirtualServiceSpec } from '../../api/kinds/networking/virtual-service.js';
 import type { Resource } from '../../api/types.js';
 import { labelsMatch } from '../../registry/select.js';
@@ -50,6 +52,12 @@ export interface SidecarEntry {
   spec: SidecarSpec;
 }
 
+export interface TelemetryEntry {
+  name: string;
+  namespace: string;
+  spec: TelemetrySpec;
+}
+
 /** Istio's resolution of a VirtualService `gateways` entry: `ns/name`, legacy `name.ns`, or `name` in the VS namespace. */
 export function gatewayRef(ref: string, vsNamespace: string): string {
   if (ref === 'mesh') return ref;
@@ -89,6 +97,8 @@ export class ConfigIndex {
   private readonly vsByName = new Map<string, VirtualServiceEntry>();
   readonly gateways: readonly GatewayEntry[];
   readonly sidecars: readonly SidecarEntry[];
+  /** Telemetry resources (telemetry.istio.io), oldest first. */
+  readonly telemetries: readonly TelemetryEntry[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   private readonly visibleServices = new Map<string, MeshService[]>();
   private readonly visibleVs = new Map<string, VirtualServiceEntry[]>();
@@ -126,6 +136,9 @@ export class ConfigIndex {
 
     this.gateways = sorted.filter((r) => isNetworking(r, 'Gateway')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as GatewaySpec }));
     this.sidecars = sorted.filter((r) => isNetworking(r, 'Sidecar')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as SidecarSpec }));
+    this.telemetries = sorted
+      .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));
 
     for (const r of sorted) {
       if (!isNetworking(r, 'DestinationRule')) continue;

@@ -14,7 +14,7 @@ import { defaultRoute, httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, VirtualServiceEntry } from './push-context.js';
 import type { MeshPort, MeshService } from './services.js';
 import { virtualServiceFor, type SidecarScope } from './sidecar-scope.js';
-import { tcpDestinationsOf } from './tcp-routes.js';
+import { tcpDestinationsOf, tlsDestinationsFor } from './tcp-routes.js';
 import type { SidecarTarget } from './types.js';
 
 export const OUTBOUND_LISTENER = 'virtualOutbound';
@@ -118,7 +118,9 @@ function serviceRoutes(svc: MeshService, port: MeshPort, vs: VirtualServiceEntry
   const hash = destinationHashPolicy({ host: svc.hostname, port: port.port, cluster }, scope);
   if (isOpaqueProtocol(port.protocol)) {
     // Opaque TCP arrives as CONNECT host:port: one route, the connection's cluster drawn by weight.
-    const dests = vs === undefined ? undefined : tcpDestinationsOf(vs, scope);
+    // TLS ports take the `tls` rule for the service's name first, as Envoy matches the SNI.
+    const tls = port.protocol === 'TLS' || port.protocol === 'HTTPS';
+    const dests = vs === undefined ? undefined : ((tls ? tlsDestinationsFor(vs, scope, svc.hostname) : undefined) ?? tcpDestinationsOf(vs, scope));
     if (vs === undefined || dests === undefined) return [defaultRoute(cluster, false, hash)];
     return [{ name: `${vs.name}.${vs.namespace}`, match: [], action: { type: 'route', destinations: dests } }];
   }

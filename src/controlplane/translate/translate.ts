@@ -14,6 +14,7 @@ import { ConfigIndex } from './push-context.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
 import { buildSidecarOutbound } from './sidecar-outbound.js';
 import { buildSidecarScope } from './sidecar-scope.js';
+import { telemetrySection } from './telemetry.js';
 import type { GatewayTarget, MeshOptions, ProxyTarget, SidecarTarget, TranslateInput } from './types.js';
 
 /** The last index built, reused while config, registry and mesh options are the same objects/values. */
@@ -57,7 +58,13 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     listeners: [outbound.listener, ...inbound.listeners],
     routes: [outbound.routeConfig, ...inbound.routes],
     clusters: [...outboundClusters(index, scope.services, { namespace: w.namespace, labels: w.labels }), ...inbound.clusters, ...fallbackClusters()],
+    ...withTelemetry(index, w.namespace, w.labels),
   };
+}
+
+function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<Record<string, string>>): Pick<Body, 'telemetry'> {
+  const telemetry = telemetrySection(index, namespace, labels);
+  return telemetry === undefined ? {} : { telemetry };
 }
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
@@ -72,6 +79,7 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     listeners,
     routes,
     clusters: [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace }), ...fallbackClusters()],
+    ...withTelemetry(index, target.namespace, target.labels),
   };
 }
 

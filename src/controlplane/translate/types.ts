@@ -43,6 +43,26 @@ export interface MeshOptions {
   rootNamespace: string;
   /** Kubernetes cluster domain: `name.ns.svc.<domainSuffix>`. */
   domainSuffix: string;
+  /**
+   * Tracing and access logging mesh-wide (MeshConfig's `defaultConfig.tracing.sampling`,
+   * `accessLogFile`, `accessLogEncoding` and tracer addresses); Telemetry resources refine them.
+   * Absent, and without Telemetry resources, snapshots carry no telemetry section.
+   */
+  telemetry?: MeshTelemetry;
+}
+
+/** The mesh-wide telemetry settings. */
+export interface MeshTelemetry {
+  /** Percentage of new traces sampled, 0..100 (Istio's default 1). */
+  sampling?: number;
+  /** Zipkin v2 JSON endpoint every proxy also sends spans to (skiffd's embedded collector). */
+  collectorUrl?: string;
+  /** A user's Zipkin v2 JSON endpoint, e.g. `http://zipkin:9411/api/v2/spans`. */
+  zipkinUrl?: string;
+  /** A user's OTLP/HTTP JSON endpoint, e.g. `http://collector:4318/v1/traces`. */
+  otlpUrl?: string;
+  /** Access log of every proxy (MeshConfig `accessLogFile: /dev/stdout`). */
+  accessLog?: { enabled: boolean; format?: 'text' | 'json' };
 }
 
 export const DEFAULT_MESH_OPTIONS: Readonly<MeshOptions> = Object.freeze({

@@ -15,23 +15,47 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
  * for a WebSocket handshake, which must reach the upstream.
  */
 export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
-  const lower = headers.lower;
+  const { names, lower, values } = headers;
+  const n = lower.length;
   let listed: string[] | null = null;
-  for (let i = 0; i < lower.length; i++) {
-    if (lower[i] === 'connection') {
-      for (const t of headers.values[i].split(',')) {
-        const tok = t.trim().toLowerCase();
-        if (tok !== '' && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') (listed ??= []).push(tok);
-      }
+  let found = false;
+  for (let i = 0; i < n; i++) {
+    const name = lower[i];
+    if (!HOP_BY_HOP.has(name)) continue;
+    found = true;
+    if (name !== 'connection') continue;
+    const v = values[i];
+    // Almost every Connection header says only keep-alive or close: nothing more to remove then.
+    if (v.length === 10 || v.length === 5) {
+      const t = v.toLowerCase();
+      if (t === 'keep-alive' || t === 'close') continue;
+    }
+    for (const t of v.split(',')) {
+      const tok = t.trim().toLowerCase();
+      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') (listed ??= []).push(tok);
     }
   }
-  for (let i = lower.length - 1; i >= 0; i--) {
-    const n = lower[i];
-    if (!HOP_BY_HOP.has(n) && (listed === null || !listed.includes(n))) continue;
-    // TE: trailers is the one hop-by-hop value a proxy may pass on (gRPC needs it).
-    if (n === 'te' && headers.values[i].trim().toLowerCase() === 'trailers') continue;
-    if (keepUpgrade && (n === 'upgrade' || n === 'connection')) continue;
-    headers.removeAt(i);
+  if (found) {
+    // One compacting pass instead of a splice per removed field.
+    let w = 0;
+    for (let i = 0; i < n; i++) {
+      const name = lower[i];
+      if (HOP_BY_HOP.has(name) || (listed !== null && listed.includes(name))) {
+        const keep =
+          // TE: trailers is the one hop-by-hop value a proxy may pass on (gRPC needs it).
+          (name === 'te' && values[i].trim().toLowerCase() === 'trailers') || (keepUpgrade && (name === 'upgrade' || name === 'connection'));
+        if (!keep) continue;
+      }
+      if (w !== i) {
+        names[w] = names[i];
+        lower[w] = name;
+        values[w] = values[i];
+      }
+      w++;
+    }
+    names.length = w;
+    lower.length = w;
+    values.length = w;
   }
   if (keepUpgrade) {
     headers.set('connection', 'upgrade');

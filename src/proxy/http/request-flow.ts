@@ -36,6 +36,7 @@ import type { DownstreamStream } from './stream.js';
 import { splice } from './tunnel.js';
 import type { UpstreamRequestHead } from './upstream-try.js';
 import { transportFailureText } from '../upstream/http1-client.js';
+import { withOriginalDestination } from '../upstream/original-destination.js';
 
 /** Runs one request through the phases. */
 export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerContext): void {
@@ -205,7 +206,7 @@ function startMirror(ex: HttpExchange, clusterName: string, upstream: UpstreamRe
 /** CONNECT: a TCP connection to a host of the cluster, answered 200 then spliced. */
 function openConnectTunnel(ex: HttpExchange): void {
   const cluster = ex.cluster!;
-  const host = cluster.pick();
+  const host = cluster.pick(withOriginalDestination(cluster, {}, ex.head.authority, 443));
   if (host === undefined) {
     ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
     return;

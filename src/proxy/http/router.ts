@@ -13,6 +13,7 @@ import { ResponseFlag } from './response-flags.js';
 import type { RetryOutcome } from './route/retry.js';
 import { UpstreamTry } from './upstream-try.js';
 import { effectiveTimeoutMs } from '../http2/grpc.js';
+import { withOriginalDestination } from '../upstream/original-destination.js';
 
 const NO_PICK_CONTEXT: PickContext = Object.freeze({});
 
@@ -74,6 +75,7 @@ export function startTry(ex: HttpExchange): void {
     if (ex.hashKey !== undefined) ctx.hashKey = ex.hashKey;
     if (ex.triedHosts !== null) ctx.exclude = ex.triedHosts;
   }
+  ctx = withOriginalDestination(cluster, ctx, ex.head.authority, 80);
   const host = cluster.pick(ctx);
   if (host === undefined) {
     ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');

@@ -5,11 +5,14 @@
  */
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
-import type { ConnectionPool, PendingTicket, PoolClient, ResetReason, ResponseHandler, UpstreamStream } from '../upstream/pool.js';
-import type { OutlierOutcome } from '../upstream/outlier.js';
+import type { ConnectionPool, ResetReason, ResponseHandler, UpstreamStream } from '../upstream/pool.js';
 import type { Endpoint } from '../upstream/types.js';
 import type { HeaderList } from './headers.js';
+import { UpstreamRequest } from './upstream-request.js';
+import type { UpstreamRequestHead } from './upstream-request.js';
 import { grpcToHttpStatus, isGrpcRequest } from '../http2/grpc.js';
+
+export type { UpstreamRequestHead } from './upstream-request.js';
 
 /** What a try reports to the exchange that owns it. */
 export interface TryOwner {
@@ -24,20 +27,7 @@ export interface TryOwner {
   onTryUpgrade(t: UpstreamTry, status: number, headers: HeaderList, socket: Socket, head: Buffer): void;
 }
 
-/** The request as it goes upstream (shared by every try of one exchange). */
-export interface UpstreamRequestHead {
-  method: string;
-  path: string;
-  headers: HeaderList;
-  /** Body length: 0 none, -1 unknown (sent chunked). */
-  bodyLength: number;
-  upgrade: boolean;
-}
-
-export class UpstreamTry implements PoolClient, ResponseHandler {
-  conn: UpstreamStream | null = null;
-  private ticket: PendingTicket | null = null;
-  private settled = false;
+export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
   /** performance.now() when the try began, for x-envoy-upstream-service-time. */
   readonly startedAt = performance.now();
   perTryTimer: NodeJS.Timeout | null = null;
@@ -48,56 +38,32 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
 
   constructor(
     private readonly owner: TryOwner,
-    readonly cluster: Cluster,
-    private readonly pool: ConnectionPool,
-    readonly host: Endpoint,
-    private readonly req: UpstreamRequestHead,
+    cluster: Cluster,
+    pool: ConnectionPool,
+    host: Endpoint,
+    req: UpstreamRequestHead,
     /** 1 for the first try. */
     readonly attempt: number,
-  ) {}
-
-  /**
-   * Starts the try. Returns false on circuit-breaker overflow (nothing was counted and the
-   * caller answers 503 `UO`).
-   */
-  start(): boolean {
-    const limits = this.cluster.limits;
-    if (!limits.tryAcquireRequest()) return false;
-    this.cluster.startRequest(this.host);
-    this.cluster.counters.inc('upstream_rq_total');
-    const r = this.pool.newStream(this.host, this);
-    if (r === 'overflow') {
-      this.settle(null);
-      return false;
-    }
-    // A stream handed over at once already went through onPoolReady.
-    if (r !== null) this.ticket = r;
-    return true;
+  ) {
+    super(cluster, pool, host, req);
   }
 
-  onPoolReady(conn: UpstreamStream): void {
-    this.ticket = null;
-    if (this.settled) {
-      // Abandoned while waiting: hand the connection straight back.
-      conn.abort();
-      return;
-    }
-    this.conn = conn;
+  protected connected(conn: UpstreamStream): void {
     const h = this.req;
-    h.headers.set('x-envoy-attempt-count', String(this.attempt));
+    h.headers.set('x-envoy-attempt-count', attemptCount(this.attempt));
     conn.dispatch(this, h.method, h.path, h.headers, h.bodyLength, h.upgrade);
     this.owner.onTryStarted(this);
   }
 
   onPoolFailure(reason: ResetReason, transportFailure: string): void {
-    this.ticket = null;
-    if (this.settled) return;
+    this.poolAnswered();
+    if (this.isSettled) return;
     this.settle(reason === 'overflow' ? null : 'connect-failure');
     this.owner.onTryFailed(this, reason, transportFailure, false);
   }
 
   onResponseHead(status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
-    if (this.settled) return;
+    if (this.isSettled) return;
     this.gotHeaders = true;
     this.clearPerTryTimer();
     this.noteGrpcStatus(headers);
@@ -105,12 +71,12 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
   }
 
   onResponseData(chunk: Buffer): boolean {
-    if (this.settled) return true;
+    if (this.isSettled) return true;
     return this.owner.onTryResponseData(this, chunk);
   }
 
   onResponseEnd(trailers: HeaderList | null): void {
-    if (this.settled) return;
+    if (this.isSettled) return;
     if (trailers !== null) this.noteGrpcStatus(trailers);
     this.owner.onTryResponseEnd(this, trailers);
   }
@@ -126,19 +92,19 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
   }
 
   onUpstreamReset(reason: ResetReason, afterHeaders: boolean): void {
-    if (this.settled) return;
+    if (this.isSettled) return;
     this.conn = null;
     this.settle('reset');
     this.owner.onTryFailed(this, reason, '', afterHeaders);
   }
 
   onUpstreamDrain(): void {
-    if (!this.settled) this.owner.onTryDrain(this);
+    if (!this.isSettled) this.owner.onTryDrain(this);
   }
 
   onUpgrade(status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
     this.conn = null;
-    if (this.settled) {
+    if (this.isSettled) {
       socket.destroy();
       return;
     }
@@ -146,39 +112,19 @@ export class UpstreamTry implements PoolClient, ResponseHandler {
     this.owner.onTryUpgrade(this, status, headers, socket, head);
   }
 
-  /** Ends the try's accounting with the outcome outlier detection should see (null: not the host's fault). */
-  settle(outcome: OutlierOutcome | null): void {
-    if (this.settled) return;
-    this.settled = true;
+  protected override onSettled(): void {
     this.clearPerTryTimer();
-    const cluster = this.cluster;
-    cluster.limits.releaseRequest();
-    if (outcome === null) {
-      // Overflow or cancellation: release the host without judging it.
-      const h = this.host;
-      if (h.activeRequests > 0) h.activeRequests--;
-      if (h.stats.rq_active > 0) h.stats.rq_active--;
-    } else cluster.endRequest(this.host, outcome);
-  }
-
-  /** Abandons the try (timeout, retry, client gone): the connection is closed, never reused. */
-  cancel(outcome: OutlierOutcome | null): void {
-    if (this.ticket !== null) {
-      this.pool.cancel(this.ticket);
-      this.ticket = null;
-    }
-    const conn = this.conn;
-    this.conn = null;
-    this.settle(outcome);
-    conn?.abort();
   }
 
   clearPerTryTimer(): void {
     if (this.perTryTimer !== null) clearTimeout(this.perTryTimer);
     this.perTryTimer = null;
   }
+}
 
-  get isSettled(): boolean {
-    return this.settled;
-  }
+/** `x-envoy-attempt-count` values, made once: almost every request is a first or second try. */
+const ATTEMPT_COUNTS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
+
+function attemptCount(n: number): string {
+  return n < ATTEMPT_COUNTS.length ? ATTEMPT_COUNTS[n] : String(n);
 }

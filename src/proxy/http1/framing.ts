@@ -102,6 +102,9 @@ export function responseFraming(method: string, status: number, headers: HeaderL
 function contentLength(headers: HeaderList, details: string): number {
   let i = headers.indexOf('content-length');
   if (i < 0) return -1;
+  // The usual case, one field of plain digits, without splitting or a regular expression.
+  const single = digitsValue(headers.values[i]);
+  if (single >= 0 && headers.indexOf('content-length', i + 1) < 0) return single;
   let value = -1;
   for (; i >= 0; i = headers.indexOf('content-length', i + 1)) {
     for (const part of headers.values[i].split(',')) {
@@ -113,6 +116,19 @@ function contentLength(headers: HeaderList, details: string): number {
     }
   }
   return value;
+}
+
+/** The value of 1 to 15 ASCII digits, else -1. */
+function digitsValue(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 15) return -1;
+  let v = 0;
+  for (let k = 0; k < n; k++) {
+    const c = s.charCodeAt(k) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
 }
 
 /** Whether the connection stays open after this message (RFC 9112 §9.3). */

@@ -87,7 +87,7 @@ export class HeadScanner {
   }
 
   reset(): void {
-    this.chunks = [];
+    if (this.chunks.length > 0) this.chunks = [];
     this.size = 0;
     this.state = 1;
   }
@@ -129,9 +129,13 @@ function lineEnd(buf: Buffer, from: number): [end: number, next: number] {
   return [end, lf < 0 ? buf.length : lf + 1];
 }
 
+/** `HTTP/1.` as bytes, compared in place rather than through a string per message. */
+const HTTP_1_PREFIX = Buffer.from('HTTP/1.', 'latin1');
+
 function parseVersion(buf: Buffer, at: number, end: number): number {
   // Exactly `HTTP/1.0` or `HTTP/1.1`; anything else is answered by the caller.
-  if (end - at !== 8 || buf.toString('latin1', at, at + 7) !== 'HTTP/1.') return -1;
+  if (end - at !== 8) return -1;
+  for (let i = 0; i < 7; i++) if (buf[at + i] !== HTTP_1_PREFIX[i]) return -1;
   const d = buf[at + 7];
   return d === 48 ? 0 : d === 49 ? 1 : -1;
 }
@@ -157,12 +161,14 @@ export function parseRequestHead(buf: Buffer): { line: ParsedRequestLine; header
     if (/^HTTP\/\d\.\d$/.test(v)) throw new Http1ParseError(505, 'http1.codec_error', `unsupported HTTP version ${v}`);
     throw badRequest('http1.codec_error', 'invalid HTTP version');
   }
+  // One string for the whole head: substrings of it are far cheaper than a Buffer decode per field.
+  const text = buf.toString('latin1');
   const line: ParsedRequestLine = {
-    method: buf.toString('latin1', pos, sp1),
-    target: buf.toString('latin1', sp1 + 1, sp2),
+    method: text.slice(pos, sp1),
+    target: text.slice(sp1 + 1, sp2),
     minor,
   };
-  return { line, headers: parseFields(buf, next) };
+  return { line, headers: parseFields(buf, next, text) };
 }
 
 /** Parses a complete response head. */
@@ -176,16 +182,20 @@ export function parseResponseHead(buf: Buffer): { line: ParsedStatusLine; header
   if (!(d0 >= 1 && d0 <= 9 && d1 >= 0 && d1 <= 9 && d2 >= 0 && d2 <= 9) || (end > 12 && buf[12] !== 32)) {
     throw badRequest('upstream.protocol_error', 'invalid status code');
   }
+  const text = buf.toString('latin1');
   const line: ParsedStatusLine = {
     status: d0 * 100 + d1 * 10 + d2,
-    reason: end > 13 ? buf.toString('latin1', 13, end) : '',
+    reason: end > 13 ? text.slice(13, end) : '',
     minor,
   };
-  return { line, headers: parseFields(buf, next) };
+  return { line, headers: parseFields(buf, next, text) };
 }
 
-/** Parses header field lines from `pos` up to the blank line (also used for chunked trailers). */
-export function parseFields(buf: Buffer, pos: number): HeaderList {
+/**
+ * Parses header field lines from `pos` up to the blank line (also used for chunked trailers).
+ * `text` is `buf` decoded as latin1, when the caller has it.
+ */
+export function parseFields(buf: Buffer, pos: number, text: string = buf.toString('latin1')): HeaderList {
   const headers = new HeaderList();
   const n = buf.length;
   while (pos < n) {
@@ -205,8 +215,8 @@ export function parseFields(buf: Buffer, pos: number): HeaderList {
       const b = buf[i];
       if ((b < 32 && b !== 9) || b === 127) throw badRequest('http1.codec_error', 'invalid character in header value');
     }
-    const name = buf.toString('latin1', pos, colon);
-    headers.push(name, name.toLowerCase(), buf.toString('latin1', vs, ve));
+    const name = text.slice(pos, colon);
+    headers.push(name, name.toLowerCase(), text.slice(vs, ve));
     pos = next;
   }
   return headers;

@@ -19,14 +19,17 @@ export class MessageWriter {
 
   constructor(private readonly socket: Socket) {}
 
-  /** Sends the head with the first body bytes, or at the end of this tick if none come. */
+  /**
+   * Sends the head with the first body bytes, or, if none come, at the end of the write batch
+   * this runs in (`beginWriteBatch`), else at the end of this tick.
+   */
   holdHead(head: Buffer, chunked: boolean): void {
     this.head = head;
     this.chunked = chunked;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      process.nextTick(flushWriter, this);
-    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    if (batchDepth > 0) held.push(this);
+    else process.nextTick(flushWriter, this);
   }
 
   /** Sends a head at once (a message without body). */
@@ -84,4 +87,23 @@ export class MessageWriter {
 
 function flushWriter(w: MessageWriter): void {
   w.flush();
+}
+
+// Write batches: a socket's 'data' handler runs inside one, so a head held while handling it
+// (a response head whose body is in the same packet, most of the time) is flushed when the
+// handler returns, without a process.nextTick per message.
+let batchDepth = 0;
+let held: MessageWriter[] = [];
+
+/** Starts a batch; every call must be paired with `endWriteBatch` (in a finally). */
+export function beginWriteBatch(): void {
+  batchDepth++;
+}
+
+/** Ends a batch: heads still held go out now. */
+export function endWriteBatch(): void {
+  if (--batchDepth > 0 || held.length === 0) return;
+  const writers = held;
+  held = [];
+  for (const w of writers) w.flush();
 }

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import { HeaderList } from '../http/headers.js';
 import type { DownstreamStream, RequestHead } from '../http/stream.js';
 import { BodyDecoder, Framing } from './body-decoder.js';
-import { MessageWriter } from './message-writer.js';
+import { MessageWriter, beginWriteBatch, endWriteBatch } from './message-writer.js';
 import { parseTarget, requestFraming, wantsKeepAlive } from './framing.js';
 import { HeadScanner, Http1ParseError, parseRequestHead } from './head-parser.js';
 import { httpDate, reasonPhrase, serializeResponseHead } from './serialize.js';
@@ -93,11 +93,14 @@ export class Http1ServerConnection {
   }
 
   private readonly onData = (buf: Buffer): void => {
+    beginWriteBatch();
     try {
       this.consume(buf);
     } catch (err) {
       // Anything but a parse error is a fault of the proxy itself: answered 500, never a crash.
       this.protocolError(err instanceof Http1ParseError ? err : new Http1ParseError(500, 'internal_error', err instanceof Error ? err.message : String(err)));
+    } finally {
+      endWriteBatch();
     }
   };
 
@@ -107,9 +110,13 @@ export class Http1ServerConnection {
       switch (this.state) {
         case St.Head: {
           const part = pos === 0 ? buf : buf.subarray(pos);
-          if (this.scanner.buffered === 0) this.armHeadTimer();
+          // The headers timeout runs from a head's first bytes; a head that arrives whole needs none.
+          const fresh = this.scanner.buffered === 0;
           const end = this.scanner.scan(part);
-          if (end < 0) return;
+          if (end < 0) {
+            if (fresh) this.armHeadTimer();
+            return;
+          }
           const head = this.scanner.take(part, end);
           this.headArmed = false;
           pos += end;

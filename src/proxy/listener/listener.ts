@@ -1,8 +1,9 @@
 /**
  * A bound listener: accepts connections and hands each to the HTTP/1.1 or HTTP/2 codec or the
  * TCP proxy (sniffing first for `auto`; HTTP listeners tell the two HTTP codecs apart by the
- * HTTP/2 preface), under the binding of the snapshot in force when the connection arrived. A new
- * snapshot swaps the binding without rebinding the socket.
+ * HTTP/2 preface), with the codec settings of the snapshot in force when the connection arrived;
+ * each HTTP request is routed under the snapshot in force when it arrives. A new snapshot swaps
+ * the binding without rebinding the socket.
  */
 import net from 'node:net';
 import type { HttpListenerContext } from '../http/context.js';
@@ -167,7 +168,7 @@ export class Listener {
     const conn = new Http1ServerConnection(
       socket,
       binding.codec,
-      (stream: DownstreamStream) => handleHttpRequest(stream, ctx),
+      (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx)),
       (status, details, remote) => this.onCodecError(ctx, status, details, remote),
       initial,
       ctx.port,
@@ -182,9 +183,18 @@ export class Listener {
       onStreamRejected: (status: number, details: string, remote: string) => this.onCodecError(ctx, status, details, remote, 'HTTP/2'),
       onProtocolError: () => ctx.stats.downstream_cx_protocol_error++,
     };
-    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, ctx), events, initial, ctx.port);
+    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx)), events, initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
+  }
+
+  /**
+   * Each request runs under the snapshot in force when it arrives, not the one its connection
+   * was accepted under: as with Envoy's route updates, a keep-alive connection follows config
+   * changes, and never routes to clusters (and pools) a later snapshot replaced.
+   */
+  private httpContext(accepted: HttpListenerContext): HttpListenerContext {
+    return this.binding?.http ?? accepted;
   }
 
   private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, sni: string | null): void {

@@ -45,12 +45,22 @@ export class ClusterCounters {
 
   /** Counts a completed upstream response under `upstream_rq_<code>` and `upstream_rq_<n>xx`. */
   recordResponseCode(status: number): void {
-    this.inc(`upstream_rq_${status}`);
-    const klass = Math.floor(status / 100);
-    if (klass >= 1 && klass <= 5) this.inc(`upstream_rq_${klass as 1 | 2 | 3 | 4 | 5}xx`);
+    const names = status >= 100 && status < 600 ? (CODE_NAMES[status] ??= codeNames(status)) : codeNames(status);
+    const values = this.values;
+    values.set(names[0], (values.get(names[0]) ?? 0) + 1);
+    if (names.length > 1) values.set(names[1], (values.get(names[1]) ?? 0) + 1);
   }
 
   entries(): IterableIterator<[string, number]> {
     return this.values.entries();
   }
+}
+
+/** Counter names per status code, built once per code rather than once per response. */
+const CODE_NAMES: (readonly ClusterCounterName[] | undefined)[] = [];
+
+function codeNames(status: number): readonly ClusterCounterName[] {
+  const klass = Math.floor(status / 100);
+  const code: ClusterCounterName = `upstream_rq_${status}`;
+  return klass >= 1 && klass <= 5 ? [code, `upstream_rq_${klass as 1 | 2 | 3 | 4 | 5}xx`] : [code];
 }

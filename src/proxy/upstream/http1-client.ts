@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import { wantsKeepAlive, responseFraming } from '../http1/framing.js';
 import { BodyDecoder, Framing } from '../http1/body-decoder.js';
-import { MessageWriter } from '../http1/message-writer.js';
+import { MessageWriter, beginWriteBatch, endWriteBatch } from '../http1/message-writer.js';
 import type { DecoderOutput } from '../http1/body-decoder.js';
 import { HeadScanner, Http1ParseError, parseResponseHead } from '../http1/head-parser.js';
 import { serializeRequestHead } from '../http1/serialize.js';
@@ -181,6 +181,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
   }
 
   private readonly onData = (buf: Buffer): void => {
+    beginWriteBatch();
     try {
       this.consume(buf);
     } catch (err) {
@@ -188,6 +189,8 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
       this.handler = null;
       this.destroy();
       if (h !== null) h.onUpstreamReset(err instanceof Http1ParseError ? 'protocol error' : 'connection termination', this.headDelivered);
+    } finally {
+      endWriteBatch();
     }
   };
 

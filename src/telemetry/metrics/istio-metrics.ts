@@ -211,3 +211,38 @@ export function renderIstioMetrics(dumps: readonly MetricsDump[]): string {
   }
   return out.length === 0 ? '' : `${out.join('\n')}\n`;
 }
+
+/** Sums dumps by label set: counters add up, histogram buckets add up bucket by bucket. */
+export function mergeMetricsDumps(dumps: readonly MetricsDump[]): MetricsDump {
+  const http = new Map<string, MetricsDump['http'][number]>();
+  const tcp = new Map<string, MetricsDump['tcp'][number]>();
+  for (const d of dumps) {
+    for (const s of d.http) {
+      const t = http.get(s.labels);
+      if (t === undefined) {
+        http.set(s.labels, { labels: s.labels, requests: s.requests, h: s.h.map(([counts, sum, count]) => [[...counts], sum, count]) });
+        continue;
+      }
+      t.requests += s.requests;
+      s.h.forEach(([counts, sum, count], i) => {
+        const into = t.h[i];
+        if (into === undefined) return;
+        counts.forEach((c, k) => (into[0][k] = (into[0][k] ?? 0) + c));
+        into[1] += sum;
+        into[2] += count;
+      });
+    }
+    for (const s of d.tcp) {
+      const t = tcp.get(s.labels);
+      if (t === undefined) {
+        tcp.set(s.labels, { ...s });
+        continue;
+      }
+      t.opened += s.opened;
+      t.closed += s.closed;
+      t.sent += s.sent;
+      t.received += s.received;
+    }
+  }
+  return { http: [...http.values()], tcp: [...tcp.values()] };
+}

@@ -1,20 +1,39 @@
 /**
  * The metrics endpoint Prometheus scrapes: `GET /stats/prometheus` on the merged-metrics port
- * (Istio's 15020), Prometheus text format 0.0.4. Off the request path, so plain node:http.
+ * (Istio's 15020), Prometheus text format 0.0.4; and `GET /stats/istio`, the same standard
+ * metrics as JSON (`MetricsDump`), which skiffd reads without parsing text. Off the request path,
+ * so plain node:http.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const PROMETHEUS_PATH = '/stats/prometheus';
+/** The standard metrics as JSON (`MetricsDump`). */
+export const METRICS_DUMP_PATH = '/stats/istio';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export class MetricsServer {
   private constructor(private readonly server: http.Server) {}
 
   /** Listens on `address:port` (0 = any free port); rejects with the OS error. */
-  static async start(port: number, address: string, render: () => string | Promise<string>): Promise<MetricsServer> {
+  static async start(port: number, address: string, render: () => string | Promise<string>, dump?: () => unknown): Promise<MetricsServer> {
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
+      if (dump !== undefined && path === METRICS_DUMP_PATH && req.method === 'GET') {
+        Promise.resolve()
+          .then(dump)
+          .then(
+            (value) => {
+              res.writeHead(200, { 'content-type': 'application/json' });
+              res.end(JSON.stringify(value));
+            },
+            (err: unknown) => {
+              res.writeHead(500, { 'content-type': 'text/plain' });
+              res.end(`cannot dump metrics: ${err instanceof Error ? err.message : String(err)}\n`);
+            },
+          );
+        return;
+      }
       if (path !== PROMETHEUS_PATH || (req.method !== 'GET' && req.method !== 'HEAD')) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end(`not found; metrics are at ${PROMETHEUS_PATH}\n`);

@@ -116,6 +116,26 @@ describe('sidecar outbound routing', () => {
     assert.deepEqual(green?.endpoints.map((e) => `${e.address}:${e.port}`), ['127.0.0.2:28080']);
   });
 
+  test('TLS ports: CONNECT to a host takes the tls rule whose sniHosts name it (egress through a VirtualService)', () => {
+    const c = loadCase('serviceentry');
+    const vs = loadYaml(
+      'tls-vs.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: google-tls }
+spec:
+  hosts: [www.google.com]
+  tls:
+  - match:
+    - { port: 443, sniHosts: [www.google.com] }
+    route:
+    - destination: { host: db.legacy.internal, subset: green, port: { number: 8080 } }
+`,
+    );
+    const sim = simulate(c, { config: [...c.config, ...vs] });
+    assert.equal(sim.cluster({ authority: 'www.google.com:443', method: 'CONNECT' }), 'outbound|8080|green|db.legacy.internal');
+  });
+
   test('opaque TCP: CONNECT tcp-echo:9000 is split 80/20, port 9001 keeps the default route', () => {
     const sim = simulate(loadCase('tcp-mesh-weights'));
     const tcpEcho = 'tcp-echo.default.svc.cluster.local';

@@ -1,0 +1,205 @@
+/**
+ * The service graph from the standard metrics over a window, built as Kiali builds its
+ * versioned-app graph: requests the destination's proxy reported (`reporter="destination"`) make
+ * an edge from the calling workload to the service and one from the service to the workload that
+ * answered. Requests only the caller's proxy saw (`reporter="source"`) add what never reached a
+ * mesh workload: local replies such as injected faults (FI), circuit breaking (UO) or no route
+ * (NR), and calls to destinations outside the mesh.
+ */
+import type { GraphEdge, GraphNode, GraphQuery, ServiceGraph } from '../../dashboard/sources.js';
+import { DURATION_BUCKETS_MS } from '../../telemetry/metrics/histogram.js';
+import { parseLabels, quantile } from './metrics-history.js';
+import type { WindowTotals } from './metrics-history.js';
+
+export const DEFAULT_WINDOW_SECONDS = 60;
+
+/** Response flags of replies the calling proxy made itself: the destination's proxy never saw the request. */
+const LOCAL_REPLY_FLAGS = new Set(['FI', 'UO', 'NR', 'UH', 'UF', 'NC', 'RL', 'UAEX']);
+
+const UNKNOWN = 'unknown';
+
+type Health = GraphNode['health'];
+
+/** Kiali's thresholds: under 0.1 % errors healthy, under 20 % degraded, else failing. */
+export function healthOf(requests: number, errors: number): Health {
+  if (requests <= 0) return 'idle';
+  const rate = errors / requests;
+  return rate < 0.001 ? 'healthy' : rate < 0.2 ? 'degraded' : 'failing';
+}
+
+interface EdgeTotals {
+  source: string;
+  target: string;
+  protocol: GraphEdge['protocol'];
+  requests: number;
+  errors: number;
+  byCode: Map<string, number>;
+  byFlags: Map<string, number>;
+  buckets: number[];
+  connections: number;
+  bytes: number;
+}
+
+class GraphBuilder {
+  readonly nodes = new Map<string, GraphNode>();
+  readonly edges = new Map<string, EdgeTotals>();
+
+  workload(l: Record<string, string>, side: 'source' | 'destination'): string {
+    const name = l[`${side}_workload`] ?? UNKNOWN;
+    const namespace = l[`${side}_workload_namespace`] ?? UNKNOWN;
+    if (name === UNKNOWN || name === '') return this.unknown();
+    const id = `workload:${namespace}/${name}`;
+    if (!this.nodes.has(id)) {
+      const app = l[`${side}_app`] !== undefined && l[`${side}_app`] !== UNKNOWN ? l[`${side}_app`] : l[`${side}_canonical_service`];
+      const version = l[`${side}_version`] !== undefined && l[`${side}_version`] !== UNKNOWN ? l[`${side}_version`] : l[`${side}_canonical_revision`];
+      this.nodes.set(id, {
+        id,
+        kind: 'workload',
+        namespace,
+        workload: name,
+        ...(app !== undefined && app !== UNKNOWN ? { app } : {}),
+        ...(version !== undefined && version !== UNKNOWN ? { version } : {}),
+        health: 'idle',
+      });
+    }
+    return id;
+  }
+
+  service(l: Record<string, string>): string {
+    const host = l.destination_service ?? '';
+    if (host === '' || host === UNKNOWN) return this.unknown();
+    const id = `service:${host}`;
+    if (!this.nodes.has(id)) {
+      const namespace = l.destination_service_namespace ?? (host.split('.')[1] || UNKNOWN);
+      this.nodes.set(id, { id, kind: 'service', namespace, service: host, health: 'idle' });
+    }
+    return id;
+  }
+
+  unknown(): string {
+    if (!this.nodes.has(UNKNOWN)) this.nodes.set(UNKNOWN, { id: UNKNOWN, kind: 'unknown', namespace: UNKNOWN, health: 'idle' });
+    return UNKNOWN;
+  }
+
+  edge(source: string, target: string, protocol: GraphEdge['protocol']): EdgeTotals {
+    const id = `${source}->${target}/${protocol}`;
+    let e = this.edges.get(id);
+    if (e === undefined) {
+      e = { source, target, protocol, requests: 0, errors: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0 };
+      this.edges.set(id, e);
+    }
+    return e;
+  }
+}
+
+function isError(l: Record<string, string>): boolean {
+  const code = Number(l.response_code);
+  if (l.request_protocol === 'grpc') {
+    const g = l.grpc_response_status ?? '';
+    if (g !== '' && g !== '0') return true;
+  }
+  return code >= 500 || code === 0;
+}
+
+function add(map: Map<string, number>, key: string, n: number): void {
+  map.set(key, (map.get(key) ?? 0) + n);
+}
+
+/** True for a request the destination's proxy never saw (so only the source reported it). */
+function onlySourceSaw(l: Record<string, string>): boolean {
+  if ((l.destination_workload ?? UNKNOWN) === UNKNOWN) return true;
+  const flags = l.response_flags ?? '-';
+  return flags !== '-' && flags.split(',').some((f) => LOCAL_REPLY_FLAGS.has(f));
+}
+
+function countHttp(b: GraphBuilder, l: Record<string, string>, requests: number, buckets: readonly number[]): void {
+  const protocol = l.request_protocol === 'grpc' ? 'grpc' : 'http';
+  const source = b.workload(l, 'source');
+  const service = b.service(l);
+  const hops: [string, string][] = [[source, service]];
+  if ((l.destination_workload ?? UNKNOWN) !== UNKNOWN) hops.push([service, b.workload(l, 'destination')]);
+  const error = isError(l);
+  for (const [from, to] of hops) {
+    const e = b.edge(from, to, protocol);
+    e.requests += requests;
+    if (error) e.errors += requests;
+    add(e.byCode, l.response_code ?? '0', requests);
+    const flags = l.response_flags ?? '-';
+    if (flags !== '-') add(e.byFlags, flags, requests);
+    buckets.forEach((n, i) => (e.buckets[i] = (e.buckets[i] ?? 0) + n));
+  }
+}
+
+function countTcp(b: GraphBuilder, l: Record<string, string>, opened: number, bytes: number): void {
+  const source = b.workload(l, 'source');
+  const service = b.service(l);
+  const hops: [string, string][] = [[source, service]];
+  if ((l.destination_workload ?? UNKNOWN) !== UNKNOWN) hops.push([service, b.workload(l, 'destination')]);
+  for (const [from, to] of hops) {
+    const e = b.edge(from, to, 'tcp');
+    e.connections += opened;
+    e.bytes += bytes;
+  }
+}
+
+const round = (n: number): number => Math.round(n * 1000) / 1000;
+
+/** The graph of the window's figures, limited to `query.namespaces` (and the nodes their edges reach). */
+export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSeconds: number, now: number): ServiceGraph {
+  const b = new GraphBuilder();
+  for (const [text, c] of totals.http) {
+    const l = parseLabels(text);
+    if (l.reporter === 'destination' || (l.reporter === 'source' && onlySourceSaw(l))) countHttp(b, l, c.requests, c.durationBuckets);
+  }
+  for (const [text, c] of totals.tcp) {
+    const l = parseLabels(text);
+    if (l.reporter === 'destination' || (l.reporter === 'source' && onlySourceSaw(l))) countTcp(b, l, c.opened, c.bytes);
+  }
+
+  const wanted = query.namespaces !== undefined && query.namespaces.length > 0 ? new Set(query.namespaces) : null;
+  const inScope = (id: string): boolean => wanted === null || wanted.has(b.nodes.get(id)?.namespace ?? '');
+  const edges: GraphEdge[] = [];
+  const received = new Map<string, { requests: number; errors: number }>();
+  const sends = new Set<string>();
+  for (const [id, e] of b.edges) {
+    if (!inScope(e.source) && !inScope(e.target)) continue;
+    const http = e.protocol !== 'tcp';
+    const rate = (http ? e.requests : e.connections) / windowSeconds;
+    edges.push({
+      id,
+      source: e.source,
+      target: e.target,
+      protocol: e.protocol,
+      rate: round(rate),
+      errorRate: http && e.requests > 0 ? round(e.errors / e.requests) : 0,
+      p50Ms: http ? nullableRound(quantile(0.5, DURATION_BUCKETS_MS, e.buckets)) : null,
+      p99Ms: http ? nullableRound(quantile(0.99, DURATION_BUCKETS_MS, e.buckets)) : null,
+      byCode: http ? Object.fromEntries([...e.byCode].map(([k, v]) => [k, round(v / windowSeconds)])) : {},
+      byFlags: Object.fromEntries([...e.byFlags].map(([k, v]) => [k, round(v / windowSeconds)])),
+      bytesPerSecond: http ? 0 : round(e.bytes / windowSeconds),
+      health: http ? healthOf(e.requests, e.errors) : e.connections > 0 || e.bytes > 0 ? 'healthy' : 'idle',
+    });
+    const r = received.get(e.target) ?? { requests: 0, errors: 0 };
+    r.requests += http ? e.requests : e.connections;
+    if (http) r.errors += e.errors;
+    received.set(e.target, r);
+    sends.add(e.source);
+  }
+  const used = new Set(edges.flatMap((e) => [e.source, e.target]));
+  const nodes: GraphNode[] = [];
+  for (const n of b.nodes.values()) {
+    if (!used.has(n.id)) continue;
+    const r = received.get(n.id);
+    // A node that only sends (the ingress gateway, a client) is judged by nothing it received.
+    const health = r !== undefined ? healthOf(r.requests, r.errors) : sends.has(n.id) ? 'healthy' : 'idle';
+    nodes.push({ ...n, health });
+  }
+  nodes.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  edges.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const namespaces = wanted !== null ? [...wanted] : [...new Set(nodes.filter((n) => n.kind !== 'unknown').map((n) => n.namespace))].sort();
+  return { timestamp: totals.newest > 0 ? totals.newest : now, windowSeconds, namespaces, nodes, edges };
+}
+
+function nullableRound(n: number | null): number | null {
+  return n === null ? null : round(n);
+}

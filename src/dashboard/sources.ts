@@ -1,0 +1,115 @@
+/**
+ * What the dashboard shows, as plain JSON shapes, and the interface skiffd implements to feed it.
+ * The dashboard server (`server.ts`) only reads through `DashboardSources`, so it can be tested
+ * against any implementation and skiffd keeps the figures (`src/controlplane/observe/`).
+ */
+import type { Resource } from '../api/types.js';
+
+/** A node of the service graph: a workload (app + version), a service, or traffic from outside the mesh. */
+export interface GraphNode {
+  /** Stable across refreshes: `workload:<ns>/<workload>`, `service:<host>`, `unknown`. */
+  id: string;
+  kind: 'workload' | 'service' | 'unknown';
+  namespace: string;
+  /** `app` / `version` labels (canonical service and revision) for workloads. */
+  app?: string;
+  version?: string;
+  workload?: string;
+  /** Fully qualified host for services, e.g. `reviews.default.svc.cluster.local`. */
+  service?: string;
+  /** From the error rate of the requests it receives: under 0.1 % healthy, under 20 % degraded, else failing; idle without traffic. */
+  health: 'healthy' | 'degraded' | 'failing' | 'idle';
+}
+
+/** An edge: requests from `source` to `target` over the window. */
+export interface GraphEdge {
+  id: string;
+  source: string;
+  target: string;
+  protocol: 'http' | 'grpc' | 'tcp';
+  /** Requests (HTTP/gRPC) or connections (TCP) per second. */
+  rate: number;
+  /** Share of requests answered 5xx (or a non-OK grpc status), 0..1; 0 for TCP. */
+  errorRate: number;
+  /** Latency percentiles from the histogram buckets; null without requests or for TCP. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** Requests per second by response code, e.g. { "200": 9.5, "503": 0.5 }. */
+  byCode: Record<string, number>;
+  /** Requests per second by response flags other than `-`, e.g. { "UO": 0.2 }. */
+  byFlags: Record<string, number>;
+  /** TCP bytes per second, sent + received; 0 for HTTP. */
+  bytesPerSecond: number;
+  health: 'healthy' | 'degraded' | 'failing' | 'idle';
+}
+
+export interface ServiceGraph {
+  /** Epoch milliseconds of the newest figures used. */
+  timestamp: number;
+  windowSeconds: number;
+  namespaces: string[];
+  nodes: GraphNode[];
+  edges: GraphEdge[];
+}
+
+export interface GraphQuery {
+  /** Only nodes in these namespaces, and edges touching them; all when absent or empty. */
+  namespaces?: string[];
+  /** Rate window, seconds (default 60). */
+  windowSeconds?: number;
+}
+
+/** One span as the collector keeps it (Zipkin v2's model). */
+export interface TraceSpan {
+  traceId: string;
+  id: string;
+  parentId?: string;
+  name: string;
+  kind: 'CLIENT' | 'SERVER';
+  /** `<app>.<namespace>` of the proxy that reported it. */
+  serviceName: string;
+  /** Microseconds since the epoch. */
+  timestampUs: number;
+  durationUs: number;
+  error: boolean;
+  tags: Record<string, string>;
+}
+
+export interface TraceSummary {
+  traceId: string;
+  /** The root span's service and name (the earliest span when the root is missing). */
+  rootService: string;
+  rootName: string;
+  startUs: number;
+  durationUs: number;
+  spanCount: number;
+  services: string[];
+  error: boolean;
+}
+
+/** An applied resource with what `skiff analyze` says of it. */
+export interface ConfigEntry {
+  resource: Resource;
+  messages: { code: string; level: 'Error' | 'Warning' | 'Info'; message: string }[];
+}
+
+/** A row of `skiff proxy-status`. */
+export interface ProxyRow {
+  id: string;
+  kind: string;
+  workload?: string;
+  namespace?: string;
+  version?: string;
+  status: string;
+  adminUrl?: string;
+  metricsUrl?: string;
+}
+
+export interface DashboardSources {
+  graph(query: GraphQuery): ServiceGraph | Promise<ServiceGraph>;
+  /** Newest first. */
+  traces(opts: { limit: number; service?: string }): TraceSummary[] | Promise<TraceSummary[]>;
+  trace(traceId: string): TraceSpan[] | undefined | Promise<TraceSpan[] | undefined>;
+  config(): ConfigEntry[] | Promise<ConfigEntry[]>;
+  proxies(): ProxyRow[] | Promise<ProxyRow[]>;
+}

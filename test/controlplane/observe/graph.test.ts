@@ -1,0 +1,108 @@
+/**
+ * The service graph from window figures: workload → service → workload edges from destination
+ * reports, source-only reports for local replies (an injected fault), rates, error rates, codes,
+ * flags and percentiles, node health, and the namespace filter.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildGraph, healthOf } from '../../../src/controlplane/observe/index.js';
+import type { HttpCounters, WindowTotals } from '../../../src/controlplane/observe/metrics-history.js';
+import { labelText } from '../../../src/telemetry/metrics/labels.js';
+
+function side(prefix: 'source' | 'destination', workload: string, ns: string, app: string, version: string): [string, string][] {
+  return [
+    [`${prefix}_workload`, workload],
+    [`${prefix}_workload_namespace`, ns],
+    [`${prefix}_app`, app],
+    [`${prefix}_version`, version],
+  ];
+}
+
+function series(reporter: 'source' | 'destination', from: [string, string][], to: [string, string][], service: string, code: number, flags = '-'): string {
+  return labelText([
+    ['reporter', reporter],
+    ...from,
+    ...to,
+    ['destination_service', service],
+    ['destination_service_namespace', service.split('.')[1] ?? 'unknown'],
+    ['request_protocol', 'http'],
+    ['response_code', String(code)],
+    ['response_flags', flags],
+  ]);
+}
+
+const GW = side('source', 'istio-ingressgateway', 'istio-system', 'istio-ingressgateway', 'unknown');
+const PP_SRC = side('source', 'productpage-v1', 'default', 'productpage', 'v1');
+const PP_DST = side('destination', 'productpage-v1', 'default', 'productpage', 'v1');
+const RV_SRC = side('source', 'reviews-v2', 'default', 'reviews', 'v2');
+const RV_DST = side('destination', 'reviews-v2', 'default', 'reviews', 'v2');
+const UNKNOWN_DST = side('destination', 'unknown', 'unknown', 'unknown', 'unknown');
+const PP = 'productpage.default.svc.cluster.local';
+const RV = 'reviews.default.svc.cluster.local';
+const RT = 'ratings.default.svc.cluster.local';
+
+/** Non-cumulative duration buckets: `n` requests in the 5..10 ms bucket. */
+const buckets = (n: number): number[] => [0, 0, 0, n];
+
+function totals(entries: [string, HttpCounters][]): WindowTotals {
+  return { http: new Map(entries), tcp: new Map(), newest: 42 };
+}
+
+describe('buildGraph', () => {
+  const t = totals([
+    [series('destination', GW, PP_DST, PP, 200), { requests: 60, durationBuckets: buckets(60) }],
+    // The gateway's own report duplicates what productpage's sidecar reported: not counted twice.
+    [series('source', GW, PP_DST, PP, 200), { requests: 60, durationBuckets: buckets(60) }],
+    [series('destination', PP_SRC, RV_DST, RV, 200), { requests: 57, durationBuckets: buckets(57) }],
+    [series('destination', PP_SRC, RV_DST, RV, 503), { requests: 3, durationBuckets: buckets(3) }],
+    // An injected abort: only the caller saw it.
+    [series('source', RV_SRC, UNKNOWN_DST, RT, 503, 'FI'), { requests: 30, durationBuckets: [30] }],
+  ]);
+
+  test('edges from destination reports, plus local replies only the source reported', () => {
+    const g = buildGraph(t, {}, 60, 0);
+    assert.equal(g.timestamp, 42);
+    assert.deepEqual(g.namespaces, ['default', 'istio-system']);
+    const edge = (source: string, target: string): (typeof g.edges)[number] | undefined => g.edges.find((e) => e.source === source && e.target === target);
+    const gwToPp = edge('workload:istio-system/istio-ingressgateway', `service:${PP}`);
+    assert.equal(gwToPp?.rate, 1);
+    assert.deepEqual(gwToPp?.byCode, { '200': 1 });
+    assert.equal(gwToPp?.p50Ms, 7.5);
+    assert.equal(edge(`service:${PP}`, 'workload:default/productpage-v1')?.rate, 1);
+    const ppToRv = edge('workload:default/productpage-v1', `service:${RV}`);
+    assert.equal(ppToRv?.rate, 1);
+    assert.equal(ppToRv?.errorRate, 0.05);
+    assert.deepEqual(ppToRv?.byCode, { '200': 0.95, '503': 0.05 });
+    assert.equal(ppToRv?.health, 'degraded');
+    const fault = edge('workload:default/reviews-v2', `service:${RT}`);
+    assert.deepEqual(fault?.byFlags, { FI: 0.5 });
+    assert.equal(fault?.errorRate, 1);
+    assert.equal(fault?.health, 'failing');
+    // Nothing reached a ratings workload.
+    assert.equal(g.edges.filter((e) => e.source === `service:${RT}`).length, 0);
+    const node = (id: string): (typeof g.nodes)[number] | undefined => g.nodes.find((n) => n.id === id);
+    assert.deepEqual(node('workload:default/reviews-v2'), { id: 'workload:default/reviews-v2', kind: 'workload', namespace: 'default', workload: 'reviews-v2', app: 'reviews', version: 'v2', health: 'degraded' });
+    assert.equal(node(`service:${RT}`)?.health, 'failing');
+    assert.equal(node('workload:istio-system/istio-ingressgateway')?.health, 'healthy');
+    assert.equal(node('workload:istio-system/istio-ingressgateway')?.version, undefined);
+  });
+
+  test('a namespace filter keeps its nodes and the edges touching them', () => {
+    const g = buildGraph(t, { namespaces: ['istio-system'] }, 60, 0);
+    assert.deepEqual(g.edges.map((e) => e.id), [`workload:istio-system/istio-ingressgateway->service:${PP}/http`]);
+    assert.deepEqual(g.nodes.map((n) => n.id).sort(), [`service:${PP}`, 'workload:istio-system/istio-ingressgateway']);
+    assert.deepEqual(g.namespaces, ['istio-system']);
+  });
+
+  test('no figures, no graph', () => {
+    const g = buildGraph({ http: new Map(), tcp: new Map(), newest: 0 }, {}, 60, 7);
+    assert.deepEqual({ nodes: g.nodes, edges: g.edges, timestamp: g.timestamp }, { nodes: [], edges: [], timestamp: 7 });
+  });
+
+  test('health thresholds', () => {
+    assert.equal(healthOf(0, 0), 'idle');
+    assert.equal(healthOf(10000, 9), 'healthy');
+    assert.equal(healthOf(100, 19), 'degraded');
+    assert.equal(healthOf(100, 20), 'failing');
+  });
+});

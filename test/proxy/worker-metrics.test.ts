@@ -1,0 +1,110 @@
+/**
+ * `skiff proxy --concurrency 2`: requests are served by both workers, and the metrics port
+ * (served by the first) reports the whole proxy — every worker's requests summed — both as
+ * Prometheus text and as the JSON dump skiffd reads.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skiffBin } from '../helpers/cli.js';
+import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
+import type { Backend } from './helpers.js';
+import { mergeMetricsDumps } from '../../src/telemetry/metrics/istio-metrics.js';
+import type { MetricsDump } from '../../src/telemetry/metrics/istio-metrics.js';
+
+function get(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      })
+      .on('error', reject);
+  });
+}
+
+/** The sum of every `istio_requests_total` sample in Prometheus text. */
+function requestsTotal(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/^istio_requests_total\{[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
+}
+
+describe('skiff proxy --concurrency 2: metrics of every worker', () => {
+  let dir: string;
+  let backend: Backend;
+  let child: ChildProcess | null = null;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'skiff-workers-'));
+    backend = await startBackend(echo('one'));
+  });
+
+  after(async () => {
+    child?.kill('SIGKILL');
+    await backend.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the metrics port counts the requests both workers served', async () => {
+    const file = join(dir, 'snapshot.json');
+    const snap = snapshot({
+      listeners: [httpListener('out', 'r')],
+      routes: [routeConfig('r', [{ name: 'all', domains: ['*'], routes: [forward('a', 'svc')] }])],
+      clusters: [cluster('svc', [backend.port])],
+    });
+    writeFileSync(file, JSON.stringify(snap));
+    const args = [skiffBin, 'proxy', '--snapshot', file, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1'];
+    args.push('--metrics-port', '0', '--metrics-address', '127.0.0.1', '--concurrency', '2', '--drain-ms', '100');
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    let err = '';
+    proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    await eventually(() => (err.match(/snapshot 1 applied/g) ?? []).length === 2 && /metrics on/.test(err), 10_000, 'both workers and the metrics port');
+    const port = Number(/out=127\.0\.0\.1:(\d+)/.exec(err)![1]);
+    const metrics = /metrics on ([\d.]+):(\d+)/.exec(err)!;
+    const base = `http://${metrics[1]}:${metrics[2]}`;
+
+    // One connection per request: the primary hands connections to the workers in turn.
+    const n = 10;
+    for (let i = 0; i < n; i++) assert.equal((await request(port, '/', { headers: { host: 'x' } })).status, 200);
+
+    await eventually(async () => requestsTotal(await get(`${base}/stats/prometheus`)) === n, 5000, `istio_requests_total to sum to ${n}`);
+    const dump = JSON.parse(await get(`${base}/stats/istio`)) as MetricsDump;
+    assert.equal(
+      dump.http.reduce((sum, s) => sum + s.requests, 0),
+      n,
+      'the JSON dump sums the workers too',
+    );
+    assert.equal(new Set(dump.http.map((s) => s.labels)).size, dump.http.length, 'one entry per label set');
+
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    child = null;
+  });
+
+  test('merging dumps adds counters and histogram buckets by label set', () => {
+    const a: MetricsDump = { http: [{ labels: 'x="1"', requests: 2, h: [[[1, 1], 10, 2]] }], tcp: [{ labels: 't', opened: 1, closed: 0, sent: 5, received: 6 }] };
+    const b: MetricsDump = {
+      http: [
+        { labels: 'x="1"', requests: 3, h: [[[0, 3], 30, 3]] },
+        { labels: 'x="2"', requests: 1, h: [[[1, 0], 1, 1]] },
+      ],
+      tcp: [{ labels: 't', opened: 2, closed: 2, sent: 1, received: 1 }],
+    };
+    const m = mergeMetricsDumps([a, b]);
+    assert.deepEqual(m.http, [
+      { labels: 'x="1"', requests: 5, h: [[[1, 4], 40, 5]] },
+      { labels: 'x="2"', requests: 1, h: [[[1, 0], 1, 1]] },
+    ]);
+    assert.deepEqual(m.tcp, [{ labels: 't', opened: 3, closed: 2, sent: 6, received: 7 }]);
+    assert.deepEqual(a.http[0].h[0][0], [1, 1], 'the inputs are left as they were');
+  });
+});
