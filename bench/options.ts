@@ -28,9 +28,11 @@ export interface BenchOptions {
   nice: number;
   /** Where latest.json and the per-run copies go. */
   resultsDir: string | null;
+  /** Control plane: write skiffd's CPU profile (node --cpu-prof) into this directory. */
+  cpuProfileDir: string | null;
 }
 
-export const DEFAULTS: Readonly<Omit<BenchOptions, 'suites' | 'only' | 'resultsDir'>> = Object.freeze({
+export const DEFAULTS: Readonly<Omit<BenchOptions, 'suites' | 'only' | 'resultsDir' | 'cpuProfileDir'>> = Object.freeze({
   rounds: 3,
   durationS: 10,
   warmupS: 3,
@@ -47,6 +49,7 @@ const QUICK = { rounds: 1, durationS: 3, warmupS: 1 } as const;
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one short round (about a minute); figures are indicative only
+                       (control plane: 100 and 1000 proxies, 3 changes)
   --rounds N           interleaved rounds, medians reported (default ${DEFAULTS.rounds})
   --duration S         seconds of each max-throughput and each fixed-rate run (default ${DEFAULTS.durationS})
   --warmup S           seconds of warm-up before each max-throughput run (default ${DEFAULTS.warmupS})
@@ -58,6 +61,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --nice N             run backend, proxies and wrk at niceness N (e.g. -10, needs root): on a shared
                        machine this keeps other work from taking the measured cores
   --results DIR        where latest.json goes (default bench/results)
+  --cpu-prof-dir DIR   control plane: write skiffd's CPU profile into DIR
   -h, --help           this text`;
 
 export class UsageError extends Error {}
@@ -77,6 +81,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
   let suites: Suite[] = ['proxy'];
   let only: string[] = [];
   let resultsDir: string | null = null;
+  let cpuProfileDir: string | null = null;
   let profile = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -130,9 +135,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         resultsDir = v;
         break;
       }
+      case '--cpu-prof-dir': {
+        const v = value();
+        if (v === undefined || v === '') throw new UsageError('--cpu-prof-dir needs a directory');
+        cpuProfileDir = v;
+        break;
+      }
       default:
         throw new UsageError(`unknown option ${JSON.stringify(arg)}`);
     }
   }
-  return { ...DEFAULTS, ...(quick ? QUICK : {}), ...explicit, quick, profile, suites, only, resultsDir };
+  return { ...DEFAULTS, ...(quick ? QUICK : {}), ...explicit, quick, profile, suites, only, resultsDir, cpuProfileDir };
 }

@@ -98,12 +98,37 @@ export function endpointsOf(
   domainSuffix: string,
 ): EndpointConfig[] {
   if (svc.resolution === 'NONE' && svc.selector === undefined) return [];
-  if (svc.selector !== undefined) return workloadEndpoints(svc, port, subsetLabels, workloads, domainSuffix);
+  if (svc.selector !== undefined) return cachedWorkloadEndpoints(svc, port, subsetLabels, workloads, domainSuffix);
   if (svc.entries !== undefined && svc.entries.length > 0) return entryEndpoints(svc, port, subsetLabels, domainSuffix);
   if (svc.resolution === 'DNS' && !svc.hostname.includes('*') && subsetLabels === undefined) {
     return [{ address: svc.hostname, port: typeof port.targetPort === 'number' ? port.targetPort : port.port }];
   }
   return [];
+}
+
+/**
+ * Selecting a service's workloads is the same work for every proxy of one push (the registry's
+ * workload list and the service objects are shared by the push's index), and with many services
+ * and proxies it dominates translation; so selections are kept per workload list and service.
+ * Each caller gets its own copies, since snapshots are built and changed independently.
+ */
+const selections = new WeakMap<readonly WorkloadInstance[], WeakMap<MeshService, Map<string, EndpointConfig[]>>>();
+
+function cachedWorkloadEndpoints(
+  svc: MeshService,
+  port: MeshPort,
+  subsetLabels: Readonly<Record<string, string>> | undefined,
+  workloads: readonly WorkloadInstance[],
+  domainSuffix: string,
+): EndpointConfig[] {
+  let byService = selections.get(workloads);
+  if (byService === undefined) selections.set(workloads, (byService = new WeakMap<MeshService, Map<string, EndpointConfig[]>>()));
+  let byKey = byService.get(svc);
+  if (byKey === undefined) byService.set(svc, (byKey = new Map<string, EndpointConfig[]>()));
+  const key = `${port.port}|${String(port.targetPort)}|${domainSuffix}|${subsetLabels === undefined ? '' : JSON.stringify(Object.entries(subsetLabels).sort())}`;
+  let found = byKey.get(key);
+  if (found === undefined) byKey.set(key, (found = workloadEndpoints(svc, port, subsetLabels, workloads, domainSuffix)));
+  return found.map((ep) => ({ ...ep, labels: ep.labels === undefined ? undefined : { ...ep.labels }, workload: ep.workload === undefined ? undefined : { ...ep.workload } }));
 }
 
 function workloadEndpoints(

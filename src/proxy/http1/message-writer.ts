@@ -3,6 +3,10 @@
  * until the first body bytes (or the end of the tick) and leaves in the same buffer as small
  * bodies, and chunked framing is built around the data in one buffer. One writer per
  * connection, reused for every message on it.
+ *
+ * Heads are latin1 text (one byte per character): a head written alone goes to the socket as a
+ * string (no intermediate Buffer), a head with a small body is encoded straight into the one
+ * buffer that carries both.
  */
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
@@ -12,7 +16,7 @@ import { CRLF, LAST_CHUNK, chunkHeader, lastChunkWithTrailers } from './body-dec
 const COALESCE_LIMIT = 16 * 1024;
 
 export class MessageWriter {
-  private head: Buffer | null = null;
+  private head: string | null = null;
   private scheduled = false;
   /** Frame the body of the current message as chunked. */
   chunked = false;
@@ -23,7 +27,7 @@ export class MessageWriter {
    * Sends the head with the first body bytes, or, if none come, at the end of the write batch
    * this runs in (`beginWriteBatch`), else at the end of this tick.
    */
-  holdHead(head: Buffer, chunked: boolean): void {
+  holdHead(head: string, chunked: boolean): void {
     this.head = head;
     this.chunked = chunked;
     if (this.scheduled) return;
@@ -33,10 +37,11 @@ export class MessageWriter {
   }
 
   /** Sends a head at once (a message without body). */
-  writeHead(head: Buffer): void {
+  writeHead(head: Buffer | string): void {
     this.flush();
     this.chunked = false;
-    this.socket.write(head);
+    if (typeof head === 'string') this.socket.write(head, 'latin1');
+    else this.socket.write(head);
   }
 
   flush(): void {
@@ -44,7 +49,7 @@ export class MessageWriter {
     const h = this.head;
     if (h !== null) {
       this.head = null;
-      this.socket.write(h);
+      this.socket.write(h, 'latin1');
     }
   }
 
@@ -55,16 +60,16 @@ export class MessageWriter {
     const socket = this.socket;
     if (!this.chunked) {
       if (head === null) return socket.write(chunk);
-      if (chunk.length <= COALESCE_LIMIT) return socket.write(Buffer.concat([head, chunk], head.length + chunk.length));
-      socket.write(head);
+      if (chunk.length <= COALESCE_LIMIT) return socket.write(withHead(head, chunk));
+      socket.write(head, 'latin1');
       return socket.write(chunk);
     }
     const size = chunkHeader(chunk.length);
     if (chunk.length <= COALESCE_LIMIT) {
-      return socket.write(head === null ? Buffer.concat([size, chunk, CRLF]) : Buffer.concat([head, size, chunk, CRLF]));
+      return socket.write(head === null ? Buffer.concat([size, chunk, CRLF]) : Buffer.concat([Buffer.from(head, 'latin1'), size, chunk, CRLF]));
     }
     socket.cork();
-    if (head !== null) socket.write(head);
+    if (head !== null) socket.write(head, 'latin1');
     socket.write(size);
     socket.write(chunk);
     const ok = socket.write(CRLF);
@@ -77,12 +82,21 @@ export class MessageWriter {
     const head = this.head;
     this.head = null;
     if (!this.chunked) {
-      if (head !== null) this.socket.write(head);
+      if (head !== null) this.socket.write(head, 'latin1');
       return;
     }
     const tail = trailers !== null && trailers.length > 0 ? lastChunkWithTrailers(trailers) : LAST_CHUNK;
-    this.socket.write(head === null ? tail : Buffer.concat([head, tail]));
+    this.socket.write(head === null ? tail : withHead(head, tail));
   }
+}
+
+/** One buffer holding the latin1 head followed by `body`. */
+function withHead(head: string, body: Buffer): Buffer {
+  const n = head.length;
+  const out = Buffer.allocUnsafe(n + body.length);
+  out.write(head, 0, n, 'latin1');
+  body.copy(out, n);
+  return out;
 }
 
 function flushWriter(w: MessageWriter): void {

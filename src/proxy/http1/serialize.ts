@@ -23,18 +23,27 @@ export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Unknown';
 }
 
-/** `HTTP/1.1 <status> <reason>` plus the header block and the blank line. `extra` is pre-formatted lines. */
-export function serializeResponseHead(status: number, headers: HeaderList, extra: string): Buffer {
+/**
+ * `HTTP/1.1 <status> <reason>` plus the header block and the blank line, as latin1 text (one
+ * byte per character): the writer copies it straight into the buffer that leaves with the body.
+ * `extra` is pre-formatted lines.
+ */
+export function responseHeadText(status: number, headers: HeaderList, extra: string): string {
   let s = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
   const { lower, values } = headers;
   for (let i = 0; i < lower.length; i++) s += `${lower[i]}: ${values[i]}\r\n`;
-  return Buffer.from(`${s}${extra}\r\n`, 'latin1');
+  return `${s}${extra}\r\n`;
 }
 
-/** A request head for an upstream connection. */
-export function serializeRequestHead(method: string, path: string, headers: HeaderList, extra: string): Buffer {
+/** `responseHeadText` as bytes. */
+export function serializeResponseHead(status: number, headers: HeaderList, extra: string): Buffer {
+  return Buffer.from(responseHeadText(status, headers, extra), 'latin1');
+}
+
+/** A request head for an upstream connection, as latin1 text. */
+export function requestHeadText(method: string, path: string, headers: HeaderList, extra: string): string {
   let s = `${method} ${path} HTTP/1.1\r\n`;
   const { lower, values } = headers;
   for (let i = 0; i < lower.length; i++) s += `${lower[i]}: ${values[i]}\r\n`;
-  return Buffer.from(`${s}${extra}\r\n`, 'latin1');
+  return `${s}${extra}\r\n`;
 }

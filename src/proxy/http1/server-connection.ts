@@ -54,6 +54,13 @@ export class Http1ServerConnection {
   private held: Buffer | null = null;
   private headTimer: NodeJS.Timeout | null = null;
   private headArmed = false;
+  /**
+   * Idle close without `socket.setTimeout`, which re-arms a timer on every read and write: one
+   * timer per connection checks, when it fires, how long ago the last request bytes arrived or
+   * the last response finished.
+   */
+  private idleTimer: NodeJS.Timeout | null = null;
+  private lastActivity = 0;
   private clientEnded = false;
   private draining = false;
   /** Response writer, shared by every response on this connection. */
@@ -86,13 +93,14 @@ export class Http1ServerConnection {
     socket.on('error', this.onError);
     socket.on('drain', this.onDrain);
     if (opts.idleTimeoutMs > 0) {
-      socket.setTimeout(opts.idleTimeoutMs);
-      socket.on('timeout', this.onIdle);
+      this.lastActivity = Date.now();
+      this.armIdleTimer(opts.idleTimeoutMs);
     }
     if (initial !== null && initial.length > 0) this.onData(initial);
   }
 
   private readonly onData = (buf: Buffer): void => {
+    if (this.idleTimer !== null) this.lastActivity = Date.now();
     beginWriteBatch();
     try {
       this.consume(buf);
@@ -182,6 +190,7 @@ export class Http1ServerConnection {
   /** The response finished going out. */
   responseComplete(stream: Http1Stream): void {
     if (this.current !== stream) return;
+    if (this.idleTimer !== null) this.lastActivity = Date.now();
     if (this.state === St.Body || !stream.keepAlive || this.clientEnded || this.draining) {
       // A response before the whole request arrived ends the connection (the rest of the
       // body cannot be told apart from a next request without reading it all).
@@ -207,6 +216,7 @@ export class Http1ServerConnection {
     this.state = St.Closed;
     this.current = null;
     this.clearHeadTimer();
+    this.clearIdleTimer();
     this.socket.end();
     this.linger();
   }
@@ -267,8 +277,31 @@ export class Http1ServerConnection {
     this.writeLocalReply(408, '');
   };
 
-  private readonly onIdle = (): void => {
-    if (this.state === St.Head && this.scanner.buffered === 0 && this.current === null) this.destroy();
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(this.onIdleCheck, ms);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private readonly onIdleCheck = (): void => {
+    this.idleTimer = null;
+    if (this.state === St.Closed || this.state === St.Tunnel) return;
+    const idleMs = this.opts.idleTimeoutMs;
+    const left = this.lastActivity + idleMs - Date.now();
+    if (left > 0) {
+      this.armIdleTimer(left);
+      return;
+    }
+    if (this.state === St.Head && this.scanner.buffered === 0 && this.current === null) {
+      this.destroy();
+      return;
+    }
+    // A request is in flight: look again a full period after it ends at the latest.
+    this.armIdleTimer(idleMs);
   };
 
   private readonly onEnd = (): void => {
@@ -297,6 +330,7 @@ export class Http1ServerConnection {
     this.state = St.Closed;
     this.current = null;
     this.clearHeadTimer();
+    this.clearIdleTimer();
     if (stream !== null && !stream.responseDone) stream.abortFromCodec('downstream connection closed');
   };
 
@@ -317,6 +351,7 @@ export class Http1ServerConnection {
   destroy(): void {
     this.state = St.Closed;
     this.clearHeadTimer();
+    this.clearIdleTimer();
     this.socket.destroy();
   }
 
@@ -325,14 +360,13 @@ export class Http1ServerConnection {
     this.state = St.Tunnel;
     this.current = null;
     this.clearHeadTimer();
+    this.clearIdleTimer();
     const s = this.socket;
     s.removeListener('data', this.onData);
     s.removeListener('end', this.onEnd);
     s.removeListener('close', this.onClose);
     s.removeListener('error', this.onError);
     s.removeListener('drain', this.onDrain);
-    s.removeListener('timeout', this.onIdle);
-    s.setTimeout(0);
     const held = this.held ?? Buffer.alloc(0);
     this.held = null;
     if (s.isPaused()) s.resume();

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import type { BodySink, BodySource, DownstreamStream, RequestHead, StreamObserver } from '../http/stream.js';
 import type { BodyDecoder, DecoderOutput } from './body-decoder.js';
-import { serializeResponseHead } from './serialize.js';
+import { responseHeadText } from './serialize.js';
 import type { Http1ServerConnection } from './server-connection.js';
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -148,7 +148,7 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
     if (status < 200 || (this.head.method === 'CONNECT' && status < 300)) {
       // Informational heads, and the 2xx that opens a CONNECT tunnel, go out as they are: the
       // final response follows, or the caller takes the socket over.
-      this.conn.writer.writeHead(serializeResponseHead(status, headers, ''));
+      this.conn.writer.writeHead(responseHeadText(status, headers, ''));
       if (status !== 101 && this.head.method !== 'CONNECT') this.responseStarted = false;
       return;
     }
@@ -172,14 +172,14 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
     if (!this.complete) this.keepAlive = false;
     if (!this.keepAlive) extra += 'connection: close\r\n';
     else if (this.minor === 0) extra += 'connection: keep-alive\r\n';
-    const buf = serializeResponseHead(status, headers, extra);
+    const text = responseHeadText(status, headers, extra);
     const writer = this.conn.writer;
     if (endStream || bodiless) {
-      writer.writeHead(buf);
+      writer.writeHead(text);
       this.finishResponse();
       return;
     }
-    writer.holdHead(buf, this.out === Out.Chunked);
+    writer.holdHead(text, this.out === Out.Chunked);
   }
 
   writeData(chunk: Buffer): boolean {

@@ -10,7 +10,7 @@ import { BodyDecoder, Framing } from '../http1/body-decoder.js';
 import { MessageWriter, beginWriteBatch, endWriteBatch } from '../http1/message-writer.js';
 import type { DecoderOutput } from '../http1/body-decoder.js';
 import { HeadScanner, Http1ParseError, parseResponseHead } from '../http1/head-parser.js';
-import { serializeRequestHead } from '../http1/serialize.js';
+import { requestHeadText } from '../http1/serialize.js';
 import type { Endpoint } from './types.js';
 import type { ResetReason, ResponseHandler, UpstreamStream } from './pool.js';
 
@@ -140,10 +140,10 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
       if (!headers.has('content-length')) extra = `content-length: ${bodyLength}\r\n`;
     } else if (bodyLength < 0) extra = 'transfer-encoding: chunked\r\n';
     else if (method === 'POST' || method === 'PUT' || method === 'PATCH') extra = 'content-length: 0\r\n';
-    const buf = serializeRequestHead(method, path, headers, extra);
-    if (bodyLength === 0) this.writer.writeHead(buf);
+    const head = requestHeadText(method, path, headers, extra);
+    if (bodyLength === 0) this.writer.writeHead(head);
     // The first body bytes usually follow at once: they leave together with the head.
-    else this.writer.holdHead(buf, this.requestChunked);
+    else this.writer.holdHead(head, this.requestChunked);
   }
 
   /** Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). */

@@ -4,7 +4,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-const POOL_SIZE = 4096;
+// A refill costs ~10 µs whatever its size up to tens of KB: a large pool makes it rare.
+const POOL_SIZE = 64 * 1024;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
