@@ -18,7 +18,7 @@ import { seenOnPage } from './bookinfo.js';
 
 const startScript = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
 
-test('npm start runs Bookinfo behind the ingress gateway in the foreground and prints the page to open; Ctrl-C stops it', { timeout: 120_000 }, async () => {
+test('npm start runs Bookinfo behind the ingress gateway in the foreground and prints the page to open; Ctrl-C stops it', { timeout: 240_000 }, async () => {
   const argv = startScript.split(/\s+/);
   assert.deepEqual(argv.slice(0, 3), ['node', 'bin/skiff.js', 'up'], `the start script runs skiff up in the foreground: ${startScript}`);
   assert.ok(!argv.includes('--detach') && !argv.includes('-d'));
@@ -35,7 +35,10 @@ test('npm start runs Bookinfo behind the ingress gateway in the foreground and p
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   let pids: number[] = [];
   try {
-    await eventually(() => /pods ready|not ready after/.test(out) || child.exitCode !== null, 'skiff up to report readiness', 90_000);
+    // Generous: on a loaded 2-core CI machine seven apps and eight proxies take a while to start.
+    await eventually(() => /pods ready|not ready after/.test(out) || child.exitCode !== null, 'skiff up to report readiness', 180_000).catch((err: unknown) =>
+      assert.fail(`${String(err)}; skiff up printed:\n${out}`),
+    );
     const productpage = `http://127.0.0.1:${ingressPort}/productpage`;
     assert.match(out, new RegExp(`✔ 7 pods ready; ingress gateway at http://127\\.0\\.0\\.1:${ingressPort}`), out);
     await eventually(() => /^ {2}dashboard: /m.test(out), 'the dashboard line');
