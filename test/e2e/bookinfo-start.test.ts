@@ -16,6 +16,16 @@ import { repoRoot } from '../helpers/cli.js';
 import { eventually } from './harness.js';
 import { seenOnPage } from './bookinfo.js';
 
+/** The app and proxy pids the runtime recorded, if it got that far. */
+function podPids(state: string): number[] {
+  try {
+    const pods = JSON.parse(readFileSync(join(state, 'runtime', 'pods.json'), 'utf8')) as { pods: Array<{ pids: { app?: number; proxy?: number } }> };
+    return pods.pods.flatMap((p) => [p.pids.app, p.pids.proxy]).filter((p): p is number => p !== undefined);
+  } catch {
+    return [];
+  }
+}
+
 const startScript = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start;
 
 test('npm start runs Bookinfo behind the ingress gateway in the foreground and prints the page to open; Ctrl-C stops it', { timeout: 240_000 }, async () => {
@@ -48,15 +58,24 @@ test('npm start runs Bookinfo behind the ingress gateway in the foreground and p
     const res = await fetch(productpage);
     const body = await res.text();
     assert.match(seenOnPage({ status: res.status, headers: {}, body }), /^v[123]$/);
-    const pods = JSON.parse(readFileSync(join(state, 'runtime', 'pods.json'), 'utf8')) as { pods: Array<{ pids: { app?: number; proxy?: number } }> };
-    pids = [child.pid!, ...pods.pods.flatMap((p) => [p.pids.app, p.pids.proxy]).filter((p): p is number => p !== undefined)];
+    pids = [child.pid!, ...podPids(state)];
 
     process.kill(-child.pid!, 'SIGINT');
     assert.equal(await exited, 0, out);
     assert.deepEqual(pids.filter(isAlive), [], 'no process of the mesh remains');
   } finally {
+    // After a failure, Ctrl-C first so skiff up stops its pods; then whatever is left is killed,
+    // including pods it started that this test never got to read.
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid!, 'SIGINT');
+      } catch {
+        // The group is already gone.
+      }
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    }
     if (child.exitCode === null) child.kill('SIGKILL');
-    for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of [...pids, ...podPids(state)]) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await rm(state, { recursive: true, force: true });
   }
 });
