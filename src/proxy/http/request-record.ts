@@ -53,6 +53,38 @@ export interface RequestRecord {
   localPrincipal?: string;
 }
 
+/**
+ * A record with nothing known yet but where it came in: for TCP connections and for requests the
+ * codec answers itself, which fill in the rest as they learn it.
+ */
+export function newRecord(kind: RequestRecord['kind'], listener: string, direction: RequestRecord['direction'], protocol: string, downstreamRemoteAddress: string): RequestRecord {
+  return {
+    kind,
+    listener,
+    direction,
+    flags: 0,
+    details: '',
+    status: 0,
+    method: '',
+    authority: '',
+    path: '',
+    protocol,
+    requestId: '',
+    userAgent: '',
+    bytesReceived: 0,
+    bytesSent: 0,
+    startTime: Date.now(),
+    durationMs: 0,
+    upstreamServiceTimeMs: -1,
+    upstreamHost: '',
+    upstreamCluster: '',
+    routeName: '',
+    downstreamRemoteAddress,
+    downstreamLocalAddress: '',
+    attempts: 0,
+  };
+}
+
 /** Receives each finished request; must be cheap and must not throw. */
 export type RequestDoneHook = (record: RequestRecord) => void;
 

@@ -8,7 +8,7 @@
 import net from 'node:net';
 import type { HttpListenerContext } from '../http/context.js';
 import { HttpListenerStats } from '../http/context.js';
-import type { RequestRecord } from '../http/request-record.js';
+import { newRecord } from '../http/request-record.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import { handleHttpRequest } from '../http/request-flow.js';
 import type { DownstreamStream } from '../http/stream.js';
@@ -214,31 +214,10 @@ export class Listener {
     stats.countStatus(status);
     const hook = ctx.services.onRequestDone;
     if (hook === null) return;
-    const rec: RequestRecord = {
-      kind: 'http',
-      listener: ctx.name,
-      direction: ctx.direction,
-      flags: status === 408 || status === 500 ? 0 : ResponseFlag.DPE,
-      details,
-      status,
-      method: '',
-      authority: '',
-      path: '',
-      protocol,
-      requestId: '',
-      userAgent: '',
-      bytesReceived: 0,
-      bytesSent: 0,
-      startTime: Date.now(),
-      durationMs: 0,
-      upstreamServiceTimeMs: -1,
-      upstreamHost: '',
-      upstreamCluster: '',
-      routeName: '',
-      downstreamRemoteAddress: remote,
-      downstreamLocalAddress: '',
-      attempts: 0,
-    };
+    const rec = newRecord('http', ctx.name, ctx.direction, protocol, remote);
+    rec.flags = status === 408 || status === 500 ? 0 : ResponseFlag.DPE;
+    rec.details = details;
+    rec.status = status;
     try {
       hook(rec);
     } catch {

@@ -7,7 +7,7 @@ import net from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ProxyServices } from '../http/context.js';
 import { ResponseFlag } from '../http/response-flags.js';
-import type { RequestRecord } from '../http/request-record.js';
+import { newRecord } from '../http/request-record.js';
 import { splice } from '../http/tunnel.js';
 import type { TcpRoute } from '../snapshot.js';
 import { transportFailureText } from '../upstream/http1-client.js';
@@ -82,31 +82,9 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
   const stats = ctx.stats;
   stats.downstream_cx_total++;
   stats.downstream_cx_active++;
-  const rec: RequestRecord = {
-    kind: 'tcp',
-    listener: ctx.name,
-    direction: ctx.direction,
-    flags: 0,
-    details: '',
-    status: 0,
-    method: '',
-    authority: sni ?? '',
-    path: '',
-    protocol: 'tcp',
-    requestId: '',
-    userAgent: '',
-    bytesReceived: 0,
-    bytesSent: 0,
-    startTime: Date.now(),
-    durationMs: 0,
-    upstreamServiceTimeMs: -1,
-    upstreamHost: '',
-    upstreamCluster: '',
-    routeName: '',
-    downstreamRemoteAddress: `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`,
-    downstreamLocalAddress: `${socket.localAddress ?? ''}:${ctx.port}`,
-    attempts: 0,
-  };
+  const rec = newRecord('tcp', ctx.name, ctx.direction, 'tcp', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`);
+  rec.authority = sni ?? '';
+  rec.downstreamLocalAddress = `${socket.localAddress ?? ''}:${ctx.port}`;
   const started = performance.now();
   const done = (flag: number, details: string): void => {
     rec.flags |= flag;
