@@ -48,8 +48,11 @@ export function nginxBuildInfo(nginx: string): string {
   }
 }
 
-/** The nginx backend's config: one worker, no logging, the fixed body for every path. */
-export function nginxBackendConfig(dir: string, port: number, addresses: readonly string[], nginxV: string): string {
+/**
+ * An nginx config with one worker, no access log and keep-alive as long as the benchmark runs,
+ * around `servers` (the `http` block's own directives: upstreams and servers).
+ */
+export function nginxConfig(dir: string, nginxV: string, servers: string): string {
   return `worker_processes 1;
 daemon off;
 pid ${join(dir, 'nginx.pid')};
@@ -60,12 +63,21 @@ http {
   keepalive_requests 1000000;
   keepalive_timeout 120s;
   ${nginxTempPaths(dir, nginxV)}
-  server {
-    ${addresses.map((a) => `listen ${a}:${port};`).join('\n    ')}
-    location / { default_type text/plain; return 200 "${'x'.repeat(BODY_BYTES)}"; }
-  }
+${servers}
 }
 `;
+}
+
+/** The nginx backend's config: one worker, no logging, the fixed body for every path. */
+export function nginxBackendConfig(dir: string, port: number, addresses: readonly string[], nginxV: string): string {
+  return nginxConfig(
+    dir,
+    nginxV,
+    `  server {
+    ${addresses.map((a) => `listen ${a}:${port};`).join('\n    ')}
+    location / { default_type text/plain; return 200 "${'x'.repeat(BODY_BYTES)}"; }
+  }`,
+  );
 }
 
 /** Starts the backend (nginx when available) and waits until it accepts connections. */

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nginxBuildInfo, nginxTempPaths, PROXY_CORE } from './backend.js';
+import { nginxBuildInfo, nginxConfig, PROXY_CORE } from './backend.js';
 import { freePort, start, waitForPort } from './processes.js';
 import type { Managed } from './processes.js';
 import { pinned } from './tools.js';
@@ -17,23 +17,15 @@ export interface Endpoint {
 }
 
 export function nginxProxyConfig(dir: string, listen: Endpoint, upstream: Endpoint, nginxV: string): string {
-  return `worker_processes 1;
-daemon off;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 120s;
-  ${nginxTempPaths(dir, nginxV)}
-  upstream be { server ${upstream.address}:${upstream.port}; keepalive 64; keepalive_requests 1000000; }
+  return nginxConfig(
+    dir,
+    nginxV,
+    `  upstream be { server ${upstream.address}:${upstream.port}; keepalive 64; keepalive_requests 1000000; }
   server {
     listen ${listen.address}:${listen.port};
     location / { proxy_pass http://be; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`;
+  }`,
+  );
 }
 
 export function haproxyConfig(listen: Endpoint, upstream: Endpoint): string {
