@@ -15,7 +15,8 @@ export type SimEvent =
   | { event: 'started' }
   | { event: 'synced'; lastAckAt: number; snapshotBytes: number }
   | { event: 'armed' }
-  | { event: 'acked'; lastAckAt: number }
+  /** `messageBytes`: the largest message (characters) that brought the change, complete snapshot or delta. */
+  | { event: 'acked'; lastAckAt: number; messageBytes: number }
   | { event: 'error'; message: string };
 
 /** Parent → skiffd process. */

@@ -24,7 +24,7 @@ async function awaitNext(): Promise<void> {
   const before = new Map(sims.map((s) => [s, s.lastAck?.version]));
   send({ event: 'armed' });
   const lastAckAt = await waitForFleet(sims, (s) => s.lastAck !== null && s.lastAck.version !== before.get(s), TIMEOUT_MS);
-  send({ event: 'acked', lastAckAt });
+  send({ event: 'acked', lastAckAt, messageBytes: Math.max(...sims.map((s) => s.last?.size ?? 0)) });
 }
 
 process.on('message', (m: SimCommand) => {

@@ -92,7 +92,12 @@ async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Pro
       const writtenAt = Date.now();
       await apply(apiUrl, 'vs.yaml', virtualServiceYaml(1 + k));
       const acked = await Promise.all(sims.map((s) => s.next('acked', STEP_TIMEOUT_MS)));
-      const sample = { writtenAt, lastAckAt: Math.max(...acked.map((e) => e.lastAckAt)), cpuS: cpuSeconds([skiffd.pid]) - cpuBefore };
+      const sample = {
+        writtenAt,
+        lastAckAt: Math.max(...acked.map((e) => e.lastAckAt)),
+        cpuS: cpuSeconds([skiffd.pid]) - cpuBefore,
+        messageBytes: Math.max(...acked.map((e) => e.messageBytes)),
+      };
       samples.push(sample);
       opts.log(`control plane: ${proxies} proxies, change ${k}/${opts.changes}: last ACK after ${sample.lastAckAt - writtenAt} ms, skiffd ${sample.cpuS.toFixed(2)} CPU s`);
       await settled(apiUrl);

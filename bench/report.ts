@@ -3,7 +3,7 @@
  * and the Markdown table printed on stdout, with the machine and method the figures came from.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Row, TargetCheck } from './aggregate.js';
@@ -112,12 +112,60 @@ export function targetLines(checks: readonly TargetCheck[]): string {
   return checks.map((c) => `- [${c.met === null ? ' ' : c.met ? 'x' : ' '}] ${c.target}: ${c.measured}${c.met === false ? ' (not met)' : c.met === null ? ' (not measured)' : ''}`).join('\n');
 }
 
-/** Writes `latest.json` and `<timestamp>.json` into `dir`; returns their paths. */
+const MERGE_NOTE = /^(proxy rows|control plane rows)[^]* from the run of /;
+
+/** "<what> from the run of <date>": the date of the run that measured them, which `previous` may itself have kept. */
+function keptNote(previous: Partial<BenchReport>, what: string): string {
+  const prefix = `${what} from the run of `;
+  return (previous.notes ?? []).find((n) => n.startsWith(prefix)) ?? `${prefix}${previous.date ?? 'an earlier run'}`;
+}
+
+/** What an earlier `latest.json` holds, as far as merging needs it; anything else is not trusted. */
+function previousReport(file: string): Partial<BenchReport> | null {
+  if (!existsSync(file)) return null;
+  try {
+    const v: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The report with the results of the suite it did not run taken from `previous`, so that running
+ * one suite (`--suite controlplane`) does not wipe the other's figures from `latest.json`. A
+ * suite ran when it left rows or skipped rows (proxy) or is not `not-run` (control plane). Each
+ * part kept says in `notes` which run it came from.
+ */
+export function mergeReports(report: BenchReport, previous: Partial<BenchReport> | null): BenchReport {
+  if (previous === null) return report;
+  const out: BenchReport = { ...report, notes: [...report.notes] };
+  const proxyRan = report.rows.length > 0 || report.skipped.length > 0;
+  if (!proxyRan && Array.isArray(previous.rows) && previous.rows.length > 0) {
+    out.rows = previous.rows;
+    out.skipped = previous.skipped ?? [];
+    out.targets = previous.targets ?? report.targets;
+    if (previous.method !== undefined) out.method = previous.method;
+    // The notes of a run describe its proxy rows (trace export counts); the merge notes are redone here.
+    const earlier = (previous.notes ?? []).filter((n) => !MERGE_NOTE.test(n));
+    out.notes.push(...earlier, keptNote(previous, 'proxy rows, targets and method'));
+  }
+  if (report.controlPlane.status === 'not-run' && previous.controlPlane?.status === 'measured') {
+    out.controlPlane = previous.controlPlane;
+    out.notes.push(keptNote(previous, 'control plane rows'));
+  }
+  return out;
+}
+
+/** Writes `latest.json` (merged with the previous one, see `mergeReports`) and `<timestamp>.json` into `dir`; returns their paths. */
 export function writeReport(dir: string, report: BenchReport): string[] {
   mkdirSync(dir, { recursive: true });
-  const text = `${JSON.stringify(report, null, 2)}\n`;
+  const latest = join(dir, 'latest.json');
+  const merged = mergeReports(report, previousReport(latest));
   const stamp = report.date.replace(/[:.]/g, '-');
-  const files = [join(dir, 'latest.json'), join(dir, `${stamp}.json`)];
-  for (const f of files) writeFileSync(f, text);
-  return files;
+  writeFileSync(latest, `${JSON.stringify(merged, null, 2)}\n`);
+  // The dated copy is this run alone.
+  const dated = join(dir, `${stamp}.json`);
+  writeFileSync(dated, `${JSON.stringify(report, null, 2)}\n`);
+  return [latest, dated];
 }

@@ -4,10 +4,24 @@
  * the runtime runs with that id, else (a gateway started by hand) described by its hello.
  */
 import type { ConnectedProxy } from './push/types.js';
-import type { RegistrySnapshot } from '../registry/types.js';
+import type { RegistrySnapshot, WorkloadInstance } from '../registry/types.js';
 import type { GatewayTarget as RuntimeGateway } from '../runtime/types.js';
 import type { ProxyTarget } from './translate/types.js';
 import { gatewayPortMap } from './translate/types.js';
+
+/** Workload instances by sidecar proxy id, per registry snapshot (a push looks up every proxy in one). */
+const byId = new WeakMap<RegistrySnapshot, Map<string, WorkloadInstance>>();
+
+function sidecarsById(registry: RegistrySnapshot): Map<string, WorkloadInstance> {
+  let map = byId.get(registry);
+  if (map === undefined) {
+    map = new Map();
+    // The first instance with an id wins, as the linear search it replaces did.
+    for (const w of registry.workloads) if (w.sidecar !== undefined && !map.has(w.sidecar.proxyId)) map.set(w.sidecar.proxyId, w);
+    byId.set(registry, map);
+  }
+  return map;
+}
 
 /** The translation target for `proxy`; throws (the push server reports it) when none fits. */
 export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, gateways: readonly RuntimeGateway[]): ProxyTarget {
@@ -29,7 +43,7 @@ export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, g
       portMap: gatewayPortMap(),
     };
   }
-  const workload = registry.workloads.find((w) => w.sidecar?.proxyId === proxy.id);
+  const workload = sidecarsById(registry).get(proxy.id);
   if (workload === undefined) throw new Error(`no workload instance in the registry has a sidecar with proxy id ${proxy.id}`);
   return { kind: 'sidecar', id: proxy.id, workload };
 }

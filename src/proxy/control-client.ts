@@ -1,13 +1,16 @@
 /**
  * The proxy's side of the push protocol (see src/controlplane/push/protocol.ts): keeps a stream
  * open to skiffd, applies each snapshot it receives and answers ACK or NACK, and reconnects with
- * jittered backoff whenever skiffd is away — serving the last good snapshot all the while.
+ * jittered backoff whenever skiffd is away — serving the last good snapshot all the while. It
+ * takes deltas: each is applied to the last snapshot in force (kept as received) and the result
+ * handled as a complete snapshot.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import { CONTENT_TYPE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from '../controlplane/push/protocol.js';
-import type { HelloMessage, NackError, SnapshotMessage } from '../controlplane/push/protocol.js';
+import { DeltaError, applyDelta } from '../controlplane/push/delta.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from '../controlplane/push/protocol.js';
+import type { DeltaMessage, HelloMessage, NackError, SnapshotMessage } from '../controlplane/push/protocol.js';
 import { SnapshotError } from './snapshot.js';
 import type { NodeConfig } from './snapshot.js';
 
@@ -49,7 +52,7 @@ const WINDOW = 16 * 1024 * 1024;
 const MAX_SNAPSHOT_LINE = 256 * 1024 * 1024;
 
 interface Pending {
-  message: SnapshotMessage;
+  message: SnapshotMessage | DeltaMessage;
   stream: ClientHttp2Stream;
 }
 
@@ -69,6 +72,8 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
   /** The control plane's last reason for refusing the stream, logged once while it repeats. */
   private refusal: string | null = null;
   private version: string | null = null;
+  /** The snapshot in force as the control plane sent it (deltas apply to it); null before the first. */
+  private current: Record<string, unknown> | null = null;
   private readonly log: (line: string) => void;
   private readonly random: () => number;
 
@@ -148,7 +153,7 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     // One stream per connection: when it ends, the connection goes too, and reconnecting starts over.
     stream.on('end', () => stream.close());
     stream.on('close', () => session.close());
-    const hello: HelloMessage = { type: 'hello', node: this.opts.node };
+    const hello: HelloMessage = { type: 'hello', node: this.opts.node, features: [DELTA_FEATURE] };
     if (this.opts.adminUrl !== undefined) hello.adminUrl = this.opts.adminUrl;
     if (this.opts.metricsUrl !== undefined) hello.metricsUrl = this.opts.metricsUrl;
     stream.write(encodeLine(hello));
@@ -200,15 +205,29 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     this.applying = false;
   }
 
-  /** Applies one snapshot; the reason it was refused, or null once it is in force. */
-  private async apply(message: SnapshotMessage): Promise<NackError | null> {
-    const snap: unknown = message.snapshot;
+  /** Applies one snapshot or delta; the reason it was refused, or null once it is in force. */
+  private async apply(message: SnapshotMessage | DeltaMessage): Promise<NackError | null> {
+    let snap: unknown;
+    if (message.type === 'snapshot') {
+      snap = message.snapshot;
+    } else {
+      if (this.current === null || this.version !== message.base) {
+        return { path: 'base', reason: `delta against snapshot ${message.base}, this proxy serves ${this.version ?? 'none'}` };
+      }
+      try {
+        snap = applyDelta(this.current, message.delta, message.version);
+      } catch (err) {
+        if (err instanceof DeltaError) return { path: err.path, reason: err.reason };
+        throw err;
+      }
+    }
     const nodeId = typeof snap === 'object' && snap !== null ? (snap as { node?: { id?: unknown } }).node?.id : undefined;
     if (typeof nodeId === 'string' && nodeId !== this.opts.node.id) {
       return { path: 'node.id', reason: `snapshot is for ${JSON.stringify(nodeId)}, this proxy is ${JSON.stringify(this.opts.node.id)}` };
     }
     try {
       await this.opts.target.applySnapshot(snap);
+      this.current = typeof snap === 'object' && snap !== null ? (snap as Record<string, unknown>) : null;
       return null;
     } catch (err) {
       if (err instanceof SnapshotError) return { path: err.path, reason: err.reason };

@@ -130,6 +130,8 @@ test('an applied VirtualService reaches the proxy within a second; deleting it r
 
   await apiRequest(d.apiUrl, 'POST', '/api/v1/delete', { files: [{ name: 'vs.yaml', text: VS }] });
   await eventually(async () => (await configDump(adminUrl)).content === initial.content, 1000, 'the snapshot before the VirtualService');
+  // Both changes went out as deltas: the proxy rebuilt from them exactly the snapshots above.
+  assert.ok(d.push.counters.deltas >= 2, `changes sent as deltas (${d.push.counters.deltas})`);
 });
 
 test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd restores the store and re-syncs the proxy', async () => {

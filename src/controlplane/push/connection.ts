@@ -4,6 +4,7 @@
  */
 import type { ServerHttp2Stream } from 'node:http2';
 import type { NodeConfig } from '../../proxy/snapshot.js';
+import type { EncodedSnapshot } from './encode.js';
 import { encodeLine } from './protocol.js';
 import type { ConnectedProxy, NackRecord, ProxyStatus, SyncState } from './types.js';
 
@@ -17,6 +18,14 @@ export class ProxyConnection {
   /** Set by the hello; null until then. */
   proxy: ConnectedProxy | null = null;
   sent: Sent | null = null;
+  /** Content of the last send, what the next delta is computed against. */
+  sentContent: EncodedSnapshot | null = null;
+  /** The last send was a delta (a NACK of it is answered with the complete snapshot). */
+  sentDelta = false;
+  /** The proxy said in its hello that it takes deltas. */
+  deltas = false;
+  /** Send the complete snapshot next, even when its content was sent already. */
+  forceFull = false;
   acked: { version: string; nonce: string } | null = null;
   lastNack: NackRecord | null = null;
   nackedNonce: string | null = null;
@@ -43,10 +52,17 @@ export class ProxyConnection {
     return this.acked?.nonce === this.sent.nonce ? 'SYNCED' : 'STALE';
   }
 
-  /** Writes one line; false when the stream is over its buffer and the caller should wait for `drain`. */
-  write(line: string): boolean {
+  /** Writes one line, whole or in pieces; false when the stream is over its buffer and the caller should wait for `drain`. */
+  write(line: string | readonly (string | Buffer)[]): boolean {
     if (this.closed || this.stream.destroyed) return true;
-    const ok = this.stream.write(line);
+    let ok = true;
+    if (typeof line === 'string') {
+      ok = this.stream.write(line);
+    } else {
+      this.stream.cork();
+      for (const chunk of line) ok = this.stream.write(chunk);
+      this.stream.uncork();
+    }
     if (!ok) this.blocked = true;
     return ok;
   }

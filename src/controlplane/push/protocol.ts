@@ -7,14 +7,27 @@
  * - The proxy opens one long-lived stream, `POST /skiff.v1/stream` (content type
  *   `application/x-ndjson`), and keeps it open; skiffd answers `:status 200` at once and keeps its
  *   side open too. Each direction carries JSON messages, one per line.
- * - proxy → skiffd: first `{type:'hello', node:{id, kind, workload?}, adminUrl?, metricsUrl?}`,
- *   then for every snapshot received `{type:'ack', version, nonce}` once it is in force, or
- *   `{type:'nack', version, nonce, error:{path, reason}}` when it was refused (the proxy keeps
- *   serving its previous snapshot, as Envoy does after a NACK).
+ * - proxy → skiffd: first `{type:'hello', node:{id, kind, workload?}, adminUrl?, metricsUrl?,
+ *   features?}`, then for every snapshot or delta received `{type:'ack', version, nonce}` once it
+ *   is in force, or `{type:'nack', version, nonce, error:{path, reason}}` when it was refused (the
+ *   proxy keeps serving its previous snapshot, as Envoy does after a NACK). `features: ['delta']`
+ *   says the proxy takes `delta` messages.
  * - skiffd → proxy: `{type:'snapshot', version, nonce, snapshot}` with the proxy's complete
- *   `ProxySnapshot` (state of the world, never a delta), whose own `version` equals the message's.
- *   On connect the proxy gets the current snapshot at once; later ones follow config or registry
- *   changes, debounced. A snapshot whose content equals the last one sent is not sent again.
+ *   `ProxySnapshot` (state of the world), whose own `version` equals the message's. On connect the
+ *   proxy gets the current snapshot at once; later ones follow config or registry changes,
+ *   debounced. A snapshot whose content equals the last one sent is not sent again.
+ * - Deltas (Envoy's incremental xDS, reduced to what a push changes): to a proxy that offered the
+ *   `delta` feature and acknowledged the last send, skiffd may send instead
+ *   `{type:'delta', version, nonce, base, delta:{put?, drop?, items?, virtualHosts?}}`: applied to
+ *   the snapshot of version `base` it gives the complete snapshot of `version`. `put` holds
+ *   top-level fields replaced whole (`node`, `telemetry`, or a whole `listeners`/`routes`/`clusters`
+ *   list); `drop` names fields removed; `items` holds, per list, items replaced by position
+ *   (`{"clusters":{"17":{...}}}`, only when the list's names and their order are unchanged); and
+ *   `virtualHosts` holds, per position in `routes`, virtual hosts replaced by position within that
+ *   route config (`{"0":{"3":{...}}}`, on the same terms). Whatever is not named is unchanged. A
+ *   proxy that does not hold `base` NACKs with error path `base`, one that finds a position out of
+ *   range or an item under another name with a path starting `delta`; skiffd then sends the
+ *   complete snapshot at once. Any other NACK refuses the content, as for a complete snapshot.
  *   `{type:'error', reason}` precedes skiffd closing a stream it refuses (a bad hello).
  * - Versions are `<generation>-<content hash>`: the generation grows with every push round of
  *   this skiffd, the hash identifies the content. Each send has a fresh nonce, so an ACK or NACK
@@ -24,6 +37,8 @@
  *
  * HTTP/2 rather than an HTTP/1.1 request/response pair because both directions then flow on one
  * stream with per-stream flow control, and PING frames give keepalive without messages of ours.
+ * Deltas because a change to one service otherwise re-sends every proxy its whole snapshot
+ * (hundreds of KB with a thousand services), which dominates a push to a thousand proxies.
  */
 import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
 
@@ -38,7 +53,12 @@ export interface HelloMessage {
   adminUrl?: string;
   /** URL where the proxy's metrics are scraped. */
   metricsUrl?: string;
+  /** Optional parts of the protocol the proxy implements (`delta`). */
+  features?: string[];
 }
+
+/** The feature a proxy names in its hello to receive `delta` messages. */
+export const DELTA_FEATURE = 'delta';
 
 export interface AckMessage {
   type: 'ack';
@@ -66,13 +86,29 @@ export interface SnapshotMessage {
   snapshot: ProxySnapshot;
 }
 
+/** What changed since the snapshot of `base`; see the module comment. Checked when applied (`delta.ts`). */
+export interface SnapshotDelta {
+  put?: Record<string, unknown>;
+  drop?: string[];
+  items?: Record<string, Record<string, unknown>>;
+  virtualHosts?: Record<string, Record<string, unknown>>;
+}
+
+export interface DeltaMessage {
+  type: 'delta';
+  version: string;
+  nonce: string;
+  base: string;
+  delta: SnapshotDelta;
+}
+
 export interface ErrorMessage {
   type: 'error';
   reason: string;
 }
 
 export type ProxyMessage = HelloMessage | AckMessage | NackMessage;
-export type ServerMessage = SnapshotMessage | ErrorMessage;
+export type ServerMessage = SnapshotMessage | DeltaMessage | ErrorMessage;
 
 /** A message that does not follow the protocol; the text says what is wrong. */
 export class ProtocolError extends Error {
@@ -143,6 +179,10 @@ export function parseProxyMessage(line: string): ProxyMessage {
       const metricsUrl = optionalUrl(v, 'metricsUrl');
       if (adminUrl !== undefined) hello.adminUrl = adminUrl;
       if (metricsUrl !== undefined) hello.metricsUrl = metricsUrl;
+      if (v.features !== undefined) {
+        if (!Array.isArray(v.features) || !v.features.every((f) => typeof f === 'string')) throw new ProtocolError('hello.features must be a list of strings');
+        hello.features = v.features;
+      }
       return hello;
     }
     case 'ack':
@@ -172,6 +212,10 @@ export function parseServerMessage(line: string): ServerMessage {
   }
   if (!isObj(v)) throw new ProtocolError('message must be a JSON object');
   if (v.type === 'error') return { type: 'error', reason: typeof v.reason === 'string' ? v.reason : 'unspecified' };
+  if (v.type === 'delta') {
+    if (!isObj(v.delta)) throw new ProtocolError('delta.delta must be an object');
+    return { type: 'delta', version: str(v, 'version', 'delta'), nonce: str(v, 'nonce', 'delta'), base: str(v, 'base', 'delta'), delta: v.delta };
+  }
   if (v.type !== 'snapshot') throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);
   return { type: 'snapshot', version: str(v, 'version', 'snapshot'), nonce: str(v, 'nonce', 'snapshot'), snapshot: v.snapshot as ProxySnapshot };
 }

@@ -1,7 +1,7 @@
 /**
  * skiffd's push server: holds one HTTP/2 stream per proxy (protocol in `protocol.ts`), sends each
- * its snapshot on connect and after debounced changes, and tracks ACKs and NACKs for
- * `skiff proxy-status`.
+ * its snapshot on connect and after debounced changes (as a delta to a proxy that takes them and
+ * acknowledged the previous one), and tracks ACKs and NACKs for `skiff proxy-status`.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
@@ -11,8 +11,8 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ProxyConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
 import { SessionKeepalive } from './keepalive.js';
-import { encodeSnapshot, snapshotLine } from './encode.js';
-import { CONTENT_TYPE, LineSplitter, ProtocolError, STREAM_PATH, parseProxyMessage } from './protocol.js';
+import { deltaLine, encodeSnapshot, snapshotChunks } from './encode.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, parseProxyMessage } from './protocol.js';
 import type { HelloMessage, ProxyMessage } from './protocol.js';
 import type { ConnectedProxy, ProxyStatus, PushCounters, PushLogger, PushServerEvents, PushServerOptions } from './types.js';
 
@@ -39,7 +39,7 @@ export class PushServer extends EventEmitter<PushServerEvents> {
   private generation = 1;
   private nonceSeq = 0;
   private closed = false;
-  readonly counters: PushCounters = { pushes: 0, sends: 0, unchanged: 0, acks: 0, nacks: 0 };
+  readonly counters: PushCounters = { pushes: 0, sends: 0, deltas: 0, unchanged: 0, acks: 0, nacks: 0 };
 
   constructor(private readonly opts: PushServerOptions) {
     super();
@@ -203,6 +203,12 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     this.counters.nacks++;
     this.log.warn(`push: ${proxy.id} refused snapshot ${msg.version}: ${msg.error.path ? `${msg.error.path}: ` : ''}${msg.error.reason}`);
     this.emit('nack', proxy, conn.lastNack);
+    if (conn.sentDelta && conn.sent?.nonce === msg.nonce && isDeltaRefusal(msg.error.path)) {
+      // The proxy could not apply the delta itself (another base, a position it lacks): the whole snapshot settles it.
+      // A refusal of the content would only repeat, so that one waits for the next change like any NACK.
+      conn.forceFull = true;
+      void this.send(conn);
+    }
   }
 
   private onHello(conn: ProxyConnection, hello: HelloMessage): void {
@@ -212,6 +218,7 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     const remote = conn.stream.session?.socket?.remoteAddress;
     if (remote !== undefined) proxy.remoteAddress = remote;
     conn.proxy = proxy;
+    conn.deltas = hello.features?.includes(DELTA_FEATURE) === true;
     // Two streams with one id (a duplicate id, or a reconnect before the old stream was noticed
     // dead) are both served, as istiod does; refusing one would make the pair flap.
     const same = this.byId.get(proxy.id) ?? new Set<ProxyConnection>();
@@ -283,21 +290,32 @@ export class PushServer extends EventEmitter<PushServerEvents> {
   private async sendLatest(conn: ProxyConnection): Promise<void> {
     const proxy = conn.proxy;
     if (proxy === null || conn.closed) return;
-    let line: string;
+    let line: string | (string | Buffer)[];
     let version: string;
+    let delta = false;
     try {
       const snapshot = await this.opts.snapshotFor(proxy);
       if (conn.closed) return;
       const encoded = encodeSnapshot(snapshot);
       conn.error = null;
-      if (conn.sent?.hash === encoded.hash) {
+      if (conn.sent?.hash === encoded.hash && !conn.forceFull) {
         this.counters.unchanged++;
         return;
       }
       version = `${this.generation}-${encoded.hash}`;
       const nonce = (++this.nonceSeq).toString(36);
-      line = snapshotLine(encoded, version, nonce);
+      // A delta only against content the proxy confirmed it holds; anything else gets the whole snapshot.
+      const base = conn.sent;
+      if (conn.deltas && !conn.forceFull && base !== null && conn.sentContent !== null && conn.state === 'SYNCED') {
+        line = deltaLine(conn.sentContent, encoded, version, nonce, base.version);
+        delta = true;
+      } else {
+        line = snapshotChunks(encoded, version, nonce);
+      }
       conn.sent = { version, nonce, hash: encoded.hash };
+      conn.sentContent = encoded;
+      conn.sentDelta = delta;
+      conn.forceFull = false;
       conn.snapshotNode = snapshot.node;
     } catch (err) {
       conn.error = `cannot compute the snapshot: ${err instanceof Error ? err.message : String(err)}`;
@@ -306,6 +324,7 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     }
     conn.write(line);
     this.counters.sends++;
+    if (delta) this.counters.deltas++;
     this.emit('send', proxy, version);
   }
 
@@ -316,6 +335,11 @@ export class PushServer extends EventEmitter<PushServerEvents> {
       if (conn.proxy === null && !conn.closed && now - conn.openedAt > this.helloTimeoutMs) this.refuse(conn, `no hello within ${this.helloTimeoutMs} ms`);
     }
   }
+}
+
+/** A NACK of a delta that did not fit the proxy's snapshot (paths `base` and `delta…`), not of its content. */
+function isDeltaRefusal(path: string): boolean {
+  return path === 'base' || path === 'delta' || path.startsWith('delta.');
 }
 
 /** Creates a push server (not yet listening; call `listen`). */

@@ -6,7 +6,8 @@
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type { NodeConfig } from '../../proxy/snapshot.js';
-import { CONTENT_TYPE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from './protocol.js';
+import { DeltaError, applyDelta } from './delta.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from './protocol.js';
 import type { NackError } from './protocol.js';
 
 export interface SimSnapshot {
@@ -15,7 +16,9 @@ export interface SimSnapshot {
   /** Characters of the whole message line. */
   size: number;
   receivedAt: number;
-  /** The parsed snapshot, only with `parse: true`. */
+  /** Whether it came as a delta. */
+  delta: boolean;
+  /** The parsed snapshot, only with `parse: true`: for a delta, the complete snapshot it makes of its base. */
   snapshot?: unknown;
 }
 
@@ -28,13 +31,21 @@ export interface SimProxyOptions {
    * envelope is read, so the simulator's own cost does not dwarf the control plane's.
    */
   parse?: boolean;
+  /**
+   * Offer the `delta` feature, as `skiff proxy` does. Default true. With `parse`, each delta is
+   * applied to the last snapshot acknowledged (NACKed when it does not fit); without, it is
+   * acknowledged unread, like a snapshot.
+   */
+  deltas?: boolean;
   /** A reason to NACK this snapshot, null to ACK it, or `ignore` to leave it unanswered. Default: ACK everything. */
   judge?: (snapshot: SimSnapshot) => NackError | null | 'ignore';
   onSnapshot?: (snapshot: SimSnapshot) => void;
 }
 
+const WINDOW = 16 * 1024 * 1024;
+
 /** The envelope the push server writes first on every snapshot line. */
-const ENVELOPE = /^\{"type":"snapshot","version":("(?:[^"\\]|\\.)*"),"nonce":("(?:[^"\\]|\\.)*"),/;
+const ENVELOPE = /^\{"type":"(snapshot|delta)","version":("(?:[^"\\]|\\.)*"),"nonce":("(?:[^"\\]|\\.)*"),/;
 
 export class SimProxy {
   /** Every snapshot received, oldest first. */
@@ -44,6 +55,8 @@ export class SimProxy {
   /** Set when the stream ended; with the reason. */
   closedReason: string | null = null;
   private waiters: (() => void)[] = [];
+  /** With `parse: true`: the last snapshot acknowledged, the base of the next delta. */
+  private current: { version: string; snapshot: Record<string, unknown> } | null = null;
 
   private constructor(
     readonly id: string,
@@ -54,8 +67,10 @@ export class SimProxy {
   /** Connects and says hello; resolves once skiffd accepted the stream. */
   static connect(opts: SimProxyOptions): Promise<SimProxy> {
     return new Promise((resolve, reject) => {
-      const session = http2.connect(opts.url);
+      // The window `skiff proxy` asks for, so a large snapshot arrives as it would to a real proxy.
+      const session = http2.connect(opts.url, { settings: { initialWindowSize: WINDOW } });
       session.on('error', reject);
+      session.on('connect', () => session.setLocalWindowSize(WINDOW));
       const stream = session.request({ ':method': 'POST', ':path': STREAM_PATH, 'content-type': CONTENT_TYPE }, { endStream: false });
       const sim = new SimProxy(opts.node.id, session, stream);
       stream.setEncoding('utf8');
@@ -78,7 +93,14 @@ export class SimProxy {
         session.close();
         sim.wake();
       });
-      stream.write(encodeLine({ type: 'hello', node: opts.node, ...(opts.adminUrl !== undefined ? { adminUrl: opts.adminUrl } : {}) }));
+      stream.write(
+        encodeLine({
+          type: 'hello',
+          node: opts.node,
+          ...(opts.adminUrl !== undefined ? { adminUrl: opts.adminUrl } : {}),
+          ...(opts.deltas !== false ? { features: [DELTA_FEATURE] } : {}),
+        }),
+      );
     });
   }
 
@@ -120,14 +142,31 @@ export class SimProxy {
     let snap: SimSnapshot;
     const head = opts.parse === true ? null : ENVELOPE.exec(line.slice(0, 512));
     if (head !== null) {
-      snap = { version: JSON.parse(head[1]) as string, nonce: JSON.parse(head[2]) as string, size: line.length, receivedAt };
+      snap = { version: JSON.parse(head[2]) as string, nonce: JSON.parse(head[3]) as string, size: line.length, receivedAt, delta: head[1] === 'delta' };
     } else {
       const message = parseServerMessage(line);
       if (message.type === 'error') {
         this.closedReason = message.reason;
         return;
       }
-      snap = { version: message.version, nonce: message.nonce, size: line.length, receivedAt, ...(opts.parse === true ? { snapshot: message.snapshot } : {}) };
+      snap = { version: message.version, nonce: message.nonce, size: line.length, receivedAt, delta: message.type === 'delta' };
+      if (opts.parse === true) {
+        let full: unknown;
+        if (message.type === 'snapshot') full = message.snapshot;
+        else if (this.current?.version === message.base) {
+          try {
+            full = applyDelta(this.current.snapshot, message.delta, message.version);
+          } catch (err) {
+            if (!(err instanceof DeltaError)) throw err;
+            this.nack(snap, { path: err.path, reason: err.reason });
+            return;
+          }
+        } else {
+          this.nack(snap, { path: 'base', reason: `delta against ${message.base}, this proxy holds ${this.current?.version ?? 'nothing'}` });
+          return;
+        }
+        snap.snapshot = full;
+      }
     }
     this.received.push(snap);
     opts.onSnapshot?.(snap);
@@ -137,9 +176,17 @@ export class SimProxy {
     } else if (refusal === null) {
       this.stream.write(encodeLine({ type: 'ack', version: snap.version, nonce: snap.nonce }));
       this.lastAck = { version: snap.version, at: Date.now() };
+      if (snap.snapshot !== undefined) this.current = { version: snap.version, snapshot: snap.snapshot as Record<string, unknown> };
     } else {
       this.stream.write(encodeLine({ type: 'nack', version: snap.version, nonce: snap.nonce, error: refusal }));
     }
+    this.wake();
+  }
+
+  /** Refuses a delta that does not apply; recorded like any message received. */
+  private nack(snap: SimSnapshot, error: NackError): void {
+    this.received.push(snap);
+    this.stream.write(encodeLine({ type: 'nack', version: snap.version, nonce: snap.nonce, error }));
     this.wake();
   }
 

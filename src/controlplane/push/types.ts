@@ -73,8 +73,10 @@ export interface PushServerOptions {
 export interface PushCounters {
   /** Push rounds run (debounced `pushAll`/`pushTo`). */
   pushes: number;
-  /** Snapshots written to streams. */
+  /** Snapshots written to streams (complete or as deltas). */
   sends: number;
+  /** Of `sends`, those written as deltas. */
+  deltas: number;
   /** Snapshots computed but not sent because their content had not changed. */
   unchanged: number;
   acks: number;

@@ -12,7 +12,7 @@ import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
 import type { VirtualServiceSpec } from '../../api/kinds/networking/virtual-service.js';
 import type { Resource } from '../../api/types.js';
 import { labelsMatch } from '../../registry/select.js';
-import type { RegistrySnapshot, WorkloadInstance } from '../../registry/types.js';
+import type { RegistrySnapshot, Service, WorkloadInstance } from '../../registry/types.js';
 import { hostCovers, isExportedTo, specificity, toFqdn } from './hosts.js';
 import { fromKubernetes, fromServiceEntry, type MeshService } from './services.js';
 import { DEFAULT_MESH_OPTIONS, type MeshOptions } from './types.js';
@@ -85,6 +85,22 @@ function isNetworking(r: Resource, kind: string): boolean {
   return r.kind === kind && r.apiVersion.startsWith(`${NETWORKING}/`);
 }
 
+/**
+ * Each registry Service's mesh model, kept while the registry keeps the Service object: indexes of
+ * successive config generations over one registry then share the objects, and with them the
+ * endpoint selections cached per service (`services.ts`), which a config change leaves valid.
+ */
+const meshServices = new WeakMap<Service, MeshService>();
+
+function meshServiceOf(s: Service): MeshService {
+  let out = meshServices.get(s);
+  if (out === undefined) {
+    out = fromKubernetes(s);
+    meshServices.set(s, out);
+  }
+  return out;
+}
+
 export class ConfigIndex {
   readonly mesh: MeshOptions;
   readonly workloads: readonly WorkloadInstance[];
@@ -113,7 +129,7 @@ export class ConfigIndex {
       this.byHost.set(s.hostname, s);
       services.push(s);
     };
-    for (const s of [...registry.services].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0))) addService(fromKubernetes(s));
+    for (const s of [...registry.services].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0))) addService(meshServiceOf(s));
     for (const r of sorted) if (isNetworking(r, 'ServiceEntry')) for (const s of fromServiceEntry(r, ns(r))) addService(s);
     this.services = services;
 
@@ -170,6 +186,16 @@ export class ConfigIndex {
     if (selector !== undefined) entry.selector = selector;
     if (spec.trafficPolicy !== undefined) entry.trafficPolicy = spec.trafficPolicy;
     list.push(entry);
+  }
+
+  /** Every VirtualService, delegates (without hosts) included. */
+  allVirtualServices(): IterableIterator<VirtualServiceEntry> {
+    return this.vsByName.values();
+  }
+
+  /** DestinationRules limited to workloads by a selector, in every namespace. */
+  destinationRulesWithSelector(): DestinationRuleEntry[] {
+    return [...this.drsByNamespace.values()].flat().filter((d) => d.selector !== undefined);
   }
 
   service(hostname: string): MeshService | undefined {

@@ -12,8 +12,8 @@ import type { ListenerConfig } from '../../proxy/snapshot.js';
 import type { ClusterConfigInput } from '../../proxy/upstream/types.js';
 import { clusterProtocol, inboundClusterName } from './clusters.js';
 import { connectionPoolOf } from './destination-policy.js';
-import type { ConfigIndex } from './push-context.js';
-import type { SidecarScope } from './sidecar-scope.js';
+import type { ConfigIndex, SidecarEntry } from './push-context.js';
+import type { MeshService } from './services.js';
 import type { SidecarTarget } from './types.js';
 
 export interface SidecarInbound {
@@ -22,24 +22,67 @@ export interface SidecarInbound {
   clusters: ClusterConfigInput[];
 }
 
+/**
+ * Kubernetes services by one `key=value` of their selector (the first key), and those with an
+ * empty selector: the candidates for a workload are found through its own labels instead of by
+ * testing every service, which a push would otherwise do for each of a thousand sidecars.
+ */
+interface SelectorIndex {
+  byLabel: Map<string, MeshService[]>;
+  selectAll: MeshService[];
+}
+
+const selectorIndexes = new WeakMap<ConfigIndex, SelectorIndex>();
+
+function selectorIndex(index: ConfigIndex): SelectorIndex {
+  let out = selectorIndexes.get(index);
+  if (out === undefined) {
+    out = { byLabel: new Map(), selectAll: [] };
+    for (const svc of index.services) {
+      if (svc.source !== 'kubernetes' || svc.selector === undefined) continue;
+      const first = Object.keys(svc.selector).sort()[0];
+      if (first === undefined) {
+        out.selectAll.push(svc);
+        continue;
+      }
+      const key = `${first}=${svc.selector[first]}`;
+      const list = out.byLabel.get(key);
+      if (list === undefined) out.byLabel.set(key, [svc]);
+      else list.push(svc);
+    }
+    selectorIndexes.set(index, out);
+  }
+  return out;
+}
+
+/** The Kubernetes services that select the workload. */
+function servicesSelecting(index: ConfigIndex, w: SidecarTarget['workload']): MeshService[] {
+  const idx = selectorIndex(index);
+  const out = idx.selectAll.filter((svc) => selects(svc, w));
+  for (const [k, v] of Object.entries(w.labels)) {
+    for (const svc of idx.byLabel.get(`${k}=${v}`) ?? []) if (selects(svc, w)) out.push(svc);
+  }
+  return out;
+}
+
 /** The protocol the Services selecting the workload declare for a container port. */
 function inboundProtocol(index: ConfigIndex, target: SidecarTarget, containerPort: number): Protocol {
   const w = target.workload;
   const declared = new Set<Protocol>();
-  for (const svc of index.services) {
-    if (svc.source !== 'kubernetes' || !selects(svc, w)) continue;
+  for (const svc of servicesSelecting(index, w)) {
     for (const p of svc.ports) if (containerPortFor({ targetPort: p.targetPort ?? p.port }, w) === containerPort) declared.add(p.protocol);
   }
   return declared.size === 1 ? [...declared][0] : 'UNKNOWN';
 }
 
 /** Sidecar `ingress[].connectionPool` for the port, else `inboundConnectionPool`. */
-function inboundPool(scope: SidecarScope, containerPort: number): ConnectionPoolSettings | undefined {
-  const spec = scope.sidecar?.spec;
+function inboundPool(sidecar: SidecarEntry | undefined, containerPort: number): ConnectionPoolSettings | undefined {
+  const spec = sidecar?.spec;
   return spec?.ingress?.find((i) => i.port.number === containerPort)?.connectionPool ?? spec?.inboundConnectionPool;
 }
 
-export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, scope: SidecarScope): SidecarInbound {
+/** `sidecar`: the Sidecar resource in force for the workload, if any (its `ingress` settings apply). */
+export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, sidecar: SidecarEntry | undefined): SidecarInbound {
   const w = target.workload;
   const out: SidecarInbound = { listeners: [], routes: [], clusters: [] };
   const ports = Object.keys(w.meshPorts)
@@ -58,7 +101,7 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
       endpoints: [{ address: '127.0.0.1', port: appPort }],
       metadata: { serviceNamespace: w.namespace },
     };
-    const pool = connectionPoolOf(inboundPool(scope, cp));
+    const pool = connectionPoolOf(inboundPool(sidecar, cp));
     if (pool !== undefined && Object.keys(pool).length > 0) c.connectionPool = pool;
     out.clusters.push(c);
 

@@ -58,13 +58,24 @@ class VirtualHosts {
   }
 }
 
-export interface SidecarOutbound {
-  listener: ListenerConfig;
-  routeConfig: RouteConfig;
+/** The outbound listener of the workload's sidecar; its routes are `OUTBOUND_ROUTE_CONFIG`. */
+export function outboundListener(target: SidecarTarget): ListenerConfig {
+  const w = target.workload;
+  return {
+    name: OUTBOUND_LISTENER,
+    address: w.address,
+    port: w.sidecar!.outboundPort,
+    direction: 'outbound',
+    protocol: 'http',
+    http: { routeConfig: OUTBOUND_ROUTE_CONFIG },
+  };
 }
 
-export function buildSidecarOutbound(index: ConfigIndex, target: SidecarTarget, scope: SidecarScope, warn: (m: string) => void): SidecarOutbound {
-  const w = target.workload;
+/**
+ * The outbound route config. It reads the workload only through `scope` (namespace, Sidecar
+ * resource, labels as selectors see them), so sidecars with equal scopes share it.
+ */
+export function buildOutboundRouteConfig(index: ConfigIndex, scope: SidecarScope, warn: (m: string) => void): RouteConfig {
   const vhosts = new VirtualHosts();
   const routeScope = (port: number): RouteScope => ({
     index,
@@ -100,16 +111,7 @@ export function buildSidecarOutbound(index: ConfigIndex, target: SidecarTarget, 
   } else {
     vhosts.add('allow_any', ['*'], [{ name: 'allow_any', match: [], action: { type: 'route', destinations: [{ cluster: PASSTHROUGH_CLUSTER, weight: 100 }] } }]);
   }
-
-  const listener: ListenerConfig = {
-    name: OUTBOUND_LISTENER,
-    address: w.address,
-    port: w.sidecar!.outboundPort,
-    direction: 'outbound',
-    protocol: 'http',
-    http: { routeConfig: OUTBOUND_ROUTE_CONFIG },
-  };
-  return { listener, routeConfig: { name: OUTBOUND_ROUTE_CONFIG, virtualHosts: vhosts.list } };
+  return { name: OUTBOUND_ROUTE_CONFIG, virtualHosts: vhosts.list };
 }
 
 /** Routes for one service port: its VirtualService's rules, else the default route. */

@@ -1,8 +1,11 @@
 /**
  * The translation: (config, registry) → one proxy snapshot per proxy. A pure function of its
  * input; the index of a configuration generation is built once and reused for every proxy
- * translated against the same config and registry objects. The snapshot's version is a digest of
- * its content, so an unchanged translation keeps its version.
+ * translated against the same config and registry objects, and within it the part sidecars share
+ * (outbound routes, clusters, telemetry: `sidecar-shared.ts`) is built once per distinct scope and
+ * handed out as the same objects. Snapshots must therefore not be mutated. The snapshot's version
+ * is a digest of its content, so an unchanged translation keeps its version; it is computed when
+ * first read (the push server versions what it sends itself and never reads it).
  */
 import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
@@ -12,8 +15,10 @@ import { fallbackClusters, outboundClusters } from './clusters.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
-import { buildSidecarOutbound } from './sidecar-outbound.js';
-import { buildSidecarScope } from './sidecar-scope.js';
+import { outboundListener } from './sidecar-outbound.js';
+import { sidecarFor } from './sidecar-scope.js';
+import { withSharedPrefix } from './shared-prefix.js';
+import { sharedSidecarPart } from './sidecar-shared.js';
 import { telemetrySection } from './telemetry.js';
 import type { GatewayTarget, MeshOptions, ProxyTarget, SidecarTarget, TranslateInput } from './types.js';
 
@@ -36,7 +41,21 @@ export function translate(input: TranslateInput): ProxySnapshot {
 /** Translates for one proxy against an index built with `buildConfigIndex` (shared by every proxy of a push). */
 export function translateFor(index: ConfigIndex, proxy: ProxyTarget, warn: (message: string) => void = () => undefined): ProxySnapshot {
   const body = proxy.kind === 'sidecar' ? sidecarSnapshot(index, proxy, warn) : gatewaySnapshot(index, proxy, warn);
-  return { version: contentVersion(body), ...body };
+  return withLazyVersion(body);
+}
+
+/** The body with `version` first (as JSON shows it), hashed on first read and then kept. */
+function withLazyVersion(body: Body): ProxySnapshot {
+  let version: string | undefined;
+  return {
+    get version(): string {
+      return (version ??= contentVersion(body));
+    },
+    set version(v: string) {
+      version = v;
+    },
+    ...body,
+  };
 }
 
 type Body = Omit<ProxySnapshot, 'version'>;
@@ -45,9 +64,9 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   const w = target.workload;
   // Without its ports the sidecar's listeners would bind anywhere; the caller must say where.
   if (w.sidecar === undefined) throw new Error(`workload ${w.namespace}/${w.name} has no sidecar (outbound and admin ports) to translate for`);
-  const scope = buildSidecarScope(index, w);
-  const outbound = buildSidecarOutbound(index, target, scope, warn);
-  const inbound = buildSidecarInbound(index, target, scope);
+  const shared = sharedSidecarPart(index, w);
+  for (const m of shared.warnings) warn(m);
+  const inbound = buildSidecarInbound(index, target, sidecarFor(index, w));
   const node: NodeConfig = {
     id: target.id,
     kind: 'sidecar',
@@ -55,10 +74,10 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   };
   return {
     node,
-    listeners: [outbound.listener, ...inbound.listeners],
-    routes: [outbound.routeConfig, ...inbound.routes],
-    clusters: [...outboundClusters(index, scope.services, { namespace: w.namespace, labels: w.labels }), ...inbound.clusters, ...fallbackClusters()],
-    ...withTelemetry(index, w.namespace, w.labels),
+    listeners: [outboundListener(target), ...inbound.listeners],
+    routes: withSharedPrefix(shared.routes, inbound.routes),
+    clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
+    ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
   };
 }
 

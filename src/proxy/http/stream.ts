@@ -79,7 +79,11 @@ export interface DownstreamStream {
    * codec picks chunked or close-delimited framing); `endStream` when no body follows.
    */
   writeHead(status: number, headers: HeaderList, contentLength: number, endStream: boolean): void;
-  /** Writes body data; false when the client is slow (wait for `onDownstreamDrain`). */
+  /**
+   * Writes body data; false when the client is slow (wait for `onDownstreamDrain`). The chunk
+   * is the caller's again once this returns (it may lie in a read buffer): a stream that keeps
+   * it, copies it.
+   */
   writeData(chunk: Buffer): boolean;
   /** Ends the response, with trailers when the protocol can carry them. */
   end(trailers: HeaderList | null): void;

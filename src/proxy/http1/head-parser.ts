@@ -64,7 +64,8 @@ export class HeadScanner {
     }
     this.state = st;
     if (this.size + n > this.limit) throw tooLarge();
-    this.chunks.push(chunk);
+    // A copy: the caller's buffer may be reused for its next read.
+    this.chunks.push(Buffer.from(chunk));
     this.size += n;
     return -1;
   }

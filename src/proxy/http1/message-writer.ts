@@ -53,16 +53,20 @@ export class MessageWriter {
     }
   }
 
-  /** Writes body bytes; the socket's verdict on buffering (false = wait for 'drain'). */
+  /**
+   * Writes body bytes; the socket's verdict on buffering (false = wait for 'drain'). The chunk
+   * may be a read buffer's (in-place-reads.ts): what the socket keeps is a copy, made while
+   * framing or coalescing where that happens anyway.
+   */
   data(chunk: Buffer): boolean {
     const head = this.head;
     this.head = null;
     const socket = this.socket;
     if (!this.chunked) {
-      if (head === null) return socket.write(chunk);
+      if (head === null) return socket.write(Buffer.from(chunk));
       if (chunk.length <= COALESCE_LIMIT) return socket.write(withHead(head, chunk));
       socket.write(head, 'latin1');
-      return socket.write(chunk);
+      return socket.write(Buffer.from(chunk));
     }
     const size = chunkHeader(chunk.length);
     if (chunk.length <= COALESCE_LIMIT) {
@@ -71,7 +75,7 @@ export class MessageWriter {
     socket.cork();
     if (head !== null) socket.write(head, 'latin1');
     socket.write(size);
-    socket.write(chunk);
+    socket.write(Buffer.from(chunk));
     const ok = socket.write(CRLF);
     socket.uncork();
     return ok;

@@ -13,6 +13,7 @@ import { parseTarget, requestFraming, wantsKeepAlive } from './framing.js';
 import { HeadScanner, Http1ParseError, parseRequestHead } from './head-parser.js';
 import { httpDate, reasonPhrase, serializeResponseHead } from './serialize.js';
 import { Http1Stream } from './server-stream.js';
+import { readAsStream, setReader } from './in-place-reads.js';
 import { hasToken } from '../http/headers.js';
 
 export interface Http1ServerOptions {
@@ -87,7 +88,7 @@ export class Http1ServerConnection {
     this.localPort = listenerPort;
     this.writer = new MessageWriter(socket);
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    if (!setReader(socket, this.onData)) socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
@@ -148,7 +149,8 @@ export class Http1ServerConnection {
   }
 
   private hold(buf: Buffer): void {
-    this.held = this.held === null ? buf : Buffer.concat([this.held, buf]);
+    // Copied: `buf` may be the shared read buffer (in-place-reads.ts).
+    this.held = this.held === null ? Buffer.from(buf) : Buffer.concat([this.held, buf]);
     if (this.held.length > PIPELINE_HOLD_LIMIT) this.socket.pause();
   }
 
@@ -223,8 +225,10 @@ export class Http1ServerConnection {
 
   private linger(): void {
     // Keep draining input until the client closes, so unread bytes do not turn our FIN into a RST.
-    this.socket.removeListener('data', this.onData);
-    this.socket.on('data', noop);
+    if (!setReader(this.socket, noop)) {
+      this.socket.removeListener('data', this.onData);
+      this.socket.on('data', noop);
+    }
     if (this.socket.isPaused()) this.socket.resume();
     setTimeout(destroySocket, LINGER_MS, this.socket).unref();
   }
@@ -363,6 +367,7 @@ export class Http1ServerConnection {
     this.clearIdleTimer();
     const s = this.socket;
     s.removeListener('data', this.onData);
+    readAsStream(s); // the tunnel reads it as a stream
     s.removeListener('end', this.onEnd);
     s.removeListener('close', this.onClose);
     s.removeListener('error', this.onError);

@@ -104,7 +104,10 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
 
   // --- DecoderOutput (called by the decoder while the connection reads the body) ---
 
-  onBodyData(chunk: Buffer): void {
+  onBodyData(bytes: Buffer): void {
+    // A copy: the bytes may lie in the shared read buffer (in-place-reads.ts), and the body's
+    // consumers keep chunks (queued writes, the retry buffer, mirrors).
+    const chunk = Buffer.from(bytes);
     const sink = this.sink;
     if (sink === null || this.paused || this.queue !== null) {
       // Nobody reading yet (or paused): keep this chunk and stop reading until someone is.

@@ -165,7 +165,8 @@ export class Http2DownstreamStream implements DownstreamStream, BodySource {
 
   writeData(chunk: Buffer): boolean {
     if (this.responseDone || chunk.length === 0 || this.stream.destroyed) return true;
-    return this.stream.write(chunk);
+    return this.stream.write(Buffer.from(chunk)); // a copy: the caller's chunk may be a read buffer
+
   }
 
   end(trailers: HeaderList | null): void {

@@ -20,6 +20,7 @@ import type { ListenerConfig } from '../snapshot.js';
 import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
 import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
 import { sniffProtocol, sniffSni } from './sniff.js';
+import { adoptInPlace } from '../http1/in-place-reads.js';
 
 /** What a listener serves under one snapshot. */
 export interface ListenerBinding {
@@ -157,6 +158,7 @@ export class Listener {
       socket.destroy();
       return;
     }
+    if (codec === 'http1') socket = this.readInPlace(socket);
     const stats = this.httpStats;
     stats.downstream_cx_total++;
     stats.downstream_cx_active++;
@@ -175,6 +177,20 @@ export class Listener {
     );
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
+  }
+
+  /**
+   * HTTP/1.1 connections are read in place (`in-place-reads.ts`): the connection moves to a new
+   * socket, tracked here instead of the accepted one.
+   */
+  private readInPlace(accepted: net.Socket): net.Socket {
+    const socket = adoptInPlace(accepted, noop);
+    if (socket === accepted) return socket;
+    this.sockets.delete(accepted);
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', noop);
+    return socket;
   }
 
   /** h2c: every stream of the connection runs through the same request flow. */
@@ -242,6 +258,8 @@ export class Listener {
     await closed;
   }
 }
+
+function noop(): void {}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

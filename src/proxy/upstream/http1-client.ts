@@ -3,7 +3,7 @@
  * the response (Content-Length, chunked, close-delimited, 1xx, HEAD/204/304) and hands it to the
  * request's handler with explicit backpressure, then tells its pool whether it can be reused.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import { wantsKeepAlive, responseFraming } from '../http1/framing.js';
 import { BodyDecoder, Framing } from '../http1/body-decoder.js';
@@ -11,6 +11,7 @@ import { MessageWriter, beginWriteBatch, endWriteBatch } from '../http1/message-
 import type { DecoderOutput } from '../http1/body-decoder.js';
 import { HeadScanner, Http1ParseError, parseResponseHead } from '../http1/head-parser.js';
 import { requestHeadText } from '../http1/serialize.js';
+import { connectInPlace, readAsStream } from '../http1/in-place-reads.js';
 import type { Endpoint } from './types.js';
 import type { ResetReason, ResponseHandler, UpstreamStream } from './pool.js';
 
@@ -76,10 +77,9 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     maxHeaderBytes: number,
   ) {
     this.scanner = new HeadScanner(maxHeaderBytes);
-    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
+    this.socket = connectInPlace({ host: host.address, port: host.port, noDelay: true }, (buf) => this.onData(buf));
     this.writer = new MessageWriter(this.socket);
     this.socket.on('connect', this.onConnect);
-    this.socket.on('data', this.onData);
     this.socket.on('end', this.onEnd);
     this.socket.on('close', this.onClose);
     this.socket.on('error', this.onError);
@@ -180,7 +180,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     this.socket.destroy();
   }
 
-  private readonly onData = (buf: Buffer): void => {
+  private onData(buf: Buffer): void {
     beginWriteBatch();
     try {
       this.consume(buf);
@@ -192,7 +192,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     } finally {
       endWriteBatch();
     }
-  };
+  }
 
   private consume(buf: Buffer): void {
     let pos = 0;
@@ -242,6 +242,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
 
   onBodyData(chunk: Buffer): void {
     const h = this.handler;
+    // The chunk lies in the shared read buffer (in-place-reads.ts); receivers copy what they keep.
     if (h !== null && !h.onResponseData(chunk)) this.socket.pause();
   }
 
@@ -271,7 +272,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     this.state = State.Closed;
     this.handler = null;
     const s = this.socket;
-    s.removeListener('data', this.onData);
+    readAsStream(s); // the tunnel reads it as a stream
     s.removeListener('end', this.onEnd);
     s.removeListener('close', this.onClose);
     s.removeListener('error', this.onError);

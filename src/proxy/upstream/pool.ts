@@ -23,7 +23,10 @@ export type ResetReason =
 /** What a request in flight hears back from upstream. */
 export interface ResponseHandler {
   onResponseHead(status: number, headers: HeaderList, contentLength: number, endStream: boolean): void;
-  /** False asks the stream to stop reading until `resumeResponse()`. */
+  /**
+   * False asks the stream to stop reading until `resumeResponse()`. The chunk is valid only
+   * during the call (HTTP/1.1 reads in place): whoever keeps it, copies it.
+   */
   onResponseData(chunk: Buffer): boolean;
   onResponseEnd(trailers: HeaderList | null): void;
   /** The exchange failed; `afterHeaders` says whether a response head was already delivered. */

@@ -9,12 +9,16 @@ const POOL_SIZE = 64 * 1024;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
 let offset = POOL_SIZE;
 
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function nextHex(bytes: number): string {
   if (offset + bytes > POOL_SIZE) {
     randomFillSync(pool);
     offset = 0;
   }
-  const s = pool.toString('hex', offset, offset + bytes);
+  // Byte by byte through a table: cheaper than a native hex decode for 8 or 16 bytes.
+  let s = '';
+  for (let i = offset, end = offset + bytes; i < end; i++) s += HEX[pool[i]];
   offset += bytes;
   return s;
 }
