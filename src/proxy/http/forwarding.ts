@@ -10,6 +10,12 @@ import type { HeaderList } from './headers.js';
 /** Always hop-by-hop, whatever Connection says. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
 
+/** Lengths of the HOP_BY_HOP names: most fields are ruled out by length, without hashing the name. */
+function maybeHopByHop(name: string): boolean {
+  const n = name.length;
+  return n === 2 || n === 7 || n === 10 || (n >= 16 && n <= 19);
+}
+
 /**
  * Removes hop-by-hop headers in place. `keepUpgrade` keeps `upgrade` and `connection: upgrade`
  * for a WebSocket handshake, which must reach the upstream.
@@ -21,7 +27,7 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   let found = false;
   for (let i = 0; i < n; i++) {
     const name = lower[i];
-    if (!HOP_BY_HOP.has(name)) continue;
+    if (!maybeHopByHop(name) || !HOP_BY_HOP.has(name)) continue;
     found = true;
     if (name !== 'connection') continue;
     const v = values[i];
@@ -40,7 +46,7 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
     let w = 0;
     for (let i = 0; i < n; i++) {
       const name = lower[i];
-      if (HOP_BY_HOP.has(name) || (listed !== null && listed.includes(name))) {
+      if ((maybeHopByHop(name) && HOP_BY_HOP.has(name)) || (listed !== null && listed.includes(name))) {
         const keep =
           // TE: trailers is the one hop-by-hop value a proxy may pass on (gRPC needs it).
           (name === 'te' && values[i].trim().toLowerCase() === 'trailers') || (keepUpgrade && (name === 'upgrade' || name === 'connection'));
