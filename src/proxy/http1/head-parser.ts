@@ -200,11 +200,7 @@ export function parseFields(buf: Buffer, pos: number, text: string = buf.toStrin
   const headers = new HeaderList();
   const n = buf.length;
   while (pos < n) {
-    // lineEnd, inline: no pair to allocate per field.
-    const lf = buf.indexOf(LF, pos);
-    const stop = lf < 0 ? n : lf;
-    const end = stop > pos && buf[stop - 1] === CR ? stop - 1 : stop;
-    const next = lf < 0 ? n : lf + 1;
+    const [end, next] = lineEnd(buf, pos);
     if (end === pos) break; // the blank line
     const first = buf[pos];
     if (first === 32 || first === 9) throw badRequest('http1.codec_error', 'obsolete line folding in header');

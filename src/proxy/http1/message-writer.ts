@@ -54,19 +54,20 @@ export class MessageWriter {
   }
 
   /**
-   * Writes body bytes; the socket's verdict on buffering (false = wait for 'drain'). The chunk
-   * may be a read buffer's (in-place-reads.ts): what the socket keeps is a copy, made while
-   * framing or coalescing where that happens anyway.
+   * Writes body bytes; the socket's verdict on buffering (false = wait for 'drain'). A
+   * `transient` chunk is valid only during the call (it may lie in a read buffer,
+   * in-place-reads.ts): what the socket keeps of it is a copy, made while framing or coalescing
+   * where that happens anyway.
    */
-  data(chunk: Buffer): boolean {
+  data(chunk: Buffer, transient: boolean): boolean {
     const head = this.head;
     this.head = null;
     const socket = this.socket;
     if (!this.chunked) {
-      if (head === null) return socket.write(Buffer.from(chunk));
+      if (head === null) return socket.write(kept(chunk, transient));
       if (chunk.length <= COALESCE_LIMIT) return socket.write(withHead(head, chunk));
       socket.write(head, 'latin1');
-      return socket.write(Buffer.from(chunk));
+      return socket.write(kept(chunk, transient));
     }
     const size = chunkHeader(chunk.length);
     if (chunk.length <= COALESCE_LIMIT) {
@@ -75,7 +76,7 @@ export class MessageWriter {
     socket.cork();
     if (head !== null) socket.write(head, 'latin1');
     socket.write(size);
-    socket.write(Buffer.from(chunk));
+    socket.write(kept(chunk, transient));
     const ok = socket.write(CRLF);
     socket.uncork();
     return ok;
@@ -101,6 +102,11 @@ function withHead(head: string, body: Buffer): Buffer {
   out.write(head, 0, n, 'latin1');
   body.copy(out, n);
   return out;
+}
+
+/** What a socket may keep of `chunk`: a copy when the caller's buffer is reused after the call. */
+function kept(chunk: Buffer, transient: boolean): Buffer {
+  return transient ? Buffer.from(chunk) : chunk;
 }
 
 function flushWriter(w: MessageWriter): void {

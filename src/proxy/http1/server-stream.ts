@@ -187,7 +187,7 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
 
   writeData(chunk: Buffer): boolean {
     if (this.responseDone || chunk.length === 0 || this.conn.socket.destroyed) return true;
-    return this.conn.writer.data(chunk);
+    return this.conn.writer.data(chunk, true); // the caller's chunk may be a read buffer (DownstreamStream.writeData)
   }
 
   end(trailers: HeaderList | null): void {

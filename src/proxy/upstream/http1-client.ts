@@ -149,7 +149,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
   /** Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). */
   writeBody(chunk: Buffer): boolean {
     if (this.state !== State.Busy || chunk.length === 0) return true;
-    return this.writer.data(chunk);
+    return this.writer.data(chunk, false); // owned by the caller (UpstreamStream.writeBody)
   }
 
   endBody(trailers: HeaderList | null): void {

@@ -7,23 +7,14 @@
 import type { Cluster } from './cluster.js';
 import { Http1ClientConnection } from './http1-client.js';
 import type { ConnectionOwner } from './http1-client.js';
-import type { ConnectionPool, PendingTicket, PoolClient, ResetReason } from './pool.js';
+import { HostEntry, PerHostPools } from './per-host-pools.js';
+import type { PendingTicket, PoolClient, ResetReason } from './pool.js';
 import type { Endpoint } from './types.js';
 
-/** A queued request; pass it to `cancel` to give up waiting. */
-class PendingStream implements PendingTicket {
-  constructor(
-    readonly client: PoolClient,
-    readonly hostPool: HostPool,
-  ) {}
-}
-
-class HostPool {
+class HostPool extends HostEntry {
   readonly idle: Http1ClientConnection[] = [];
   readonly all = new Set<Http1ClientConnection>();
-  readonly pending: PendingStream[] = [];
   connecting = 0;
-  constructor(readonly host: Endpoint) {}
 }
 
 export interface PoolOptions {
@@ -31,19 +22,18 @@ export interface PoolOptions {
   maxResponseHeaderBytes: number;
 }
 
-export class ClusterPool implements ConnectionOwner, ConnectionPool {
-  private readonly hosts = new Map<Endpoint, HostPool>();
-  /** Connections counted against `maxConnections` (one per host may exceed it, as in Envoy). */
-  private readonly counted = new WeakSet<Http1ClientConnection>();
+export class ClusterPool extends PerHostPools<Http1ClientConnection, HostPool> implements ConnectionOwner {
   private sweeper: NodeJS.Timeout | null = null;
-  private readonly stopDrainWatch: () => void;
-  private closed = false;
 
   constructor(
-    readonly cluster: Cluster,
+    cluster: Cluster,
     private readonly opts: PoolOptions,
   ) {
-    this.stopDrainWatch = cluster.onDrain((host) => this.drainHost(host));
+    super(cluster);
+  }
+
+  protected newHostEntry(host: Endpoint): HostPool {
+    return new HostPool(host);
   }
 
   /** Gets a connection to `host` for one request (an idle one at once, else a place in the queue). */
@@ -57,49 +47,20 @@ export class ClusterPool implements ConnectionOwner, ConnectionPool {
         return null;
       }
     }
-    const limits = this.cluster.limits;
-    if (!limits.tryAcquirePending()) return 'overflow';
-    const ticket = new PendingStream(client, hp);
-    hp.pending.push(ticket);
-    if (hp.connecting < hp.pending.length) this.tryConnect(hp);
+    const ticket = this.enqueue(hp, client);
+    if (ticket !== 'overflow' && hp.connecting < hp.pending.length) this.tryConnect(hp);
     return ticket;
   }
 
-  /** Gives up a queued request (timeout, client gone). */
-  cancel(ticket: PendingTicket): void {
-    if (!(ticket instanceof PendingStream)) return;
-    const q = ticket.hostPool.pending;
-    const i = q.indexOf(ticket);
-    if (i < 0) return;
-    q.splice(i, 1);
-    this.cluster.limits.releasePending();
-  }
-
-  private hostPool(host: Endpoint): HostPool {
-    let hp = this.hosts.get(host);
-    if (hp === undefined) {
-      hp = new HostPool(host);
-      this.hosts.set(host, hp);
-    }
-    return hp;
-  }
-
   private tryConnect(hp: HostPool): void {
-    const limits = this.cluster.limits;
-    let counted = limits.tryAcquireConnection();
+    const counted = this.cluster.limits.tryAcquireConnection();
     // Envoy lets a pool with no connection at all open one over the limit, so a host is never starved.
     if (!counted && hp.all.size > 0) return;
     const pool = this.cluster.config.connectionPool;
     const conn = new Http1ClientConnection(hp.host, this, pool.connectTimeoutMs, this.opts.maxResponseHeaderBytes);
-    if (counted) this.counted.add(conn);
-    counted = false;
     hp.all.add(conn);
     hp.connecting++;
-    const stats = hp.host.stats;
-    stats.cx_total++;
-    stats.cx_active++;
-    this.cluster.counters.inc('upstream_cx_total');
-    this.cluster.counters.inc('upstream_cx_http1_total');
+    this.opened(conn, hp.host, counted, 'upstream_cx_http1_total');
   }
 
   // === ConnectionOwner ===
@@ -182,12 +143,7 @@ export class ClusterPool implements ConnectionOwner, ConnectionPool {
     if (!hp.all.delete(conn)) return;
     const i = hp.idle.indexOf(conn);
     if (i >= 0) hp.idle.splice(i, 1);
-    if (conn.host.stats.cx_active > 0) conn.host.stats.cx_active--;
-    this.cluster.counters.inc('upstream_cx_destroy');
-    if (this.counted.has(conn)) {
-      this.counted.delete(conn);
-      this.cluster.limits.releaseConnection();
-    }
+    this.gone(conn, conn.host);
     if (hp.all.size === 0 && hp.pending.length === 0) this.hosts.delete(hp.host);
   }
 
@@ -237,9 +193,7 @@ export class ClusterPool implements ConnectionOwner, ConnectionPool {
 
   /** Closes idle connections and stops pooling; busy connections finish their request first. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopDrainWatch();
+    if (!this.stopPooling()) return;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
     for (const hp of [...this.hosts.values()]) {

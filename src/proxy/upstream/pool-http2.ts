@@ -9,7 +9,8 @@
 import { Http2ClientSession } from '../http2/client-session.js';
 import type { SessionOwner } from '../http2/client-session.js';
 import type { Cluster } from './cluster.js';
-import type { ConnectionPool, DownstreamProtocolInfo, PendingTicket, PoolClient, ResetReason } from './pool.js';
+import { HostEntry, PerHostPools } from './per-host-pools.js';
+import type { DownstreamProtocolInfo, PendingTicket, PoolClient, ResetReason } from './pool.js';
 import type { ClusterConfig, Endpoint } from './types.js';
 
 /** The protocol a request uses towards a cluster. */
@@ -31,17 +32,8 @@ export function upstreamProtocol(config: ClusterConfig, downstream: DownstreamPr
   return 'http1';
 }
 
-class PendingStream implements PendingTicket {
-  constructor(
-    readonly client: PoolClient,
-    readonly hostPool: HostPool,
-  ) {}
-}
-
-class HostPool {
+class HostPool extends HostEntry {
   readonly sessions: Http2ClientSession[] = [];
-  readonly pending: PendingStream[] = [];
-  constructor(readonly host: Endpoint) {}
 }
 
 export interface Http2PoolOptions {
@@ -49,18 +41,16 @@ export interface Http2PoolOptions {
   maxResponseHeaderBytes: number;
 }
 
-export class Http2ClusterPool implements ConnectionPool, SessionOwner {
-  private readonly hosts = new Map<Endpoint, HostPool>();
-  /** Sessions counted against `maxConnections` (a host's only session may exceed it, as in Envoy). */
-  private readonly counted = new WeakSet<Http2ClientSession>();
-  private readonly stopDrainWatch: () => void;
-  private closed = false;
-
+export class Http2ClusterPool extends PerHostPools<Http2ClientSession, HostPool> implements SessionOwner {
   constructor(
-    readonly cluster: Cluster,
+    cluster: Cluster,
     private readonly opts: Http2PoolOptions,
   ) {
-    this.stopDrainWatch = cluster.onDrain((host) => this.drainHost(host));
+    super(cluster);
+  }
+
+  protected newHostEntry(host: Endpoint): HostPool {
+    return new HostPool(host);
   }
 
   newStream(host: Endpoint, client: PoolClient): PendingTicket | null | 'overflow' {
@@ -70,20 +60,9 @@ export class Http2ClusterPool implements ConnectionPool, SessionOwner {
       client.onPoolReady(s.newStream());
       return null;
     }
-    if (!this.cluster.limits.tryAcquirePending()) return 'overflow';
-    const ticket = new PendingStream(client, hp);
-    hp.pending.push(ticket);
-    this.connectIfShort(hp);
+    const ticket = this.enqueue(hp, client);
+    if (ticket !== 'overflow') this.connectIfShort(hp);
     return ticket;
-  }
-
-  cancel(ticket: PendingTicket): void {
-    if (!(ticket instanceof PendingStream)) return;
-    const q = ticket.hostPool.pending;
-    const i = q.indexOf(ticket);
-    if (i < 0) return;
-    q.splice(i, 1);
-    this.cluster.limits.releasePending();
   }
 
   /** Streams one session may carry at once under the cluster's and the peer's limits. */
@@ -101,15 +80,6 @@ export class Http2ClusterPool implements ConnectionPool, SessionOwner {
     return undefined;
   }
 
-  private hostPool(host: Endpoint): HostPool {
-    let hp = this.hosts.get(host);
-    if (hp === undefined) {
-      hp = new HostPool(host);
-      this.hosts.set(host, hp);
-    }
-    return hp;
-  }
-
   /** Opens a session when the ones still connecting cannot take every waiting request. */
   private connectIfShort(hp: HostPool): void {
     if (this.closed || hp.pending.length === 0) return;
@@ -125,12 +95,8 @@ export class Http2ClusterPool implements ConnectionPool, SessionOwner {
       idleTimeoutMs: pool.idleTimeoutMs,
       maxHeaderListSize: this.opts.maxResponseHeaderBytes,
     });
-    if (counted) this.counted.add(s);
     hp.sessions.push(s);
-    hp.host.stats.cx_total++;
-    hp.host.stats.cx_active++;
-    this.cluster.counters.inc('upstream_cx_total');
-    this.cluster.counters.inc('upstream_cx_http2_total');
+    this.opened(s, hp.host, counted, 'upstream_cx_http2_total');
   }
 
   /** Gives waiting requests the room there is, then opens sessions for the rest. */
@@ -206,12 +172,7 @@ export class Http2ClusterPool implements ConnectionPool, SessionOwner {
     const i = hp.sessions.indexOf(s);
     if (i < 0) return;
     hp.sessions.splice(i, 1);
-    if (s.host.stats.cx_active > 0) s.host.stats.cx_active--;
-    this.cluster.counters.inc('upstream_cx_destroy');
-    if (this.counted.has(s)) {
-      this.counted.delete(s);
-      this.cluster.limits.releaseConnection();
-    }
+    this.gone(s, s.host);
   }
 
   private dropIfEmpty(hp: HostPool): void {
@@ -232,9 +193,7 @@ export class Http2ClusterPool implements ConnectionPool, SessionOwner {
 
   /** Stops pooling: sessions take no new streams and close when their streams finish. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.stopDrainWatch();
+    if (!this.stopPooling()) return;
     for (const hp of [...this.hosts.values()]) for (const s of [...hp.sessions]) s.drain();
   }
 

@@ -41,7 +41,10 @@ export interface ResponseHandler {
 export interface UpstreamStream {
   /** Sends the request head; the body (if `bodyLength` != 0; -1 = unknown length) follows. */
   dispatch(handler: ResponseHandler, method: string, path: string, headers: HeaderList, bodyLength: number, upgrade: boolean): void;
-  /** Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). */
+  /**
+   * Writes request body bytes; false when the upstream is slow (wait for `onUpstreamDrain`). The
+   * stream may keep the chunk: callers pass buffers of their own, never a read buffer.
+   */
   writeBody(chunk: Buffer): boolean;
   endBody(trailers: HeaderList | null): void;
   pauseResponse(): void;

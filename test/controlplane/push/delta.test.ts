@@ -96,6 +96,8 @@ async function sim(server: PushServer, id: string, extra: Partial<SimProxyOption
   const s = await SimProxy.connect({ url: server.url!, node: { id, kind: 'sidecar' }, parse: true, ...extra });
   open.sims.push(s);
   await s.waitFor((x) => x.lastAck !== null);
+  // Deltas go only to proxies whose ACK the server has read, so wait for the server's side too.
+  for (let i = 0; i < 500 && !server.status().some((p) => p.id === id && p.state === 'SYNCED'); i++) await new Promise((r) => setTimeout(r, 10));
   return s;
 }
 
