@@ -238,7 +238,7 @@ function meshPods(runtime: LocalRuntime | undefined): string[] {
 }
 
 /** Waits until no push is pending, every expected proxy is connected, and every connected one has acknowledged its latest snapshot. */
-async function proxiesSynced(push: PushServer, expected: () => string[], deadline: number): Promise<void> {
+export async function proxiesSynced(push: PushServer, expected: () => string[], deadline: number): Promise<void> {
   for (;;) {
     await push.settled();
     const proxies = push.status();

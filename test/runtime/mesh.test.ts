@@ -12,6 +12,7 @@ import type { Resource } from '../../src/api/types.js';
 import { isWorkloadResource } from '../../src/config/store-keys.js';
 import { createPushServer } from '../../src/controlplane/push/index.js';
 import { proxyTarget } from '../../src/controlplane/skiffd-targets.js';
+import { proxiesSynced } from '../../src/controlplane/skiffd.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import { MemoryRegistry } from '../../src/registry/memory.js';
 import { readPodsFile } from '../../src/runtime/index.js';
@@ -61,6 +62,9 @@ describe('local runtime with sidecars and the ingress gateway', { timeout: 90_00
         runtime = t.runtime;
         await t.runtime.sync(resources.filter(isWorkloadResource));
         await t.runtime.waitReady(40_000);
+        // Ready pods have a snapshot; the one with every endpoint may still be on its way (a push
+        // after the last registry change), as skiffd's own readiness knows.
+        await proxiesSynced(push, () => [], Date.now() + 20_000);
 
         const pods = t.runtime.pods();
         assert.deepEqual(pods.map((p) => p.deployment).sort(), ['curl', 'details-v1', 'httpbin', 'istio-ingressgateway', 'productpage-v1']);
