@@ -285,10 +285,17 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     assert.ok(faulted.length > 0, 'reviews counted 503s from ratings');
     for (const s of faulted) assert.equal(s.response_flags, 'FI');
 
-    const graph = await json<ServiceGraph>(`${mesh.apiUrl}/api/v1/graph?namespace=default&window=600`);
+    // The graph reads skiffd's own scrapes, which may be up to a second behind the proxies.
+    const ratings = 'service:ratings.default.svc.cluster.local';
+    const isFaultedEdge = (e: ServiceGraph['edges'][number]): boolean => e.target === ratings && /workload:default\/reviews-v[23]$/.test(e.source) && (e.byFlags.FI ?? 0) > 0;
+    let graph: ServiceGraph | undefined;
+    await eventually(async () => {
+      graph = await json<ServiceGraph>(`${mesh.apiUrl}/api/v1/graph?namespace=default&window=600`);
+      return graph.edges.some(isFaultedEdge);
+    }, 'the graph shows the injected faults on an edge from reviews to ratings', 10_000).catch(() => undefined);
+    graph = graph!;
     const workloads = graph.nodes.filter((n) => n.kind === 'workload').map((n) => `${n.app ?? ''}:${n.version ?? ''}`);
     for (const w of ['productpage:v1', 'details:v1', 'reviews:v1', 'reviews:v2', 'reviews:v3', 'ratings:v1']) assert.ok(workloads.includes(w), `${w} on the graph: ${workloads.join(' ')}`);
-    const ratings = 'service:ratings.default.svc.cluster.local';
     const fromReviews = graph.edges.filter((e) => e.target === ratings && /workload:default\/reviews-v[23]$/.test(e.source));
     assert.ok(fromReviews.length > 0, 'edges from reviews to the ratings service');
     assert.ok(fromReviews.some((e) => (e.byFlags.FI ?? 0) > 0 && (e.byCode['503'] ?? 0) > 0 && e.errorRate > 0), JSON.stringify(fromReviews));
