@@ -1,8 +1,9 @@
 /**
  * Istio's "Circuit Breaking" task on the local mesh: httpbin behind a DestinationRule allowing one
  * connection and one pending request, loaded by the fortio client from inside the mesh. The page
- * promises a first call that succeeds, a load run whose code distribution has both 200s and 503s,
- * and the client sidecar's `upstream_rq_pending_overflow` counting the 503s. Run with Istio's own
+ * promises a first call that succeeds, load runs whose code distributions hold 200s and 503s
+ * (the 503s certain at three concurrent calls), and the client sidecar's
+ * `upstream_rq_pending_overflow` counting the 503s. Run with Istio's own
  * manifests (through the image map) and with samples/httpbin and samples/fortio.
  */
 import { after, before, describe, test } from 'node:test';
@@ -117,16 +118,18 @@ for (const variant of VARIANTS) {
       assert.match(res.stdout, /"url": "http:\/\/httpbin:8000\/get"/);
     });
 
-    test('fortio load -c 2 -n 20 trips the breaker: some 503s, the rest 200, counted as pending overflow by the client sidecar', async () => {
+    /** Runs the page's `fortio load` and checks what every load run shows: 200s, 503s only as pending overflows. */
+    async function load(threads: number, calls: number): Promise<Map<number, number>> {
       const before = (await pendingStats(started())).get(`${CLUSTER_PREFIX}upstream_rq_pending_overflow`) ?? 0;
-      const res = await started().exec('deploy/fortio-deploy', 'default', ['fortio', 'load', '-c', '2', '-qps', '0', '-n', '20', '-loglevel', 'Warning', 'http://httpbin:8000/get']);
+      const res = await started().exec('deploy/fortio-deploy', 'default', ['fortio', 'load', '-c', String(threads), '-qps', '0', '-n', String(calls), '-loglevel', 'Warning', 'http://httpbin:8000/get']);
       assert.equal(res.code, 0, res.stderr);
-      assert.match(res.stdout, /^Starting at max qps with 2 thread\(s\) for exactly 20 calls \(10 per thread \+ 0\)$/m);
+      const perThread = calls / threads;
+      assert.match(res.stdout, new RegExp(`^Starting at max qps with ${threads} thread\\(s\\) for exactly ${calls} calls \\(${perThread} per thread \\+ 0\\)$`, 'm'));
       const codes = codeDistribution(res.stdout);
-      assert.deepEqual([...codes.keys()].sort(), [200, 503], `a distribution of 200s and 503s only:\n${res.stdout}`);
-      const rejected = codes.get(503)!;
-      assert.equal(codes.get(200)! + rejected, 20, res.stdout);
-      assert.ok(rejected < 20, 'most requests still go through');
+      for (const code of codes.keys()) assert.ok(code === 200 || code === 503, `a distribution of 200s and 503s only:\n${res.stdout}`);
+      const rejected = codes.get(503) ?? 0;
+      assert.ok((codes.get(200) ?? 0) > 0, `some calls go through:\n${res.stdout}`);
+      assert.equal((codes.get(200) ?? 0) + rejected, calls, res.stdout);
       // fortio warns about each non-2xx answer at -loglevel Warning.
       assert.equal(res.stderr.split('\n').filter((l) => l === '[W] Non ok http code 503').length, rejected, res.stderr);
 
@@ -134,6 +137,19 @@ for (const variant of VARIANTS) {
       assert.deepEqual([...stats.keys()].sort(), PENDING_STATS.map((s) => `${CLUSTER_PREFIX}${s}`).sort(), 'the lines of `grep httpbin | grep pending`');
       assert.equal(stats.get(`${CLUSTER_PREFIX}upstream_rq_pending_overflow`)! - before, rejected, 'every 503 is a pending overflow in the client sidecar');
       assert.equal(stats.get(`${CLUSTER_PREFIX}upstream_rq_pending_active`), 0);
+      return codes;
+    }
+
+    // The page's first run (-c 2) shows a few 503s in a cluster, where a new upstream connection
+    // costs a network round trip; here it is a loopback connect that usually completes before the
+    // client's next call, so that run may let every call through (docs/performance.md).
+    test('fortio load -c 2 -n 20: 200s, and any 503 is a pending overflow counted by the client sidecar', async () => {
+      await load(2, 20);
+    });
+
+    test('fortio load -c 3 -n 30 trips the breaker: 503s beside the 200s, each counted as a pending overflow', async () => {
+      const codes = await load(3, 30);
+      assert.ok((codes.get(503) ?? 0) > 0, 'three concurrent calls overflow one connection and one pending request');
     });
 
     test('without the DestinationRule the same load gets 200 for every call', async () => {

@@ -4,8 +4,8 @@
  * requests (`x-request-id`, `x-forwarded-for`, `x-forwarded-proto`) and responses (`server`,
  * `x-envoy-upstream-service-time`).
  */
-import { randomFillSync } from 'node:crypto';
 import type { HeaderList } from './headers.js';
+import { newRequestId } from './random-ids.js';
 
 /** Always hop-by-hop, whatever Connection says. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
@@ -84,31 +84,4 @@ export function addForwardingHeaders(headers: HeaderList, remoteAddress: string,
   if (overwriteProto) headers.set('x-forwarded-proto', scheme);
   else headers.setIfAbsent('x-forwarded-proto', scheme);
   return requestId;
-}
-
-// Request ids are random (version 4) UUIDs drawn from a large pool of cryptographic randomness:
-// `crypto.randomUUID` refills its own 2 KB cache every 128 ids, and a refill costs about as much
-// as one of 64 KB.
-const ID_POOL_SIZE = 64 * 1024;
-const idPool = Buffer.allocUnsafe(ID_POOL_SIZE);
-let idOffset = ID_POOL_SIZE;
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-/** A random version 4 UUID, lowercase, as `x-request-id` carries it. */
-export function newRequestId(): string {
-  if (idOffset + 16 > ID_POOL_SIZE) {
-    randomFillSync(idPool);
-    idOffset = 0;
-  }
-  const b = idPool;
-  const o = idOffset;
-  idOffset += 16;
-  const h = HEX;
-  return (
-    h[b[o]] + h[b[o + 1]] + h[b[o + 2]] + h[b[o + 3]] + '-' +
-    h[b[o + 4]] + h[b[o + 5]] + '-' +
-    h[(b[o + 6] & 0x0f) | 0x40] + h[b[o + 7]] + '-' +
-    h[(b[o + 8] & 0x3f) | 0x80] + h[b[o + 9]] + '-' +
-    h[b[o + 10]] + h[b[o + 11]] + h[b[o + 12]] + h[b[o + 13]] + h[b[o + 14]] + h[b[o + 15]]
-  );
 }

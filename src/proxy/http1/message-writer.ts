@@ -6,11 +6,13 @@
  *
  * Heads are latin1 text (one byte per character): a head written alone goes to the socket as a
  * string (no intermediate Buffer), a head with a small body is encoded straight into the one
- * buffer that carries both.
+ * buffer that carries both. What leaves goes through the connection's `SocketOutput`, which
+ * holds it until the end of the event-loop turn (socket-output.ts).
  */
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import { CRLF, LAST_CHUNK, chunkHeader, lastChunkWithTrailers } from './body-decoder.js';
+import { SocketOutput } from './socket-output.js';
 
 /** Body pieces up to this size are copied together with their framing into one buffer. */
 const COALESCE_LIMIT = 16 * 1024;
@@ -21,7 +23,16 @@ export class MessageWriter {
   /** Frame the body of the current message as chunked. */
   chunked = false;
 
-  constructor(private readonly socket: Socket) {}
+  private readonly out: SocketOutput;
+
+  constructor(private readonly socket: Socket) {
+    this.out = new SocketOutput(socket);
+  }
+
+  /** Bytes written but not yet taken by the kernel. */
+  get bufferedBytes(): number {
+    return this.out.bufferedBytes;
+  }
 
   /**
    * Sends the head with the first body bytes, or, if none come, at the end of the write batch
@@ -40,8 +51,14 @@ export class MessageWriter {
   writeHead(head: Buffer | string): void {
     this.flush();
     this.chunked = false;
-    if (typeof head === 'string') this.socket.write(head, 'latin1');
-    else this.socket.write(head);
+    if (typeof head === 'string') this.out.writeLatin1(head);
+    else this.out.write(head);
+  }
+
+  /** Sends everything written so far now: before the socket is ended or handed to a tunnel. */
+  sendNow(): void {
+    this.flush();
+    this.out.flush();
   }
 
   flush(): void {
@@ -49,7 +66,7 @@ export class MessageWriter {
     const h = this.head;
     if (h !== null) {
       this.head = null;
-      this.socket.write(h, 'latin1');
+      this.out.writeLatin1(h);
     }
   }
 
@@ -62,17 +79,19 @@ export class MessageWriter {
   data(chunk: Buffer, transient: boolean): boolean {
     const head = this.head;
     this.head = null;
-    const socket = this.socket;
+    const out = this.out;
     if (!this.chunked) {
-      if (head === null) return socket.write(kept(chunk, transient));
-      if (chunk.length <= COALESCE_LIMIT) return socket.write(withHead(head, chunk));
-      socket.write(head, 'latin1');
-      return socket.write(kept(chunk, transient));
+      if (head === null) return out.write(kept(chunk, transient));
+      if (chunk.length <= COALESCE_LIMIT) return out.write(withHead(head, chunk));
+      out.writeLatin1(head);
+      return out.write(kept(chunk, transient));
     }
     const size = chunkHeader(chunk.length);
     if (chunk.length <= COALESCE_LIMIT) {
-      return socket.write(head === null ? Buffer.concat([size, chunk, CRLF]) : Buffer.concat([Buffer.from(head, 'latin1'), size, chunk, CRLF]));
+      return out.write(head === null ? Buffer.concat([size, chunk, CRLF]) : Buffer.concat([Buffer.from(head, 'latin1'), size, chunk, CRLF]));
     }
+    const socket = this.socket;
+    out.flush();
     socket.cork();
     if (head !== null) socket.write(head, 'latin1');
     socket.write(size);
@@ -87,11 +106,11 @@ export class MessageWriter {
     const head = this.head;
     this.head = null;
     if (!this.chunked) {
-      if (head !== null) this.socket.write(head, 'latin1');
+      if (head !== null) this.out.writeLatin1(head);
       return;
     }
     const tail = trailers !== null && trailers.length > 0 ? lastChunkWithTrailers(trailers) : LAST_CHUNK;
-    this.socket.write(head === null ? tail : withHead(head, tail));
+    this.out.write(head === null ? tail : withHead(head, tail));
   }
 }
 

@@ -219,6 +219,7 @@ export class Http1ServerConnection {
     this.current = null;
     this.clearHeadTimer();
     this.clearIdleTimer();
+    this.writer.sendNow();
     this.socket.end();
     this.linger();
   }
@@ -365,6 +366,7 @@ export class Http1ServerConnection {
     this.current = null;
     this.clearHeadTimer();
     this.clearIdleTimer();
+    this.writer.sendNow(); // the 101 head goes before anything the tunnel relays
     const s = this.socket;
     s.removeListener('data', this.onData);
     readAsStream(s); // the tunnel reads it as a stream

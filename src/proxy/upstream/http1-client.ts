@@ -89,7 +89,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
   }
 
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.writer.bufferedBytes;
   }
 
   get idle(): boolean {
@@ -271,6 +271,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
   private detachForUpgrade(): void {
     this.state = State.Closed;
     this.handler = null;
+    this.writer.sendNow();
     const s = this.socket;
     readAsStream(s); // the tunnel reads it as a stream
     s.removeListener('end', this.onEnd);

@@ -1,0 +1,243 @@
+/**
+ * The bytes an HTTP/1.1 connection sends: gathered over one turn of the event loop, then handed
+ * to each socket's handle directly.
+ *
+ * Batched per turn: a write on a loopback or LAN socket hands the data to the receiving socket
+ * at once and wakes the process waiting on it, and a wake-up on another core is among the dearest
+ * parts of a write (an interrupt, and a VM exit under virtualisation). Writes made while the
+ * loop dispatches the reads of one poll are held and leave together once every read was handled
+ * (a `setImmediate`, which libuv runs right after the poll phase): a peer woken by the first of
+ * them is still running when the next arrive, so a busy proxy wakes each peer about once per turn
+ * instead of once per message. HAProxy sends in the same way, after a whole batch of events. An
+ * idle proxy's turns carry one request, and its writes leave as soon as that request was handled.
+ * Large writes (a streamed body) leave at once.
+ *
+ * Direct to the handle: `socket.write` runs every chunk through the Writable stream machinery (a
+ * WriteWrap per write, the stream's buffering state, an after-write callback). Nearly every write
+ * here is taken by the kernel at once, so that machinery is pure overhead; a write goes to the
+ * handle with one reused request object, and only a write the kernel could not take whole (libuv
+ * then queues it and completes it later) keeps its request object and counts as buffered until it
+ * completes.
+ *
+ * Node's handle-level write (its `stream_wrap` binding) is not a public API: it is looked up once,
+ * and when it is missing or not shaped as expected — or `SKIFF_SOCKET_WRITES=stream` is set —
+ * every write goes through `socket.write` at once. Writes also go through `socket.write` while the
+ * stream itself holds anything (still connecting, or data queued there), so the order of bytes on
+ * the wire is always the order of the calls.
+ *
+ * Whoever ends or hands over the socket calls `flush()` first (a held write must not follow a FIN
+ * or a tunnel's bytes); `destroy()` drops what is held, as it drops what the stream holds.
+ */
+import type { Socket } from 'node:net';
+
+interface WriteRequest {
+  handle: unknown;
+  oncomplete: (this: WriteRequest, status: number) => void;
+  async: boolean;
+  output: SocketOutput | null;
+  bytes: number;
+  buffer: Buffer | null;
+}
+
+interface StreamHandle {
+  writeBuffer(req: WriteRequest, data: Buffer): number;
+  writeLatin1String(req: WriteRequest, data: string): number;
+}
+
+interface StreamWrapBinding {
+  WriteWrap: new () => WriteRequest;
+  streamBaseState: Int32Array;
+  kLastWriteWasAsync: number;
+  kBytesWritten: number;
+}
+
+function loadBinding(): StreamWrapBinding | null {
+  try {
+    const b = (process as unknown as { binding(name: string): Partial<StreamWrapBinding> }).binding('stream_wrap');
+    if (typeof b.WriteWrap !== 'function' || !(b.streamBaseState instanceof Int32Array)) return null;
+    if (typeof b.kLastWriteWasAsync !== 'number' || typeof b.kBytesWritten !== 'number') return null;
+    return b as StreamWrapBinding;
+  } catch {
+    return null;
+  }
+}
+
+const binding = process.env.SKIFF_SOCKET_WRITES === 'stream' ? null : loadBinding();
+
+/** Bytes held or queued in libuv past which a write reports backpressure, as the stream's highWaterMark. */
+const HIGH_WATER = 16 * 1024;
+/** A write at least this large leaves at once (with what is held before it). */
+const HOLD_LIMIT = 16 * 1024;
+
+interface SocketInternals {
+  _handle: (StreamHandle & object) | null;
+  connecting: boolean;
+  destroyed: boolean;
+  /** The Writable's own state: what it holds (`length`) and whether `end()` was called. */
+  _writableState: { length: number; ending: boolean };
+}
+
+function onWriteComplete(this: WriteRequest, status: number): void {
+  const out = this.output;
+  this.output = null;
+  this.buffer = null;
+  if (out !== null) out.completed(this.bytes, status);
+}
+
+function writeError(code: number): Error {
+  return Object.assign(new Error(`write failed (${code})`), { errno: code, syscall: 'write' });
+}
+
+// Outputs holding writes, flushed together once the current turn's reads were all handled.
+let holding: SocketOutput[] = [];
+let flushScheduled = false;
+
+function flushHeld(): void {
+  flushScheduled = false;
+  const outputs = holding;
+  holding = [];
+  for (const out of outputs) out.flush();
+}
+
+export class SocketOutput {
+  /** Writes held for the end of the turn, in order; null when none. */
+  private held: (Buffer | string)[] | null = null;
+  private heldBytes = 0;
+  /** A request object no write has kept: reused until a write goes asynchronous. */
+  private spare: WriteRequest | null = null;
+  /** Bytes of asynchronous handle writes not yet completed. */
+  private pending = 0;
+  private needDrain = false;
+  private readonly internals: SocketInternals;
+
+  constructor(private readonly socket: Socket) {
+    this.internals = socket as unknown as SocketInternals;
+  }
+
+  /** Bytes written but not yet taken by the kernel (held here, the stream's and the handle's). */
+  get bufferedBytes(): number {
+    return this.heldBytes + this.socket.writableLength + this.pending;
+  }
+
+  /** Writes `data`; false when the caller should wait for the socket's 'drain'. */
+  write(data: Buffer): boolean {
+    if (data.length >= HOLD_LIMIT) {
+      this.flush();
+      const handle = this.directHandle();
+      if (handle === null) return this.socket.write(data);
+      const req = this.request();
+      return this.after(req, handle.writeBuffer(req, data), data);
+    }
+    return this.hold(data, data.length);
+  }
+
+  /** Writes latin1 text (an HTTP head); false when the caller should wait for 'drain'. */
+  writeLatin1(text: string): boolean {
+    return this.hold(text, text.length);
+  }
+
+  /** Sends what is held now (before the socket is ended or handed over). */
+  flush(): void {
+    const held = this.held;
+    if (held === null) return;
+    this.held = null;
+    this.heldBytes = 0;
+    if (this.internals.destroyed) return;
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i];
+      const handle = this.directHandle();
+      if (handle === null) {
+        if (typeof item === 'string') this.socket.write(item, 'latin1');
+        else this.socket.write(item);
+        continue;
+      }
+      const req = this.request();
+      // A string the kernel did not take whole is copied by Node itself: nothing to keep alive.
+      const err = typeof item === 'string' ? handle.writeLatin1String(req, item) : handle.writeBuffer(req, item);
+      if (!this.after(req, err, typeof item === 'string' ? null : item) && this.internals.destroyed) return;
+    }
+    if (this.needDrain && this.bufferedBytes === 0) {
+      this.needDrain = false;
+      this.socket.emit('drain');
+    }
+  }
+
+  private hold(item: Buffer | string, bytes: number): boolean {
+    let held = this.held;
+    if (held === null) {
+      if (this.directHandle() === null) {
+        return typeof item === 'string' ? this.socket.write(item, 'latin1') : this.socket.write(item);
+      }
+      this.held = held = [];
+      holding.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushHeld);
+      }
+    }
+    held.push(item);
+    this.heldBytes += bytes;
+    if (this.heldBytes + this.pending < HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  private directHandle(): StreamHandle | null {
+    if (binding === null) return null;
+    const s = this.internals;
+    const handle = s._handle;
+    if (handle === null || s.connecting) return null;
+    const w = s._writableState;
+    return w.length === 0 && !w.ending ? handle : null;
+  }
+
+  private request(): WriteRequest {
+    let req = this.spare;
+    if (req === null) {
+      req = new binding!.WriteWrap();
+      req.oncomplete = onWriteComplete;
+      req.async = false;
+      req.output = null;
+      req.bytes = 0;
+      req.buffer = null;
+      req.handle = this.internals._handle;
+      this.spare = req;
+    }
+    return req;
+  }
+
+  /** After a handle write: errors destroy the socket; an asynchronous write keeps its request. */
+  private after(req: WriteRequest, err: number, data: Buffer | null): boolean {
+    const state = binding!.streamBaseState;
+    if (err !== 0) {
+      this.socket.destroy(writeError(err));
+      return false;
+    }
+    if (state[binding!.kLastWriteWasAsync] === 0) return true;
+    // libuv queued (part of) it: this request object now belongs to that write.
+    this.spare = null;
+    const bytes = state[binding!.kBytesWritten];
+    req.async = true;
+    req.output = this;
+    req.bytes = bytes;
+    req.buffer = data;
+    this.pending += bytes;
+    if (this.heldBytes + this.pending < HIGH_WATER) return true;
+    this.needDrain = true;
+    return false;
+  }
+
+  /** An asynchronous handle write finished. */
+  completed(bytes: number, status: number): void {
+    this.pending -= bytes;
+    if (this.internals.destroyed) return;
+    if (status < 0) {
+      this.socket.destroy(writeError(status));
+      return;
+    }
+    if (this.needDrain && this.bufferedBytes === 0) {
+      this.needDrain = false;
+      this.socket.emit('drain');
+    }
+  }
+}
