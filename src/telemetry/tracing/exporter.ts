@@ -3,6 +3,8 @@
  * dropped and counted), and batches are POSTed to every configured endpoint (Zipkin v2 JSON or
  * OTLP/HTTP JSON) on an interval, when a batch fills, and at shutdown.
  */
+import http from 'node:http';
+import https from 'node:https';
 import { otlpBody } from './otlp.js';
 import type { FinishedSpan } from './span.js';
 import { zipkinBody } from './zipkin.js';
@@ -14,27 +16,56 @@ export interface SpanExporter {
   readonly url: string;
   /** Sends one batch; rejects when the endpoint cannot be reached or answers non-2xx. */
   export(spans: readonly FinishedSpan[]): Promise<void>;
+  /** Releases connections; called once the exporter is replaced or the batcher closes. */
+  close?(): void;
 }
 
-/** POSTs batches as JSON in the given format. */
+/**
+ * POSTs batches as JSON in the given format, over kept-alive connections. Node's `http` client
+ * rather than `fetch`: an export runs on the proxy's event loop, between requests, and `fetch`
+ * cost about 1.3 ms more CPU per POST (and tens of ms to load on first use), time every request
+ * arriving meanwhile waits out.
+ */
 export class HttpSpanExporter implements SpanExporter {
+  private readonly agent: http.Agent;
+  private readonly client: typeof http | typeof https;
+
   constructor(
     readonly format: ExportFormat,
     readonly url: string,
     private readonly timeoutMs = 5000,
-  ) {}
+  ) {
+    const secure = new URL(url).protocol === 'https:';
+    this.client = secure ? https : http;
+    this.agent = secure ? new https.Agent({ keepAlive: true, maxSockets: 2 }) : new http.Agent({ keepAlive: true, maxSockets: 2 });
+  }
 
-  async export(spans: readonly FinishedSpan[]): Promise<void> {
+  export(spans: readonly FinishedSpan[]): Promise<void> {
     const body = this.format === 'zipkin' ? zipkinBody(spans) : otlpBody(spans);
-    const res = await fetch(this.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(this.timeoutMs),
+    return new Promise((resolve, reject) => {
+      const req = this.client.request(
+        this.url,
+        { method: 'POST', agent: this.agent, timeout: this.timeoutMs, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          // Read the answer through so the connection goes back to the pool.
+          res.resume();
+          res.on('error', reject);
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            if (status >= 200 && status < 300) resolve();
+            else reject(new Error(`${this.url} answered ${status}`));
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`${this.url} did not answer within ${this.timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(body);
     });
-    // Read the answer through so the connection goes back to the pool.
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`${this.url} answered ${res.status}`);
+  }
+
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
   }
 }
 
@@ -79,7 +110,9 @@ export class SpanBatcher {
 
   /** Replaces the endpoints (a snapshot changed them); queued spans go to the new ones. */
   setExporters(exporters: readonly SpanExporter[]): void {
+    const replaced = this.exporters.filter((e) => !exporters.includes(e));
     this.exporters = exporters;
+    this.closeWhenIdle(replaced);
     if (exporters.length > 0 && this.timer === null) {
       this.timer = setInterval(() => void this.flush(), this.intervalMs);
       this.timer.unref();
@@ -126,9 +159,20 @@ export class SpanBatcher {
     this.timer = null;
   }
 
-  /** Stops the interval and exports what is left. */
+  /** Closes exporters once no export is running through them. */
+  private closeWhenIdle(exporters: readonly SpanExporter[]): void {
+    if (exporters.length === 0) return;
+    const close = (): void => {
+      for (const e of exporters) e.close?.();
+    };
+    if (this.flushing === null) close();
+    else void this.flushing.then(close);
+  }
+
+  /** Stops the interval, exports what is left and closes the exporters. */
   async close(): Promise<void> {
     this.stopTimer();
     await this.flush();
+    this.closeWhenIdle(this.exporters);
   }
 }
