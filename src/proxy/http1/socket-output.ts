@@ -31,9 +31,7 @@
 import type { Socket } from 'node:net';
 
 interface WriteRequest {
-  handle: unknown;
   oncomplete: (this: WriteRequest, status: number) => void;
-  async: boolean;
   output: SocketOutput | null;
   bytes: number;
   buffer: Buffer | null;
@@ -146,15 +144,16 @@ export class SocketOutput {
     for (let i = 0; i < held.length; i++) {
       const item = held[i];
       const handle = this.directHandle();
+      const text = typeof item === 'string';
       if (handle === null) {
-        if (typeof item === 'string') this.socket.write(item, 'latin1');
+        if (text) this.socket.write(item, 'latin1');
         else this.socket.write(item);
         continue;
       }
       const req = this.request();
       // A string the kernel did not take whole is copied by Node itself: nothing to keep alive.
-      const err = typeof item === 'string' ? handle.writeLatin1String(req, item) : handle.writeBuffer(req, item);
-      if (!this.after(req, err, typeof item === 'string' ? null : item) && this.internals.destroyed) return;
+      const err = text ? handle.writeLatin1String(req, item) : handle.writeBuffer(req, item);
+      if (!this.after(req, err, text ? null : item) && this.internals.destroyed) return;
     }
     if (this.needDrain && this.bufferedBytes === 0) {
       this.needDrain = false;
@@ -196,11 +195,9 @@ export class SocketOutput {
     if (req === null) {
       req = new binding!.WriteWrap();
       req.oncomplete = onWriteComplete;
-      req.async = false;
       req.output = null;
       req.bytes = 0;
       req.buffer = null;
-      req.handle = this.internals._handle;
       this.spare = req;
     }
     return req;
@@ -217,7 +214,6 @@ export class SocketOutput {
     // libuv queued (part of) it: this request object now belongs to that write.
     this.spare = null;
     const bytes = state[binding!.kBytesWritten];
-    req.async = true;
     req.output = this;
     req.bytes = bytes;
     req.buffer = data;

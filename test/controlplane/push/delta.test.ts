@@ -17,20 +17,10 @@ import { ConfigIndex, translateFor } from '../../../src/controlplane/translate/i
 import { ControlClient } from '../../../src/proxy/control-client.js';
 import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../../src/registry/types.js';
-import { loadYaml } from '../translate/cases.js';
+import { loadYaml, sidecarWorkload } from '../translate/cases.js';
 
 function workload(name: string, namespace: string, app: string, port: number): WorkloadInstance {
-  return {
-    name,
-    namespace,
-    labels: { app },
-    serviceAccount: 'default',
-    address: '127.0.0.1',
-    ready: true,
-    meshPorts: { 9080: port },
-    appPorts: { 9080: 9080 },
-    sidecar: { outboundPort: 15001, adminPort: 15000, proxyId: `${name}.${namespace}` },
-  };
+  return sidecarWorkload(name, namespace, { app }, port);
 }
 
 const svc = (name: string, namespace: string): RegistrySnapshot['services'][number] => ({

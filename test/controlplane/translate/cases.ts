@@ -25,6 +25,21 @@ export interface TranslateCase {
   mesh?: Partial<MeshOptions>;
 }
 
+/** A ready sidecar workload serving port 9080, whose sidecar takes it on `meshPort`. */
+export function sidecarWorkload(name: string, namespace: string, labels: Record<string, string>, meshPort: number): WorkloadInstance {
+  return {
+    name,
+    namespace,
+    labels,
+    serviceAccount: 'default',
+    address: '127.0.0.1',
+    ready: true,
+    meshPorts: { 9080: meshPort },
+    appPorts: { 9080: 9080 },
+    sidecar: { outboundPort: 15001, adminPort: 15000, proxyId: `${name}.${namespace}` },
+  };
+}
+
 /** Loads YAML as a user's file: every error is a test failure naming file and line. */
 export function loadYaml(file: string, text: string): Resource[] {
   const result = loadText(file, text);

@@ -11,7 +11,7 @@ import { ConfigIndex, translateFor } from '../../../src/controlplane/translate/i
 import type { SidecarTarget } from '../../../src/controlplane/translate/index.js';
 import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
 import type { RegistrySnapshot, Service, WorkloadInstance } from '../../../src/registry/types.js';
-import { loadYaml } from './cases.js';
+import { loadYaml, sidecarWorkload } from './cases.js';
 
 function service(name: string, namespace: string): Service {
   return {
@@ -25,18 +25,7 @@ function service(name: string, namespace: string): Service {
 
 let nextPort = 20000;
 function workload(name: string, namespace: string, labels: Record<string, string>): WorkloadInstance {
-  const port = nextPort++;
-  return {
-    name,
-    namespace,
-    labels,
-    serviceAccount: 'default',
-    address: '127.0.0.1',
-    ready: true,
-    meshPorts: { 9080: port },
-    appPorts: { 9080: 9080 },
-    sidecar: { outboundPort: 15001, adminPort: 15000, proxyId: `${name}.${namespace}` },
-  };
+  return sidecarWorkload(name, namespace, labels, nextPort++);
 }
 
 const workloads = [
