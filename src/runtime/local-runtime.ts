@@ -45,6 +45,7 @@ class Runtime implements LocalRuntime {
     this.sidecars = opts.sidecars ?? true;
     this.gatewayEnabled = this.sidecars && (opts.gateway ?? true);
     this.portMap = ingressPortMap(opts.ingressPort ?? 8080, opts.ingressPorts);
+    this.reserveIngressPorts();
     this.skiff = opts.skiffCommand ?? skiffArgv();
     this.ctx = {
       registry: opts.registry,
@@ -210,6 +211,8 @@ class Runtime implements LocalRuntime {
         if (!(await canBind(port))) throw new Error(`the ingress gateway cannot listen on 127.0.0.1:${port}: the port is in use (choose another with --ingress-port)`);
       }
     }
+    // A retired gateway released its ports with the rest of its own.
+    this.reserveIngressPorts();
     const admin = leftover?.ports.admin ?? (await allocatePorts(1))[0];
     const name = leftover?.name ?? replicaName(GATEWAY_NAME, hash, () => false);
     const target = gatewayTarget(this.portMap);
@@ -217,6 +220,14 @@ class Runtime implements LocalRuntime {
     const plan = gatewayPlan(name, this.portMap, argv, this.opts.maxGraceMs ?? 10_000);
     this.gateway = new Replica(plan, { app: {}, mesh: { ...this.portMap }, admin }, this.ctx, leftover);
     this.gateway.start();
+  }
+
+  /**
+   * The gateway's listener ports are chosen by the user (or the caller's own allocation) before
+   * the gateway binds them: no pod or admin port may be drawn on top of them meanwhile.
+   */
+  private reserveIngressPorts(): void {
+    if (this.gatewayEnabled) reservePorts(Object.values(this.portMap).filter((p) => p !== 0));
   }
 
   /** Takes a replica out of service and stops it, then forgets it. */
