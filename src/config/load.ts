@@ -4,7 +4,7 @@
  * problem reported with its file, line, column, resource and field path. A broken document never
  * stops the others.
  */
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter } from 'yaml';
 import type { Document } from 'yaml';
 import { lookupKind, validateResource } from '../api/index.js';
 import { resourceKey } from '../api/types.js';
@@ -13,6 +13,8 @@ import type { DocumentSummary, Finding, LoadResult, SourcePos } from './finding.
 import { readInputs } from './sources.js';
 import type { InputText } from './sources.js';
 import { positionOf } from './yaml-positions.js';
+import { parseYamlDocuments, unclosedKindOf, unclosedMessage } from './yaml-parse.js';
+import type { UnclosedFlow } from './yaml-parse.js';
 
 export type { DocumentSummary, Finding, LoadedResource, LoadResult, SourcePos } from './finding.js';
 
@@ -54,11 +56,10 @@ export function loadText(file: string, text: string, opts: LoadOptions = {}, out
   const result = out ?? { resources: [], findings: [], documents: [], files: [file] };
   const lineCounter = new LineCounter();
   const lines = text.split(/\r?\n/);
-  const parsed = parseAllDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
+  const parsed = parseYamlDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   // An empty stream (no documents at all) is not an error, like an empty file for kubectl.
-  if (!Array.isArray(parsed)) return result;
-  const ctx: FileContext = { file, lines, lineCounter, defaultNamespace: opts.defaultNamespace ?? DEFAULT_NAMESPACE, out: result };
-  parsed.forEach((doc, docIndex) => loadDocument(ctx, doc, docIndex));
+  const ctx: FileContext = { file, lines, lineCounter, defaultNamespace: opts.defaultNamespace ?? DEFAULT_NAMESPACE, out: result, unclosed: parsed.unclosed };
+  parsed.documents.forEach((doc, docIndex) => loadDocument(ctx, doc, docIndex));
   return result;
 }
 
@@ -68,6 +69,8 @@ interface FileContext {
   lineCounter: LineCounter;
   defaultNamespace: string;
   out: LoadResult;
+  /** Flow collections never closed; their errors are told at the opening bracket. */
+  unclosed: UnclosedFlow[];
 }
 
 function loadDocument(ctx: FileContext, doc: Document, docIndex: number): void {
@@ -81,8 +84,12 @@ function loadDocument(ctx: FileContext, doc: Document, docIndex: number): void {
   }
   if (doc.errors.length > 0) {
     // A document with syntax errors is not validated: its content is whatever the parser guessed.
-    for (const e of doc.errors) {
-      ctx.out.findings.push({ severity: 'error', path: [], message: syntaxMessage(e.message), ...withSource(ctx, at(e.pos[0])), origin: 'syntax' });
+    const errors = doc.errors.map((e) => {
+      const opener = unclosedOpener(ctx, e.message, e.pos[0]);
+      return { offset: opener?.offset ?? e.pos[0], message: opener === undefined ? syntaxMessage(e.message) : unclosedMessage(opener) };
+    });
+    for (const e of errors.sort((a, b) => a.offset - b.offset)) {
+      ctx.out.findings.push({ severity: 'error', path: [], message: e.message, ...withSource(ctx, at(e.offset)), origin: 'syntax' });
     }
     const start = at(doc.range?.[0]);
     ctx.out.documents.push({ file: ctx.file, line: start.line ?? 1, status: 'invalid' });
@@ -177,6 +184,20 @@ function withSource(ctx: FileContext, pos: SourcePos): SourcePos & { sourceLine?
 }
 
 /** The parser's message without its own position suffix (findings carry the position). */
+/**
+ * The unclosed `[` or `{` a parser error stems from: the parser notices a missing bracket only where
+ * the block structure resumes, often lines later; the nearest unclosed opener of that kind before
+ * the error is where the mistake is. Each opener answers one error.
+ */
+function unclosedOpener(ctx: FileContext, message: string, offset: number): UnclosedFlow | undefined {
+  const kind = unclosedKindOf(message);
+  if (kind === undefined) return undefined;
+  let best: UnclosedFlow | undefined;
+  for (const u of ctx.unclosed) if (u.open === kind && u.offset < offset) best = u;
+  if (best !== undefined) ctx.unclosed.splice(ctx.unclosed.indexOf(best), 1);
+  return best;
+}
+
 function syntaxMessage(message: string): string {
   return message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
 }

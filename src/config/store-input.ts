@@ -4,7 +4,7 @@
  * for delete, the identities the documents name (their content need not be valid). Kinds Skiff
  * does not support are skipped with a warning in both.
  */
-import { parseAllDocuments } from 'yaml';
+import { parseYamlDocuments } from './yaml-parse.js';
 import { lookupKind, isUnsupportedKind, splitApiVersion } from '../api/index.js';
 import type { Resource } from '../api/types.js';
 import type { Finding, LoadResult } from './finding.js';
@@ -44,9 +44,7 @@ export interface DeleteInput {
 export function deleteTargets(inputs: readonly InputText[], defaultNamespace = DEFAULT_NAMESPACE): DeleteInput {
   const out: DeleteInput = { targets: [], findings: [] };
   for (const input of inputs) {
-    const docs = parseAllDocuments(input.text, { prettyErrors: false });
-    if (!Array.isArray(docs)) continue;
-    for (const doc of docs) {
+    for (const doc of parseYamlDocuments(input.text, { prettyErrors: false }).documents) {
       if (doc.errors.length > 0) {
         for (const e of doc.errors) out.findings.push({ severity: 'error', path: [], message: e.message, file: input.name, origin: 'syntax' });
         continue;

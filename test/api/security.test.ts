@@ -57,6 +57,7 @@ test('AuthorizationPolicy: from/to/when entries must say something', () => {
 
 test('AuthorizationPolicy: when keys must be known attributes with valid values', () => {
   assert.deepEqual(ap({ rules: [{ when: [{ key: 'request.headers[x-token]', values: ['a'] }, { key: 'source.ip', notValues: ['10.0.0.0/8', '::1'] }, { key: 'destination.port', values: ['8080'] }] }] }), []);
+  assert.deepEqual(ap({ rules: [{ when: [{ key: 'source.trustDomain', values: ['cluster.local'] }] }] }), [], 'source.trustDomain is a known attribute');
   assert.deepEqual(ap({ rules: [{ when: [{ key: 'request.header[x]', values: ['a'] }] }] }), ['spec.rules[0].when[0].key: invalid `key` request.header[x]: unknown attribute: request.header[x]']);
   assert.deepEqual(ap({ rules: [{ when: [{ key: 'request.headers', values: ['a'] }] }] }), ['spec.rules[0].when[0].key: invalid `key` request.headers: bad key (request.headers): should have format a[b]']);
   assert.deepEqual(ap({ rules: [{ when: [{ key: 'source.ip', values: ['10.0.0.300'] }] }] }), ['spec.rules[0].when[0].key: invalid `key` source.ip: bad IP address (10.0.0.300)']);
@@ -105,6 +106,8 @@ test('RequestAuthentication: issuer required, jwksUri must be http(s), jwks excl
 
 test('RequestAuthentication: header and parameter locations must be usable', () => {
   assert.deepEqual(ra({ jwtRules: [{ issuer: 'i', fromHeaders: [{ name: 'x-jwt-assertion', prefix: 'Bearer ' }], fromParams: ['token'], outputPayloadToHeader: 'x-jwt-payload' }] }), []);
+  assert.deepEqual(ra({ jwtRules: [{ issuer: 'i', jwks: '{"keys":[]}', presence: 'REQUIRED' }] }), []);
+  assert.equal(ra({ jwtRules: [{ issuer: 'i', presence: 'ALWAYS' }] }).length, 1, 'presence is OPTIONAL or REQUIRED');
   assert.deepEqual(ra({ jwtRules: [{ issuer: 'i', fromHeaders: [{ name: '' }] }] }), ['spec.jwtRules[0].fromHeaders[0].name: must not be empty']);
   assert.deepEqual(ra({ jwtRules: [{ issuer: 'i', fromHeaders: [{ name: 'bad header' }], fromParams: [''], audiences: [''] }] }), [
     'spec.jwtRules[0].fromParams[0]: must not be empty',

@@ -110,6 +110,52 @@ ${SERVICE}`;
   assert.deepEqual(r.documents.map((d) => d.status), ['invalid', 'valid']);
 });
 
+test('a colon glued to the next character inside a flow collection is part of the scalar, as kubectl reads it', () => {
+  const text = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: e
+spec:
+  hosts: [ext.example.com]
+  addresses: [1.2.3.4, 001:db8::, fe80::]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 2001:db8::}, {address: 10.0.0.1, labels: {a: b}}]
+`;
+  const r = loadText('se.yaml', text);
+  assert.deepEqual(errors(r.findings), []);
+  const spec = r.resources[0]?.resource.spec as { addresses: unknown; endpoints: unknown };
+  assert.deepEqual(spec.addresses, ['1.2.3.4', '001:db8::', 'fe80::']);
+  assert.deepEqual(spec.endpoints, [{ address: '2001:db8::' }, { address: '10.0.0.1', labels: { a: 'b' } }]);
+  // A colon followed by a blank is still a key in a flow sequence, as in every YAML parser.
+  const pair = loadText('pair.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: "[x: y]"}\n');
+  assert.deepEqual(errors(pair.findings), []);
+});
+
+test('an unclosed flow collection is reported where it opened, not where the parser gave up', () => {
+  const text = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: a
+spec:
+  hosts: [a]
+  http:
+  - route: [ {destination: {host: a}
+  - match:
+    - uri:
+        prefix: /x
+    route:
+    - destination:
+        host: b
+`;
+  const r = loadText('vs.yaml', text);
+  const found = errors(r.findings).map((f) => `${f.line}:${f.col} ${f.message}`);
+  assert.deepEqual(found, [
+    '8:12 flow sequence "[" opened here is never closed: a "]" is missing',
+    '8:14 flow mapping "{" opened here is never closed: a "}" is missing',
+  ]);
+});
+
 test('duplicate keys and tab indentation are reported where they occur', () => {
   const dup = loadText('dup.yaml', 'apiVersion: v1\nkind: Service\nkind: Pod\n');
   assert.equal(dup.findings.length, 1);

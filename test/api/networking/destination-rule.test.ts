@@ -38,6 +38,13 @@ test('DestinationRule: a full, valid spec comes back typed', () => {
   assert.equal(typed.subsets?.[1]?.trafficPolicy?.loadBalancer?.simple, 'ROUND_ROBIN');
 });
 
+test('DestinationRule: utilization-weighted balancing (ORCA) is accepted with every setting', () => {
+  assert.deepEqual(render(validate('DestinationRule', lb({ backendUtilization: {
+    weightUpdatePeriod: '1s', weightExpirationPeriod: '3m', weightStabilizationPeriod: '10s',
+    errorUtilizationPenaltyPercent: 100, metricNamesForComputingUtilization: ['named_metrics.foo'],
+  } })).issues), []);
+});
+
 test('DestinationRule: the deprecated LEAST_CONN is still accepted', () => {
   assert.deepEqual(render(validate('DestinationRule', lb({ simple: 'LEAST_CONN' })).issues), []);
 });
@@ -53,7 +60,9 @@ const cases: Case[] = [
   { name: 'empty traffic policy', spec: dr({}), expect: 'error spec.trafficPolicy: traffic policy must have at least one field' },
   { name: 'empty subset traffic policy', spec: { host: 'r', subsets: [{ name: 'v1', trafficPolicy: {} }] }, expect: 'error spec.subsets[0].trafficPolicy: traffic policy must have at least one field' },
   // load balancer
-  { name: 'simple and consistentHash', spec: lb({ simple: 'RANDOM', consistentHash: { useSourceIp: true } }), expect: 'error spec.trafficPolicy.loadBalancer: only one of simple, consistentHash may be set (found simple and consistentHash)' },
+  { name: 'simple and consistentHash', spec: lb({ simple: 'RANDOM', consistentHash: { useSourceIp: true } }), expect: 'error spec.trafficPolicy.loadBalancer: only one of simple, consistentHash, backendUtilization may be set (found simple and consistentHash)' },
+  { name: 'simple and backendUtilization', spec: lb({ simple: 'RANDOM', backendUtilization: {} }), expect: 'error spec.trafficPolicy.loadBalancer: only one of simple, consistentHash, backendUtilization may be set (found simple and backendUtilization)' },
+  { name: 'backendUtilization with a bad period', spec: lb({ backendUtilization: { weightUpdatePeriod: '1x' } }), expect: 'error spec.trafficPolicy.loadBalancer.backendUtilization.weightUpdatePeriod: invalid duration "1x": write a number with a unit (h, m, s, ms, us, ns), e.g. "1.5s", "100ms" or "2m30s"' },
   { name: 'unknown simple algorithm', spec: lb({ simple: 'ROUNDROBIN' }), expect: 'error spec.trafficPolicy.loadBalancer.simple: must be one of "UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST" (got "ROUNDROBIN"); did you mean "ROUND_ROBIN"?' },
   { name: 'two hash keys', spec: lb({ consistentHash: { httpHeaderName: 'x-user', useSourceIp: true } }), expect: 'error spec.trafficPolicy.loadBalancer.consistentHash: only one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName may be set (found httpHeaderName and useSourceIp)' },
   { name: 'ringHash and maglev', spec: lb({ consistentHash: { useSourceIp: true, ringHash: {}, maglev: { tableSize: 65537 } } }), expect: 'error spec.trafficPolicy.loadBalancer.consistentHash: only one of ringHash, maglev may be set (found ringHash and maglev)' },

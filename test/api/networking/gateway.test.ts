@@ -17,7 +17,7 @@ const gw = (...servers: Array<Record<string, unknown>>): Record<string, unknown>
 test('Gateway: HTTP with redirect, HTTPS from a secret, TLS passthrough', () => {
   const spec = gw(
     server({ hosts: ['bookinfo/*.example.com', './reviews.example.com'], tls: { httpsRedirect: true } }),
-    server({ hosts: ['*.example.com'], tls: { mode: 'SIMPLE', credentialName: 'example-cert', minProtocolVersion: 'TLSV1_2' } }, { number: 443, name: 'https', protocol: 'HTTPS' }),
+    server({ hosts: ['*.example.com'], tls: { mode: 'SIMPLE', credentialName: 'example-cert', minProtocolVersion: 'TLSV1_2', ecdhCurves: ['X25519', 'P-256'] } }, { number: 443, name: 'https', protocol: 'HTTPS' }),
     server({ hosts: ['db.example.com'], tls: { mode: 'PASSTHROUGH' } }, { number: 15443, name: 'tls', protocol: 'TLS' }),
     server({ tls: { mode: 'MUTUAL', serverCertificate: '/c.pem', privateKey: '/k.pem', caCertificates: '/ca.pem' } }, { number: 8443, name: 'mtls', protocol: 'HTTPS' }),
   );

@@ -48,6 +48,7 @@ export const ServerTLSSettings = Strict(
     minProtocolVersion: Opt(Enum(TLS_PROTOCOL_VERSIONS, { description: 'Minimum TLS version.' })),
     maxProtocolVersion: Opt(Enum(TLS_PROTOCOL_VERSIONS, { description: 'Maximum TLS version.' })),
     cipherSuites: Opt(StringList({ description: 'Allowed cipher suites.' })),
+    ecdhCurves: Opt(StringList({ description: 'Allowed ECDH curves (for example X25519, P-256).' })),
     insecureSkipVerify: Opt(Nullable(Bool({ description: 'Accept client certificates that fail verification.' }))),
   },
   {

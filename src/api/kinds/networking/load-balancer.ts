@@ -92,7 +92,7 @@ export const ZoneAwareLoadBalancerSetting = Strict(
     enabled: Opt(Nullable(Bool({ description: 'Enable zone-aware load balancing.' }))),
     failover: Opt(List(LocalityFailover, { description: 'Region failover order.' })),
     failoverPriority: Opt(StringList({ description: 'Labels used to prioritise endpoints for failover.' })),
-    minClusterSize: Opt(Nullable(UInt64({ description: 'Minimum local hosts for zone-aware routing.', minimum: 1 }))),
+    minClusterSize: Opt(Nullable(UInt32({ description: 'Minimum local hosts for zone-aware routing.', minimum: 1 }))),
   },
   { description: 'Zone-aware load balancing.' },
 );
@@ -108,6 +108,18 @@ export const WarmupConfiguration = Strict(
 );
 export type WarmupConfiguration = Static<typeof WarmupConfiguration>;
 
+export const BackendUtilizationLoadBalancing = Strict(
+  {
+    weightUpdatePeriod: Opt(Duration({ description: 'How often endpoint weights are recomputed from the reported utilization.' })),
+    weightExpirationPeriod: Opt(Duration({ description: 'An endpoint silent this long reverts to the default (equal) weight.' })),
+    weightStabilizationPeriod: Opt(Duration({ description: 'Time after an endpoint first reports before its weight is trusted.' })),
+    errorUtilizationPenaltyPercent: Opt(UInt32({ description: 'Penalty for errors, as a percentage of the utilization.' })),
+    metricNamesForComputingUtilization: Opt(StringList({ description: 'ORCA named metrics used as the utilization.' })),
+  },
+  { description: 'Weights endpoints by the load they report in ORCA response headers (endpoint-load-metrics).' },
+);
+export type BackendUtilizationLoadBalancing = Static<typeof BackendUtilizationLoadBalancing>;
+
 export const SIMPLE_LB = ['UNSPECIFIED', 'LEAST_CONN', 'RANDOM', 'PASSTHROUGH', 'ROUND_ROBIN', 'LEAST_REQUEST'] as const;
 
 export const LoadBalancerSettings = OneOf(
@@ -119,9 +131,10 @@ export const LoadBalancerSettings = OneOf(
       warmupDurationSecs: Opt(Duration1ms('Deprecated: use warmup.')),
       warmup: Opt(WarmupConfiguration),
       zoneAwareLbSetting: Opt(ZoneAwareLoadBalancerSetting),
+      backendUtilization: Opt(BackendUtilizationLoadBalancing),
     },
     { description: 'Load balancing algorithm.' },
   ),
-  [['simple', 'consistentHash']],
+  [['simple', 'consistentHash', 'backendUtilization']],
 );
 export type LoadBalancerSettings = Static<typeof LoadBalancerSettings>;

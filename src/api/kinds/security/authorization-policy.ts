@@ -121,6 +121,7 @@ export function attributeProblem(key: string, values: readonly string[]): string
       return values.find((v) => !/^\d+$/.test(v) || Number(v) > 65535) === undefined ? undefined : 'bad port: must be a number in 0-65535';
     case 'source.namespace':
     case 'source.principal':
+    case 'source.trustDomain':
     case 'request.auth.principal':
     case 'request.auth.audiences':
     case 'request.auth.presenter':

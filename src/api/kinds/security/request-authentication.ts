@@ -3,7 +3,7 @@
  * and the checks of Istio's ValidateRequestAuthentication (plus the CRD's CEL rules).
  */
 import type { Static } from 'typebox';
-import { Bool, Duration, List, OneOf, Opt, Str, Strict, parseDuration } from '../../schema-kit.js';
+import { Bool, Duration, Enum, List, OneOf, Opt, Str, Strict, parseDuration } from '../../schema-kit.js';
 import type { Issue, KindDef, Resource } from '../../types.js';
 import { PolicyTargetReference, WorkloadSelector, checkTargetRefs, checkWorkloadSelector } from '../common.js';
 
@@ -36,6 +36,7 @@ const JWTRule = OneOf(
     outputClaimToHeaders: Opt(List(ClaimToHeader, { description: 'Copies JWT claims to HTTP headers.' })),
     spaceDelimitedClaims: Opt(List(Str({ minLength: 1 }), { maxItems: 64, description: 'JWT claims treated as space-delimited strings.' })),
     timeout: Opt(Duration({ description: 'How long to wait for the JWKS to be fetched.' })),
+    presence: Opt(Enum(['OPTIONAL', 'REQUIRED'] as const, { description: 'Whether a request must carry this JWT (REQUIRED: 401 without one); default OPTIONAL.' })),
   }),
   [['jwksUri', 'jwks_uri', 'jwks']],
 );
