@@ -12,7 +12,7 @@ import type { Endpoint } from './peers.js';
 import { start } from './processes.js';
 import type { Managed } from './processes.js';
 import { checked } from './snapshots.js';
-import type { ProxySnapshot } from '../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../src/snapshot/index.js';
 import { pinned } from './tools.js';
 import type { Tools } from './tools.js';
 import { startTraceSink } from './trace-sink.js';

@@ -4,11 +4,9 @@
  * virtual hosts, header-match routes ahead of the one hit, Istio's default retry policy,
  * LEAST_REQUEST over two endpoints with outlier detection and connection-pool limits.
  */
-import { ISTIO_DEFAULT_RETRY_POLICY } from '../src/proxy/http/route/types.js';
-import type { Route, RouteConfig, VirtualHost } from '../src/proxy/http/route/types.js';
+import { ISTIO_DEFAULT_RETRY_POLICY } from '../src/snapshot/index.js';
+import type { Route, RouteConfig, VirtualHost, ListenerConfig, ProxySnapshot, ClusterConfigInput, EndpointConfig } from '../src/snapshot/index.js';
 import { checkSnapshot } from '../src/proxy/snapshot.js';
-import type { ListenerConfig, ProxySnapshot } from '../src/proxy/snapshot.js';
-import type { ClusterConfigInput, EndpointConfig } from '../src/proxy/upstream/types.js';
 import type { Endpoint } from './peers.js';
 
 /** Host header of requests to the sidecar's outbound listener (and to every non-gateway row). */

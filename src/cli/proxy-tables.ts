@@ -3,9 +3,7 @@
  * what a Skiff proxy has), and how a WORKLOAD argument finds its proxy.
  */
 import type { ProxyStatus } from '../controlplane/push/types.js';
-import type { HeaderMatch, RouteMatch, StringMatch } from '../proxy/http/route/types.js';
-import type { ListenerConfig, ProxySnapshot } from '../proxy/snapshot.js';
-import type { ClusterConfigInput } from '../proxy/upstream/types.js';
+import type { HeaderMatch, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
 
 type Row = Record<string, string>;
 

@@ -20,7 +20,7 @@ import type { SkiffdStatus } from './api-types.js';
 import { createPushServer } from './push/server.js';
 import type { PushServer } from './push/server.js';
 import type { ConnectedProxy } from './push/types.js';
-import type { ProxySnapshot } from '../proxy/snapshot.js';
+import type { ProxySnapshot } from '../snapshot/index.js';
 import { translate } from './translate/index.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';

@@ -1,5 +1,5 @@
 /**
- * The proxy's side of the push protocol (see src/controlplane/push/protocol.ts): keeps a stream
+ * The proxy's side of the push protocol (see src/snapshot/protocol.ts): keeps a stream
  * open to skiffd, applies each snapshot it receives and answers ACK or NACK, and reconnects with
  * jittered backoff whenever skiffd is away — serving the last good snapshot all the while. It
  * takes deltas: each is applied to the last snapshot in force (kept as received) and the result
@@ -8,11 +8,8 @@
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import { DeltaError, applyDelta } from '../controlplane/push/delta.js';
-import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from '../controlplane/push/protocol.js';
-import type { DeltaMessage, HelloMessage, NackError, SnapshotMessage } from '../controlplane/push/protocol.js';
-import { SnapshotError } from './snapshot.js';
-import type { NodeConfig } from './snapshot.js';
+import { DeltaError, applyDelta, CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage, SnapshotError } from '../snapshot/index.js';
+import type { DeltaMessage, HelloMessage, NackError, SnapshotMessage, NodeConfig } from '../snapshot/index.js';
 
 /** What the client applies snapshots to: a SkiffProxy, or a relay to its worker processes. */
 export interface SnapshotTarget {

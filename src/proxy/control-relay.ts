@@ -9,7 +9,7 @@ import type { Worker } from 'node:cluster';
 import type { SnapshotTarget } from './control-client.js';
 import { describeListeners } from './control-run.js';
 import type { SkiffProxy } from './proxy.js';
-import { SnapshotError } from './snapshot.js';
+import { SnapshotError } from '../snapshot/index.js';
 
 /** Worker → primary: ready to take snapshots (with its admin and metrics URLs when it serves them). */
 interface ReadyMessage {

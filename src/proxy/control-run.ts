@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ControlClient } from './control-client.js';
 import type { SnapshotTarget } from './control-client.js';
 import type { SkiffProxy } from './proxy.js';
-import type { NodeConfig } from './snapshot.js';
+import type { NodeConfig } from '../snapshot/index.js';
 
 export interface ControlPlaneOptions {
   /** skiffd's push URL. */

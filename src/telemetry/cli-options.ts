@@ -5,8 +5,10 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_RUN_TELEMETRY, TelemetryConfigError, checkSampling, checkUrl } from './config.js';
-import type { AccessLogFormat, TelemetryRunOptions } from './config.js';
+import { DEFAULT_RUN_TELEMETRY } from './config.js';
+import { TelemetryConfigError, checkSampling, checkUrl } from '../snapshot/index.js';
+import type { AccessLogFormat } from '../snapshot/index.js';
+import type { TelemetryRunOptions } from './config.js';
 
 export interface TelemetryCliOptions {
   metricsPort: number;

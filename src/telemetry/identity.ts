@@ -11,8 +11,7 @@
  * removes them; the inbound sidecar sets its own on responses and the outbound one reads and
  * removes them. A header that does not decode is ignored (the peer is then unknown).
  */
-import type { WorkloadIdentity } from '../proxy/snapshot.js';
-import type { EndpointConfig } from '../proxy/upstream/types.js';
+import type { WorkloadIdentity, EndpointConfig } from '../snapshot/index.js';
 
 export const PEER_METADATA = 'x-envoy-peer-metadata';
 export const PEER_METADATA_ID = 'x-envoy-peer-metadata-id';

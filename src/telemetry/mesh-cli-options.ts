@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { checked } from './cli-options.js';
-import { checkSampling, checkUrl } from './config.js';
+import { checkSampling, checkUrl } from '../snapshot/index.js';
 
 /** What commander yields for these options. */
 export interface MeshTelemetryCliOptions {

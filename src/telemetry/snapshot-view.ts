@@ -4,9 +4,8 @@
  * Istio's cluster name) and span name, each endpoint's identity, and the service behind each route
  * name (for requests that end before a cluster is picked, such as fault aborts).
  */
-import type { ProxySnapshot } from '../proxy/snapshot.js';
-import { endpointKey } from '../proxy/upstream/endpoint.js';
-import type { ClusterConfig } from '../proxy/upstream/types.js';
+import type { ProxySnapshot, ClusterConfig } from '../snapshot/index.js';
+import { endpointKey } from '../snapshot/index.js';
 import { encodePeerMetadata, identityOfEndpoint, identityOfWorkload, UNKNOWN_PEER } from './identity.js';
 import type { PeerIdentity } from './identity.js';
 import type { ServiceLabels } from './metrics/labels.js';

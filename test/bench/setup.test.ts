@@ -12,7 +12,7 @@ import { baseArgs, featureArgs, parseHelpOptions, parseListenerLine, skiffProxyH
 import { gatewaySnapshot, sidecarSnapshot } from '../../bench/snapshots.js';
 import { missingToolsReport, pinned, which } from '../../bench/tools.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
-import type { ClusterConfig } from '../../src/proxy/upstream/types.js';
+import type { ClusterConfig } from '../../src/snapshot/index.js';
 
 describe('options', () => {
   test('defaults, quick, and explicit values over quick', () => {

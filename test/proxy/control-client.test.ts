@@ -12,7 +12,7 @@ import type { PushServer } from '../../src/controlplane/push/server.js';
 import type { ConnectedProxy } from '../../src/controlplane/push/types.js';
 import { ControlClient } from '../../src/proxy/control-client.js';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
-import type { ProxySnapshot } from '../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../src/snapshot/index.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 

@@ -13,8 +13,8 @@ import type { TestProxy } from './helpers.js';
 import { grpcFrame, grpcHeaders, grpcStatusOf, h2connect, h2request, messagesOf, readGrpcFrames, startH2Backend } from './http2-helpers.js';
 import type { H2Backend } from './http2-helpers.js';
 import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
-import { ISTIO_DEFAULT_RETRY_POLICY } from '../../src/proxy/http/route/types.js';
-import type { Route } from '../../src/proxy/http/route/types.js';
+import { ISTIO_DEFAULT_RETRY_POLICY } from '../../src/snapshot/index.js';
+import type { Route } from '../../src/snapshot/index.js';
 
 const H2 = { protocol: 'http2' as const };
 

@@ -8,9 +8,7 @@ import { once } from 'node:events';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxyOptions } from '../../src/proxy/proxy.js';
 import type { RequestRecord } from '../../src/proxy/http/request-record.js';
-import type { ListenerConfig, ProxySnapshot } from '../../src/proxy/snapshot.js';
-import type { RouteConfig, Route } from '../../src/proxy/http/route/types.js';
-import type { ClusterConfigInput } from '../../src/proxy/upstream/types.js';
+import type { ListenerConfig, ProxySnapshot, RouteConfig, Route, ClusterConfigInput } from '../../src/snapshot/index.js';
 
 export interface Backend {
   port: number;

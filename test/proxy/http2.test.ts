@@ -14,11 +14,9 @@ import type { Backend, TestProxy } from './helpers.js';
 import { grpcFrame, grpcHeaders, grpcStatusOf, h2connect, h2request, messagesOf, startH2Backend } from './http2-helpers.js';
 import type { H2Backend } from './http2-helpers.js';
 import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
-import { ISTIO_DEFAULT_RETRY_POLICY } from '../../src/proxy/http/route/types.js';
-import type { Route } from '../../src/proxy/http/route/types.js';
+import { ISTIO_DEFAULT_RETRY_POLICY, withDefaults } from '../../src/snapshot/index.js';
+import type { Route, ClusterConfigInput } from '../../src/snapshot/index.js';
 import { upstreamProtocol } from '../../src/proxy/upstream/pool-http2.js';
-import { withDefaults } from '../../src/proxy/upstream/config.js';
-import type { ClusterConfigInput } from '../../src/proxy/upstream/types.js';
 
 const H2 = { protocol: 'http2' as const };
 const get = (authority: string, path = '/') => ({ ':method': 'GET', ':path': path, ':authority': authority });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cluster, echo, eventually, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
-import type { Route } from '../../src/proxy/http/route/types.js';
+import type { Route } from '../../src/snapshot/index.js';
 
 describe('route actions', () => {
   let v1: Backend;

@@ -9,8 +9,9 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { adminGet, cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
-import { SnapshotError, checkSnapshot } from '../../src/proxy/snapshot.js';
-import type { ProxySnapshot } from '../../src/proxy/snapshot.js';
+import { SnapshotError } from '../../src/snapshot/index.js';
+import { checkSnapshot } from '../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../src/snapshot/index.js';
 
 const good = (): ProxySnapshot =>
   snapshot({

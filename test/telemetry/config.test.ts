@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotError, checkSnapshot } from '../../src/proxy/snapshot.js';
+import { SnapshotError } from '../../src/snapshot/index.js';
+import { checkSnapshot } from '../../src/proxy/snapshot.js';
 import { DEFAULT_TELEMETRY, effectiveTelemetry } from '../../src/telemetry/config.js';
 
 const base = { version: '1', node: { id: 'sidecar~x', kind: 'sidecar' }, listeners: [], routes: [], clusters: [] };

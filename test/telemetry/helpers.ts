@@ -8,7 +8,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
-import type { ProxySnapshot } from '../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../src/snapshot/index.js';
 import { MetricsServer } from '../../src/telemetry/metrics/server.js';
 import { ProxyTelemetry } from '../../src/telemetry/proxy-telemetry.js';
 import type { ProxyTelemetryOptions } from '../../src/telemetry/proxy-telemetry.js';

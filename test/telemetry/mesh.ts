@@ -4,7 +4,7 @@
  * same sidecar, a route with an injected abort, and a cluster with a tight circuit breaker.
  */
 import type http from 'node:http';
-import type { ProxySnapshot } from '../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../src/snapshot/index.js';
 import type { ProxyTelemetryOptions } from '../../src/telemetry/proxy-telemetry.js';
 import { startHttpBackend, startTcpEcho, startTelemetryProxy } from './helpers.js';
 import type { HttpBackend, TelemetryProxy } from './helpers.js';

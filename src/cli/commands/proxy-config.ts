@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ProxyStatusReport } from '../../controlplane/push/status-handler.js';
-import type { ProxySnapshot } from '../../proxy/snapshot.js';
+import type { ProxySnapshot } from '../../snapshot/index.js';
 import { withStateDir } from '../state-dir-option.js';
 
 type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints';

@@ -3,9 +3,9 @@
  * was acknowledged or refused, and the write state that lets a busy stream skip to the latest.
  */
 import type { ServerHttp2Stream } from 'node:http2';
-import type { NodeConfig } from '../../proxy/snapshot.js';
+import type { NodeConfig } from '../../snapshot/index.js';
 import type { EncodedSnapshot } from './encode.js';
-import { encodeLine } from './protocol.js';
+import { encodeLine } from '../../snapshot/index.js';
 import type { ConnectedProxy, NackRecord, ProxyStatus, SyncState } from './types.js';
 
 interface Sent {

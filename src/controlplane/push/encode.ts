@@ -7,12 +7,13 @@
  * for the proxy's own items. The snapshot's hash is a digest of its fields' digests: equal
  * content, equal hash.
  *
- * `deltaLine` writes the `delta` message of the push protocol (`protocol.ts`): the fields that
- * changed, and in the lists only the items that changed when the list's names are the same in the
- * same order; in a route config, only the virtual hosts that changed on the same terms.
+ * `deltaLine` writes the `delta` message of the push protocol (`src/snapshot/protocol.ts`): the
+ * fields that changed, and in the lists only the items that changed when the list's names are the
+ * same in the same order; in a route config, only the virtual hosts that changed on the same
+ * terms; a proxy applies it with `applyDelta` (`src/snapshot/delta.ts`).
  */
 import { hash } from 'node:crypto';
-import type { ProxySnapshot } from '../../proxy/snapshot.js';
+import type { ProxySnapshot } from '../../snapshot/index.js';
 import { sharedPrefixOf } from '../translate/shared-prefix.js';
 
 export interface EncodedItem {
@@ -162,7 +163,7 @@ function changedPositions(before: readonly EncodedItem[], after: readonly Encode
 
 /**
  * The `delta` message that turns `before` (the content of version `base`) into `after`. Only for
- * a proxy that said it takes deltas and holds `base`; see `protocol.ts` for the shape.
+ * a proxy that said it takes deltas and holds `base`; see `src/snapshot/protocol.ts` for the shape.
  */
 export function deltaLine(before: EncodedSnapshot, after: EncodedSnapshot, version: string, nonce: string, base: string): string {
   const old = new Map(before.fields.map((f) => [f.key, f]));

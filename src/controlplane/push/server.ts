@@ -1,7 +1,8 @@
 /**
- * skiffd's push server: holds one HTTP/2 stream per proxy (protocol in `protocol.ts`), sends each
- * its snapshot on connect and after debounced changes (as a delta to a proxy that takes them and
- * acknowledged the previous one), and tracks ACKs and NACKs for `skiff proxy-status`.
+ * skiffd's push server: holds one HTTP/2 stream per proxy (protocol in
+ * `src/snapshot/protocol.ts`), sends each its snapshot on connect and after debounced changes (as
+ * a delta to a proxy that takes them and acknowledged the previous one), and tracks ACKs and
+ * NACKs for `skiff proxy-status`.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
@@ -12,8 +13,8 @@ import { ProxyConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
 import { SessionKeepalive } from './keepalive.js';
 import { deltaLine, encodeSnapshot, snapshotChunks } from './encode.js';
-import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, parseProxyMessage } from './protocol.js';
-import type { HelloMessage, ProxyMessage } from './protocol.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, parseProxyMessage } from '../../snapshot/index.js';
+import type { HelloMessage, ProxyMessage } from '../../snapshot/index.js';
 import type { ConnectedProxy, ProxyStatus, PushCounters, PushLogger, PushServerEvents, PushServerOptions } from './types.js';
 
 /** Proxies send only small messages; a longer line is a broken or hostile peer. */

@@ -5,10 +5,8 @@
  */
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
-import type { NodeConfig } from '../../proxy/snapshot.js';
-import { DeltaError, applyDelta } from './delta.js';
-import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from './protocol.js';
-import type { NackError } from './protocol.js';
+import type { NodeConfig, NackError } from '../../snapshot/index.js';
+import { DeltaError, applyDelta, CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage } from '../../snapshot/index.js';
 
 export interface SimSnapshot {
   version: string;

@@ -2,8 +2,7 @@
  * The push server's public vocabulary: who is connected, what was sent and acknowledged, and
  * the options and events of `createPushServer`.
  */
-import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
-import type { NackError } from './protocol.js';
+import type { NodeConfig, ProxySnapshot, NackError } from '../../snapshot/index.js';
 
 /** A proxy holding a stream to skiffd, as its hello described it. */
 export interface ConnectedProxy {

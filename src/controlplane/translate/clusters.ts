@@ -6,7 +6,7 @@
  */
 import type { Protocol } from '../../registry/protocol.js';
 import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
-import type { ClusterConfig, ClusterConfigInput } from '../../proxy/upstream/types.js';
+import type { ClusterConfig, ClusterConfigInput } from '../../snapshot/index.js';
 import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor } from './destination-policy.js';
 import type { ConfigIndex } from './push-context.js';
 import { endpointsOf, type MeshService } from './services.js';

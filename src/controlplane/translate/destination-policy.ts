@@ -8,8 +8,7 @@ import type { ConnectionPoolSettings } from '../../api/kinds/networking/connecti
 import type { OutlierDetection, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
 import type { LoadBalancerSettings } from '../../api/kinds/networking/load-balancer.js';
 import { parseDuration } from '../../api/duration.js';
-import type { HashPolicy } from '../../proxy/http/route/types.js';
-import type { ConnectionPoolConfig, HashKeySource, LbPolicy, OutlierDetectionConfig } from '../../proxy/upstream/types.js';
+import type { HashPolicy, ConnectionPoolConfig, HashKeySource, LbPolicy, OutlierDetectionConfig } from '../../snapshot/index.js';
 import type { DestinationRuleEntry } from './push-context.js';
 
 /** The fields a merged policy carries (port-level lists are consumed by the merge). */

@@ -5,7 +5,7 @@
  * route pointing at a cluster that does not exist, so the proxy answers 503 `NC`).
  */
 import type { Destination } from '../../api/kinds/networking/common.js';
-import type { HashPolicy } from '../../proxy/http/route/types.js';
+import type { HashPolicy } from '../../snapshot/index.js';
 import { outboundClusterName } from './clusters.js';
 import { hashPolicyOf, policyFor } from './destination-policy.js';
 import { toFqdn } from './hosts.js';

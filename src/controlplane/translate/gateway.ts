@@ -7,8 +7,7 @@
  */
 import type { Server } from '../../api/kinds/networking/gateway.js';
 import { labelsMatch } from '../../registry/select.js';
-import type { Route, RouteConfig } from '../../proxy/http/route/types.js';
-import type { ListenerConfig, TcpRoute } from '../../proxy/snapshot.js';
+import type { Route, RouteConfig, ListenerConfig, TcpRoute } from '../../snapshot/index.js';
 import { hostCovers, hostIntersection, parseNamespacedHost } from './hosts.js';
 import { httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, GatewayEntry, VirtualServiceEntry } from './push-context.js';

@@ -7,7 +7,7 @@
 import type { StringMatch as IstioStringMatch } from '../../api/kinds/networking/common.js';
 import type { HTTPMatchRequest, L4MatchAttributes } from '../../api/kinds/networking/virtual-service.js';
 import { labelsMatch } from '../../registry/select.js';
-import type { HeaderMatch, RouteMatch, StringMatch } from '../../proxy/http/route/types.js';
+import type { HeaderMatch, RouteMatch, StringMatch } from '../../snapshot/index.js';
 import { gatewayRef } from './push-context.js';
 
 /** What the proxy and listener are, for deciding matches ahead of time. */

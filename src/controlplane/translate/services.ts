@@ -9,7 +9,7 @@ import type { Resource } from '../../api/types.js';
 import { parseProtocol, servicePortProtocol, type Protocol } from '../../registry/protocol.js';
 import { containerPortFor, labelsMatch, selects } from '../../registry/select.js';
 import type { Service, WorkloadInstance } from '../../registry/types.js';
-import type { EndpointConfig } from '../../proxy/upstream/types.js';
+import type { EndpointConfig } from '../../snapshot/index.js';
 
 export interface MeshPort {
   port: number;

@@ -7,9 +7,7 @@
 import type { ConnectionPoolSettings } from '../../api/kinds/networking/connection-pool.js';
 import { isHttpProtocol, isOpaqueProtocol, type Protocol } from '../../registry/protocol.js';
 import { containerPortFor, selects } from '../../registry/select.js';
-import type { RouteConfig } from '../../proxy/http/route/types.js';
-import type { ListenerConfig } from '../../proxy/snapshot.js';
-import type { ClusterConfigInput } from '../../proxy/upstream/types.js';
+import type { RouteConfig, ListenerConfig, ClusterConfigInput } from '../../snapshot/index.js';
 import { clusterProtocol, inboundClusterName } from './clusters.js';
 import { connectionPoolOf } from './destination-policy.js';
 import type { ConfigIndex, SidecarEntry } from './push-context.js';

@@ -6,8 +6,7 @@
  * (PassthroughCluster under ALLOW_ANY, a 502 under REGISTRY_ONLY).
  */
 import { isOpaqueProtocol } from '../../registry/protocol.js';
-import type { Route, RouteConfig, VirtualHost } from '../../proxy/http/route/types.js';
-import type { ListenerConfig } from '../../proxy/snapshot.js';
+import type { Route, RouteConfig, VirtualHost, ListenerConfig } from '../../snapshot/index.js';
 import { outboundClusterName, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { destinationHashPolicy } from './destinations.js';
 import { defaultRoute, httpRoutesOf, type RouteScope } from './http-routes.js';

@@ -8,9 +8,7 @@
  * side and the node stay per workload. Warnings raised while building a shared part are kept and
  * replayed to every sidecar that receives it, so each translation reports what it left out.
  */
-import type { RouteConfig } from '../../proxy/http/route/types.js';
-import type { ClusterConfigInput } from '../../proxy/upstream/types.js';
-import type { TelemetryConfig } from '../../telemetry/config.js';
+import type { RouteConfig, ClusterConfigInput, TelemetryConfig } from '../../snapshot/index.js';
 import type { WorkloadInstance } from '../../registry/types.js';
 import { outboundClusters } from './clusters.js';
 import type { ConfigIndex } from './push-context.js';

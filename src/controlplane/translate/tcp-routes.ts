@@ -4,7 +4,7 @@
  * destinations, one drawn per connection.
  */
 import type { RouteDestination } from '../../api/kinds/networking/virtual-service.js';
-import type { TcpRoute } from '../../proxy/snapshot.js';
+import type { TcpRoute } from '../../snapshot/index.js';
 import { resolveDestination, type DestinationScope } from './destinations.js';
 import { hostCovers } from './hosts.js';
 import { staticConditionsHold, type MatchScope } from './match.js';

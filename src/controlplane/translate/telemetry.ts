@@ -7,7 +7,7 @@
  */
 import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
 import { labelsMatch } from '../../registry/select.js';
-import type { TelemetryConfig } from '../../telemetry/config.js';
+import type { TelemetryConfig } from '../../snapshot/index.js';
 import type { ConfigIndex, TelemetryEntry } from './push-context.js';
 
 type Tracing = NonNullable<TelemetrySpec['tracing']>[number];

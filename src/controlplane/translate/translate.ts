@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
-import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
+import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';

@@ -15,7 +15,7 @@ import type { RequestRecord, RequestTelemetryState } from './request-record.js';
 import { ResponseFlag } from './response-flags.js';
 import * as router from './router.js';
 import type { CompiledDestination, SelectedRoute } from './route/selected.js';
-import type { RouteRequest } from './route/types.js';
+import type { RouteRequest } from './route/request.js';
 import type { BodySink, DownstreamStream, RequestHead, StreamObserver } from './stream.js';
 import { splice } from './tunnel.js';
 import type { TryOwner, UpstreamRequestHead, UpstreamTry } from './upstream-try.js';

@@ -3,7 +3,7 @@
  * arrival order, each name's lowercase form computed once, readable through the router's
  * `HeaderView` and editable through its `HeaderMutator`.
  */
-import type { HeaderMutator, HeaderView } from './route/types.js';
+import type { HeaderMutator, HeaderView } from './route/request.js';
 
 /**
  * Headers as parallel arrays (raw name, lowercase name, value), which keeps parsing

@@ -30,7 +30,7 @@ import { MirrorRequest } from './mirror.js';
 import { ResponseFlag } from './response-flags.js';
 import type { FaultDecision } from './route/fault.js';
 import { shadowAuthority } from './route/selected.js';
-import type { RouteRequest } from './route/types.js';
+import type { RouteRequest } from './route/request.js';
 import { startForwarding } from './router.js';
 import type { DownstreamStream } from './stream.js';
 import { splice } from './tunnel.js';

@@ -3,8 +3,7 @@
  * metrics and traces are built from. One plain object per request, handed to a hook; and the
  * hooks through which telemetry reads and rewrites headers on the way (`ProxyTelemetryHooks`).
  */
-import type { ProxySnapshot } from '../snapshot.js';
-import type { ClusterConfig } from '../upstream/types.js';
+import type { ProxySnapshot, ClusterConfig } from '../../snapshot/index.js';
 import type { HeaderList } from './headers.js';
 import type { RequestHead } from './stream.js';
 

@@ -4,7 +4,7 @@
  * `grpc-timeout` header Istio lets bound a request (max_grpc_timeout = the route timeout).
  */
 import { HeaderList } from '../http/headers.js';
-import type { HeaderView } from '../http/route/types.js';
+import type { HeaderView } from '../http/route/request.js';
 
 export const GRPC_CONTENT_TYPE = 'application/grpc';
 

@@ -16,7 +16,7 @@ import { Http1ServerConnection } from '../http1/server-connection.js';
 import type { Http1ServerOptions } from '../http1/server-connection.js';
 import { detectCodec } from '../http2/preface.js';
 import { Http2ServerConnection } from '../http2/server-connection.js';
-import type { ListenerConfig } from '../snapshot.js';
+import type { ListenerConfig } from '../../snapshot/index.js';
 import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
 import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
 import { sniffProtocol, sniffSni } from './sniff.js';

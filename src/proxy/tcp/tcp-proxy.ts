@@ -9,7 +9,7 @@ import type { ProxyServices } from '../http/context.js';
 import { ResponseFlag } from '../http/response-flags.js';
 import { newRecord } from '../http/request-record.js';
 import { splice } from '../http/tunnel.js';
-import type { TcpRoute } from '../snapshot.js';
+import type { TcpRoute } from '../../snapshot/index.js';
 import { transportFailureText } from '../upstream/http1-client.js';
 
 /** Envoy's `tcp.<prefix>.*` counters. */

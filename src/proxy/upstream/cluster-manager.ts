@@ -3,8 +3,8 @@
  * is validated first (any error rejects the whole list and changes nothing), then clusters are
  * updated in place (keeping host state), added, or closed and removed, and the map is swapped.
  */
-import type { ClusterConfig, ClusterConfigInput } from './types.js';
-import { ClusterConfigError, withDefaults } from './config.js';
+import type { ClusterConfig, ClusterConfigInput } from '../../snapshot/index.js';
+import { ClusterConfigError, withDefaults } from '../../snapshot/index.js';
 import { createCluster, type Cluster, type ClusterDeps } from './cluster.js';
 
 export interface ApplyResult {

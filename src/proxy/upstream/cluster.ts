@@ -3,9 +3,10 @@
  * ejections survive), the load balancer over the hosts currently available (with Envoy's healthy
  * panic threshold), circuit-breaker limits, outlier detection and Envoy-named stats.
  */
-import type { Clock, ClusterConfig, ClusterConfigInput, Endpoint, LoadBalancer, PickContext, Random } from './types.js';
-import { withDefaults } from './config.js';
-import { HostImpl, endpointKey } from './endpoint.js';
+import type { Clock, Endpoint, LoadBalancer, PickContext, Random } from './types.js';
+import type { ClusterConfig, ClusterConfigInput } from '../../snapshot/index.js';
+import { withDefaults, endpointKey } from '../../snapshot/index.js';
+import { HostImpl } from './endpoint.js';
 import { createLoadBalancer } from './lb/index.js';
 import { ResourceLimits } from './limits.js';
 import { OutlierDetector, type OutlierOutcome } from './outlier.js';

@@ -2,12 +2,8 @@
  * Runtime hosts: the mutable object behind the read-only `Endpoint` view, owned by a cluster and
  * updated in place across snapshots so in-flight counts, stats and ejection state survive.
  */
-import type { Endpoint, EndpointConfig, EndpointStats } from './types.js';
-
-/** `ip:port`, with IPv6 literals bracketed as in Envoy's admin output. */
-export function endpointKey(address: string, port: number): string {
-  return address.includes(':') && !address.startsWith('[') ? `[${address}]:${port}` : `${address}:${port}`;
-}
+import type { Endpoint, EndpointStats } from './types.js';
+import { endpointKey, type EndpointConfig } from '../../snapshot/index.js';
 
 export function emptyEndpointStats(): EndpointStats {
   return { cx_active: 0, cx_total: 0, cx_connect_fail: 0, rq_active: 0, rq_total: 0, rq_success: 0, rq_error: 0, rq_timeout: 0 };

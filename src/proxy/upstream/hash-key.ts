@@ -3,7 +3,7 @@
  * cookie, source IP, query parameter), generating the hash cookie with its TTL when the request
  * lacks it, with Envoy's semantics.
  */
-import type { HashKeySource } from './types.js';
+import type { HashKeySource } from '../../snapshot/index.js';
 import { hashString } from './hash.js';
 
 /** The parts of a downstream request a hash key can come from. */

@@ -10,7 +10,7 @@
  * as pending instead, and only a failed `tryAcquirePending` (or `tryAcquireRequest`) answers
  * 503 with response flag `UO`.
  */
-import type { ConnectionPoolConfig } from './types.js';
+import type { ConnectionPoolConfig } from '../../snapshot/index.js';
 
 /** One counted resource with its limit. */
 class Resource {

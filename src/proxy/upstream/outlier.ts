@@ -5,7 +5,8 @@
  * hosts return on the interval sweep, and at most maxEjectionPercent of hosts are out at once.
  * Time comes from an injected clock so behaviour is testable on virtual time.
  */
-import type { Clock, Endpoint, OutlierDetectionConfig, TimerHandle } from './types.js';
+import type { Clock, Endpoint, TimerHandle } from './types.js';
+import type { OutlierDetectionConfig } from '../../snapshot/index.js';
 import type { HostImpl } from './endpoint.js';
 
 /**

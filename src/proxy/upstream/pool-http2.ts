@@ -11,7 +11,8 @@ import type { SessionOwner } from '../http2/client-session.js';
 import type { Cluster } from './cluster.js';
 import { HostEntry, PerHostPools } from './per-host-pools.js';
 import type { DownstreamProtocolInfo, PendingTicket, PoolClient, ResetReason } from './pool.js';
-import type { ClusterConfig, Endpoint } from './types.js';
+import type { ClusterConfig } from '../../snapshot/index.js';
+import type { Endpoint } from './types.js';
 
 /** The protocol a request uses towards a cluster. */
 export type UpstreamProtocol = 'http1' | 'http2';

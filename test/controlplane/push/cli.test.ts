@@ -19,7 +19,7 @@ import type { ConnectedProxy } from '../../../src/controlplane/push/types.js';
 import { findProxy, parseEndpointHealth } from '../../../src/cli/proxy-tables.js';
 import { ControlClient } from '../../../src/proxy/control-client.js';
 import { SkiffProxy } from '../../../src/proxy/proxy.js';
-import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 import { runSkiff } from '../../helpers/cli.js';
 import { echo, eventually, startBackend } from '../../proxy/helpers.js';
 import type { Backend } from '../../proxy/helpers.js';

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
-import { DeltaError, applyDelta } from '../../../src/controlplane/push/delta.js';
 import { createPushServer } from '../../../src/controlplane/push/server.js';
 import type { PushServer } from '../../../src/controlplane/push/server.js';
 import { SimProxy } from '../../../src/controlplane/push/sim-client.js';
@@ -15,7 +14,7 @@ import type { SimProxyOptions } from '../../../src/controlplane/push/sim-client.
 import type { ConnectedProxy } from '../../../src/controlplane/push/types.js';
 import { ConfigIndex, translateFor } from '../../../src/controlplane/translate/index.js';
 import { ControlClient } from '../../../src/proxy/control-client.js';
-import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../../src/registry/types.js';
 import { loadYaml, sidecarWorkload } from '../translate/cases.js';
 
@@ -205,22 +204,5 @@ describe('push deltas', () => {
     const want = mesh.snapshotFor({ id: ids[0], node: { id: ids[0], kind: 'sidecar' }, connectedAt: 0 });
     assert.deepEqual(applied[1], JSON.parse(JSON.stringify({ ...want, version: client.appliedVersion })));
     assert.match(JSON.stringify(applied[1]), /"timeoutMs":7000|7000/);
-  });
-});
-
-describe('applyDelta', () => {
-  const base = { version: 'a', node: { id: 'x' }, clusters: [{ name: 'c0', n: 1 }, { name: 'c1', n: 1 }], routes: [{ name: 'r', virtualHosts: [{ name: 'h0' }, { name: 'h1' }] }] };
-
-  test('replaces items and virtual hosts by position without touching the base', () => {
-    const copy = JSON.parse(JSON.stringify(base)) as unknown;
-    const out = applyDelta(base, { items: { clusters: { '1': { name: 'c1', n: 2 } } }, virtualHosts: { '0': { '1': { name: 'h1', domains: ['*'] } } }, drop: ['node'] }, 'b');
-    assert.deepEqual(out, { version: 'b', clusters: [{ name: 'c0', n: 1 }, { name: 'c1', n: 2 }], routes: [{ name: 'r', virtualHosts: [{ name: 'h0' }, { name: 'h1', domains: ['*'] }] }] });
-    assert.deepEqual(base, copy);
-  });
-
-  test('refuses positions out of range and items under another name, naming where', () => {
-    assert.throws(() => applyDelta(base, { items: { clusters: { '2': { name: 'c2' } } } }, 'b'), (e: unknown) => e instanceof DeltaError && e.path === 'delta.items.clusters.2');
-    assert.throws(() => applyDelta(base, { items: { clusters: { '0': { name: 'other' } } } }, 'b'), (e: unknown) => e instanceof DeltaError && /keep their names/.test(e.reason));
-    assert.throws(() => applyDelta(base, { virtualHosts: { '3': {} } }, 'b'), (e: unknown) => e instanceof DeltaError && e.path === 'delta.virtualHosts.3');
   });
 });

@@ -11,7 +11,7 @@ import type { PushServer } from '../../../src/controlplane/push/server.js';
 import { SimProxy, connectSimFleet, waitForFleet } from '../../../src/controlplane/push/sim-client.js';
 import type { SimProxyOptions } from '../../../src/controlplane/push/sim-client.js';
 import type { ConnectedProxy, PushServerOptions } from '../../../src/controlplane/push/types.js';
-import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 
 /** The "config" the snapshots are made from: a version the tests bump, and a per-proxy override. */
 interface World {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigIndex, translateFor } from '../../../src/controlplane/translate/index.js';
 import type { SidecarTarget } from '../../../src/controlplane/translate/index.js';
-import type { ProxySnapshot } from '../../../src/proxy/snapshot.js';
+import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 import type { RegistrySnapshot, Service, WorkloadInstance } from '../../../src/registry/types.js';
 import { loadYaml, sidecarWorkload } from './cases.js';
 

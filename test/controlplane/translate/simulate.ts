@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { translate } from '../../../src/controlplane/translate/index.js';
 import type { SelectedRoute } from '../../../src/proxy/http/route/selected.js';
-import type { RouteRequest } from '../../../src/proxy/http/route/types.js';
+import type { RouteRequest } from '../../../src/proxy/http/route/request.js';
 import { checkSnapshot, type CheckedSnapshot } from '../../../src/proxy/snapshot.js';
-import type { ClusterConfig } from '../../../src/proxy/upstream/types.js';
+import type { ClusterConfig } from '../../../src/snapshot/index.js';
 import type { TranslateCase } from './cases.js';
 
 export interface Simulation {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Route, RouteConfig, RouteRequest } from '../../../src/proxy/http/route/types.js';
+import type { Route, RouteConfig } from '../../../src/snapshot/index.js';
+import type { RouteRequest } from '../../../src/proxy/http/route/request.js';
 import { compile, request, seeded } from './helpers.js';
 
 const SERVICES = 100;

@@ -4,8 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RouteConfig, WeightedCluster } from '../../../src/proxy/http/route/types.js';
-import { ISTIO_DEFAULT_RETRY_POLICY } from '../../../src/proxy/http/route/types.js';
+import type { RouteConfig, WeightedCluster } from '../../../src/snapshot/index.js';
+import { ISTIO_DEFAULT_RETRY_POLICY } from '../../../src/snapshot/index.js';
 import type { SelectedRoute } from '../../../src/proxy/http/route/selected.js';
 import { compile, Headers, oneHost, request, seeded, sequence } from './helpers.js';
 

@@ -5,8 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compileRouteConfig } from '../../../src/proxy/http/route/compile.js';
-import { RouteConfigError } from '../../../src/proxy/http/route/errors.js';
-import type { Route, RouteConfig } from '../../../src/proxy/http/route/types.js';
+import { RouteConfigError } from '../../../src/snapshot/index.js';
+import type { Route, RouteConfig } from '../../../src/snapshot/index.js';
 import { oneHost } from './helpers.js';
 
 const fwd = { type: 'route', destinations: [{ cluster: 'c', weight: 1 }] } as const;

@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CorsPolicy, FaultInjection, MirrorPolicy, Route } from '../../../src/proxy/http/route/types.js';
+import type { CorsPolicy, FaultInjection, MirrorPolicy, Route } from '../../../src/snapshot/index.js';
 import { shadowAuthority, type SelectedRoute } from '../../../src/proxy/http/route/selected.js';
 import { compile, oneHost, request, seeded, sequence, type RequestInit } from './helpers.js';
 

@@ -2,7 +2,7 @@
  * Route configurations used by the router tests, written as the control plane would emit them
  * from Istio VirtualServices (plain JSON data; each test compiles them through JSON).
  */
-import type { RouteConfig } from '../../../src/proxy/http/route/types.js';
+import type { RouteConfig } from '../../../src/snapshot/index.js';
 
 const V1 = 'outbound|9080|v1|reviews.default.svc.cluster.local';
 const V2 = 'outbound|9080|v2|reviews.default.svc.cluster.local';

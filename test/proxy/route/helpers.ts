@@ -4,7 +4,8 @@
  * config through JSON (the snapshot IR must survive it).
  */
 import { compileRouteConfig, type RouteTable } from '../../../src/proxy/http/route/compile.js';
-import type { HeaderMutator, HeaderView, RouteConfig, RouteRequest } from '../../../src/proxy/http/route/types.js';
+import type { HeaderMutator, HeaderView, RouteRequest } from '../../../src/proxy/http/route/request.js';
+import type { RouteConfig } from '../../../src/snapshot/index.js';
 
 /** Request headers; names are stored lowercase, repeated values joined with ',' as the data path does. */
 export class Headers implements HeaderView, HeaderMutator {

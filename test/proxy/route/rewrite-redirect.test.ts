@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RedirectAction, Rewrite, RouteMatch } from '../../../src/proxy/http/route/types.js';
+import type { RedirectAction, Rewrite, RouteMatch } from '../../../src/snapshot/index.js';
 import { compile, oneHost, request, type RequestInit } from './helpers.js';
 
 function rewritten(match: RouteMatch[], rewrite: Rewrite, path: string): string {

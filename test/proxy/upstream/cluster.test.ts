@@ -6,10 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCluster } from '../../../src/proxy/upstream/cluster.js';
 import { createClusterManager } from '../../../src/proxy/upstream/cluster-manager.js';
-import { ClusterConfigError } from '../../../src/proxy/upstream/config.js';
+import { ClusterConfigError } from '../../../src/snapshot/index.js';
 import { createManualClock } from '../../../src/proxy/upstream/clock.js';
 import { seededRandom } from '../../../src/proxy/upstream/random.js';
-import type { ClusterConfigInput, Endpoint } from '../../../src/proxy/upstream/types.js';
+import type { ClusterConfigInput } from '../../../src/snapshot/index.js';
+import type { Endpoint } from '../../../src/proxy/upstream/types.js';
 
 const NAME = 'outbound|9080|v1|reviews.default.svc.cluster.local';
 const ep = (last: number, extra: object = {}): { address: string; port: number } => ({ address: `10.3.0.${last}`, port: 9080, ...extra });

@@ -15,7 +15,8 @@ import {
 import { createCluster } from '../../../src/proxy/upstream/cluster.js';
 import { createManualClock } from '../../../src/proxy/upstream/clock.js';
 import { seededRandom } from '../../../src/proxy/upstream/random.js';
-import type { Endpoint, LbPolicy, LoadBalancer, Random } from '../../../src/proxy/upstream/types.js';
+import type { Endpoint, LoadBalancer, Random } from '../../../src/proxy/upstream/types.js';
+import type { LbPolicy } from '../../../src/snapshot/index.js';
 import { makeHosts, shares, tally } from './lb-helpers.js';
 
 interface LbUnderTest {

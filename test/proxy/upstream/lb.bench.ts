@@ -6,7 +6,8 @@
  */
 import { createCluster } from '../../../src/proxy/upstream/cluster.js';
 import { seededRandom } from '../../../src/proxy/upstream/random.js';
-import type { LbPolicy, PickContext } from '../../../src/proxy/upstream/types.js';
+import type { LbPolicy } from '../../../src/snapshot/index.js';
+import type { PickContext } from '../../../src/proxy/upstream/types.js';
 
 const PICKS = Number(process.argv[2] ?? 500_000);
 

@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ResourceLimits } from '../../../src/proxy/upstream/limits.js';
-import { CONNECTION_POOL_DEFAULTS, UNLIMITED } from '../../../src/proxy/upstream/config.js';
+import { CONNECTION_POOL_DEFAULTS, UNLIMITED } from '../../../src/snapshot/index.js';
 
 const limitsOf = (o: Partial<typeof CONNECTION_POOL_DEFAULTS>): ResourceLimits => new ResourceLimits({ ...CONNECTION_POOL_DEFAULTS, ...o });
 

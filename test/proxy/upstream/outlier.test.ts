@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { createCluster, type Cluster } from '../../../src/proxy/upstream/cluster.js';
 import { createManualClock, type ManualClock } from '../../../src/proxy/upstream/clock.js';
 import { seededRandom } from '../../../src/proxy/upstream/random.js';
-import type { Endpoint, OutlierDetectionConfig } from '../../../src/proxy/upstream/types.js';
+import type { Endpoint } from '../../../src/proxy/upstream/types.js';
+import type { OutlierDetectionConfig } from '../../../src/snapshot/index.js';
 
 function setup(outlierDetection: Partial<OutlierDetectionConfig>, hostCount = 4): { cluster: Cluster; clock: ManualClock; hosts: readonly Endpoint[] } {
   const clock = createManualClock(1_000);

@@ -2,9 +2,9 @@
  * Routing on JWT claims: Istio's `@request.auth.claims.<name>` (or `[a][b]`) header keys match
  * the claims of the request's validated JWT, a string claim or any element of a string list.
  */
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 import { checkHeaderMatch, compileStringTest, isPresenceMatch, type Condition } from './matchers.js';
-import type { HeaderMatch, StringMatch } from './types.js';
+import type { HeaderMatch, StringMatch } from '../../../snapshot/index.js';
 
 const PREFIX = '@request.auth.claims';
 

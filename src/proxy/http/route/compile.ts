@@ -5,7 +5,7 @@
  */
 import { compileCors } from './cors.js';
 import { DomainIndex } from './domains.js';
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 import { compileFault, percentToPerMillion } from './fault.js';
 import { compileHeaderOps, mergeSteps, type HeaderStep } from './headers.js';
 import { compileMatch } from './match.js';
@@ -14,7 +14,8 @@ import { compileRedirect } from './redirect.js';
 import { CompiledRetryPolicy } from './retry.js';
 import { compileRegexRewrite, compileUriRewrite, type MatchedPath, type PathRewriter } from './rewrite.js';
 import { SelectedRoute, type CompiledDestination, type CompiledMirror } from './selected.js';
-import type { ForwardAction, Route, RouteConfig, RouteMatch, RouteRequest, VirtualHost } from './types.js';
+import type { ForwardAction, Route, RouteConfig, RouteMatch, VirtualHost } from '../../../snapshot/index.js';
+import type { RouteRequest } from './request.js';
 
 interface Entry {
   condition: Condition | null;

@@ -3,9 +3,10 @@
  * origin are answered locally, other requests get allow-origin / credentials / expose headers
  * on the response; unmatched preflights are forwarded or answered bare (IGNORE).
  */
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 import { compileStringTest, type StringTest } from './matchers.js';
-import type { CorsPolicy, RouteRequest } from './types.js';
+import type { CorsPolicy } from '../../../snapshot/index.js';
+import type { RouteRequest } from './request.js';
 
 export type HeaderList = [name: string, value: string][];
 

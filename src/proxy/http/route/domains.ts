@@ -3,7 +3,7 @@
  * `*suffix` wildcard, then the longest `prefix*` wildcard, then `*`; a port in the Host is
  * ignored when no domain names it.
  */
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 
 /** Distinct Host values remembered before the memo starts over (bounds memory under junk Hosts). */
 const MEMO_LIMIT = 1024;

@@ -3,8 +3,8 @@
  * abort are drawn independently at per-million precision, an unset percentage never fires,
  * and a gRPC abort answers HTTP 200 carrying the gRPC status.
  */
-import { RouteConfigError } from './errors.js';
-import type { FaultInjection } from './types.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
+import type { FaultInjection } from '../../../snapshot/index.js';
 
 /** gRPC status names Istio accepts in `abort.grpcStatus`, with their codes. */
 export const GRPC_STATUS_CODES: Readonly<Record<string, number>> = Object.freeze({

@@ -3,8 +3,9 @@
  * removals first, then `set` and `add` in name order; Host / :authority entries become an
  * authority rewrite instead of a header operation.
  */
-import type { HeaderMutator, HeaderOps } from './types.js';
-import { RouteConfigError } from './errors.js';
+import type { HeaderMutator } from './request.js';
+import type { HeaderOps } from '../../../snapshot/index.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 
 /** One level of header mutations (destination, or route). */
 export interface HeaderStep {

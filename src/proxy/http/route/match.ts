@@ -3,7 +3,7 @@
  * must hold — and records how its uri matched, which `rewrite.uri` needs.
  */
 import { compileClaimCondition, isClaimKey } from './claims.js';
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 import {
   compileHeaderCondition,
   compilePseudoHeaderCondition,
@@ -14,7 +14,7 @@ import {
   type Condition,
 } from './matchers.js';
 import type { MatchedPath } from './rewrite.js';
-import type { RouteMatch, StringMatch } from './types.js';
+import type { RouteMatch, StringMatch } from '../../../snapshot/index.js';
 
 export interface CompiledMatch {
   /** null when the block has no conditions (matches every request). */

@@ -3,8 +3,9 @@
  * closures evaluated against a request, with Envoy's semantics for each kind.
  */
 import { compileRegex } from '../../../api/regex.js';
-import { RouteConfigError } from './errors.js';
-import type { HeaderMatch, RouteRequest, StringMatch } from './types.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
+import type { HeaderMatch, StringMatch } from '../../../snapshot/index.js';
+import type { RouteRequest } from './request.js';
 
 /** Per-request values derived lazily and shared by all conditions of one `select` call. */
 export class MatchScratch {

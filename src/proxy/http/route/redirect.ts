@@ -2,8 +2,9 @@
  * Builds the `location` of an Istio `redirect` the way Envoy's RedirectAction does: scheme,
  * host, port and path each replaced or carried over from the request, default ports dropped.
  */
-import { RouteConfigError } from './errors.js';
-import type { RedirectAction, RouteRequest } from './types.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
+import type { RedirectAction } from '../../../snapshot/index.js';
+import type { RouteRequest } from './request.js';
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 

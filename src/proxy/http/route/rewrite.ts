@@ -4,7 +4,7 @@
  * matches in the path with `\N` capture references; the query string is always kept.
  */
 import { RE2JS } from 're2js';
-import { RouteConfigError } from './errors.js';
+import { RouteConfigError } from '../../../snapshot/index.js';
 import { queryStart } from './matchers.js';
 
 export type PathRewriter = (path: string) => string;

@@ -8,7 +8,8 @@ import { applySteps, type HeaderStep } from './headers.js';
 import type { CompiledRedirect } from './redirect.js';
 import type { CompiledRetryPolicy } from './retry.js';
 import type { PathRewriter } from './rewrite.js';
-import type { HashPolicy, HeaderMutator, Route, RouteMatch, RouteRequest } from './types.js';
+import type { HashPolicy, Route, RouteMatch } from '../../../snapshot/index.js';
+import type { HeaderMutator, RouteRequest } from './request.js';
 
 /** A weighted destination with everything the data path needs for it. */
 export interface CompiledDestination {

@@ -1,5 +1,6 @@
 /** Builds the load balancer a cluster's `LbPolicy` names over one host set. */
-import type { Endpoint, LbPolicy, LoadBalancer, Random } from '../types.js';
+import type { Endpoint, LoadBalancer, Random } from '../types.js';
+import type { LbPolicy } from '../../../snapshot/index.js';
 import { createLeastRequestLb } from './least-request.js';
 import { createMaglevLb } from './maglev.js';
 import { createPassthroughLb, type OriginalDestinationHosts } from './passthrough.js';

@@ -5,7 +5,7 @@
  */
 import type { Endpoint, LoadBalancer, PickContext, Random } from '../types.js';
 import { hashKey, hashString, fmix32 } from '../hash.js';
-import { DEFAULT_MAGLEV_TABLE_SIZE } from '../config.js';
+import { DEFAULT_MAGLEV_TABLE_SIZE } from '../../../snapshot/index.js';
 import { isExcluded, pickAvoiding } from './common.js';
 
 export function createMaglevLb(hosts: readonly Endpoint[], random: Random, tableSize = DEFAULT_MAGLEV_TABLE_SIZE): LoadBalancer {

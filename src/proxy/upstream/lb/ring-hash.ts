@@ -5,7 +5,7 @@
  */
 import type { Endpoint, LoadBalancer, PickContext, Random } from '../types.js';
 import { hashKey, hashString } from '../hash.js';
-import { DEFAULT_MINIMUM_RING_SIZE, MAX_RING_SIZE } from '../config.js';
+import { DEFAULT_MINIMUM_RING_SIZE, MAX_RING_SIZE } from '../../../snapshot/index.js';
 import { isExcluded } from './common.js';
 
 export interface RingHashOptions {

@@ -4,8 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClusterConfigError, UNLIMITED, withDefaults } from '../../../src/proxy/upstream/config.js';
-import type { ClusterConfigInput } from '../../../src/proxy/upstream/types.js';
+import { ClusterConfigError, UNLIMITED, withDefaults } from '../../src/snapshot/index.js';
+import type { ClusterConfigInput } from '../../src/snapshot/index.js';
 
 const NAME = 'outbound|8000||httpbin.default.svc.cluster.local';
 

@@ -40,7 +40,7 @@
  * Deltas because a change to one service otherwise re-sends every proxy its whole snapshot
  * (hundreds of KB with a thousand services), which dominates a push to a thousand proxies.
  */
-import type { NodeConfig, ProxySnapshot } from '../../proxy/snapshot.js';
+import type { NodeConfig, ProxySnapshot } from './snapshot.js';
 
 /** The stream's path; the `v1` names this protocol's version. */
 export const STREAM_PATH = '/skiff.v1/stream';

@@ -10,7 +10,7 @@ import type {
   HashKeySource,
   LbPolicy,
   OutlierDetectionConfig,
-} from './types.js';
+} from './clusters.js';
 
 /** 2^32−1: what Istio/Envoy use for "no limit" on circuit-breaker thresholds. */
 export const UNLIMITED = 4294967295;

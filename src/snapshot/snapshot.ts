@@ -1,0 +1,36 @@
+/**
+ * The proxy snapshot: the complete, plain-JSON configuration of one proxy (node identity,
+ * listeners, route configs, clusters, telemetry settings) as the control plane or a file provides
+ * it. Each part's shape lives in its own file; `validate.ts` checks a snapshot whole.
+ */
+import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
+import type { ListenerConfig } from './listeners.js';
+import type { RouteConfig } from './routes.js';
+import type { TelemetryConfig } from './telemetry.js';
+
+export interface WorkloadIdentity {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+}
+
+export interface NodeConfig {
+  id: string;
+  kind: 'sidecar' | 'gateway';
+  workload?: WorkloadIdentity;
+}
+
+export interface ProxySnapshot {
+  version: string;
+  node: NodeConfig;
+  listeners: ListenerConfig[];
+  routes: RouteConfig[];
+  /** As provided; `validateSnapshot` returns them with every default resolved. */
+  clusters: (ClusterConfigInput | ClusterConfig)[];
+  /** Access logging and tracing (`telemetry.ts`); absent = the proxy's command-line defaults. */
+  telemetry?: TelemetryConfig;
+}
+
+/** A snapshot as validation returns it: every cluster with its defaults resolved. */
+export type ResolvedSnapshot = ProxySnapshot & { clusters: ClusterConfig[] };
