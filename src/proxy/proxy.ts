@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/admin-server.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
-import type { ProxyTelemetryHooks, RequestDoneHook } from './http/request-record.js';
+import type { ProxyTelemetryHooks, RequestDoneHook } from '../telemetry/request-record.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/listener.js';
 import type { ListenerBinding } from './listener/listener.js';
 import { SnapshotError } from '../snapshot/index.js';

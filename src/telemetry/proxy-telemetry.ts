@@ -4,10 +4,8 @@
  * connection into Istio's standard metrics, an access log line and (when sampled) a span.
  */
 import type { Writable } from 'node:stream';
-import type { HeaderList } from '../proxy/http/headers.js';
-import type { ProxyTelemetryHooks, RequestRecord, RequestTelemetryState } from '../proxy/http/request-record.js';
-import type { RequestHead } from '../proxy/http/stream.js';
-import type { ProxySnapshot, ClusterConfig } from '../snapshot/index.js';
+import type { ResolvedSnapshot } from '../snapshot/index.js';
+import type { ProxyTelemetryHooks, RequestRecord, RequestTelemetryState, TelemetryHeaders, TelemetryRequestHead } from './request-record.js';
 import { formatJsonLine, formatTextLine } from './access-log/format.js';
 import { LineWriter } from './access-log/writer.js';
 import { DEFAULT_TELEMETRY, effectiveTelemetry } from './config.js';
@@ -100,13 +98,13 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
 
   // === ProxyTelemetryHooks ===
 
-  snapshotApplied(snapshot: ProxySnapshot & { clusters: ClusterConfig[] }): void {
+  snapshotApplied(snapshot: ResolvedSnapshot): void {
     this.view = new SnapshotView(snapshot);
     this.snapshotsApplied++;
     this.configure(effectiveTelemetry(this.defaults, snapshot.telemetry));
   }
 
-  requestStart(head: RequestHead, direction: RequestRecord['direction']): RequestTelemetryState | null {
+  requestStart(head: TelemetryRequestHead, direction: RequestRecord['direction']): RequestTelemetryState | null {
     const view = this.view;
     if (view === null) return null;
     try {
@@ -149,7 +147,7 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
     }
   }
 
-  responseHeaders(state: RequestTelemetryState, status: number, headers: HeaderList): void {
+  responseHeaders(state: RequestTelemetryState, status: number, headers: TelemetryHeaders): void {
     if (!(state instanceof RequestState)) return;
     const view = state.view;
     if (!state.inbound) {
@@ -170,7 +168,7 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
     state.responseHeadBytes = headBytes(12 + String(status).length, headers.names, headers.values);
   }
 
-  responseTrailers(state: RequestTelemetryState, trailers: HeaderList): void {
+  responseTrailers(state: RequestTelemetryState, trailers: TelemetryHeaders): void {
     if (!(state instanceof RequestState) || !state.grpc) return;
     const g = trailers.get('grpc-status');
     if (g !== undefined) state.grpcStatus = g.trim();

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { cluster, eventually, forward, httpListener, routeConfig, snapshot, startProxy } from './helpers.js';
 import type { TestProxy } from './helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({

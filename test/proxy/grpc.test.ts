@@ -12,7 +12,7 @@ import { cluster, deadPort, eventually, forward, httpListener, request, routeCon
 import type { TestProxy } from './helpers.js';
 import { grpcFrame, grpcHeaders, grpcStatusOf, h2connect, h2request, messagesOf, readGrpcFrames, startH2Backend } from './http2-helpers.js';
 import type { H2Backend } from './http2-helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { ISTIO_DEFAULT_RETRY_POLICY } from '../../src/snapshot/index.js';
 import type { Route } from '../../src/snapshot/index.js';
 

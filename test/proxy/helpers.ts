@@ -7,7 +7,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxyOptions } from '../../src/proxy/proxy.js';
-import type { RequestRecord } from '../../src/proxy/http/request-record.js';
+import type { RequestRecord } from '../../src/telemetry/request-record.js';
 import type { ListenerConfig, ProxySnapshot, RouteConfig, Route, ClusterConfigInput } from '../../src/snapshot/index.js';
 
 export interface Backend {

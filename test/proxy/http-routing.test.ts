@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 
 describe('HTTP routing', () => {
   let reviews: Backend;

@@ -13,7 +13,7 @@ import { cluster, echo, eventually, forward, httpListener, request, routeConfig,
 import type { Backend, TestProxy } from './helpers.js';
 import { grpcFrame, grpcHeaders, grpcStatusOf, h2connect, h2request, messagesOf, startH2Backend } from './http2-helpers.js';
 import type { H2Backend } from './http2-helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { ISTIO_DEFAULT_RETRY_POLICY, withDefaults } from '../../src/snapshot/index.js';
 import type { Route, ClusterConfigInput } from '../../src/snapshot/index.js';
 import { upstreamProtocol } from '../../src/proxy/upstream/pool-http2.js';

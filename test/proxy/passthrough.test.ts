@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { deadPort, echo, eventually, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 
 /** A TCP server that answers each chunk with `tcp:<chunk>`. */
 async function startTcpEcho(): Promise<{ port: number; close(): Promise<void> }> {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { adminGet, cluster, deadPort, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import type { RetryPolicy } from '../../src/snapshot/index.js';
 
 function retryOn(attempts: number, on: RetryPolicy['retryOn'], extra: Partial<RetryPolicy> = {}): RetryPolicy {

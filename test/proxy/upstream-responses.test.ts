@@ -9,7 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { cluster, forward, httpListener, request, routeConfig, snapshot, startProxy } from './helpers.js';
 import type { TestProxy } from './helpers.js';
-import { formatResponseFlags } from '../../src/proxy/http/response-flags.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 
 /** What the raw backend sends back for each request path; `null` closes without answering. */
 const SCRIPT: Record<string, string | null> = {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { HeaderList } from '../../src/proxy/http/headers.js';
-import type { RequestRecord } from '../../src/proxy/http/request-record.js';
+import type { RequestRecord } from '../../src/telemetry/request-record.js';
 import type { RequestHead } from '../../src/proxy/http/stream.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
 import { formatTextLine } from '../../src/telemetry/access-log/format.js';

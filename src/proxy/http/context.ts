@@ -6,7 +6,7 @@
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
 import type { RouteTable } from './route/compile.js';
-import type { ProxyTelemetryHooks, RequestDoneHook } from './request-record.js';
+import type { ProxyTelemetryHooks, RequestDoneHook } from '../../telemetry/request-record.js';
 
 /** Envoy's per-listener HTTP connection manager counters (`http.<prefix>.*`). */
 export class HttpListenerStats {

@@ -5,7 +5,7 @@
  * `x-envoy-upstream-service-time`).
  */
 import type { HeaderList } from './headers.js';
-import { newRequestId } from './random-ids.js';
+import { newRequestId } from '../../telemetry/random-ids.js';
 
 /** Always hop-by-hop, whatever Connection says. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);

@@ -3,7 +3,7 @@
  * that is what users search for.
  */
 import type { ResetReason } from '../upstream/pool.js';
-import { ResponseFlag } from './response-flags.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
 
 export const NO_HEALTHY_UPSTREAM = 'no healthy upstream';
 export const UPSTREAM_TIMEOUT = 'upstream request timeout';

@@ -27,7 +27,7 @@ import { addForwardingHeaders, stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import { FAULT_ABORT, NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
 import { MirrorRequest } from './mirror.js';
-import { ResponseFlag } from './response-flags.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
 import type { FaultDecision } from './route/fault.js';
 import { shadowAuthority } from './route/selected.js';
 import type { RouteRequest } from './route/request.js';

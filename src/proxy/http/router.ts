@@ -9,7 +9,7 @@ import type { PickContext } from '../upstream/types.js';
 import type { HttpExchange } from './exchange.js';
 import { NO_HEALTHY_UPSTREAM, UPSTREAM_TIMEOUT, flagForReset, upstreamResetBody } from './local-reply.js';
 import type { HeaderList } from './headers.js';
-import { ResponseFlag } from './response-flags.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
 import type { RetryOutcome } from './route/retry.js';
 import { UpstreamTry } from './upstream-try.js';
 import { effectiveTimeoutMs } from '../http2/grpc.js';

@@ -8,8 +8,8 @@
 import net from 'node:net';
 import type { HttpListenerContext } from '../http/context.js';
 import { HttpListenerStats } from '../http/context.js';
-import { newRecord } from '../http/request-record.js';
-import { ResponseFlag } from '../http/response-flags.js';
+import { newRecord } from '../../telemetry/request-record.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { handleHttpRequest } from '../http/request-flow.js';
 import type { DownstreamStream } from '../http/stream.js';
 import { Http1ServerConnection } from '../http1/server-connection.js';

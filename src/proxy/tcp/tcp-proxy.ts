@@ -6,8 +6,8 @@
 import net from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ProxyServices } from '../http/context.js';
-import { ResponseFlag } from '../http/response-flags.js';
-import { newRecord } from '../http/request-record.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
+import { newRecord } from '../../telemetry/request-record.js';
 import { splice } from '../http/tunnel.js';
 import type { TcpRoute } from '../../snapshot/index.js';
 import { transportFailureText } from '../upstream/http1-client.js';

@@ -10,8 +10,8 @@
  *   %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS%
  *   %REQUESTED_SERVER_NAME% %ROUTE_NAME%
  */
-import type { RequestRecord } from '../../proxy/http/request-record.js';
-import { formatResponseFlags } from '../../proxy/http/response-flags.js';
+import type { RequestRecord } from '../request-record.js';
+import { formatResponseFlags } from '../response-flags.js';
 
 /** Istio's JSON keys, in the order of the text format. */
 export const JSON_KEYS = [

@@ -3,7 +3,7 @@
  * request counter and the three histograms (HTTP) or the four TCP counters. Recording looks the
  * series up by pre-interned label parts (small integers); label text is built once per series.
  */
-import { formatResponseFlags } from '../../proxy/http/response-flags.js';
+import { formatResponseFlags } from '../response-flags.js';
 import { BYTE_BUCKETS, DURATION_BUCKETS_MS, Histogram, formatValue, renderHistogram } from './histogram.js';
 import type { LabelParts } from './labels.js';
 

@@ -5,7 +5,7 @@
  * `destination` on inbound sidecars (the caller's identity from request metadata as source, own
  * as destination); the destination service from the cluster, else the Host header.
  */
-import type { RequestRecord } from '../../proxy/http/request-record.js';
+import type { RequestRecord } from '../request-record.js';
 import { UNKNOWN_PEER } from '../identity.js';
 import type { PeerIdentity } from '../identity.js';
 import type { RequestState } from '../request-state.js';

@@ -5,7 +5,7 @@
  * carried it; `tracestate` passes through untouched), so an application copying the headers
  * continues the trace under this proxy's span.
  */
-import type { HeaderList } from '../../proxy/http/headers.js';
+import type { TelemetryHeaders } from '../request-record.js';
 
 /** The context of the span a proxy makes for a request. */
 export interface SpanContext {
@@ -68,7 +68,7 @@ function b3Sampled(v: string | undefined): boolean | undefined {
  * Reads the incoming trace context (the first value of each header); never throws on malformed
  * headers (they are ignored).
  */
-export function extractTrace(headers: Pick<HeaderList, 'lower' | 'values'>): IncomingTrace {
+export function extractTrace(headers: Pick<TelemetryHeaders, 'lower' | 'values'>): IncomingTrace {
   const out: IncomingTrace = { traceId: null, spanId: null, sampled: undefined, debug: false, b3Single: false };
   // One pass over the headers collects the candidates (most requests carry few of them).
   let b3TraceId: string | undefined;
@@ -131,7 +131,7 @@ export function extractTrace(headers: Pick<HeaderList, 'lower' | 'values'>): Inc
 }
 
 /** Writes `span` into the request headers the proxy forwards. */
-export function injectTrace(headers: HeaderList, span: SpanContext, b3Single: boolean): void {
+export function injectTrace(headers: TelemetryHeaders, span: SpanContext, b3Single: boolean): void {
   const sampled = span.sampled ? '1' : '0';
   headers.set('x-b3-traceid', span.traceId);
   headers.set('x-b3-spanid', span.spanId);

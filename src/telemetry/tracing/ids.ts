@@ -1,5 +1,5 @@
 /** Random trace and span ids as lowercase hex, cut from pooled random text (random-ids.ts). */
-import { randomHex } from '../../proxy/http/random-ids.js';
+import { randomHex } from '../random-ids.js';
 
 const ZERO_16 = '0'.repeat(16);
 const ZERO_32 = '0'.repeat(32);

@@ -4,8 +4,8 @@
  * destination service (`<host>:<port>/*`, Istio's route decorator) or else `<authority><path>`,
  * with Envoy's and Istio's tags.
  */
-import type { RequestRecord } from '../../proxy/http/request-record.js';
-import { formatResponseFlags } from '../../proxy/http/response-flags.js';
+import type { RequestRecord } from '../request-record.js';
+import { formatResponseFlags } from '../response-flags.js';
 import type { RequestState } from '../request-state.js';
 import type { ServiceInfo } from '../snapshot-view.js';
 

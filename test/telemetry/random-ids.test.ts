@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newRequestId, randomHex } from '../../src/proxy/http/random-ids.js';
+import { newRequestId, randomHex } from '../../src/telemetry/random-ids.js';
 
 describe('pooled random ids', () => {
   test('request ids are version 4 UUIDs, all different, across several pool refills', () => {

@@ -2,10 +2,36 @@
  * What the proxy records about every finished request or TCP connection: the facts access logs,
  * metrics and traces are built from. One plain object per request, handed to a hook; and the
  * hooks through which telemetry reads and rewrites headers on the way (`ProxyTelemetryHooks`).
+ * The proxy fills records and calls the hooks; telemetry sees requests and headers only through
+ * the views declared here.
  */
-import type { ProxySnapshot, ClusterConfig } from '../../snapshot/index.js';
-import type { HeaderList } from './headers.js';
-import type { RequestHead } from './stream.js';
+import type { ResolvedSnapshot } from '../snapshot/index.js';
+
+/**
+ * Headers as telemetry reads and edits them: raw names, lowercase names and values in arrival
+ * order, and lookups by lowercase name. The proxy's header list is one.
+ */
+export interface TelemetryHeaders {
+  readonly names: readonly string[];
+  readonly lower: readonly string[];
+  readonly values: readonly string[];
+  /** The value, comma-joined when repeated; undefined when absent. */
+  get(lowerName: string): string | undefined;
+  has(lowerName: string): boolean;
+  /** Replaces all values of the header. */
+  set(lowerName: string, value: string): void;
+  remove(lowerName: string): void;
+}
+
+/** A request head as telemetry reads it when the request enters a listener. */
+export interface TelemetryRequestHead {
+  readonly method: string;
+  /** `http` or `https` as the client used it. */
+  readonly scheme: string;
+  /** Origin-form target (path and query). */
+  readonly path: string;
+  readonly headers: TelemetryHeaders;
+}
 
 export interface RequestRecord {
   /** `http` or `tcp`. */
@@ -96,16 +122,16 @@ export type RequestTelemetryState = object;
  */
 export interface ProxyTelemetryHooks {
   /** A snapshot was validated and is being swapped in (before the new listeners see traffic). */
-  snapshotApplied(snapshot: ProxySnapshot & { clusters: ClusterConfig[] }): void;
+  snapshotApplied(snapshot: ResolvedSnapshot): void;
   /**
    * An HTTP request entered a listener; `x-request-id` is set, routing has not happened. Reads and
    * rewrites trace and peer-metadata headers (`head.headers`); the state returned travels with the request.
    */
-  requestStart(head: RequestHead, direction: RequestRecord['direction']): RequestTelemetryState | null;
+  requestStart(head: TelemetryRequestHead, direction: RequestRecord['direction']): RequestTelemetryState | null;
   /** A response head (from upstream or a local reply) is about to go downstream. */
-  responseHeaders(state: RequestTelemetryState, status: number, headers: HeaderList): void;
+  responseHeaders(state: RequestTelemetryState, status: number, headers: TelemetryHeaders): void;
   /** Response trailers are about to go downstream (gRPC status lives here). */
-  responseTrailers(state: RequestTelemetryState, trailers: HeaderList): void;
+  responseTrailers(state: RequestTelemetryState, trailers: TelemetryHeaders): void;
   /** A TCP connection reached its upstream (`record` is completed and handed to `requestDone` at close). */
   tcpOpened(record: RequestRecord): void;
   requestDone: RequestDoneHook;
