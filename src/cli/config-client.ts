@@ -10,7 +10,7 @@ import type { ConfigStore, ListFilter } from '../config/store.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { PodStatus } from '../runtime/types.js';
 import { SkiffdApiError, apiRequest, readSkiffdInfo } from './skiffd-client.js';
-import type { SkiffdInfo } from './skiffd-client.js';
+import type { SkiffdInfo } from '../controlplane/api-types.js';
 
 export interface ConfigClient {
   /** The running skiffd, or undefined when working on the state directory. */

@@ -5,17 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { resolveStateDir, skiffdInfoFile } from '../config/state-dir.js';
-
-/** What a running skiffd writes to `<state-dir>/skiffd.json`. */
-export interface SkiffdInfo {
-  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:15080`. */
-  apiUrl: string;
-  /** Base URL proxies connect to for their snapshots, e.g. `http://127.0.0.1:15010`. */
-  pushUrl: string;
-  /** Where the dashboard is served, e.g. `http://127.0.0.1:20001`; absent when it is not. */
-  dashboardUrl?: string;
-  pid: number;
-}
+import type { SkiffdInfo } from '../controlplane/api-types.js';
 
 /** An error from the API: its HTTP status and the server's message. */
 export class SkiffdApiError extends Error {

@@ -10,10 +10,9 @@ import { join, resolve } from 'node:path';
 import { logsDir } from '../config/state-dir.js';
 import type { InputText } from '../config/sources.js';
 import type { ApplyResponse } from '../config/store-ops.js';
-import type { SkiffdStatus } from '../controlplane/api-types.js';
+import type { SkiffdInfo, SkiffdStatus } from '../controlplane/api-types.js';
 import { printApply } from './apply-report.js';
 import { SkiffdApiError, apiRequest, isAlive, readSkiffdInfo } from './skiffd-client.js';
-import type { SkiffdInfo } from './skiffd-client.js';
 import type { UpOptions } from './up-options.js';
 import { meshTelemetryArgs } from '../telemetry/mesh-cli-options.js';
 

@@ -1,6 +1,7 @@
 /**
- * The JSON shapes of skiffd's HTTP API (`/api/v1/...`), shared by the server (`api.ts`) and the
- * CLI. Lists come as `{ items }` (resources), `{ pods }` and `{ proxies }`.
+ * The JSON shapes of skiffd's HTTP API (`/api/v1/...`) and of the file that announces it
+ * (`<state-dir>/skiffd.json`), shared by the server (`api.ts`, `skiffd.ts`) and the CLI. Lists
+ * come as `{ items }` (resources), `{ pods }` and `{ proxies }`.
  */
 import type { Resource } from '../api/types.js';
 import type { InputText } from '../config/sources.js';
@@ -11,6 +12,17 @@ export type { ApplyResponse, DeleteResponse, AppliedItem, DeletedItem } from '..
 export type { PodStatus } from '../runtime/types.js';
 
 export const API_PREFIX = '/api/v1';
+
+/** What a running skiffd writes to `<state-dir>/skiffd.json`. */
+export interface SkiffdInfo {
+  /** Base URL of the HTTP API, e.g. `http://127.0.0.1:15080`. */
+  apiUrl: string;
+  /** Base URL proxies connect to for their snapshots, e.g. `http://127.0.0.1:15010`. */
+  pushUrl: string;
+  /** Where the dashboard is served, e.g. `http://127.0.0.1:20001`; absent when it is not. */
+  dashboardUrl?: string;
+  pid: number;
+}
 
 /** POST /api/v1/apply. Files are sent as text so findings name them as the user wrote them. */
 export interface ApplyRequest {

@@ -14,7 +14,7 @@ import { skiffdInfoFile } from '../config/state-dir.js';
 import { MemoryRegistry } from '../registry/memory.js';
 import type { LocalRuntime } from '../runtime/types.js';
 import { canBind } from '../runtime/ports.js';
-import type { SkiffdInfo } from '../cli/skiffd-client.js';
+import type { SkiffdInfo } from './api-types.js';
 import { createApiServer } from './api.js';
 import type { SkiffdStatus } from './api-types.js';
 import { createPushServer } from './push/server.js';

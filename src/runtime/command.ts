@@ -4,7 +4,7 @@
  * the image map's entry for the container's image; plus the image's tools for `skiff exec`.
  */
 import { isAbsolute, join } from 'node:path';
-import { commandFor, findImage } from '../../samples/lib/image-map.js';
+import { commandFor, findImage } from './image-map.js';
 import type { Container } from '../api/kinds/kube/container.js';
 import { defaultImageMap, installRoot } from './install.js';
 import type { ImageMap } from './types.js';

@@ -6,4 +6,4 @@ export { COMMAND_ANNOTATION } from './command.js';
 export { GATEWAY_ID, GATEWAY_LABELS, GATEWAY_NAME, GATEWAY_NAMESPACE, ingressPortMap } from './gateway.js';
 export { logFilePath, podsFile, readPodsFile } from './state-file.js';
 export type { PodRecord, RuntimeStateFile } from './state-file.js';
-export { loadImageMap } from '../../samples/lib/image-map.js';
+export { loadImageMap } from './image-map.js';

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadImageMap } from '../../samples/lib/image-map.js';
+import { loadImageMap } from './image-map.js';
 import type { ImageMap } from './types.js';
 
 /** dist/src/runtime/install.js → the installation root three levels up. */

@@ -4,7 +4,7 @@
  */
 import type { Resource } from '../api/types.js';
 import type { MemoryRegistry } from '../registry/memory.js';
-import type { ImageEntry } from '../../samples/lib/image-map.js';
+import type { ImageEntry } from './image-map.js';
 
 /** Container images → local commands (samples/images.yaml, parsed by `loadImageMap`). */
 export type ImageMap = readonly ImageEntry[];

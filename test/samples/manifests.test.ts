@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
-import { commandFor, findImage, loadImageMap, normalizeImage, parseImageMap } from '../../samples/lib/image-map.js';
+import { commandFor, findImage, loadImageMap, normalizeImage, parseImageMap } from '../../src/runtime/image-map.js';
 import { repoRoot } from '../helpers/cli.js';
 import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { distRoot } from './helpers.js';
