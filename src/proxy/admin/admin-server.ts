@@ -5,8 +5,22 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SkiffProxy } from '../proxy.js';
+import type { ProxySnapshot } from '../../snapshot/index.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { renderClusters } from './clusters-text.js';
+
+/** What the admin endpoints read of the proxy they serve (`SkiffProxy` is one). */
+export interface AdminView {
+  /** The snapshot in force, or null before the first. */
+  readonly snapshot: ProxySnapshot | null;
+  readonly ready: boolean;
+  /** ms since the epoch. */
+  readonly startedAt: number;
+  readonly clusterManager: ClusterManager;
+  listenerList(): readonly { readonly name: string; address(): AddressInfo }[];
+  /** Every counter and gauge, with Envoy's names. */
+  stats(): Map<string, number>;
+}
 
 export interface AdminServerOptions {
   adminPort: number | null;
@@ -15,13 +29,13 @@ export interface AdminServerOptions {
   healthAddress: string;
 }
 
-type Handler = (proxy: SkiffProxy, url: URL) => { status: number; type: string; body: string };
+type Handler = (proxy: AdminView, url: URL) => { status: number; type: string; body: string };
 
 const TEXT = 'text/plain; charset=UTF-8';
 
 const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
   '/config_dump': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(p.snapshot ?? {}, null, 2)}\n` }),
-  '/clusters': (p) => ({ status: 200, type: TEXT, body: renderClusters(p) }),
+  '/clusters': (p) => ({ status: 200, type: TEXT, body: renderClusters(p.clusterManager) }),
   '/stats': (p, url) => ({ status: 200, type: TEXT, body: renderStats(p, url.searchParams.get('filter')) }),
   '/listeners': (p) => ({
     status: 200,
@@ -39,7 +53,7 @@ const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
   }),
 };
 
-function renderStats(p: SkiffProxy, filter: string | null): string {
+function renderStats(p: AdminView, filter: string | null): string {
   let re: RegExp | null = null;
   if (filter !== null && filter !== '') {
     try {
@@ -61,7 +75,7 @@ export class AdminServer {
     private readonly health: http.Server | null,
   ) {}
 
-  static async start(proxy: SkiffProxy, opts: AdminServerOptions): Promise<AdminServer> {
+  static async start(proxy: AdminView, opts: AdminServerOptions): Promise<AdminServer> {
     const admin = opts.adminPort === null ? null : await listen(adminHandler(proxy), opts.adminPort, opts.adminAddress);
     let health: http.Server | null = null;
     try {
@@ -86,7 +100,7 @@ export class AdminServer {
   }
 }
 
-function adminHandler(proxy: SkiffProxy): http.RequestListener {
+function adminHandler(proxy: AdminView): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     const handler = ADMIN_ROUTES[url.pathname];
@@ -101,7 +115,7 @@ function adminHandler(proxy: SkiffProxy): http.RequestListener {
   };
 }
 
-function healthHandler(proxy: SkiffProxy): http.RequestListener {
+function healthHandler(proxy: AdminView): http.RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/healthz/ready') {

@@ -2,7 +2,7 @@
  * Envoy's `/clusters` text: per cluster its circuit-breaker thresholds, then one line per host
  * and statistic (`outbound|8000||httpbin.default.svc.cluster.local::127.0.0.1:8080::cx_active::0`).
  */
-import type { SkiffProxy } from '../proxy.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { Endpoint } from '../upstream/types.js';
 
 /** Envoy's high-priority thresholds, which Istio leaves at their defaults. */
@@ -21,9 +21,9 @@ function healthFlags(h: Endpoint): string {
   return flags === '' ? 'healthy' : flags;
 }
 
-export function renderClusters(proxy: SkiffProxy): string {
+export function renderClusters(clusterManager: ClusterManager): string {
   const out: string[] = [];
-  for (const [name, cluster] of proxy.clusterManager.clusters) {
+  for (const [name, cluster] of clusterManager.clusters) {
     const pool = cluster.config.connectionPool;
     out.push(`${name}::observability_name::${name}`);
     out.push(`${name}::default_priority::max_connections::${pool.maxConnections}`);

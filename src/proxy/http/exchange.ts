@@ -2,7 +2,8 @@
  * The state of one proxied HTTP request from the moment it is parsed until its record is
  * handed on: local replies in Envoy's words, the request body pump (with a bounded replay
  * buffer so retries can resend it), the response relay, and the final record. The order of
- * the phases lives in `request-flow.ts`; the retry and timeout policy in `router.ts`.
+ * the phases lives in `request-flow.ts`; the retry and timeout policy in `router.ts`, which
+ * hears each try's events and drives the exchange.
  */
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
@@ -13,20 +14,18 @@ import { HeaderList } from './headers.js';
 import type { MirrorRequest } from './mirror.js';
 import type { RequestRecord, RequestTelemetryState } from '../../telemetry/request-record.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
-import * as router from './router.js';
 import type { CompiledDestination, SelectedRoute } from './route/selected.js';
 import type { RouteRequest } from './route/request.js';
 import type { BodySink, DownstreamStream, RequestHead, StreamObserver } from './stream.js';
 import { splice } from './tunnel.js';
-import type { TryOwner, UpstreamRequestHead, UpstreamTry } from './upstream-try.js';
-import type { ResetReason } from '../upstream/pool.js';
+import type { UpstreamRequestHead, UpstreamTry } from './upstream-try.js';
 import { httpDate } from '../http1/serialize.js';
 import { grpcLocalReplyHeaders, isGrpcRequest } from '../http2/grpc.js';
 
 /** Request body kept for retries; a larger body is streamed once and not retried (Envoy's buffer limit). */
 export const RETRY_BUFFER_LIMIT = 1024 * 1024;
 
-export class HttpExchange implements StreamObserver, BodySink, TryOwner {
+export class HttpExchange implements StreamObserver, BodySink {
   readonly head: RequestHead;
   readonly startTime = Date.now();
   readonly startMono = performance.now();
@@ -46,7 +45,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
   telemetry: RequestTelemetryState | null = null;
 
   // Tries
-  current: UpstreamTry | null = null;
+  current: UpstreamTry<HttpExchange> | null = null;
   attempts = 0;
   triedHosts: Set<Endpoint> | null = null;
   lastHost: Endpoint | null = null;
@@ -131,7 +130,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
   // === Request body pump (BodySink of the downstream body) ===
 
   /** A try is connected: replay what earlier tries consumed, then let the body flow to it. */
-  pumpBodyTo(t: UpstreamTry): void {
+  pumpBodyTo(t: UpstreamTry<HttpExchange>): void {
     const conn = t.conn;
     if (conn === null || this.stream.body === null) return;
     if (this.replay !== null) for (const chunk of this.replay) conn.writeBody(chunk);
@@ -196,7 +195,7 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
   // === Response relay ===
 
   /** Sends an upstream response head on, after Envoy's response-side header handling. */
-  relayHead(t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
+  relayHead(t: UpstreamTry<HttpExchange>, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
     this.upstreamTimeMs = performance.now() - t.startedAt;
     stripHopByHop(headers, false);
     // A body of unknown length is re-framed here; a Content-Length sent alongside chunked framing must not survive.
@@ -263,30 +262,6 @@ export class HttpExchange implements StreamObserver, BodySink, TryOwner {
       },
       { idleTimeoutMs: this.ctx.tunnelIdleTimeoutMs },
     );
-  }
-
-  // === TryOwner: the router decides ===
-
-  onTryStarted(t: UpstreamTry): void {
-    router.tryStarted(this, t);
-  }
-  onTryResponseHead(t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
-    router.tryResponseHead(this, t, status, headers, contentLength, endStream);
-  }
-  onTryResponseData(t: UpstreamTry, chunk: Buffer): boolean {
-    return router.tryResponseData(this, t, chunk);
-  }
-  onTryResponseEnd(t: UpstreamTry, trailers: HeaderList | null): void {
-    router.tryResponseEnd(this, t, trailers);
-  }
-  onTryFailed(t: UpstreamTry, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void {
-    router.tryFailed(this, t, reason, transportFailure, afterHeaders);
-  }
-  onTryDrain(t: UpstreamTry): void {
-    if (this.current === t) this.resumeBody();
-  }
-  onTryUpgrade(t: UpstreamTry, status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
-    router.tryUpgrade(this, t, status, headers, socket, head);
   }
 
   // === StreamObserver ===

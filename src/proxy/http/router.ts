@@ -11,11 +11,14 @@ import { NO_HEALTHY_UPSTREAM, UPSTREAM_TIMEOUT, flagForReset, upstreamResetBody 
 import type { HeaderList } from './headers.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import type { RetryOutcome } from './route/retry.js';
-import { UpstreamTry } from './upstream-try.js';
+import { UpstreamTry, type TryEvents } from './upstream-try.js';
 import { effectiveTimeoutMs } from '../http2/grpc.js';
 import { withOriginalDestination } from '../upstream/original-destination.js';
 
 const NO_PICK_CONTEXT: PickContext = Object.freeze({});
+
+/** A try of an exchange. */
+type Try = UpstreamTry<HttpExchange>;
 
 /** Sends the request upstream: the first try now, the route timeout once the body is in. */
 export function startForwarding(ex: HttpExchange): void {
@@ -46,13 +49,13 @@ function onGlobalTimeout(ex: HttpExchange): void {
   ex.localReply(504, UPSTREAM_TIMEOUT, ResponseFlag.UT, 'upstream_response_timeout');
 }
 
-function armPerTryTimeout(ex: HttpExchange, t: UpstreamTry): void {
+function armPerTryTimeout(ex: HttpExchange, t: Try): void {
   const ms = ex.route!.retry?.perTryTimeoutMs ?? 0;
   if (ms <= 0 || t.perTryTimer !== null || t.gotHeaders || !ex.bodyDone) return;
   t.perTryTimer = setTimeout(onPerTryTimeout, ms, ex, t);
 }
 
-function onPerTryTimeout(ex: HttpExchange, t: UpstreamTry): void {
+function onPerTryTimeout(ex: HttpExchange, t: Try): void {
   t.perTryTimer = null;
   if (ex.current !== t || ex.done) return;
   ex.cluster!.counters.inc('upstream_rq_per_try_timeout');
@@ -86,7 +89,7 @@ export function startTry(ex: HttpExchange): void {
   // Retries go to other hosts when they can (Envoy's previous_hosts predicate, on by default in Istio).
   const policy = ex.route!.retry;
   if (policy !== null && policy.retryIgnorePreviousHosts) (ex.triedHosts ??= new Set()).add(host);
-  const t = new UpstreamTry(ex, cluster, ex.ctx.services.poolFor(cluster, ex.head), host, ex.upstream!, ex.attempts);
+  const t = new UpstreamTry(TRY_EVENTS, ex, cluster, ex.ctx.services.poolFor(cluster, ex.head), host, ex.upstream!, ex.attempts);
   ex.current = t;
   if (!t.start()) {
     ex.current = null;
@@ -94,15 +97,15 @@ export function startTry(ex: HttpExchange): void {
   }
 }
 
-// === Events from the try (HttpExchange's TryOwner methods delegate here) ===
+// === Events from the try ===
 
-export function tryStarted(ex: HttpExchange, t: UpstreamTry): void {
+function tryStarted(ex: HttpExchange, t: Try): void {
   if (ex.current !== t) return;
   ex.pumpBodyTo(t);
   armPerTryTimeout(ex, t);
 }
 
-export function tryResponseHead(ex: HttpExchange, t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
+function tryResponseHead(ex: HttpExchange, t: Try, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
   if (ex.current !== t || ex.done) return;
   const policy = ex.route!.retry;
   if (policy !== null) {
@@ -122,12 +125,12 @@ export function tryResponseHead(ex: HttpExchange, t: UpstreamTry, status: number
   ex.relayHead(t, status, headers, contentLength, endStream);
 }
 
-export function tryResponseData(ex: HttpExchange, t: UpstreamTry, chunk: Buffer): boolean {
+function tryResponseData(ex: HttpExchange, t: Try, chunk: Buffer): boolean {
   if (ex.current !== t) return true;
   return ex.relayData(chunk);
 }
 
-export function tryResponseEnd(ex: HttpExchange, t: UpstreamTry, trailers: HeaderList | null): void {
+function tryResponseEnd(ex: HttpExchange, t: Try, trailers: HeaderList | null): void {
   if (ex.current !== t) return;
   ex.current = null;
   const cluster = ex.cluster!;
@@ -137,7 +140,7 @@ export function tryResponseEnd(ex: HttpExchange, t: UpstreamTry, trailers: Heade
   ex.relayEnd(trailers);
 }
 
-export function tryFailed(ex: HttpExchange, t: UpstreamTry, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void {
+function tryFailed(ex: HttpExchange, t: Try, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void {
   if (ex.current !== t || ex.done) return;
   ex.current = null;
   const cluster = ex.cluster!;
@@ -164,7 +167,7 @@ export function tryFailed(ex: HttpExchange, t: UpstreamTry, reason: ResetReason,
   ex.localReply(status, upstreamResetBody(reason, retried, transportFailure), flagForReset(reason), `upstream_reset_before_response_started{${reason.replace(/ /g, '_')}}`);
 }
 
-export function tryUpgrade(ex: HttpExchange, t: UpstreamTry, status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
+function tryUpgrade(ex: HttpExchange, t: Try, status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
   if (ex.current !== t || ex.done) {
     socket.destroy();
     return;
@@ -175,6 +178,21 @@ export function tryUpgrade(ex: HttpExchange, t: UpstreamTry, status: number, hea
   ex.upstreamTimeMs = performance.now() - t.startedAt;
   ex.relayUpgrade(status, headers, socket, head);
 }
+
+function tryDrain(ex: HttpExchange, t: Try): void {
+  if (ex.current === t) ex.resumeBody();
+}
+
+/** Where every try of an exchange reports. */
+const TRY_EVENTS: TryEvents<HttpExchange> = {
+  started: tryStarted,
+  responseHead: tryResponseHead,
+  responseData: tryResponseData,
+  responseEnd: tryResponseEnd,
+  failed: tryFailed,
+  drain: tryDrain,
+  upgrade: tryUpgrade,
+};
 
 /**
  * Schedules another try when the policy allows it. Sets `URX` when the policy would retry but the

@@ -14,20 +14,23 @@ import { grpcToHttpStatus, isGrpcRequest } from '../http2/grpc.js';
 
 export type { UpstreamRequestHead } from './upstream-request.js';
 
-/** What a try reports to the exchange that owns it. */
-export interface TryOwner {
+/**
+ * What a try reports, and to whom: the router's handlers, each called with the request the try
+ * belongs to (`R`, the exchange), so a try knows nothing of the request beyond carrying it.
+ */
+export interface TryEvents<R> {
   /** Connected and the request head went out: time to send the body. */
-  onTryStarted(t: UpstreamTry): void;
-  onTryResponseHead(t: UpstreamTry, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void;
-  onTryResponseData(t: UpstreamTry, chunk: Buffer): boolean;
-  onTryResponseEnd(t: UpstreamTry, trailers: HeaderList | null): void;
+  started(owner: R, t: UpstreamTry<R>): void;
+  responseHead(owner: R, t: UpstreamTry<R>, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void;
+  responseData(owner: R, t: UpstreamTry<R>, chunk: Buffer): boolean;
+  responseEnd(owner: R, t: UpstreamTry<R>, trailers: HeaderList | null): void;
   /** No response (or a broken one): `reason` in Envoy's words, `transportFailure` when Envoy prints one. */
-  onTryFailed(t: UpstreamTry, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void;
-  onTryDrain(t: UpstreamTry): void;
-  onTryUpgrade(t: UpstreamTry, status: number, headers: HeaderList, socket: Socket, head: Buffer): void;
+  failed(owner: R, t: UpstreamTry<R>, reason: ResetReason, transportFailure: string, afterHeaders: boolean): void;
+  drain(owner: R, t: UpstreamTry<R>): void;
+  upgrade(owner: R, t: UpstreamTry<R>, status: number, headers: HeaderList, socket: Socket, head: Buffer): void;
 }
 
-export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
+export class UpstreamTry<R> extends UpstreamRequest implements ResponseHandler {
   /** performance.now() when the try began, for x-envoy-upstream-service-time. */
   readonly startedAt = performance.now();
   perTryTimer: NodeJS.Timeout | null = null;
@@ -37,7 +40,8 @@ export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
   private grpcStatus: number | undefined = undefined;
 
   constructor(
-    private readonly owner: TryOwner,
+    private readonly events: TryEvents<R>,
+    private readonly owner: R,
     cluster: Cluster,
     pool: ConnectionPool,
     host: Endpoint,
@@ -52,14 +56,14 @@ export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
     const h = this.req;
     h.headers.set('x-envoy-attempt-count', attemptCount(this.attempt));
     conn.dispatch(this, h.method, h.path, h.headers, h.bodyLength, h.upgrade);
-    this.owner.onTryStarted(this);
+    this.events.started(this.owner, this);
   }
 
   onPoolFailure(reason: ResetReason, transportFailure: string): void {
     this.poolAnswered();
     if (this.isSettled) return;
     this.settle(reason === 'overflow' ? null : 'connect-failure');
-    this.owner.onTryFailed(this, reason, transportFailure, false);
+    this.events.failed(this.owner, this, reason, transportFailure, false);
   }
 
   onResponseHead(status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
@@ -67,18 +71,18 @@ export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
     this.gotHeaders = true;
     this.clearPerTryTimer();
     this.noteGrpcStatus(headers);
-    this.owner.onTryResponseHead(this, status, headers, contentLength, endStream);
+    this.events.responseHead(this.owner, this, status, headers, contentLength, endStream);
   }
 
   onResponseData(chunk: Buffer): boolean {
     if (this.isSettled) return true;
-    return this.owner.onTryResponseData(this, chunk);
+    return this.events.responseData(this.owner, this, chunk);
   }
 
   onResponseEnd(trailers: HeaderList | null): void {
     if (this.isSettled) return;
     if (trailers !== null) this.noteGrpcStatus(trailers);
-    this.owner.onTryResponseEnd(this, trailers);
+    this.events.responseEnd(this.owner, this, trailers);
   }
 
   private noteGrpcStatus(fields: HeaderList): void {
@@ -95,11 +99,11 @@ export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
     if (this.isSettled) return;
     this.conn = null;
     this.settle('reset');
-    this.owner.onTryFailed(this, reason, '', afterHeaders);
+    this.events.failed(this.owner, this, reason, '', afterHeaders);
   }
 
   onUpstreamDrain(): void {
-    if (!this.isSettled) this.owner.onTryDrain(this);
+    if (!this.isSettled) this.events.drain(this.owner, this);
   }
 
   onUpgrade(status: number, headers: HeaderList, socket: Socket, head: Buffer): void {
@@ -109,7 +113,7 @@ export class UpstreamTry extends UpstreamRequest implements ResponseHandler {
       return;
     }
     this.settle(status);
-    this.owner.onTryUpgrade(this, status, headers, socket, head);
+    this.events.upgrade(this.owner, this, status, headers, socket, head);
   }
 
   protected override onSettled(): void {

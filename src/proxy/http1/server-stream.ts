@@ -8,7 +8,27 @@ import type { HeaderList } from '../http/headers.js';
 import type { BodySink, BodySource, DownstreamStream, RequestHead, StreamObserver } from '../http/stream.js';
 import type { BodyDecoder, DecoderOutput } from './body-decoder.js';
 import { responseHeadText } from './serialize.js';
-import type { Http1ServerConnection } from './server-connection.js';
+import type { MessageWriter } from './message-writer.js';
+
+/** What a stream needs of the connection that carries it (`Http1ServerConnection` is the one). */
+export interface Http1StreamConnection {
+  readonly socket: Socket;
+  readonly opts: { readonly secure: boolean };
+  /** Response writer, shared by every response on the connection. */
+  readonly writer: MessageWriter;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly closed: boolean;
+  /** The request body finished arriving. */
+  requestComplete(stream: Http1Stream): void;
+  /** The response finished going out. */
+  responseComplete(stream: Http1Stream): void;
+  destroy(): void;
+  /** Detaches from the socket for a tunnel; returns the bytes read past the head. */
+  detach(): Buffer;
+}
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 
@@ -36,7 +56,7 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
   private aborted = false;
 
   constructor(
-    private readonly conn: Http1ServerConnection,
+    private readonly conn: Http1StreamConnection,
     readonly head: RequestHead,
     readonly decoder: BodyDecoder | null,
     public keepAlive: boolean,
