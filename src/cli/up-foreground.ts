@@ -38,8 +38,7 @@ export async function runForeground({ stateDir, inputs, files, opts }: Foregroun
   const stopOnSignal = installSignalHandlers(skiffd, say);
   try {
     if (inputs.length > 0) {
-      const { applyTexts } = await import('../config/store-ops.js');
-      const code = printApply(await applyTexts(skiffd.store, inputs, opts.namespace), files);
+      const code = printApply(await skiffd.apply(inputs, opts.namespace), files);
       if (code !== 0) {
         await skiffd.stop();
         return code;
@@ -86,7 +85,7 @@ async function reportReadiness(skiffd: Skiffd, timeoutMs: number, say: (line: st
   say(`${paint('✔', 'green', color)} ${status.pods.ready} ${status.pods.ready === 1 ? 'pod' : 'pods'} ready${status.ingressUrl !== undefined ? `; ingress gateway at ${status.ingressUrl}` : ''}`);
   if (status.ingressUrl !== undefined) {
     const { gatewayPages } = await import('./gateway-pages.js');
-    for (const page of gatewayPages(skiffd.store.list({ kind: 'VirtualService' }), status.ingressUrl)) say(`  open:      ${page}`);
+    for (const page of gatewayPages(skiffd.config.list({ kind: 'VirtualService' }), status.ingressUrl)) say(`  open:      ${page}`);
   }
   if (skiffd.dashboardUrl !== undefined) say(`  dashboard: ${skiffd.dashboardUrl}`);
 }

@@ -12,15 +12,11 @@ import type { ResourceId } from './store-keys.js';
 import { acquireStoreLock } from './store-lock.js';
 import { sameContent, withServerFields } from './store-meta.js';
 import type { ReleaseLock } from './store-lock.js';
+import { ResourceVersionTooOldError } from './source.js';
+import type { ConfigSource, ListFilter, StoreEvent } from './source.js';
 
-export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-/** One change, as the feed announces it. For DELETED, `resource` is the last state before deletion. */
-export interface StoreEvent {
-  type: ChangeType;
-  resource: Resource;
-  resourceVersion: number;
-}
+export { ResourceVersionTooOldError } from './source.js';
+export type { ChangeType, ConfigSource, ListFilter, StoreEvent } from './source.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -40,14 +36,6 @@ export interface DeleteOutcome {
   deleted: boolean;
 }
 
-/** Which resources to list; absent fields match everything. */
-export interface ListFilter {
-  group?: string;
-  kind?: string;
-  namespace?: string;
-  name?: string;
-}
-
 export interface OpenOptions {
   /** Take the state directory's lock for the store's lifetime (default true); false opens read-only. */
   lock?: boolean;
@@ -57,15 +45,8 @@ export interface OpenOptions {
   historySize?: number;
 }
 
-/** `watch` from a resource version older than the kept history: list again. */
-export class ResourceVersionTooOldError extends Error {
-  constructor(readonly requested: number, readonly oldest: number) {
-    super(`resource version ${requested} is too old (history starts after ${oldest}); list again and watch from its version`);
-    this.name = 'ResourceVersionTooOldError';
-  }
-}
-
-export class ConfigStore {
+/** The file-backed config source: what `skiff apply` writes, persisted in the state directory. */
+export class ConfigStore implements ConfigSource {
   private readonly byKey = new Map<string, Resource>();
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   private readonly history: StoreEvent[] = [];

@@ -6,10 +6,10 @@
 import type { Resource } from '../api/types.js';
 import type { InputText } from '../config/sources.js';
 import type { ResourceId } from '../config/store-keys.js';
-import type { PodStatus } from '../runtime/types.js';
+import type { PodStatus } from '../registry/workload-provider.js';
 
 export type { ApplyResponse, DeleteResponse, AppliedItem, DeletedItem } from '../config/store-ops.js';
-export type { PodStatus } from '../runtime/types.js';
+export type { PodStatus } from '../registry/workload-provider.js';
 
 export const API_PREFIX = '/api/v1';
 

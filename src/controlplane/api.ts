@@ -8,19 +8,23 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { PROXY_STATUS_PATH, proxyStatusReport } from './push/status-handler.js';
 import type { StatusSource } from './push/status-handler.js';
-import type { ConfigStore, ListFilter } from '../config/store.js';
-import { ResourceVersionTooOldError } from '../config/store.js';
+import type { ConfigSource, ListFilter } from '../config/source.js';
+import { ResourceVersionTooOldError } from '../config/source.js';
+import type { ConfigStore } from '../config/store.js';
 import { applyTexts, deleteIds, deleteTexts } from '../config/store-ops.js';
 import { findKind } from '../config/store-keys.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { InputText } from '../config/sources.js';
-import type { PodStatus } from '../runtime/types.js';
+import type { PodStatus } from '../registry/workload-provider.js';
 import { API_PREFIX } from './api-types.js';
 import type { PodList, ResourceList, SkiffdStatus } from './api-types.js';
 
 /** What the API serves from. */
 export interface ApiBackend {
-  store: ConfigStore;
+  /** What `resources` and `watch` serve. */
+  config: ConfigSource;
+  /** Where apply and delete write; absent (config from another source): they answer 405. */
+  store?: ConfigStore;
   proxies: StatusSource;
   pods(): PodStatus[];
   status(): SkiffdStatus;
@@ -31,6 +35,9 @@ export interface ApiBackend {
   /** Further endpoints (observability): answers and resolves true, or resolves false for a path it does not serve. */
   extra?: (req: IncomingMessage, url: URL, res: ServerResponse) => Promise<boolean>;
 }
+
+/** Why apply and delete are refused when skiffd's config comes from another source. */
+export const READ_ONLY_CONFIG = "this skiffd reads its config from another source (not its state directory's store); change the config there";
 
 /** Request bodies beyond this are refused (config files are kilobytes). */
 const MAX_BODY = 16 * 1024 * 1024;
@@ -51,8 +58,8 @@ export function createApiServer(backend: ApiBackend): Server {
   const routes: Record<string, Partial<Record<'GET' | 'POST', Handler>>> = {
     [`${API_PREFIX}/apply`]: { POST: (req, _url, res) => apply(backend, req, res) },
     [`${API_PREFIX}/delete`]: { POST: (req, _url, res) => remove(backend, req, res) },
-    [`${API_PREFIX}/resources`]: { GET: (_req, url, res) => sendJson(res, 200, listResources(backend.store, url)) },
-    [`${API_PREFIX}/watch`]: { GET: (req, url, res) => watch(backend.store, req, url, res) },
+    [`${API_PREFIX}/resources`]: { GET: (_req, url, res) => sendJson(res, 200, listResources(backend.config, url)) },
+    [`${API_PREFIX}/watch`]: { GET: (req, url, res) => watch(backend.config, req, url, res) },
     [`${API_PREFIX}/pods`]: { GET: (_req, _url, res) => sendJson(res, 200, { pods: backend.pods() } satisfies PodList) },
     [`${API_PREFIX}/proxies`]: { GET: (_req, _url, res) => sendJson(res, 200, proxyStatusReport(backend.proxies)) },
     [PROXY_STATUS_PATH]: { GET: (_req, _url, res) => sendJson(res, 200, proxyStatusReport(backend.proxies)) },
@@ -92,9 +99,10 @@ export function createApiServer(backend: ApiBackend): Server {
 }
 
 async function apply(backend: ApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const store = writableStore(backend);
   const body = await readJson(req);
   const files = inputTexts(body.files, 'files');
-  const answer = await applyTexts(backend.store, files, optionalString(body.namespace, 'namespace'));
+  const answer = await applyTexts(store, files, optionalString(body.namespace, 'namespace'));
   if (!answer.ok) {
     const errors = answer.findings.filter((f) => f.severity === 'error').length;
     sendJson(res, 422, { ...answer, error: `the input was refused (${errors} ${errors === 1 ? 'error' : 'errors'}); nothing was applied` });
@@ -104,13 +112,14 @@ async function apply(backend: ApiBackend, req: IncomingMessage, res: ServerRespo
 }
 
 async function remove(backend: ApiBackend, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const store = writableStore(backend);
   const body = await readJson(req);
   const namespace = optionalString(body.namespace, 'namespace');
   if (body.targets !== undefined) {
-    sendJson(res, 200, await deleteIds(backend.store, resourceIds(body.targets)));
+    sendJson(res, 200, await deleteIds(store, resourceIds(body.targets)));
     return;
   }
-  const answer = await deleteTexts(backend.store, inputTexts(body.files, 'files'), namespace);
+  const answer = await deleteTexts(store, inputTexts(body.files, 'files'), namespace);
   if (!answer.ok) {
     sendJson(res, 422, { ...answer, error: 'the input was refused; nothing was deleted' });
     return;
@@ -131,7 +140,13 @@ async function ready(backend: ApiBackend, url: URL, res: ServerResponse): Promis
   sendJson(res, 200, backend.status());
 }
 
-function listResources(store: ConfigStore, url: URL): ResourceList {
+/** The store apply and delete write, or a 405 when skiffd's config comes from another source. */
+function writableStore(backend: ApiBackend): ConfigStore {
+  if (backend.store === undefined) throw new HttpError(405, READ_ONLY_CONFIG);
+  return backend.store;
+}
+
+function listResources(store: ConfigSource, url: URL): ResourceList {
   const filter: ListFilter = {};
   const kind = url.searchParams.get('kind');
   if (kind !== null && kind !== '') {
@@ -150,7 +165,7 @@ function listResources(store: ConfigStore, url: URL): ResourceList {
 }
 
 /** Newline-delimited JSON events from `resourceVersion` on (default: from now), until the client leaves. */
-function watch(store: ConfigStore, req: IncomingMessage, url: URL, res: ServerResponse): void {
+function watch(store: ConfigSource, req: IncomingMessage, url: URL, res: ServerResponse): void {
   const from = url.searchParams.get('resourceVersion');
   const version = from === null || from === '' ? store.resourceVersion : Number(from);
   if (!Number.isInteger(version) || version < 0) throw new HttpError(400, `resourceVersion must be a whole number (got "${from}")`);

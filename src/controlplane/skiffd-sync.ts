@@ -1,56 +1,55 @@
 /**
- * What skiffd keeps in step with its config store: the mesh configuration handed to translation
- * (recomputed only after a change), and the workload resources handed to the local runtime — or,
- * without a runtime, the Services put in the registry directly.
+ * What skiffd keeps in step with its config source: the mesh configuration handed to translation
+ * (recomputed only after a change), and the workload resources handed to the workload provider
+ * that runs them.
  */
 import type { Resource } from '../api/types.js';
-import type { ConfigStore } from '../config/store.js';
+import type { ConfigSource } from '../config/source.js';
 import { isWorkloadResource } from '../config/store-keys.js';
-import type { MemoryRegistry } from '../registry/memory.js';
-import { serviceFromResource } from '../registry/kube.js';
-import type { LocalRuntime } from '../runtime/types.js';
+import type { WorkloadProvider } from '../registry/workload-provider.js';
 
-/** The mesh configuration (Istio kinds) of the store, recomputed only when the store changed. */
+/** The mesh configuration (Istio kinds) of the source, recomputed only when the source changed. */
 export class ConfigCache {
   private version = -1;
   private items: Resource[] = [];
-  constructor(private readonly store: ConfigStore) {}
+  constructor(private readonly source: ConfigSource) {}
 
   mesh(): Resource[] {
-    if (this.version !== this.store.resourceVersion) {
-      this.items = this.store.list().filter((r) => !isWorkloadResource(r));
-      this.version = this.store.resourceVersion;
+    if (this.version !== this.source.resourceVersion) {
+      this.items = this.source.list().filter((r) => !isWorkloadResource(r));
+      this.version = this.source.resourceVersion;
     }
     return this.items;
   }
 }
 
 /**
- * Hands the store's workload resources to the runtime after each change, one sync at a time
- * (changes during a sync coalesce into the next). Without a runtime, the store's Services go to
- * the registry directly so translation still knows the mesh's services.
+ * Hands the source's workload resources to the provider after each change, one sync at a time
+ * (changes during a sync coalesce into the next). Without a provider there is nothing to run:
+ * the workloads are someone else's (Kubernetes' kubelet), and `synced` is true at once.
  */
 export class WorkloadSync {
   private running: Promise<void> = Promise.resolve();
   private pending = false;
-  synced = false;
+  synced: boolean;
 
   constructor(
-    private readonly store: ConfigStore,
-    private readonly registry: MemoryRegistry,
-    private readonly runtime: LocalRuntime | undefined,
+    private readonly source: ConfigSource,
+    private readonly provider: WorkloadProvider | undefined,
     private readonly log: (line: string) => void,
-  ) {}
+  ) {
+    this.synced = provider === undefined;
+  }
 
   changed(): void {
-    if (this.pending) return;
+    const provider = this.provider;
+    if (provider === undefined || this.pending) return;
     this.pending = true;
     this.running = this.running.then(async () => {
       this.pending = false;
-      const resources = this.store.list().filter(isWorkloadResource);
+      const resources = this.source.list().filter(isWorkloadResource);
       try {
-        if (this.runtime !== undefined) await this.runtime.sync(resources);
-        else this.syncServices(resources);
+        await provider.sync(resources);
         this.synced = true;
       } catch (err) {
         this.log(`skiffd: workloads not synced: ${err instanceof Error ? err.message : String(err)}`);
@@ -60,19 +59,5 @@ export class WorkloadSync {
 
   idle(): Promise<void> {
     return this.running;
-  }
-
-  private syncServices(resources: readonly Resource[]): void {
-    const wanted = new Map(resources.filter((r) => r.kind === 'Service').map((r) => {
-      const s = serviceFromResource(r);
-      return [`${s.namespace}/${s.name}`, s] as const;
-    }));
-    for (const s of this.registry.snapshot().services) {
-      if (!wanted.has(`${s.namespace}/${s.name}`)) this.registry.removeService(s.namespace, s.name);
-    }
-    for (const s of wanted.values()) {
-      const current = this.registry.getService(s.namespace, s.name);
-      if (current === undefined || JSON.stringify(current) !== JSON.stringify(s)) this.registry.upsertService(s);
-    }
   }
 }

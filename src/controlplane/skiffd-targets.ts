@@ -5,7 +5,7 @@
  */
 import type { ConnectedProxy } from './push/types.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../registry/types.js';
-import type { GatewayTarget as RuntimeGateway } from '../runtime/types.js';
+import type { GatewayTarget as RuntimeGateway } from '../registry/workload-provider.js';
 import type { ProxyTarget } from './translate/types.js';
 import { gatewayPortMap } from './translate/types.js';
 

@@ -1,21 +1,30 @@
 /**
- * skiffd, the control plane in one process: the config store, the service registry, the local
- * runtime (when it runs the workloads), translation of config + registry into each proxy's
- * snapshot, the push server proxies stream from, and the HTTP API. It announces itself in
- * `<state-dir>/skiffd.json` and pushes to every proxy on any config or registry change.
+ * skiffd, the control plane in one process, built on providers: a config source (by default the
+ * file-backed store of the state directory), a registry that the config's Services (through the
+ * Service sync) and a workload provider (the local runtime, when one runs the workloads) publish
+ * into, translation of config + registry into each proxy's snapshot, the push server proxies
+ * stream from, and the HTTP API. It announces itself in `<state-dir>/skiffd.json` and pushes to
+ * every proxy on any config or registry change.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
+import type { ConfigSource } from '../config/source.js';
+import type { InputText } from '../config/sources.js';
 import { ConfigStore } from '../config/store.js';
 import { isWorkloadResource } from '../config/store-keys.js';
 import { writeFileAtomic } from '../config/store-file.js';
+import { acquireStoreLock } from '../config/store-lock.js';
+import { applyTexts } from '../config/store-ops.js';
+import type { ApplyResponse } from '../config/store-ops.js';
 import { skiffdInfoFile } from '../config/state-dir.js';
 import { MemoryRegistry } from '../registry/memory.js';
-import type { LocalRuntime } from '../runtime/types.js';
+import { ServiceSync } from '../registry/service-sync.js';
+import type { PublishedRegistry } from '../registry/types.js';
+import type { WorkloadProvider, WorkloadProviderContext } from '../registry/workload-provider.js';
 import { canBind } from '../runtime/ports.js';
 import type { SkiffdInfo } from './api-types.js';
-import { createApiServer } from './api.js';
+import { createApiServer, READ_ONLY_CONFIG } from './api.js';
 import type { SkiffdStatus } from './api-types.js';
 import { createPushServer } from './push/server.js';
 import type { PushServer } from './push/server.js';
@@ -33,13 +42,8 @@ import type { Dashboard } from '../dashboard/server.js';
 export const DEFAULT_API_PORT = 15080;
 export const DEFAULT_PUSH_PORT = 15010;
 
-/** What a runtime needs from skiffd to start. */
-export interface RuntimeContext {
-  registry: MemoryRegistry;
-  /** The push URL the runtime's proxies connect to. */
-  controlPlaneUrl: string;
-  stateDir: string;
-}
+/** What a workload provider (the local runtime) is given to start. */
+export type RuntimeContext = WorkloadProviderContext;
 
 export interface SkiffdOptions {
   stateDir: string;
@@ -47,8 +51,17 @@ export interface SkiffdOptions {
   apiPort?: number;
   /** Push server port on 127.0.0.1 (0: any free port). Default 15010. */
   pushPort?: number;
-  /** Starts the local runtime that runs the workload resources; absent: config only. */
-  runtime?: (ctx: RuntimeContext) => LocalRuntime | Promise<LocalRuntime>;
+  /**
+   * The config skiffd translates and serves. Default: the file-backed store of `stateDir`, which
+   * skiffd opens (holding its lock) and which its API's apply and delete write; with another
+   * source, apply and delete are refused (config is changed at that source) and the caller
+   * closes it.
+   */
+  config?: ConfigSource;
+  /** The registry translation reads and providers publish into. Default: a new `MemoryRegistry`. */
+  registry?: PublishedRegistry;
+  /** Starts what runs the workload resources (the local runtime); absent: config only, workloads run elsewhere. */
+  runtime?: (ctx: RuntimeContext) => WorkloadProvider | Promise<WorkloadProvider>;
   /** Mesh-wide options; `mesh.telemetry` sets tracing (sampling, Zipkin/OTLP endpoints) and access logs for every proxy. */
   mesh?: Partial<MeshOptions>;
   /** The metrics scrape interval, graph window and trace bounds of `observer`. */
@@ -70,10 +83,13 @@ export interface Skiffd {
   readonly pushUrl: string;
   /** Where the dashboard is served; undefined without one. */
   readonly dashboardUrl: string | undefined;
-  readonly store: ConfigStore;
-  readonly registry: MemoryRegistry;
+  /** The config skiffd translates and serves. */
+  readonly config: ConfigSource;
+  /** The registry: the config's Services and the provider's workload instances. */
+  readonly registry: PublishedRegistry;
   readonly push: PushServer;
-  readonly runtime: LocalRuntime | undefined;
+  /** What runs the workloads, when skiffd started one. */
+  readonly runtime: WorkloadProvider | undefined;
   /**
    * The mesh's figures: trace collector (fed by every proxy through `POST /api/v2/spans`),
    * service graph from the proxies' metrics, config with analysis, proxy rows (`DashboardSources`).
@@ -81,6 +97,8 @@ export interface Skiffd {
   readonly observer: MeshObserver;
   /** Current status, as `GET /api/v1/status` reports it. */
   status(): SkiffdStatus;
+  /** Applies config texts as `POST /api/v1/apply` does (refused when the config source is not skiffd's store). */
+  apply(inputs: readonly InputText[], defaultNamespace?: string): Promise<ApplyResponse>;
   /** Resolves once the workloads of the store as of now all run and are ready. */
   waitReady(timeoutMs: number): Promise<void>;
   /** Stops everything (API, runtime and its processes, push, store lock) and removes skiffd.json. Idempotent. */
@@ -93,15 +111,27 @@ export interface Skiffd {
 export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
   const log = opts.log ?? (() => undefined);
   const startedAt = new Date().toISOString();
-  const store = await ConfigStore.open(opts.stateDir, { lockWaitMs: 1000 });
-  const registry = new MemoryRegistry();
-  const cleanups: Array<() => Promise<void>> = [() => store.close()];
+  // One skiffd per state directory: its own store holds the directory's lock; with another
+  // source, skiffd takes the lock itself (skiffd.json, logs and targets live there all the same).
+  let store: ConfigStore | undefined;
+  let config: ConfigSource;
+  let release: () => Promise<void>;
+  if (opts.config !== undefined) {
+    config = opts.config;
+    release = await acquireStoreLock(opts.stateDir, { waitMs: 1000 });
+  } else {
+    const opened = await ConfigStore.open(opts.stateDir, { lockWaitMs: 1000 });
+    config = store = opened;
+    release = () => opened.close();
+  }
+  const registry = opts.registry ?? new MemoryRegistry();
+  const cleanups: Array<() => Promise<void>> = [release];
   const undo = async (): Promise<void> => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
-  let runtime: LocalRuntime | undefined;
+  let runtime: WorkloadProvider | undefined;
   try {
-    const config = new ConfigCache(store);
+    const meshConfig = new ConfigCache(config);
     // Every proxy sends spans to the embedded collector once the API (where it lives) listens.
     let mesh: Partial<MeshOptions> | undefined = opts.mesh;
     const push = createPushServer({
@@ -109,7 +139,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       logger: { info: (m) => (opts.verbose === true ? log(m) : undefined), warn: (m) => log(m) },
       snapshotFor: (proxy: ConnectedProxy): ProxySnapshot =>
         translate({
-          config: config.mesh(),
+          config: meshConfig.mesh(),
           registry: registry.snapshot(),
           proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []),
           ...(mesh !== undefined ? { mesh } : {}),
@@ -128,14 +158,16 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       const started = runtime;
       cleanups.push(() => started.stop());
     }
-    const workloads = new WorkloadSync(store, registry, runtime, log);
-    const observer = createMeshObserver({ proxies: () => push.status(), store, stateDir: opts.stateDir, log, ...opts.observe });
+    const workloads = new WorkloadSync(config, runtime, log);
+    const services = new ServiceSync(registry, { log });
+    const observer = createMeshObserver({ proxies: () => push.status(), store: config, stateDir: opts.stateDir, log, ...opts.observe });
 
     let stopping: Promise<void> | undefined;
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
     const api = createApiServer({
-      store,
+      config,
+      ...(store !== undefined ? { store } : {}),
       proxies: push,
       pods: () => runtime?.pods() ?? [],
       status: () => self.status(),
@@ -156,18 +188,19 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     const dashboardUrl = dashboard?.url;
 
     // Any change may alter any proxy's snapshot; the push server debounces and skips unchanged ones.
-    const unsubscribeStore = store.subscribe((e) => {
+    const unsubscribeRegistry = registry.onChange(() => push.pushAll('registry'));
+    const stopServices = services.follow(config);
+    const unsubscribeConfig = config.subscribe((e) => {
       if (isWorkloadResource(e.resource)) workloads.changed();
       push.pushAll(`${e.type.toLowerCase()} ${e.resource.kind}/${e.resource.metadata.name}`);
     });
-    const unsubscribeRegistry = registry.onChange(() => push.pushAll('registry'));
     workloads.changed();
 
     const self: Skiffd = {
       apiUrl,
       pushUrl,
       dashboardUrl,
-      store,
+      config,
       registry,
       push,
       runtime,
@@ -187,9 +220,13 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           runtime: runtime !== undefined,
           ready: runtime === undefined || (workloads.synced && ready === pods.length),
           pods: { total: pods.length, ready },
-          resourceVersion: store.resourceVersion,
+          resourceVersion: config.resourceVersion,
           startedAt,
         };
+      },
+      apply: (inputs, defaultNamespace) => {
+        if (store === undefined) return Promise.reject(new Error(READ_ONLY_CONFIG));
+        return applyTexts(store, inputs, defaultNamespace);
       },
       waitReady: async (timeoutMs) => {
         const deadline = Date.now() + timeoutMs;
@@ -201,7 +238,8 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       stop: () => {
         stopping ??= (async () => {
           log('skiffd: stopping');
-          unsubscribeStore();
+          unsubscribeConfig();
+          stopServices();
           unsubscribeRegistry();
           // Stop answering first, then the workloads, so nothing new starts while they stop.
           await closeServer(api);
@@ -211,7 +249,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           await observer.stop();
           await push.close();
           await rm(skiffdInfoFile(opts.stateDir), { force: true });
-          await store.close();
+          await release();
           log('skiffd: stopped');
           resolveStopped();
         })();
@@ -233,7 +271,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
  * `namespace/name` of every ready pod that runs a proxy (sidecar or gateway). Pods adopted from
  * a previous skiffd are ready at once, on their last snapshot, before their proxies reconnect.
  */
-function meshPods(runtime: LocalRuntime | undefined): string[] {
+function meshPods(runtime: WorkloadProvider | undefined): string[] {
   return (runtime?.pods() ?? []).filter((p) => p.ready && p.ports.admin !== undefined).map((p) => `${p.namespace}/${p.name}`);
 }
 

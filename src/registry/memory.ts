@@ -1,14 +1,15 @@
 /**
- * An in-memory registry: services and workload instances upserted and removed by their owner
- * (the local runtime, tests), with a change event after every mutation.
+ * An in-memory registry: services and workload instances upserted and removed by the providers
+ * that own them (the Service sync, the local runtime, tests), with a change event after every
+ * mutation.
  */
-import type { Registry, RegistrySnapshot, Service, WorkloadInstance } from './types.js';
+import type { PublishedRegistry, RegistrySnapshot, Service, WorkloadInstance } from './types.js';
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-export class MemoryRegistry implements Registry {
+export class MemoryRegistry implements PublishedRegistry {
   private readonly services = new Map<string, Service>();
   private readonly workloads = new Map<string, WorkloadInstance>();
   private readonly listeners = new Set<() => void>();

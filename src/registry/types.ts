@@ -1,7 +1,9 @@
 /**
  * The service registry's model: the services of the mesh (from Kubernetes Services) and the
- * workload instances behind them (from the local runtime, later from Kubernetes), as the
- * control plane's translation reads them.
+ * workload instances behind them, as the control plane's translation reads them (`Registry`),
+ * and how providers publish into it (`ServiceSink`, `WorkloadSink`): the Service sync of
+ * `service-sync.ts` publishes services, whatever runs the workloads (the local runtime; on
+ * Kubernetes, an EndpointSlice/Pod informer) publishes workload instances.
  */
 
 /** A port of a service, as a Kubernetes Service declares it. */
@@ -76,9 +78,35 @@ export interface RegistrySnapshot {
   workloads: WorkloadInstance[];
 }
 
-/** A source of services and workload instances, with change notifications. */
+/** A source of services and workload instances, with change notifications: what translation reads. */
 export interface Registry {
+  /** The current services and workloads; the same object until the next change. */
   snapshot(): RegistrySnapshot;
   /** Calls `fn` after every change; returns a function that unsubscribes. */
   onChange(fn: () => void): () => void;
 }
+
+/**
+ * How a provider of services publishes them. Each provider removes only what it published;
+ * services are keyed by namespace and name.
+ */
+export interface ServiceSink {
+  upsertService(service: Service): void;
+  /** False when there was no such service. */
+  removeService(namespace: string, name: string): boolean;
+}
+
+/**
+ * How a provider of workload instances publishes them: one instance per pod (replica), keyed by
+ * namespace and name, its readiness updated as probes decide, removed when the pod goes.
+ */
+export interface WorkloadSink {
+  upsertWorkload(workload: WorkloadInstance): void;
+  /** False when there was no such instance. */
+  removeWorkload(namespace: string, name: string): boolean;
+  /** Marks an instance ready or not (an unknown one is ignored). */
+  setReady(namespace: string, name: string, ready: boolean): void;
+}
+
+/** A registry providers publish into and translation reads from (`MemoryRegistry`). */
+export type PublishedRegistry = Registry & ServiceSink & WorkloadSink;

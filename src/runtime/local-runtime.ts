@@ -1,9 +1,9 @@
 /**
- * The local runtime: keeps the running pods (each replica an app process with its sidecar) and
- * the ingress gateway in line with the desired Deployments, Pods and Services, feeding the
- * service registry and the pod table on disk as they change.
+ * The local runtime, a workload provider: keeps the running pods (each replica an app process
+ * with its sidecar) and the ingress gateway in line with the desired Deployments and Pods,
+ * publishing one workload instance per replica into the registry and the pod table on disk as
+ * they change. Services reach the registry through its Service sync, not through the runtime.
  */
-import { serviceFromResource } from '../registry/kube.js';
 import type { Resource } from '../api/types.js';
 import { GATEWAY_NAME, GATEWAY_SERVICE_ACCOUNT, gatewayHash, gatewayPlan, gatewayTarget, ingressPortMap } from './gateway.js';
 import { skiffArgv } from './install.js';
@@ -25,7 +25,6 @@ export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
 class Runtime implements LocalRuntime {
   private readonly replicas = new Map<string, Replica>();
   private readonly terminations = new Set<Promise<void>>();
-  private readonly ownedServices = new Set<string>();
   private desired = new Map<string, WorkloadSpec>();
   private gateway: Replica | undefined;
   private readonly portMap: Record<number, number>;
@@ -103,11 +102,6 @@ class Runtime implements LocalRuntime {
     this.replicas.clear();
     this.gateway = undefined;
     await this.stopLeftovers();
-    for (const key of this.ownedServices) {
-      const [ns, name] = key.split('/') as [string, string];
-      this.opts.registry.removeService(ns, name);
-    }
-    this.ownedServices.clear();
     clearTimeout(this.persistTimer);
     writePodsFile(this.opts.stateDir, []);
     this.waiter.settle(() => new Error('the runtime stopped before everything was ready'));
@@ -117,7 +111,6 @@ class Runtime implements LocalRuntime {
     if (this.stopped) throw new Error('the runtime has stopped');
     const state = desiredState(resources, this.opts.images, this.opts.maxGraceMs ?? 10_000);
     if (this.gatewayEnabled && this.gateway === undefined) await this.startGateway();
-    this.syncServices(state.services);
     for (const spec of state.workloads) {
       const seen = this.desired.get(spec.key)?.hash === spec.hash;
       if (!seen) for (const name of spec.ignoredContainers) this.opts.log(`${spec.key}: container "${name}" does not run locally (only the first container does)`);
@@ -127,24 +120,6 @@ class Runtime implements LocalRuntime {
     for (const r of [...this.replicas.values()]) if (!this.desired.has(r.plan.owner)) void this.retire(r);
     await this.stopLeftovers();
     this.changed();
-  }
-
-  private syncServices(services: readonly Resource[]): void {
-    const seen = new Set<string>();
-    for (const r of services) {
-      const s = serviceFromResource(r);
-      const key = `${s.namespace}/${s.name}`;
-      seen.add(key);
-      const current = this.opts.registry.getService(s.namespace, s.name);
-      if (current === undefined || JSON.stringify(current) !== JSON.stringify(s)) this.opts.registry.upsertService(s);
-      this.ownedServices.add(key);
-    }
-    for (const key of [...this.ownedServices]) {
-      if (seen.has(key)) continue;
-      const [ns, name] = key.split('/') as [string, string];
-      this.opts.registry.removeService(ns, name);
-      this.ownedServices.delete(key);
-    }
   }
 
   /** Starts missing replicas of the current template and retires extra ones; old templates go once the new ones are ready. */

@@ -3,7 +3,7 @@
  * or for the gateway), what it shares with its runtime, and helpers over its ports.
  */
 import type { Probe } from '../api/kinds/kube/container.js';
-import type { MemoryRegistry } from '../registry/memory.js';
+import type { WorkloadSink } from '../registry/types.js';
 import type { PodPorts } from './types.js';
 import type { ContainerPortSpec } from './workload-spec.js';
 
@@ -30,7 +30,8 @@ export interface ReplicaPlan {
 
 /** What every replica shares with its runtime. */
 export interface ReplicaContext {
-  registry: MemoryRegistry;
+  /** Where the replica publishes its workload instance. */
+  registry: WorkloadSink;
   stateDir: string;
   cwd: string;
   controlPlaneUrl: string;

@@ -1,17 +1,19 @@
 /**
- * The local runtime's public shapes: its options, the status of each pod it runs, the ingress
- * gateway it offers to the control plane, and the runtime handle itself.
+ * The local runtime's public shapes: its options and the runtime handle itself, a workload
+ * provider (`src/registry/workload-provider.ts` has the pod status and gateway shapes it reports).
  */
-import type { Resource } from '../api/types.js';
-import type { MemoryRegistry } from '../registry/memory.js';
+import type { WorkloadSink } from '../registry/types.js';
+import type { WorkloadProvider } from '../registry/workload-provider.js';
 import type { ImageEntry } from './image-map.js';
+
+export type { GatewayTarget, PodPhase, PodPorts, PodStatus } from '../registry/workload-provider.js';
 
 /** Container images → local commands (samples/images.yaml, parsed by `loadImageMap`). */
 export type ImageMap = readonly ImageEntry[];
 
 export interface LocalRuntimeOptions {
-  /** Receives Services and one WorkloadInstance per replica. */
-  registry: MemoryRegistry;
+  /** Receives one WorkloadInstance per replica (Services reach the registry through its Service sync). */
+  registry: WorkloadSink;
   /** Logs go to `<stateDir>/logs/<ns>/<pod>/{app,proxy}.log`; the pod table to `<stateDir>/runtime/pods.json`. */
   stateDir: string;
   /** Working directory of every app; relative paths in commands are relative to it. */
@@ -50,64 +52,10 @@ export interface LocalRuntimeOptions {
   skiffCommand?: string[];
 }
 
-export type PodPhase = 'Pending' | 'Running' | 'CrashLoopBackOff' | 'Terminating' | 'Completed' | 'Error';
-
-export interface PodPorts {
-  /** Container port → the app's local port. */
-  app: Record<number, number>;
-  /** Container port → the sidecar's inbound port (the mesh endpoint); equals `app` without sidecars. */
-  mesh: Record<number, number>;
-  /** The sidecar's outbound listener (the app's HTTP_PROXY); absent without sidecar. */
-  outbound?: number;
-  /** The proxy's admin port; absent without sidecar. */
-  admin?: number;
-}
-
-export interface PodStatus {
-  name: string;
-  namespace: string;
-  /** The owning Deployment's name; absent for a bare Pod. */
-  deployment?: string;
-  /** `workload` for manifest pods, `gateway` for the ingress gateway. */
-  kind: 'workload' | 'gateway';
-  ready: boolean;
-  status: PodPhase;
-  restarts: number;
-  /** ISO time the pod (its first process) started. */
-  startedAt: string;
-  ports: PodPorts;
-  labels: Record<string, string>;
-  serviceAccount: string;
-  image?: string;
-  /** Process ids (app and proxy) while they run. */
-  pids: { app?: number; proxy?: number };
-  /** Why the pod is not ready or not running, when known (`exit code 1`, `readiness probe failed: HTTP 503`). */
-  reason?: string;
-}
-
-/** The ingress gateway as the control plane's translation sees it. */
-export interface GatewayTarget {
-  /** Proxy id the gateway connects with. */
-  id: string;
-  name: string;
-  namespace: string;
-  labels: Record<string, string>;
-  listenAddress: string;
-  /** Gateway server port (as written in a Gateway resource) → the local port it listens on. */
-  portMap: Record<number, number>;
-}
-
-export interface LocalRuntime {
-  /** Makes the running set match `resources` (all of them: what is absent is stopped). Resolves once processes are spawned. */
-  sync(resources: readonly Resource[]): Promise<void>;
-  pods(): PodStatus[];
-  gateways(): GatewayTarget[];
-  /** Resolves when every pod of the desired state (and the gateway) is ready; rejects after `timeoutMs` naming those that are not. */
-  waitReady(timeoutMs: number): Promise<void>;
+/** The local runtime: a workload provider that runs pods as local processes, with its own verbs. */
+export interface LocalRuntime extends WorkloadProvider {
   /** The log file of a pod's app or proxy (the gateway has only `proxy`; `app` names it too). */
   logFile(pod: string, container: 'app' | 'proxy', namespace?: string): string;
   /** The environment `skiff exec` gives a command run "inside" a workload (deployment or pod name). */
   execEnv(workload: { name: string; namespace?: string }): Record<string, string>;
-  /** Stops every process and waits until they have exited. */
-  stop(): Promise<void>;
 }

@@ -49,7 +49,7 @@ test('apply: created, unchanged, configured, each with its kubectl reference', a
 });
 
 test('apply: one invalid resource refuses the whole input with 422 and positioned findings', async () => {
-  const before = skiffd.store.resourceVersion;
+  const before = skiffd.config.resourceVersion;
   const err = await apply(`${vs('fresh', 'fresh')}---\n${vs('broken', 'broken').replace('hosts: [broken]', 'hosts: 3')}`).then(
     () => assert.fail('expected a refusal'),
     (e: unknown) => e,
@@ -62,15 +62,15 @@ test('apply: one invalid resource refuses the whole input with 422 and positione
   assert.equal(e?.file, 'in.yaml');
   assert.equal(e?.resource, 'VirtualService/default/broken');
   assert.equal(e?.line, 17);
-  assert.equal(skiffd.store.resourceVersion, before, 'nothing applied');
-  assert.equal(skiffd.store.list({ name: 'fresh' }).length, 0);
+  assert.equal(skiffd.config.resourceVersion, before, 'nothing applied');
+  assert.equal(skiffd.config.list({ name: 'fresh' }).length, 0);
 });
 
 test('resources: filtered by kind (any of its names), namespace and name', async () => {
   await apply(vs('other', 'other'), 'ns2');
   const all = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources')) as ResourceList;
   assert.ok(all.items.length >= 3);
-  assert.equal(all.resourceVersion, skiffd.store.resourceVersion);
+  assert.equal(all.resourceVersion, skiffd.config.resourceVersion);
   const vsOnly = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=vs')) as ResourceList;
   assert.deepEqual(vsOnly.items.map((r) => `${r.metadata.namespace}/${r.metadata.name}`), ['default/a', 'ns2/other']);
   const inNs2 = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=virtualservices&namespace=ns2&name=other')) as ResourceList;
@@ -79,7 +79,7 @@ test('resources: filtered by kind (any of its names), namespace and name', async
 });
 
 test('watch: replays changes after a version, then streams new ones as they happen', async () => {
-  const from = skiffd.store.resourceVersion;
+  const from = skiffd.config.resourceVersion;
   await apply(vs('w1', 'w1'));
   const lines: Array<{ type: string; resource: { metadata: { name: string } }; resourceVersion: number }> = [];
   const url = new URL(`/api/v1/watch?resourceVersion=${from}`, skiffd.apiUrl);

@@ -142,7 +142,7 @@ test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd rest
   const served = await configDump(adminUrl);
   const pushPort = Number(new URL(first.pushUrl).port);
   const apiPort = Number(new URL(first.apiUrl).port);
-  const resourceVersion = first.store.resourceVersion;
+  const resourceVersion = first.config.resourceVersion;
   await first.stop();
 
   assert.equal((await configDump(adminUrl)).version, served.version, 'the proxy serves on without skiffd');
@@ -152,8 +152,8 @@ test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd rest
   const second = await startSkiffd({ stateDir: dir, apiPort, pushPort, dashboardPort: false });
   skiffd = second;
   register(second);
-  assert.equal(second.store.resourceVersion, resourceVersion);
-  assert.deepEqual(second.store.list({ kind: 'VirtualService' }).map((r) => r.metadata.name), ['reviews']);
+  assert.equal(second.config.resourceVersion, resourceVersion);
+  assert.deepEqual(second.config.list({ kind: 'VirtualService' }).map((r) => r.metadata.name), ['reviews']);
   await eventually(() => statusOf(second)?.state === 'SYNCED', 15_000, `proxy re-synced (log: ${proxyLog})`);
   const again = await configDump(adminUrl);
   assert.equal(again.content, served.content, 'the same config yields the same snapshot');

@@ -36,7 +36,7 @@ export interface TestRuntime {
 }
 
 /** Runs `fn` with a fresh runtime (no sidecars unless `opts` says so); stops it and removes its temporary state dir whatever happens. */
-export async function withRuntime(opts: Partial<LocalRuntimeOptions>, fn: (t: TestRuntime) => Promise<void>): Promise<void> {
+export async function withRuntime(opts: Partial<Omit<LocalRuntimeOptions, 'registry'>> & { registry?: MemoryRegistry }, fn: (t: TestRuntime) => Promise<void>): Promise<void> {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'skiff-runtime-'));
   const registry = opts.registry ?? new MemoryRegistry();
   const lines: string[] = [];

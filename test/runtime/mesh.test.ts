@@ -15,6 +15,7 @@ import { proxyTarget } from '../../src/controlplane/skiffd-targets.js';
 import { proxiesSynced } from '../../src/controlplane/skiffd.js';
 import { translate } from '../../src/controlplane/translate/index.js';
 import { MemoryRegistry } from '../../src/registry/memory.js';
+import { ServiceSync } from '../../src/registry/service-sync.js';
 import { readPodsFile } from '../../src/runtime/index.js';
 import type { LocalRuntime } from '../../src/runtime/index.js';
 import { runSkiff } from '../helpers/cli.js';
@@ -60,6 +61,8 @@ describe('local runtime with sidecars and the ingress gateway', { timeout: 90_00
     try {
       await withRuntime({ registry, sidecars: true, controlPlaneUrl: push.url!, ingressPort, ingressPorts: {} }, async (t) => {
         runtime = t.runtime;
+        // As skiffd does: the Services through the registry's Service sync, the pods through the runtime.
+        new ServiceSync(registry).sync(resources);
         await t.runtime.sync(resources.filter(isWorkloadResource));
         await t.runtime.waitReady(40_000);
         // Ready pods have a snapshot; the one with every endpoint may still be on its way (a push

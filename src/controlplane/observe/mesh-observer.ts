@@ -3,7 +3,7 @@
  * scraper behind the service graph, the config with its analysis and the proxies' status. It is
  * the `DashboardSources` the dashboard reads, and what skiffd's observability endpoints answer from.
  */
-import type { ConfigStore } from '../../config/store.js';
+import type { ConfigSource } from '../../config/source.js';
 import type { DashboardSources, GraphQuery, ProxyRow, ServiceGraph, TraceSpan, TraceSummary, ConfigEntry } from '../../dashboard/sources.js';
 import type { ProxyStatus } from '../push/types.js';
 import { configEntries } from './config-entries.js';
@@ -18,7 +18,7 @@ export interface MeshObserverOptions {
   /** The proxies connected now (the push server's status). */
   proxies: () => readonly ProxyStatus[];
   /** The config store, for `config()`. */
-  store: Pick<ConfigStore, 'list'>;
+  store: Pick<ConfigSource, 'list'>;
   /** Where `prometheus/targets.json` and `prometheus/prometheus.yml` go; absent: not written. */
   stateDir?: string;
   /** Metrics scrape interval. Default 5000 ms. */

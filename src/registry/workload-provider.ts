@@ -1,0 +1,76 @@
+/**
+ * What runs the workloads, as the control plane sees it: it is handed the workload resources
+ * (Deployments, Pods, ...) of the config, runs them, publishes one workload instance per pod
+ * into the registry (`WorkloadSink`), and reports its pods and the gateway proxies it runs. The
+ * local runtime is one such provider; on Kubernetes the kubelet runs the pods and no provider is
+ * needed (the registry's instances come from the EndpointSlice/Pod informers instead).
+ */
+import type { Resource } from '../api/types.js';
+import type { WorkloadSink } from './types.js';
+
+export type PodPhase = 'Pending' | 'Running' | 'CrashLoopBackOff' | 'Terminating' | 'Completed' | 'Error';
+
+export interface PodPorts {
+  /** Container port → the app's local port. */
+  app: Record<number, number>;
+  /** Container port → the sidecar's inbound port (the mesh endpoint); equals `app` without sidecars. */
+  mesh: Record<number, number>;
+  /** The sidecar's outbound listener (the app's HTTP_PROXY); absent without sidecar. */
+  outbound?: number;
+  /** The proxy's admin port; absent without sidecar. */
+  admin?: number;
+}
+
+export interface PodStatus {
+  name: string;
+  namespace: string;
+  /** The owning Deployment's name; absent for a bare Pod. */
+  deployment?: string;
+  /** `workload` for manifest pods, `gateway` for the ingress gateway. */
+  kind: 'workload' | 'gateway';
+  ready: boolean;
+  status: PodPhase;
+  restarts: number;
+  /** ISO time the pod (its first process) started. */
+  startedAt: string;
+  ports: PodPorts;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  image?: string;
+  /** Process ids (app and proxy) while they run. */
+  pids: { app?: number; proxy?: number };
+  /** Why the pod is not ready or not running, when known (`exit code 1`, `readiness probe failed: HTTP 503`). */
+  reason?: string;
+}
+
+/** A gateway proxy the provider runs, as the control plane's translation sees it. */
+export interface GatewayTarget {
+  /** Proxy id the gateway connects with. */
+  id: string;
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  listenAddress: string;
+  /** Gateway server port (as written in a Gateway resource) → the local port it listens on. */
+  portMap: Record<number, number>;
+}
+
+/** What a workload provider is given when skiffd starts it. */
+export interface WorkloadProviderContext {
+  /** Where it publishes one workload instance per pod. */
+  registry: WorkloadSink;
+  /** The push URL the proxies it starts connect to. */
+  controlPlaneUrl: string;
+  stateDir: string;
+}
+
+export interface WorkloadProvider {
+  /** Makes the running set match `resources` (all of them: what is absent is stopped). Resolves once processes are spawned. */
+  sync(resources: readonly Resource[]): Promise<void>;
+  pods(): PodStatus[];
+  gateways(): GatewayTarget[];
+  /** Resolves when every pod of the desired state (and the gateway) is ready; rejects after `timeoutMs` naming those that are not. */
+  waitReady(timeoutMs: number): Promise<void>;
+  /** Stops every process and waits until they have exited. */
+  stop(): Promise<void>;
+}
