@@ -6,6 +6,7 @@
 import { formatPath } from '../api/types.js';
 import type { Finding, LoadedResource, LoadResult } from '../config/finding.js';
 import { formatPos } from '../config/format.js';
+import { MESH_CONFIG_MAP } from '../config/mesh-config.js';
 import { AnalysisContext, messageResource } from './context.js';
 import type { AnalysisMessage, Analyzer, MessageResource } from './context.js';
 import { documentationUrl, MessageTypes, text } from './messages.js';
@@ -59,9 +60,14 @@ export function analyze(load: LoadResult, opts: AnalyzeOptions): AnalysisMessage
   }
   messages.push(...ctx.messages);
   const shown = messages.filter(
-    (m) => opts.allNamespaces || m.resource?.namespace === undefined || m.resource.namespace === opts.namespace,
+    (m) => opts.allNamespaces || m.resource?.namespace === undefined || m.resource.namespace === opts.namespace || isMeshWide(m.resource),
   );
   return sortAndDedupe(shown, load.files);
+}
+
+/** The mesh config's ConfigMap applies to every namespace, so what is said of it is shown whichever is analyzed. */
+function isMeshWide(r: MessageResource): boolean {
+  return r.kind === 'ConfigMap' && r.namespace === MESH_CONFIG_MAP.namespace && r.name === MESH_CONFIG_MAP.name;
 }
 
 /** Like `kubectl apply`, a later definition of the same resource replaces an earlier one. */

@@ -12,7 +12,8 @@ import type { Issue, Resource } from '../api/types.js';
 import type { DocumentSummary, Finding, LoadResult, SourcePos } from './finding.js';
 import { readInputs } from './sources.js';
 import type { InputText } from './sources.js';
-import { positionOf } from './yaml-positions.js';
+import { isMeshConfigMap, MESH_CONFIG_MAP, meshTextOf, parseMeshConfig } from './mesh-config.js';
+import { positionInLiteral, positionOf } from './yaml-positions.js';
 import { parseYamlDocuments, unclosedKindOf, unclosedMessage } from './yaml-parse.js';
 import type { UnclosedFlow } from './yaml-parse.js';
 
@@ -128,11 +129,28 @@ function loadObject(
   const start = locate([]);
   const { resource, issues } = validateResource(obj);
   const key = displayKey(obj, ctx.defaultNamespace);
-  const hasError = issues.some((i) => i.severity === 'error');
+  let hasError = issues.some((i) => i.severity === 'error');
   const unsupported = resource === undefined && !hasError;
   for (const issue of issues) {
     const pos = locate(issue.path, isUnknownField(issue));
     ctx.out.findings.push({ ...issue, ...withSource(ctx, pos), resource: key, origin: 'validation', ...(unsupported ? { unsupported } : {}) });
+  }
+  // The mesh config ConfigMap carries a document of its own in its `mesh` key: checked here, so
+  // apply refuses a malformed one and validate reports it, each finding at its place in the file.
+  const named = resource === undefined || hasError ? undefined : defaultNamespace(resource, ctx.defaultNamespace).resource;
+  if (named !== undefined && isMeshConfigMap(named)) {
+    const text = meshTextOf(named);
+    if (text !== undefined) {
+      const meshPath = [...prefix, 'data', MESH_CONFIG_MAP.key];
+      for (const i of parseMeshConfig(text).issues) {
+        const inner = i.line !== undefined ? positionInLiteral(doc, ctx.lineCounter, ctx.lines, doc.contents, meshPath, { line: i.line, col: i.col ?? 1 }) : undefined;
+        const pos = inner !== undefined ? { file: ctx.file, ...inner } : locate(['data', MESH_CONFIG_MAP.key]);
+        // Without a literal block (`mesh: |`) the file has no line for it: say which line of the text it is.
+        const message = inner === undefined && i.line !== undefined ? `${i.message} (line ${i.line} of the mesh config)` : i.message;
+        ctx.out.findings.push({ severity: i.severity, path: ['data', MESH_CONFIG_MAP.key, ...i.path], message, ...withSource(ctx, pos), resource: key, origin: 'validation' });
+        if (i.severity === 'error') hasError = true;
+      }
+    }
   }
   const summary: DocumentSummary = {
     file: ctx.file,

@@ -89,3 +89,38 @@ function keyText(doc: Document, key: unknown): string | undefined {
   if (isScalar(k)) return String(k.value);
   return typeof k === 'string' || typeof k === 'number' ? String(k) : undefined;
 }
+
+/**
+ * The file position of line `inner.line`, column `inner.col` (1-based) of the string value at
+ * `path`, when that value is a literal block scalar (`key: |`), whose lines are the string's lines
+ * one for one below the `|`. Undefined for any other form of string (plain, quoted or folded
+ * text does not keep its lines), or when the path is not there.
+ */
+export function positionInLiteral(
+  doc: Document,
+  lineCounter: LineCounter,
+  lines: readonly string[],
+  root: unknown,
+  path: ReadonlyArray<string | number>,
+  inner: { line: number; col: number },
+): { line: number; col: number } | undefined {
+  let node = deref(doc, root);
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyText(doc, p.key) === String(seg));
+      if (!pair) return undefined;
+      node = deref(doc, pair.value);
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = deref(doc, node.items[seg]);
+    } else {
+      return undefined;
+    }
+  }
+  const start = startOf(node);
+  if (!isScalar(node) || node.type !== 'BLOCK_LITERAL' || start === undefined) return undefined;
+  // The text's first line is the line after the `|` header; its indentation is that of the first non-blank line.
+  const header = lineCounter.linePos(start).line;
+  const first = lines.slice(header).find((l) => l.trim() !== '');
+  const indent = first === undefined ? 0 : first.length - first.trimStart().length;
+  return { line: header + inner.line, col: indent + inner.col };
+}

@@ -1,0 +1,177 @@
+/**
+ * The mesh config the Istio way: the `mesh` key of the ConfigMap `istio` in `istio-system`,
+ * YAML text holding Istio's MeshConfig. Read here from its ConfigMap: parsed as YAML, checked
+ * against the MeshConfig schema (`src/api/mesh-config.ts`), every finding positioned by line and
+ * column within the `mesh` text and named by its field path there. Apply and validate report the
+ * findings at their place in the user's file (`load.ts`); skiffd reads the config live from its
+ * config source and keeps the last good one when a new one is malformed.
+ */
+import { LineCounter } from 'yaml';
+import { checkMeshConfig, EXTENSION_PROVIDER_KINDS } from '../api/mesh-config.js';
+import type { ExtensionProvider, ExtensionProviderKind, MeshConfig } from '../api/mesh-config.js';
+import { formatPath } from '../api/types.js';
+import type { Issue, Resource } from '../api/types.js';
+import { parseYamlDocuments, unclosedKindOf, unclosedMessage } from './yaml-parse.js';
+import { positionOf } from './yaml-positions.js';
+
+/** Where Istio keeps the mesh config: `kubectl -n istio-system get configmap istio -o jsonpath='{.data.mesh}'`. */
+export const MESH_CONFIG_MAP = { namespace: 'istio-system', name: 'istio', key: 'mesh' } as const;
+
+/** A finding about the mesh text: its field path there, and its line and column in that text. */
+export interface MeshConfigIssue extends Issue {
+  /** 1-based, within the `mesh` text; absent for findings about the text as a whole. */
+  line?: number;
+  col?: number;
+}
+
+export interface ParsedMeshConfig {
+  /** The typed config; absent when the text has an error (syntax, type, value). */
+  config?: MeshConfig;
+  issues: MeshConfigIssue[];
+}
+
+/** True for the ConfigMap that holds the mesh config (whatever its keys). */
+export function isMeshConfigMap(r: Pick<Resource, 'apiVersion' | 'kind' | 'metadata'>): boolean {
+  return r.kind === 'ConfigMap' && r.apiVersion === 'v1' && r.metadata.name === MESH_CONFIG_MAP.name && r.metadata.namespace === MESH_CONFIG_MAP.namespace;
+}
+
+/** The `mesh` text of the mesh ConfigMap; undefined when the ConfigMap has no such key. */
+export function meshTextOf(r: Resource): string | undefined {
+  const data = r.data;
+  if (typeof data !== 'object' || data === null) return undefined;
+  const text = (data as Record<string, unknown>)[MESH_CONFIG_MAP.key];
+  return typeof text === 'string' ? text : undefined;
+}
+
+/** Parses and checks the `mesh` text; every issue carries its line and column in that text. */
+export function parseMeshConfig(text: string): ParsedMeshConfig {
+  const lineCounter = new LineCounter();
+  const parsed = parseYamlDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number | undefined): { line?: number; col?: number } => (offset === undefined ? {} : lineCounter.linePos(offset));
+  const docs = parsed.documents.filter((d) => d.contents !== null || d.errors.length > 0);
+  if (docs.length > 1) {
+    return { issues: [{ severity: 'error', path: [], message: 'the mesh config is one YAML document; found another', ...at(docs[1]?.range[0]) }] };
+  }
+  const doc = docs[0];
+  if (doc === undefined) return { config: {}, issues: [] };
+  if (doc.errors.length > 0) {
+    const unclosed = [...parsed.unclosed];
+    return {
+      issues: doc.errors.map((e): MeshConfigIssue => {
+        const kind = unclosedKindOf(e.message);
+        const opener = kind === undefined ? undefined : unclosed.filter((u) => u.open === kind && u.offset < e.pos[0]).at(-1);
+        if (opener !== undefined) unclosed.splice(unclosed.indexOf(opener), 1);
+        const message = opener !== undefined ? unclosedMessage(opener) : e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+        return { severity: 'error', path: [], message, ...at(opener?.offset ?? e.pos[0]) };
+      }),
+    };
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 1000 });
+  if (value !== null && value !== undefined && (typeof value !== 'object' || Array.isArray(value))) {
+    return { issues: [{ severity: 'error', path: [], message: `the mesh config must be a mapping of MeshConfig fields (got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)})`, ...at(doc.range[0]) }] };
+  }
+  const checked = checkMeshConfig(value);
+  const found = checked.config === undefined ? checked.issues : [...checked.issues, ...supportIssues(checked.config)];
+  const issues = found.map((i): MeshConfigIssue => {
+    // A warning is about a field being there (unknown, not acted on): point at its key; an error, at the value.
+    const pos = positionOf(doc, lineCounter, doc.contents, i.path, { atKey: i.severity === 'warning' });
+    return pos === undefined ? i : { ...i, line: pos.line, col: pos.col };
+  });
+  return checked.config !== undefined ? { config: checked.config, issues } : { issues };
+}
+
+/** `mesh line 3: outboundTrafficPolicy.mode: must be one of ...`: a mesh finding as one line of text. */
+export function describeMeshIssue(i: MeshConfigIssue): string {
+  const where = i.line !== undefined ? `line ${i.line}` : '';
+  const path = formatPath(i.path);
+  return [where, path].filter((s) => s !== '').map((s) => `${s}: `).join('') + i.message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What Skiff acts on. `src/controlplane/mesh-options.ts` turns exactly these fields into the mesh
+// options translation reads; every other field set gets a warning, so nothing is silently ignored.
+// ---------------------------------------------------------------------------------------------
+
+/** Top-level fields Skiff acts on (`defaultConfig`, `defaultProviders`, `extensionProviders` only in part: see below). */
+export const MESH_FIELDS_ACTED_ON: ReadonlySet<string> = new Set([
+  'outboundTrafficPolicy',
+  'accessLogFile',
+  'accessLogEncoding',
+  'enableTracing',
+  'defaultConfig',
+  'defaultProviders',
+  'extensionProviders',
+  'trustDomain',
+  'rootNamespace',
+  'defaultHttpRetryPolicy',
+]);
+
+/** Fields parsed, typed and kept in the mesh options for work that follows, with no effect yet. */
+export const MESH_FIELDS_KEPT: ReadonlySet<string> = new Set(['pathNormalization']);
+
+/** Extension provider kinds Skiff acts on when a default provider (or Telemetry) names them. */
+export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus']);
+
+/** Istio's built-in providers, known by name without an `extensionProviders` entry. */
+export const BUILTIN_PROVIDERS: Readonly<Record<string, ExtensionProviderKind>> = { envoy: 'envoyFileAccessLog', prometheus: 'prometheus' };
+
+/** Access log paths that mean "the proxy's own output", which Skiff writes to the proxy's log. */
+const STANDARD_STREAMS = new Set(['/dev/stdout', '/dev/stderr']);
+
+const NOT_ACTED_ON = 'is not acted on by Skiff: it is kept in the mesh config and has no effect';
+const KEPT = 'is parsed and kept, but Skiff does not act on it yet';
+
+/** The kind of an extension provider (the field of its oneof that is set). */
+export function providerKind(p: ExtensionProvider): ExtensionProviderKind | undefined {
+  return EXTENSION_PROVIDER_KINDS.find((k) => p[k] !== undefined);
+}
+
+/** The providers `names` refer to: extension providers by name, then Istio's built-in ones. */
+export function namedProviders(config: MeshConfig, names: readonly string[]): Array<{ name: string; kind?: ExtensionProviderKind; provider?: ExtensionProvider }> {
+  return names.map((name) => {
+    const provider = config.extensionProviders?.find((p) => p.name === name);
+    if (provider !== undefined) {
+      const kind = providerKind(provider);
+      return kind === undefined ? { name, provider } : { name, kind, provider };
+    }
+    const builtin = BUILTIN_PROVIDERS[name];
+    return builtin === undefined ? { name } : { name, kind: builtin };
+  });
+}
+
+/** Warnings for the fields of a valid mesh config that Skiff does not act on (paths as JSON names). */
+function supportIssues(config: MeshConfig): Issue[] {
+  const out: Issue[] = [];
+  const warn = (path: Array<string | number>, message: string): void => void out.push({ severity: 'warning', path, message });
+  for (const key of Object.keys(config)) {
+    if (MESH_FIELDS_KEPT.has(key)) warn([key], KEPT);
+    else if (!MESH_FIELDS_ACTED_ON.has(key)) warn([key], NOT_ACTED_ON);
+  }
+  if (config.accessLogFile !== undefined && config.accessLogFile !== '' && !STANDARD_STREAMS.has(config.accessLogFile)) {
+    warn(['accessLogFile'], `every proxy writes its access log to its own output (proxy.log); the path ${JSON.stringify(config.accessLogFile)} is not used`);
+  }
+  for (const key of Object.keys(config.defaultConfig ?? {})) {
+    if (key !== 'tracing') warn(['defaultConfig', key], NOT_ACTED_ON);
+  }
+  for (const key of Object.keys(config.defaultConfig?.tracing ?? {})) {
+    if (key !== 'sampling') warn(['defaultConfig', 'tracing', key], `${NOT_ACTED_ON} (traces go to skiffd's collector and to skiff up's --zipkin-url / --otlp-url)`);
+  }
+  (config.extensionProviders ?? []).forEach((p, i) => {
+    const kind = providerKind(p);
+    if (kind !== undefined && !PROVIDER_KINDS_ACTED_ON.has(kind)) warn(['extensionProviders', i, kind], `provider "${p.name}" (${kind}) ${KEPT}`);
+    if (kind === 'envoyFileAccessLog' && p.envoyFileAccessLog?.logFormat?.text !== undefined) {
+      warn(['extensionProviders', i, kind, 'logFormat', 'text'], 'a custom access log format is not supported: Skiff writes its text format');
+    }
+  });
+  const defaults = config.defaultProviders ?? {};
+  for (const field of ['tracing', 'metrics', 'accessLogging'] as const) {
+    namedProviders(config, defaults[field] ?? []).forEach((p, i) => {
+      const path = ['defaultProviders', field, i];
+      if (p.kind === undefined) warn(path, `no extension provider is named "${p.name}"`);
+      else if (field === 'tracing') warn(path, `provider "${p.name}" (${p.kind}) ${KEPT}: spans go to skiffd's collector and to skiff up's --zipkin-url / --otlp-url`);
+      else if (field === 'metrics' && p.kind !== 'prometheus') warn(path, `provider "${p.name}" (${p.kind}) ${KEPT}: every proxy serves Prometheus metrics`);
+      else if (field === 'accessLogging' && p.kind !== 'envoyFileAccessLog') warn(path, `provider "${p.name}" (${p.kind}) ${KEPT}: access logs go to each proxy's output`);
+    });
+  }
+  return out;
+}
