@@ -10,6 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
+import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -110,10 +111,11 @@ describe('tunnels', () => {
           routeConfig('routes', [
             { name: 'ws', domains: ['ws:8080'], routes: [forward('ws', 'ws')] },
             { name: 'echo', domains: ['echo:9000'], routes: [forward('echo', 'tcp-a')] },
+            { name: 'blocked', domains: ['blocked:443'], routes: [forward('block_all', 'BlackHoleCluster')] },
             { name: 'http', domains: ['*'], routes: [forward('http', 'http')] },
           ]),
         ],
-        clusters: [cluster('ws', [ws.port]), cluster('tcp-a', [tcpA.port]), cluster('tcp-b', [tcpB.port]), cluster('http', [http1.port])],
+        clusters: [cluster('ws', [ws.port]), cluster('tcp-a', [tcpA.port]), cluster('tcp-b', [tcpB.port]), cluster('http', [http1.port]), cluster('BlackHoleCluster', [], { protocol: 'tcp' })],
       }),
       { protocolDetectionTimeoutMs: 200 },
     );
@@ -165,6 +167,24 @@ describe('tunnels', () => {
     s.write('ping');
     await eventually(() => got === 'a:ping', 3000, 'the echo');
     s.destroy();
+  });
+
+  test("CONNECT to the BlackHoleCluster is accepted and closed at once, as Envoy's TCP proxy closes it (UH)", async () => {
+    const n = proxy.records.length;
+    const s = net.connect(proxy.port('out'), '127.0.0.1');
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (got += d));
+    const closed = once(s, 'close');
+    s.write('CONNECT blocked:443 HTTP/1.1\r\nHost: blocked:443\r\n\r\n\x16\x03\x01');
+    await closed;
+    assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.equal(got.slice(got.indexOf('\r\n\r\n') + 4), '', 'nothing after the head');
+    await eventually(() => proxy.records.length > n, 3000, 'the record');
+    const rec = proxy.records[n];
+    assert.equal(rec.upstreamCluster, 'BlackHoleCluster');
+    assert.equal(rec.status, 200);
+    assert.equal(formatResponseFlags(rec.flags), 'UH');
   });
 
   test('TCP listener: weighted routes spread connections and bytes are counted', async () => {

@@ -12,7 +12,8 @@
  *   4  fault injection                  delay (DI), abort (FI): `fault filter abort`
  *   5  destination and cluster          503, flag NC, empty body
  *   6  header operations and rewrites   —
- *   7  CONNECT tunnel                   503 UH / UO / UF
+ *   7  CONNECT tunnel                   503 UH / UO / UF; to BlackHoleCluster:
+ *                                       200, then closed (UH)
  *   8  mirrors                          — (never waited for)
  *   9  router: host, circuit breaker,   503 UH `no healthy upstream`, 503 UO / UF / UC
  *      tries, timeouts, retries         `upstream connect error …`, 504 UT, URX
@@ -203,9 +204,16 @@ function startMirror(ex: HttpExchange, clusterName: string, upstream: UpstreamRe
   if (m.start()) (ex.mirrors ??= []).push(m);
 }
 
+/** Istio's cluster for traffic the mesh may not pass (outboundTrafficPolicy REGISTRY_ONLY). */
+const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+
 /** CONNECT: a TCP connection to a host of the cluster, answered 200 then spliced. */
 function openConnectTunnel(ex: HttpExchange): void {
   const cluster = ex.cluster!;
+  if (cluster.config.name === BLACKHOLE_CLUSTER) {
+    closeAsBlackHole(ex);
+    return;
+  }
   const host = cluster.pick(withOriginalDestination(cluster, {}, ex.head.authority, 443));
   if (host === undefined) {
     ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
@@ -277,4 +285,19 @@ function openConnectTunnel(ex: HttpExchange): void {
       { idleTimeoutMs: ex.ctx.tunnelIdleTimeoutMs },
     );
   });
+}
+
+/**
+ * A tunnel to the BlackHoleCluster stands for a captured TCP connection that Istio's listeners
+ * send there, where Envoy's TCP proxy accepts it and closes it at once (flag UH). So the CONNECT
+ * is answered 200 and the connection ended: a TLS client fails in its handshake (curl's exit
+ * code 35, as on Istio's egress page), any other client sees its connection closed.
+ */
+function closeAsBlackHole(ex: HttpExchange): void {
+  ex.flags |= ResponseFlag.UH;
+  ex.details = 'no_healthy_upstream';
+  ex.responseStatus = 200;
+  ex.stream.writeHead(200, new HeaderList(), 0, false);
+  ex.stream.takeOver()?.socket.end();
+  ex.finish();
 }
