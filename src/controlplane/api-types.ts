@@ -64,6 +64,20 @@ export interface SkiffdStatus {
   pods: { total: number; ready: number };
   resourceVersion: number;
   startedAt: string;
+  /** The mesh config in force and what was said about it. */
+  meshConfig: MeshConfigStatus;
+}
+
+/** Where the mesh config in force comes from (the `istio` ConfigMap's `mesh` key, read live). */
+export interface MeshConfigStatus {
+  /** `ConfigMap istio-system/istio`, or `defaults` when there is none (or it has no `mesh` key). */
+  source: string;
+  /** The ConfigMap's resourceVersion whose mesh config is in force. */
+  resourceVersion?: string;
+  /** Fields unknown or not acted on, in the mesh config in force. */
+  warnings: string[];
+  /** The latest change that was refused (malformed); the config above stays in force meanwhile. */
+  rejected?: { resourceVersion?: string; errors: string[] };
 }
 
 /** The body of every error answer. Refused applies also carry `findings`. */

@@ -34,6 +34,8 @@ import { translate } from './translate/index.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
 import { ConfigCache, WorkloadSync } from './skiffd-sync.js';
+import { MeshConfigWatcher } from './skiffd-mesh.js';
+import { meshOptionsFrom } from './mesh-options.js';
 import { createMeshObserver, handleObserveRequest, SPANS_PATH } from './observe/index.js';
 import type { MeshObserver, MeshObserverOptions } from './observe/index.js';
 import { DEFAULT_DASHBOARD_PORT, startDashboard } from '../dashboard/server.js';
@@ -62,7 +64,12 @@ export interface SkiffdOptions {
   registry?: PublishedRegistry;
   /** Starts what runs the workload resources (the local runtime); absent: config only, workloads run elsewhere. */
   runtime?: (ctx: RuntimeContext) => WorkloadProvider | Promise<WorkloadProvider>;
-  /** Mesh-wide options; `mesh.telemetry` sets tracing (sampling, Zipkin/OTLP endpoints) and access logs for every proxy. */
+  /**
+   * Mesh-wide defaults (`skiff up`'s flags); `mesh.telemetry` sets tracing (sampling, Zipkin/OTLP
+   * endpoints) and access logs for every proxy. The mesh config of the `istio` ConfigMap in
+   * `istio-system`, read live from the config source, wins over them field by field, as Istio's
+   * ConfigMap is the mesh config.
+   */
   mesh?: Partial<MeshOptions>;
   /** The metrics scrape interval, graph window and trace bounds of `observer`. */
   observe?: Pick<MeshObserverOptions, 'scrapeIntervalMs' | 'maxWindowSeconds' | 'traces'>;
@@ -131,21 +138,35 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
   };
   let runtime: WorkloadProvider | undefined;
   try {
-    const meshConfig = new ConfigCache(config);
-    // Every proxy sends spans to the embedded collector once the API (where it lives) listens.
-    let mesh: Partial<MeshOptions> | undefined = opts.mesh;
+    const istioConfig = new ConfigCache(config);
+    // The mesh options: the `istio` ConfigMap's mesh config over skiffd's own (`skiff up`'s
+    // flags). Every proxy also sends spans to the embedded collector once the API (where it lives)
+    // listens.
+    let meshDefaults: Partial<MeshOptions> = { ...opts.mesh };
+    let mesh: Partial<MeshOptions> = meshDefaults;
     const push = createPushServer({
       debounceMs: opts.debounceMs ?? 100,
       logger: { info: (m) => (opts.verbose === true ? log(m) : undefined), warn: (m) => log(m) },
       snapshotFor: (proxy: ConnectedProxy): ProxySnapshot =>
         translate({
-          config: meshConfig.mesh(),
+          config: istioConfig.mesh(),
           registry: registry.snapshot(),
           proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []),
-          ...(mesh !== undefined ? { mesh } : {}),
+          mesh,
         }),
     });
     cleanups.push(() => push.close());
+    // Read before the push server listens, so even the first snapshot of a proxy that reconnects
+    // at once carries the mesh config.
+    const meshConfig = new MeshConfigWatcher(config, {
+      log,
+      changed: () => {
+        mesh = meshOptionsFrom(meshConfig.config, meshDefaults);
+        push.pushAll('mesh config');
+      },
+    });
+    const stopMeshConfig = meshConfig.start();
+    cleanups.push(async () => stopMeshConfig());
     // A previous skiffd that died left its skiffd.json: asked for any free port, take its ports when
     // free, so the proxies it left running (adopted below) reconnect to the URL they started with.
     const previous = await previousInfo(opts.stateDir);
@@ -179,7 +200,8 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     await listenOrExplain(() => listen(api, apiPort), 'API', apiPort);
     cleanups.push(() => closeServer(api));
     const apiUrl = urlOf(api);
-    mesh = { ...opts.mesh, telemetry: { ...opts.mesh?.telemetry, collectorUrl: `${apiUrl}${SPANS_PATH}` } };
+    meshDefaults = { ...opts.mesh, telemetry: { ...opts.mesh?.telemetry, collectorUrl: `${apiUrl}${SPANS_PATH}` } };
+    mesh = meshOptionsFrom(meshConfig.config, meshDefaults);
     push.pushAll('trace collector');
     observer.start();
     cleanups.push(() => observer.stop());
@@ -222,6 +244,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           pods: { total: pods.length, ready },
           resourceVersion: config.resourceVersion,
           startedAt,
+          meshConfig: meshConfig.status(),
         };
       },
       apply: (inputs, defaultNamespace) => {
@@ -239,6 +262,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
         stopping ??= (async () => {
           log('skiffd: stopping');
           unsubscribeConfig();
+          stopMeshConfig();
           stopServices();
           unsubscribeRegistry();
           // Stop answering first, then the workloads, so nothing new starts while they stop.

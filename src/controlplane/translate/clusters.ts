@@ -51,7 +51,7 @@ export function outboundClusters(index: ConfigIndex, services: readonly MeshServ
         const cluster: ClusterConfigInput = {
           name: outboundClusterName(port.port, subset?.name, svc.hostname),
           protocol: clusterProtocol(port.protocol),
-          endpoints: endpointsOf(svc, port, subset?.labels, index.workloads, index.mesh.domainSuffix),
+          endpoints: endpointsOf(svc, port, subset?.labels, index.workloads, index.mesh.trustDomain),
         };
         // A ServiceEntry with resolution NONE forwards to wherever the caller was going.
         if (svc.resolution === 'NONE' && svc.selector === undefined) {

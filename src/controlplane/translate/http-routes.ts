@@ -6,11 +6,11 @@
  * to a service when no VirtualService applies.
  */
 import type { Destination } from '../../api/kinds/networking/common.js';
-import type { CorsPolicy as IstioCors, HTTPFaultInjection } from '../../api/kinds/networking/http-policies.js';
+import type { CorsPolicy as IstioCors, HTTPFaultInjection, HTTPRetry } from '../../api/kinds/networking/http-policies.js';
 import type { HTTPMatchRequest, HTTPRoute } from '../../api/kinds/networking/virtual-service.js';
 import { parseDuration } from '../../api/duration.js';
 import { RouteConfigError, retryPolicyFromIstio } from '../../snapshot/index.js';
-import type { CorsPolicy, FaultInjection, HeaderOps, MirrorPolicy, Rewrite, Route, RouteAction, RouteMatch, WeightedCluster } from '../../snapshot/index.js';
+import type { CorsPolicy, FaultInjection, HeaderOps, MirrorPolicy, RetryPolicy, Rewrite, Route, RouteAction, RouteMatch, WeightedCluster } from '../../snapshot/index.js';
 import { destinationHashPolicy, resolveDestination, type DestinationScope, type ResolvedDestination } from './destinations.js';
 import { mergeDelegateMatch, resolveMatches, stringMatch, type MatchScope } from './match.js';
 import type { VirtualServiceEntry } from './push-context.js';
@@ -142,20 +142,8 @@ function actionOf(rule: HTTPRoute, ns: string, scope: RouteScope): RouteAction |
   const out: RouteAction = { type: 'route', destinations };
   const timeout = ms(rule.timeout);
   if (timeout !== undefined && timeout > 0) out.timeoutMs = timeout;
-  const r = rule.retries;
-  const retry = retryPolicyFromIstio(
-    r === undefined
-      ? undefined
-      : {
-          ...(r.attempts !== undefined ? { attempts: r.attempts } : {}),
-          ...(r.perTryTimeout !== undefined ? { perTryTimeoutMs: ms(r.perTryTimeout) } : {}),
-          ...(r.retryOn !== undefined ? { retryOn: r.retryOn } : {}),
-          ...(r.retryRemoteLocalities !== undefined && r.retryRemoteLocalities !== null ? { retryRemoteLocalities: r.retryRemoteLocalities } : {}),
-          ...(r.retryIgnorePreviousHosts !== undefined && r.retryIgnorePreviousHosts !== null ? { retryIgnorePreviousHosts: r.retryIgnorePreviousHosts } : {}),
-          ...(r.backoff !== undefined ? { backoffMs: ms(r.backoff) } : {}),
-        },
-    'retries',
-  );
+  // A rule without `retries` takes the mesh's default policy (MeshConfig defaultHttpRetryPolicy), as Istio's routes do.
+  const retry = rule.retries !== undefined ? retryPolicyOf(rule.retries, 'retries') : retryPolicyOf(scope.index.mesh.defaultHttpRetry, 'defaultHttpRetryPolicy');
   if (retry !== undefined) out.retry = retry;
   const mirrors = mirrorsOf(rule, ns, scope);
   if (mirrors.length > 0) out.mirrors = mirrors;
@@ -241,12 +229,38 @@ function headerOps(h: { set?: Record<string, string>; add?: Record<string, strin
   return Object.keys(out).length === 0 ? undefined : out;
 }
 
-/** The route to a service port when no VirtualService applies: all endpoints, Istio's default retries for HTTP. */
-export function defaultRoute(cluster: string, http: boolean, hashPolicy?: WeightedCluster['hashPolicy']): Route {
+/**
+ * The retry policy of an Istio `HTTPRetry`: absent, Istio's default policy; `attempts` 0, none.
+ * Throws RouteConfigError on retryOn parts Istio would reject.
+ */
+export function retryPolicyOf(r: HTTPRetry | undefined, where: string): RetryPolicy | undefined {
+  return retryPolicyFromIstio(
+    r === undefined
+      ? undefined
+      : {
+          ...(r.attempts !== undefined ? { attempts: r.attempts } : {}),
+          ...(r.perTryTimeout !== undefined ? { perTryTimeoutMs: ms(r.perTryTimeout) } : {}),
+          ...(r.retryOn !== undefined ? { retryOn: r.retryOn } : {}),
+          ...(r.retryRemoteLocalities !== undefined && r.retryRemoteLocalities !== null ? { retryRemoteLocalities: r.retryRemoteLocalities } : {}),
+          ...(r.retryIgnorePreviousHosts !== undefined && r.retryIgnorePreviousHosts !== null ? { retryIgnorePreviousHosts: r.retryIgnorePreviousHosts } : {}),
+          ...(r.backoff !== undefined ? { backoffMs: ms(r.backoff) } : {}),
+        },
+    where,
+  );
+}
+
+/**
+ * The route to a service port when no VirtualService applies: all endpoints, and for HTTP the
+ * mesh's default retries (`defaultRetry`: MeshConfig defaultHttpRetryPolicy; absent, Istio's).
+ */
+export function defaultRoute(cluster: string, http: boolean, hashPolicy?: WeightedCluster['hashPolicy'], defaultRetry?: HTTPRetry): Route {
   const wc: WeightedCluster = { cluster, weight: 100 };
   if (hashPolicy !== undefined) wc.hashPolicy = hashPolicy;
   const action: RouteAction = { type: 'route', destinations: [wc] };
-  if (http) action.retry = retryPolicyFromIstio(undefined);
+  if (http) {
+    const retry = retryPolicyOf(defaultRetry, 'defaultHttpRetryPolicy');
+    if (retry !== undefined) action.retry = retry;
+  }
   return { name: 'default', match: [], action };
 }
 

@@ -80,9 +80,9 @@ export function fromServiceEntry(r: Resource, namespace: string): MeshService[] 
   });
 }
 
-/** Istio's identity of a workload: its SPIFFE id. */
-export function spiffeId(domainSuffix: string, namespace: string, serviceAccount: string): string {
-  return `spiffe://${domainSuffix}/ns/${namespace}/sa/${serviceAccount}`;
+/** Istio's identity of a workload: its SPIFFE id in the mesh's trust domain (MeshConfig `trustDomain`). */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+  return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
 /**
@@ -95,11 +95,11 @@ export function endpointsOf(
   port: MeshPort,
   subsetLabels: Readonly<Record<string, string>> | undefined,
   workloads: readonly WorkloadInstance[],
-  domainSuffix: string,
+  trustDomain: string,
 ): EndpointConfig[] {
   if (svc.resolution === 'NONE' && svc.selector === undefined) return [];
-  if (svc.selector !== undefined) return cachedWorkloadEndpoints(svc, port, subsetLabels, workloads, domainSuffix);
-  if (svc.entries !== undefined && svc.entries.length > 0) return entryEndpoints(svc, port, subsetLabels, domainSuffix);
+  if (svc.selector !== undefined) return cachedWorkloadEndpoints(svc, port, subsetLabels, workloads, trustDomain);
+  if (svc.entries !== undefined && svc.entries.length > 0) return entryEndpoints(svc, port, subsetLabels, trustDomain);
   if (svc.resolution === 'DNS' && !svc.hostname.includes('*') && subsetLabels === undefined) {
     return [{ address: svc.hostname, port: typeof port.targetPort === 'number' ? port.targetPort : port.port }];
   }
@@ -119,15 +119,15 @@ function cachedWorkloadEndpoints(
   port: MeshPort,
   subsetLabels: Readonly<Record<string, string>> | undefined,
   workloads: readonly WorkloadInstance[],
-  domainSuffix: string,
+  trustDomain: string,
 ): EndpointConfig[] {
   let byService = selections.get(workloads);
   if (byService === undefined) selections.set(workloads, (byService = new WeakMap<MeshService, Map<string, EndpointConfig[]>>()));
   let byKey = byService.get(svc);
   if (byKey === undefined) byService.set(svc, (byKey = new Map<string, EndpointConfig[]>()));
-  const key = `${port.port}|${String(port.targetPort)}|${domainSuffix}|${subsetLabels === undefined ? '' : JSON.stringify(Object.entries(subsetLabels).sort())}`;
+  const key = `${port.port}|${String(port.targetPort)}|${trustDomain}|${subsetLabels === undefined ? '' : JSON.stringify(Object.entries(subsetLabels).sort())}`;
   let found = byKey.get(key);
-  if (found === undefined) byKey.set(key, (found = workloadEndpoints(svc, port, subsetLabels, workloads, domainSuffix)));
+  if (found === undefined) byKey.set(key, (found = workloadEndpoints(svc, port, subsetLabels, workloads, trustDomain)));
   return found.map((ep) => ({ ...ep, labels: ep.labels === undefined ? undefined : { ...ep.labels }, workload: ep.workload === undefined ? undefined : { ...ep.workload } }));
 }
 
@@ -136,7 +136,7 @@ function workloadEndpoints(
   port: MeshPort,
   subsetLabels: Readonly<Record<string, string>> | undefined,
   workloads: readonly WorkloadInstance[],
-  domainSuffix: string,
+  trustDomain: string,
 ): EndpointConfig[] {
   const out: EndpointConfig[] = [];
   // A ServiceEntry's target port is an endpoint port; without one, the service port is used.
@@ -152,7 +152,7 @@ function workloadEndpoints(
       port: meshPort,
       labels: { ...w.labels },
       tlsMode: w.sidecar !== undefined ? 'istio' : 'disabled',
-      serviceAccount: spiffeId(domainSuffix, w.namespace, w.serviceAccount),
+      serviceAccount: spiffeId(trustDomain, w.namespace, w.serviceAccount),
       workload: { name: w.name, namespace: w.namespace },
     };
     out.push(ep);
@@ -164,7 +164,7 @@ function entryEndpoints(
   svc: MeshService,
   port: MeshPort,
   subsetLabels: Readonly<Record<string, string>> | undefined,
-  domainSuffix: string,
+  trustDomain: string,
 ): EndpointConfig[] {
   const out: EndpointConfig[] = [];
   for (const e of svc.entries ?? []) {
@@ -179,7 +179,7 @@ function entryEndpoints(
     if (e.labels !== undefined) ep.labels = { ...e.labels };
     if (e.weight !== undefined && e.weight > 0) ep.weight = e.weight;
     if (e.locality !== undefined) ep.locality = e.locality;
-    if (e.serviceAccount !== undefined) ep.serviceAccount = spiffeId(domainSuffix, svc.namespace, e.serviceAccount);
+    if (e.serviceAccount !== undefined) ep.serviceAccount = spiffeId(trustDomain, svc.namespace, e.serviceAccount);
     out.push(ep);
   }
   return out;

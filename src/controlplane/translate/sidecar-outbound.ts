@@ -3,11 +3,12 @@
  * virtual host per visible service port — HTTP ports routed by the host's VirtualService `http`
  * rules, opaque TCP ports reached through CONNECT and routed by its `tcp` rules — plus the hosts
  * of mesh VirtualServices that name no service, and the catch-all for everything else
- * (PassthroughCluster under ALLOW_ANY, a 502 under REGISTRY_ONLY).
+ * (PassthroughCluster under ALLOW_ANY; BlackHoleCluster under REGISTRY_ONLY: a 502 for HTTP, a
+ * closed tunnel for CONNECT).
  */
 import { isOpaqueProtocol } from '../../registry/protocol.js';
 import type { Route, RouteConfig, VirtualHost, ListenerConfig } from '../../snapshot/index.js';
-import { outboundClusterName, PASSTHROUGH_CLUSTER } from './clusters.js';
+import { BLACKHOLE_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { destinationHashPolicy } from './destinations.js';
 import { defaultRoute, httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, VirtualServiceEntry } from './push-context.js';
@@ -106,7 +107,13 @@ export function buildOutboundRouteConfig(index: ConfigIndex, scope: SidecarScope
   }
 
   if (scope.outboundTrafficPolicy === 'REGISTRY_ONLY') {
-    vhosts.add('block_all', ['*'], [{ name: 'block_all', match: [], action: { type: 'direct', status: 502 } }]);
+    // Istio's BlackHoleCluster: HTTP gets a 502; a CONNECT tunnel (the local stand-in for a
+    // captured TCP connection) goes to the cluster without endpoints, which closes it at once,
+    // as Envoy's TCP proxy does on Istio's listeners.
+    vhosts.add('block_all', ['*'], [
+      { name: 'block_all', match: [{ method: { exact: 'CONNECT' } }], action: { type: 'route', destinations: [{ cluster: BLACKHOLE_CLUSTER, weight: 100 }] } },
+      { name: 'block_all', match: [], action: { type: 'direct', status: 502 } },
+    ]);
   } else {
     vhosts.add('allow_any', ['*'], [{ name: 'allow_any', match: [], action: { type: 'route', destinations: [{ cluster: PASSTHROUGH_CLUSTER, weight: 100 }] } }]);
   }
@@ -125,6 +132,6 @@ function serviceRoutes(svc: MeshService, port: MeshPort, vs: VirtualServiceEntry
     if (vs === undefined || dests === undefined) return [defaultRoute(cluster, false, hash)];
     return [{ name: `${vs.name}.${vs.namespace}`, match: [], action: { type: 'route', destinations: dests } }];
   }
-  if (vs === undefined || (vs.spec.http ?? []).length === 0) return [defaultRoute(cluster, true, hash)];
+  if (vs === undefined || (vs.spec.http ?? []).length === 0) return [defaultRoute(cluster, true, hash, scope.index.mesh.defaultHttpRetry)];
   return httpRoutesOf(vs, scope);
 }

@@ -2,6 +2,8 @@
  * What the translation takes and for whom: the proxy it builds a snapshot for (a workload's
  * sidecar or a gateway) and the mesh-wide options Istio keeps in its MeshConfig.
  */
+import type { DefaultProviders, ExtensionProvider, PATH_NORMALIZATIONS } from '../../api/mesh-config.js';
+import type { HTTPRetry } from '../../api/kinds/networking/http-policies.js';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../registry/types.js';
 
@@ -35,14 +37,33 @@ export interface GatewayTarget {
 
 export type ProxyTarget = SidecarTarget | GatewayTarget;
 
-/** The parts of Istio's MeshConfig the translation reads. */
+/**
+ * The parts of Istio's MeshConfig the translation reads (skiffd derives them from the `istio`
+ * ConfigMap over `skiff up`'s flags: `src/controlplane/mesh-options.ts`).
+ */
 export interface MeshOptions {
-  /** Traffic to hosts outside the registry: passed through (ALLOW_ANY) or answered 502 (REGISTRY_ONLY). */
+  /**
+   * Traffic to hosts outside the registry: passed through (ALLOW_ANY, PassthroughCluster) or
+   * stopped (REGISTRY_ONLY, BlackHoleCluster: HTTP answered 502, a tunnel closed at once).
+   */
   outboundTrafficPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY';
   /** Config here applies mesh-wide (Sidecar defaults, DestinationRule fallbacks). */
   rootNamespace: string;
   /** Kubernetes cluster domain: `name.ns.svc.<domainSuffix>`. */
   domainSuffix: string;
+  /** Trust domain of workload identities: `spiffe://<trustDomain>/ns/<ns>/sa/<sa>`. */
+  trustDomain: string;
+  /**
+   * MeshConfig `defaultHttpRetryPolicy`: the retries of HTTP routes that set none (a VirtualService
+   * rule without `retries`, the default route of a service). Absent: Istio's default policy.
+   */
+  defaultHttpRetry?: HTTPRetry;
+  /** MeshConfig `extensionProviders`, typed, for the policies that name them (authorization, tracing). */
+  extensionProviders?: ExtensionProvider[];
+  /** MeshConfig `defaultProviders`. */
+  defaultProviders?: DefaultProviders;
+  /** MeshConfig `pathNormalization.normalization` (kept; not acted on yet). */
+  pathNormalization?: (typeof PATH_NORMALIZATIONS)[number];
   /**
    * Tracing and access logging mesh-wide (MeshConfig's `defaultConfig.tracing.sampling`,
    * `accessLogFile`, `accessLogEncoding` and tracer addresses); Telemetry resources refine them.
@@ -69,6 +90,7 @@ export const DEFAULT_MESH_OPTIONS: Readonly<MeshOptions> = Object.freeze({
   outboundTrafficPolicy: 'ALLOW_ANY',
   rootNamespace: 'istio-system',
   domainSuffix: 'cluster.local',
+  trustDomain: 'cluster.local',
 });
 
 export interface TranslateInput {
