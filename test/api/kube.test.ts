@@ -6,7 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import { validateResource } from '../../src/api/validate.js';
 import { formatPath, type Resource } from '../../src/api/types.js';
 import type { DeploymentSpec, ServiceSpec } from '../../src/api/kinds/kube/index.js';
-import { istioSamplesDir, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 
 function check(doc: Record<string, unknown>): { resource?: Resource; errors: string[] } {
   const r = validateResource(doc);
@@ -145,7 +145,7 @@ test('every Kubernetes resource in Istio\'s samples uses only known fields and v
   const kubeKinds = new Set(['Namespace', 'ServiceAccount', 'Service', 'Pod', 'ConfigMap', 'Secret', 'Deployment']);
   const problems: string[] = [];
   let seen = 0;
-  for (const file of yamlFiles(istioSamplesDir)) {
+  for (const file of yamlFiles(requireIstioSamples())) {
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
       const js: unknown = doc.toJS();
       if (typeof js !== 'object' || js === null || !kubeKinds.has(String((js as { kind?: unknown }).kind))) continue;

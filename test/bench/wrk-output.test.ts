@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { writeScripts } from '../../bench/measure.js';
-import { which } from '../../bench/tools.js';
+import { tool } from '../helpers/tools.js';
 import { errorCount, pacedScript, parseWrkOutput, toMs } from '../../bench/wrk-output.js';
 
 const TEXT = `Running 1s test @ http://127.0.0.1:18123/
@@ -83,10 +83,11 @@ describe('wrk output', () => {
   });
 });
 
-const wrk = which('wrk');
+const wrk = tool('wrk');
 
-describe('wrk with the benchmark scripts', { skip: wrk === null ? 'wrk is not installed (apt-get install -y wrk); skipping the live wrk checks' : false }, () => {
+describe('wrk with the benchmark scripts', { skip: wrk.skip }, () => {
   test('both scripts run and report the requests the server saw', async () => {
+    const wrkBin = wrk.require();
     let served = 0;
     const server = http.createServer((req, res) => {
       served++;
@@ -100,7 +101,7 @@ describe('wrk with the benchmark scripts', { skip: wrk === null ? 'wrk is not in
     try {
       const scripts = writeScripts(dir, 200, 4);
       const run = async (script: string, path: string): Promise<ReturnType<typeof parseWrkOutput>> => {
-        const { stdout } = await promisify(execFile)(wrk!, ['-t1', '-c4', '-d1s', '--latency', '-s', script, `http://127.0.0.1:${port}${path}`]);
+        const { stdout } = await promisify(execFile)(wrkBin, ['-t1', '-c4', '-d1s', '--latency', '-s', script, `http://127.0.0.1:${port}${path}`]);
         return parseWrkOutput(stdout);
       };
       const max = await run(scripts.max, '/');

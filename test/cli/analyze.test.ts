@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSkiff } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
-import { hasIstioSamples, istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 
 let dir = '';
 before(async () => {
@@ -135,8 +135,9 @@ test('--list-analyzers names the analyzers and every message code', async () => 
 });
 
 test('Bookinfo with destination-rule-all.yaml and each virtual-service-*.yaml: no error', { skip: skipWithoutIstioSamples }, async () => {
+  requireIstioSamples();
   const net = istioSample('bookinfo', 'networking');
-  const vsFiles = hasIstioSamples ? readdirSync(net).filter((f) => /^virtual-service-.*\.yaml$/.test(f)).sort() : [];
+  const vsFiles = readdirSync(net).filter((f) => /^virtual-service-.*\.yaml$/.test(f)).sort();
   assert.ok(vsFiles.length >= 10, `found ${vsFiles.length} virtual-service files`);
   const base = ['analyze', '-f', istioSample('bookinfo', 'platform', 'kube', 'bookinfo.yaml'), '-f', join(net, 'destination-rule-all.yaml')];
   const results: Array<[string, CliResult]> = [];

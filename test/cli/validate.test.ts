@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runSkiff } from '../helpers/cli.js';
-import { hasIstioSamples, istioSample, istioSamplesDir, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 
 let dir = '';
 before(async () => {
@@ -129,7 +129,7 @@ test('no input is a usage error', async () => {
 });
 
 test('skiff validate exits 0 on every YAML file of the Istio samples', { skip: skipWithoutIstioSamples }, async () => {
-  const files = hasIstioSamples ? yamlFiles(istioSamplesDir) : [];
+  const files = yamlFiles(requireIstioSamples());
   assert.ok(files.length > 50);
   // One run over all files: its exit status is 0 only if no file has an error.
   const r = await runSkiff(['validate', ...files.flatMap((f) => ['-f', f])]);

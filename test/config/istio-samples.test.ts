@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { loadFiles } from '../../src/config/load.js';
 import type { LoadResult } from '../../src/config/load.js';
 import { formatFinding } from '../../src/config/format.js';
-import { hasIstioSamples, istioSamplesDir, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
@@ -17,18 +17,18 @@ function yamlFiles(dir: string): string[] {
     .sort();
 }
 
-const files = hasIstioSamples ? yamlFiles(istioSamplesDir) : [];
 let loaded: Promise<Array<[string, LoadResult]>> | undefined;
 /** Each file loaded on its own, once for both tests. */
 function loadEach(): Promise<Array<[string, LoadResult]>> {
-  loaded ??= Promise.all(files.map(async (f): Promise<[string, LoadResult]> => [f, await loadFiles([f])]));
+  loaded ??= Promise.all(yamlFiles(requireIstioSamples()).map(async (f): Promise<[string, LoadResult]> => [f, await loadFiles([f])]));
   return loaded;
 }
 
 test('every YAML file of the Istio samples parses', { skip: skipWithoutIstioSamples }, async () => {
-  assert.ok(files.length > 50, `expected the Istio samples, found ${files.length} YAML files`);
+  const all = await loadEach();
+  assert.ok(all.length > 50, `expected the Istio samples, found ${all.length} YAML files`);
   const broken: string[] = [];
-  for (const [, r] of await loadEach()) {
+  for (const [, r] of all) {
     for (const f of r.findings.filter((x) => x.origin !== 'validation')) broken.push(formatFinding(f));
   }
   assert.deepEqual(broken, []);
@@ -42,7 +42,7 @@ test('every Istio sample resource of a supported kind validates without error', 
     resources += r.resources.length;
     for (const f of r.findings) {
       if (f.unsupported) unsupported++;
-      else if (f.severity === 'error') problems.push(`${relative(istioSamplesDir, file)}: ${formatFinding(f)}`);
+      else if (f.severity === 'error') problems.push(`${relative(requireIstioSamples(), file)}: ${formatFinding(f)}`);
     }
   }
   assert.deepEqual(problems, []);

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { formatPath } from '../../src/api/types.js';
 import { CrdValidator } from '../helpers/crd-validator.js';
-import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { compileRule } from './crd/cel.js';
 
 const toyCrd = `
@@ -102,6 +102,7 @@ describe('CRD validator semantics', () => {
 });
 
 describe('Istio CRD bundle', { skip: skipWithoutIstioSamples }, () => {
+  before(() => void requireIstioSamples());
   test('serves every Istio kind Skiff implements, in every API version', () => {
     const served = new Set(CrdValidator.fromFile(istioSample('istio-crds.gen.yaml')).servedVersions());
     const want = [

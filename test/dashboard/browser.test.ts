@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import { eventually, startMesh } from '../e2e/harness.js';
 import type { Mesh } from '../e2e/harness.js';
 import { bookinfoMesh, projectBookinfo } from '../e2e/bookinfo.js';
 import { repoRoot } from '../helpers/cli.js';
+import { tool } from '../helpers/tools.js';
 
 /** Where the views' screenshots go, for a reader of a CI run to look at. */
 const SCREENSHOTS = join(repoRoot, 'test-results', 'dashboard');
@@ -27,8 +27,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} not found; skipping the dashboard browser test (apt-get install chromium)`;
+const chromiumBrowser = tool('chromium');
 
 /** Every request traced, as Istio's tracing tasks configure it. */
 const TRACE_EVERYTHING = `apiVersion: telemetry.istio.io/v1
@@ -58,7 +57,7 @@ interface GraphSeen {
   edges: { source: string; target: string; label: string }[];
 }
 
-describe('the dashboard in a browser, on Bookinfo', { skip, timeout: 300_000 }, () => {
+describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip, timeout: 300_000 }, () => {
   let mesh: Mesh | undefined;
   let context: BrowserContext | undefined;
   let page: Page;
@@ -70,6 +69,7 @@ describe('the dashboard in a browser, on Bookinfo', { skip, timeout: 300_000 }, 
   const failedViews: string[] = [];
 
   before(async () => {
+    const executablePath = chromiumBrowser.require();
     mesh = await startMesh(bookinfoMesh(projectBookinfo));
     assert.ok(mesh.dashboardUrl !== undefined, `skiff up names the dashboard:\n${mesh.upOutput}`);
     dashboardUrl = mesh.dashboardUrl;
@@ -85,7 +85,7 @@ describe('the dashboard in a browser, on Bookinfo', { skip, timeout: 300_000 }, 
     })();
     userDataDir = await mkdtemp(join(tmpdir(), 'skiff-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
+      executablePath,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       viewport: { width: 1400, height: 900 },

@@ -27,6 +27,7 @@ import { isAlive } from '../../src/cli/skiffd-client.js';
 import { allocatePorts } from '../../src/runtime/ports.js';
 import { runSkiff } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
+import { isIstioSample, requireIstioSamples } from '../helpers/shared.js';
 
 export type { CliResult };
 
@@ -101,6 +102,8 @@ export interface Mesh {
 
 /** Runs `skiff up --detach`; the returned mesh is ready (every pod and the gateway). Call `stop()` in `after`. */
 export async function startMesh(opts: MeshOptions): Promise<Mesh> {
+  // A mesh of Istio's own sample files needs ../shared: without it the test skips or, under SKIFF_REQUIRE_TOOLS, fails saying so.
+  if (opts.files.some(isIstioSample)) requireIstioSamples();
   const stateDir = await mkdtemp(join(tmpdir(), 'skiff-e2e-'));
   const [ingressPort] = await allocatePorts(1);
   const args = ['up', '--detach', '--api-port', '0', '--push-port', '0', '--ingress-port', String(ingressPort), '--state-dir', stateDir];

@@ -17,6 +17,7 @@ import { repoRoot } from '../helpers/cli.js';
 import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { startMesh } from './harness.js';
 import type { Mesh, MeshOptions } from './harness.js';
+import { REQUIRE_TOOLS_VAR, toolsRequired } from '../helpers/tools.js';
 
 interface Variant {
   label: string;
@@ -235,7 +236,9 @@ for (const variant of VARIANTS) {
         outside.listen(0, OUTSIDE_ADDRESS, () => resolve(true));
       });
       if (!bound) {
-        t.skip(`cannot listen on ${OUTSIDE_ADDRESS} here (only 127.0.0.1 is a loopback address on this system)`);
+        const why = `cannot listen on ${OUTSIDE_ADDRESS} here (only 127.0.0.1 is a loopback address on this system)`;
+        if (toolsRequired()) assert.fail(`${why}; ${REQUIRE_TOOLS_VAR} is set, so this fails instead of skipping`);
+        t.skip(why);
         return;
       }
       const port = (outside.address() as AddressInfo).port;

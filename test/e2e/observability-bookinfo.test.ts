@@ -19,9 +19,9 @@ import type { ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/
 import { bookinfoMesh, projectBookinfo } from './bookinfo.js';
 import { delay, eventually, startMesh } from './harness.js';
 import type { Mesh } from './harness.js';
+import { tool } from '../helpers/tools.js';
 
-const PROMETHEUS = '/usr/bin/prometheus';
-const skipWithoutPrometheus: string | false = existsSync(PROMETHEUS) ? false : `${PROMETHEUS} not installed (Debian package prometheus); skipping the Prometheus check`;
+const prometheus = tool('prometheus');
 
 const RATINGS_ABORT = `apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -177,7 +177,8 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     }
   });
 
-  test('a real Prometheus scrapes the proxies from skiffd\'s target file and answers PromQL', { skip: skipWithoutPrometheus }, async () => {
+  test('a real Prometheus scrapes the proxies from skiffd\'s target file and answers PromQL', { skip: prometheus.skip }, async () => {
+    const prometheusBin = prometheus.require();
     const targets = join(mesh.stateDir, 'prometheus', 'targets.json');
     assert.ok(existsSync(targets), 'skiffd writes <state-dir>/prometheus/targets.json');
     const dir = await mkdtemp(join(tmpdir(), 'skiff-prom-'));
@@ -190,7 +191,7 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     let prom: ChildProcess | undefined;
     let output = '';
     try {
-      prom = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      prom = spawn(prometheusBin, [`--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       prom.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       prom.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
       const query = 'sum(rate(istio_requests_total{reporter="destination"}[1m])) by (destination_workload)';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadImageMap, readPodsFile } from '../../src/runtime/index.js';
-import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { envAppDeployment, eventually, get, isAlive, manifestFile, manifests, repoRoot, withRuntime } from './helpers.js';
 
 const POD_NAME = /^([a-z0-9-]+)-[bcdfghjklmnpqrstvwxz2456789]{10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/;
@@ -291,6 +291,7 @@ spec:
   });
 
   test("Istio's own Bookinfo manifest runs through the image map", { skip: skipWithoutIstioSamples }, async () => {
+    requireIstioSamples();
     const file = istioSample('bookinfo', 'platform', 'kube', 'bookinfo.yaml');
     const images = loadImageMap(join(repoRoot, 'samples', 'images.yaml'));
     await withRuntime({ images }, async ({ runtime }) => {

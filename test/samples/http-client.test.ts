@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { HttpCallError, httpCall, pickHeaders } from '../../samples/lib/http-client.js';
 import { bypassesProxy, proxyFor } from '../../samples/lib/proxy-env.js';
+import { tool } from '../helpers/tools.js';
 import { closedPort, startRecorder } from './helpers.js';
 
 test('proxyFor picks HTTP_PROXY for http and HTTPS_PROXY for https', () => {
@@ -83,21 +84,22 @@ test('pickHeaders copies named headers and prefixed families only', () => {
   assert.deepEqual(picked, { 'x-request-id': 'a', cookie: 'c', 'x-datadog-trace-id': '1', 'x-datadog-parent-id': '2' });
 });
 
-/** A self-signed certificate for `secure.test`, made with openssl when it is installed. */
-function selfSigned(dir: string): { key: Buffer; cert: Buffer } | undefined {
-  try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=secure.test', '-addext', 'subjectAltName=DNS:secure.test'], { stdio: 'ignore' });
-    return { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) };
-  } catch {
-    return undefined;
-  }
+const openssl = tool('openssl');
+
+/** A self-signed certificate for `secure.test`, made with openssl. */
+function selfSigned(dir: string): { key: Buffer; cert: Buffer } {
+  execFileSync(openssl.require(), ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=secure.test', '-addext', 'subjectAltName=DNS:secure.test'], { stdio: 'ignore' });
+  return { key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) };
 }
 
-test('httpCall tunnels HTTPS through HTTPS_PROXY with CONNECT and verifies the server', async (t) => {
+test('httpCall tunnels HTTPS through HTTPS_PROXY with CONNECT and verifies the server', { skip: openssl.skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-tls-'));
-  const pair = selfSigned(dir);
-  rmSync(dir, { recursive: true, force: true });
-  if (pair === undefined) return t.skip('openssl is not installed; cannot make a test certificate');
+  let pair: { key: Buffer; cert: Buffer };
+  try {
+    pair = selfSigned(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const server = https.createServer(pair, (req, res) => res.end(`secure ${req.headers.host} ${req.url}`));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const serverPort = (server.address() as AddressInfo).port;

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { commandFor, findImage, loadImageMap, normalizeImage, parseImageMap } from '../../src/runtime/image-map.js';
 import { repoRoot } from '../helpers/cli.js';
-import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { distRoot } from './helpers.js';
 
 type Doc = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };
@@ -81,6 +81,7 @@ describe('image map', () => {
   });
 
   test("Istio's sample manifests find a local command for every container", { skip: skipWithoutIstioSamples }, () => {
+    requireIstioSamples();
     const files = [
       'bookinfo/platform/kube/bookinfo.yaml',
       'bookinfo/platform/kube/bookinfo-details-v2.yaml',
@@ -119,6 +120,7 @@ describe('sample manifests', () => {
   });
 
   test('bookinfo.yaml has the services, accounts and labelled versions of Istio’s', { skip: skipWithoutIstioSamples }, () => {
+    requireIstioSamples();
     const summary = (list: Doc[]): string[] =>
       list
         .map((d) => {
@@ -136,6 +138,7 @@ describe('sample manifests', () => {
   });
 
   test("the project's networking configs mean the same as Istio's files of the same name", { skip: skipWithoutIstioSamples }, () => {
+    requireIstioSamples();
     const pairs: [string, string][] = [
       ...readdirSync(join(samplesDir, 'bookinfo/networking')).map((f): [string, string] => [`bookinfo/networking/${f}`, `bookinfo/networking/${f}`]),
       ['tcp-echo/tcp-echo-all-v1.yaml', 'tcp-echo/tcp-echo-all-v1.yaml'],

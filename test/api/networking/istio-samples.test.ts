@@ -7,7 +7,7 @@ import { toStructural } from '../../../src/api/crd.js';
 import { networkingKinds } from '../../../src/api/kinds/networking/index.js';
 import { validateResource } from '../../../src/api/validate.js';
 import { formatPath } from '../../../src/api/types.js';
-import { hasIstioSamples, istioSample, istioSamplesDir, skipWithoutIstioSamples } from '../../helpers/shared.js';
+import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../../helpers/shared.js';
 
 const GROUP = 'networking.istio.io';
 const KINDS = new Set(networkingKinds.map((k) => k.kind));
@@ -23,7 +23,8 @@ function yamlFiles(dir: string): string[] {
 test('every networking resource in Istio\'s samples validates without error', { skip: skipWithoutIstioSamples }, () => {
   const failures: string[] = [];
   const seen = new Map<string, number>();
-  for (const file of yamlFiles(istioSamplesDir)) {
+  const samples = requireIstioSamples();
+  for (const file of yamlFiles(samples)) {
     for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
       const obj: unknown = doc.toJS();
       if (typeof obj !== 'object' || obj === null) continue;
@@ -32,7 +33,7 @@ test('every networking resource in Istio\'s samples validates without error', { 
       seen.set(kind, (seen.get(kind) ?? 0) + 1);
       const result = validateResource(obj);
       for (const issue of result.issues.filter((i) => i.severity === 'error')) {
-        failures.push(`${relative(istioSamplesDir, file)} ${kind}: ${formatPath(issue.path)}: ${issue.message}`);
+        failures.push(`${relative(samples, file)} ${kind}: ${formatPath(issue.path)}: ${issue.message}`);
       }
       if (result.issues.every((i) => i.severity !== 'error')) assert.ok(result.resource, `${file}: ${kind} comes back typed`);
     }
@@ -43,6 +44,7 @@ test('every networking resource in Istio\'s samples validates without error', { 
 });
 
 test('a sample with a rule shadowing the next one draws Istio\'s warning, not an error', { skip: skipWithoutIstioSamples }, () => {
+  requireIstioSamples();
   const docs = parseAllDocuments(readFileSync(istioSample('bookinfo', 'networking', 'fault-injection-details-v1.yaml'), 'utf8'));
   const vs = docs.map((d) => d.toJS() as { kind?: string }).find((o) => o.kind === 'VirtualService');
   const result = validateResource(vs);
@@ -62,7 +64,7 @@ function withoutDescriptions(v: unknown): unknown {
 }
 
 test('every field, type, bound, enum, oneof and CEL rule of Istio\'s CRDs is in Skiff\'s schemas', { skip: skipWithoutIstioSamples }, () => {
-  assert.ok(hasIstioSamples);
+  requireIstioSamples();
   const crds = parseAllDocuments(readFileSync(istioSample('istio-crds.gen.yaml'), 'utf8'))
     .map((d) => d.toJS() as Json | null)
     .filter((d): d is Json => d?.kind === 'CustomResourceDefinition');

@@ -17,6 +17,7 @@ import type { GatewayTarget } from '../../../src/controlplane/translate/index.js
 import { SkiffProxy } from '../../../src/proxy/proxy.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../../src/registry/types.js';
 import { deadPort } from '../../proxy/helpers.js';
+import { tool } from '../../helpers/tools.js';
 import { loadYaml } from './cases.js';
 
 const CONFIG = `
@@ -56,22 +57,13 @@ spec:
     - destination: { host: blue, port: { number: 8443 } }
 `;
 
-function hasOpenssl(): boolean {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const skip = hasOpenssl() ? false : 'openssl is not installed: cannot make the backends\' certificates';
+const openssl = tool('openssl');
 
 /** A self-signed certificate for `cn`, made by openssl in a temporary directory. */
 function selfSigned(cn: string): { key: Buffer; cert: Buffer } {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-tls-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(openssl.require(), ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${cn}`, '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
     return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -102,7 +94,7 @@ function tlsGet(port: number, sni: string): Promise<{ cn: string; body: string }
   });
 }
 
-describe('gateway TLS passthrough routed by SNI', { skip }, () => {
+describe('gateway TLS passthrough routed by SNI', { skip: openssl.skip }, () => {
   const servers: tls.Server[] = [];
   let proxy: SkiffProxy | undefined;
   let gatewayPort = 0;
