@@ -19,6 +19,7 @@ import type { ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/
 import { bookinfoMesh, projectBookinfo } from './bookinfo.js';
 import { delay, eventually, startMesh } from './harness.js';
 import type { Mesh } from './harness.js';
+import { checkScrape } from '../helpers/promtool.js';
 import { tool } from '../helpers/tools.js';
 
 const prometheus = tool('prometheus');
@@ -86,7 +87,9 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     const p = proxies.find((x) => x.node.workload?.labels.app === app && (version === undefined || x.node.workload.labels.version === version));
     assert.ok(p?.metricsUrl, `a proxy of ${app}${version ?? ''} with a metrics URL`);
     const res = await fetch(p.metricsUrl);
-    return requestSeries(await res.text());
+    const text = await res.text();
+    await checkScrape(text, p.metricsUrl);
+    return requestSeries(text);
   };
 
   before(async () => {
@@ -107,7 +110,9 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     assert.doesNotMatch(out.stdout, /<none>/);
     const page = await fetch(urls[0]);
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /istio_build\{component="proxy"/);
+    const text = await page.text();
+    assert.match(text, /istio_build\{component="proxy"/);
+    await checkScrape(text, urls[0]);
     // Health and metrics listen on loopback only, like everything else of the local mesh.
     const log = await mesh.logs('deploy/details-v1', 'default', { proxy: true });
     assert.match(log, /health on 127\.0\.0\.1:\d+/);

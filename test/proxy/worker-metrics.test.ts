@@ -12,6 +12,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { skiffBin } from '../helpers/cli.js';
+import { checkScrape } from '../helpers/promtool.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 import { mergeMetricsDumps } from '../../src/telemetry/metrics/istio-metrics.js';
@@ -75,7 +76,9 @@ describe('skiff proxy --concurrency 2: metrics of every worker', () => {
     const n = 10;
     for (let i = 0; i < n; i++) assert.equal((await request(port, '/', { headers: { host: 'x' } })).status, 200);
 
-    await eventually(async () => requestsTotal(await get(`${base}/stats/prometheus`)) === n, 5000, `istio_requests_total to sum to ${n}`);
+    let page = '';
+    await eventually(async () => requestsTotal((page = await get(`${base}/stats/prometheus`))) === n, 5000, `istio_requests_total to sum to ${n}`);
+    await checkScrape(page, 'the metrics port of a proxy with two workers');
     const dump = JSON.parse(await get(`${base}/stats/istio`)) as MetricsDump;
     assert.equal(
       dump.http.reduce((sum, s) => sum + s.requests, 0),

@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
+import { checkScrape } from '../helpers/promtool.js';
 import { MetricsServer } from '../../src/telemetry/metrics/server.js';
 import { ProxyTelemetry } from '../../src/telemetry/proxy-telemetry.js';
 import type { ProxyTelemetryOptions } from '../../src/telemetry/proxy-telemetry.js';
@@ -103,6 +104,7 @@ export async function startTelemetryProxy(snap: ProxySnapshot, opts: ProxyTeleme
     scrape: async () => {
       const res = await get(metrics.address().port, '/stats/prometheus');
       if (res.status !== 200) throw new Error(`scrape answered ${res.status}`);
+      await checkScrape(res.body, `${snap.node.id}'s /stats/prometheus`);
       return parsePrometheus(res.body);
     },
     close: async () => {

@@ -10,6 +10,7 @@ import type { Sample } from './helpers.js';
 import { BUSY, REVIEWS, startMesh } from './mesh.js';
 import type { Mesh } from './mesh.js';
 import { eventually } from '../proxy/helpers.js';
+import { checkScrape, promtool, promtoolCheck } from '../helpers/promtool.js';
 
 const REQUESTS = 5;
 
@@ -213,8 +214,27 @@ describe('metrics endpoint', () => {
       assert.equal(hit.status, 200);
       assert.match(String(hit.headers['content-type']), /^text\/plain; version=0\.0\.4/);
       assert.match(hit.body, /^# TYPE istio_build gauge$/m);
+      await checkScrape(hit.body, 'the client sidecar');
     } finally {
       await mesh.close();
     }
+  });
+
+  // Every scrape a test reads goes through checkScrape; this shows (as a skip) when promtool is absent.
+  test('promtool check metrics takes the page after traffic; it refuses a malformed page', { skip: promtool.skip }, async () => {
+    const mesh = await startMesh();
+    try {
+      const res = await get(mesh.client.port('outbound-http'), '/reviews/1', { host: 'reviews:9080' });
+      assert.equal(res.status, 200);
+      await eventually(async () => select(await mesh.client.scrape(), 'istio_requests_total').length > 0, 5000, 'a counted request');
+      const page = (await get(mesh.client.metrics.address().port, '/stats/prometheus')).body;
+      const verdict = await promtoolCheck(page);
+      assert.ok(verdict.code === 0 || verdict.code === 3, `promtool parses the page:\n${verdict.output}`);
+      await checkScrape(page, 'the client sidecar');
+    } finally {
+      await mesh.close();
+    }
+    await assert.rejects(checkScrape('# TYPE x_total counter\nx_total{a="1} 1\n', 'a broken page'), /promtool check metrics refuses the scrape of a broken page \(exit 1\)/);
+    await assert.rejects(checkScrape('# TYPE requests counter\nrequests 1\n', 'a counter without _total'), /counter metrics should have "_total" suffix/);
   });
 });
