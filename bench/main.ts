@@ -12,6 +12,7 @@ import type { ScenarioSamples } from './aggregate.js';
 import { BODY_BYTES } from './backend.js';
 import { CONTROL_PLANE_QUICK_SIZES, CONTROL_PLANE_SIZES, controlPlaneTable, notRequested, runControlPlaneBench } from './controlplane.js';
 import { idleRssMb, measureRound, writeScripts } from './measure.js';
+import { microTable, runMicroBench } from './micro/index.js';
 import type { RoundSample } from './measure.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import type { BenchOptions } from './options.js';
@@ -86,6 +87,11 @@ async function main(): Promise<number> {
   if (unknown.length > 0) {
     process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}\n`);
     return 2;
+  }
+  if (opts.suites.includes('micro') && !opts.profile) {
+    const micro = runMicroBench(log);
+    process.stdout.write(`Micro-benchmarks, ${new Date().toISOString()} (in-process, after a JIT warm-up; figures for reading, not targets)\n\n${microTable(micro)}\n\n`);
+    if (opts.suites.length === 1) return 0;
   }
   killChildrenOnExit();
   const tools = findTools(opts.nice);

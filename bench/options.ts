@@ -2,7 +2,7 @@
  * Command-line options of `npm run bench` (`node dist/bench/main.js`): what to run and for how long.
  */
 
-export type Suite = 'proxy' | 'controlplane';
+export type Suite = 'proxy' | 'controlplane' | 'micro';
 
 export interface BenchOptions {
   /** Suites to run, in order. */
@@ -56,7 +56,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --connections N      connections of the max-throughput run (default ${DEFAULTS.connections})
   --rate R             request rate of the latency run, req/s (default ${DEFAULTS.fixedRate})
   --only A,B           only these scenarios (e.g. direct,skiff-outbound,nginx)
-  --suite S            proxy (default), controlplane, or all
+  --suite S            proxy (default), controlplane, micro (hot-path calls in-process: router,
+                       telemetry, load balancing; ns per call), or all
   --profile            CPU-profile the one-hop proxy (skiff-outbound) under load and list its hot spots
   --nice N             run backend, proxies and wrk at niceness N (e.g. -10, needs root): on a shared
                        machine this keeps other work from taking the measured cores
@@ -124,9 +125,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         break;
       case '--suite': {
         const v = value();
-        if (v === 'proxy' || v === 'controlplane') suites = [v];
-        else if (v === 'all') suites = ['proxy', 'controlplane'];
-        else throw new UsageError(`--suite must be proxy, controlplane or all, got ${JSON.stringify(v ?? '')}`);
+        if (v === 'proxy' || v === 'controlplane' || v === 'micro') suites = [v];
+        else if (v === 'all') suites = ['micro', 'proxy', 'controlplane'];
+        else throw new UsageError(`--suite must be proxy, controlplane, micro or all, got ${JSON.stringify(v ?? '')}`);
         break;
       }
       case '--results': {

@@ -27,14 +27,15 @@ describe('options', () => {
     assert.equal(qr.rounds, 3);
     assert.equal(qr.durationS, 2);
     assert.deepEqual(parseOptions(['--only', 'direct, nginx', '--suite', 'all'])!.only, ['direct', 'nginx']);
-    assert.deepEqual(parseOptions(['--suite', 'all'])!.suites, ['proxy', 'controlplane']);
+    assert.deepEqual(parseOptions(['--suite', 'all'])!.suites, ['micro', 'proxy', 'controlplane']);
+    assert.deepEqual(parseOptions(['--suite', 'micro'])!.suites, ['micro']);
     assert.equal(parseOptions(['--help']), null);
   });
 
   test('bad values name the flag', () => {
     assert.throws(() => parseOptions(['--rounds', '0']), (e: unknown) => e instanceof UsageError && /--rounds needs a number >= 1, got "0"/.test(e.message));
     assert.throws(() => parseOptions(['--duration']), /--duration needs a number >= 1, got nothing/);
-    assert.throws(() => parseOptions(['--suite', 'x']), /--suite must be proxy, controlplane or all/);
+    assert.throws(() => parseOptions(['--suite', 'x']), /--suite must be proxy, controlplane, micro or all/);
     assert.throws(() => parseOptions(['--fast']), /unknown option "--fast"/);
     assert.throws(() => parseOptions(['--nice', '-30']), /--nice needs a whole number from -20 to 19/);
     assert.equal(parseOptions(['--nice', '-10'])!.nice, -10);

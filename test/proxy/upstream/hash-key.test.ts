@@ -75,6 +75,27 @@ describe('hash function', () => {
     assert.notEqual(hashString('10.0.0.1:8080', 0), hashString('10.0.0.1:8080', 1));
     assert.notEqual(hashKey(1) + 1, hashKey(2));
     assert.equal(hashKey('abc'), hashString('abc'));
-    assert.ok(hashString('') >= 0 && hashString('odd') >= 0 && hashString('é') >= 0);
+  });
+
+  test("is MurmurHash3 x86_32 over the string's UTF-16LE bytes: the algorithm's published test vectors", () => {
+    // Two bytes make one UTF-16 code unit, low byte first; the vectors are for even byte lengths.
+    const units = (...bytes: number[]): string => {
+      let s = '';
+      for (let i = 0; i < bytes.length; i += 2) s += String.fromCharCode(bytes[i] | (bytes[i + 1] << 8));
+      return s;
+    };
+    const vectors: [string, number, number][] = [
+      ['', 0, 0x00000000],
+      ['', 1, 0x514e28b7],
+      ['', 0xffffffff, 0x81f16f39],
+      [units(0xff, 0xff, 0xff, 0xff), 0, 0x76293b50],
+      [units(0x21, 0x43, 0x65, 0x87), 0, 0xf55b516b],
+      [units(0x21, 0x43, 0x65, 0x87), 0x5082edee, 0x2362f9de],
+      [units(0x21, 0x43), 0, 0xa0f7b07a],
+      [units(0x00, 0x00, 0x00, 0x00), 0, 0x2362f9de],
+      [units(0x00, 0x00), 0, 0x30f4c306],
+      [units(...Buffer.from('test')), 0, 0xba6bd213],
+    ];
+    for (const [input, seed, want] of vectors) assert.equal(hashString(input, seed), want, `seed ${seed.toString(16)} over ${JSON.stringify(input)}`);
   });
 });
