@@ -12,7 +12,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPushServer } from '../../../src/controlplane/push/server.js';
 import type { PushServer } from '../../../src/controlplane/push/server.js';
-import { SimProxy } from '../../../src/controlplane/push/sim-client.js';
 import { PROXY_STATUS_PATH, proxyStatusHandler } from '../../../src/controlplane/push/status-handler.js';
 import type { ProxyStatusReport } from '../../../src/controlplane/push/status-handler.js';
 import type { ConnectedProxy } from '../../../src/controlplane/push/types.js';
@@ -23,6 +22,7 @@ import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 import { runSkiff } from '../../helpers/cli.js';
 import { echo, eventually, startBackend } from '../../proxy/helpers.js';
 import type { Backend } from '../../proxy/helpers.js';
+import { TestProxy } from './proxies.js';
 
 const POD = 'web-7d79d5bd5d-8zzqd';
 const SVC = 'outbound|80||svc.default.svc.cluster.local';
@@ -61,7 +61,7 @@ describe('skiff proxy-status and proxy-config', () => {
   let api: http.Server;
   const proxies: SkiffProxy[] = [];
   const clients: ControlClient[] = [];
-  let refuser: SimProxy;
+  let refuser: TestProxy;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-ps-'));
@@ -90,7 +90,8 @@ describe('skiff proxy-status and proxy-config', () => {
       proxies.push(proxy);
       clients.push(client);
     }
-    refuser = await SimProxy.connect({ url: push.url!, node: { id: 'broken-1.default', kind: 'sidecar' }, judge: () => ({ path: 'listeners[0].port', reason: 'cannot listen on 127.0.0.1:80: EACCES' }) });
+    // A proxy whose listener cannot bind: its client NACKs every snapshot with the reason.
+    refuser = await TestProxy.connect(push.url!, 'broken-1.default', { judge: () => ({ path: 'listeners[0].port', reason: 'cannot listen on 127.0.0.1:80: EACCES' }) });
     await eventually(() => push.status().filter((s) => s.state === 'SYNCED').length === 2 && push.status().some((s) => s.state === 'NACKED'), 5000, 'the proxies to sync');
   });
 

@@ -1,9 +1,9 @@
 /**
  * Deltas end to end: a push server serving translated snapshots (sidecars of one scope sharing
- * their outbound part) to simulated proxies that rebuild each snapshot from the deltas, and to the
- * proxy's own control client. Whatever a proxy rebuilds must equal the complete snapshot
- * translated for it; proxies whose snapshot did not change get nothing; a delta that does not fit
- * is answered with the complete snapshot.
+ * their outbound part) to the proxy's own control client, which rebuilds each snapshot from the
+ * deltas. Whatever a proxy rebuilds must equal the complete snapshot translated for it; proxies
+ * whose snapshot did not change get nothing. Simulated proxies stand in where the real client
+ * cannot go: one that refuses a delta, one without the delta feature (they also show the sizes).
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
@@ -13,10 +13,10 @@ import { SimProxy } from '../../../src/controlplane/push/sim-client.js';
 import type { SimProxyOptions } from '../../../src/controlplane/push/sim-client.js';
 import type { ConnectedProxy } from '../../../src/controlplane/push/types.js';
 import { ConfigIndex, translateFor } from '../../../src/controlplane/translate/index.js';
-import { ControlClient } from '../../../src/proxy/control-client.js';
 import type { ProxySnapshot } from '../../../src/snapshot/index.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../../src/registry/types.js';
 import { loadYaml, sidecarWorkload } from '../translate/cases.js';
+import { TestProxy } from './proxies.js';
 
 function workload(name: string, namespace: string, app: string, port: number): WorkloadInstance {
   return sidecarWorkload(name, namespace, { app }, port);
@@ -66,10 +66,10 @@ class Mesh {
   }
 }
 
-const open: { servers: PushServer[]; sims: SimProxy[]; clients: ControlClient[] } = { servers: [], sims: [], clients: [] };
+const open: { servers: PushServer[]; sims: SimProxy[]; proxies: TestProxy[] } = { servers: [], sims: [], proxies: [] };
 
 afterEach(async () => {
-  await Promise.all(open.clients.splice(0).map((c) => c.close()));
+  await Promise.all(open.proxies.splice(0).map((p) => p.close()));
   await Promise.all(open.sims.splice(0).map((s) => s.close()));
   await Promise.all(open.servers.splice(0).map((s) => s.close()));
 });
@@ -81,77 +81,92 @@ async function start(mesh: Mesh): Promise<PushServer> {
   return server;
 }
 
+/** Polls the server's status (it has no events) until `check` holds. */
+async function serverSide(server: PushServer, check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), `timed out waiting for ${what}: ${server.status().map((p) => `${p.id} ${p.state}`).join(', ')}`);
+}
+
+/** Deltas go only to proxies whose ACK the server has read, so each waits for the server's side too. */
+async function synced(server: PushServer, id: string): Promise<void> {
+  await serverSide(server, () => server.status().some((p) => p.id === id && p.state === 'SYNCED'), `${id} SYNCED`);
+}
+
+/** A real proxy control client, connected, with its first snapshot acknowledged and read by the server. */
+async function proxy(server: PushServer, id: string): Promise<TestProxy> {
+  const p = await TestProxy.connect(server.url!, id);
+  open.proxies.push(p);
+  await p.waitFor(() => p.client.appliedVersion !== null, 'the first snapshot');
+  await synced(server, id);
+  return p;
+}
+
 async function sim(server: PushServer, id: string, extra: Partial<SimProxyOptions> = {}): Promise<SimProxy> {
   const s = await SimProxy.connect({ url: server.url!, node: { id, kind: 'sidecar' }, parse: true, ...extra });
   open.sims.push(s);
   await s.waitFor((x) => x.lastAck !== null);
-  // Deltas go only to proxies whose ACK the server has read, so wait for the server's side too.
-  for (let i = 0; i < 500 && !server.status().some((p) => p.id === id && p.state === 'SYNCED'); i++) await new Promise((r) => setTimeout(r, 10));
+  await synced(server, id);
   return s;
 }
 
-/** The complete snapshot the proxy should now hold, as JSON sees it, with the version it was sent under. */
-function expected(mesh: Mesh, s: SimProxy): unknown {
-  const full = mesh.snapshotFor({ id: s.id, node: { id: s.id, kind: 'sidecar' }, connectedAt: 0 });
-  return JSON.parse(JSON.stringify({ ...full, version: s.last!.version })) as unknown;
+/** The complete snapshot proxy `id` should now hold, as JSON sees it, under `version`. */
+function expected(mesh: Mesh, id: string, version: string): unknown {
+  const full = mesh.snapshotFor({ id, node: { id, kind: 'sidecar' }, connectedAt: 0 });
+  return JSON.parse(JSON.stringify({ ...full, version })) as unknown;
 }
 
-/** Waits until every proxy acknowledged its last send (ACKs travel after the sim saw the message). */
-async function allSynced(server: PushServer): Promise<void> {
-  for (let i = 0; i < 500 && !server.status().every((p) => p.state === 'SYNCED'); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.deepEqual(
-    server.status().filter((p) => p.state !== 'SYNCED').map((p) => `${p.id} ${p.state}`),
-    [],
-  );
+/** Waits until the proxy's client applied a version other than `before`. */
+function nextVersion(p: TestProxy, before: string | null): Promise<void> {
+  return p.waitFor(() => p.client.appliedVersion !== before && p.client.appliedVersion === p.last?.version, `a version after ${before ?? 'none'}`);
 }
 
 const ids = ['reviews-1.default', 'ratings-1.default', 'shop-1.shop'];
 
 describe('push deltas', () => {
-  test('a change reaches every proxy as a small delta that rebuilds exactly its complete snapshot', async () => {
+  test("a change reaches every proxy's control client as a delta that rebuilds exactly its complete snapshot", async () => {
     const mesh = new Mesh(vs('default', 'reviews', '1s'));
     const server = await start(mesh);
-    const sims = await Promise.all(ids.map((id) => sim(server, id)));
-    for (const s of sims) {
-      assert.equal(s.last!.delta, false, 'the first snapshot is complete');
-      assert.deepEqual(s.last!.snapshot, expected(mesh, s), `${s.id}: the complete snapshot as translated`);
-    }
-    const fullSize = sims[0].last!.size;
+    const proxies = await Promise.all(ids.map((id) => proxy(server, id)));
+    for (const p of proxies) assert.deepEqual(p.last!.snapshot, expected(mesh, p.id, p.last!.version), `${p.id}: the complete snapshot as translated`);
+    assert.equal(server.counters.deltas, 0, 'the first snapshots are complete');
 
     mesh.set(`${vs('default', 'reviews', '2s')}---${vs('shop', 'shop', '3s')}`);
-    const versions = sims.map((s) => s.lastAck!.version);
+    let versions = proxies.map((p) => p.client.appliedVersion);
     server.pushAll('change');
-    await Promise.all(sims.map((s, i) => s.waitFor((x) => x.lastAck!.version !== versions[i])));
-    for (const s of sims) {
-      assert.equal(s.last!.delta, true, `${s.id} got a delta`);
-      assert.ok(s.last!.size < fullSize / 2, `${s.id}: delta of ${s.last!.size} characters against ${fullSize} for the whole`);
-      assert.deepEqual(s.last!.snapshot, expected(mesh, s), `${s.id} rebuilt its snapshot`);
-    }
-    await allSynced(server);
+    await Promise.all(proxies.map((p, i) => nextVersion(p, versions[i])));
+    assert.equal(server.counters.deltas, 3, 'each proxy got the change as a delta');
+    for (const p of proxies) assert.deepEqual(p.last!.snapshot, expected(mesh, p.id, p.last!.version), `${p.id} rebuilt its snapshot`);
+    assert.match(JSON.stringify(proxies[0].last!.snapshot), /"timeoutMs":2000/, 'the new timeout is in what reviews-1 applied');
+    await serverSide(server, () => server.status().every((p) => p.state === 'SYNCED'), 'all SYNCED');
 
     // Removing a VirtualService takes a route away: still a delta, still exact.
     mesh.set(vs('shop', 'shop', '3s'));
-    const before = sims.map((s) => s.lastAck!.version);
+    versions = proxies.map((p) => p.client.appliedVersion);
     server.pushAll('delete');
-    await Promise.all(sims.slice(0, 2).map((s, i) => s.waitFor((x) => x.lastAck!.version !== before[i])));
-    for (const s of sims.slice(0, 2)) assert.deepEqual(s.last!.snapshot, expected(mesh, s), `${s.id} after the delete`);
+    await Promise.all(proxies.slice(0, 2).map((p, i) => nextVersion(p, versions[i])));
+    assert.equal(server.counters.deltas, 5);
+    for (const p of proxies.slice(0, 2)) assert.deepEqual(p.last!.snapshot, expected(mesh, p.id, p.last!.version), `${p.id} after the delete`);
   });
 
   test('a proxy whose snapshot did not change is not sent anything', async () => {
     const mesh = new Mesh(vs('default', 'reviews', '1s'));
     const server = await start(mesh);
-    const sims = await Promise.all(ids.map((id) => sim(server, id)));
-    const received = sims.map((s) => s.received.length);
+    const proxies = await Promise.all(ids.map((id) => proxy(server, id)));
     const sendsBefore = server.counters.sends;
     // Visible only in namespace shop (exportTo '.').
     mesh.set(`${vs('default', 'reviews', '1s')}---${vs('shop', 'shop', '5s')}`);
+    const shopVersion = proxies[2].client.appliedVersion;
     server.pushAll('shop only');
-    await sims[2].waitFor((x) => x.received.length === received[2] + 1);
+    await nextVersion(proxies[2], shopVersion);
     await server.settled();
     assert.equal(server.counters.sends - sendsBefore, 1, 'one send: to the shop proxy');
-    assert.equal(sims[0].received.length, received[0]);
-    assert.equal(sims[1].received.length, received[1]);
-    assert.deepEqual(sims[2].last!.snapshot, expected(mesh, sims[2]));
+    assert.deepEqual(proxies[2].last!.snapshot, expected(mesh, proxies[2].id, proxies[2].last!.version));
+    // A change for everyone arrives after anything the others might have been sent: they got only it.
+    mesh.set(`${vs('default', 'reviews', '4s')}---${vs('shop', 'shop', '5s')}`);
+    const before = proxies.map((p) => p.client.appliedVersion);
+    server.pushAll('everyone');
+    await Promise.all(proxies.slice(0, 2).map((p, i) => nextVersion(p, before[i])));
+    for (const p of proxies.slice(0, 2)) assert.equal(p.received.length, 2, `${p.id}: the first snapshot and the change for everyone`);
   });
 
   test('a proxy that cannot apply a delta gets the complete snapshot next; one without the feature only complete ones', async () => {
@@ -163,46 +178,16 @@ describe('push deltas', () => {
     });
     const plain = await sim(server, ids[1], { deltas: false });
     const counts = [picky.received.length, plain.received.length];
+    const fullSize = picky.last!.size;
     mesh.set(vs('default', 'reviews', '2s'));
     server.pushAll('change');
     await picky.waitFor((x) => x.received.length === counts[0] + 2 && x.lastAck!.version === x.last!.version);
-    assert.deepEqual(
-      picky.received.slice(-2).map((r) => r.delta),
-      [true, false],
-      'the refused delta, then the complete snapshot',
-    );
-    assert.deepEqual(picky.last!.snapshot, expected(mesh, picky));
+    const [delta, complete] = picky.received.slice(-2);
+    assert.deepEqual([delta.delta, complete.delta], [true, false], 'the refused delta, then the complete snapshot');
+    assert.ok(delta.size < fullSize / 2, `a delta of ${delta.size} characters against ${fullSize} for the whole`);
+    assert.deepEqual(picky.last!.snapshot, expected(mesh, picky.id, picky.last!.version));
     await plain.waitFor((x) => x.received.length === counts[1] + 1);
     assert.equal(plain.last!.delta, false);
-    await allSynced(server);
-  });
-
-  test("the proxy's control client applies deltas onto the snapshot in force", async () => {
-    const mesh = new Mesh(vs('default', 'reviews', '1s'));
-    const server = await start(mesh);
-    const applied: unknown[] = [];
-    const client = new ControlClient({
-      url: server.url!,
-      node: { id: ids[0], kind: 'sidecar' },
-      target: {
-        applySnapshot: (input: unknown) => {
-          applied.push(JSON.parse(JSON.stringify(input)));
-          return Promise.resolve({ version: (input as { version: string }).version });
-        },
-      },
-    });
-    open.clients.push(client);
-    client.start();
-    const until = async (n: number): Promise<void> => {
-      for (let i = 0; i < 500 && (applied.length < n || server.status()[0]?.state !== 'SYNCED'); i++) await new Promise((r) => setTimeout(r, 10));
-    };
-    await until(1);
-    mesh.set(vs('default', 'reviews', '7s'));
-    server.pushAll('change');
-    await until(2);
-    assert.equal(server.counters.deltas, 1, 'the change went out as a delta');
-    const want = mesh.snapshotFor({ id: ids[0], node: { id: ids[0], kind: 'sidecar' }, connectedAt: 0 });
-    assert.deepEqual(applied[1], JSON.parse(JSON.stringify({ ...want, version: client.appliedVersion })));
-    assert.match(JSON.stringify(applied[1]), /"timeoutMs":7000|7000/);
+    await serverSide(server, () => server.status().every((p) => p.state === 'SYNCED'), 'all SYNCED');
   });
 });
