@@ -7,12 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
 import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
-import { delay, eventually, startMesh } from './harness.js';
+import { eventually, startMesh } from './harness.js';
 import type { Mesh, MeshOptions } from './harness.js';
 
 /** The page's two Deployments (Python httpbin with gunicorn's access log) and Service, as written there. */
@@ -154,6 +155,26 @@ for (const variant of VARIANTS) {
     let tmp: string | undefined;
     const started = (): Mesh => mesh ?? assert.fail('the mesh did not start');
     const appLog = (version: string): Promise<string> => started().logs(`deploy/httpbin-${version}`, 'default');
+    /**
+     * `upstream_rq_total` of the v2 subset's cluster on curl's sidecar (its admin `/stats`). A
+     * mirror is counted there when it starts, beside the request it copies: once curl has its
+     * answer, the count says whether a copy went out.
+     */
+    const v2RequestsFromCurl = async (): Promise<number> => {
+      const pod = started().pods().find((p) => p.name.startsWith('curl-'));
+      assert.ok(pod?.ports.admin !== undefined, 'the curl pod has a sidecar with an admin port');
+      const text = await new Promise<string>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: pod.ports.admin, path: '/stats', agent: false }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (d: string) => (body += d));
+            res.on('end', () => resolve(body));
+          })
+          .on('error', reject);
+      });
+      const m = /^cluster\.outbound\|8000\|v2\|httpbin\.default\.svc\.cluster\.local\.upstream_rq_total: (\d+)$/m.exec(text);
+      return m === null ? 0 : Number(m[1]);
+    };
     const curlHeaders = async (): Promise<string> => {
       const res = await started().exec('deploy/curl', 'default', ['curl', '-sS', 'http://httpbin:8000/headers']);
       assert.equal(res.code, 0, res.stderr);
@@ -174,11 +195,12 @@ for (const variant of VARIANTS) {
     test('all traffic to v1: curl gets the headers JSON; v1 logs the request, v2 does not', async () => {
       const v1Before = count(await appLog('v1'), HEADERS_LINE);
       const v2Before = count(await appLog('v2'), HEADERS_LINE);
+      const copiesBefore = await v2RequestsFromCurl();
       const body = JSON.parse(await curlHeaders()) as { headers: Record<string, unknown> };
       assert.equal(body.headers.Host, 'httpbin:8000', 'the Python httpbin shows header values as strings');
       await eventually(async () => count(await appLog('v1'), HEADERS_LINE) === v1Before + 1, "v1's log line for GET /headers");
-      // Had a copy gone to v2, it would have left with the request v1 already logged.
-      await delay(500);
+      // A copy would have been counted on curl's sidecar when it left, before curl had its answer.
+      assert.equal(await v2RequestsFromCurl(), copiesBefore, 'curl\'s sidecar sent nothing to v2');
       assert.equal(count(await appLog('v2'), HEADERS_LINE), v2Before, "v2's log has no new GET /headers");
     });
 
@@ -187,7 +209,9 @@ for (const variant of VARIANTS) {
       await started().apply(MIRROR_TO_V2);
       const v1Before = count(await appLog('v1'), HEADERS_LINE);
       const v2Before = count(await appLog('v2'), HEADERS_LINE);
+      const copiesBefore = await v2RequestsFromCurl();
       const body = JSON.parse(await curlHeaders()) as { headers: Record<string, string> };
+      assert.equal(await v2RequestsFromCurl(), copiesBefore + 1, "the copy was counted on curl's sidecar by the time curl had its answer");
       // The answer is v1's: the copy's response is dropped, and only the copy carries the -shadow host.
       assert.equal(body.headers.Host, 'httpbin:8000');
       await eventually(async () => count(await appLog('v1'), HEADERS_LINE) === v1Before + 1, "v1's log line for GET /headers");

@@ -4,7 +4,10 @@
  * keep serving while the control plane is away, then re-sync when it comes back on its port.
  */
 import { after, before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import type { ClientHttp2Session } from 'node:http2';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { createPushServer } from '../../src/controlplane/push/server.js';
@@ -13,7 +16,7 @@ import type { ConnectedProxy } from '../../src/controlplane/push/types.js';
 import { ControlClient } from '../../src/proxy/control-client.js';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
-import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
+import { cluster, deadPort, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 
 interface World {
@@ -156,9 +159,11 @@ describe('proxies fed by the push server', () => {
       assert.equal(await through(n), 'two', 'serving while the control plane is away');
       assert.ok(n.log.some((l) => /lost the control plane .*serving snapshot .* meanwhile; reconnecting/.test(l)));
     }
-    // Let a few reconnect attempts fail before the control plane comes back.
-    await new Promise((r) => setTimeout(r, 300));
+    // A few reconnect attempts fail before the control plane comes back: the port refuses them.
+    const refusing = await refuseConnections(port);
+    await eventually(() => refusing.count >= 2 * nodes.length, 5000, 'two reconnect attempts per proxy');
     for (const n of nodes) assert.equal(await through(n), 'two');
+    await refusing.close();
 
     world.backendPort = one.port;
     server = await startServer(port);
@@ -180,9 +185,12 @@ describe('a proxy started before the control plane', () => {
     client.on('connected', () => log.push('connected'));
     client.start();
     let server: PushServer | null = null;
+    const refusing = await refuseConnections(port);
     try {
-      await new Promise((r) => setTimeout(r, 250));
+      await eventually(() => refusing.count >= 2, 5000, 'two connection attempts');
       assert.equal(proxy.ready, false);
+      assert.deepEqual(log, [], 'not connected');
+      await refusing.close();
       server = createPushServer({ snapshotFor: (p) => snapshotFor(world, p), debounceMs: 10 });
       await server.listen(port);
       await eventually(() => proxy.ready, 5000, 'the first snapshot');
@@ -192,11 +200,36 @@ describe('a proxy started before the control plane', () => {
     } finally {
       await client.close();
       await proxy.close();
+      await refusing.close();
       await server?.close();
       await backend.close();
     }
   });
 });
+
+/** Takes the port and closes every connection at once, counting them: each one a failed attempt to reach the control plane. */
+async function refuseConnections(port: number): Promise<{ readonly count: number; close(): Promise<void> }> {
+  let count = 0;
+  const server = createServer((socket) => {
+    count++;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  let closed = false;
+  return {
+    get count() {
+      return count;
+    },
+    close: () => {
+      if (closed) return Promise.resolve();
+      closed = true;
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 async function startServer0(world: World): Promise<PushServer> {
   const s = createPushServer({ snapshotFor: (p) => snapshotFor(world, p) });
@@ -279,5 +312,59 @@ describe('keepalive', () => {
       await relay.close();
       await server.close();
     }
+  });
+});
+
+describe('reconnect backoff (on the mock clock)', () => {
+  /**
+   * The client's connection attempts, seen through http2.connect; each session is kept so the
+   * test can wait for its failure, after which the client arms its backoff timer.
+   */
+  function watchConnects(t: TestContext): Attempt[] {
+    const attempts: Attempt[] = [];
+    const real = http2.connect.bind(http2) as (...args: unknown[]) => ClientHttp2Session;
+    t.mock.method(http2, 'connect', (...args: unknown[]) => {
+      const session = real(...args);
+      // Resolved in the same 'close' emit as the client's handler, so an awaiter resumes after the client armed its timer.
+      attempts.push({ failed: new Promise((resolve) => session.once('close', () => resolve())) });
+      return session;
+    });
+    return attempts;
+  }
+
+  interface Attempt {
+    /** Resolves once the attempt failed and the client scheduled the next one. */
+    failed: Promise<void>;
+  }
+
+  test('attempts follow 100, 200, 400 … ms doubling up to the 2 s cap, each jittered to 50–100 %', async (t) => {
+    const port = await deadPort();
+    const attempts = watchConnects(t);
+    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
+    const jitter = [1, 0, 1, 1, 1, 1, 0.5, 1];
+    let draw = 0;
+    const client = new ControlClient({
+      url: `http://127.0.0.1:${port}`,
+      node: { id: 'b.default', kind: 'sidecar' },
+      target: { applySnapshot: () => Promise.reject(new Error('no snapshot expected')) },
+      random: () => jitter[draw++],
+    });
+    // Ceilings 100, 200, 400, 800, 1600, 2000 (capped), 2000, 2000; the delay is ceiling × (0.5 + 0.5 × jitter).
+    const delays = [100, 100, 400, 800, 1600, 2000, 1500, 2000];
+    try {
+      client.start();
+      assert.equal(attempts.length, 1, 'the first attempt at once');
+      for (const [i, delay] of delays.entries()) {
+        await attempts[i].failed;
+        t.mock.timers.tick(delay - 1);
+        assert.equal(attempts.length, i + 1, `attempt ${i + 2} not before ${delay} ms`);
+        t.mock.timers.tick(1);
+        assert.equal(attempts.length, i + 2, `attempt ${i + 2} at ${delay} ms`);
+      }
+    } finally {
+      await client.close();
+    }
+    t.mock.timers.tick(10_000);
+    assert.equal(attempts.length, delays.length + 1, 'no attempt after close');
   });
 });

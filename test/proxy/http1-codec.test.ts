@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { cluster, echo, forward, httpListener, rawExchange, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
+import { cluster, echo, eventually, forward, httpListener, rawExchange, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 
 const DOWNLOAD = 50 * 1024 * 1024;
@@ -17,6 +17,8 @@ let downloadWritten = 0;
 describe('HTTP/1.1 codec', () => {
   let backend: Backend;
   let streaming: Backend;
+  /** Uploads the streaming backend has seen: body bytes so far, and whether the request ended before its body did. */
+  const uploads: { bytes: number; aborted: boolean }[] = [];
   let proxy: TestProxy;
   let port: number;
 
@@ -83,6 +85,13 @@ describe('HTTP/1.1 codec', () => {
         if (req.url === '/stall') {
           req.pause();
           setTimeout(() => req.resume(), 600);
+        }
+        if (req.url === '/upload') {
+          uploads.push({ bytes: 0, aborted: false });
+          const upload = uploads[uploads.length - 1];
+          req.on('data', (c: Buffer) => (upload.bytes += c.length));
+          req.on('close', () => (upload.aborted = !req.complete));
+          return;
         }
         req.on('data', (c: Buffer) => {
           bytes += c.length;
@@ -310,12 +319,14 @@ describe('HTTP/1.1 codec', () => {
     await stillServing();
   });
 
-  test('a client vanishing mid-body does not disturb the proxy', async () => {
+  test('a client vanishing mid-body: the upstream request is aborted and the proxy serves on', async () => {
     const socket = net.connect(port, '127.0.0.1');
     await once(socket, 'connect');
+    const upload = uploads.length;
     socket.write('POST /upload HTTP/1.1\r\nHost: stream\r\nContent-Length: 100000\r\n\r\npartial');
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(() => (uploads[upload]?.bytes ?? 0) === 'partial'.length, 5000, 'the partial body at the backend');
     socket.destroy();
+    await eventually(() => uploads[upload].aborted, 5000, 'the upstream request to be aborted');
     await stillServing();
   });
 

@@ -67,12 +67,23 @@ describe('route actions', () => {
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) =>
     request(proxy.port('out'), path, { method, headers: { host: 'svc:9080', ...headers }, ...(body === undefined ? {} : { body }) });
 
-  test('fault delay holds the request, then forwards it (DI)', async () => {
+  test('fault delay holds the request for its 150 ms on the clock, then forwards it (DI)', async (t) => {
     const n = proxy.records.length;
-    const start = Date.now();
-    const res = await get('/delay');
+    const stats = (): Map<string, number> => proxy.proxy.stats();
+    const started = (): number => stats().get('cluster.v1.upstream_rq_total') ?? 0;
+    const before = started();
+    const arrived = stats().get('http.out.downstream_rq_total') ?? 0;
+    // The proxy's timers on the mock clock; sockets stay real (polled with setImmediate, which is not mocked).
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const reply = get('/delay');
+    while ((stats().get('http.out.downstream_rq_total') ?? 0) === arrived) await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(149);
+    assert.equal(started(), before, 'no upstream request within the delay');
+    t.mock.timers.tick(1);
+    assert.equal(started(), before + 1, 'the upstream request starts when the delay ends');
+    t.mock.timers.reset();
+    const res = await reply;
     assert.equal(res.status, 200);
-    assert.ok(Date.now() - start >= 140, 'the request was delayed');
     assert.equal(formatResponseFlags(proxy.records[n].flags), 'DI');
   });
 

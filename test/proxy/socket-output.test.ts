@@ -134,7 +134,7 @@ describe('socket output', () => {
     const errors: Error[] = [];
     local.on('error', (e) => errors.push(e));
     peer.resetAndDestroy();
-    await new Promise((r) => setTimeout(r, 20));
+    await once(peer, 'close');
     for (let i = 0; i < 50 && !local.destroyed; i++) {
       out.write(Buffer.alloc(32 * 1024, 1));
       await turn();

@@ -206,12 +206,15 @@ describe('tunnels', () => {
   });
 
   test('auto listener: a client that says nothing is treated as TCP after the detection timeout', async () => {
+    const before = tcpA.connections;
     const s = net.connect(proxy.port('auto'), '127.0.0.1');
     await once(s, 'connect');
     let got = '';
     s.setEncoding('utf8');
     s.on('data', (d: string) => (got += d));
-    await new Promise((r) => setTimeout(r, 300));
+    // The timeout path, not sniffing: the proxy opens the TCP route's upstream before the client has sent a byte.
+    await eventually(() => tcpA.connections === before + 1, 3000, 'the upstream connection, opened on the detection timeout');
+    assert.equal(got, '');
     s.write('late');
     await eventually(() => got === 'a:late', 3000, 'the echo');
     s.destroy();
