@@ -1,7 +1,8 @@
 /**
- * The dashboard server over real HTTP against a fake `DashboardSources`: the page and its files,
- * Cytoscape.js from its package, each JSON endpoint with its parameters, and what bad requests get
- * (400, 404, 405, 421) without the server ever failing.
+ * The dashboard server over real HTTP against a recording `DashboardSources`: the page and its
+ * files, Cytoscape.js from its package, how each JSON endpoint's parameters reach the source, and
+ * what bad requests and failing sources get (400, 404, 405, 421, 500) without the server ever
+ * failing. What the endpoints answer on a real skiffd is in api.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,7 @@ import { request } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { startDashboard } from '../../src/dashboard/server.js';
 import type { Dashboard } from '../../src/dashboard/server.js';
-import { CONFIG, FakeSources, GRAPH_EDGES, GRAPH_NODES, PROXIES, TRACE_ID, TRACE_SPANS } from './fake-sources.js';
+import { FakeSources, TRACE_ID } from './fake-sources.js';
 
 interface Answer {
   status: number;
@@ -108,21 +109,17 @@ describe('dashboard server: the page and its files', () => {
     assert.equal(post.headers.allow, 'GET, HEAD');
     const rebound = await send('/api/config', { host: 'attacker.example:20001' });
     assert.equal(rebound.status, 421);
-    assert.ok(!rebound.body.includes('IST0101'), 'nothing of the config is answered to another host');
+    assert.ok(!('items' in (JSON.parse(rebound.body) as object)), `nothing of the config is answered to another host: ${rebound.body}`);
     assert.equal((await send('/', { host: `localhost:${dashboard.port}` })).status, 200);
   });
 });
 
 describe('dashboard server: the JSON endpoints', () => {
-  test('/api/graph answers the source\'s graph; namespace and window reach the source', async () => {
-    const all = await json('/api/graph');
-    assert.equal(all.status, 200);
-    assert.equal((all.body.nodes as unknown[]).length, GRAPH_NODES.length);
-    assert.equal((all.body.edges as unknown[]).length, GRAPH_EDGES.length);
+  test('/api/graph: namespace and window reach the source, parsed', async () => {
+    assert.equal((await json('/api/graph')).status, 200);
     assert.deepEqual(sources.graphQueries.at(-1), {});
 
-    const other = await json('/api/graph?namespace=other&window=5m');
-    assert.deepEqual((other.body.nodes as { id: string }[]).map((n) => n.id), ['workload:other/sleep']);
+    assert.equal((await json('/api/graph?namespace=other&window=5m')).status, 200);
     assert.deepEqual(sources.graphQueries.at(-1), { namespaces: ['other'], windowSeconds: 300 });
 
     await json('/api/graph?namespace=default,other&namespace=default&window=90');
@@ -144,13 +141,10 @@ describe('dashboard server: the JSON endpoints', () => {
     assert.equal(sources.graphQueries.length, asked);
   });
 
-  test('/api/traces lists summaries; limit and service reach the source', async () => {
-    const list = await json('/api/traces');
-    assert.equal(list.status, 200);
-    assert.deepEqual((list.body.traces as { traceId: string }[]).map((t) => t.traceId), [TRACE_ID]);
+  test('/api/traces: limit (default 50) and service reach the source; a bad limit is 400', async () => {
+    assert.equal((await json('/api/traces')).status, 200);
     assert.deepEqual(sources.traceQueries.at(-1), { limit: 50 });
-    const none = await json('/api/traces?limit=5&service=nobody.default');
-    assert.deepEqual(none.body.traces, []);
+    assert.equal((await json('/api/traces?limit=5&service=nobody.default')).status, 200);
     assert.deepEqual(sources.traceQueries.at(-1), { limit: 5, service: 'nobody.default' });
     for (const limit of ['0', '-1', '1.5', 'many', '100000']) {
       const res = await json(`/api/traces?limit=${limit}`);
@@ -159,25 +153,15 @@ describe('dashboard server: the JSON endpoints', () => {
     }
   });
 
-  test('/api/traces/<id> answers the spans; an unknown id is 404, a malformed one 400', async () => {
+  test('/api/traces/<id>: ids are hex of any case; one the source does not know is 404, a malformed one 400', async () => {
     const one = await json(`/api/traces/${TRACE_ID}`);
     assert.equal(one.status, 200);
     assert.equal(one.body.traceId, TRACE_ID);
-    assert.deepEqual(one.body.spans, TRACE_SPANS);
     assert.equal((await json(`/api/traces/${TRACE_ID.toUpperCase()}`)).status, 200, 'ids are hex, any case');
     const unknown = await json('/api/traces/0123456789abcdef');
     assert.equal(unknown.status, 404);
     assert.match(String(unknown.body.error), /no trace 0123456789abcdef/);
     for (const bad of ['not-hex', '%zz', 'a'.repeat(33), `${TRACE_ID}/spans`]) assert.equal((await json(`/api/traces/${bad}`)).status, 400, bad);
-  });
-
-  test('/api/config and /api/proxies answer the sources\' rows', async () => {
-    const config = await json('/api/config');
-    assert.equal(config.status, 200);
-    assert.deepEqual(config.body.items, CONFIG);
-    const proxies = await json('/api/proxies');
-    assert.equal(proxies.status, 200);
-    assert.deepEqual(proxies.body.proxies, PROXIES);
   });
 
   test('a failing source is a 500 with its message, and the server goes on answering', async () => {
