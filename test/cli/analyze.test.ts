@@ -156,3 +156,102 @@ test('Bookinfo with destination-rule-all.yaml and each virtual-service-*.yaml: n
   assert.equal(gw.code, 0, gw.stdout);
   assert.equal(gw.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
 });
+
+/** One file with a problem for each of several analyzers, every one on a line the test names. */
+const MANY_PROBLEMS = `apiVersion: v1
+kind: Service
+metadata:
+  name: reviews
+spec:
+  selector: { app: reviews }
+  ports:
+  - port: 9080
+    name: web
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: reviews-v1
+spec:
+  selector:
+    matchLabels: { app: reviews, version: v1 }
+  template:
+    metadata:
+      labels: { app: reviews, version: v1 }
+    spec:
+      containers:
+      - name: reviews
+        image: reviews
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: ghost
+spec:
+  host: ghost
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata:
+  name: reviews
+spec:
+  hosts: [reviews]
+  gateways: [nowhere-gateway]
+  http:
+  - route:
+    - destination:
+        host: reviews
+        subset: v5
+  - route:
+    - destination:
+        host: reveiws
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: gw
+spec:
+  selector: { istio: nothing-here }
+  servers:
+  - port: { number: 80, name: http, protocol: HTTP }
+    hosts: ["*"]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: nobody
+spec:
+  selector:
+    matchLabels: { app: nobody }
+`;
+
+test('one file, many analyzers: each message with its code, level, resource and the line of the field at fault', async () => {
+  const path = await file('many.yaml', MANY_PROBLEMS);
+  const lines = MANY_PROBLEMS.split('\n');
+  // The 1-based line of the first line at or after `after` that contains `text`.
+  const lineOf = (text: string, after = 1): number => lines.findIndex((l, i) => i + 1 >= after && l.includes(text)) + 1;
+  const r = await runSkiff(['analyze', '-f', path]);
+  assert.equal(r.code, 79, r.stderr);
+  assert.deepEqual(r.stdout.split('\n').filter((l) => l !== ''), [
+    `Error [IST0101] (VirtualService default/reviews ${path}:${lineOf('gateways: [nowhere-gateway]')}) Referenced gateway not found: "nowhere-gateway"`,
+    `Error [IST0101] (VirtualService default/reviews ${path}:${lineOf('subset: v5')}) Referenced host+subset in destinationrule not found: "reviews+v5"`,
+    `Error [IST0101] (VirtualService default/reviews ${path}:${lineOf('host: reveiws')}) Referenced host not found: "reveiws"`,
+    `Error [IST0101] (Gateway default/gw ${path}:${lineOf('selector: { istio: nothing-here }')}) Referenced selector not found: "istio=nothing-here"`,
+    `Warning [IST0127] (AuthorizationPolicy default/nobody ${path}:${lineOf('matchLabels: { app: nobody }')}) No matching workloads for this resource with the following labels: app=nobody`,
+    // The second rule, after a rule without matches: Istio reports the rule that can never be reached.
+    `Warning [IST0130] (VirtualService default/reviews ${path}:${lineOf('- route:', lineOf('subset: v5'))}) VirtualService rule #1 not used (only the last rule can have no matches)`,
+    `Warning [IST0174] (DestinationRule default/ghost ${path}:${lineOf('host: ghost')}) The host ghost defined in the DestinationRule does not match any services in the mesh.`,
+    `Info [IST0118] (Service default/reviews ${path}:${lineOf('- port: 9080')}) Port name web (port: 9080, targetPort: 9080) doesn't follow the naming convention of Istio port.`,
+  ]);
+});
+
