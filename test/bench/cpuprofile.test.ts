@@ -54,7 +54,8 @@ describe('cpu profile summary', () => {
   test('a real profile names the function that burned the CPU', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bench-prof-test-'));
     try {
-      const script = 'function burnTheCpu(){let x=0;const end=Date.now()+300;while(Date.now()<end)x+=Math.sqrt(x+1);return x}burnTheCpu();';
+      // A fixed amount of work, several times Node's start-up, rather than a wall-clock span a loaded machine stretches.
+      const script = 'function burnTheCpu(){let x=0;for(let i=0;i<3e8;i++)x+=Math.sqrt(i);return x}process.exitCode=burnTheCpu()>0?0:1;';
       await promisify(execFile)(process.execPath, ['--cpu-prof', '--cpu-prof-dir', dir, '-e', script]);
       const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!;
       const s = summarizeProfile(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile);
