@@ -74,7 +74,8 @@ function killAll(pids: readonly number[]): void {
   for (const pid of pids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
 }
 
-describe('skiff up --detach / skiff down', { timeout: 120_000 }, () => {
+// The bound is on the three tests together, each starting skiffd and processes: room for a loaded machine.
+describe('skiff up --detach / skiff down', { timeout: 300_000 }, () => {
   test('config only: apply, get and delete go through skiffd; up twice is refused; down stops it', async () => {
     const state = join(dir, 'config-only');
     const vsFile = join(dir, 'vs.yaml');
