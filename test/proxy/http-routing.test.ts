@@ -92,13 +92,13 @@ describe('HTTP routing', () => {
     });
   }
 
-  test('forwarded request carries x-request-id, x-forwarded-for, x-forwarded-proto and no hop-by-hop headers', async () => {
+  test('forwarded request carries x-request-id, x-forwarded-proto and no hop-by-hop headers; a sidecar adds no x-forwarded-for', async () => {
     const res = await request(proxy.port('outbound'), 'http://reviews:9080/h', { headers: { connection: 'keep-alive, x-drop-me', 'x-drop-me': '1', 'keep-alive': 'timeout=5', 'proxy-connection': 'keep-alive' } });
     const seen = JSON.parse(res.body) as { headers: Record<string, string>; url: string };
     assert.equal(seen.url, '/h');
     assert.equal(seen.headers.host, 'reviews:9080');
     assert.match(seen.headers['x-request-id'], /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.equal(seen.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-for'], undefined);
     assert.equal(seen.headers['x-forwarded-proto'], 'http');
     assert.equal(seen.headers['x-envoy-attempt-count'], '1');
     assert.equal(seen.headers['x-drop-me'], undefined);
@@ -108,11 +108,19 @@ describe('HTTP routing', () => {
     assert.match(String(res.headers['x-envoy-upstream-service-time']), /^\d+$/);
   });
 
-  test('an existing x-request-id is kept and x-forwarded-for is appended to', async () => {
-    const res = await request(proxy.port('outbound'), 'http://reviews:9080/', { headers: { 'x-request-id': 'abc-123', 'x-forwarded-for': '10.0.0.1' } });
+  test('an existing x-request-id is kept; x-forwarded-for passes a sidecar as it came and a gateway appends its peer', async () => {
+    const headers = { 'x-request-id': 'abc-123', 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https' };
+    const res = await request(proxy.port('outbound'), 'http://reviews:9080/', { headers });
     const seen = JSON.parse(res.body) as { headers: Record<string, string> };
     assert.equal(seen.headers['x-request-id'], 'abc-123');
-    assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1,127.0.0.1');
+    assert.equal(seen.headers['x-forwarded-for'], '10.0.0.1');
+    assert.equal(seen.headers['x-forwarded-proto'], 'https');
+    // The gateway runs with Envoy's use_remote_address, as Istio configures it.
+    const gw = await request(proxy.port('gateway'), '/', { headers: { ...headers, host: 'bookinfo.example.com' } });
+    const atGateway = JSON.parse(gw.body) as { headers: Record<string, string> };
+    assert.equal(atGateway.headers['x-request-id'], 'abc-123');
+    assert.equal(atGateway.headers['x-forwarded-for'], '10.0.0.1,127.0.0.1');
+    assert.equal(atGateway.headers['x-forwarded-proto'], 'http');
   });
 
   test('inbound passes the app\'s server header through; outbound overwrites it', async () => {

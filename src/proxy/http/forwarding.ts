@@ -1,14 +1,18 @@
 /**
  * Header rules at the proxy boundary: hop-by-hop fields removed in both directions (RFC 9110
  * §7.6.1, including fields the Connection header lists), and the headers Envoy adds to forwarded
- * requests (`x-request-id`, `x-forwarded-for`, `x-forwarded-proto`) and responses (`server`,
- * `x-envoy-upstream-service-time`).
+ * requests (`x-request-id`, `x-forwarded-proto`, and on gateways `x-forwarded-for`) and responses
+ * (`server`, `x-envoy-upstream-service-time`).
  */
 import type { HeaderList } from './headers.js';
+import { hasToken } from './headers.js';
 import { newRequestId } from '../../telemetry/random-ids.js';
 
-/** Always hop-by-hop, whatever Connection says. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'proxy-authenticate', 'proxy-authorization']);
+/**
+ * Always hop-by-hop, whatever Connection says. `Trailer` is not among them: it announces
+ * end-to-end trailer fields, which the proxy forwards.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'proxy-authenticate', 'proxy-authorization']);
 
 /** Lengths of the HOP_BY_HOP names: most fields are ruled out by length, without hashing the name. */
 function maybeHopByHop(name: string): boolean {
@@ -17,8 +21,18 @@ function maybeHopByHop(name: string): boolean {
 }
 
 /**
+ * Fields a Connection header may name without their being removed: they route and frame the
+ * message, and a client nominating them would make the proxy forward a request without a Host,
+ * or a body without its length.
+ */
+function neverNominated(token: string): boolean {
+  return token === 'host' || token === 'content-length';
+}
+
+/**
  * Removes hop-by-hop headers in place. `keepUpgrade` keeps `upgrade` and `connection: upgrade`
- * for a WebSocket handshake, which must reach the upstream.
+ * for a WebSocket handshake, which must reach the upstream. A TE that lists `trailers` passes as
+ * `te: trailers` (the one value a proxy may forward; gRPC needs it), as Envoy does.
  */
 export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   const { names, lower, values } = headers;
@@ -38,19 +52,20 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
     }
     for (const t of v.split(',')) {
       const tok = t.trim().toLowerCase();
-      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade') (listed ??= []).push(tok);
+      if (tok !== '' && tok !== 'close' && tok !== 'keep-alive' && tok !== 'upgrade' && !neverNominated(tok)) (listed ??= []).push(tok);
     }
   }
   if (found) {
     // One compacting pass instead of a splice per removed field.
+    let teKept = false;
     let w = 0;
     for (let i = 0; i < n; i++) {
       const name = lower[i];
       if ((maybeHopByHop(name) && HOP_BY_HOP.has(name)) || (listed !== null && listed.includes(name))) {
-        const keep =
-          // TE: trailers is the one hop-by-hop value a proxy may pass on (gRPC needs it).
-          (name === 'te' && values[i].trim().toLowerCase() === 'trailers') || (keepUpgrade && (name === 'upgrade' || name === 'connection'));
-        if (!keep) continue;
+        if (name === 'te' && !teKept && hasToken(values[i], 'trailers')) {
+          teKept = true;
+          values[i] = 'trailers';
+        } else if (!(keepUpgrade && (name === 'upgrade' || name === 'connection'))) continue;
       }
       if (w !== i) {
         names[w] = names[i];
@@ -68,20 +83,27 @@ export function stripHopByHop(headers: HeaderList, keepUpgrade: boolean): void {
   }
 }
 
-/** The request headers Envoy's connection manager sets before routing. */
-export function addForwardingHeaders(headers: HeaderList, remoteAddress: string, scheme: string, overwriteProto: boolean): string {
+/**
+ * The request headers Envoy's connection manager sets before routing. `useRemoteAddress` is
+ * Envoy's `use_remote_address`, which Istio turns on for gateways only: a gateway appends its
+ * peer's address to `x-forwarded-for` and states `x-forwarded-proto` itself; a sidecar leaves
+ * x-forwarded-for as it came (apps read the client's address from it) and sets
+ * x-forwarded-proto only when absent.
+ */
+export function addForwardingHeaders(headers: HeaderList, remoteAddress: string, scheme: string, useRemoteAddress: boolean): string {
   let requestId = headers.get('x-request-id');
   if (requestId === undefined || requestId === '') {
     requestId = newRequestId();
     headers.set('x-request-id', requestId);
   }
-  if (remoteAddress !== '') {
-    const ip = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
-    const i = headers.indexOf('x-forwarded-for');
-    if (i < 0) headers.push('x-forwarded-for', 'x-forwarded-for', ip);
-    else headers.values[i] = `${headers.values[i]},${ip}`;
-  }
-  if (overwriteProto) headers.set('x-forwarded-proto', scheme);
-  else headers.setIfAbsent('x-forwarded-proto', scheme);
+  if (useRemoteAddress) {
+    if (remoteAddress !== '') {
+      const ip = remoteAddress.startsWith('::ffff:') ? remoteAddress.slice(7) : remoteAddress;
+      const i = headers.indexOf('x-forwarded-for');
+      if (i < 0) headers.push('x-forwarded-for', 'x-forwarded-for', ip);
+      else headers.values[i] = `${headers.values[i]},${ip}`;
+    }
+    headers.set('x-forwarded-proto', scheme);
+  } else headers.setIfAbsent('x-forwarded-proto', scheme);
   return requestId;
 }

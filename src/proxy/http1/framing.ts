@@ -86,7 +86,11 @@ export function requestFraming(headers: HeaderList): BodyFraming {
 
 /** Response body framing (RFC 9112 §6.3) for a response to `method`. */
 export function responseFraming(method: string, status: number, headers: HeaderList): BodyFraming {
-  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) return { framing: Framing.None, length: 0 };
+  if (method === 'HEAD' || status < 200 || status === 204 || status === 304) {
+    // No body whatever the head says, but a Content-Length it carries is forwarded: it must be one.
+    if (headers.has('content-length')) contentLength(headers, 'upstream.invalid_content_length');
+    return { framing: Framing.None, length: 0 };
+  }
   const te = headers.get('transfer-encoding');
   if (te !== undefined) {
     // Chunked last means chunked; any other coding is delimited by close (RFC 9112 §6.3 item 4).
@@ -98,23 +102,18 @@ export function responseFraming(method: string, status: number, headers: HeaderL
   return cl === 0 ? { framing: Framing.None, length: 0 } : { framing: Framing.Length, length: cl };
 }
 
-/** Content-Length value, -1 when absent; repeated identical values are accepted (RFC 9110 §8.6). */
+/**
+ * Content-Length value, -1 when absent. One field of digits only: a repeated field or a list
+ * (`5, 5`), which RFC 9110 §8.6 lets a recipient either merge or refuse, is refused as Envoy does
+ * (a request gets 400, an upstream response is a protocol error, 502), so no message is ever
+ * forwarded with two lengths a later hop might read differently.
+ */
 function contentLength(headers: HeaderList, details: string): number {
-  let i = headers.indexOf('content-length');
+  const i = headers.indexOf('content-length');
   if (i < 0) return -1;
-  // The usual case, one field of plain digits, without splitting or a regular expression.
-  const single = digitsValue(headers.values[i]);
-  if (single >= 0 && headers.indexOf('content-length', i + 1) < 0) return single;
-  let value = -1;
-  for (; i >= 0; i = headers.indexOf('content-length', i + 1)) {
-    for (const part of headers.values[i].split(',')) {
-      const p = part.trim();
-      if (!/^\d{1,15}$/.test(p)) throw new Http1ParseError(400, details, 'invalid Content-Length');
-      const v = Number(p);
-      if (value >= 0 && v !== value) throw new Http1ParseError(400, details, 'conflicting Content-Length values');
-      value = v;
-    }
-  }
+  if (headers.indexOf('content-length', i + 1) >= 0) throw new Http1ParseError(400, details, 'multiple Content-Length headers');
+  const value = digitsValue(headers.values[i]);
+  if (value < 0) throw new Http1ParseError(400, details, 'invalid Content-Length');
   return value;
 }
 

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import type { BodySink, BodySource, DownstreamStream, RequestHead, StreamObserver } from '../http/stream.js';
 import type { BodyDecoder, DecoderOutput } from './body-decoder.js';
-import { responseHeadText } from './serialize.js';
+import { httpDate, responseHeadText } from './serialize.js';
 import type { MessageWriter } from './message-writer.js';
 
 /** What a stream needs of the connection that carries it (`Http1ServerConnection` is the one). */
@@ -176,7 +176,11 @@ export class Http1Stream implements DownstreamStream, BodySource, DecoderOutput 
       return;
     }
     const bodiless = this.head.method === 'HEAD' || status < 200 || status === 204 || status === 304;
-    let extra = '';
+    // RFC 9110 §8.6: no Content-Length on a 204, whatever the upstream or a route said (a 304 and
+    // the answer to a HEAD keep theirs: it is the length a GET would have had).
+    if (status === 204) headers.remove('content-length');
+    // Envoy's connection manager dates every response that comes without a date.
+    let extra = headers.has('date') ? '' : `date: ${httpDate()}\r\n`;
     if (bodiless) this.out = Out.None;
     else if (endStream) {
       this.out = Out.None;

@@ -136,10 +136,13 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     this.requestChunked = bodyLength < 0;
     this.requestDone = bodyLength === 0;
     let extra = '';
-    if (bodyLength > 0) {
-      if (!headers.has('content-length')) extra = `content-length: ${bodyLength}\r\n`;
-    } else if (bodyLength < 0) extra = 'transfer-encoding: chunked\r\n';
-    else if (method === 'POST' || method === 'PUT' || method === 'PATCH') extra = 'content-length: 0\r\n';
+    if (bodyLength < 0) extra = 'transfer-encoding: chunked\r\n';
+    else if ((bodyLength > 0 || mayHaveBody(method)) && !headers.has('content-length')) {
+      // A body's length is stated once: the client's own Content-Length passes as it came (the
+      // codec refused a head with more than one), and only a message without one gets it here —
+      // so a chain of proxies never adds a second.
+      extra = `content-length: ${bodyLength}\r\n`;
+    }
     const head = requestHeadText(method, path, headers, extra);
     if (bodyLength === 0) this.writer.writeHead(head);
     // The first body bytes usually follow at once: they leave together with the head.
@@ -230,6 +233,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
       return true;
     }
     if (status >= 100 && status < 200) return false; // 100 Continue and other interim answers are dropped
+    if (status === 204) noContentHead(headers);
     const framing = responseFraming(this.method, status, headers);
     this.responseKeepAlive = wantsKeepAlive(line.minor, headers) && framing.framing !== Framing.UntilClose;
     this.decoder = new BodyDecoder(framing.framing, framing.length, 64 * 1024);
@@ -319,3 +323,36 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A 204 may carry neither a body nor its framing (RFC 9110 §8.6, RFC 9112 §6.1). As Envoy's
+ * client codec: Transfer-Encoding or a non-zero Content-Length is a protocol error (502), and a
+ * `content-length: 0` is dropped rather than forwarded.
+ */
+function noContentHead(headers: HeaderList): void {
+  if (headers.has('transfer-encoding')) throw new Http1ParseError(400, 'upstream.protocol_error', 'transfer encoding not allowed in 204');
+  const i = headers.indexOf('content-length');
+  if (i < 0) return;
+  if (headers.values[i] !== '0' || headers.indexOf('content-length', i + 1) >= 0) {
+    throw new Http1ParseError(400, 'upstream.protocol_error', 'content length not allowed in 204');
+  }
+  headers.removeAt(i);
+}
+
+/**
+ * Whether a request without a body still states `content-length: 0` upstream. As Envoy
+ * (`requestShouldHaveNoBody`): GET, HEAD, DELETE, TRACE and CONNECT go without one, any other
+ * method gets it, so a server never waits for the body of a bodiless POST.
+ */
+function mayHaveBody(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'DELETE':
+    case 'TRACE':
+    case 'CONNECT':
+      return false;
+    default:
+      return true;
+  }
+}
