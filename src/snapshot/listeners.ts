@@ -15,6 +15,8 @@ export interface HttpListenerOptions {
   requestHeadersTimeoutMs?: number;
   /** Idle time after which a connection with no request in flight is closed. Default 1 h (Envoy); 0 disables. */
   streamIdleTimeoutMs?: number;
+  /** Serve HTTP/1.0 requests (Envoy's `accept_http_10`). Default false, as in Istio: they get 426. */
+  acceptHttp10?: boolean;
 }
 
 export interface TcpRouteMatch {
@@ -55,6 +57,10 @@ function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListene
   if (rht !== undefined) out.requestHeadersTimeoutMs = rht;
   const sit = optionalMs(o.streamIdleTimeoutMs, `${at}.streamIdleTimeoutMs`);
   if (sit !== undefined) out.streamIdleTimeoutMs = sit;
+  if (o.acceptHttp10 !== undefined) {
+    if (typeof o.acceptHttp10 !== 'boolean') throw new SnapshotError(`${at}.acceptHttp10`, `must be true or false, got ${JSON.stringify(o.acceptHttp10)}`);
+    out.acceptHttp10 = o.acceptHttp10;
+  }
   return out;
 }
 

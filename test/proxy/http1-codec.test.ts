@@ -106,7 +106,7 @@ describe('HTTP/1.1 codec', () => {
     );
     proxy = await startProxy(
       snapshot({
-        listeners: [httpListener('main', 'routes', { http: { routeConfig: 'routes', maxRequestHeadersKb: 4, requestHeadersTimeoutMs: 300 } })],
+        listeners: [httpListener('main', 'routes', { http: { routeConfig: 'routes', maxRequestHeadersKb: 4, requestHeadersTimeoutMs: 300, acceptHttp10: true } })],
         routes: [
           routeConfig('routes', [
             { name: 'stream', domains: ['stream'], routes: [forward('s', 'stream')] },

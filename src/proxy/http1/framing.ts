@@ -23,6 +23,7 @@ export function parseTarget(line: ParsedRequestLine, headers: HeaderList): Reque
     if (t.includes('/') || t.includes('@') || !/:\d{1,5}$/.test(t)) {
       throw new Http1ParseError(400, 'http1.invalid_url', 'CONNECT target must be host:port');
     }
+    checkAuthority(t);
     return { scheme: null, authority: t, path: t, absoluteForm: false };
   }
   if (t.charCodeAt(0) === 47 /* / */) return { scheme: null, authority: hostOf(headers, line.minor), path: t, absoluteForm: false };
@@ -40,6 +41,7 @@ export function parseTarget(line: ParsedRequestLine, headers: HeaderList): Reque
   while (pathStart < t.length && t.charCodeAt(pathStart) !== 47 && t.charCodeAt(pathStart) !== 63) pathStart++;
   const authority = t.slice(rest, pathStart);
   if (authority === '' || authority.includes('@')) throw new Http1ParseError(400, 'http1.invalid_url', 'invalid authority in request target');
+  checkAuthority(authority);
   let path = t.slice(pathStart);
   if (path === '') path = '/';
   else if (path.charCodeAt(0) === 63 /* ? */) path = `/${path}`;
@@ -55,7 +57,28 @@ function hostOf(headers: HeaderList, minor: number): string {
     return '';
   }
   if (headers.indexOf('host', i + 1) >= 0) throw new Http1ParseError(400, 'http1.codec_error', 'multiple Host headers');
-  return headers.values[i];
+  const host = headers.values[i];
+  if (host === '') throw new Http1ParseError(400, 'http1.missing_host_header', 'empty Host header');
+  checkAuthority(host);
+  return host;
+}
+
+/**
+ * Characters of an authority as RFC 9110 §7.2 allows it in Host: `uri-host [":" port]`, the host a
+ * reg-name (unreserved, pct-encoded, sub-delims) or an IP literal in brackets. No space, slash or
+ * userinfo `@`: a value routing could read one way and the upstream another is refused.
+ */
+const AUTHORITY = new Uint8Array(128);
+for (const c of "-._~%!$&'()*+,;=:[]") AUTHORITY[c.charCodeAt(0)] = 1;
+for (let c = 48; c <= 57; c++) AUTHORITY[c] = 1;
+for (let c = 65; c <= 90; c++) AUTHORITY[c] = 1;
+for (let c = 97; c <= 122; c++) AUTHORITY[c] = 1;
+
+function checkAuthority(value: string): void {
+  for (let k = 0; k < value.length; k++) {
+    const c = value.charCodeAt(k);
+    if (c >= 128 || AUTHORITY[c] !== 1) throw new Http1ParseError(400, 'http.invalid_authority', `invalid character in authority ${JSON.stringify(value)}`);
+  }
 }
 
 export interface BodyFraming {

@@ -8,7 +8,7 @@ import { HeaderList } from '../http/headers.js';
 /** A protocol error with the status Envoy answers it with. */
 export class Http1ParseError extends Error {
   constructor(
-    readonly status: 400 | 408 | 413 | 431 | 500 | 501 | 505,
+    readonly status: 400 | 408 | 413 | 426 | 431 | 500 | 501 | 505,
     /** Envoy-style response code details, e.g. `http1.codec_error`. */
     readonly details: string,
     message: string,
@@ -105,6 +105,63 @@ for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
 for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
 for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
 
+const enum Line {
+  Leading,
+  Method,
+  Target,
+  Version,
+  Done,
+}
+
+const HTTP_SLASH = 'HTTP/';
+
+/**
+ * Follows a request line while its bytes trickle in, so that bytes which cannot begin an HTTP/1.x
+ * request (a TLS ClientHello on a plaintext port, another protocol, noise) are answered 400 at once
+ * rather than after the headers timeout. Only incomplete heads are fed through it: a head that
+ * arrives whole is checked by `parseRequestHead`.
+ */
+export class RequestLineCheck {
+  private state = Line.Leading;
+  private versionAt = 0;
+
+  /** Follows `chunk`, the next bytes of the head; throws 400 as soon as they cannot be a request line. */
+  feed(chunk: Buffer): void {
+    let st = this.state;
+    for (let i = 0; i < chunk.length && st !== Line.Done; i++) {
+      const b = chunk[i];
+      switch (st) {
+        case Line.Leading:
+          if (b === CR || b === LF) break;
+          if (TOKEN[b] !== 1) throw badRequest('http1.codec_error', 'invalid request method');
+          st = Line.Method;
+          break;
+        case Line.Method:
+          if (b === 32) st = Line.Target;
+          else if (TOKEN[b] !== 1) throw badRequest('http1.codec_error', 'invalid request method');
+          break;
+        case Line.Target:
+          if (b === 32) st = Line.Version;
+          else if (b < 32 || b === 127) throw badRequest('http1.codec_error', 'invalid character in request target');
+          break;
+        default: {
+          // `HTTP/` digit `.` digit, then the line's end; the full parse tells 400 from 505.
+          const at = this.versionAt++;
+          const ok = at < 5 ? b === HTTP_SLASH.charCodeAt(at) : at === 6 ? b === 46 : at === 8 ? b === CR || b === LF : b >= 48 && b <= 57;
+          if (!ok) throw badRequest('http1.codec_error', 'invalid HTTP version');
+          if (at === 8) st = Line.Done;
+        }
+      }
+    }
+    this.state = st;
+  }
+
+  reset(): void {
+    this.state = Line.Leading;
+    this.versionAt = 0;
+  }
+}
+
 export interface ParsedRequestLine {
   method: string;
   target: string;
@@ -141,8 +198,11 @@ function parseVersion(buf: Buffer, at: number, end: number): number {
   return d === 48 ? 0 : d === 49 ? 1 : -1;
 }
 
-/** Parses a complete request head (as returned by `HeadScanner.take`). */
-export function parseRequestHead(buf: Buffer): { line: ParsedRequestLine; headers: HeaderList } {
+/** Envoy's default `max_headers_count`: a request with more header fields gets 431. */
+export const DEFAULT_MAX_REQUEST_HEADERS = 100;
+
+/** Parses a complete request head (as returned by `HeadScanner.take`); more than `maxFields` fields get 431. */
+export function parseRequestHead(buf: Buffer, maxFields = DEFAULT_MAX_REQUEST_HEADERS): { line: ParsedRequestLine; headers: HeaderList } {
   let pos = 0;
   // RFC 9112 §2.2: ignore at least one empty line before the request line.
   while (pos < buf.length && (buf[pos] === CR || buf[pos] === LF)) pos++;
@@ -169,7 +229,7 @@ export function parseRequestHead(buf: Buffer): { line: ParsedRequestLine; header
     target: text.slice(sp1 + 1, sp2),
     minor,
   };
-  return { line, headers: parseFields(buf, next, text) };
+  return { line, headers: parseFields(buf, next, text, maxFields) };
 }
 
 /** Parses a complete response head. */
@@ -194,14 +254,15 @@ export function parseResponseHead(buf: Buffer): { line: ParsedStatusLine; header
 
 /**
  * Parses header field lines from `pos` up to the blank line (also used for chunked trailers).
- * `text` is `buf` decoded as latin1, when the caller has it.
+ * `text` is `buf` decoded as latin1, when the caller has it; more than `maxFields` fields get 431.
  */
-export function parseFields(buf: Buffer, pos: number, text: string = buf.toString('latin1')): HeaderList {
+export function parseFields(buf: Buffer, pos: number, text: string = buf.toString('latin1'), maxFields = Infinity): HeaderList {
   const headers = new HeaderList();
   const n = buf.length;
   while (pos < n) {
     const [end, next] = lineEnd(buf, pos);
     if (end === pos) break; // the blank line
+    if (headers.length >= maxFields) throw new Http1ParseError(431, 'http1.too_many_headers', `more than ${maxFields} header fields`);
     const first = buf[pos];
     if (first === 32 || first === 9) throw badRequest('http1.codec_error', 'obsolete line folding in header');
     let colon = pos;

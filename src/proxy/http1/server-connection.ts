@@ -10,7 +10,7 @@ import type { DownstreamStream, RequestHead } from '../http/stream.js';
 import { BodyDecoder, Framing } from './body-decoder.js';
 import { MessageWriter, beginWriteBatch, endWriteBatch } from './message-writer.js';
 import { parseTarget, requestFraming, wantsKeepAlive } from './framing.js';
-import { HeadScanner, Http1ParseError, parseRequestHead } from './head-parser.js';
+import { HeadScanner, Http1ParseError, RequestLineCheck, parseRequestHead } from './head-parser.js';
 import { httpDate, reasonPhrase, serializeResponseHead } from './serialize.js';
 import { Http1Stream } from './server-stream.js';
 import { readAsStream, setReader } from './in-place-reads.js';
@@ -26,6 +26,10 @@ export interface Http1ServerOptions {
   /** `server` header of the codec's own error replies. */
   serverName: string;
   secure: boolean;
+  /** Most header fields a request may have; beyond it 431 (Envoy's `max_headers_count`). */
+  maxHeadersCount: number;
+  /** Serve HTTP/1.0 requests; when false they get 426 (Envoy's `accept_http_10`, off in Istio). */
+  acceptHttp10: boolean;
 }
 
 /** Receives every parsed request (the request flow). */
@@ -51,6 +55,8 @@ const LINGER_MS = 2000;
 export class Http1ServerConnection {
   private state = St.Head;
   private readonly scanner: HeadScanner;
+  /** Follows the request line of a head that arrives in pieces (see `RequestLineCheck`). */
+  private lineCheck: RequestLineCheck | null = null;
   private current: Http1Stream | null = null;
   private held: Buffer | null = null;
   private headTimer: NodeJS.Timeout | null = null;
@@ -98,6 +104,10 @@ export class Http1ServerConnection {
       this.armIdleTimer(opts.idleTimeoutMs);
     }
     if (initial !== null && initial.length > 0) this.onData(initial);
+    // A client that sent its FIN before the codec was chosen (nothing at all, or a few bytes):
+    // 'end' was emitted before these listeners existed, and with allowHalfOpen the socket would
+    // stay half-closed for good. Handle the end now.
+    if (socket.readableEnded) this.onEnd();
   }
 
   private readonly onData = (buf: Buffer): void => {
@@ -124,9 +134,11 @@ export class Http1ServerConnection {
           const end = this.scanner.scan(part);
           if (end < 0) {
             if (fresh) this.armHeadTimer();
+            (this.lineCheck ??= new RequestLineCheck()).feed(part);
             return;
           }
           const head = this.scanner.take(part, end);
+          this.lineCheck?.reset();
           this.headArmed = false;
           pos += end;
           if (isBlank(head)) continue; // stray CRLFs between requests (RFC 9112 §2.2)
@@ -155,7 +167,8 @@ export class Http1ServerConnection {
   }
 
   private startRequest(raw: Buffer): void {
-    const { line, headers } = parseRequestHead(raw);
+    const { line, headers } = parseRequestHead(raw, this.opts.maxHeadersCount);
+    if (line.minor === 0 && !this.opts.acceptHttp10) throw new Http1ParseError(426, 'low_version', 'HTTP/1.0 is not accepted on this listener');
     const target = parseTarget(line, headers);
     const isConnect = line.method === 'CONNECT';
     const framing = isConnect ? { framing: Framing.None, length: 0 } : requestFraming(headers);

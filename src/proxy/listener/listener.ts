@@ -21,6 +21,7 @@ import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
 import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
 import { sniffProtocol, sniffSni } from './sniff.js';
 import { adoptInPlace } from '../http1/in-place-reads.js';
+import { DEFAULT_MAX_REQUEST_HEADERS } from '../http1/head-parser.js';
 
 /** What a listener serves under one snapshot. */
 export interface ListenerBinding {
@@ -43,6 +44,8 @@ export function codecOptions(config: ListenerConfig, serverName: string): Http1S
     idleTimeoutMs: h?.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     serverName,
     secure: false,
+    maxHeadersCount: DEFAULT_MAX_REQUEST_HEADERS,
+    acceptHttp10: h?.acceptHttp10 === true,
   };
 }
 
