@@ -1,6 +1,7 @@
 /**
- * Test helpers for the proxy: real backends on 127.0.0.1:0 (an HTTP echo server, a TCP echo
- * server), a proxy started from a snapshot, and clients that speak raw bytes or HTTP.
+ * Test helpers for the proxy: real backends on 127.0.0.1:0 (a strict HTTP echo server that
+ * reports the raw header list and refuses repeated single-value fields), a proxy started from a
+ * snapshot, and clients that speak raw bytes or HTTP.
  */
 import http from 'node:http';
 import net from 'node:net';
@@ -20,22 +21,103 @@ export interface Backend {
 
 export type BackendHandler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
 
-/** The default backend: answers 200 with a JSON echo of what it received. */
+/**
+ * Header fields a request carries at most once. node:http silently keeps the first of some of
+ * these and joins others, which would hide a proxy that forwards one twice: the test backends
+ * refuse such a request instead (500 with the repeated field named).
+ */
+export const SINGLE_VALUE_HEADERS: ReadonlySet<string> = new Set([
+  'host',
+  'content-length',
+  'content-type',
+  'authorization',
+  'proxy-authorization',
+  'user-agent',
+  'referer',
+  'from',
+  'max-forwards',
+  'if-modified-since',
+  'if-unmodified-since',
+  'if-range',
+  'range',
+  'expect',
+  'x-request-id',
+  'x-forwarded-proto',
+  'x-envoy-attempt-count',
+  'x-envoy-original-path',
+  'x-envoy-peer-metadata',
+  'x-envoy-peer-metadata-id',
+  'x-b3-traceid',
+  'x-b3-spanid',
+  'x-b3-parentspanid',
+  'x-b3-sampled',
+  'traceparent',
+]);
+
+/** The request's header fields as they arrived: order, case and repetition kept. */
+export function rawHeaderList(req: http.IncomingMessage): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) out.push([req.rawHeaders[i], req.rawHeaders[i + 1]]);
+  return out;
+}
+
+/** The single-value fields that arrived more than once, with their values; empty when none. */
+export function repeatedSingleValueHeaders(raw: readonly [string, string][]): string[] {
+  const seen = new Map<string, string[]>();
+  for (const [n, v] of raw) {
+    const name = n.toLowerCase();
+    if (SINGLE_VALUE_HEADERS.has(name)) seen.set(name, [...(seen.get(name) ?? []), v]);
+  }
+  return [...seen].filter(([, vs]) => vs.length > 1).map(([n, vs]) => `${n} (${vs.length} fields: ${vs.map((v) => JSON.stringify(v)).join(', ')})`);
+}
+
+/** What the echo backend answers: the request as it arrived. */
+export interface Echo {
+  name: string;
+  method: string;
+  url: string;
+  /** Lowercase names; repeated fields joined with `, ` (a convenience: `rawHeaders` is what arrived). */
+  headers: Record<string, string>;
+  /** Every field as it arrived, in order. */
+  rawHeaders: [string, string][];
+  bodyLength: number;
+  body: string;
+}
+
+/** The default backend: answers 200 with a JSON `Echo` of what it received. */
 export function echo(name: string): BackendHandler {
   return (req, res, body) => {
-    const payload = JSON.stringify({ name, method: req.method, url: req.url, headers: req.headers, bodyLength: body.length, body: body.toString('latin1').slice(0, 200) });
+    const rawHeaders = rawHeaderList(req);
+    const headers: Record<string, string> = {};
+    for (const [n, v] of rawHeaders) {
+      const k = n.toLowerCase();
+      headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+    }
+    const payload: Echo = { name, method: req.method ?? '', url: req.url ?? '', headers, rawHeaders, bodyLength: body.length, body: body.toString('latin1').slice(0, 200) };
     res.writeHead(200, { 'content-type': 'application/json', 'x-backend': name });
-    res.end(payload);
+    res.end(JSON.stringify(payload));
   };
 }
 
-/** Starts an HTTP backend that reads each request body whole, then calls the handler. */
+/**
+ * Starts an HTTP backend that reads each request body whole, then calls the handler. Every
+ * request is first checked for repeated single-value header fields (`SINGLE_VALUE_HEADERS`):
+ * one that has them is answered 500 with `x-backend-error: repeated-header` and a body naming
+ * them, so a proxy that duplicates a field fails whatever test sent the request.
+ */
 export async function startBackend(handler: BackendHandler, opts: { streamBody?: boolean } = {}): Promise<Backend> {
   const sockets = new Set<net.Socket>();
   const backend: Backend = {
     port: 0,
     server: http.createServer((req, res) => {
       backend.count++;
+      const repeated = repeatedSingleValueHeaders(rawHeaderList(req));
+      if (repeated.length > 0) {
+        req.resume();
+        res.writeHead(500, { 'content-type': 'text/plain', 'x-backend-error': 'repeated-header' });
+        res.end(`repeated single-value header: ${repeated.join('; ')}\n`);
+        return;
+      }
       if (opts.streamBody === true) {
         handler(req, res, Buffer.alloc(0));
         return;
