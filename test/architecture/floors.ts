@@ -30,6 +30,8 @@ export const FLOORS: Readonly<Record<string, readonly string[]>> = {
   analyze: ['config', 'api'],
   dashboard: ['api'],
   proxy: ['snapshot', 'telemetry', 'api'],
+  // String matching, below the rest of the proxy, which it serves.
+  'proxy/match': ['snapshot', 'api'],
   runtime: ['registry', 'config', 'api'],
   controlplane: ['snapshot', 'telemetry', 'analyze', 'dashboard', 'runtime', 'registry', 'config', 'api'],
   cli: [ANY],

@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compileRegexTest, findQueryParam, literalPrefix } from '../../../src/proxy/http/route/matchers.js';
+import { compileRegexTest, literalPrefix } from '../../../src/proxy/match/string-match.js';
+import { findQueryParam } from '../../../src/proxy/http/route/matchers.js';
 import { stripPort } from '../../../src/proxy/http/route/domains.js';
 
 describe('literalPrefix', () => {

@@ -3,7 +3,8 @@
  * the claims of the request's validated JWT, a string claim or any element of a string list.
  */
 import { RouteConfigError } from '../../../snapshot/index.js';
-import { checkHeaderMatch, compileStringTest, isPresenceMatch, type Condition } from './matchers.js';
+import { compileStringTest } from '../../match/string-match.js';
+import { checkHeaderMatch, isPresenceMatch, type Condition } from './matchers.js';
 import type { HeaderMatch, StringMatch } from '../../../snapshot/index.js';
 
 const PREFIX = '@request.auth.claims';

@@ -4,7 +4,7 @@
  * on the response; unmatched preflights are forwarded or answered bare (IGNORE).
  */
 import { RouteConfigError } from '../../../snapshot/index.js';
-import { compileStringTest, type StringTest } from './matchers.js';
+import { compileStringTest, type StringTest } from '../../match/string-match.js';
 import type { CorsPolicy } from '../../../snapshot/index.js';
 import type { RouteRequest } from './request.js';
 

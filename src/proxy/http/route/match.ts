@@ -4,15 +4,8 @@
  */
 import { compileClaimCondition, isClaimKey } from './claims.js';
 import { RouteConfigError } from '../../../snapshot/index.js';
-import {
-  compileHeaderCondition,
-  compilePseudoHeaderCondition,
-  compileQueryCondition,
-  compileRegexTest,
-  startsWithIgnoreCase,
-  stringMatchKind,
-  type Condition,
-} from './matchers.js';
+import { compileRegexTest, stringMatchKind } from '../../match/string-match.js';
+import { compileHeaderCondition, compilePseudoHeaderCondition, compileQueryCondition, startsWithIgnoreCase, type Condition } from './matchers.js';
 import type { MatchedPath } from './rewrite.js';
 import type { RouteMatch, StringMatch } from '../../../snapshot/index.js';
 
