@@ -64,7 +64,7 @@ export function routerBench(): MicroResult[] {
     measure('router: select unknown host (404 NR)', 200_000, () => table.select(unknown), 10_000),
     measure('router: pickDestination 90/10', 500_000, () => weighted.pickDestination(random), 10_000),
     measure('router: rewritePath prefix', 500_000, () => api.rewritePath('/api/v2/users?x=1'), 10_000),
-    measure('router: faultFor (none)', 500_000, () => weighted.faultFor(random) ?? 0, 10_000),
+    measure('router: fault filter (none)', 500_000, () => weighted.filters.fault?.draw(random) ?? 0, 10_000),
     measure('router: shouldRetry', 500_000, () => weighted.retry!.shouldRetry('connect-failure'), 10_000),
   ];
 }

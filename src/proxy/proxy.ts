@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/admin-server.js';
+import type { HttpFilter } from './filters/http-filter.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
 import type { ProxyTelemetryHooks, RequestDoneHook } from '../telemetry/request-record.js';
 import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/listener.js';
@@ -22,6 +23,9 @@ import { ClusterPool } from './upstream/pool-http1.js';
 import { Http2ClusterPool, upstreamProtocol } from './upstream/pool-http2.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js';
 import type { Clock } from './upstream/types.js';
+
+/** No listener-level filters: what every listener has until the snapshot carries policies for them. */
+const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
 
 export interface ProxyOptions {
   /** Admin endpoints (/config_dump, /clusters, /stats, /ready); null disables. Default 127.0.0.1:15000. */
@@ -258,6 +262,8 @@ export class SkiffProxy {
         sourceNamespace: outboundSidecar ? workload?.namespace : undefined,
         gateway: gatewayNode ? undefined : 'mesh',
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
+        httpFilters: NO_HTTP_FILTERS,
         clusters,
         services: this.services,
         stats: listener.httpStats,

@@ -30,8 +30,12 @@ export const FLOORS: Readonly<Record<string, readonly string[]>> = {
   analyze: ['config', 'api'],
   dashboard: ['api'],
   proxy: ['snapshot', 'telemetry', 'api'],
-  // String matching, below the rest of the proxy, which it serves.
+  // Inside the proxy: string matching at the bottom, then the filters (which see a request or a
+  // connection only through their contracts), then the connection phase that runs them; the
+  // request path, the router, listeners and the rest stand on all three.
   'proxy/match': ['snapshot', 'api'],
+  'proxy/filters': ['proxy/match', 'snapshot', 'telemetry', 'api'],
+  'proxy/connection': ['proxy/filters', 'snapshot', 'telemetry', 'api'],
   runtime: ['registry', 'config', 'api'],
   controlplane: ['snapshot', 'telemetry', 'analyze', 'dashboard', 'runtime', 'registry', 'config', 'api'],
   cli: [ANY],

@@ -3,6 +3,7 @@
  * per listener per snapshot, so a request keeps the config it started with) and the long-lived
  * proxy services (pools, randomness, the request-done hook, counters).
  */
+import type { HttpFilter } from '../filters/http-filter.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
 import type { RouteTable } from './route/compile.js';
@@ -68,6 +69,11 @@ export interface HttpListenerContext {
   readonly gateway: string | undefined;
   /** Idle time after which a WebSocket or CONNECT tunnel is closed; 0 = never. */
   readonly tunnelIdleTimeoutMs: number;
+  /**
+   * The listener's HTTP filters, run on every request before the route is chosen (peer
+   * authentication, JWT, authorization, ext_authz, rate limits — in that order — as they land).
+   */
+  readonly httpFilters: readonly HttpFilter[];
   /** The snapshot's clusters, as they were when it was applied. */
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly services: ProxyServices;

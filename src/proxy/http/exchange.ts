@@ -1,14 +1,20 @@
 /**
- * The state of one proxied HTTP request from the moment it is parsed until its record is
- * handed on: local replies in Envoy's words, the request body pump (with a bounded replay
- * buffer so retries can resend it), the response relay, and the final record. The order of
- * the phases lives in `request-flow.ts`; the retry and timeout policy in `router.ts`, which
- * hears each try's events and drives the exchange.
+ * The state of one proxied HTTP request from the moment it is parsed until its record is handed
+ * on: local replies in Envoy's words, the request body pump (with a bounded replay buffer so
+ * retries can resend it), the response relay, and the final record. The order of the phases lives
+ * in `request-flow.ts`, which alone reads and writes this state. Everything else sees the exchange
+ * through a narrow view: filters as the `HttpFilterRequest` they decide on, the route table as the
+ * `RouteRequest` it matches, the router as the `ForwardedRequest` it forwards.
  */
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
+import type { UpstreamStream } from '../upstream/pool.js';
 import type { Endpoint } from '../upstream/types.js';
 import type { HttpListenerContext } from './context.js';
+import { CORS_RESPONSE } from '../filters/cors/cors.js';
+import type { ConnectionContext } from '../filters/connection-filter.js';
+import type { HttpFilterRequest, LocalReply } from '../filters/http-filter.js';
+import type { Cancel } from '../filters/verdict.js';
 import { stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import type { MirrorRequest } from './mirror.js';
@@ -16,23 +22,27 @@ import type { RequestRecord, RequestTelemetryState } from '../../telemetry/reque
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import type { CompiledDestination, SelectedRoute } from './route/selected.js';
 import type { RouteRequest } from './route/request.js';
+import type { ForwardedRequest, Forwarding } from './router.js';
 import type { BodySink, DownstreamStream, RequestHead, StreamObserver } from './stream.js';
 import { splice } from './tunnel.js';
-import type { UpstreamRequestHead, UpstreamTry } from './upstream-try.js';
+import type { UpstreamRequestHead } from './upstream-try.js';
 import { httpDate } from '../http1/serialize.js';
 import { grpcLocalReplyHeaders, isGrpcRequest } from '../http2/grpc.js';
 
 /** Request body kept for retries; a larger body is streamed once and not retried (Envoy's buffer limit). */
 export const RETRY_BUFFER_LIMIT = 1024 * 1024;
 
-export class HttpExchange implements StreamObserver, BodySink {
+/** The response phases, run on every forwarded response head (`request-flow.ts` writes them down). */
+export type ResponsePhases = (ex: HttpExchange, status: number, headers: HeaderList) => void;
+
+export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest, RouteRequest, ForwardedRequest {
   readonly head: RequestHead;
   readonly startTime = Date.now();
   readonly startMono = performance.now();
-  routeRequest: RouteRequest | null = null;
   route: SelectedRoute | null = null;
   dest: CompiledDestination | null = null;
   cluster: Cluster | null = null;
+  /** The request as it goes upstream, once the route action shaped it. */
   upstream: UpstreamRequestHead | null = null;
   requestId = '';
   flags = 0;
@@ -43,20 +53,17 @@ export class HttpExchange implements StreamObserver, BodySink {
   hashCookie: string | undefined = undefined;
   /** Telemetry's state for this request (trace context, peer identity), from `requestStart`. */
   telemetry: RequestTelemetryState | null = null;
-
-  // Tries
-  current: UpstreamTry<HttpExchange> | null = null;
+  /** The router's state once the request is forwarded. */
+  forwarding: Forwarding | null = null;
+  /** Cancels the wait of a filter the request is parked on. */
+  waiting: Cancel | null = null;
   attempts = 0;
-  triedHosts: Set<Endpoint> | null = null;
   lastHost: Endpoint | null = null;
-  retryTimer: NodeJS.Timeout | null = null;
-  globalTimer: NodeJS.Timeout | null = null;
-  retryHeld = false;
 
   // Request body
   private replay: Buffer[] | null = null;
   private replayBytes = 0;
-  replayable = true;
+  private replayable = true;
   bodyDone: boolean;
   private bodyTrailers: HeaderList | null = null;
   private sinkSet = false;
@@ -68,18 +75,52 @@ export class HttpExchange implements StreamObserver, BodySink {
   bytesSent = 0;
   upstreamTimeMs = -1;
   done = false;
-  /** Called once the request body has fully arrived (timers start then, as in Envoy). */
-  onBodyComplete: (() => void) | null = null;
 
   constructor(
     readonly stream: DownstreamStream,
     readonly ctx: HttpListenerContext,
+    /** The downstream connection the request arrived on. */
+    readonly connection: ConnectionContext,
+    private readonly responsePhases: ResponsePhases,
   ) {
     this.head = stream.head;
     this.bodyDone = stream.body === null;
     stream.observer = this;
     ctx.stats.downstream_rq_total++;
     ctx.stats.downstream_rq_active++;
+  }
+
+  // === The request as filters and the route table read it ===
+
+  get method(): string {
+    return this.head.method;
+  }
+  get scheme(): string {
+    return this.head.scheme;
+  }
+  get authority(): string {
+    return this.head.authority;
+  }
+  get path(): string {
+    return this.head.path;
+  }
+  get headers(): HeaderList {
+    return this.head.headers;
+  }
+  get port(): number {
+    return this.ctx.port;
+  }
+  get random(): () => number {
+    return this.ctx.services.random;
+  }
+  get sourceLabels(): Record<string, string> | undefined {
+    return this.ctx.sourceLabels;
+  }
+  get sourceNamespace(): string | undefined {
+    return this.ctx.sourceNamespace;
+  }
+  get gateway(): string | undefined {
+    return this.ctx.gateway;
   }
 
   // === Local replies ===
@@ -98,7 +139,7 @@ export class HttpExchange implements StreamObserver, BodySink {
       return;
     }
     // gRPC clients read errors from grpc-status: Envoy answers gRPC requests HTTP 200, trailers-only.
-    const grpc = details !== 'cors_response' && isGrpcRequest(this.head.headers);
+    const grpc = details !== CORS_RESPONSE && isGrpcRequest(this.head.headers);
     if (grpc) {
       extra = grpcLocalReplyHeaders(status, body, extra);
       status = 200;
@@ -121,18 +162,37 @@ export class HttpExchange implements StreamObserver, BodySink {
     this.finish();
   }
 
+  /** A filter's local reply. */
+  answer(reply: LocalReply): void {
+    this.localReply(reply.status, reply.body, reply.flags, reply.details, reply.headers === null ? null : HeaderList.from(reply.headers));
+  }
+
   resetDownstream(): void {
     if (this.done) return;
     this.stream.reset();
     this.finish();
   }
 
+  abortResponse(flags: number, details: string): void {
+    this.flags |= flags;
+    this.details = details;
+    this.resetDownstream();
+  }
+
+  addFlags(flags: number): void {
+    this.flags |= flags;
+  }
+
+  noteAttempt(host: Endpoint): void {
+    this.attempts++;
+    this.lastHost = host;
+  }
+
   // === Request body pump (BodySink of the downstream body) ===
 
   /** A try is connected: replay what earlier tries consumed, then let the body flow to it. */
-  pumpBodyTo(t: UpstreamTry<HttpExchange>): void {
-    const conn = t.conn;
-    if (conn === null || this.stream.body === null) return;
+  pumpBodyTo(conn: UpstreamStream): void {
+    if (this.stream.body === null) return;
     if (this.replay !== null) for (const chunk of this.replay) conn.writeBody(chunk);
     if (this.bodyDone) {
       conn.endBody(this.bodyTrailers);
@@ -167,8 +227,8 @@ export class HttpExchange implements StreamObserver, BodySink {
     }
     const mirrors = this.mirrors;
     if (mirrors !== null) for (const m of mirrors) m.write(chunk);
-    const conn = this.current?.conn;
-    if (conn == null) return false;
+    const conn = this.forwarding?.upstreamStream() ?? null;
+    if (conn === null) return false;
     return conn.writeBody(chunk);
   }
 
@@ -177,8 +237,11 @@ export class HttpExchange implements StreamObserver, BodySink {
     this.bodyTrailers = trailers;
     const mirrors = this.mirrors;
     if (mirrors !== null) for (const m of mirrors) m.end(trailers);
-    this.current?.conn?.endBody(trailers);
-    this.onBodyComplete?.();
+    const fw = this.forwarding;
+    if (fw !== null) {
+      fw.upstreamStream()?.endBody(trailers);
+      fw.bodyComplete();
+    }
   }
 
   onError(): void {
@@ -194,31 +257,18 @@ export class HttpExchange implements StreamObserver, BodySink {
 
   // === Response relay ===
 
-  /** Sends an upstream response head on, after Envoy's response-side header handling. */
-  relayHead(t: UpstreamTry<HttpExchange>, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
-    this.upstreamTimeMs = performance.now() - t.startedAt;
+  /** Sends an upstream response head on, after the response phases. */
+  relayHead(startedAt: number, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
+    this.upstreamTimeMs = performance.now() - startedAt;
+    this.details = 'via_upstream';
     stripHopByHop(headers, false);
     // A body of unknown length is re-framed here; a Content-Length sent alongside chunked framing must not survive.
     if (contentLength < 0) headers.remove('content-length');
-    this.decorateResponse(headers);
+    this.responsePhases(this, status, headers);
     headers.set('x-envoy-upstream-service-time', String(Math.round(this.upstreamTimeMs)));
     this.responseStatus = status;
     this.telemetryResponseHeaders(status, headers);
     this.stream.writeHead(status, headers, contentLength, endStream);
-  }
-
-  /** Route response header operations, CORS, hash cookie and `server`, on any forwarded response. */
-  decorateResponse(headers: HeaderList): void {
-    const route = this.route;
-    if (route !== null) {
-      route.applyResponseHeaders(headers, this.dest);
-      if (this.routeRequest !== null) {
-        const cors = route.corsResponseHeaders(this.routeRequest);
-        if (cors !== null) for (const [n, v] of cors) headers.set(n.toLowerCase(), v);
-      }
-    }
-    if (this.hashCookie !== undefined) headers.append('set-cookie', this.hashCookie);
-    if (this.ctx.overwriteServer) headers.set('server', this.ctx.serverName);
   }
 
   /** Telemetry reads (outbound) or adds (inbound) peer metadata on every response head. */
@@ -238,9 +288,11 @@ export class HttpExchange implements StreamObserver, BodySink {
   }
 
   /** A 101 answer to a WebSocket upgrade: send it on, then splice the two connections. */
-  relayUpgrade(status: number, headers: HeaderList, upstream: Socket, upstreamHead: Buffer): void {
+  relayUpgrade(startedAt: number, status: number, headers: HeaderList, upstream: Socket, upstreamHead: Buffer): void {
+    this.details = 'via_upstream';
+    this.upstreamTimeMs = performance.now() - startedAt;
     stripHopByHop(headers, true);
-    this.decorateResponse(headers);
+    this.responsePhases(this, status, headers);
     this.responseStatus = status;
     this.telemetryResponseHeaders(status, headers);
     this.stream.writeHead(status, headers, 0, false);
@@ -267,7 +319,7 @@ export class HttpExchange implements StreamObserver, BodySink {
   // === StreamObserver ===
 
   onDownstreamDrain(): void {
-    this.current?.conn?.resumeResponse();
+    this.forwarding?.upstreamStream()?.resumeResponse();
   }
 
   onDownstreamReset(): void {
@@ -275,32 +327,24 @@ export class HttpExchange implements StreamObserver, BodySink {
     this.flags |= ResponseFlag.DC;
     this.ctx.stats.downstream_rq_rx_reset++;
     if (this.details === '') this.details = 'downstream_remote_disconnect';
-    this.current?.cancel(null);
-    this.current = null;
+    this.forwarding?.cancel();
     this.finish();
   }
 
   // === End ===
 
-  clearTimers(): void {
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    if (this.globalTimer !== null) clearTimeout(this.globalTimer);
-    this.retryTimer = null;
-    this.globalTimer = null;
-    if (this.current !== null) this.current.clearPerTryTimer();
-  }
-
-  /** Ends the exchange once: timers off, counters, and the record to the hook. */
+  /** Ends the exchange once: a filter's wait cancelled, timers off, counters, and the record to the hook. */
   finish(): void {
     if (this.done) return;
     this.done = true;
-    this.clearTimers();
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting();
+    }
+    this.forwarding?.finish();
     // Shadows still waiting for body that will never come are dropped.
     if (!this.bodyDone && this.mirrors !== null) for (const m of this.mirrors) m.abort();
-    if (this.retryHeld) {
-      this.retryHeld = false;
-      this.cluster?.limits.releaseRetry();
-    }
     const stats = this.ctx.stats;
     stats.downstream_rq_active--;
     stats.countStatus(this.responseStatus);

@@ -3,165 +3,193 @@
  * order, with what each answers when it stops the request. Listeners call `handleHttpRequest`
  * for each request the codec parses.
  *
- *   phase                               stops with
- *   1  connection-manager headers,      —
+ *   phase                                 stops with
+ *   1  connection-manager headers,        —
  *      telemetry (trace, peer metadata)
- *   2  route selection                  404, flag NR, empty body
- *   3  CORS preflight / redirect /      the configured answer
- *      direct response
- *   4  fault injection                  delay (DI), abort (FI): `fault filter abort`
- *   5  destination and cluster          503, flag NC, empty body
- *   6  header operations and rewrites   —
- *   7  CONNECT tunnel                   503 UH / UO / UF; to BlackHoleCluster:
- *                                       200, then closed (UH)
- *   8  mirrors                          — (never waited for)
- *   9  router: host, circuit breaker,   503 UH `no healthy upstream`, 503 UO / UF / UC
- *      tries, timeouts, retries         `upstream connect error …`, 504 UT, URX
- *  10  response: header operations,     —
- *      CORS, server, service time
- *  11  record → onRequestDone           —
+ *   2  listener filters, in the           what the filter answers (401, 403, 429 as they land),
+ *      listener's order: peer authn,      or it waits (a JWKS fetch, ext_authz, a rate-limit
+ *      JWT, authz, ext_authz, rate        service) and the request goes on or is answered then
+ *      limits (none yet)
+ *   3  route selection                    404, flag NR, empty body
+ *   4  CORS preflight (filters/cors)      200 with the CORS headers, no body
+ *   5  redirect / direct response         the configured answer, with the route's response
+ *      (filters/redirect)                 header operations
+ *   6  fault injection (filters/fault)    waits the delay (DI); abort (FI): `fault filter abort`
+ *   7  destination and cluster            503, flag NC, empty body
+ *   8  header operations                  —
+ *      (filters/headers), rewrites
+ *   9  CONNECT tunnel                     503 UH / UO / UF; to BlackHoleCluster:
+ *                                         200, then closed (UH)
+ *  10  mirrors (filters/mirror)           — (never waited for)
+ *  11  router: host, circuit breaker,     503 UH `no healthy upstream`, 503 UO / UF / UC
+ *      tries, timeouts, retries           `upstream connect error …`, 504 UT, URX
+ *
+ *   response phases, on every forwarded response head (and 101)
+ *  R1  header operations                  —
+ *      (filters/headers)
+ *  R2  CORS response headers              —
+ *      (filters/cors)
+ *  R3  listener filters, reverse order    —
+ *  R4  hash-policy cookie, `server`       —
+ *   then x-envoy-upstream-service-time and telemetry's peer metadata; the record goes to
+ *   onRequestDone when the exchange ends.
+ *
+ * A phase answers synchronously in the common case and the runner allocates nothing for it. A
+ * phase that waits parks the request: the runner keeps the wait's cancel on the exchange (which
+ * cancels it if the client goes away) and goes on from the next phase when it resumes. A phase or
+ * filter that throws answers 500 (`filter_failed{name}`) instead of taking the proxy down.
  */
-import net from 'node:net';
+import { CONTINUE, follow, type Continue, type Wait } from '../filters/verdict.js';
+import type { ConnectionContext } from '../filters/connection-filter.js';
+import { localReply, type HttpFilter, type HttpFilterRequest, type HttpVerdict, type LocalReply } from '../filters/http-filter.js';
+import { shadowAuthority } from '../filters/mirror/mirror.js';
+import { openConnectTunnel } from './connect-tunnel.js';
 import type { HttpListenerContext } from './context.js';
 import { HttpExchange } from './exchange.js';
 import { addForwardingHeaders, stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
-import { FAULT_ABORT, NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
 import { MirrorRequest } from './mirror.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
-import type { FaultDecision } from './route/fault.js';
-import { shadowAuthority } from './route/selected.js';
-import type { RouteRequest } from './route/request.js';
-import { startForwarding } from './router.js';
+import { Forwarding } from './router.js';
 import type { DownstreamStream } from './stream.js';
-import { splice } from './tunnel.js';
 import type { UpstreamRequestHead } from './upstream-try.js';
-import { transportFailureText } from '../upstream/http1-client.js';
-import { withOriginalDestination } from '../upstream/original-destination.js';
+
+/** A phase took the request from here: it answered, or handed it on (the router, a tunnel). */
+interface HandedOn {
+  readonly kind: 'handed-on';
+}
+const HANDED_ON: HandedOn = Object.freeze({ kind: 'handed-on' });
+
+/** One phase of the request path. */
+type Phase = (ex: HttpExchange) => HttpVerdict | HandedOn;
 
 /** Runs one request through the phases. */
-export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerContext): void {
-  const ex = new HttpExchange(stream, ctx);
-  const head = ex.head;
-  const headers = head.headers;
+export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerContext, connection: ConnectionContext): void {
+  runPhases(new HttpExchange(stream, ctx, connection, responsePhases), 0);
+}
 
-  // 1. Connection-manager headers come first, so route matches and every later phase see the
-  //    request as it will be forwarded: hop-by-hop fields go (the WebSocket handshake keeps its
-  //    upgrade), Expect goes (the proxy answers 100-continue itself), x-request-id and
-  //    x-forwarded-* are set.
+// === Request phases ===
+
+const ROUTE_NOT_FOUND = localReply(404, '', ResponseFlag.NR, 'route_not_found');
+const CLUSTER_NOT_FOUND = localReply(503, '', ResponseFlag.NC, 'cluster_not_found');
+
+/**
+ * 1. Connection-manager headers come first, so route matches and every later phase see the
+ *    request as it will be forwarded: hop-by-hop fields go (the WebSocket handshake keeps its
+ *    upgrade), Expect goes (the proxy answers 100-continue itself), x-request-id and
+ *    x-forwarded-* are set. Telemetry (src/telemetry) joins or starts the trace and exchanges
+ *    peer metadata here, so the route and every later phase see the trace headers as they will
+ *    be forwarded.
+ */
+function connectionManager(ex: HttpExchange): Continue {
+  const { head, ctx, stream } = ex;
+  const headers = head.headers;
   stripHopByHop(headers, head.upgrade === 'websocket');
   if (head.expectContinue) headers.remove('expect');
   ex.requestId = addForwardingHeaders(headers, stream.remoteAddress, head.scheme, ctx.direction === 'gateway');
-  // Telemetry (src/telemetry) joins or starts the trace and exchanges peer metadata here, so the
-  // route and every later phase see the trace headers as they will be forwarded.
   const telemetry = ctx.services.telemetry;
   if (telemetry !== null) ex.telemetry = telemetry.requestStart(head, ctx.direction);
+  return CONTINUE;
+}
 
-  // 2. Route selection: the listener's route table, first match wins.
-  const req: RouteRequest = {
-    method: head.method,
-    scheme: head.scheme,
-    authority: head.authority,
-    path: head.path,
-    port: ctx.port,
-    headers,
+/** 2. The listener's filters, in its order; a filter that waits resumes with the ones after it. */
+function listenerFilters(ex: HttpExchange): HttpVerdict {
+  const filters = ex.ctx.httpFilters;
+  return filters.length === 0 ? CONTINUE : filtersFrom(filters, 0, ex);
+}
+
+function filtersFrom(filters: readonly HttpFilter[], from: number, req: HttpFilterRequest): HttpVerdict {
+  for (let i = from; i < filters.length; i++) {
+    const f = filters[i];
+    let v: HttpVerdict;
+    try {
+      v = f.decide(req);
+    } catch {
+      return filterFailed(f.name);
+    }
+    if (v === CONTINUE || v.kind === 'continue') continue;
+    if (v.kind === 'wait' && i + 1 < filters.length) return thenFilters(v, filters, i + 1, req);
+    return v;
+  }
+  return CONTINUE;
+}
+
+/** A wait of one listener filter, which goes on with the filters after it when it resumes. */
+function thenFilters(w: Wait<HttpVerdict>, filters: readonly HttpFilter[], next: number, req: HttpFilterRequest): Wait<HttpVerdict> {
+  return {
+    kind: 'wait',
+    flags: w.flags,
+    start: (resume) =>
+      w.start((v) => resume(v.kind === 'wait' ? thenFilters(v, filters, next, req) : v.kind === 'continue' ? filtersFrom(filters, next, req) : v)),
   };
-  if (ctx.sourceLabels !== undefined) req.sourceLabels = ctx.sourceLabels;
-  if (ctx.sourceNamespace !== undefined) req.sourceNamespace = ctx.sourceNamespace;
-  if (ctx.gateway !== undefined) req.gateway = ctx.gateway;
-  ex.routeRequest = req;
-  const route = ctx.routeTable === null ? null : ctx.routeTable.select(req);
+}
+
+/** 3. Route selection: the listener's route table, first match wins. */
+function selectRoute(ex: HttpExchange): HttpVerdict {
+  const ctx = ex.ctx;
+  const route = ctx.routeTable === null ? null : ctx.routeTable.select(ex);
   if (route === null) {
     ctx.stats.no_route++;
-    ex.localReply(404, '', ResponseFlag.NR, 'route_not_found');
-    return;
+    return ROUTE_NOT_FOUND;
   }
   ex.route = route;
-
-  // 3. Answers that need no upstream. A CORS preflight is answered before the route action,
-  //    as Envoy's CORS filter runs before the router.
-  const preflight = route.corsPreflight(req);
-  if (preflight !== null) {
-    ex.localReply(preflight.status, preflight.body ?? '', 0, 'cors_response', HeaderList.from(preflight.headers));
-    return;
-  }
-  if (route.kind === 'redirect') {
-    ctx.stats.rq_redirect++;
-    const h = new HeaderList();
-    h.push('location', 'location', route.redirectLocation(req));
-    route.applyResponseHeaders(h);
-    ex.localReply(route.redirectCode, '', 0, 'direct_response', h);
-    return;
-  }
-  if (route.kind === 'direct') {
-    ctx.stats.rq_direct_response++;
-    const h = new HeaderList();
-    route.applyResponseHeaders(h);
-    ex.localReply(route.directStatus, route.directBody ?? '', 0, 'direct_response', h);
-    return;
-  }
-
-  // 4. Fault injection, before the router as Envoy's fault filter: the delay first, then the abort.
-  const fault = route.faultFor(ctx.services.random);
-  if (fault !== null) {
-    if (fault.delayMs > 0) {
-      ex.flags |= ResponseFlag.DI;
-      setTimeout(afterFaultDelay, fault.delayMs, ex, fault);
-      return;
-    }
-    if (fault.abort !== null) {
-      abortByFault(ex, fault.abort);
-      return;
-    }
-  }
-  forward(ex);
+  return CONTINUE;
 }
 
-function afterFaultDelay(ex: HttpExchange, fault: FaultDecision): void {
-  if (ex.done) return;
-  if (fault.abort !== null) abortByFault(ex, fault.abort);
-  else forward(ex);
+/** 4. A CORS preflight is answered before the route action, as Envoy's CORS filter runs before the router. */
+function corsPreflight(ex: HttpExchange): HttpVerdict {
+  const cors = ex.route!.filters.cors;
+  return cors === null ? CONTINUE : cors.decide(ex);
 }
 
-function abortByFault(ex: HttpExchange, abort: NonNullable<FaultDecision['abort']>): void {
-  if (abort.grpcStatus === undefined) {
-    ex.localReply(abort.httpStatus, FAULT_ABORT, ResponseFlag.FI, 'fault_filter_abort');
-    return;
-  }
-  // A gRPC abort is a trailers-only answer: HTTP 200 carrying grpc-status.
-  const h = new HeaderList();
-  h.push('content-type', 'content-type', 'application/grpc');
-  h.push('grpc-status', 'grpc-status', String(abort.grpcStatus));
-  h.push('grpc-message', 'grpc-message', FAULT_ABORT);
-  ex.localReply(200, '', ResponseFlag.FI, 'fault_filter_abort', h);
-}
-
-/** Phases 5–10: from the route action to the router. */
-function forward(ex: HttpExchange): void {
-  const { ctx, head, stream } = ex;
+/** 5. Routes that answer themselves; the route's response header operations apply to the answer. */
+function routeAnswer(ex: HttpExchange): HttpVerdict | HandedOn {
   const route = ex.route!;
-  const headers = head.headers;
+  const answer = route.filters.answer;
+  if (answer === null) return CONTINUE;
+  if (answer.name === 'redirect') ex.ctx.stats.rq_redirect++;
+  else ex.ctx.stats.rq_direct_response++;
+  const reply = answer.decide(ex);
+  const headers = reply.headers === null ? new HeaderList() : HeaderList.from(reply.headers);
+  route.filters.headers.applyResponse(headers);
+  ex.localReply(reply.status, reply.body, reply.flags, reply.details, headers);
+  return HANDED_ON;
+}
 
-  // 5. Destination by weight, then its cluster; a route naming an unknown cluster answers 503 NC.
-  const dest = route.pickDestination(ctx.services.random);
+/** 6. Fault injection, before the router as Envoy's fault filter: the delay first, then the abort. */
+function fault(ex: HttpExchange): HttpVerdict {
+  const f = ex.route!.filters.fault;
+  return f === null ? CONTINUE : f.decide(ex);
+}
+
+/** 7. Destination by weight, then its cluster; a route naming an unknown cluster answers 503 NC. */
+function destination(ex: HttpExchange): HttpVerdict {
+  const { ctx } = ex;
+  const dest = ex.route!.pickDestination(ctx.services.random);
   const cluster = dest === null ? undefined : ctx.clusters.get(dest.cluster);
   if (dest === null || cluster === undefined) {
     ctx.stats.no_cluster++;
-    ex.localReply(503, '', ResponseFlag.NC, 'cluster_not_found');
-    return;
+    return CLUSTER_NOT_FOUND;
   }
   ex.dest = dest;
   ex.cluster = cluster;
+  return CONTINUE;
+}
 
-  // 6. Header operations (destination level before route level) and rewrites.
-  route.applyRequestHeaders(headers, dest);
+/** 8. Header operations (destination level before route level), rewrites, and the hash key. */
+function headerOperations(ex: HttpExchange): Continue {
+  const { head, stream } = ex;
+  const route = ex.route!;
+  const dest = ex.dest!;
+  const headers = head.headers;
+  dest.headers.applyRequest(headers);
   const authority = route.rewriteAuthority(head.authority, dest);
   if (authority !== head.authority) headers.set('host', authority);
   const path = route.rewritePath(head.path);
   if (path !== head.path) headers.set('x-envoy-original-path', head.path);
-  const lb = cluster.config.lb;
+  const lb = ex.cluster!.config.lb;
   if (lb.policy === 'RING_HASH' || lb.policy === 'MAGLEV') {
-    const key = cluster.hashKeyFor({
+    const key = ex.cluster!.hashKeyFor({
       headers: Object.fromEntries(headers.toPairs()),
       path: head.path,
       sourceIp: stream.remoteAddress,
@@ -170,28 +198,34 @@ function forward(ex: HttpExchange): void {
     ex.hashKey = key.hashKey;
     ex.hashCookie = key.setCookie;
   }
-
-  // 7. CONNECT opens a TCP tunnel to a host of the cluster instead of an HTTP request.
-  if (head.method === 'CONNECT') {
-    openConnectTunnel(ex);
-    return;
+  if (head.method !== 'CONNECT') {
+    const upstream: UpstreamRequestHead = {
+      method: head.method,
+      path,
+      headers,
+      bodyLength: head.hasBody ? head.contentLength : 0,
+      upgrade: head.upgrade === 'websocket',
+    };
+    ex.upstream = upstream;
   }
+  return CONTINUE;
+}
 
-  const upstream: UpstreamRequestHead = {
-    method: head.method,
-    path,
-    headers,
-    bodyLength: head.hasBody ? head.contentLength : 0,
-    upgrade: head.upgrade === 'websocket',
-  };
-  ex.upstream = upstream;
+/** 9. CONNECT opens a TCP tunnel to a host of the cluster instead of an HTTP request. */
+function connectTunnel(ex: HttpExchange): Continue | HandedOn {
+  if (ex.head.method !== 'CONNECT') return CONTINUE;
+  openConnectTunnel(ex);
+  return HANDED_ON;
+}
 
-  // 8. Mirrors go out beside the request with the authority suffixed `-shadow`; nobody waits for them.
-  const mirrorClusters = route.mirrorsFor(ctx.services.random);
-  for (const name of mirrorClusters) startMirror(ex, name, upstream, authority);
-
-  // 9–11. The router takes it from here; responses come back through the exchange.
-  startForwarding(ex);
+/** 10. Mirrors go out beside the request with the authority suffixed `-shadow`; nobody waits for them. */
+function mirrors(ex: HttpExchange): Continue {
+  const mirror = ex.route!.filters.mirror;
+  if (mirror === null) return CONTINUE;
+  const upstream = ex.upstream!;
+  const authority = ex.route!.rewriteAuthority(ex.head.authority, ex.dest);
+  for (const name of mirror.clustersFor(ex.ctx.services.random)) startMirror(ex, name, upstream, authority);
+  return CONTINUE;
 }
 
 function startMirror(ex: HttpExchange, clusterName: string, upstream: UpstreamRequestHead, authority: string): void {
@@ -204,100 +238,100 @@ function startMirror(ex: HttpExchange, clusterName: string, upstream: UpstreamRe
   if (m.start()) (ex.mirrors ??= []).push(m);
 }
 
-/** Istio's cluster for traffic the mesh may not pass (outboundTrafficPolicy REGISTRY_ONLY). */
-const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
-
-/** CONNECT: a TCP connection to a host of the cluster, answered 200 then spliced. */
-function openConnectTunnel(ex: HttpExchange): void {
-  const cluster = ex.cluster!;
-  if (cluster.config.name === BLACKHOLE_CLUSTER) {
-    closeAsBlackHole(ex);
-    return;
-  }
-  const host = cluster.pick(withOriginalDestination(cluster, {}, ex.head.authority, 443));
-  if (host === undefined) {
-    ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
-    return;
-  }
-  ex.lastHost = host;
-  ex.attempts = 1;
-  if (!cluster.limits.tryAcquireConnection()) {
-    ex.localReply(503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
-    return;
-  }
-  host.stats.cx_total++;
-  host.stats.cx_active++;
-  cluster.counters.inc('upstream_cx_total');
-  const started = performance.now();
-  const socket = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
-  let connected = false;
-  const release = (): void => {
-    cluster.limits.releaseConnection();
-    if (host.stats.cx_active > 0) host.stats.cx_active--;
-  };
-  const timer = setTimeout(() => {
-    if (connected) return;
-    socket.destroy();
-    fail('connection timeout', '');
-  }, cluster.config.connectionPool.connectTimeoutMs);
-  const fail = (reason: 'connection timeout' | 'remote connection failure', transport: string): void => {
-    if (connected || ex.done) return;
-    connected = true; // settled
-    clearTimeout(timer);
-    release();
-    host.stats.cx_connect_fail++;
-    cluster.counters.inc('upstream_cx_connect_fail');
-    cluster.report(host, 'connect-failure');
-    ex.localReply(503, upstreamResetBody(reason, false, transport), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
-  };
-  socket.once('error', (err: NodeJS.ErrnoException) => fail('remote connection failure', transportFailureText(err)));
-  socket.once('connect', () => {
-    clearTimeout(timer);
-    if (ex.done) {
-      socket.destroy();
-      release();
-      return;
-    }
-    connected = true;
-    cluster.report(host, 'connect-success-final');
-    ex.upstreamTimeMs = performance.now() - started;
-    ex.responseStatus = 200;
-    ex.details = 'via_upstream';
-    ex.stream.writeHead(200, new HeaderList(), 0, false);
-    const down = ex.stream.takeOver();
-    if (down === null) {
-      socket.destroy();
-      release();
-      ex.finish();
-      return;
-    }
-    splice(
-      down.socket,
-      down.head,
-      socket,
-      Buffer.alloc(0),
-      (up, back) => {
-        release();
-        ex.bytesReceived += up;
-        ex.bytesSent += back;
-        ex.finish();
-      },
-      { idleTimeoutMs: ex.ctx.tunnelIdleTimeoutMs },
-    );
-  });
+/** 11. The router takes it from here; responses come back through the exchange. */
+function router(ex: HttpExchange): HandedOn {
+  const { ctx } = ex;
+  const fw = new Forwarding(ex, ex.route!, ex.cluster!, ex.upstream!, ex.hashKey, ctx.services, ctx.stats);
+  ex.forwarding = fw;
+  fw.start();
+  return HANDED_ON;
 }
 
-/**
- * A tunnel to the BlackHoleCluster stands for a captured TCP connection that Istio's listeners
- * send there, where Envoy's TCP proxy accepts it and closes it at once (flag UH). So the CONNECT
- * is answered 200 and the connection ended: a TLS client fails in its handshake (curl's exit
- * code 35, as on Istio's egress page), any other client sees its connection closed.
- */
-function closeAsBlackHole(ex: HttpExchange): void {
-  ex.flags |= ResponseFlag.UH;
-  ex.details = 'no_healthy_upstream';
-  ex.responseStatus = 200;
-  ex.stream.writeHead(200, new HeaderList(), 0, false);
-  ex.stream.takeOver()?.socket.end();
-  ex.finish();
+/** The request phases in order; the table at the top of this file says what each answers. */
+const PHASES: readonly Phase[] = [
+  connectionManager,
+  listenerFilters,
+  selectRoute,
+  corsPreflight,
+  routeAnswer,
+  fault,
+  destination,
+  headerOperations,
+  connectTunnel,
+  mirrors,
+  router,
+];
+
+/** The phase names local replies of failing phases carry. */
+const PHASE_NAMES: readonly string[] = ['connection_manager', 'listener_filters', 'route', 'cors', 'route_answer', 'fault', 'destination', 'header_operations', 'connect', 'mirror', 'router'];
+
+// === The runner ===
+
+/** Runs the phases from `from` until one answers, hands the request on, or waits. */
+function runPhases(ex: HttpExchange, from: number): void {
+  for (let i = from; i < PHASES.length; i++) {
+    let v: HttpVerdict | HandedOn;
+    try {
+      v = PHASES[i](ex);
+    } catch {
+      ex.answer(filterFailed(PHASE_NAMES[i]));
+      return;
+    }
+    if (v === CONTINUE) continue;
+    switch (v.kind) {
+      case 'continue':
+        continue;
+      case 'reply':
+        ex.answer(v);
+        return;
+      case 'wait':
+        park(ex, v, i + 1);
+        return;
+      case 'handed-on':
+        return;
+    }
+  }
+}
+
+/** Parks the request on a wait; when it resumes, the request is answered or goes on from phase `next`. */
+function park(ex: HttpExchange, w: Wait<HttpVerdict>, next: number): void {
+  let settled = false;
+  const cancel = follow<HttpVerdict>(
+    w,
+    (started) => (ex.flags |= started.flags),
+    (v) => {
+      settled = true;
+      ex.waiting = null;
+      if (ex.done) return;
+      if (v.kind === 'continue') runPhases(ex, next);
+      else ex.answer(v);
+    },
+    () => filterFailed(PHASE_NAMES[next - 1]),
+  );
+  // A wait that resumed at once has nothing to cancel (and a later one is parked already).
+  if (!settled) ex.waiting = cancel;
+}
+
+/** The answer of a phase or filter that failed: the request is refused rather than let through unchecked. */
+function filterFailed(name: string): LocalReply {
+  return localReply(500, '', 0, `filter_failed{${name}}`);
+}
+
+// === Response phases ===
+
+/** R1–R4 on a forwarded response head; see the table at the top of this file. */
+function responsePhases(ex: HttpExchange, status: number, headers: HeaderList): void {
+  const route = ex.route;
+  if (route !== null) {
+    // R1. Header operations of the destination (and the route).
+    route.headerOperations(ex.dest).applyResponse(headers);
+    // R2. CORS headers for an allowed origin.
+    route.filters.cors?.respond(ex, headers);
+  }
+  // R3. The listener's filters, innermost first (Envoy's encoder order).
+  const filters = ex.ctx.httpFilters;
+  for (let i = filters.length - 1; i >= 0; i--) filters[i].respond?.(ex, status, headers);
+  // R4. The hash-policy cookie, and `server` where the proxy overwrites it.
+  if (ex.hashCookie !== undefined) headers.append('set-cookie', ex.hashCookie);
+  if (ex.ctx.overwriteServer) headers.set('server', ex.ctx.serverName);
 }

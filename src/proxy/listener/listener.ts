@@ -6,12 +6,14 @@
  * the binding without rebinding the socket.
  */
 import net from 'node:net';
+import { acceptedConnection } from '../connection/connection-context.js';
 import type { HttpListenerContext } from '../http/context.js';
 import { HttpListenerStats } from '../http/context.js';
 import { newRecord } from '../../telemetry/request-record.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { handleHttpRequest } from '../http/request-flow.js';
 import type { DownstreamStream } from '../http/stream.js';
+import type { ConnectionContext } from '../filters/connection-filter.js';
 import { Http1ServerConnection } from '../http1/server-connection.js';
 import type { Http1ServerOptions } from '../http1/server-connection.js';
 import { detectCodec } from '../http2/preface.js';
@@ -166,14 +168,16 @@ export class Listener {
     stats.downstream_cx_total++;
     stats.downstream_cx_active++;
     socket.once('close', () => stats.downstream_cx_active--);
+    // The connection's context, made once: every request on it reads it (addresses, SNI, peer identity).
+    const connection = acceptedConnection(socket, ctx, null);
     if (codec === 'h2') {
-      this.serveHttp2(socket, binding, ctx, initial);
+      this.serveHttp2(socket, binding, ctx, initial, connection);
       return;
     }
     const conn = new Http1ServerConnection(
       socket,
       binding.codec,
-      (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx)),
+      (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection),
       (status, details, remote) => this.onCodecError(ctx, status, details, remote),
       initial,
       ctx.port,
@@ -197,12 +201,12 @@ export class Listener {
   }
 
   /** h2c: every stream of the connection runs through the same request flow. */
-  private serveHttp2(socket: net.Socket, binding: ListenerBinding, ctx: HttpListenerContext, initial: Buffer): void {
+  private serveHttp2(socket: net.Socket, binding: ListenerBinding, ctx: HttpListenerContext, initial: Buffer, connection: ConnectionContext): void {
     const events = {
       onStreamRejected: (status: number, details: string, remote: string) => this.onCodecError(ctx, status, details, remote, 'HTTP/2'),
       onProtocolError: () => ctx.stats.downstream_cx_protocol_error++,
     };
-    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx)), events, initial, ctx.port);
+    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection), events, initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
   }

@@ -72,15 +72,15 @@ describe('sidecar outbound routing', () => {
   test('ratings delay applies to jason only, on the caller (reviews v2)', () => {
     const sim = simulate(loadCase('ratings-test-delay'));
     const forJason = sim.route({ authority: 'ratings:9080', path: '/ratings/0', headers: jason });
-    assert.deepEqual(forJason?.faultFor(() => 0), { delayMs: 7000, abort: null });
-    assert.equal(sim.route({ authority: 'ratings:9080', path: '/ratings/0' })?.faultFor(() => 0), null);
+    assert.deepEqual(forJason?.filters.fault?.draw(() => 0), { delayMs: 7000, abort: null });
+    assert.equal(sim.route({ authority: 'ratings:9080', path: '/ratings/0' })?.filters.fault?.draw(() => 0) ?? null, null);
   });
 
   test('ratings abort answers 500 for jason only', () => {
     const sim = simulate(loadCase('ratings-test-abort'));
-    const decision = sim.route({ authority: 'ratings:9080', headers: jason })?.faultFor(() => 0);
+    const decision = sim.route({ authority: 'ratings:9080', headers: jason })?.filters.fault?.draw(() => 0);
     assert.equal(decision?.abort?.httpStatus, 500);
-    assert.equal(sim.route({ authority: 'ratings:9080' })?.faultFor(() => 0), null);
+    assert.equal(sim.route({ authority: 'ratings:9080' })?.filters.fault?.draw(() => 0) ?? null, null);
   });
 
   test('reviews timeout 0.5s and ratings 2s delay', () => {
@@ -88,7 +88,7 @@ describe('sidecar outbound routing', () => {
     const reviews = sim.route({ authority: 'reviews:9080' });
     assert.equal(reviews?.timeoutMs, 500);
     assert.equal(sim.cluster({ authority: 'reviews:9080' }), `outbound|9080|v2|${REVIEWS}`);
-    assert.equal(sim.route({ authority: 'ratings:9080' })?.faultFor(() => 0)?.delayMs, 2000);
+    assert.equal(sim.route({ authority: 'ratings:9080' })?.filters.fault?.draw(() => 0)?.delayMs, 2000);
   });
 
   test('circuit-breaker DestinationRule becomes the httpbin cluster limits and outlier detection', () => {

@@ -83,17 +83,17 @@ describe('header operations', () => {
       responseHeaders: { set: { server: 'skiff' }, remove: ['x-internal'] },
     });
     const h = new Headers({ 'x-env': 'dev', 'x-tag': 'a', 'x-secret': 's', 'x-keep': 'k' });
-    sel.applyRequestHeaders(h, sel.pickDestination(Math.random));
+    sel.headerOperations(sel.pickDestination(Math.random)).applyRequest(h);
     assert.deepEqual(h.toObject(), { 'x-env': ['prod'], 'x-keep': ['k'], 'x-tag': ['a', 'b'] });
     const resp = new Headers({ server: 'app', 'x-internal': '1' });
-    sel.applyResponseHeaders(resp, sel.pickDestination(Math.random));
+    sel.headerOperations(sel.pickDestination(Math.random)).applyResponse(resp);
     assert.deepEqual(resp.toObject(), { server: ['skiff'] });
   });
 
   test('removal happens before set/add of the same level', () => {
     const sel = routeTo([{ cluster: 'c', weight: 1 }], { requestHeaders: { remove: ['x-a'], add: { 'x-a': 'new' } } });
     const h = new Headers({ 'x-a': 'old' });
-    sel.applyRequestHeaders(h, sel.destinations[0]);
+    sel.headerOperations(sel.destinations[0]).applyRequest(h);
     assert.deepEqual(h.toObject(), { 'x-a': ['new'] });
   });
 
@@ -102,7 +102,7 @@ describe('header operations', () => {
       requestHeaders: { set: { 'x-who': 'route' } },
     });
     const h = new Headers();
-    sel.applyRequestHeaders(h, sel.destinations[0]);
+    sel.headerOperations(sel.destinations[0]).applyRequest(h);
     assert.deepEqual(h.toObject(), { 'x-who': ['dest'] });
   });
 
@@ -116,20 +116,20 @@ describe('header operations', () => {
     );
     const [a, b] = sel.destinations;
     const h = new Headers();
-    sel.applyRequestHeaders(h, a);
+    sel.headerOperations(a).applyRequest(h);
     assert.deepEqual(h.toObject(), { 'x-dest': ['a'], 'x-who': ['route'] });
     const r = new Headers();
-    sel.applyResponseHeaders(r, b);
+    sel.headerOperations(b).applyResponse(r);
     assert.deepEqual(r.toObject(), { 'x-served-by': ['b'] });
     const ra = new Headers();
-    sel.applyResponseHeaders(ra, a);
+    sel.headerOperations(a).applyResponse(ra);
     assert.deepEqual(ra.toObject(), {});
   });
 
   test('host / :authority in header ops become an authority rewrite, not a header', () => {
     const sel = routeTo([{ cluster: 'c', weight: 1 }], { requestHeaders: { set: { host: 'internal.svc' }, remove: ['host'] } });
     const h = new Headers({ host: 'reviews' });
-    sel.applyRequestHeaders(h, sel.destinations[0]);
+    sel.headerOperations(sel.destinations[0]).applyRequest(h);
     assert.deepEqual(h.toObject(), { host: ['reviews'] });
     assert.equal(sel.rewriteAuthority('reviews:9080', sel.destinations[0]), 'internal.svc');
   });

@@ -3,17 +3,19 @@
  * match blocks flattened in order into precompiled conditions, so `select` walks closures and
  * allocates nothing.
  */
-import { compileCors } from './cors.js';
+import { compileCors } from '../../filters/cors/cors.js';
+import { compileFault } from '../../filters/fault/fault.js';
+import { RouteHeaderOperations } from '../../filters/headers/header-operations.js';
+import { compileMirrors } from '../../filters/mirror/mirror.js';
+import { compileDirectResponse } from '../../filters/redirect/direct-response.js';
+import { compileRedirect } from '../../filters/redirect/redirect.js';
 import { DomainIndex } from './domains.js';
 import { RouteConfigError } from '../../../snapshot/index.js';
-import { compileFault, percentToPerMillion } from './fault.js';
-import { compileHeaderOps, mergeSteps, type HeaderStep } from './headers.js';
 import { compileMatch } from './match.js';
 import { MatchScratch, type Condition } from './matchers.js';
-import { compileRedirect } from './redirect.js';
 import { CompiledRetryPolicy } from './retry.js';
 import { compileRegexRewrite, compileUriRewrite, type MatchedPath, type PathRewriter } from './rewrite.js';
-import { SelectedRoute, type CompiledDestination, type CompiledMirror } from './selected.js';
+import { SelectedRoute, type CompiledDestination, type RouteFilters } from './selected.js';
 import type { ForwardAction, Route, RouteConfig, RouteMatch, VirtualHost } from '../../../snapshot/index.js';
 import type { RouteRequest } from './request.js';
 
@@ -105,43 +107,31 @@ type Shared = Omit<ConstructorParameters<typeof SelectedRoute>[0], 'name' | 'vir
 /** Everything about a route that does not depend on which match block matched. */
 function compileShared(r: Route, where: string): Shared {
   const a = r.action;
-  const reqOps = compileHeaderOps(r.requestHeaders, `${where}.requestHeaders`);
-  const respOps = compileHeaderOps(r.responseHeaders, `${where}.responseHeaders`);
+  const headers = new RouteHeaderOperations(r, where);
+  // Per-route filters apply to every action kind; each compiles its own part of the route.
+  const filters: RouteFilters = {
+    cors: compileCors(r.cors, `${where}.cors`),
+    answer: a.type === 'redirect' ? compileRedirect(a, `${where}.action`) : a.type === 'direct' ? compileDirectResponse(a, `${where}.action`) : null,
+    fault: compileFault(r.fault, `${where}.fault`),
+    headers: headers.route,
+    mirror: a.type === 'route' ? compileMirrors(a.mirrors, `${where}.action.mirrors`) : null,
+  };
   const base: Shared = {
     destinations: [],
     totalWeight: 0,
     timeoutMs: 0,
     retry: null,
-    mirrors: [],
-    routeAuthority: reqOps.authority,
-    redirect: null,
-    fault: compileFault(r.fault, `${where}.fault`),
-    cors: compileCors(r.cors, `${where}.cors`),
-    routeRequestSteps: reqOps.step ? [reqOps.step] : [],
-    routeResponseSteps: respOps.step ? [respOps.step] : [],
+    routeAuthority: headers.authority,
+    filters,
   };
-  if (a.type === 'redirect') {
-    return { ...base, redirect: compileRedirect(a, `${where}.action`) };
-  }
-  if (a.type === 'direct') {
-    if (!Number.isInteger(a.status) || a.status < 100 || a.status > 599) {
-      throw new RouteConfigError(`${where}.action.status`, `must be an HTTP status between 100 and 599, got ${String(a.status)}`);
-    }
-    return base;
-  }
+  if (a.type === 'redirect' || a.type === 'direct') return base;
   if (a.type !== 'route') {
     throw new RouteConfigError(`${where}.action.type`, `must be route, redirect or direct, not ${JSON.stringify((a as { type: unknown }).type)}`);
   }
-  return compileForward(a, base, reqOps.step, respOps.step, `${where}.action`);
+  return compileForward(a, base, headers, `${where}.action`);
 }
 
-function compileForward(
-  a: ForwardAction,
-  base: Shared,
-  routeReq: HeaderStep | null,
-  routeResp: HeaderStep | null,
-  where: string,
-): Shared {
+function compileForward(a: ForwardAction, base: Shared, headers: RouteHeaderOperations, where: string): Shared {
   if (!Array.isArray(a.destinations) || a.destinations.length === 0) {
     throw new RouteConfigError(`${where}.destinations`, 'at least one destination is required');
   }
@@ -162,21 +152,14 @@ function compileForward(
   a.destinations.forEach((d, i) => {
     // With several destinations, weight 0 gets no traffic (Istio leaves it out).
     if (!single && d.weight === 0) return;
-    const at = `${where}.destinations[${i}]`;
-    const dReq = compileHeaderOps(d.requestHeaders, `${at}.requestHeaders`);
-    const dResp = compileHeaderOps(d.responseHeaders, `${at}.responseHeaders`);
-    // Istio folds a single destination's operations into the route's (destination last, so its
-    // `set` wins); weighted destinations keep their own level, applied before the route's.
-    const requestSteps = single ? compact(mergeSteps(routeReq, dReq.step)) : compact(dReq.step, routeReq);
-    const responseSteps = single ? compact(mergeSteps(routeResp, dResp.step)) : compact(dResp.step, routeResp);
+    const own = headers.forDestination(d, single, `${where}.destinations[${i}]`);
     destinations.push({
       cluster: d.cluster,
       weight: single ? 1 : d.weight,
       hashPolicy: d.hashPolicy,
       // A route-level authority rewrite wins over the destination's (Envoy applies it last).
-      authority: routeAuthority ?? dReq.authority,
-      requestSteps,
-      responseSteps,
+      authority: routeAuthority ?? own.authority,
+      headers: own.operations,
     });
   });
 
@@ -185,20 +168,12 @@ function compileForward(
     throw new RouteConfigError(`${where}.timeoutMs`, `must be a non-negative number, got ${String(timeoutMs)}`);
   }
   const retry = a.retry === undefined || a.retry.attempts === 0 ? null : new CompiledRetryPolicy(a.retry, `${where}.retry`);
-  const mirrors: CompiledMirror[] = [];
-  (a.mirrors ?? []).forEach((m, i) => {
-    const at = `${where}.mirrors[${i}]`;
-    if (typeof m.cluster !== 'string' || m.cluster === '') throw new RouteConfigError(`${at}.cluster`, 'must be a non-empty string');
-    const perMillion = m.percent === undefined ? 1_000_000 : percentToPerMillion(m.percent, `${at}.percent`);
-    if (perMillion > 0) mirrors.push({ cluster: m.cluster, perMillion });
-  });
   return {
     ...base,
     destinations,
     totalWeight: single ? 1 : total,
     timeoutMs,
     retry,
-    mirrors,
     routeAuthority,
   };
 }
@@ -215,8 +190,4 @@ function pathRewriter(a: ForwardAction, matched: MatchedPath, where: string): Pa
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s === '' ? undefined : s;
-}
-
-function compact(...steps: (HeaderStep | null)[]): HeaderStep[] {
-  return steps.filter((s): s is HeaderStep => s !== null);
 }

@@ -1,15 +1,18 @@
 /**
  * A compiled route as `RouteTable.select` returns it: one per (route, match block), immutable,
- * built once per snapshot, carrying the per-request decisions the data path asks for.
+ * built once per snapshot. It carries what the router needs (destinations, rewrites, timeout,
+ * retries) and, in `filters`, each per-route filter compiled (Envoy's per-filter config of a
+ * route), which the request path asks at the filter's phase.
  */
-import type { CompiledCors, HeaderList, LocalResponse } from './cors.js';
-import { draw, type FaultDecider, type FaultDecision } from './fault.js';
-import { applySteps, type HeaderStep } from './headers.js';
-import type { CompiledRedirect } from './redirect.js';
+import type { CorsFilter } from '../../filters/cors/cors.js';
+import type { FaultFilter } from '../../filters/fault/fault.js';
+import type { HeaderOperations } from '../../filters/headers/header-operations.js';
+import type { MirrorFilter } from '../../filters/mirror/mirror.js';
+import type { DirectResponseFilter } from '../../filters/redirect/direct-response.js';
+import type { RedirectFilter } from '../../filters/redirect/redirect.js';
 import type { CompiledRetryPolicy } from './retry.js';
 import type { PathRewriter } from './rewrite.js';
 import type { HashPolicy, Route, RouteMatch } from '../../../snapshot/index.js';
-import type { HeaderMutator, RouteRequest } from './request.js';
 
 /** A weighted destination with everything the data path needs for it. */
 export interface CompiledDestination {
@@ -18,14 +21,19 @@ export interface CompiledDestination {
   readonly hashPolicy: HashPolicy | undefined;
   /** Host / :authority to send upstream, or undefined to keep the request's. */
   readonly authority: string | undefined;
-  /** Header levels applied in order (destination before route, as Envoy does for weighted clusters). */
-  readonly requestSteps: readonly HeaderStep[];
-  readonly responseSteps: readonly HeaderStep[];
+  /** The header operations that apply when this destination is chosen (its own level and the route's). */
+  readonly headers: HeaderOperations;
 }
 
-export interface CompiledMirror {
-  readonly cluster: string;
-  readonly perMillion: number;
+/** A route's per-route filters, compiled; null where the route has no such policy. */
+export interface RouteFilters {
+  readonly cors: CorsFilter | null;
+  /** The route's own answer instead of forwarding: a redirect or a direct response. */
+  readonly answer: RedirectFilter | DirectResponseFilter | null;
+  readonly fault: FaultFilter | null;
+  /** The route's level of header operations, what applies with no destination. */
+  readonly headers: HeaderOperations;
+  readonly mirror: MirrorFilter | null;
 }
 
 /** The parts `compile.ts` assembles into a SelectedRoute. */
@@ -38,17 +46,10 @@ export interface SelectedRouteParts {
   totalWeight: number;
   timeoutMs: number;
   retry: CompiledRetryPolicy | null;
-  mirrors: CompiledMirror[];
   rewritePath: PathRewriter | null;
   routeAuthority: string | undefined;
-  redirect: CompiledRedirect | null;
-  fault: FaultDecider | null;
-  cors: CompiledCors | null;
-  routeRequestSteps: HeaderStep[];
-  routeResponseSteps: HeaderStep[];
+  filters: RouteFilters;
 }
-
-const NO_MIRRORS: readonly string[] = Object.freeze([]);
 
 export class SelectedRoute {
   /** Route name for logs (%ROUTE_NAME%): `route.name`, plus `.matchName` when the block is named. */
@@ -72,16 +73,12 @@ export class SelectedRoute {
   /** Direct response status and body (kind 'direct'). */
   readonly directStatus: number;
   readonly directBody: string | undefined;
+  /** The per-route filters, compiled. */
+  readonly filters: RouteFilters;
 
   private readonly totalWeight: number;
-  private readonly mirrors: readonly CompiledMirror[];
   private readonly pathRewriter: PathRewriter | null;
   private readonly routeAuthority: string | undefined;
-  private readonly redirect: CompiledRedirect | null;
-  private readonly fault: FaultDecider | null;
-  private readonly cors: CompiledCors | null;
-  private readonly routeRequestSteps: readonly HeaderStep[];
-  private readonly routeResponseSteps: readonly HeaderStep[];
 
   constructor(p: SelectedRouteParts) {
     this.name = p.name;
@@ -93,19 +90,14 @@ export class SelectedRoute {
     this.totalWeight = p.totalWeight;
     this.timeoutMs = p.timeoutMs;
     this.retry = p.retry;
-    this.mirrors = p.mirrors;
     this.pathRewriter = p.rewritePath;
     this.hasPathRewrite = p.rewritePath !== null;
     this.routeAuthority = p.routeAuthority;
-    this.redirect = p.redirect;
-    this.redirectCode = p.redirect?.code ?? 0;
-    const action = p.route.action;
-    this.directStatus = action.type === 'direct' ? action.status : 0;
-    this.directBody = action.type === 'direct' ? action.body : undefined;
-    this.fault = p.fault;
-    this.cors = p.cors;
-    this.routeRequestSteps = p.routeRequestSteps;
-    this.routeResponseSteps = p.routeResponseSteps;
+    this.filters = p.filters;
+    const answer = p.filters.answer;
+    this.redirectCode = answer?.name === 'redirect' ? answer.code : 0;
+    this.directStatus = answer?.name === 'direct_response' ? answer.status : 0;
+    this.directBody = answer?.name === 'direct_response' ? answer.body : undefined;
   }
 
   /**
@@ -134,56 +126,8 @@ export class SelectedRoute {
     return dest?.authority ?? this.routeAuthority ?? authority;
   }
 
-  /** `location` of the redirect (kind 'redirect'); throws for other kinds. */
-  redirectLocation(req: RouteRequest): string {
-    if (this.redirect === null) throw new Error(`route ${this.name} is not a redirect`);
-    return this.redirect.location(req);
+  /** The header operations that apply to a request sent to `dest`, or the route's own without one. */
+  headerOperations(dest: CompiledDestination | null): HeaderOperations {
+    return dest === null ? this.filters.headers : dest.headers;
   }
-
-  /** Applies request header operations: the destination's levels, or the route's when no destination. */
-  applyRequestHeaders(headers: HeaderMutator, dest?: CompiledDestination | null): void {
-    applySteps(dest ? dest.requestSteps : this.routeRequestSteps, headers);
-  }
-
-  /** Applies response header operations (also for redirects and direct responses, with no destination). */
-  applyResponseHeaders(headers: HeaderMutator, dest?: CompiledDestination | null): void {
-    applySteps(dest ? dest.responseSteps : this.routeResponseSteps, headers);
-  }
-
-  /** The fault to inject into this request, or null (most requests: no allocation). */
-  faultFor(random: () => number): FaultDecision | null {
-    return this.fault === null ? null : this.fault(random);
-  }
-
-  /** Clusters to mirror this request to, each drawn independently by its percentage. */
-  mirrorsFor(random: () => number): readonly string[] {
-    const ms = this.mirrors;
-    if (ms.length === 0) return NO_MIRRORS;
-    let out: string[] | null = null;
-    for (let i = 0; i < ms.length; i++) {
-      const m = ms[i];
-      if (draw(m.perMillion, random)) (out ??= []).push(m.cluster);
-    }
-    return out ?? NO_MIRRORS;
-  }
-
-  /** The local answer to a CORS preflight, or null to go on (no policy, not a preflight, or forwarded). */
-  corsPreflight(req: RouteRequest): LocalResponse | null {
-    return this.cors === null ? null : this.cors.preflight(req);
-  }
-
-  /** CORS headers to set on the response to `req`, or null. */
-  corsResponseHeaders(req: RouteRequest): HeaderList | null {
-    return this.cors === null ? null : this.cors.responseHeaders(req);
-  }
-}
-
-/** The authority a mirrored request carries: `-shadow` appended to the host, port kept (Envoy). */
-export function shadowAuthority(authority: string): string {
-  const colon = authority.lastIndexOf(':');
-  const bracket = authority.lastIndexOf(']');
-  if (colon > bracket && colon > 0 && /^\d+$/.test(authority.slice(colon + 1))) {
-    return `${authority.slice(0, colon)}-shadow${authority.slice(colon)}`;
-  }
-  return `${authority}-shadow`;
 }

@@ -1,19 +1,29 @@
 /**
- * Builds the `location` of an Istio `redirect` the way Envoy's RedirectAction does: scheme,
- * host, port and path each replaced or carried over from the request, default ports dropped.
+ * The redirect answer of a route (Istio `HTTPRoute.redirect`): the `location` built the way
+ * Envoy's RedirectAction builds it — scheme, host, port and path each replaced or carried over from
+ * the request, default ports dropped — answered with the redirect code and no body.
  */
 import { RouteConfigError } from '../../../snapshot/index.js';
 import type { RedirectAction } from '../../../snapshot/index.js';
-import type { RouteRequest } from './request.js';
+import type { HttpFilterRequest, LocalReply } from '../http-filter.js';
+import { DIRECT_RESPONSE } from './direct-response.js';
 
 const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
-export interface CompiledRedirect {
+/** What a redirect reads of the request. */
+export type RedirectRequest = Pick<HttpFilterRequest, 'scheme' | 'authority' | 'path' | 'port'>;
+
+/** A route's redirect, compiled. */
+export interface RedirectFilter {
+  readonly name: 'redirect';
   readonly code: number;
-  location(req: RouteRequest): string;
+  location(req: RedirectRequest): string;
+  /** The redirect answer for `req`. */
+  decide(req: RedirectRequest): LocalReply;
 }
 
-export function compileRedirect(a: RedirectAction, where: string): CompiledRedirect {
+/** Compiles a redirect action; throws `RouteConfigError` naming the field. */
+export function compileRedirect(a: RedirectAction, where: string): RedirectFilter {
   const code = a.redirectCode === undefined || a.redirectCode === 0 ? 301 : a.redirectCode;
   if (!REDIRECT_CODES.has(code)) {
     throw new RouteConfigError(`${where}.redirectCode`, `${code} is not a redirect code (301, 302, 303, 307, 308)`);
@@ -34,7 +44,8 @@ export function compileRedirect(a: RedirectAction, where: string): CompiledRedir
   const explicitPort = a.port;
   const fromRequestPort = a.derivePort === 'FROM_REQUEST_PORT';
 
-  return {
+  const filter: RedirectFilter = {
+    name: 'redirect',
     code,
     location(req) {
       const finalScheme = scheme ?? req.scheme;
@@ -54,7 +65,11 @@ export function compileRedirect(a: RedirectAction, where: string): CompiledRedir
       }
       return `${finalScheme}://${host}${portPart}${path}`;
     },
+    decide(req) {
+      return { kind: 'reply', status: code, body: '', headers: [['location', filter.location(req)]], flags: 0, details: DIRECT_RESPONSE };
+    },
   };
+  return filter;
 }
 
 /**

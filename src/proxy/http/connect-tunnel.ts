@@ -1,0 +1,110 @@
+/**
+ * CONNECT tunnels: a TCP connection to a host of the cluster is opened, the request answered 200,
+ * and the two spliced.
+ */
+import net from 'node:net';
+import type { HttpExchange } from './exchange.js';
+import { HeaderList } from './headers.js';
+import { NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
+import { ResponseFlag } from '../../telemetry/response-flags.js';
+import { splice } from './tunnel.js';
+import { transportFailureText } from '../upstream/http1-client.js';
+import { withOriginalDestination } from '../upstream/original-destination.js';
+
+/** Istio's cluster for traffic the mesh may not pass (outboundTrafficPolicy REGISTRY_ONLY). */
+const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
+
+/** CONNECT: a TCP connection to a host of the cluster, answered 200 then spliced. */
+export function openConnectTunnel(ex: HttpExchange): void {
+  const cluster = ex.cluster!;
+  if (cluster.config.name === BLACKHOLE_CLUSTER) {
+    closeAsBlackHole(ex);
+    return;
+  }
+  const host = cluster.pick(withOriginalDestination(cluster, {}, ex.head.authority, 443));
+  if (host === undefined) {
+    ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
+    return;
+  }
+  ex.lastHost = host;
+  ex.attempts = 1;
+  if (!cluster.limits.tryAcquireConnection()) {
+    ex.localReply(503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
+    return;
+  }
+  host.stats.cx_total++;
+  host.stats.cx_active++;
+  cluster.counters.inc('upstream_cx_total');
+  const started = performance.now();
+  const socket = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
+  let connected = false;
+  const release = (): void => {
+    cluster.limits.releaseConnection();
+    if (host.stats.cx_active > 0) host.stats.cx_active--;
+  };
+  const timer = setTimeout(() => {
+    if (connected) return;
+    socket.destroy();
+    fail('connection timeout', '');
+  }, cluster.config.connectionPool.connectTimeoutMs);
+  const fail = (reason: 'connection timeout' | 'remote connection failure', transport: string): void => {
+    if (connected || ex.done) return;
+    connected = true; // settled
+    clearTimeout(timer);
+    release();
+    host.stats.cx_connect_fail++;
+    cluster.counters.inc('upstream_cx_connect_fail');
+    cluster.report(host, 'connect-failure');
+    ex.localReply(503, upstreamResetBody(reason, false, transport), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
+  };
+  socket.once('error', (err: NodeJS.ErrnoException) => fail('remote connection failure', transportFailureText(err)));
+  socket.once('connect', () => {
+    clearTimeout(timer);
+    if (ex.done) {
+      socket.destroy();
+      release();
+      return;
+    }
+    connected = true;
+    cluster.report(host, 'connect-success-final');
+    ex.upstreamTimeMs = performance.now() - started;
+    ex.responseStatus = 200;
+    ex.details = 'via_upstream';
+    ex.stream.writeHead(200, new HeaderList(), 0, false);
+    const down = ex.stream.takeOver();
+    if (down === null) {
+      socket.destroy();
+      release();
+      ex.finish();
+      return;
+    }
+    splice(
+      down.socket,
+      down.head,
+      socket,
+      Buffer.alloc(0),
+      (up, back) => {
+        release();
+        ex.bytesReceived += up;
+        ex.bytesSent += back;
+        ex.finish();
+      },
+      { idleTimeoutMs: ex.ctx.tunnelIdleTimeoutMs },
+    );
+  });
+}
+
+/**
+ * A tunnel to the BlackHoleCluster stands for a captured TCP connection that Istio's listeners
+ * send there, where Envoy's TCP proxy accepts it and closes it at once (flag UH). So the CONNECT
+ * is answered 200 and the connection ended: a TLS client fails in its handshake (curl's exit
+ * code 35, as on Istio's egress page), any other client sees its connection closed.
+ */
+function closeAsBlackHole(ex: HttpExchange): void {
+  ex.flags |= ResponseFlag.UH;
+  ex.details = 'no_healthy_upstream';
+  ex.responseStatus = 200;
+  ex.stream.writeHead(200, new HeaderList(), 0, false);
+  ex.stream.takeOver()?.socket.end();
+  ex.finish();
+}
