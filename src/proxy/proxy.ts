@@ -5,6 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/admin-server.js';
+import type { ConnectionFilter } from './filters/connection-filter.js';
 import type { HttpFilter } from './filters/http-filter.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
 import type { ProxyTelemetryHooks, RequestDoneHook } from '../telemetry/request-record.js';
@@ -26,6 +27,7 @@ import type { Clock } from './upstream/types.js';
 
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
+const NO_CONNECTION_FILTERS: readonly ConnectionFilter[] = Object.freeze([]);
 
 export interface ProxyOptions {
   /** Admin endpoints (/config_dump, /clusters, /stats, /ready); null disables. Default 127.0.0.1:15000. */
@@ -264,6 +266,7 @@ export class SkiffProxy {
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
         httpFilters: NO_HTTP_FILTERS,
+        connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
         stats: listener.httpStats,
@@ -278,6 +281,7 @@ export class SkiffProxy {
         port,
         routes,
         needsSni: routes.some((r) => r.route.match?.sniHosts !== undefined),
+        connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
         stats: listener.tcpStats,

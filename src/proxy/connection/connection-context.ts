@@ -1,5 +1,6 @@
 /**
- * The connection context of each downstream connection, made once when the listener accepts it.
+ * The connection context of each downstream connection, made once when the listener accepts it
+ * (or when a CONNECT tunnel opens inside one), and how a stop verdict ends a socket.
  */
 import type net from 'node:net';
 import type { ConnectionContext } from '../filters/connection-filter.js';
@@ -29,4 +30,30 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
     alpn: null,
     peerIdentity: null,
   });
+}
+
+/** The context of a CONNECT tunnel to `target` (`host:port`) opened on connection `outer`. */
+export function tunnelConnection(outer: ConnectionContext, target: string): ConnectionContext {
+  return Object.freeze({ ...outer, destinationPort: targetPort(target), tunnelTarget: target });
+}
+
+/** The port of a CONNECT target; 443 when it names none (as clients default for TLS). */
+function targetPort(target: string): number {
+  const colon = target.lastIndexOf(':');
+  const port = colon > target.lastIndexOf(']') ? Number(target.slice(colon + 1)) : NaN;
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : 443;
+}
+
+/**
+ * Ends a downstream socket as a stop verdict says: `reset` with a TCP RST, `close` with a FIN
+ * once what was written is out (what the client still sends is read and dropped meanwhile).
+ */
+export function endSocket(socket: net.Socket, kind: 'close' | 'reset'): void {
+  if (socket.destroyed) return;
+  if (kind === 'reset') {
+    socket.resetAndDestroy();
+    return;
+  }
+  socket.resume();
+  socket.end(() => socket.destroy());
 }

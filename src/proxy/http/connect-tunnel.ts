@@ -1,8 +1,12 @@
 /**
- * CONNECT tunnels: a TCP connection to a host of the cluster is opened, the request answered 200,
- * and the two spliced.
+ * CONNECT tunnels: the tunnel passes the connection phase (it stands for the TCP connection a
+ * client would have opened, were it captured), then a TCP connection to a host of the cluster is
+ * opened, the request answered 200, and the two spliced.
  */
 import net from 'node:net';
+import { endSocket, tunnelConnection } from '../connection/connection-context.js';
+import { runConnectionPhase, type ConnectionOutcome } from '../connection/connection-phase.js';
+import type { ConnectionStop } from '../filters/connection-filter.js';
 import type { HttpExchange } from './exchange.js';
 import { HeaderList } from './headers.js';
 import { NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
@@ -14,8 +18,45 @@ import { withOriginalDestination } from '../upstream/original-destination.js';
 /** Istio's cluster for traffic the mesh may not pass (outboundTrafficPolicy REGISTRY_ONLY). */
 const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
 
-/** CONNECT: a TCP connection to a host of the cluster, answered 200 then spliced. */
+/** Runs the tunnel's connection phase, then opens it (or refuses it as the phase says). */
 export function openConnectTunnel(ex: HttpExchange): void {
+  const tunnel = tunnelConnection(ex.connection, ex.head.authority);
+  const cancel = runConnectionPhase(tunnel, ex.ctx.connectionFilters, ex, afterConnectionPhase);
+  // A filter waits: the exchange cancels it if the client goes away first.
+  if (cancel !== null) ex.waiting = cancel;
+}
+
+function afterConnectionPhase(ex: HttpExchange, outcome: ConnectionOutcome, flags: number): void {
+  ex.waiting = null;
+  ex.flags |= flags;
+  if (ex.done) return;
+  if (outcome.kind === 'continue') connectUpstream(ex);
+  else refuseTunnel(ex, outcome);
+}
+
+/**
+ * A tunnel the connection phase stops, as the captured connection it stands for would be: a
+ * close is answered 200 (the connection was accepted) and then closed with a FIN; a reset is an
+ * RST at once, with no answer, so the client sees its connection reset rather than a clean end.
+ */
+function refuseTunnel(ex: HttpExchange, stop: ConnectionStop): void {
+  ex.flags |= stop.flags;
+  ex.details = stop.details;
+  if (stop.kind === 'close') {
+    ex.responseStatus = 200;
+    ex.stream.writeHead(200, new HeaderList(), 0, false);
+  }
+  const down = ex.stream.takeOver();
+  if (down === null) {
+    ex.resetDownstream();
+    return;
+  }
+  endSocket(down.socket, stop.kind);
+  ex.finish();
+}
+
+/** A TCP connection to a host of the cluster, answered 200 then spliced. */
+function connectUpstream(ex: HttpExchange): void {
   const cluster = ex.cluster!;
   if (cluster.config.name === BLACKHOLE_CLUSTER) {
     closeAsBlackHole(ex);

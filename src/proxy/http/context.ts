@@ -3,6 +3,7 @@
  * per listener per snapshot, so a request keeps the config it started with) and the long-lived
  * proxy services (pools, randomness, the request-done hook, counters).
  */
+import type { ConnectionFilter } from '../filters/connection-filter.js';
 import type { HttpFilter } from '../filters/http-filter.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
@@ -74,6 +75,8 @@ export interface HttpListenerContext {
    * authentication, JWT, authorization, ext_authz, rate limits — in that order — as they land).
    */
   readonly httpFilters: readonly HttpFilter[];
+  /** The listener's connection filters, which CONNECT tunnels opened on it pass. */
+  readonly connectionFilters: readonly ConnectionFilter[];
   /** The snapshot's clusters, as they were when it was applied. */
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly services: ProxyServices;

@@ -18,8 +18,9 @@
  *   7  destination and cluster            503, flag NC, empty body
  *   8  header operations                  —
  *      (filters/headers), rewrites
- *   9  CONNECT tunnel                     503 UH / UO / UF; to BlackHoleCluster:
- *                                         200, then closed (UH)
+ *   9  CONNECT tunnel: the connection     as the connection phase stops it: 200 then FIN
+ *      phase, then the upstream           (close), or RST (reset); 503 UH / UO / UF; to
+ *                                         BlackHoleCluster: 200, then closed (UH)
  *  10  mirrors (filters/mirror)           — (never waited for)
  *  11  router: host, circuit breaker,     503 UH `no healthy upstream`, 503 UO / UF / UC
  *      tries, timeouts, retries           `upstream connect error …`, 504 UT, URX

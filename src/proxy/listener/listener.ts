@@ -225,7 +225,7 @@ export class Listener {
       socket.destroy();
       return;
     }
-    handleTcpConnection(socket, initial, binding.tcp, sni);
+    handleTcpConnection(socket, initial, binding.tcp, acceptedConnection(socket, binding.tcp, sni));
   }
 
   /** A request the codec answered itself (400, 408, 431, ...): counted and recorded with `DPE`. */

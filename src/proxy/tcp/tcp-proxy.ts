@@ -1,13 +1,17 @@
 /**
- * Opaque TCP proxying (Envoy's tcp_proxy filter): each downstream connection takes the first TCP
- * route whose match holds, draws one of its weighted clusters, connects to a host within the
- * cluster's connection limit, and splices bytes both ways, counting them.
+ * Opaque TCP proxying (Envoy's tcp_proxy filter): each downstream connection passes the connection
+ * phase (`src/proxy/connection/`), then takes the first TCP route whose match holds, draws one of
+ * its weighted clusters, connects to a host within the cluster's connection limit, and splices
+ * bytes both ways, counting them.
  */
 import net from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ProxyServices } from '../http/context.js';
+import { endSocket } from '../connection/connection-context.js';
+import { runConnectionPhase, type ConnectionOutcome } from '../connection/connection-phase.js';
+import type { ConnectionContext, ConnectionFilter } from '../filters/connection-filter.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
-import { newRecord } from '../../telemetry/request-record.js';
+import { newRecord, type RequestRecord } from '../../telemetry/request-record.js';
 import { splice } from '../http/tunnel.js';
 import type { TcpRoute } from '../../snapshot/index.js';
 import { transportFailureText } from '../upstream/http1-client.js';
@@ -38,6 +42,8 @@ export interface TcpListenerContext {
   readonly routes: readonly CompiledTcpRoute[];
   /** True when some route matches on SNI (the ClientHello must be read first). */
   readonly needsSni: boolean;
+  /** The listener's connection filters, in the connection phase's order. */
+  readonly connectionFilters: readonly ConnectionFilter[];
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly services: ProxyServices;
   readonly stats: TcpListenerStats;
@@ -77,30 +83,80 @@ export function selectTcpRoute(ctx: TcpListenerContext, localAddress: string, sn
   return null;
 }
 
+/** One proxied connection on its way: its socket, context, record and bytes read before routing. */
+interface TcpConnection {
+  readonly socket: net.Socket;
+  readonly initial: Buffer;
+  readonly ctx: TcpListenerContext;
+  readonly conn: ConnectionContext;
+  readonly rec: RequestRecord;
+  readonly started: number;
+  /** While a connection filter waits: what ends the wait when the client leaves. */
+  closeWhileWaiting: (() => void) | null;
+}
+
 /** Proxies one accepted connection; `initial` holds bytes already read (sniffing). */
-export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: TcpListenerContext, sni: string | null): void {
+export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: TcpListenerContext, conn: ConnectionContext): void {
   const stats = ctx.stats;
   stats.downstream_cx_total++;
   stats.downstream_cx_active++;
   const rec = newRecord('tcp', ctx.name, ctx.direction, 'tcp', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`);
-  rec.authority = sni ?? '';
+  rec.authority = conn.sni ?? '';
   rec.downstreamLocalAddress = `${socket.localAddress ?? ''}:${ctx.port}`;
-  const started = performance.now();
-  const done = (flag: number, details: string): void => {
-    rec.flags |= flag;
-    if (rec.details === '') rec.details = details;
-    rec.durationMs = performance.now() - started;
-    stats.downstream_cx_active--;
-    const hook = ctx.services.onRequestDone;
-    if (hook !== null) {
-      try {
-        hook(rec);
-      } catch {
-        // Telemetry must never break the data path.
-      }
-    }
-  };
+  const tcp: TcpConnection = { socket, initial, ctx, conn, rec, started: performance.now(), closeWhileWaiting: null };
   socket.on('error', () => {});
+  // Hold the client's bytes until the connection phase let it through and the upstream is there.
+  socket.pause();
+  const cancel = runConnectionPhase(conn, ctx.connectionFilters, tcp, afterConnectionPhase);
+  if (cancel !== null) {
+    // A filter waits: a client that leaves meanwhile ends the wait and the connection.
+    tcp.closeWhileWaiting = () => {
+      tcp.closeWhileWaiting = null;
+      cancel();
+      finishTcp(tcp, ResponseFlag.DC, 'downstream_remote_disconnect');
+    };
+    socket.once('close', tcp.closeWhileWaiting);
+  }
+}
+
+function afterConnectionPhase(tcp: TcpConnection, outcome: ConnectionOutcome, flags: number): void {
+  if (tcp.closeWhileWaiting !== null) {
+    tcp.socket.removeListener('close', tcp.closeWhileWaiting);
+    tcp.closeWhileWaiting = null;
+  }
+  tcp.rec.flags |= flags;
+  if (outcome.kind !== 'continue') {
+    endSocket(tcp.socket, outcome.kind);
+    finishTcp(tcp, outcome.flags, outcome.details);
+    return;
+  }
+  proxyTcp(tcp);
+}
+
+/** Ends the connection's record once: counters, details, the record to the hook. */
+function finishTcp(tcp: TcpConnection, flag: number, details: string): void {
+  const { rec, ctx } = tcp;
+  rec.flags |= flag;
+  if (rec.details === '') rec.details = details;
+  rec.durationMs = performance.now() - tcp.started;
+  ctx.stats.downstream_cx_active--;
+  const hook = ctx.services.onRequestDone;
+  if (hook !== null) {
+    try {
+      hook(rec);
+    } catch {
+      // Telemetry must never break the data path.
+    }
+  }
+}
+
+/** Routes the connection, connects upstream and splices. */
+function proxyTcp(tcp: TcpConnection): void {
+  const { socket, initial, ctx, conn, rec } = tcp;
+  const stats = ctx.stats;
+  const sni = conn.sni;
+  const started = tcp.started;
+  const done = (flag: number, details: string): void => finishTcp(tcp, flag, details);
   const route = selectTcpRoute(ctx, socket.localAddress ?? '', sni);
   if (route === null) {
     stats.downstream_cx_no_route++;
@@ -142,8 +198,6 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
     done(ResponseFlag.UO, 'upstream_cx_overflow');
     return;
   }
-  // Hold the client's bytes until the upstream is there.
-  socket.pause();
   host.stats.cx_total++;
   host.stats.cx_active++;
   cluster.counters.inc('upstream_cx_total');

@@ -4,7 +4,7 @@
  * through it, and a request or connection description a filter decides on.
  */
 import assert from 'node:assert/strict';
-import type { ConnectionContext } from '../../../src/proxy/filters/connection-filter.js';
+import type { ConnectionContext, ConnectionFilter } from '../../../src/proxy/filters/connection-filter.js';
 import type { CorsHeaders, LocalResponse } from '../../../src/proxy/filters/cors/cors.js';
 import type { FaultDecision } from '../../../src/proxy/filters/fault/fault.js';
 import type { HttpFilter, HttpFilterRequest } from '../../../src/proxy/filters/http-filter.js';
@@ -92,15 +92,16 @@ export function filterRequest(init: FilterRequestInit = {}): HttpFilterRequest &
 
 /**
  * Gives a running proxy's listener these listener-level filters, as a snapshot carrying such
- * policies would: the listener's binding is replaced, and requests arriving from now on run
- * through them.
+ * policies would: the listener's binding is replaced, and requests and connections arriving from
+ * now on run through them.
  */
-export function withListenerFilters(proxy: SkiffProxy, listener: string, filters: { http?: readonly HttpFilter[] }): void {
+export function withListenerFilters(proxy: SkiffProxy, listener: string, filters: { http?: readonly HttpFilter[]; connection?: readonly ConnectionFilter[] }): void {
   const l = proxy.listenerList().find((x) => x.name === listener);
   assert.ok(l?.binding, `no listener ${listener}`);
   const b = l.binding;
-  const http = b.http === null ? null : Object.freeze({ ...b.http, httpFilters: filters.http ?? b.http.httpFilters });
-  l.binding = Object.freeze({ ...b, http });
+  const http = b.http === null ? null : Object.freeze({ ...b.http, httpFilters: filters.http ?? b.http.httpFilters, connectionFilters: filters.connection ?? b.http.connectionFilters });
+  const tcp = b.tcp === null ? null : Object.freeze({ ...b.tcp, connectionFilters: filters.connection ?? b.tcp.connectionFilters });
+  l.binding = Object.freeze({ ...b, http, tcp });
 }
 
 /** What a gate saw of one request or connection it held. */
