@@ -1,7 +1,9 @@
 /**
- * The HTTP server scaffolding every sample application shares: port from `PORT`, a
- * `<name> listening on <port>` line once bound, one log line per request on stdout,
- * a 500 instead of a crash when a handler throws, and a graceful stop on SIGTERM/SIGINT.
+ * The HTTP server scaffolding every sample application shares: port from `PORT` and address
+ * from `HOST` (the local runtime sets `HOST=127.0.0.1` so an app is reached only through its
+ * sidecar; unset, every interface, as in a container), a `<name> listening on <port>` line once
+ * bound, one log line per request on stdout, a 500 instead of a crash when a handler throws, and
+ * a graceful stop on SIGTERM/SIGINT.
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,7 +15,11 @@ export interface AppServerOptions {
   /** Application name used in log lines. */
   name: string;
   /** Port used when `PORT` is unset. */
-  defaultPort: number;
+  defaultPort?: number;
+  /** The port, when the app has already decided it (overrides `PORT` and `defaultPort`). */
+  port?: number;
+  /** The address, when the app has already decided it; default `HOST`, else every interface. */
+  host?: string;
   handler: Handler;
   /** Formats the per-request log line; default `GET /path 200`. */
   accessLog?: (req: IncomingMessage, res: ServerResponse) => string;
@@ -29,6 +35,12 @@ export function portFromEnv(variable: string, fallback: number): number {
     process.exit(2);
   }
   return port;
+}
+
+/** The address to listen on: `HOST` when set, else undefined (every interface). */
+export function hostFromEnv(): string | undefined {
+  const host = process.env.HOST?.trim();
+  return host === undefined || host === '' ? undefined : host;
 }
 
 /** Reads the whole request body (bounded, to keep a misbehaving client from exhausting memory). */
@@ -70,7 +82,8 @@ export function exitOnSignals(name: string, close: (done: () => void) => void, g
 
 /** Starts the application's HTTP server and wires logging and shutdown. */
 export function runHttpApp(opts: AppServerOptions): http.Server {
-  const port = portFromEnv('PORT', opts.defaultPort);
+  const port = opts.port ?? portFromEnv('PORT', opts.defaultPort ?? 8080);
+  const host = opts.host ?? hostFromEnv();
   const accessLog = opts.accessLog ?? ((req, res) => `${req.method} ${req.url} ${res.statusCode}`);
   const server = http.createServer((req, res) => {
     res.on('finish', () => process.stdout.write(`${accessLog(req, res)}\n`));
@@ -87,10 +100,10 @@ export function runHttpApp(opts: AppServerOptions): http.Server {
     }
   });
   server.on('error', (err) => {
-    process.stderr.write(`${opts.name}: cannot listen on port ${port}: ${err.message}\n`);
+    process.stderr.write(`${opts.name}: cannot listen on ${host ?? ''}:${port}: ${err.message}\n`);
     process.exit(1);
   });
-  server.listen(port, () => {
+  server.listen(port, host, () => {
     process.stdout.write(`${opts.name} listening on ${(server.address() as AddressInfo).port}\n`);
   });
   exitOnSignals(opts.name, (done) => {

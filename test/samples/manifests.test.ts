@@ -67,7 +67,8 @@ describe('image map', () => {
     const v3 = findImage(map, 'docker.io/istio/examples-bookinfo-reviews-v3:1.17.0');
     assert.deepEqual(v3?.env, { ENABLE_RATINGS: 'true', STAR_COLOR: 'red' });
     assert.deepEqual(commandFor(findImage(map, 'registry.istio.io/release/tcp-echo-server:1.3')!, ['9000,9001,9002', 'one']).slice(2), ['9000,9001,9002', 'one']);
-    assert.deepEqual(commandFor(findImage(map, 'mccutchen/go-httpbin:v2.15.0')!, ['ignored']), ['node', 'dist/samples/httpbin/src/main.js']);
+    assert.deepEqual(commandFor(findImage(map, 'mccutchen/go-httpbin:v2.15.0')!, ['-use-real-hostname']), ['node', 'dist/samples/httpbin/src/main.js', '-use-real-hostname']);
+    assert.deepEqual(commandFor(findImage(map, 'docker.io/kennethreitz/httpbin')!, ['-b', '0.0.0.0:80']), ['node', 'dist/samples/httpbin/src/main.js']);
     assert.equal(findImage(map, 'docker.io/library/postgres:16'), undefined);
     assert.ok(findImage(parseImageMap('images:\n- match: [docker.io/acme/*-server]\n  command: [node, x.js]\n'), 'acme/echo-server:1'));
   });

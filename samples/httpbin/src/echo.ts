@@ -97,3 +97,8 @@ export function parseBody(body: Buffer, contentType: string | undefined, flavor:
   }
   return fields;
 }
+
+/** The request as `/get` describes it: `args`, `headers`, `method`, `origin`, `url`. */
+export function describe(req: IncomingMessage, url: URL, flavor: Flavor): { args: Values; headers: Values; method: string; origin: string; url: string } {
+  return { args: queryArgs(url, flavor), headers: requestHeaders(req, flavor), method: req.method ?? 'GET', origin: clientIp(req), url: requestUrl(req) };
+}
