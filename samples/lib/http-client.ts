@@ -8,10 +8,14 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { proxyFor } from './proxy-env.js';
 
-export type HttpErrorKind = 'dns' | 'connect' | 'timeout' | 'reset' | 'empty-reply' | 'tls' | 'tls-verify' | 'protocol' | 'proxy';
+/**
+ * `tls`: the TLS handshake failed (an alert, a reset or the peer closing before it completed);
+ * `partial`: the connection closed before the response body announced by its framing was complete.
+ */
+export type HttpErrorKind = 'dns' | 'connect' | 'timeout' | 'reset' | 'empty-reply' | 'partial' | 'tls' | 'tls-verify' | 'protocol' | 'proxy';
 
 /** A failed exchange; `kind` says which stage failed so clients can map it to exit codes or statuses. */
 export class HttpCallError extends Error {
@@ -19,10 +23,43 @@ export class HttpCallError extends Error {
     readonly kind: HttpErrorKind,
     message: string,
     readonly code?: string,
+    /**
+     * The cause as the socket or TLS library words it, for clients that print it as their
+     * originals do: `Connection reset by peer`, `error:0A00010B:SSL routines::wrong version number`,
+     * `end of response with 97 bytes missing`.
+     */
+    readonly reason?: string,
   ) {
     super(message);
     this.name = 'HttpCallError';
   }
+}
+
+/** What the connection of one exchange went through, to tell a handshake failure from a later one. */
+interface Progress {
+  tls: boolean;
+  handshaken: boolean;
+}
+
+const RESET_REASON = 'Connection reset by peer';
+
+/** OpenSSL's own short form of a TLS error (`error:0A00010B:SSL routines::wrong version number`), as curl prints it. */
+function opensslReason(err: NodeJS.ErrnoException): string {
+  const m = /error:([0-9A-F]{8}):([^:]+):[^:]*:([^:\n]+)/.exec(err.message);
+  return m === null ? err.message : `error:${m[1]}:${m[2]}::${m[3]}`;
+}
+
+/** A failure while the TLS handshake was still under way: everything but refusals and DNS is the handshake's. */
+function handshakeError(err: NodeJS.ErrnoException, where: string): HttpCallError | undefined {
+  const code = err.code;
+  if (code === 'ECONNRESET' && /before secure TLS connection/.test(err.message)) {
+    // The peer closed without a word: OpenSSL 3 calls that an unexpected EOF.
+    return new HttpCallError('tls', `TLS handshake with ${where} failed: the server closed the connection`, code, 'error:0A000126:SSL routines::unexpected eof while reading');
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new HttpCallError('tls', `TLS handshake with ${where} failed: connection reset by peer`, code, RESET_REASON);
+  // OpenSSL's errors arrive as ERR_SSL_* or, raised while writing the handshake, as EPROTO.
+  if (code?.startsWith('ERR_SSL') === true || code === 'EPROTO') return new HttpCallError('tls', `TLS handshake with ${where} failed: ${err.message.trim()}`, code, opensslReason(err));
+  return undefined;
 }
 
 export interface TlsOptions {
@@ -75,9 +112,13 @@ const VERIFY_CODES = new Set([
 ]);
 
 /** Maps a Node.js socket/HTTP error to an HttpCallError with a readable message. */
-export function classifyError(err: unknown, where: string): HttpCallError {
+export function classifyError(err: unknown, where: string, progress?: Progress): HttpCallError {
   if (err instanceof HttpCallError) return err;
   const e = err as NodeJS.ErrnoException;
+  if (progress?.tls === true && !progress.handshaken && e instanceof Error) {
+    const during = handshakeError(e, where);
+    if (during !== undefined) return during;
+  }
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const detail = e instanceof Error ? e.message : String(err);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NODATA') return new HttpCallError('dns', `could not resolve host ${where}`, code);
@@ -85,9 +126,9 @@ export function classifyError(err: unknown, where: string): HttpCallError {
     return new HttpCallError('connect', `failed to connect to ${where}: ${detail}`, code);
   }
   if (code === 'ECONNRESET' && detail === 'socket hang up') return new HttpCallError('empty-reply', `empty reply from ${where}`, code);
-  if (code === 'ECONNRESET' || code === 'EPIPE') return new HttpCallError('reset', `connection to ${where} reset by peer`, code);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new HttpCallError('reset', `connection to ${where} reset by peer`, code, RESET_REASON);
   if (code !== undefined && VERIFY_CODES.has(code)) return new HttpCallError('tls-verify', `certificate problem with ${where}: ${detail}`, code);
-  if (code?.startsWith('ERR_SSL') || code?.startsWith('ERR_TLS')) return new HttpCallError('tls', `TLS handshake with ${where} failed: ${detail}`, code);
+  if (code?.startsWith('ERR_SSL') || code?.startsWith('ERR_TLS')) return new HttpCallError('tls', `TLS handshake with ${where} failed: ${detail}`, code, opensslReason(e));
   if (code?.startsWith('HPE_')) return new HttpCallError('protocol', `malformed HTTP response from ${where}: ${detail}`, code);
   return new HttpCallError('reset', `request to ${where} failed: ${detail}`, code);
 }
@@ -119,12 +160,19 @@ function openTunnel(proxy: URL, url: URL, track: (req: http.ClientRequest) => vo
       if (res.statusCode === 200) resolve(socket);
       else {
         socket.destroy();
-        reject(new HttpCallError('proxy', `proxy ${proxy.host} refused CONNECT ${authority} with status ${res.statusCode}`));
+        reject(new HttpCallError('proxy', `proxy ${proxy.host} refused CONNECT ${authority} with status ${res.statusCode}`, undefined, `CONNECT tunnel failed, response ${res.statusCode}`));
       }
     });
     req.on('error', (err) => reject(classifyError(err, `proxy ${proxy.host}`)));
     req.end();
   });
+}
+
+/** The error for a response whose connection closed before its body was complete. */
+function partialBody(res: http.IncomingMessage, received: number, where: string): HttpCallError {
+  const length = Number(res.headers['content-length']);
+  const reason = Number.isSafeInteger(length) && length > received ? `end of response with ${length - received} bytes missing` : 'transfer closed with outstanding read data remaining';
+  return new HttpCallError('partial', `response from ${where} was cut off: ${reason}`, undefined, reason);
 }
 
 /** Sends one HTTP request and buffers the response. Rejects with HttpCallError on any transport failure. */
@@ -149,12 +197,15 @@ export async function httpCall(target: string | URL, opts: HttpCallOptions = {})
   const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => abort(new HttpCallError('timeout', `no complete response from ${url.host} within ${opts.timeoutMs} ms`)), opts.timeoutMs);
   try {
     let tlsSocket: tls.TLSSocket | undefined;
+    const progress: Progress = { tls: url.protocol === 'https:', handshaken: false };
+    // SNI carries host names only; an empty name keeps Node from sending an address there.
+    const servername = isIP(hostOf(url.hostname)) === 0 ? url.hostname : '';
     const usingTunnel = url.protocol === 'https:' && proxy !== undefined;
     if (usingTunnel) {
       const raw = await openTunnel(proxy, url, (r) => (current = r));
       if (failed) throw failed;
-      const servername = url.hostname.startsWith('[') ? undefined : url.hostname;
       tlsSocket = tls.connect({ socket: raw, servername, ...opts.tls });
+      tlsSocket.once('secureConnect', () => (progress.handshaken = true));
     }
     return await new Promise<HttpResult>((resolve, reject) => {
       const viaProxy = url.protocol === 'http:' && proxy !== undefined;
@@ -171,7 +222,7 @@ export async function httpCall(target: string | URL, opts: HttpCallOptions = {})
           ? https.request({
               ...base,
               ...opts.tls,
-              servername: url.hostname.startsWith('[') ? undefined : url.hostname,
+              servername,
               // With a tunnel the TLS socket already exists; no agent, so Node uses it as is.
               ...(tlsSocket ? { createConnection: () => tlsSocket, agent: undefined } : {}),
             })
@@ -180,18 +231,27 @@ export async function httpCall(target: string | URL, opts: HttpCallOptions = {})
       if (failed) req.destroy(failed);
       req.on('socket', (socket) => {
         opts.onSocket?.(socket);
+        if (socket instanceof tls.TLSSocket && socket !== tlsSocket) socket.once('secureConnect', () => (progress.handshaken = true));
         if (opts.connectTimeoutMs !== undefined && socket.connecting) {
           const connectTimer = setTimeout(() => abort(new HttpCallError('timeout', `connection to ${where} not established within ${opts.connectTimeoutMs} ms`)), opts.connectTimeoutMs);
           socket.once('connect', () => clearTimeout(connectTimer));
           socket.once('close', () => clearTimeout(connectTimer));
         }
       });
-      req.on('error', (err) => reject(classifyError(failed ?? err, where)));
+      req.on('error', (err) => reject(classifyError(failed ?? err, where, progress)));
       req.on('response', (res) => {
+        progress.handshaken = true;
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', (err) => reject(classifyError(failed ?? err, where)));
-        res.on('aborted', () => reject(failed ?? new HttpCallError('reset', `response from ${where} was cut off`)));
+        let received = 0;
+        res.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+        });
+        // A reset reaches the request's error handler first; what arrives here is a clean close
+        // before the body's framing was satisfied.
+        const cutOff = (): HttpCallError => failed ?? partialBody(res, received, where);
+        res.on('error', () => reject(cutOff()));
+        res.on('aborted', () => reject(cutOff()));
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,

@@ -34,6 +34,12 @@ export interface CurlOptions {
   key?: string;
   proxy?: string;
   noproxy?: string;
+  /** `-D FILE`: where response headers are written as received (`-` for stdout). */
+  dumpHeader?: string;
+  /** `--help [category]`: print the usage and exit. */
+  help: boolean;
+  /** `-V`: print the version and exit. */
+  version: boolean;
 }
 
 /**
@@ -44,13 +50,15 @@ export type DataMode = 'ascii' | 'binary' | 'raw' | 'urlencode';
 
 export class UsageError extends Error {}
 
-type Flag = keyof Pick<CurlOptions, 'get' | 'head' | 'include' | 'verbose' | 'silent' | 'showError' | 'fail' | 'location' | 'insecure'>;
+type Flag = keyof Pick<CurlOptions, 'get' | 'head' | 'include' | 'verbose' | 'silent' | 'showError' | 'fail' | 'location' | 'insecure' | 'help' | 'version'>;
 
 const FLAGS: Record<string, Flag | 'ignore'> = {
   '-s': 'silent', '--silent': 'silent',
   '-S': 'showError', '--show-error': 'showError',
   '-I': 'head', '--head': 'head',
-  '-i': 'include', '--include': 'include',
+  '-i': 'include', '--include': 'include', '--show-headers': 'include',
+  '-h': 'help', '--help': 'help',
+  '-V': 'version', '--version': 'version',
   '-v': 'verbose', '--verbose': 'verbose',
   '-L': 'location', '--location': 'location',
   '-f': 'fail', '--fail': 'fail',
@@ -76,6 +84,7 @@ const data =
 
 const VALUED: Record<string, Setter> = {
   '-o': (o, v) => (o.output = v), '--output': (o, v) => (o.output = v),
+  '-D': (o, v) => (o.dumpHeader = v), '--dump-header': (o, v) => (o.dumpHeader = v),
   '-w': (o, v) => (o.writeOut = v), '--write-out': (o, v) => (o.writeOut = v),
   '-H': (o, v) => o.headers.push(v), '--header': (o, v) => o.headers.push(v),
   '-X': (o, v) => (o.method = v), '--request': (o, v) => (o.method = v),
@@ -102,6 +111,7 @@ export function parseCurlArgs(argv: readonly string[]): CurlOptions {
   const o: CurlOptions = {
     urls: [], headers: [], data: [], cookie: [], resolve: [],
     get: false, head: false, include: false, verbose: false, silent: false, showError: false, fail: false, location: false, insecure: false,
+    help: false, version: false,
   };
   const take = (name: string, i: number): string => {
     const value = argv[i];
@@ -115,6 +125,8 @@ export function parseCurlArgs(argv: readonly string[]): CurlOptions {
       const setter = VALUED[arg];
       if (flag !== undefined) {
         if (flag !== 'ignore') o[flag] = true;
+        // `--help all`, `--help http`: curl's help takes an optional category word.
+        if (flag === 'help' && /^[a-z]+$/.test(argv[i + 1] ?? '')) i++;
       } else if (setter !== undefined) setter(o, take(arg, ++i));
       else throw new UsageError(`option ${arg}: is unknown`);
     } else if (arg.startsWith('-') && arg.length > 1) {
@@ -133,6 +145,6 @@ export function parseCurlArgs(argv: readonly string[]): CurlOptions {
       }
     } else o.urls.push(arg);
   }
-  if (o.urls.length === 0) throw new UsageError('no URL specified');
+  if (o.urls.length === 0 && !o.help && !o.version) throw new UsageError('no URL specified');
   return o;
 }

@@ -6,15 +6,16 @@
  * `curl/8.16.0`, the version of the curl image it stands in for, so that policies on
  * User-Agent behave the same.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { HttpCallError, httpCall, type HttpCallOptions, type HttpResult } from '../../lib/http-client.js';
 import { parseProxyUrl } from '../../lib/proxy-env.js';
 import { parseCurlArgs, UsageError, type CurlOptions } from './args.js';
 import { CookieJar } from './cookies.js';
+import { helpText, VERSION, versionText } from './help.js';
 
-const USER_AGENT = 'curl/8.16.0';
+const USER_AGENT = `curl/${VERSION}`;
 
-/** curl's exit code and message for a transport failure. */
+/** curl's exit code and message for a transport failure, worded as curl 8 with OpenSSL 3 words them. */
 function curlError(err: HttpCallError, url: URL, elapsedMs: number, opts: CurlOptions): [number, string] {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   switch (err.kind) {
@@ -28,14 +29,18 @@ function curlError(err: HttpCallError, url: URL, elapsedMs: number, opts: CurlOp
         : [28, `Operation timed out after ${elapsedMs} milliseconds with 0 bytes received`];
     case 'empty-reply':
       return [52, 'Empty reply from server'];
+    case 'partial':
+      return [18, err.reason ?? err.message];
     case 'tls':
-      return [35, `TLS connect error: ${err.message}`];
+      // A reset during the handshake surfaces from the socket layer, anything else from OpenSSL.
+      return err.reason === 'Connection reset by peer' ? [35, 'Recv failure: Connection reset by peer'] : [35, `TLS connect error: ${err.reason ?? err.message}`];
     case 'tls-verify':
       return [60, `SSL certificate problem: ${err.message.slice(err.message.indexOf(': ') + 2)}`];
     case 'protocol':
-      return [8, `Weird server reply: ${err.message}`];
+      // A reply that does not start with a status line is HTTP/0.9 to curl, which it refuses.
+      return err.code === 'HPE_INVALID_CONSTANT' ? [1, 'Received HTTP/0.9 when not allowed'] : [8, 'Weird server reply'];
     case 'proxy':
-      return [56, err.message];
+      return [56, err.reason ?? err.message];
     default:
       return [56, 'Recv failure: Connection reset by peer'];
   }
@@ -122,12 +127,24 @@ async function fetchOne(rawUrl: string, opts: CurlOptions, jar: CookieJar): Prom
   const vars: Record<string, string> = { http_code: '000', response_code: '000', size_download: '0', num_redirects: '0', content_type: '', method };
   let code = 0;
   let output = '';
+  const outFile = opts.output === undefined || opts.output === '-' ? undefined : opts.output;
+  /** `-D -` heads when the body goes to a file (-o): they still go to stdout. */
+  let dumped = '';
+  // -D: every response's head as it arrives, redirects included.
+  const dumpHead = (res: HttpResult): void => {
+    if (opts.dumpHeader === undefined) return;
+    if (opts.dumpHeader !== '-') appendFileSync(opts.dumpHeader, headerBlock(res), 'latin1');
+    else if (outFile === undefined) output += headerBlock(res);
+    else dumped += headerBlock(res);
+  };
+  if (opts.dumpHeader !== undefined && opts.dumpHeader !== '-') writeFileSync(opts.dumpHeader, '');
   try {
     for (let hops = 0; ; hops++) {
       const call = requestOptions(opts, url, jar, body, method);
       if (opts.verbose) process.stderr.write(`> ${method} ${url.pathname}${url.search} HTTP/1.1\n${Object.entries({ host: url.host, ...call.headers }).map(([k, v]) => `> ${k}: ${String(v)}\n`).join('')}>\n`);
       const res = await httpCall(url, call);
       if (opts.verbose) process.stderr.write(`${headerBlock(res).trimEnd().split('\r\n').map((l) => `< ${l}\n`).join('')}<\n`);
+      dumpHead(res);
       const setCookie = res.headers['set-cookie'];
       jar.store(url, setCookie);
       Object.assign(vars, { http_code: String(res.status).padStart(3, '0'), response_code: String(res.status), size_download: String(res.body.length), content_type: res.headers['content-type'] ?? '', num_redirects: String(hops), url_effective: url.href });
@@ -157,8 +174,11 @@ async function fetchOne(rawUrl: string, opts: CurlOptions, jar: CookieJar): Prom
     if (!opts.silent || opts.showError) process.stderr.write(`curl: (${exit}) ${message}\n`);
   }
   const bytes = Buffer.from(output, 'latin1');
-  if (opts.output !== undefined && opts.output !== '-') writeFileSync(opts.output, bytes);
-  else process.stdout.write(bytes);
+  if (outFile === undefined) process.stdout.write(bytes);
+  else {
+    if (dumped !== '') process.stdout.write(Buffer.from(dumped, 'latin1'));
+    writeFileSync(outFile, bytes);
+  }
   vars.time_total = ((Date.now() - started) / 1000).toFixed(6);
   vars.url_effective ??= url.href;
   vars.exitcode = String(code);
@@ -174,6 +194,10 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`curl: ${err.message}\ncurl: try 'curl --help' for more information\n`);
     return 2;
+  }
+  if (opts.help || opts.version) {
+    process.stdout.write(opts.help ? helpText() : versionText());
+    return 0;
   }
   const jar = new CookieJar();
   let code = 0;
