@@ -1,7 +1,7 @@
 /**
  * From a workload's spec and a replica's ports to what the replica runs: the app's argv and
- * environment (the container's env plus PORT, PORTS, HOSTNAME and the sidecar as HTTP_PROXY),
- * the sidecar's argv, and the environment `skiff exec` uses.
+ * environment (the container's env plus PORT, PORTS, HOST, HOSTNAME and the sidecar as
+ * HTTP_PROXY), the sidecar's argv, and the environment `skiff exec` uses.
  */
 import type { PodPorts } from './types.js';
 import type { ReplicaPlan } from './replica-plan.js';
@@ -50,6 +50,13 @@ export function proxyArgv(skiff: readonly string[], controlPlaneUrl: string, id:
   return argv;
 }
 
+/**
+ * Where apps listen. In a pod the app's port is reachable only through the pod's network, which
+ * the sidecar fronts; on one machine that is loopback: an app listening on every interface would
+ * answer on the machine's external address past its sidecar and every policy it enforces.
+ */
+export const APP_HOST = '127.0.0.1';
+
 export interface PlanContext {
   baseEnv: Record<string, string>;
   skiff: readonly string[];
@@ -60,7 +67,9 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
   const container = spec.env(name);
   const appPorts = spec.ports.map((p) => ports.app[p.containerPort]);
   const proxyVars = ports.outbound === undefined ? {} : proxyVariables(ports.outbound);
-  const runtimeVars: Record<string, string> = { HOSTNAME: name, ...proxyVars };
+  // The runtime's values win over the container's: a manifest's `HOST: 0.0.0.0` (common for
+  // containers) must not expose the app, and its PORT is the container port, not the local one.
+  const runtimeVars: Record<string, string> = { HOSTNAME: name, HOST: APP_HOST, ...proxyVars };
   if (appPorts.length > 0) {
     runtimeVars.PORT = String(appPorts[0]);
     runtimeVars.PORTS = appPorts.join(',');
@@ -84,7 +93,7 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
         : proxyArgv(ctx.skiff, ctx.controlPlaneUrl, proxyId, ports.admin, 'sidecar', { name, namespace: spec.namespace, serviceAccount: spec.serviceAccount, labels: spec.labels }),
     proxyId: ports.admin === undefined ? undefined : proxyId,
     graceMs: spec.graceMs,
-    execEnv: { ...container, HOSTNAME: name, ...proxyVars },
+    execEnv: { ...container, HOSTNAME: name, HOST: APP_HOST, ...proxyVars },
     tools: spec.tools,
   };
 }

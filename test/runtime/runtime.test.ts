@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { loadImageMap, readPodsFile } from '../../src/runtime/index.js';
@@ -91,6 +91,7 @@ ${envAppDeployment('envy', {
       assert.equal(env.PORT, String(app[9080]), 'PORT is the first container port as mapped locally (the runtime wins over the manifest)');
       assert.equal(env.PORTS, `${app[9080]},${app[9090]}`);
       assert.equal(env.HOSTNAME, pod.name);
+      assert.equal(env.HOST, '127.0.0.1', 'apps are told to listen on loopback only');
       assert.equal(env.MESSAGE, 'hello world $(GREETING)');
       assert.equal(env.MY_POD, pod.name);
       assert.equal(env.MY_NS, 'default');
@@ -101,6 +102,24 @@ ${envAppDeployment('envy', {
       assert.equal(env.HTTP_PROXY, undefined, 'no sidecar, no proxy');
       assert.deepEqual(answer.argv, ['--flag', 'x'], 'the container args follow the annotation command');
       assert.equal(runtime.execEnv({ name: 'envy' }).HOSTNAME, pod.name);
+    });
+  });
+
+  test('sample apps listen on loopback only: the machine\'s other addresses do not reach them', async (t) => {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    if (external === undefined) return t.skip('this machine has no non-loopback IPv4 address to try');
+    const text = [readFileSync(join(repoRoot, 'samples/httpbin/httpbin.yaml'), 'utf8'), readFileSync(join(repoRoot, 'samples/tcp-echo/tcp-echo.yaml'), 'utf8')].join('\n---\n');
+    await withRuntime({}, async ({ runtime }) => {
+      await runtime.sync(manifests(text));
+      await runtime.waitReady(15_000);
+      const ports = runtime.pods().flatMap((p) => Object.values(p.ports.app));
+      assert.ok(ports.length >= 2, `httpbin and tcp-echo run (${ports.join(', ')})`);
+      for (const port of ports) {
+        assert.equal(await connects('127.0.0.1', port), true, `127.0.0.1:${port} answers`);
+        assert.equal(await connects(external, port), false, `${external}:${port} must be refused`);
+      }
     });
   });
 
@@ -308,4 +327,20 @@ spec:
 /** `<stateDir>/logs/<ns>/<pod>/app.log` → `<stateDir>`. */
 function runtimeStateDir(appLog: string): string {
   return join(appLog, '..', '..', '..', '..');
+}
+
+/** True when a TCP connection to host:port is accepted. */
+function connects(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readBody, runHttpApp } from '../../lib/app-server.js';
+import { hostFromEnv, readBody, runHttpApp } from '../../lib/app-server.js';
 import { parseDuration } from '../../lib/duration.js';
 import { HttpCallError, httpCall } from '../../lib/http-client.js';
 import { FlagError, numberFlag, parseFlags, type ParsedFlags } from './flags.js';
@@ -125,7 +125,7 @@ function server(): number {
       process.stderr.write(`fortio echo server: cannot listen on port ${port}: ${err.message}\n`);
       process.exit(1);
     });
-    extra.listen(port, () => process.stdout.write(`fortio echo server listening on ${port}\n`));
+    extra.listen(port, hostFromEnv(), () => process.stdout.write(`fortio echo server listening on ${port}\n`));
     main.on('close', () => extra.close());
   }
   return 0;

@@ -3,11 +3,12 @@
  * keeping the connection open until the client closes it. Invoked like Istio's image,
  * `main.js "9000,9001,9002" "<prefix>"`. Under a local runtime the ports come from the
  * environment instead: PORTS (comma list) replaces the argument's list, or PORT alone means
- * that one port.
+ * that one port; HOST, when set, is the one address listened on (the runtime keeps apps on
+ * loopback).
  */
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { exitOnSignals } from '../../lib/app-server.js';
+import { exitOnSignals, hostFromEnv } from '../../lib/app-server.js';
 
 function parsePorts(list: string, source: string): number[] {
   const ports = list.split(',').map((p) => p.trim()).filter((p) => p !== '').map(Number);
@@ -25,6 +26,7 @@ const ports = process.env.PORTS
     ? parsePorts(process.env.PORT, 'PORT')
     : parsePorts(portArg ?? '9000', 'ports argument');
 const prefix = prefixArg ?? process.env.TCP_ECHO_PREFIX ?? 'hello';
+const host = hostFromEnv();
 
 function serve(socket: net.Socket): void {
   let pending = '';
@@ -50,7 +52,7 @@ const servers = ports.map((port) => {
     process.stderr.write(`tcp-echo: cannot listen on port ${port}: ${err.message}\n`);
     process.exit(1);
   });
-  server.listen(port, () => process.stdout.write(`tcp-echo listening on ${(server.address() as AddressInfo).port}, prefix: ${prefix}\n`));
+  server.listen(port, host, () => process.stdout.write(`tcp-echo listening on ${(server.address() as AddressInfo).port}, prefix: ${prefix}\n`));
   return server;
 });
 
