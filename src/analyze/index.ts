@@ -13,6 +13,7 @@ import { documentationUrl, MessageTypes, text } from './messages.js';
 import type { Level, MessageType } from './messages.js';
 import { destinationRules } from './analyzers/destination-rules.js';
 import { gatewaySelectors } from './analyzers/gateway-selectors.js';
+import { notEnforced } from './analyzers/not-enforced.js';
 import { servicePortNames } from './analyzers/service-port-names.js';
 import { sidecarSelectors } from './analyzers/sidecar-selectors.js';
 import { vsDestinationHosts } from './analyzers/vs-destination-hosts.js';
@@ -36,6 +37,7 @@ export const analyzers: readonly Analyzer[] = [
   workloadSelectors,
   destinationRules,
   servicePortNames,
+  notEnforced,
 ];
 
 export interface AnalyzeOptions {

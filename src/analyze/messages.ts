@@ -108,6 +108,12 @@ export const MessageTypes = {
     'Warning',
     'The same resource (kind, namespace and name) is defined more than once; the last definition wins.',
   ),
+  NotEnforced: type(
+    'SKF0005',
+    'NotEnforced',
+    'Warning',
+    'The resource is stored, but Skiff does not enforce its kind, or this field of it, yet; the mesh behaves as if it were absent.',
+  ),
 } as const satisfies Record<string, MessageType>;
 
 /** Istio's documentation page for an IST code; Skiff's own codes are documented in `skiff analyze --help`. */
@@ -153,4 +159,6 @@ export const text = {
     `The DestinationRules ${rules.join(',')} for host ${host} each define ${what}; only the first one takes effect. ` +
     'Merge them into a single DestinationRule.',
   duplicateResource: (where: string) => `This resource is also defined at ${where}; the last definition wins.`,
+  kindNotEnforced: (kind: string, effect: string) => `${kind} is stored but not enforced by Skiff yet: ${effect}.`,
+  fieldNotEnforced: (kind: string, field: string, effect: string) => `${kind} field ${field} is stored but not enforced by Skiff yet: ${effect}.`,
 };

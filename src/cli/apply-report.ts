@@ -33,6 +33,8 @@ function printWarnings(warnings: readonly Finding[], files: readonly string[], w
 export function printApply(answer: ApplyResponse, files: readonly string[], w: Writers = std): number {
   if (!answer.ok) return printRefusal(answer.findings, files, 'applied', w);
   printWarnings(answer.warnings, files, w);
+  // kubectl's form for an API server's warnings; applying still succeeds.
+  for (const text of answer.notEnforced ?? []) w.err(`Warning: ${text}\n`);
   for (const a of answer.applied) w.out(`${a.ref} ${a.action}\n`);
   return 0;
 }

@@ -2,6 +2,7 @@
  * Apply and delete as the user asks for them (files in, one outcome per resource out), shared by
  * skiffd's API and by the CLI when it works on the state directory directly, so both answer alike.
  */
+import { unenforcedUses, unenforcedWarning } from '../api/not-enforced.js';
 import type { Finding } from './finding.js';
 import type { InputText } from './sources.js';
 import type { ConfigStore } from './store.js';
@@ -16,7 +17,14 @@ export interface AppliedItem extends ResourceId {
 
 /** The answer to an apply: every resource's outcome, or the refusal with every finding. */
 export type ApplyResponse =
-  | { ok: true; applied: AppliedItem[]; warnings: Finding[]; resourceVersion: number }
+  | {
+      ok: true;
+      applied: AppliedItem[];
+      warnings: Finding[];
+      /** Kinds and fields stored but not acted on, one sentence each (as kubectl shows an API server's warnings). */
+      notEnforced: string[];
+      resourceVersion: number;
+    }
   | { ok: false; findings: Finding[] };
 
 export interface DeletedItem extends ResourceId {
@@ -38,6 +46,7 @@ export async function applyTexts(store: ConfigStore, inputs: readonly InputText[
     ok: true,
     applied: outcomes.map((o) => ({ ...o.id, ref: o.ref, action: o.action })),
     warnings: input.warnings,
+    notEnforced: input.resources.flatMap((r) => unenforcedUses(r).map((use) => unenforcedWarning(r, use))),
     resourceVersion: store.resourceVersion,
   };
 }

@@ -55,6 +55,40 @@ test('apply prints created, then unchanged; a change prints configured', async (
   assert.equal(changed.stdout, 'virtualservice.networking.istio.io/reviews configured\n');
 });
 
+test('apply warns about what is stored but not enforced, and still applies it (exit 0)', async () => {
+  const policy = await file(
+    'policies.yaml',
+    `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: allow-nothing
+  namespace: default
+spec: {}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  trafficPolicy:
+    tls: {mode: ISTIO_MUTUAL}
+`,
+  );
+  // A state directory of its own: the other tests count what theirs holds.
+  const own = (...args: string[]): ReturnType<typeof runSkiff> => runSkiff([...args, '--state-dir', join(dir, 'state-not-enforced')]);
+  const r = await own('apply', '-f', policy);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'authorizationpolicy.security.istio.io/allow-nothing created\ndestinationrule.networking.istio.io/reviews created\n');
+  assert.equal(
+    r.stderr,
+    'Warning: AuthorizationPolicy default/allow-nothing is stored but not enforced by Skiff yet\n' +
+      'Warning: DestinationRule default/reviews: spec.trafficPolicy.tls is stored but not enforced by Skiff yet\n',
+  );
+  const quiet = await own('apply', '-f', await file('vs-only.yaml', VS('ratings', 'ratings')));
+  assert.equal(quiet.stderr, '', 'nothing to warn about');
+});
+
 test('apply -f - reads stdin; -n sets the namespace of resources that name none', async () => {
   const r = await runSkiff(['apply', '-f', '-', '-n', 'shop', '--state-dir', state], { input: VS('cart', 'cart') });
   assert.equal(r.code, 0, r.stderr);

@@ -1,0 +1,102 @@
+/**
+ * SKF0005: what Skiff stores but does not act on yet is reported by `skiff analyze`, positioned
+ * at the kind or at each field, from the same list `skiff apply` warns from.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { NOT_ENFORCED, unenforcedUses } from '../../src/api/not-enforced.js';
+import type { Resource } from '../../src/api/types.js';
+import { analyzeDocs, service, summary } from './fixtures.js';
+
+const ALLOW_NOTHING = `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: allow-nothing
+spec: {}
+`;
+
+const MTLS_RULE = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: reviews
+spec:
+  host: reviews
+  trafficPolicy:
+    tls:
+      mode: ISTIO_MUTUAL
+  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      loadBalancer:
+        simple: ROUND_ROBIN
+  - name: v2
+    labels: {version: v2}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 9080}
+        tls: {mode: SIMPLE}
+`;
+
+test('a security policy that changes nothing is reported, kind by kind', () => {
+  const messages = analyzeDocs([ALLOW_NOTHING, `apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata:
+  name: default
+spec:
+  mtls: {mode: STRICT}
+`]).filter((m) => m.code === 'SKF0005');
+  assert.deepEqual(summary(messages), [
+    'SKF0005 AuthorizationPolicy default/allow-nothing: AuthorizationPolicy is stored but not enforced by Skiff yet: requests are not checked against it: every request is let through as if it did not exist.',
+    'SKF0005 PeerAuthentication default/default: PeerAuthentication is stored but not enforced by Skiff yet: traffic between sidecars is plain text: the local mesh has no workload identities or mutual TLS.',
+  ]);
+  assert.equal(messages[0].level, 'Warning');
+  assert.equal(messages[0].name, 'NotEnforced');
+  assert.equal(messages[0].origin?.line, 4, 'at metadata.name');
+});
+
+test('a DestinationRule is reported at each tls it sets, top-level, subset and port level; other fields are quiet', () => {
+  const messages = analyzeDocs([MTLS_RULE]).filter((m) => m.code === 'SKF0005');
+  assert.equal(messages.length, 2);
+  assert.ok(messages.every((m) => m.message.startsWith('DestinationRule field trafficPolicy.tls is stored but not enforced by Skiff yet')));
+  assert.deepEqual(messages.map((m) => m.origin?.line), [8, 21]);
+});
+
+test('tls mode DISABLE is what happens anyway and is not reported', () => {
+  const disabled = MTLS_RULE.replace('ISTIO_MUTUAL', 'DISABLE').replace('tls: {mode: SIMPLE}', 'tls: {mode: DISABLE}');
+  assert.deepEqual(analyzeDocs([service('reviews'), disabled]).filter((m) => m.code === 'SKF0005'), []);
+});
+
+test('Gateway servers that terminate TLS are reported; PASSTHROUGH is served', () => {
+  const gateway = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata:
+  name: gw
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["a.example.com"]
+    tls: {mode: SIMPLE, credentialName: a-cred}
+  - port: {number: 8443, name: tls, protocol: TLS}
+    hosts: ["b.example.com"]
+    tls: {mode: PASSTHROUGH}
+`;
+  const messages = analyzeDocs([gateway]).filter((m) => m.code === 'SKF0005');
+  assert.deepEqual(messages.map((m) => m.origin?.line), [10]);
+  assert.match(messages[0].message, /^Gateway field servers\[\]\.tls is stored but not enforced by Skiff yet: servers that terminate TLS/);
+});
+
+test('every entry names a kind Skiff stores, and every field entry can find its field', () => {
+  for (const entry of NOT_ENFORCED) {
+    assert.ok(entry.effect.length > 0, `${entry.kind} ${entry.field ?? ''} says what happens instead`);
+    assert.equal(entry.field === undefined, entry.find === undefined, `${entry.kind} ${entry.field ?? ''}: a field entry has a finder and a kind entry has none`);
+  }
+  const backend: Resource = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'DestinationRule',
+    metadata: { name: 'r', namespace: 'default' },
+    spec: { host: 'r', trafficPolicy: { loadBalancer: { backendUtilization: {} } } },
+  };
+  assert.deepEqual(unenforcedUses(backend).map((u) => [u.entry.field, u.paths]), [['trafficPolicy.loadBalancer.backendUtilization', [['spec', 'trafficPolicy', 'loadBalancer', 'backendUtilization']]]]);
+});
