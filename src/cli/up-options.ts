@@ -11,6 +11,8 @@ export interface UpOptions extends MeshTelemetryCliOptions {
   pushPort: number;
   /** Absent: skiffd's default (20001, skipped when taken). */
   dashboardPort?: number;
+  /** `--port-offset N`: added to every fixed port not given explicitly (`up-ports.ts`). */
+  portOffset?: number;
   stateDir?: string;
   namespace?: string;
   detach?: boolean;

@@ -215,3 +215,42 @@ test('skiff up in the foreground, then Ctrl-C: everything stops and no process r
     killAll(pids);
   }
 });
+
+test('skiff up --port-offset moves every fixed port: a second mesh runs beside the first', { timeout: 180_000 }, async () => {
+  // Offsets whose ports all lie below the range the runtime draws pod ports from (21000 up).
+  const fixed = [8080, 8443, 15010, 15080, 20001];
+  let offset = 0;
+  for (let tries = 0; tries < 50 && offset === 0; tries++) {
+    const candidate = 100 + Math.floor(Math.random() * 800);
+    const free = await Promise.all([candidate, candidate + 1].flatMap((o) => fixed.map((p) => canBind(p + o))));
+    if (free.every(Boolean)) offset = candidate;
+  }
+  assert.notEqual(offset, 0, 'found two offsets whose ports are free');
+  const meshes = [
+    { state: join(dir, 'first'), offset },
+    { state: join(dir, 'second'), offset: offset + 1 },
+  ];
+  let pids: number[] = [];
+  try {
+    for (const m of meshes) {
+      const up = await runSkiff(['up', '--detach', '--port-offset', String(m.offset), '--state-dir', m.state, '-f', httpbin, '-f', httpbinGateway], { timeoutMs: 90_000 });
+      assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+      assert.match(up.stdout, new RegExp(`ingress: http://127\\.0\\.0\\.1:${8080 + m.offset}\\b`));
+      assert.match(up.stdout, new RegExp(`dashboard: http://127\\.0\\.0\\.1:${20001 + m.offset}\\b`));
+      const info = readInfo(m.state);
+      assert.equal(info.apiUrl, `http://127.0.0.1:${15080 + m.offset}`);
+      assert.equal(info.pushUrl, `http://127.0.0.1:${15010 + m.offset}`);
+      pids = [...pids, info.pid, ...runtimePids(m.state)];
+    }
+    for (const m of meshes) {
+      const res = await httpGet(`http://127.0.0.1:${8080 + m.offset}/status/418`);
+      assert.equal(res.status, 418, `mesh at offset ${m.offset} serves through its own gateway`);
+      const pods = await runSkiff(['get', 'pods', '--state-dir', m.state]);
+      assert.equal(pods.stdout.match(/^httpbin-/gm)?.length, 1, 'each mesh runs its own httpbin');
+    }
+    for (const m of meshes) assert.equal((await runSkiff(['down', '--state-dir', m.state], { timeoutMs: 60_000 })).code, 0);
+    assert.deepEqual(pids.filter(isAlive), [], 'no process of either mesh remains');
+  } finally {
+    killAll(pids);
+  }
+});

@@ -8,6 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { withStateDir } from '../state-dir-option.js';
 import { addMeshTelemetryOptions } from '../../telemetry/mesh-cli-options.js';
 import type { UpOptions } from '../up-options.js';
+import { MAX_PORT_OFFSET, withPortOffset } from '../up-ports.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -20,6 +21,12 @@ function portMapping(value: string, previous: Record<number, number> = {}): Reco
   const m = /^(\d+)=(\d+)$/.exec(value);
   if (m === null) throw new InvalidArgumentError(`expected GATEWAY_PORT=LOCAL_PORT (e.g. 31400=41400), got: ${value}`);
   return { ...previous, [port(m[1])]: port(m[2]) };
+}
+
+function portOffset(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > MAX_PORT_OFFSET) throw new InvalidArgumentError(`not an offset between 0 and ${MAX_PORT_OFFSET}: ${value}`);
+  return n;
 }
 
 function seconds(value: string): number {
@@ -41,6 +48,7 @@ export function register(program: Command): void {
       .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
       .option('--push-port <port>', 'where proxies stream their config from, on 127.0.0.1 (0 = any free port)', port, 15010)
       .option('--dashboard-port <port>', 'the dashboard on 127.0.0.1 (0 = any free port; default 20001, left out when taken)', port)
+      .option('--port-offset <n>', 'add N to every fixed port not given (ingress 8080, HTTPS gateway 8443, API 15080, push 15010, dashboard 20001): a second mesh beside the first', portOffset)
       .option('-n, --namespace <namespace>', 'namespace for resources that name none (default: default)')
       .option('-d, --detach', 'run in the background; return once every workload is ready')
       .option('--timeout <seconds>', 'with --detach: how long to wait for every workload to be ready', seconds, 120)
@@ -49,7 +57,8 @@ export function register(program: Command): void {
       .option('-v, --verbose', 'also show every config push and proxy connection')),
   )
     .addHelpText('after', '\nStop with Ctrl-C (foreground) or `skiff down`. Config applied while it runs (`skiff apply`) takes effect at once.')
-    .action(async (files: string[], opts: UpOptions) => {
+    .action(async (files: string[], given: UpOptions, command: Command) => {
+      const opts = withPortOffset(given, (name) => command.getOptionValueSource(name) === 'cli');
       const { resolveStateDir } = await import('../../config/state-dir.js');
       const { readSkiffdInfo } = await import('../skiffd-client.js');
       const stateDir = resolveStateDir(opts.stateDir);
