@@ -47,6 +47,22 @@ export interface SidecarInfo {
   adminPort: number;
   /** The proxy's identity towards the control plane (`name.namespace`, as Istio's proxy id). */
   proxyId: string;
+  /**
+   * Loopback ports the sidecar serves as one service port each, for clients that ignore
+   * HTTP_PROXY: a connection to `localPort` is routed as traffic to `service:port` (a Kubernetes
+   * Service of the workload's namespace) is. The local runtime announces them to the app in its
+   * environment (`<SVC>_SERVICE_LOCAL_PORT`).
+   */
+  localServices?: LocalServicePort[];
+}
+
+export interface LocalServicePort {
+  /** Kubernetes Service name, in the workload's namespace. */
+  service: string;
+  /** The service port, and its name when it has one. */
+  port: number;
+  portName?: string;
+  localPort: number;
 }
 
 /** One running instance of a workload (a pod; a replica in the local runtime). */

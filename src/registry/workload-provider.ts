@@ -6,7 +6,7 @@
  * needed (the registry's instances come from the EndpointSlice/Pod informers instead).
  */
 import type { Resource } from '../api/types.js';
-import type { WorkloadSink } from './types.js';
+import type { LocalServicePort, WorkloadSink } from './types.js';
 
 export type PodPhase = 'Pending' | 'Running' | 'CrashLoopBackOff' | 'Terminating' | 'Completed' | 'Error';
 
@@ -19,6 +19,11 @@ export interface PodPorts {
   outbound?: number;
   /** The proxy's admin port; absent without sidecar. */
   admin?: number;
+  /**
+   * The sidecar's loopback port for each service port of the pod's namespace (as of the pod's
+   * start), for clients that ignore HTTP_PROXY; absent without sidecar.
+   */
+  services?: LocalServicePort[];
 }
 
 export interface PodStatus {

@@ -8,7 +8,7 @@ import type { Resource } from '../api/types.js';
 import { GATEWAY_NAME, GATEWAY_SERVICE_ACCOUNT, gatewayHash, gatewayPlan, gatewayTarget, ingressPortMap } from './gateway.js';
 import { skiffArgv } from './install.js';
 import { allocatePorts, canBind, reservePorts } from './ports.js';
-import { baseEnvironment, proxyArgv, workloadPlan } from './plans.js';
+import { baseEnvironment, proxyArgv, servicePortsFor, workloadPlan } from './plans.js';
 import { replicaName } from './pod-names.js';
 import { ManagedProcess, alive } from './process.js';
 import { Replica } from './replica.js';
@@ -26,6 +26,8 @@ class Runtime implements LocalRuntime {
   private readonly replicas = new Map<string, Replica>();
   private readonly terminations = new Set<Promise<void>>();
   private desired = new Map<string, WorkloadSpec>();
+  /** The Services of the last sync: a pod starting gets local ports for those of its namespace. */
+  private services: readonly Resource[] = [];
   private gateway: Replica | undefined;
   private readonly portMap: Record<number, number>;
   private readonly sidecars: boolean;
@@ -111,6 +113,7 @@ class Runtime implements LocalRuntime {
     if (this.stopped) throw new Error('the runtime has stopped');
     const state = desiredState(resources, this.opts.images, this.opts.maxGraceMs ?? 10_000);
     if (this.gatewayEnabled && this.gateway === undefined) await this.startGateway();
+    this.services = state.services;
     for (const spec of state.workloads) {
       const seen = this.desired.get(spec.key)?.hash === spec.hash;
       if (!seen) for (const name of spec.ignoredContainers) this.opts.log(`${spec.key}: container "${name}" does not run locally (only the first container does)`);
@@ -167,14 +170,18 @@ class Runtime implements LocalRuntime {
 
   private async allocate(spec: WorkloadSpec): Promise<PodPorts> {
     const n = spec.ports.length;
-    const free = await allocatePorts(this.sidecars ? 2 * n + 2 : n);
+    const services = this.sidecars ? servicePortsFor(this.services, spec.namespace) : [];
+    const free = await allocatePorts(this.sidecars ? 2 * n + 2 + services.length : n);
     const app: Record<number, number> = {};
     const mesh: Record<number, number> = {};
     spec.ports.forEach((p, i) => {
       app[p.containerPort] = free[i]!;
       mesh[p.containerPort] = this.sidecars ? free[n + i] : free[i];
     });
-    return this.sidecars ? { app, mesh, outbound: free[2 * n], admin: free[2 * n + 1] } : { app, mesh };
+    if (!this.sidecars) return { app, mesh };
+    const ports: PodPorts = { app, mesh, outbound: free[2 * n], admin: free[2 * n + 1] };
+    if (services.length > 0) ports.services = services.map((s, i) => ({ ...s, localPort: free[2 * n + 2 + i] }));
+    return ports;
   }
 
   private async startGateway(): Promise<void> {

@@ -1,8 +1,11 @@
 /**
  * From a workload's spec and a replica's ports to what the replica runs: the app's argv and
- * environment (the container's env plus PORT, PORTS, HOST, HOSTNAME and the sidecar as
- * HTTP_PROXY), the sidecar's argv, and the environment `skiff exec` uses.
+ * environment (the container's env plus PORT, PORTS, HOST, HOSTNAME, the sidecar as HTTP_PROXY
+ * and its local service ports), the sidecar's argv, and the environment `skiff exec` uses.
  */
+import type { Resource } from '../api/types.js';
+import { serviceFromResource } from '../registry/kube.js';
+import type { LocalServicePort } from '../registry/types.js';
 import type { PodPorts } from './types.js';
 import type { ReplicaPlan } from './replica-plan.js';
 import type { WorkloadSpec } from './workload-spec.js';
@@ -25,6 +28,51 @@ export function proxyVariables(outboundPort: number): Record<string, string> {
   const proxy = `http://127.0.0.1:${outboundPort}`;
   const noProxy = 'localhost,127.0.0.1,::1';
   return { HTTP_PROXY: proxy, http_proxy: proxy, HTTPS_PROXY: proxy, https_proxy: proxy, NO_PROXY: noProxy, no_proxy: noProxy };
+}
+
+/** A service port a pod's sidecar serves on a loopback port of its own. */
+export type ServicePortRef = Omit<LocalServicePort, 'localPort'>;
+
+/**
+ * The service ports a pod in `namespace` gets local ports for: every TCP port of every Service
+ * of its namespace, in declaration order — the Services Kubernetes names in a pod's environment.
+ */
+export function servicePortsFor(services: readonly Resource[], namespace: string): ServicePortRef[] {
+  const out: ServicePortRef[] = [];
+  for (const r of services) {
+    const svc = serviceFromResource(r);
+    if (svc.namespace !== namespace) continue;
+    for (const p of svc.ports) {
+      if (p.protocol !== 'TCP') continue;
+      out.push(p.name === undefined ? { service: svc.name, port: p.port } : { service: svc.name, port: p.port, portName: p.name });
+    }
+  }
+  return out;
+}
+
+/** Kubernetes' form of a name in an environment variable: `ratings-v2` → `RATINGS_V2`. */
+function envName(name: string): string {
+  return name.toUpperCase().replace(/[-.]/g, '_');
+}
+
+/**
+ * For clients that ignore HTTP_PROXY: where the sidecar serves each service locally, named as
+ * Kubernetes names a service's address with `_LOCAL` added (`HTTPBIN_SERVICE_LOCAL_HOST`,
+ * `HTTPBIN_SERVICE_LOCAL_PORT` for its first port, `HTTPBIN_SERVICE_LOCAL_PORT_HTTP` by port
+ * name). Kubernetes' own `HTTPBIN_SERVICE_PORT` is not set: clients that go through HTTP_PROXY,
+ * Bookinfo's among them, read it as the service port to put in the URL.
+ */
+export function localServiceVariables(services: readonly LocalServicePort[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const s of services) {
+    const prefix = `${envName(s.service)}_SERVICE_LOCAL`;
+    if (out[`${prefix}_PORT`] === undefined) {
+      out[`${prefix}_HOST`] = APP_HOST;
+      out[`${prefix}_PORT`] = String(s.localPort);
+    }
+    if (s.portName !== undefined) out[`${prefix}_PORT_${envName(s.portName)}`] = String(s.localPort);
+  }
+  return out;
 }
 
 /** Who a proxy serves, announced to the control plane in its hello (proxy-status shows it). */
@@ -67,6 +115,8 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
   const container = spec.env(name);
   const appPorts = spec.ports.map((p) => ports.app[p.containerPort]);
   const proxyVars = ports.outbound === undefined ? {} : proxyVariables(ports.outbound);
+  // Like Kubernetes' service variables, the container's own env wins over these.
+  const serviceVars = localServiceVariables(ports.services ?? []);
   // The runtime's values win over the container's: a manifest's `HOST: 0.0.0.0` (common for
   // containers) must not expose the app, and its PORT is the container port, not the local one.
   const runtimeVars: Record<string, string> = { HOSTNAME: name, HOST: APP_HOST, ...proxyVars };
@@ -86,14 +136,14 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
     serviceAccount: spec.serviceAccount,
     image: spec.image,
     containerPorts: spec.ports,
-    app: { argv: spec.argv, env: { ...ctx.baseEnv, ...container, ...runtimeVars }, probe: spec.probe, restartPolicy: spec.restartPolicy },
+    app: { argv: spec.argv, env: { ...ctx.baseEnv, ...serviceVars, ...container, ...runtimeVars }, probe: spec.probe, restartPolicy: spec.restartPolicy },
     proxyArgv:
       ports.admin === undefined
         ? undefined
         : proxyArgv(ctx.skiff, ctx.controlPlaneUrl, proxyId, ports.admin, 'sidecar', { name, namespace: spec.namespace, serviceAccount: spec.serviceAccount, labels: spec.labels }),
     proxyId: ports.admin === undefined ? undefined : proxyId,
     graceMs: spec.graceMs,
-    execEnv: { ...container, HOSTNAME: name, HOST: APP_HOST, ...proxyVars },
+    execEnv: { ...serviceVars, ...container, HOSTNAME: name, HOST: APP_HOST, ...proxyVars },
     tools: spec.tools,
   };
 }

@@ -45,7 +45,13 @@ export interface ReplicaContext {
 }
 
 export function allPorts(p: PodPorts): number[] {
-  return [...Object.values(p.app), ...Object.values(p.mesh), ...(p.outbound === undefined ? [] : [p.outbound]), ...(p.admin === undefined ? [] : [p.admin])];
+  return [
+    ...Object.values(p.app),
+    ...Object.values(p.mesh),
+    ...(p.outbound === undefined ? [] : [p.outbound]),
+    ...(p.admin === undefined ? [] : [p.admin]),
+    ...(p.services ?? []).map((s) => s.localPort),
+  ];
 }
 
 export function portNames(ports: readonly ContainerPortSpec[]): Record<number, string> {

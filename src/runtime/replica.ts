@@ -185,6 +185,7 @@ export class Replica {
     };
     if (this.ports.outbound !== undefined && this.ports.admin !== undefined && this.plan.proxyId !== undefined) {
       w.sidecar = { outboundPort: this.ports.outbound, adminPort: this.ports.admin, proxyId: this.plan.proxyId };
+      if (this.ports.services !== undefined && this.ports.services.length > 0) w.sidecar.localServices = this.ports.services;
     }
     return w;
   }

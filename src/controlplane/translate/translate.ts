@@ -15,6 +15,7 @@ import { fallbackClusters, outboundClusters } from './clusters.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
+import { buildLocalServiceListeners } from './sidecar-local-services.js';
 import { outboundListener } from './sidecar-outbound.js';
 import { sidecarFor } from './sidecar-scope.js';
 import { withSharedPrefix } from './shared-prefix.js';
@@ -67,6 +68,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   const shared = sharedSidecarPart(index, w);
   for (const m of shared.warnings) warn(m);
   const inbound = buildSidecarInbound(index, target, sidecarFor(index, w));
+  const local = buildLocalServiceListeners(index, target, shared.routes[0]);
   const node: NodeConfig = {
     id: target.id,
     kind: 'sidecar',
@@ -74,8 +76,8 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   };
   return {
     node,
-    listeners: [outboundListener(target), ...inbound.listeners],
-    routes: withSharedPrefix(shared.routes, inbound.routes),
+    listeners: [outboundListener(target), ...local.listeners, ...inbound.listeners],
+    routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]),
     clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
   };
