@@ -11,6 +11,9 @@ import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../he
 let dir = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'skiff-analyze-'));
+  // Files are analyzed over the live mesh: an empty state directory of its own keeps these tests
+  // from reading whatever `.skiff` the working directory holds.
+  process.env.SKIFF_STATE_DIR = join(dir, 'state');
 });
 after(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -257,3 +260,42 @@ test('one file, many analyzers: each message with its code, level, resource and 
   ]);
 });
 
+test('with no files, the state directory\'s config is analyzed; files are merged over it; --use-kube=false takes the files alone', async () => {
+  const stateDir = join(dir, 'live-state');
+  const s = ['--state-dir', stateDir];
+  const none = await runSkiff(['analyze', ...s]);
+  assert.equal(none.code, 2, none.stdout);
+  assert.match(none.stderr, /no input: no skiffd runs on .*live-state and it holds no config; start one with `skiff up`, or pass files with -f/);
+
+  const applied = await runSkiff(['apply', '-f', await file('live-svc.yaml', SERVICE), ...s]);
+  assert.equal(applied.code, 0, applied.stderr);
+  const clean = await runSkiff(['analyze', ...s]);
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.equal(clean.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
+
+  // The VirtualService alone names a host only the live config has.
+  const vsFile = await file('live-vs.yaml', vs('v1'));
+  const merged = await runSkiff(['analyze', '-f', vsFile, ...s]);
+  assert.equal(merged.code, 0, merged.stdout + merged.stderr);
+  assert.equal(merged.stdout, '✔ No validation issues found when analyzing namespace: default.\n');
+  const alone = await runSkiff(['analyze', '--use-kube=false', '-f', vsFile, ...s]);
+  assert.equal(alone.code, 79);
+  assert.match(alone.stdout, new RegExp(`^Error \\[IST0101\\] \\(VirtualService default/reviews ${vsFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+\\) Referenced host not found: "reviews"$`, 'm'));
+  const aloneNoFiles = await runSkiff(['analyze', '--use-kube=false', ...s]);
+  assert.equal(aloneNoFiles.code, 2);
+  assert.match(aloneNoFiles.stderr, /no input: with --use-kube=false pass files/);
+
+  // A file's resource replaces the live one of the same name: the live DestinationRule has v1 only.
+  const subsets = await runSkiff(['analyze', '-f', await file('live-vs-v2.yaml', vs('v2')), ...s]);
+  assert.equal(subsets.code, 79);
+  assert.match(subsets.stdout, /Referenced host\+subset in destinationrule not found: "reviews\+v2"/);
+  const replaced = await runSkiff(['analyze', '-f', await file('live-dr.yaml', SERVICE.split('---\n')[1].replace('name: v1', 'name: v2')), '-f', await file('live-vs-v2b.yaml', vs('v2')), ...s]);
+  assert.equal(replaced.code, 0, replaced.stdout);
+
+  // Messages about live resources name the resource, not a file (as istioctl's about a cluster).
+  const broken = await runSkiff(['apply', '-f', await file('live-vs-bad.yaml', vs('v7')), ...s]);
+  assert.equal(broken.code, 0, broken.stderr);
+  const live = await runSkiff(['analyze', ...s]);
+  assert.equal(live.code, 79);
+  assert.equal(live.stdout, 'Error [IST0101] (VirtualService default/reviews) Referenced host+subset in destinationrule not found: "reviews+v7"\n');
+});

@@ -1,14 +1,18 @@
 /**
- * `skiff analyze -f FILE|DIR ...`: validates the resources and checks them as a set, like
+ * `skiff analyze [-f FILE|DIR ...]`: validates the resources and checks them as a set, like
  * `istioctl analyze` (references between resources, conflicts, selectors that match nothing).
- * Prints istioctl-style messages with Istio's codes; exit status 79 (istioctl's) when a message
- * reaches the failure threshold (Error by default), 0 otherwise.
+ * As istioctl analyses the cluster, it analyses the live mesh — the running skiffd's config, or
+ * the state directory's when none runs — with the files given merged over it; `--use-kube=false`
+ * analyses the files alone. Prints istioctl-style messages with Istio's codes; exit status 79
+ * (istioctl's) when a message reaches the failure threshold (Error by default), 0 otherwise.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { colorEnabled, paint } from '../../config/format.js';
-import { collectFileArgs, parseOutputFormat } from '../file-args.js';
+import { parseOutputFormat } from '../file-args.js';
 import type { AnalysisMessage, Level } from '../../analyze/index.js';
+import type { Resource } from '../../api/types.js';
+import { STATE_DIR_HELP } from '../state-dir-option.js';
 
 interface AnalyzeOptions {
   filename?: string[];
@@ -18,12 +22,22 @@ interface AnalyzeOptions {
   failureThreshold: Level;
   outputThreshold: Level;
   listAnalyzers?: boolean;
+  useKube: boolean;
+  stateDir?: string;
 }
 
 /** istioctl's exit status for "analysis found issues", so CI scripts written for it keep working. */
 export const EXIT_ANALYZER_FOUND_ISSUES = 79;
 const ANALYSIS_DOCS = 'https://istio.io/latest/docs/reference/config/analysis';
 const LEVELS: readonly Level[] = ['Error', 'Warning', 'Info'];
+
+/** istioctl's `--use-kube=false`: any of true/false/yes/no/1/0. */
+function parseBool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'true' || v === 'yes' || v === '1') return true;
+  if (v === 'false' || v === 'no' || v === '0') return false;
+  throw new InvalidArgumentError(`must be true or false (got "${value}")`);
+}
 
 function parseLevel(value: string): Level {
   const level = LEVELS.find((l) => l.toLowerCase() === value.toLowerCase());
@@ -34,7 +48,7 @@ function parseLevel(value: string): Level {
 export function register(program: Command): void {
   program
     .command('analyze')
-    .description('Analyze Istio configuration files as a set and print validation messages (like istioctl analyze)')
+    .description('Analyze the live mesh config, with any files merged over it, and print validation messages (like istioctl analyze)')
     .argument('[files...]', 'files or directories (same as -f)')
     .option('-f, --filename <paths...>', 'file, directory (searched recursively for .yaml/.yml/.json) or - for stdin; repeatable')
     .option('-o, --output <format>', 'output format: text or json', 'text')
@@ -43,6 +57,12 @@ export function register(program: Command): void {
     .addOption(new Option('--failure-threshold <level>', 'lowest level that makes the exit status non-zero').default('Error').argParser(parseLevel))
     .addOption(new Option('--output-threshold <level>', 'lowest level of messages to print').default('Info').argParser(parseLevel))
     .option('-L, --list-analyzers', 'list the analyzers and the message codes they report, then exit')
+    .addOption(
+      new Option('--use-kube [bool]', 'analyze the live mesh (the running skiffd, else the state directory) with the files merged over it; --use-kube=false: the files alone')
+        .default(true)
+        .argParser(parseBool),
+    )
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .addHelpText('after', `\nExit status: ${EXIT_ANALYZER_FOUND_ISSUES} when a message reaches the failure threshold, 0 otherwise.\nMessage codes: IST* as in ${ANALYSIS_DOCS}; SKF* are Skiff's own (see --list-analyzers).`)
     .action(async (files: string[], opts: AnalyzeOptions) => {
       const { analyze, analyzers } = await import('../../analyze/index.js');
@@ -54,13 +74,33 @@ export function register(program: Command): void {
         process.stdout.write(`${lines.join('\n')}\n`);
         return;
       }
-      const paths = collectFileArgs(files, opts.filename);
+      const paths = [...(opts.filename ?? []), ...files];
       const format = parseOutputFormat(opts.output);
+      const scope = { namespace: opts.namespace, allNamespaces: opts.allNamespaces === true };
       const { loadFiles } = await import('../../config/load.js');
-      const loaded = await loadFiles(paths, { defaultNamespace: opts.namespace });
-      const messages = analyze(loaded, { namespace: opts.namespace, allNamespaces: opts.allNamespaces === true });
-      process.exitCode = await report(messages, format === 'json', opts);
+      const loaded = paths.length > 0 ? await loadFiles(paths, { defaultNamespace: opts.namespace }) : undefined;
+      if (!opts.useKube) {
+        if (loaded === undefined) throw new InvalidArgumentError('no input: with --use-kube=false pass files or directories with -f FILE|DIR (or -f - for stdin)');
+        process.exitCode = await report(analyze(loaded, scope), format === 'json', opts);
+        return;
+      }
+      const live = await liveResources(opts.stateDir);
+      if (live === undefined && loaded === undefined) {
+        const { resolveStateDir } = await import('../../config/state-dir.js');
+        throw new InvalidArgumentError(`no input: no skiffd runs on ${resolveStateDir(opts.stateDir)} and it holds no config; start one with \`skiff up\`, or pass files with -f FILE|DIR`);
+      }
+      const { analyzeLive } = await import('../../analyze/live.js');
+      process.exitCode = await report(analyzeLive(live ?? [], loaded, scope), format === 'json', opts);
     });
+}
+
+/** Every resource of the live mesh; undefined when no skiffd runs and the state directory holds no config. */
+async function liveResources(stateDirOption: string | undefined): Promise<Resource[] | undefined> {
+  const { resolveStateDir } = await import('../../config/state-dir.js');
+  const { configClient } = await import('../config-client.js');
+  const client = await configClient(resolveStateDir(stateDirOption));
+  const items = await client.list({});
+  return client.skiffd === undefined && items.length === 0 ? undefined : items;
 }
 
 const SEVERITY: Record<Level, number> = { Error: 2, Warning: 1, Info: 0 };

@@ -1,31 +1,20 @@
 /**
  * The applied configuration with what `skiff analyze` says of each resource: the store's
- * resources analyzed as one set across every namespace, each message attached to the resource
- * it names (messages naming none are left out: there is no resource to show them beside).
+ * resources analyzed as the live mesh across every namespace (`analyzeLive`, the analysis
+ * `skiff analyze -A` runs on the same resources), each message attached to the resource it names
+ * (messages naming none are left out: there is no resource to show them beside).
  */
-import { analyze } from '../../analyze/index.js';
+import { analyzeLive } from '../../analyze/live.js';
 import type { AnalysisMessage } from '../../analyze/index.js';
 import type { Resource } from '../../api/types.js';
-import type { LoadedResource } from '../../config/finding.js';
 import type { ConfigEntry } from '../../dashboard/sources.js';
-
-const STORE = 'skiffd store';
-
-function loaded(resource: Resource, docIndex: number): LoadedResource {
-  return {
-    resource,
-    source: { file: STORE, line: 1, col: 1, docIndex },
-    namespaceExplicit: resource.metadata.namespace !== undefined,
-    locate: () => ({ file: STORE }),
-  };
-}
 
 const keyOf = (kind: string, namespace: string | undefined, name: string): string => `${kind}|${namespace ?? ''}|${name}`;
 
 export function configEntries(resources: readonly Resource[]): ConfigEntry[] {
   let messages: AnalysisMessage[];
   try {
-    messages = analyze({ resources: resources.map(loaded), findings: [], documents: [], files: [STORE] }, { namespace: 'default', allNamespaces: true });
+    messages = analyzeLive(resources, undefined, { namespace: 'default', allNamespaces: true });
   } catch {
     // The resources are worth showing even when analysis fails.
     messages = [];
