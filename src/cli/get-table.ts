@@ -83,7 +83,8 @@ export function podTable(pods: readonly PodStatus[], opts: { wide: boolean; allN
       NAMESPACE: p.namespace,
       NAME: p.name,
       READY: `${p.ready ? containers : 0}/${containers}`,
-      STATUS: p.status,
+      // A pod waiting for its image to be mapped names the image, so the fix is in view.
+      STATUS: p.status === 'ImageNotMapped' && p.image !== undefined ? `ImageNotMapped: ${p.image}` : p.status,
       RESTARTS: String(p.restarts),
       AGE: age(p.startedAt, opts.now),
       PORTS: portsText(p),

@@ -8,7 +8,11 @@
 import type { Resource } from '../api/types.js';
 import type { LocalServicePort, WorkloadSink } from './types.js';
 
-export type PodPhase = 'Pending' | 'Running' | 'CrashLoopBackOff' | 'Terminating' | 'Completed' | 'Error';
+/**
+ * A pod's STATUS as kubectl shows it: its phase, or why it waits (`ImageNotMapped`: no local
+ * program stands for its image; `CreateContainerConfigError`: its env or command cannot be built).
+ */
+export type PodPhase = 'Pending' | 'Running' | 'CrashLoopBackOff' | 'Terminating' | 'Completed' | 'Error' | 'ImageNotMapped' | 'CreateContainerConfigError';
 
 export interface PodPorts {
   /** Container port → the app's local port. */
@@ -42,6 +46,8 @@ export interface PodStatus {
   labels: Record<string, string>;
   serviceAccount: string;
   image?: string;
+  /** The app container's name (absent for the gateway). */
+  container?: string;
   /** Process ids (app and proxy) while they run. */
   pids: { app?: number; proxy?: number };
   /** Why the pod is not ready or not running, when known (`exit code 1`, `readiness probe failed: HTTP 503`). */

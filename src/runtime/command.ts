@@ -11,6 +11,25 @@ import type { ImageMap } from './types.js';
 
 export const COMMAND_ANNOTATION = 'skiff.dev/command';
 
+/**
+ * Why a container cannot start, as the STATUS kubectl shows for a waiting container:
+ * `ImageNotMapped` (nothing says which local program stands for its image, as a kubelet's
+ * ErrImageNeverPull when the image is not on the node), `CreateContainerConfigError` (its env or
+ * command cannot be built).
+ */
+export type WaitingReason = 'ImageNotMapped' | 'CreateContainerConfigError';
+
+/** A container that cannot start until its config changes, with the reason its pod waits. */
+export class ContainerConfigError extends Error {
+  constructor(
+    readonly reason: WaitingReason,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ContainerConfigError';
+  }
+}
+
 export interface ResolvedCommand {
   argv: string[];
   /** The image's ENV (image map entries); the container's env overrides it. */
@@ -54,8 +73,8 @@ export function resolveCommand(annotations: Readonly<Record<string, string>>, co
   if (image === undefined) throw new Error(`${where}: container "${container.name}" has no image and the pod template no ${COMMAND_ANNOTATION} annotation`);
   const entry = images === undefined ? undefined : findImage(images, image);
   if (entry === undefined) {
-    const hint = images === undefined ? 'give an image map (--images samples/images.yaml)' : 'add the image to the image map';
-    throw new Error(`${where}: no local command for image ${image}: ${hint} or annotate the pod template with ${COMMAND_ANNOTATION}`);
+    const hint = images === undefined ? 'give an image map that maps it (skiff up --images FILE, as samples/images.yaml does)' : 'add it to an image map given with skiff up --images FILE (the default is samples/images.yaml)';
+    throw new ContainerConfigError('ImageNotMapped', `${where}: no local command for image ${image}: ${hint}, or annotate the pod template with ${COMMAND_ANNOTATION}: "<program and arguments>"`);
   }
   const argv = commandFor(entry, container.args ?? []);
   const fixed = fromInstall(argv.slice(0, entry.command.length));

@@ -3,6 +3,8 @@
  * with its sidecar) and the ingress gateway in line with the desired Deployments and Pods,
  * publishing one workload instance per replica into the registry and the pod table on disk as
  * they change. Services reach the registry through its Service sync, not through the runtime.
+ * A workload that cannot run (its image maps to no local program...) has its pods listed as
+ * waiting, with the reason and how to fix it, while the others run.
  */
 import type { Resource } from '../api/types.js';
 import { GATEWAY_NAME, GATEWAY_SERVICE_ACCOUNT, gatewayHash, gatewayPlan, gatewayTarget, ingressPortMap } from './gateway.js';
@@ -15,7 +17,7 @@ import { Replica } from './replica.js';
 import { allPorts, type ReplicaContext } from './replica-plan.js';
 import { logFilePath, readPodsFile, writePodsFile, type PodRecord } from './state-file.js';
 import type { GatewayTarget, LocalRuntime, LocalRuntimeOptions, PodPorts, PodStatus } from './types.js';
-import { desiredState, type WorkloadSpec } from './workload-spec.js';
+import { desiredState, type WaitingWorkload, type WorkloadSpec } from './workload-spec.js';
 import { ReadyWaiter, notReadyReport } from './wait-ready.js';
 
 export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
@@ -28,6 +30,8 @@ class Runtime implements LocalRuntime {
   private desired = new Map<string, WorkloadSpec>();
   /** The Services of the last sync: a pod starting gets local ports for those of its namespace. */
   private services: readonly Resource[] = [];
+  /** Workloads that cannot run, by key, with the names of their waiting pods. */
+  private waiting = new Map<string, WaitingPods>();
   private gateway: Replica | undefined;
   private readonly portMap: Record<number, number>;
   private readonly sidecars: boolean;
@@ -74,7 +78,7 @@ class Runtime implements LocalRuntime {
 
   pods(): PodStatus[] {
     const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])];
-    return all.map((r) => r.toStatus()).sort(byNamespaceAndName);
+    return [...all.map((r) => r.toStatus()), ...[...this.waiting.values()].flatMap(waitingStatuses)].sort(byNamespaceAndName);
   }
 
   gateways(): GatewayTarget[] {
@@ -82,7 +86,7 @@ class Runtime implements LocalRuntime {
   }
 
   waitReady(timeoutMs: number): Promise<void> {
-    return this.waiter.wait(timeoutMs, () => this.notReady());
+    return this.waiter.wait(timeoutMs, () => this.notReady(), () => this.blocked());
   }
 
   logFile(pod: string, container: 'app' | 'proxy', namespace?: string): string {
@@ -119,10 +123,22 @@ class Runtime implements LocalRuntime {
       if (!seen) for (const name of spec.ignoredContainers) this.opts.log(`${spec.key}: container "${name}" does not run locally (only the first container does)`);
     }
     this.desired = new Map(state.workloads.map((w) => [w.key, w]));
+    this.waiting = new Map(state.waiting.map((w) => [w.key, this.waitingPods(w)]));
     for (const spec of state.workloads) await this.scale(spec);
-    for (const r of [...this.replicas.values()]) if (!this.desired.has(r.plan.owner)) void this.retire(r);
+    // Pods of a template that ran keep running while its new one cannot (a rollout that is stuck).
+    for (const r of [...this.replicas.values()]) if (!this.desired.has(r.plan.owner) && !this.waiting.has(r.plan.owner)) void this.retire(r);
     await this.stopLeftovers();
     this.changed();
+  }
+
+  /** The waiting pods of `w`: the same names while its template and replica count stay the same. */
+  private waitingPods(w: WaitingWorkload): WaitingPods {
+    const before = this.waiting.get(w.key);
+    if (before !== undefined && before.spec.hash === w.hash && before.spec.replicas === w.replicas && before.spec.message === w.message) return before;
+    this.opts.log(`${w.kind} ${w.namespace}/${w.name}: its pods wait (${w.reason}): ${w.message}`);
+    const taken = (n: string): boolean => this.replicas.has(`${w.namespace}/${n}`);
+    const names = w.kind === 'Pod' ? [w.name] : Array.from({ length: w.replicas }, () => replicaName(w.name, w.hash, taken));
+    return { spec: w, names, since: before?.spec.hash === w.hash ? before.since : new Date().toISOString() };
   }
 
   /** Starts missing replicas of the current template and retires extra ones; old templates go once the new ones are ready. */
@@ -252,9 +268,15 @@ class Runtime implements LocalRuntime {
         problems.push(notReadyReport(`${spec.kind} ${spec.namespace}/${spec.name}: ${readyCurrent}/${spec.replicas} ready`, mine));
       }
     }
-    for (const r of pods) if (!this.desired.has(r.plan.owner)) problems.push(`pod ${r.namespace}/${r.name}: still terminating`);
+    problems.push(...this.blocked());
+    for (const r of pods) if (!this.desired.has(r.plan.owner) && !this.waiting.has(r.plan.owner)) problems.push(`pod ${r.namespace}/${r.name}: still terminating`);
     if (this.gatewayEnabled && !this.gateway?.ready) problems.push(notReadyReport('the ingress gateway is not ready', this.gateway ? [this.gateway] : []));
     return problems;
+  }
+
+  /** What cannot become ready until the config changes: the waiting workloads, each with its reason. */
+  private blocked(): string[] {
+    return [...this.waiting.values()].map(({ spec: w }) => `${w.kind} ${w.namespace}/${w.name}: 0/${w.replicas} ready: ${w.reason}: ${w.message}`);
   }
 
   private changed(): void {
@@ -268,6 +290,34 @@ class Runtime implements LocalRuntime {
       writePodsFile(this.opts.stateDir, all.map((r) => r.record()).sort(byNamespaceAndName));
     }, 50);
   }
+}
+
+interface WaitingPods {
+  spec: WaitingWorkload;
+  names: string[];
+  /** When its pods started waiting (their AGE). */
+  since: string;
+}
+
+/** The pods of a workload that cannot run, as `skiff get pods` shows them: not ready, the reason as their status. */
+function waitingStatuses({ spec: w, names, since }: WaitingPods): PodStatus[] {
+  return names.map((name) => ({
+    name,
+    namespace: w.namespace,
+    ...(w.kind === 'Deployment' ? { deployment: w.name } : {}),
+    kind: 'workload',
+    ready: false,
+    status: w.reason,
+    restarts: 0,
+    startedAt: since,
+    ports: { app: {}, mesh: {} },
+    labels: w.labels,
+    serviceAccount: w.serviceAccount,
+    ...(w.image !== undefined ? { image: w.image } : {}),
+    ...(w.container !== undefined ? { container: w.container } : {}),
+    pids: {},
+    reason: w.message,
+  }));
 }
 
 function byNamespaceAndName(a: { namespace: string; name: string }, b: { namespace: string; name: string }): number {

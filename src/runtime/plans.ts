@@ -135,6 +135,7 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
     labels: spec.labels,
     serviceAccount: spec.serviceAccount,
     image: spec.image,
+    containerName: spec.containerName,
     containerPorts: spec.ports,
     app: { argv: spec.argv, env: { ...ctx.baseEnv, ...serviceVars, ...container, ...runtimeVars }, probe: spec.probe, restartPolicy: spec.restartPolicy },
     proxyArgv:

@@ -18,6 +18,8 @@ export interface ReplicaPlan {
   labels: Record<string, string>;
   serviceAccount: string;
   image?: string;
+  /** The app container's name (absent for the gateway, which is its proxy alone). */
+  containerName?: string;
   containerPorts: ContainerPortSpec[];
   app?: { argv: string[]; env: Record<string, string>; probe?: Probe; restartPolicy: 'Always' | 'OnFailure' | 'Never' };
   /** The proxy's argv (sidecar or gateway); absent without a sidecar. */

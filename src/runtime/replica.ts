@@ -139,6 +139,7 @@ export class Replica {
       labels: this.plan.labels,
       serviceAccount: this.plan.serviceAccount,
       image: this.plan.image,
+      container: this.plan.containerName,
       pids: { app: this.procs.app?.running ? this.procs.app.pid : undefined, proxy: this.procs.proxy?.running ? this.procs.proxy.pid : undefined },
       reason: this.ready ? undefined : this.reason,
     };

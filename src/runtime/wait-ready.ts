@@ -7,19 +7,30 @@ import type { Replica } from './replica.js';
 interface Waiter {
   resolve: () => void;
   reject: (err: Error) => void;
+  blocked: () => string[];
   timer: NodeJS.Timeout;
+}
+
+function blockedError(stuck: readonly string[]): Error {
+  return new Error(`cannot become ready until the config changes:\n  ${stuck.join('\n  ')}`);
 }
 
 export class ReadyWaiter {
   private readonly waiters = new Set<Waiter>();
 
-  /** Resolves once `problems()` is empty; rejects after `timeoutMs` with the problems left. */
-  wait(timeoutMs: number, problems: () => string[]): Promise<void> {
+  /**
+   * Resolves once `problems()` is empty; rejects after `timeoutMs` with the problems left, or at
+   * once (and on any later check) while `blocked()` names something no wait can fix.
+   */
+  wait(timeoutMs: number, problems: () => string[], blocked: () => string[] = () => []): Promise<void> {
     if (problems().length === 0) return Promise.resolve();
+    const stuck = blocked();
+    if (stuck.length > 0) return Promise.reject(blockedError(stuck));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         resolve,
         reject,
+        blocked,
         timer: setTimeout(() => {
           this.waiters.delete(waiter);
           const left = problems();
@@ -31,10 +42,20 @@ export class ReadyWaiter {
     });
   }
 
-  /** Called on every change: releases the waiters once nothing is left to wait for. */
+  /** Called on every change: releases the waiters once nothing is left to wait for, or fails those nothing can satisfy. */
   check(problems: () => string[]): void {
-    if (this.waiters.size === 0 || problems().length > 0) return;
-    this.settle(() => undefined);
+    if (this.waiters.size === 0) return;
+    if (problems().length === 0) {
+      this.settle(() => undefined);
+      return;
+    }
+    for (const w of this.waiters) {
+      const stuck = w.blocked();
+      if (stuck.length === 0) continue;
+      clearTimeout(w.timer);
+      this.waiters.delete(w);
+      w.reject(blockedError(stuck));
+    }
   }
 
   /** Ends every wait: resolved, or rejected with the error `outcome` returns. */

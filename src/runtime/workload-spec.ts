@@ -1,14 +1,16 @@
 /**
  * The desired workloads of a set of resources: each Deployment and bare Pod reduced to what the
  * runtime needs to run its replicas (command, ports, probe, labels, env builder), checked up
- * front so a workload that cannot run is reported before anything changes.
+ * front. A workload that cannot run (no local command for its image, a missing ConfigMap key...)
+ * does not hold the others back: it is listed apart with the reason its pods wait, as a kubelet
+ * leaves such pods waiting (ErrImageNeverPull, CreateContainerConfigError).
  */
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '../api/types.js';
 import type { Container, Probe } from '../api/kinds/kube/container.js';
 import type { PodSpec, PodTemplateSpec } from '../api/kinds/kube/pod.js';
 import type { DeploymentSpec } from '../api/kinds/kube/workloads.js';
-import { resolveCommand } from './command.js';
+import { ContainerConfigError, resolveCommand, type WaitingReason } from './command.js';
 import { containerEnv, envSources, type EnvSources } from './env.js';
 import { templateHash } from './pod-names.js';
 import type { ImageMap } from './types.js';
@@ -46,16 +48,29 @@ export interface WorkloadSpec {
   ignoredContainers: string[];
 }
 
-export interface DesiredState {
-  workloads: WorkloadSpec[];
-  services: Resource[];
+/** A workload whose pods cannot start, and why: they are shown waiting, as a kubelet shows them. */
+export interface WaitingWorkload {
+  key: string;
+  kind: 'Deployment' | 'Pod';
+  name: string;
+  namespace: string;
+  replicas: number;
+  hash: string;
+  labels: Record<string, string>;
+  serviceAccount: string;
+  image?: string;
+  container?: string;
+  /** The pods' STATUS, as kubectl shows a waiting container's reason. */
+  reason: WaitingReason;
+  /** What is wrong and how to fix it. */
+  message: string;
 }
 
-export class WorkloadError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? problems[0] : `${problems.length} workloads cannot run:\n  ${problems.join('\n  ')}`);
-    this.name = 'WorkloadError';
-  }
+export interface DesiredState {
+  workloads: WorkloadSpec[];
+  /** Workloads that cannot run until their config changes. */
+  waiting: WaitingWorkload[];
+  services: Resource[];
 }
 
 function specFor(
@@ -108,27 +123,54 @@ function specFor(
   };
 }
 
+/** The pods of a workload that cannot start, with the reason they wait. */
+function waitingFor(kind: 'Deployment' | 'Pod', r: Resource, template: PodTemplateSpec, replicas: number, err: unknown): WaitingWorkload {
+  const namespace = r.metadata.namespace ?? 'default';
+  const hash = templateHash(template);
+  const labels = { ...(template.metadata?.labels ?? {}) };
+  if (kind === 'Deployment') labels['pod-template-hash'] = hash;
+  const container = template.spec.containers[0];
+  return {
+    key: `${kind}/${namespace}/${r.metadata.name}`,
+    kind,
+    name: r.metadata.name,
+    namespace,
+    replicas,
+    hash,
+    labels,
+    serviceAccount: template.spec.serviceAccountName ?? template.spec.serviceAccount ?? 'default',
+    ...(container?.image !== undefined ? { image: container.image } : {}),
+    ...(container !== undefined ? { container: container.name } : {}),
+    reason: err instanceof ContainerConfigError ? err.reason : 'CreateContainerConfigError',
+    message: err instanceof Error ? err.message : String(err),
+  };
+}
+
 /**
  * Reads Deployments, Pods and Services (ConfigMaps and Secrets feed the env) from `resources`;
- * other kinds are not the runtime's. Throws `WorkloadError` listing every workload that cannot run.
+ * other kinds are not the runtime's. A workload that cannot run is listed in `waiting`.
  */
 export function desiredState(resources: readonly Resource[], images: ImageMap | undefined, maxGraceMs: number): DesiredState {
   const sources = envSources(resources);
   const workloads: WorkloadSpec[] = [];
-  const problems: string[] = [];
+  const waiting: WaitingWorkload[] = [];
   for (const r of resources) {
+    let kind: 'Deployment' | 'Pod';
+    let template: PodTemplateSpec;
+    let replicas: number;
+    if (r.kind === 'Deployment') {
+      const spec = r.spec as DeploymentSpec;
+      [kind, template, replicas] = ['Deployment', spec.template, spec.replicas ?? 1];
+    } else if (r.kind === 'Pod') {
+      [kind, template, replicas] = ['Pod', { metadata: { labels: r.metadata.labels, annotations: r.metadata.annotations }, spec: r.spec as PodSpec }, 1];
+    } else {
+      continue;
+    }
     try {
-      if (r.kind === 'Deployment') {
-        const spec = r.spec as DeploymentSpec;
-        workloads.push(specFor('Deployment', r, spec.template, spec.replicas ?? 1, sources, images, maxGraceMs));
-      } else if (r.kind === 'Pod') {
-        const template: PodTemplateSpec = { metadata: { labels: r.metadata.labels, annotations: r.metadata.annotations }, spec: r.spec as PodSpec };
-        workloads.push(specFor('Pod', r, template, 1, sources, images, maxGraceMs));
-      }
+      workloads.push(specFor(kind, r, template, replicas, sources, images, maxGraceMs));
     } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
+      waiting.push(waitingFor(kind, r, template, replicas, err));
     }
   }
-  if (problems.length > 0) throw new WorkloadError(problems);
-  return { workloads, services: resources.filter((r) => r.kind === 'Service') };
+  return { workloads, waiting, services: resources.filter((r) => r.kind === 'Service') };
 }

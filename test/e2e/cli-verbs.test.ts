@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { repoRoot } from '../helpers/cli.js';
-import { startMesh } from './harness.js';
+import { eventually, startMesh } from './harness.js';
 import type { Mesh } from './harness.js';
 
 let mesh: Mesh;
@@ -78,4 +78,45 @@ test('skiff analyze: the live mesh with no arguments, files merged over it, --us
   const fromCli = cliMessages.map((m) => `${m.resource} ${m.code} ${m.level} ${m.message}`).sort();
   assert.deepEqual(fromCli, fromDashboard);
   await mesh.delete(httpbinRoute('v9'));
+});
+
+const mystery = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: mystery
+spec:
+  selector:
+    matchLabels: {app: mystery}
+  template:
+    metadata:
+      labels: {app: mystery}
+    spec:
+      containers:
+      - name: mystery
+        image: example.com/mystery:2
+`;
+
+test('a Deployment whose image maps to no local program: its pod waits as ImageNotMapped, get deploy shows 0/1, describe says how to fix it', async () => {
+  await mesh.apply(mystery);
+  const pods = await mesh.skiff(['get', 'pods']);
+  assert.equal(pods.code, 0, pods.stderr);
+  assert.match(pods.stdout, /^mystery-[a-z0-9]{10}-[a-z0-9]{5}\s+0\/1\s+ImageNotMapped: example\.com\/mystery:2\s+0\s+\S+\s+<none>$/m);
+  const deploy = await mesh.skiff(['get', 'deploy', 'mystery']);
+  assert.equal(deploy.code, 0, deploy.stderr);
+  assert.match(deploy.stdout, /^mystery\s+0\/1\s+1\s+0\s+\S+$/m);
+
+  const described = await mesh.skiff(['describe', 'deploy', 'mystery']);
+  assert.equal(described.code, 0, described.stderr);
+  assert.match(described.stdout, /^Replicas:\s+1 desired \| 1 updated \| 1 total \| 0 available \| 1 unavailable$/m);
+  assert.match(described.stdout, /^ {2}Warning\s+ImageNotMapped\s+skiff-runtime\s+Deployment default\/mystery: no local command for image example\.com\/mystery:2: add it to an image map given with skiff up --images FILE \(the default is samples\/images\.yaml\), or annotate the pod template with skiff\.dev\/command: "<program and arguments>"$/m);
+  const pod = await mesh.skiff(['describe', 'pod', 'mystery']);
+  assert.equal(pod.code, 0, pod.stderr);
+  assert.match(pod.stdout, /^Status:\s+Pending$/m);
+  assert.match(pod.stdout, /^ {4}State:\s+Waiting\n {6}Reason:\s+ImageNotMapped\n {6}Message:\s+Deployment default\/mystery: no local command/m);
+  const none = await mesh.skiff(['describe', 'pod', 'nothing-like-it']);
+  assert.equal(none.code, 1);
+  assert.equal(none.stderr, 'Error from server (NotFound): pods "nothing-like-it" not found\n');
+
+  await mesh.delete(mystery);
+  await eventually(async () => !(await mesh.skiff(['get', 'pods'])).stdout.includes('mystery-'), 'the waiting pod goes with its Deployment');
 });

@@ -241,22 +241,54 @@ spec:
     });
   });
 
-  test('a workload without a local command is refused whole, naming it, before anything starts', async () => {
-    const text = `${envAppDeployment('fine')}
----
+  test('a workload without a local command waits, its pods showing ImageNotMapped and how to map the image, while the others run; mapping it starts them', async () => {
+    const mystery = (annotations: string): string => `
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: mystery}
 spec:
+  replicas: 2
   selector: {matchLabels: {app: mystery}}
   template:
-    metadata: {labels: {app: mystery}}
+    metadata: {labels: {app: mystery}${annotations}}
     spec:
       containers: [{name: m, image: "example.com/mystery:2"}]
 `;
+    const text = `${envAppDeployment('fine')}\n---${mystery('')}`;
+    await withRuntime({}, async ({ runtime, lines, registry }) => {
+      await runtime.sync(manifests(text));
+      const waiting = runtime.pods().filter((p) => p.deployment === 'mystery');
+      assert.equal(waiting.length, 2, 'one waiting pod per replica');
+      for (const p of waiting) {
+        assert.match(p.name, /^mystery-[a-z0-9]{10}-[a-z0-9]{5}$/);
+        assert.equal(p.status, 'ImageNotMapped');
+        assert.equal(p.ready, false);
+        assert.equal(p.image, 'example.com/mystery:2');
+        assert.match(p.reason ?? '', /Deployment default\/mystery: no local command for image example\.com\/mystery:2: .*skiff up --images FILE.*, or annotate the pod template with skiff\.dev\/command/);
+      }
+      assert.ok(lines.some((l) => /Deployment default\/mystery: its pods wait \(ImageNotMapped\): /.test(l)), lines.join('\n'));
+      // The waiting workload holds no one back, and waiting is no reason to wait for readiness.
+      await assert.rejects(runtime.waitReady(15_000), /cannot become ready until the config changes:\n {2}Deployment default\/mystery: 0\/2 ready: ImageNotMapped: /);
+      await eventually(() => runtime.pods().some((p) => p.deployment === 'fine' && p.ready), 'the other Deployment runs');
+      assert.ok(!registry.snapshot().workloads.some((w) => w.name.startsWith('mystery-')), 'waiting pods have no endpoint');
+      // Same template, same waiting pods: a resync does not rename them.
+      await runtime.sync(manifests(text));
+      assert.deepEqual(runtime.pods().filter((p) => p.deployment === 'mystery').map((p) => p.name), waiting.map((p) => p.name));
+
+      await runtime.sync(manifests(`${envAppDeployment('fine')}\n---${mystery(', annotations: {skiff.dev/command: "node dist/test/runtime/fixtures/env-app.js"}')}`));
+      await runtime.waitReady(15_000);
+      const running = runtime.pods().filter((p) => p.deployment === 'mystery');
+      assert.deepEqual(running.map((p) => p.status), ['Running', 'Running']);
+    });
+  });
+
+  test('a workload whose env names a ConfigMap that does not exist waits as CreateContainerConfigError, saying which', async () => {
+    const text = envAppDeployment('configured', { container: '        envFrom: [{configMapRef: {name: absent}}]' });
     await withRuntime({}, async ({ runtime }) => {
-      await assert.rejects(runtime.sync(manifests(text)), /Deployment default\/mystery: no local command for image example\.com\/mystery:2/);
-      assert.deepEqual(runtime.pods(), []);
+      await runtime.sync(manifests(text));
+      const [pod] = runtime.pods();
+      assert.equal(pod.status, 'CreateContainerConfigError');
+      assert.match(pod.reason ?? '', /ConfigMap default\/absent not found/);
     });
   });
 

@@ -4,6 +4,7 @@ import { register as analyze } from './analyze.js';
 import { register as apply } from './apply.js';
 import { register as dashboard } from './dashboard.js';
 import { register as del } from './delete.js';
+import { register as describe } from './describe.js';
 import { register as down } from './down.js';
 import { register as exec } from './exec.js';
 import { register as get } from './get.js';
@@ -16,7 +17,7 @@ import { register as validate } from './validate.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, apply, dashboard, del, down, exec, get, logs, proxy, proxyConfig, proxyStatus, up, validate];
+const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, logs, proxy, proxyConfig, proxyStatus, up, validate];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);
