@@ -120,3 +120,31 @@ test('a Deployment whose image maps to no local program: its pod waits as ImageN
   await mesh.delete(mystery);
   await eventually(async () => !(await mesh.skiff(['get', 'pods'])).stdout.includes('mystery-'), 'the waiting pod goes with its Deployment');
 });
+
+const HTTPBIN_CLUSTER = 'outbound|8000||httpbin.default.svc.cluster.local';
+
+async function httpbinEndpoints(): Promise<string[]> {
+  const r = await mesh.skiff(['proxy-config', 'endpoints', 'deploy/curl']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split('\n').filter((l) => l.endsWith(HTTPBIN_CLUSTER));
+}
+
+test('endpoints removed by a scale-down leave proxy-config endpoints once drained, without another config change', async () => {
+  const httpbin = join(repoRoot, 'samples/httpbin/httpbin.yaml');
+  const { readFile } = await import('node:fs/promises');
+  const manifest = await readFile(httpbin, 'utf8');
+  await mesh.apply(manifest.replace('replicas: 1', 'replicas: 2'));
+  await mesh.waitReady();
+  await mesh.settle();
+  await eventually(async () => (await httpbinEndpoints()).length === 2, 'the client sees both httpbin endpoints');
+  // Requests through the client's sidecar leave pooled connections to both endpoints.
+  for (let i = 0; i < 4; i++) {
+    const r = await mesh.exec('deploy/curl', 'default', ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://httpbin:8000/get']);
+    assert.equal(r.stdout, '200', r.stderr);
+  }
+  await mesh.apply(manifest);
+  await eventually(async () => {
+    const lines = await httpbinEndpoints();
+    return lines.length === 1 && /HEALTHY/.test(lines[0]);
+  }, 'the removed endpoint is gone from the list once drained', 15_000);
+});

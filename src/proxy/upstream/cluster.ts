@@ -26,7 +26,10 @@ export interface Cluster {
   readonly config: ClusterConfig;
   /** Current hosts (removed ones are in `draining`). */
   readonly endpoints: readonly Endpoint[];
-  /** Hosts removed by an update that may still carry requests or pooled connections. */
+  /**
+   * Hosts removed by an update that still carry requests or connections; a drained host leaves
+   * this list once it has neither (not at the next config change).
+   */
   readonly draining: readonly Endpoint[];
   readonly limits: ResourceLimits;
   /** Undefined when the cluster has no outlier detection. */
@@ -97,6 +100,9 @@ class ClusterImpl implements Cluster {
   }
 
   get draining(): readonly Endpoint[] {
+    // Connections are counted by the pools and the TCP proxy, which do not tell the cluster when
+    // the last one closes: the drained are swept whenever the list is read.
+    this.pruneDrained();
     return [...this.drainingByKey.values()];
   }
 
@@ -123,6 +129,7 @@ class ClusterImpl implements Cluster {
     const h = host as HostImpl;
     if (h.activeRequests > 0) h.activeRequests--;
     if (h.stats.rq_active > 0) h.stats.rq_active--;
+    if (h.draining && h.activeRequests === 0 && h.stats.cx_active === 0 && this.drainingByKey.get(h.key) === h) this.drainingByKey.delete(h.key);
     if (outcome === null) return;
     if (outcome === 'timeout') h.stats.rq_timeout++;
     if (typeof outcome === 'number' ? outcome >= 500 : outcome !== 'connect-success' && outcome !== 'connect-success-final') h.stats.rq_error++;

@@ -54,6 +54,21 @@ describe('cluster update', () => {
     cluster.close();
   });
 
+  test('a drained host leaves the draining list once it has no request or connection, without waiting for another update', () => {
+    const cluster = createCluster({ name: NAME, endpoints: [ep(1), ep(2), ep(3)] }, deps());
+    const [, busy, idle] = cluster.endpoints;
+    cluster.startRequest(busy);
+    busy.stats.cx_active = 1;
+    cluster.update({ name: NAME, endpoints: [ep(1)] });
+    assert.deepEqual(cluster.draining, [busy], 'an idle removed host is gone at once; a busy one drains');
+    cluster.endRequest(busy, 200);
+    assert.deepEqual(cluster.draining, [busy], 'its connection is still open');
+    busy.stats.cx_active = 0;
+    assert.deepEqual(cluster.draining, [], 'the last connection closed');
+    assert.equal(idle.draining, true);
+    cluster.close();
+  });
+
   test('a draining host that comes back is revived with its state', () => {
     const cluster = createCluster({ name: NAME, endpoints: [ep(1), ep(2)] }, deps());
     const two = cluster.endpoints[1];
