@@ -2,8 +2,9 @@
  * The dashboard end to end, in a real browser (Debian's Chromium driven by playwright-core):
  * Bookinfo runs on a local mesh with every request traced, traffic goes through the ingress
  * gateway, and the dashboard skiffd serves shows the Bookinfo service graph with rates on its
- * edges and a side panel for a clicked edge, lists the traces and draws one as a waterfall, and
- * shows the applied config and the proxies.
+ * edges, its namespaces as boxes and a side panel for a clicked edge (the graph still whole
+ * beside it), says how to trace more while few traces exist, lists the traces and draws one as a
+ * waterfall, and shows the applied config and the proxies.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,7 +65,7 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
   let userDataDir = '';
   let dashboardUrl = '';
   let sending = true;
-  let traffic: Promise<void> = Promise.resolve();
+  let traffic: Promise<void> | undefined;
   const pageErrors: string[] = [];
   const failedViews: string[] = [];
 
@@ -74,15 +75,6 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     assert.ok(mesh.dashboardUrl !== undefined, `skiff up names the dashboard:\n${mesh.upOutput}`);
     dashboardUrl = mesh.dashboardUrl;
     await mesh.apply(TRACE_EVERYTHING);
-    const m = mesh;
-    // A steady trickle of product-page views for as long as the tests look at the live graph.
-    traffic = (async () => {
-      while (sending) {
-        const res = await m.get('/productpage').catch((err: unknown) => ({ status: 0, body: String(err) }));
-        if (res.status !== 200) failedViews.push(`${res.status} ${res.body.slice(0, 200)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
     userDataDir = await mkdtemp(join(tmpdir(), 'skiff-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath,
@@ -97,9 +89,21 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     });
   });
 
+  /** A steady trickle of product-page views, from the first test that needs traffic to the end. */
+  function startTraffic(): void {
+    const m = mesh!;
+    traffic ??= (async () => {
+      while (sending) {
+        const res = await m.get('/productpage').catch((err: unknown) => ({ status: 0, body: String(err) }));
+        if (res.status !== 200) failedViews.push(`${res.status} ${res.body.slice(0, 200)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+  }
+
   after(async () => {
     sending = false;
-    await traffic.catch(() => undefined);
+    await traffic?.catch(() => undefined);
     await context?.close();
     await mesh?.stop();
     if (userDataDir !== '') await rm(userDataDir, { recursive: true, force: true });
@@ -111,7 +115,19 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     assert.equal(res.stdout.trim(), dashboardUrl);
   });
 
-  test('the graph shows Bookinfo: productpage, details, reviews v1/v2/v3 and ratings, with request rates on the edges', async () => {
+  test('before traffic, the traces view says how to trace more requests', async () => {
+    await page.goto(`${dashboardUrl}/#/traces`);
+    const hint = page.locator('#trace-sampling-hint');
+    await hint.waitFor({ state: 'visible' });
+    const text = await hint.innerText();
+    assert.match(text, /skiff up --trace-sampling 100/);
+    assert.match(text, /defaultConfig\.tracing\.sampling/);
+    assert.match(text, /Telemetry resource with tracing: \[\{ randomSamplingPercentage: 100 \}\]/);
+    await screenshot(page, 'traces-few');
+  });
+
+  test('the graph shows Bookinfo: productpage, details, reviews v1/v2/v3 and ratings, with request rates on the edges, in a box per namespace', async () => {
+    startTraffic();
     await page.goto(`${dashboardUrl}/#/graph`);
     let seen: GraphSeen = { nodes: [], edges: [] };
     const wanted = ['productpage\nv1', 'details\nv1', 'reviews\nv1', 'reviews\nv2', 'reviews\nv3', 'ratings\nv1', 'productpage', 'details', 'reviews', 'ratings'];
@@ -129,6 +145,18 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     for (const v of ['v1', 'v2', 'v3']) assert.match(label('reviews', `reviews\n${v}`) ?? '', /rps/, `the reviews service sends to reviews ${v}`);
     for (const v of ['v2', 'v3']) assert.match(label(`reviews\n${v}`, 'ratings') ?? '', /rps/, `reviews ${v} calls ratings`);
     assert.equal(label('reviews\nv1', 'ratings'), undefined, 'reviews v1 does not call ratings');
+    // The gateway runs in istio-system, Bookinfo in default: each namespace is a box around its nodes.
+    const boxes = await page.evaluate(() => {
+      const cy = (globalThis as unknown as { skiffGraph: Core }).skiffGraph;
+      const box = (label: string): string | undefined => cy.nodes().filter((n) => n.data('label') === label)[0]?.parent().data('label') as string | undefined;
+      return {
+        namespaces: cy.nodes('[kind = "namespace"]').map((n) => String(n.data('label'))).sort(),
+        productpage: box('productpage\nv1'),
+        reviews: box('reviews'),
+        gateway: cy.nodes().filter((n) => String(n.data('label')).startsWith('istio-ingressgateway'))[0]?.parent().data('label') as string | undefined,
+      };
+    });
+    assert.deepEqual(boxes, { namespaces: ['default', 'istio-system'], productpage: 'default', reviews: 'default', gateway: 'istio-system' });
     // The same figures as text, for readers that do not see the canvas.
     assert.ok((await page.locator('.traffic tr[data-edge-id]').count()) >= 8);
 
@@ -170,6 +198,26 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     assert.match(text, /Latency p50\s+[\d.]+ m?s/);
     assert.match(text, /Latency p99\s+[\d.]+ m?s/);
     assert.match(text, /REQUESTS BY RESPONSE CODE[\s\S]*200/i);
+    // The panel took its width from the canvas: every node is still drawn inside what is left of it.
+    await eventually(
+      async () => {
+        const outside = await page.evaluate(() => {
+          const cy = (globalThis as unknown as { skiffGraph: Core }).skiffGraph;
+          return cy
+            .nodes()
+            .filter((n) => {
+              const b = n.renderedBoundingBox({ includeLabels: false });
+              return b.x1 < 0 || b.y1 < 0 || b.x2 > cy.width() || b.y2 > cy.height();
+            })
+            .map((n) => String(n.data('label')));
+        });
+        return outside.length === 0;
+      },
+      'every node inside the canvas beside the panel',
+      5_000,
+    );
+    const [canvasBox, panelBox] = [await page.locator('#graph-canvas').boundingBox(), await panel.boundingBox()];
+    assert.ok(canvasBox !== null && panelBox !== null && canvasBox.x + canvasBox.width <= panelBox.x, 'the canvas ends where the panel begins');
     await screenshot(page, 'graph-edge-panel');
   });
 
@@ -180,6 +228,8 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     for (const service of ['istio-ingressgateway.', 'productpage.default', 'details.default', 'reviews.default', 'ratings.default']) row = row.filter({ hasText: service });
     row = row.first();
     await row.waitFor({ state: 'visible', timeout: 60_000 });
+    // With every request traced the list fills up, and the advice on sampling goes.
+    await page.locator('#trace-sampling-hint').waitFor({ state: 'detached', timeout: 30_000 });
     const traceId = await row.getAttribute('data-trace-id');
     assert.ok(traceId !== null);
     // By its id: the list refreshes while we look, and the first row may by then be another trace.

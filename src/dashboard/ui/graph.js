@@ -2,8 +2,11 @@
 /**
  * The service graph, as Kiali's versioned-app graph: workloads (app + version) as circles,
  * services as triangles, edges labelled with their request rate and error share, coloured by
- * health. It polls the graph; nodes keep their positions until the set of nodes changes, so a
- * live update never shuffles the picture. Clicking a node or an edge opens its side panel.
+ * health. When the graph spans several namespaces each is drawn as a box around its nodes
+ * (a compound node, as Kiali boxes namespaces). It polls the graph; nodes keep their positions
+ * until the set of nodes changes, so a live update never shuffles the picture. Clicking a node or
+ * an edge opens its side panel; the graph is re-fitted when the panel narrows the canvas and
+ * would otherwise hide nodes at its right edge.
  */
 import { Poller, formatBytes, formatMs, formatPercent, formatRate, getJson, h, table } from './util.js';
 
@@ -43,6 +46,23 @@ const STYLE = [
     },
   },
   { selector: 'node[kind = "service"]', style: { shape: 'triangle' } },
+  {
+    selector: 'node[kind = "namespace"]',
+    style: {
+      shape: 'round-rectangle',
+      'background-color': '#f3f6fa',
+      'background-opacity': 0.6,
+      'border-width': 1,
+      'border-style': 'dashed',
+      'border-color': '#8a8d90',
+      'text-valign': 'top',
+      'text-halign': 'center',
+      'text-margin-y': -4,
+      'font-weight': 'bold',
+      color: '#656d76',
+      padding: '18px',
+    },
+  },
   { selector: 'node[kind = "unknown"]', style: { shape: 'diamond', 'border-style': 'dashed' } },
   {
     selector: 'edge',
@@ -147,9 +167,16 @@ export class GraphView {
     const cy = this.ensureCy();
     const nodes = [...graph.nodes].sort((a, b) => (a.id < b.id ? -1 : 1));
     const edges = [...graph.edges].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // A box per namespace once there are several; `unknown` callers stay outside every box.
+    const namespaces = [...new Set(nodes.filter((n) => n.kind !== 'unknown').map((n) => n.namespace))].sort();
+    const boxed = namespaces.length > 1;
     /** @type {ElementDefinition[]} */
     const wanted = [
-      ...nodes.map((n) => ({ group: /** @type {const} */ ('nodes'), data: { id: n.id, label: nodeLabel(n), kind: n.kind, color: COLORS[n.health] } })),
+      ...(boxed ? namespaces.map((ns) => ({ group: /** @type {const} */ ('nodes'), data: { id: namespaceBoxId(ns), label: ns, kind: 'namespace' }, selectable: false })) : []),
+      ...nodes.map((n) => ({
+        group: /** @type {const} */ ('nodes'),
+        data: { id: n.id, label: nodeLabel(n), kind: n.kind, color: COLORS[n.health], ...(boxed && n.kind !== 'unknown' ? { parent: namespaceBoxId(n.namespace) } : {}) },
+      })),
       ...edges.map((e) => ({
         group: /** @type {const} */ ('edges'),
         data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), protocol: e.protocol, color: COLORS[e.health] },
@@ -165,6 +192,11 @@ export class GraphView {
         const el = cy.getElementById(def.data.id ?? '');
         if (el.empty()) {
           cy.add(def);
+          changed = true;
+        } else if (el.isNode() && /** @type {string | undefined} */ (el.data('parent')) !== /** @type {string | undefined} */ (def.data.parent)) {
+          // Boxes came or went: a node's parent is changed by moving it, not by its data.
+          el.move({ parent: /** @type {string | undefined} */ (def.data.parent) ?? null });
+          el.data(def.data);
           changed = true;
         } else {
           el.data(def.data);
@@ -184,7 +216,7 @@ export class GraphView {
     const cytoscape = /** @type {{ cytoscape?: typeof import('cytoscape') }} */ (/** @type {unknown} */ (window)).cytoscape;
     if (cytoscape === undefined) throw new Error('Cytoscape.js did not load (/vendor/cytoscape.min.js)');
     const cy = cytoscape({ container: this.canvas, style: STYLE, minZoom: 0.2, maxZoom: 3 });
-    cy.on('tap', 'node, edge', /** @param {{ target: { id(): string } }} ev */ (ev) => this.select(ev.target.id()));
+    cy.on('tap', 'node[kind != "namespace"], edge', /** @param {{ target: { id(): string } }} ev */ (ev) => this.select(ev.target.id()));
     cy.on('tap', (ev) => {
       if (ev.target === cy) this.select(undefined);
     });
@@ -196,8 +228,10 @@ export class GraphView {
 
   /** Left to right from the nodes nothing calls (the gateway, outside traffic), as Kiali draws it. @param {Core} cy */
   layout(cy) {
-    const roots = cy.nodes().filter((n) => n.incomers('edge').empty());
-    cy.layout({
+    // Namespace boxes take their size from their nodes: only the nodes inside are laid out.
+    const placed = cy.nodes('[kind != "namespace"]');
+    const roots = placed.filter((n) => n.incomers('edge').empty());
+    placed.union(cy.edges()).layout({
       name: 'breadthfirst',
       directed: true,
       ...(roots.nonempty() ? { roots } : {}),
@@ -229,6 +263,15 @@ export class GraphView {
     this.renderPanel();
   }
 
+  /** After the canvas changed size: the same view, or the whole graph fitted if part of it fell outside. */
+  refit() {
+    const cy = this.cy;
+    if (cy === undefined) return;
+    cy.resize();
+    const box = cy.elements().renderedBoundingBox();
+    if (cy.elements().nonempty() && (box.x1 < 0 || box.y1 < 0 || box.x2 > cy.width() || box.y2 > cy.height())) cy.fit(undefined, 40);
+  }
+
   /** @param {string} id */
   nodeName(id) {
     const n = this.graph?.nodes.find((x) => x.id === id);
@@ -240,8 +283,9 @@ export class GraphView {
     const id = this.selected;
     const wasHidden = this.panel.hidden;
     this.panel.hidden = id === undefined;
-    // The canvas changes width with the panel; Cytoscape measures its container only when told.
-    if (wasHidden !== this.panel.hidden) this.cy?.resize();
+    // The canvas changes width with the panel; Cytoscape measures its container only when told,
+    // and nodes drawn near the right edge would then sit under the panel: fit them in again.
+    if (wasHidden !== this.panel.hidden) this.refit();
     if (id === undefined || graph === undefined) return;
     const close = h('button', { class: 'close', title: 'close', 'aria-label': 'close', onclick: () => this.select(undefined) }, '×');
     const node = graph.nodes.find((n) => n.id === id);
@@ -343,6 +387,9 @@ export class GraphView {
     this.trafficBody.replaceChildren(table(['From', 'To', 'Protocol', 'Rate', 'Errors', 'p50', 'p99', 'Health'], rows, 'No traffic in this window.'));
   }
 }
+
+/** @param {string} namespace */
+const namespaceBoxId = (namespace) => `namespace:${namespace}`;
 
 /** A definition list of the facts that are known. @param {[string, string | HTMLElement | undefined][]} pairs */
 function facts(pairs) {

@@ -2,7 +2,8 @@
 /**
  * Traces as Jaeger shows them: the recent traces (newest first), and one trace as a waterfall:
  * a row per span, indented under its parent, its bar placed by start time and sized by duration
- * on the trace's time axis. Clicking a span shows its tags.
+ * on the trace's time axis. Clicking a span shows its tags. While few traces exist (most
+ * meshes sample 1 % of requests) the list says how to trace more.
  */
 import { Poller, formatMicros, getJson, h, table } from './util.js';
 
@@ -13,6 +14,24 @@ import { Poller, formatMicros, getJson, h, table } from './util.js';
  */
 
 const POLL_MS = 5000;
+/** Under this many traces, the list explains how to raise the sampling rate. */
+const FEW_TRACES = 20;
+
+/** The three places Istio (and skiff) set the share of requests traced. */
+function samplingHint() {
+  const code = (/** @type {string} */ text) => h('code', {}, text);
+  return h(
+    'p',
+    { id: 'trace-sampling-hint', class: 'hint-box' },
+    'Few traces: only a sample of requests is traced (Istio\'s default: 1 %). To trace more, start the mesh with ',
+    code('skiff up --trace-sampling 100'),
+    ', set the mesh config\'s ',
+    code('defaultConfig.tracing.sampling'),
+    ', or apply a Telemetry resource with ',
+    code('tracing: [{ randomSamplingPercentage: 100 }]'),
+    ' (mesh-wide in istio-system, or for one namespace or workload).',
+  );
+}
 
 export class TracesView {
   /** @param {HTMLElement} root */
@@ -73,7 +92,8 @@ export class TracesView {
       ),
     );
     this.listBody.replaceChildren(
-      table(['Started', 'Root', 'Spans', 'Duration', 'Services', '', 'Trace id'], rows, 'No traces yet. Requests through the mesh are traced as the sampling rate says (Istio\'s default: 1 %).'),
+      ...(traces.length < FEW_TRACES ? [samplingHint()] : []),
+      table(['Started', 'Root', 'Spans', 'Duration', 'Services', '', 'Trace id'], rows, 'No traces yet.'),
     );
   }
 
