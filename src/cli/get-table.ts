@@ -33,7 +33,7 @@ const TABLES: Record<string, Columns> = {
   WorkloadEntry: { columns: ['ADDRESS'], row: (r) => ({ ADDRESS: str(spec(r).address) }) },
   PeerAuthentication: { columns: ['MODE'], row: (r) => ({ MODE: str((spec(r).mtls as { mode?: unknown } | undefined)?.mode) }) },
   AuthorizationPolicy: { columns: ['ACTION'], row: (r) => ({ ACTION: str(spec(r).action ?? 'ALLOW') }) },
-  Namespace: { columns: ['STATUS'], row: () => ({ STATUS: 'Active' }) },
+  Namespace: { columns: ['STATUS'], row: (r) => ({ STATUS: str((r.status as { phase?: unknown } | undefined)?.phase ?? 'Active') }) },
   ServiceAccount: { columns: ['SECRETS'], row: () => ({ SECRETS: '0' }) },
   Service: {
     columns: ['TYPE', 'PORT(S)'],
@@ -65,17 +65,33 @@ const TABLES: Record<string, Columns> = {
   Secret: { columns: ['TYPE', 'DATA'], row: (r) => ({ TYPE: str(r.type ?? 'Opaque'), DATA: String(countKeys(r.data) + countKeys(r.stringData)) }) },
 };
 
+export interface ResourceTableOptions {
+  wide: boolean;
+  allNamespaces: boolean;
+  ctx: TableContext;
+  /** kubectl's `--show-labels`: a LABELS column last. */
+  showLabels?: boolean;
+  /** The NAME cell (`virtualservice.networking.istio.io/reviews` when several kinds are listed). */
+  displayName?: (name: string) => string;
+}
+
 /** The resource table for one kind. */
-export function resourceTable(kind: string, resources: readonly Resource[], opts: { wide: boolean; allNamespaces: boolean; ctx: TableContext }): string {
+export function resourceTable(kind: string, resources: readonly Resource[], opts: ResourceTableOptions): string {
   const table = TABLES[kind] ?? { columns: [], row: () => ({}) };
-  const columns = ['NAME', ...table.columns, 'AGE', ...(opts.wide ? (table.wide ?? []) : [])];
-  const rows = resources.map((r) => ({ ...table.row(r, opts.ctx), NAME: r.metadata.name, NAMESPACE: r.metadata.namespace ?? '', AGE: age(r.metadata.creationTimestamp, opts.ctx.now) }));
+  const columns = ['NAME', ...table.columns, 'AGE', ...(opts.wide ? (table.wide ?? []) : []), ...(opts.showLabels === true ? ['LABELS'] : [])];
+  const rows = resources.map((r) => ({
+    ...table.row(r, opts.ctx),
+    NAME: opts.displayName?.(r.metadata.name) ?? r.metadata.name,
+    NAMESPACE: r.metadata.namespace ?? '',
+    AGE: age(r.metadata.creationTimestamp, opts.ctx.now),
+    LABELS: labelsText(r.metadata.labels),
+  }));
   return render(opts.allNamespaces ? ['NAMESPACE', ...columns] : columns, rows);
 }
 
 /** `skiff get pods`: NAME READY STATUS RESTARTS AGE PORTS, like kubectl with the local ports added. */
-export function podTable(pods: readonly PodStatus[], opts: { wide: boolean; allNamespaces: boolean; now: number }): string {
-  const columns = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'PORTS', ...(opts.wide ? ['OUTBOUND', 'ADMIN', 'PIDS', 'LABELS'] : [])];
+export function podTable(pods: readonly PodStatus[], opts: { wide: boolean; allNamespaces: boolean; now: number; showLabels?: boolean }): string {
+  const columns = ['NAME', 'READY', 'STATUS', 'RESTARTS', 'AGE', 'PORTS', ...(opts.wide ? ['OUTBOUND', 'ADMIN', 'PIDS'] : []), ...(opts.wide || opts.showLabels === true ? ['LABELS'] : [])];
   const rows = pods.map((p) => {
     // kubectl counts containers: the app and, with a sidecar, the proxy (the gateway is the proxy alone).
     const containers = p.kind === 'gateway' || p.ports.outbound === undefined ? 1 : 2;

@@ -2,6 +2,7 @@
  * The tables of `skiff proxy-status` and `skiff proxy-config` (istioctl's columns, adapted to
  * what a Skiff proxy has), and how a WORKLOAD argument finds its proxy.
  */
+import { isIP } from 'node:net';
 import type { ProxyStatus } from '../controlplane/push/types.js';
 import type { HeaderMatch, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
 
@@ -140,6 +141,18 @@ function clusterParts(c: ClusterConfigInput): { direction: string; port: string;
   return { direction: '-', port: '-', subset: '-', host: c.name };
 }
 
+/**
+ * The cluster's discovery type as Istio's proxies report it: ORIGINAL_DST for passthrough and
+ * inbound clusters (they connect to the address the connection was for), STRICT_DNS when the
+ * endpoints are host names the proxy resolves (a DNS ServiceEntry), EDS for the other service
+ * clusters (their endpoints come from the control plane), STATIC for the rest (BlackHoleCluster).
+ */
+export function clusterType(c: ClusterConfigInput): 'EDS' | 'STRICT_DNS' | 'ORIGINAL_DST' | 'STATIC' {
+  if (c.discovery === 'original-dst' || c.name.startsWith('inbound|')) return 'ORIGINAL_DST';
+  if (!c.name.startsWith('outbound|')) return 'STATIC';
+  return (c.endpoints ?? []).some((e) => isIP(e.address) === 0) ? 'STRICT_DNS' : 'EDS';
+}
+
 /** SERVICE FQDN PORT SUBSET DIRECTION TYPE LB ENDPOINTS. */
 export function clustersTable(snap: ProxySnapshot): string {
   const rows = snap.clusters.map((c) => {
@@ -149,7 +162,7 @@ export function clustersTable(snap: ProxySnapshot): string {
       PORT: p.port,
       SUBSET: p.subset,
       DIRECTION: p.direction,
-      TYPE: c.discovery === 'original-dst' ? 'ORIGINAL_DST' : 'STATIC',
+      TYPE: clusterType(c),
       LB: c.lb?.policy ?? 'ROUND_ROBIN',
       ENDPOINTS: String(c.endpoints?.length ?? 0),
     };

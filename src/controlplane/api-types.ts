@@ -51,6 +51,8 @@ export interface PodList {
 
 /** GET /api/v1/status: what `skiff up --detach` waits on and prints. */
 export interface SkiffdStatus {
+  /** skiffd's version (its installation's package version). */
+  version: string;
   pid: number;
   stateDir: string;
   apiUrl: string;

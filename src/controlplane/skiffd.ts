@@ -33,6 +33,7 @@ import type { ProxySnapshot } from '../snapshot/index.js';
 import { translate } from './translate/index.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
+import { SKIFF_VERSION } from './build-info.js';
 import { ConfigCache, WorkloadSync } from './skiffd-sync.js';
 import { MeshConfigWatcher } from './skiffd-mesh.js';
 import { meshOptionsFrom } from './mesh-options.js';
@@ -234,6 +235,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
         const ingress = runtime?.gateways()[0];
         const ingressPort = ingress?.portMap[80] ?? ingress?.portMap[8080];
         return {
+          version: SKIFF_VERSION,
           pid: process.pid,
           stateDir: opts.stateDir,
           apiUrl,

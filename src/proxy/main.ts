@@ -17,6 +17,7 @@ import { answerMetricsRequests, otherWorkersMetrics, relayWorkerMetrics } from '
 import { DEFAULT_RUN_TELEMETRY, ProxyProcessTelemetry } from '../telemetry/process.js';
 import type { TelemetryRunOptions } from '../telemetry/process.js';
 import { PROMETHEUS_PATH } from '../telemetry/metrics/server.js';
+import { gatedLog } from './admin/log-levels.js';
 
 export interface RunProxyOptions {
   /** Where snapshots come from: a file, or the control plane (exactly one of the two). */
@@ -56,8 +57,13 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     await runPrimary(opts);
     return;
   }
+  // Lines go through the loggers the admin's /logging sets (`skiff proxy-config log`).
+  const log = gatedLog(opts.log, 'main');
+  const faultLog = gatedLog(opts.log, 'main', 'error');
+  const configLog = gatedLog(opts.log, 'config');
+  const rejectLog = gatedLog(opts.log, 'config', 'warning');
   // A fault in one request's path must not take every connection of the process down with it.
-  process.on('uncaughtException', (err) => opts.log(`internal error (serving on): ${err.stack ?? String(err)}`));
+  process.on('uncaughtException', (err) => faultLog(`internal error (serving on): ${err.stack ?? String(err)}`));
   // Among workers only the first serves admin and health, so those ports stay single.
   const first = cluster.isPrimary || cluster.worker?.id === 1;
   const telemetry = ProxyProcessTelemetry.create(opts.telemetry ?? DEFAULT_RUN_TELEMETRY);
@@ -80,26 +86,26 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
   if (first) {
     // Metrics are worth having, not worth refusing traffic over: a taken port is reported and skipped.
     const at = await telemetry.start(proxy, true, cluster.isWorker ? otherWorkersMetrics : undefined).catch((err: NodeJS.ErrnoException) => {
-      opts.log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`);
+      log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`);
       return null;
     });
     if (at !== null) {
       metricsUrl = urlOf(at, PROMETHEUS_PATH);
-      opts.log(`${tag}metrics on ${at.address}:${at.port}${PROMETHEUS_PATH}`);
+      log(`${tag}metrics on ${at.address}:${at.port}${PROMETHEUS_PATH}`);
     }
   }
   let client: ControlClient | null = null;
-  let onHup = (): void => opts.log(`${tag}SIGHUP ignored: snapshots come from the control plane`);
+  let onHup = (): void => log(`${tag}SIGHUP ignored: snapshots come from the control plane`);
   if (opts.snapshotFile !== undefined) {
     const file = opts.snapshotFile;
     const load = async (): Promise<boolean> => {
       try {
         const report = await proxy.applySnapshot(await readSnapshotFile(file));
-        opts.log(`${tag}snapshot ${report.version} applied; listeners: ${describeListeners(proxy)}`);
+        configLog(`${tag}snapshot ${report.version} applied; listeners: ${describeListeners(proxy)}`);
         return true;
       } catch (err) {
         const why = err instanceof SnapshotError ? `snapshot rejected: ${err.message}` : err instanceof Error ? err.message : String(err);
-        opts.log(`${tag}${why}`);
+        rejectLog(`${tag}${why}`);
         return false;
       }
     };
@@ -110,14 +116,14 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     onHup = (): void => void load();
   } else if (cluster.isWorker) {
     // The primary holds the stream to the control plane and relays the snapshots.
-    serveRelayedSnapshots(proxy, adminUrl, (line) => opts.log(`${tag}${line}`), metricsUrl);
+    serveRelayedSnapshots(proxy, adminUrl, (line) => configLog(`${tag}${line}`), metricsUrl);
   } else if (opts.controlPlane !== undefined) {
     client = startControlClient({
       controlPlane: opts.controlPlane,
       target: proxy,
       ...(adminUrl !== undefined ? { adminUrl } : {}),
       ...(metricsUrl !== undefined ? { metricsUrl } : {}),
-      log: opts.log,
+      log: configLog,
       describe: () => describeListeners(proxy),
     });
   } else {
@@ -125,13 +131,13 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
   }
   if (first) {
     const health = proxy.healthAddress();
-    if (admin !== null) opts.log(`${tag}admin on ${admin.address}:${admin.port}`);
-    if (health !== null) opts.log(`${tag}health on ${health.address}:${health.port}`);
+    if (admin !== null) log(`${tag}admin on ${admin.address}:${admin.port}`);
+    if (health !== null) log(`${tag}health on ${health.address}:${health.port}`);
   }
   await new Promise<void>((resolve) => {
     const onStop = (): void => {
       process.removeListener('SIGHUP', onHup);
-      opts.log(`${tag}draining`);
+      log(`${tag}draining`);
       void (client?.close() ?? Promise.resolve())
         .then(() => proxy.close(opts.drainMs))
         .then(() => telemetry.close())

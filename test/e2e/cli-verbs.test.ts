@@ -3,11 +3,12 @@
  * with httpbin and curl): each verb's output and exit status as the user sees them.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { repoRoot } from '../helpers/cli.js';
+import { repoRoot, runSkiff, skiffBin } from '../helpers/cli.js';
 import { eventually, startMesh } from './harness.js';
 import type { Mesh } from './harness.js';
 
@@ -131,7 +132,6 @@ async function httpbinEndpoints(): Promise<string[]> {
 
 test('endpoints removed by a scale-down leave proxy-config endpoints once drained, without another config change', async () => {
   const httpbin = join(repoRoot, 'samples/httpbin/httpbin.yaml');
-  const { readFile } = await import('node:fs/promises');
   const manifest = await readFile(httpbin, 'utf8');
   await mesh.apply(manifest.replace('replicas: 1', 'replicas: 2'));
   await mesh.waitReady();
@@ -147,4 +147,185 @@ test('endpoints removed by a scale-down leave proxy-config endpoints once draine
     const lines = await httpbinEndpoints();
     return lines.length === 1 && /HEALTHY/.test(lines[0]);
   }, 'the removed endpoint is gone from the list once drained', 15_000);
+});
+
+const httpbinRule = `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata:
+  name: httpbin
+spec:
+  host: httpbin
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+`;
+
+test('skiff get: several kinds at once, all, ns, -l, --show-labels, -o jsonpath, pods as Pod objects', async () => {
+  await mesh.apply(httpbinRoute());
+  await mesh.apply(httpbinRule);
+
+  const both = await mesh.skiff(['get', 'vs,dr']);
+  assert.equal(both.code, 0, both.stderr);
+  assert.match(both.stdout, /^NAME\s+GATEWAYS\s+HOSTS\s+AGE\nvirtualservice\.networking\.istio\.io\/httpbin\s+\[httpbin\]\s+\S+\n\nNAME\s+HOST\s+AGE\ndestinationrule\.networking\.istio\.io\/httpbin\s+httpbin\s+\S+\n$/);
+
+  const all = await mesh.skiff(['get', 'all']);
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, /^pod\/httpbin-[a-z0-9-]+\s+2\/2\s+Running\s/m);
+  assert.match(all.stdout, /^pod\/curl-[a-z0-9-]+\s+2\/2\s+Running\s/m);
+  assert.match(all.stdout, /^service\/httpbin\s+ClusterIP\s+8000\/TCP\s+\S+$/m);
+  assert.match(all.stdout, /^deployment\.apps\/httpbin\s+1\/1\s+1\s+1\s+\S+$/m);
+
+  const ns = await mesh.skiff(['get', 'ns']);
+  assert.equal(ns.code, 0, ns.stderr);
+  assert.deepEqual(ns.stdout.split('\n').filter((l) => l !== '').map((l) => l.split(/\s+/).slice(0, 2).join(' ')), ['NAME STATUS', 'default Active', 'istio-system Active']);
+
+  const selected = await mesh.skiff(['get', 'pods', '-l', 'app=httpbin,version in (v1)', '-o', 'name']);
+  assert.equal(selected.code, 0, selected.stderr);
+  assert.match(selected.stdout, /^pod\/httpbin-[a-z0-9]+-[a-z0-9]+\n$/);
+  const none = await mesh.skiff(['get', 'pods', '--selector', 'app=nothing']);
+  assert.equal(none.code, 0);
+  assert.equal(none.stdout, '');
+  assert.equal(none.stderr, 'No resources found in default namespace.\n');
+  const badSelector = await mesh.skiff(['get', 'pods', '-l', 'app=httpbin,,x']);
+  assert.notEqual(badSelector.code, 0);
+  assert.match(badSelector.stderr, /found an empty requirement in selector "app=httpbin,,x"/);
+
+  const labels = await mesh.skiff(['get', 'svc', 'httpbin', '--show-labels']);
+  assert.equal(labels.code, 0, labels.stderr);
+  assert.match(labels.stdout, /^NAME\s+TYPE\s+PORT\(S\)\s+AGE\s+LABELS\nhttpbin\s+ClusterIP\s+8000\/TCP\s+\S+\s+app=httpbin,service=httpbin\n$/);
+
+  const hosts = await mesh.skiff(['get', 'vs', 'httpbin', '-o', 'jsonpath={.spec.hosts[0]}']);
+  assert.equal(hosts.code, 0, hosts.stderr);
+  assert.equal(hosts.stdout, 'httpbin');
+  const names = await mesh.skiff(['get', 'pods', '-o', 'jsonpath={range .items[*]}{.metadata.labels.app}{"\\n"}{end}']);
+  assert.equal(names.code, 0, names.stderr);
+  assert.deepEqual(names.stdout.split('\n').filter((l) => l !== '').sort(), ['curl', 'httpbin']);
+  const badTemplate = await mesh.skiff(['get', 'pods', '-o', 'jsonpath={.items[*]']);
+  assert.notEqual(badTemplate.code, 0);
+  assert.match(badTemplate.stderr, /error parsing jsonpath \{\.items\[\*\], unclosed action/);
+
+  const json = await mesh.skiff(['get', 'pods', '-l', 'app=httpbin', '-o', 'json']);
+  assert.equal(json.code, 0, json.stderr);
+  const podList = JSON.parse(json.stdout) as { kind: string; items: { apiVersion: string; kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; status: { phase: string; podIP: string; containerStatuses: { name: string; ready: boolean; state: Record<string, unknown> }[] } }[] };
+  assert.equal(podList.kind, 'List');
+  assert.equal(podList.items.length, 1);
+  const [pod] = podList.items;
+  assert.equal(pod.kind, 'Pod');
+  assert.equal(pod.metadata.namespace, 'default');
+  assert.deepEqual({ app: pod.metadata.labels.app, version: pod.metadata.labels.version }, { app: 'httpbin', version: 'v1' });
+  assert.equal(pod.status.phase, 'Running');
+  assert.equal(pod.status.podIP, '127.0.0.1');
+  assert.deepEqual(pod.status.containerStatuses.map((c) => [c.name, c.ready, Object.keys(c.state)[0]]).sort(), [['httpbin', true, 'running'], ['istio-proxy', true, 'running']]);
+  const yaml = await mesh.skiff(['get', 'pod', pod.metadata.name, '-o', 'yaml']);
+  assert.equal(yaml.code, 0, yaml.stderr);
+  assert.match(yaml.stdout, new RegExp(`^kind: Pod\\n[\\s\\S]*^  name: ${pod.metadata.name}$[\\s\\S]*^  phase: Running$`, 'm'));
+
+  const missing = await mesh.skiff(['get', 'pods', 'nothing-like-it']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error from server (NotFound): pods "nothing-like-it" not found\n');
+  const unknownKind = await mesh.skiff(['get', 'vs,widgets']);
+  assert.notEqual(unknownKind.code, 0);
+  assert.match(unknownKind.stderr, /the server doesn't have a resource type "widgets"/);
+
+  await mesh.delete(httpbinRule);
+});
+
+test('skiff logs -l: every matching pod\'s log, each line prefixed with its pod and container', async () => {
+  const r = await mesh.skiff(['logs', '-l', 'app in (httpbin,curl)', '-c', 'istio-proxy', '--prefix', '--tail', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter((l) => l !== '');
+  const pods = new Set(lines.map((l) => /^\[pod\/(httpbin|curl)-[a-z0-9-]+\/istio-proxy\] /.exec(l)?.[1] ?? `unprefixed: ${l}`));
+  assert.deepEqual([...pods].sort(), ['curl', 'httpbin']);
+  assert.ok(lines.length <= 4, r.stdout);
+  const none = await mesh.skiff(['logs', '-l', 'app=nothing']);
+  assert.equal(none.code, 0);
+  assert.equal(none.stderr, 'No resources found in default namespace.\n');
+  const both = await mesh.skiff(['logs', 'httpbin', '-l', 'app=httpbin']);
+  assert.notEqual(both.code, 0);
+  assert.match(both.stderr, /give either NAME or -l SELECTOR, not both/);
+});
+
+test('skiff scale deploy/NAME --replicas N, followed by skiff get -w as it happens', async () => {
+  const watcher = spawn(process.execPath, [skiffBin, 'get', 'deploy', 'httpbin', '-w', '--state-dir', mesh.stateDir], { env: { ...process.env, NO_COLOR: '1' } });
+  let watched = '';
+  watcher.stdout.setEncoding('utf8').on('data', (d: string) => (watched += d));
+  try {
+    await eventually(() => /^httpbin\s+1\/1\s/m.test(watched), 'the watch lists the Deployment first');
+    const up = await mesh.skiff(['scale', 'deploy/httpbin', '--replicas', '2']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, 'deployment.apps/httpbin scaled\n');
+    await mesh.waitReady();
+    const pods = await mesh.skiff(['get', 'pods', '-l', 'app=httpbin', '-o', 'name']);
+    assert.equal(pods.stdout.split('\n').filter((l) => l !== '').length, 2, pods.stdout);
+    // The change arrives as a row of its own, without the header again.
+    await eventually(() => watched.split('\n').filter((l) => l.startsWith('httpbin ')).length >= 2, 'the watch prints the scaled Deployment');
+    assert.equal(watched.split('\n').filter((l) => l.startsWith('NAME')).length, 1, watched);
+    const down = await mesh.skiff(['scale', 'deployment', 'httpbin', '--replicas', '1']);
+    assert.equal(down.code, 0, down.stderr);
+    await eventually(async () => (await mesh.skiff(['get', 'deploy', 'httpbin'])).stdout.includes('1/1'), 'back to one replica');
+  } finally {
+    watcher.kill('SIGINT');
+  }
+  const missing = await mesh.skiff(['scale', 'deploy/nothing', '--replicas', '2']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'Error from server (NotFound): deployments.apps "nothing" not found\n');
+  const notDeploy = await mesh.skiff(['scale', 'svc/httpbin', '--replicas', '2']);
+  assert.notEqual(notDeploy.code, 0);
+  assert.match(notDeploy.stderr, /only Deployments can be scaled \(deploy\/NAME\), not "svc\/httpbin"/);
+  const negative = await mesh.skiff(['scale', 'deploy/httpbin', '--replicas', '-1']);
+  assert.notEqual(negative.code, 0);
+  assert.match(negative.stderr, /must be a whole number of replicas, 0 or more/);
+});
+
+test('skiff version: the client and the running skiffd', async () => {
+  const { version } = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  const both = await mesh.skiff(['version']);
+  assert.equal(both.code, 0, both.stderr);
+  assert.equal(both.stdout, `client version: ${version}\ncontrol plane version: ${version}\n`);
+  const local = await mesh.skiff(['version', '--remote=false']);
+  assert.equal(local.code, 0, local.stderr);
+  assert.equal(local.stdout, `client version: ${version}\n`);
+  const json = await mesh.skiff(['version', '-o', 'json']);
+  assert.deepEqual(JSON.parse(json.stdout), { clientVersion: { version }, meshVersion: [{ Component: 'skiffd', Info: { version } }] });
+  const none = await runSkiff(['version', '--state-dir', join(dir, 'no-mesh')]);
+  assert.equal(none.code, 0, none.stderr);
+  assert.equal(none.stdout, `client version: ${version}\ncontrol plane version: none (skiffd is not running on this state directory)\n`);
+});
+
+test('skiff proxy-config: cluster types as Istio shows them, all, and the proxy\'s log levels get and set', async () => {
+  const clusters = await mesh.skiff(['proxy-config', 'clusters', 'deploy/curl']);
+  assert.equal(clusters.code, 0, clusters.stderr);
+  assert.match(clusters.stdout, /^httpbin\.default\.svc\.cluster\.local\s+8000\s+-\s+outbound\s+EDS\s/m);
+  assert.match(clusters.stdout, /^PassthroughCluster\s+-\s+-\s+-\s+ORIGINAL_DST\s/m);
+  assert.match(clusters.stdout, /^BlackHoleCluster\s+-\s+-\s+-\s+STATIC\s/m);
+
+  const all = await mesh.skiff(['proxy-config', 'all', 'deploy/curl']);
+  assert.equal(all.code, 0, all.stderr);
+  const headers = all.stdout.split('\n').filter((l) => /^(SERVICE FQDN|NAME|ENDPOINT)\s/.test(l)).map((l) => l.split(/\s{2,}/)[0]);
+  assert.deepEqual(headers, ['SERVICE FQDN', 'NAME', 'NAME', 'ENDPOINT']);
+  assert.match(all.stdout, /outbound\|8000\|\|httpbin\.default\.svc\.cluster\.local/);
+  const allJson = JSON.parse((await mesh.skiff(['proxy-config', 'all', 'deploy/curl', '-o', 'json'])).stdout) as { listeners: unknown[]; routes: unknown[]; clusters: unknown[]; endpoints: unknown[] };
+  assert.ok(allJson.listeners.length > 0 && allJson.routes.length > 0 && allJson.clusters.length > 0 && allJson.endpoints.length > 0);
+
+  const shown = await mesh.skiff(['proxy-config', 'log', 'deploy/curl']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(shown.stdout, 'active loggers:\n  config: info\n  main: info\n');
+  const one = await mesh.skiff(['proxy-config', 'log', 'deploy/curl', '--level', 'config:debug']);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(one.stdout, 'active loggers:\n  config: debug\n  main: info\n');
+  const every = await mesh.skiff(['proxy-config', 'log', 'deploy/curl', '--level', 'warning']);
+  assert.equal(every.stdout, 'active loggers:\n  config: warning\n  main: warning\n');
+  // Another proxy keeps its own levels.
+  assert.equal((await mesh.skiff(['proxy-config', 'log', 'deploy/httpbin'])).stdout, 'active loggers:\n  config: info\n  main: info\n');
+  const reset = await mesh.skiff(['proxy-config', 'log', 'deploy/curl', '-r']);
+  assert.equal(reset.stdout, 'active loggers:\n  config: info\n  main: info\n');
+  const badLevel = await mesh.skiff(['proxy-config', 'log', 'deploy/curl', '--level', 'loud']);
+  assert.notEqual(badLevel.code, 0);
+  assert.match(badLevel.stderr, /unknown log level "loud" \(levels: trace, debug, info, warning, error, critical, off\)/);
+  const badLogger = await mesh.skiff(['proxy-config', 'log', 'deploy/curl', '--level', 'http:debug']);
+  assert.notEqual(badLogger.code, 0);
+  assert.match(badLogger.stderr, /unknown logger "http" in "http:debug" \(loggers: config, main\)/);
+  const misplaced = await mesh.skiff(['proxy-config', 'clusters', 'deploy/curl', '--level', 'debug']);
+  assert.notEqual(misplaced.code, 0);
+  assert.match(misplaced.stderr, /--level and --reset go with proxy-config log/);
 });

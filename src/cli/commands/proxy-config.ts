@@ -1,15 +1,19 @@
 /**
- * `skiff proxy-config listeners|routes|clusters|endpoints WORKLOAD [-n NS] [-o json]`: one
+ * `skiff proxy-config listeners|routes|clusters|endpoints|all WORKLOAD [-n NS] [-o json]`: one
  * proxy's configuration as it runs, read from the proxy's own admin endpoints (found through
- * skiffd's proxy status), like istioctl proxy-config.
+ * skiffd's proxy status), like istioctl proxy-config; `all` is every table in turn (or, with
+ * -o json, the whole snapshot with the endpoints' health). `proxy-config log WORKLOAD
+ * [--level LEVEL | --level NAME:LEVEL,...] [-r]` shows, and sets, the proxy's log levels
+ * through its admin `/logging` as istioctl does.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ProxyStatusReport } from '../../controlplane/push/status-handler.js';
 import type { ProxySnapshot } from '../../snapshot/index.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, LOGGERS, isLogLevel, isLoggerName } from '../../proxy/admin/log-levels.js';
 import { withStateDir } from '../state-dir-option.js';
 
-type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints';
+type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'all' | 'log';
 
 const SECTIONS: Readonly<Record<string, Section>> = {
   listeners: 'listeners',
@@ -24,18 +28,38 @@ const SECTIONS: Readonly<Record<string, Section>> = {
   endpoints: 'endpoints',
   endpoint: 'endpoints',
   ep: 'endpoints',
+  all: 'all',
+  log: 'log',
+  logging: 'log',
 };
 
 interface ProxyConfigOptions {
   namespace: string;
   output: 'table' | 'json';
+  level?: string;
+  reset?: boolean;
   stateDir?: string;
 }
 
 function section(value: string): Section {
   const s = SECTIONS[value];
-  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters or endpoints)`);
+  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters, endpoints, all or log)`);
   return s;
+}
+
+/** `--level`: `LEVEL` for every logger, or `NAME:LEVEL,...`; as the admin's `/logging` query. */
+function logLevels(value: string): string {
+  const parts = value.split(',').map((p) => p.trim());
+  if (parts.length === 1 && !parts[0].includes(':')) {
+    if (!isLogLevel(parts[0])) throw new InvalidArgumentError(`unknown log level "${parts[0]}" (levels: ${LOG_LEVELS.join(', ')})`);
+    return `level=${parts[0]}`;
+  }
+  for (const p of parts) {
+    const [logger, level = ''] = p.split(':');
+    if (!isLoggerName(logger)) throw new InvalidArgumentError(`unknown logger "${logger}" in "${p}" (loggers: ${LOGGERS.join(', ')})`);
+    if (!isLogLevel(level)) throw new InvalidArgumentError(`unknown log level "${level}" in "${p}" (levels: ${LOG_LEVELS.join(', ')})`);
+  }
+  return `paths=${encodeURIComponent(parts.join(','))}`;
 }
 
 function output(value: string): 'table' | 'json' {
@@ -48,12 +72,15 @@ export function register(program: Command): void {
     program
       .command('proxy-config')
       .alias('pc')
-      .description("Show a proxy's listeners, routes, clusters or endpoints as it runs them (like istioctl proxy-config)")
-      .argument('<type>', 'listeners, routes, clusters or endpoints', section)
+      .description("Show a proxy's listeners, routes, clusters or endpoints as it runs them, or its log levels (like istioctl proxy-config)")
+      .argument('<type>', 'listeners, routes, clusters, endpoints, all, or log', section)
       .argument('<workload>', 'pod name (POD or POD.NAMESPACE), node id, or deploy/NAME for any replica of a Deployment')
       .option('-n, --namespace <ns>', "the workload's namespace", 'default')
-      .option('-o, --output <format>', 'json for the full configuration', output, 'table'),
+      .option('-o, --output <format>', 'json for the full configuration', output, 'table')
+      .option('--level <levels>', `log: set every logger (LEVEL) or some (NAME:LEVEL,...); levels ${LOG_LEVELS.join(', ')}; loggers ${LOGGERS.join(', ')}`, logLevels)
+      .option('-r, --reset', `log: every logger back to ${DEFAULT_LOG_LEVEL} (before --level)`),
   ).action(async (type: Section, workload: string, opts: ProxyConfigOptions) => {
+    if (type !== 'log' && (opts.level !== undefined || opts.reset === true)) throw new InvalidArgumentError('--level and --reset go with proxy-config log');
     const { apiGet, apiRequest } = await import('../skiffd-client.js');
     const { PROXY_STATUS_PATH } = await import('../../controlplane/push/status-handler.js');
     const tables = await import('../proxy-tables.js');
@@ -73,6 +100,19 @@ export function register(program: Command): void {
         throw new Error(`cannot read ${path} from proxy ${name} at ${admin}: ${err instanceof Error ? err.message : String(err)}`);
       }
     };
+    if (type === 'log') {
+      // istioctl's order: a reset first, then the levels asked for; the loggers as they then are.
+      const postAdmin = (query: string): Promise<unknown> => apiRequest(admin, 'POST', `/logging?${query}`);
+      try {
+        if (opts.reset === true) await postAdmin(`level=${DEFAULT_LOG_LEVEL}`);
+        if (opts.level !== undefined) await postAdmin(opts.level);
+      } catch (err) {
+        throw new Error(`cannot set the log levels of proxy ${name} at ${admin}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      const text = await fetchAdmin('/logging');
+      process.stdout.write(typeof text === 'string' ? text : '');
+      return;
+    }
     const snap = (await fetchAdmin('/config_dump')) as ProxySnapshot;
     if (typeof snap !== 'object' || snap === null || !Array.isArray(snap.listeners)) {
       throw new Error(`proxy ${name} has no snapshot applied yet (its status: ${proxy.state})`);
@@ -80,6 +120,19 @@ export function register(program: Command): void {
     let json: unknown;
     let table: string;
     switch (type) {
+      case 'all': {
+        const bound = await fetchAdmin('/listeners');
+        const text = await fetchAdmin('/clusters');
+        const health = tables.parseEndpointHealth(typeof text === 'string' ? text : '');
+        json = { ...snap, endpoints: health };
+        table = [
+          tables.clustersTable(snap),
+          tables.listenersTable(snap, tables.parseListenerAddresses(typeof bound === 'string' ? bound : '')),
+          tables.routesTable(snap),
+          tables.endpointsTable(health),
+        ].join('\n');
+        break;
+      }
       case 'listeners': {
         const bound = await fetchAdmin('/listeners');
         json = snap.listeners;

@@ -1,13 +1,14 @@
 /**
  * The admin endpoints Istio users reach for (Envoy's admin API shapes): `/config_dump`,
- * `/clusters`, `/stats`, `/listeners`, `/ready` on the admin port, and `/healthz/ready` on the
- * health port. Off the request path, so plain node:http serves them.
+ * `/clusters`, `/stats`, `/listeners`, `/ready`, `/logging` on the admin
+ * port, and `/healthz/ready` on the health port. Off the request path, so plain node:http serves them.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ProxySnapshot } from '../../snapshot/index.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { renderClusters } from './clusters-text.js';
+import { proxyLogLevels } from './log-levels.js';
 
 /** What the admin endpoints read of the proxy they serve (`SkiffProxy` is one). */
 export interface AdminView {
@@ -29,7 +30,7 @@ export interface AdminServerOptions {
   healthAddress: string;
 }
 
-type Handler = (proxy: AdminView, url: URL) => { status: number; type: string; body: string };
+type Handler = (proxy: AdminView, url: URL, method: string) => { status: number; type: string; body: string };
 
 const TEXT = 'text/plain; charset=UTF-8';
 
@@ -45,6 +46,15 @@ const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
       .map((l) => `${l.name}::${l.address().address}:${l.address().port}\n`)
       .join(''),
   }),
+  // Envoy's: GET lists the loggers; POST with `level=`, `NAME=` or `paths=` changes them first.
+  '/logging': (_p, url, method) => {
+    if (url.searchParams.size > 0) {
+      if (method !== 'POST') return { status: 405, type: TEXT, body: 'changing log levels takes a POST\n' };
+      const error = proxyLogLevels.applyQuery(url.searchParams);
+      if (error !== undefined) return { status: 400, type: TEXT, body: `${error}\n${proxyLogLevels.render()}` };
+    }
+    return { status: 200, type: TEXT, body: proxyLogLevels.render() };
+  },
   '/ready': (p) => (p.ready ? { status: 200, type: TEXT, body: 'LIVE\n' } : { status: 503, type: TEXT, body: 'PRE_INITIALIZING\n' }),
   '/server_info': (p) => ({
     status: 200,
@@ -109,7 +119,7 @@ function adminHandler(proxy: AdminView): http.RequestListener {
       res.end(`invalid path. admin commands are:\n${Object.keys(ADMIN_ROUTES).sort().join('\n')}\n`);
       return;
     }
-    const out = handler(proxy, url);
+    const out = handler(proxy, url, req.method ?? 'GET');
     res.writeHead(out.status, { 'content-type': out.type });
     res.end(out.body);
   };

@@ -148,7 +148,7 @@ describe('skiff proxy-status and proxy-config', () => {
 
     assert.equal(c.code, 0, c.stderr);
     assert.match(c.stdout, /^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+LB\s+ENDPOINTS$/m);
-    assert.match(c.stdout, /^svc\.default\.svc\.cluster\.local\s+80\s+-\s+outbound\s+STATIC\s+LEAST_REQUEST\s+1$/m);
+    assert.match(c.stdout, /^svc\.default\.svc\.cluster\.local\s+80\s+-\s+outbound\s+EDS\s+LEAST_REQUEST\s+1$/m);
 
     assert.equal(e.code, 0, e.stderr);
     assert.match(e.stdout, new RegExp(`^127\\.0\\.0\\.1:${backend.port}\\s+HEALTHY\\s+OK\\s+outbound\\|80\\|\\|svc\\.default\\.svc\\.cluster\\.local$`, 'm'));
