@@ -23,6 +23,12 @@ interface GetOptions {
   stateDir?: string;
 }
 
+/** `-o` refused by the option parser, as kubectl refuses it; a JSONPath template is parsed later. */
+function outputFormat(v: string): string {
+  if (['wide', 'yaml', 'json', 'name'].includes(v) || v.startsWith('jsonpath=')) return v;
+  throw new InvalidArgumentError(`unknown output format "${v}" (use yaml, json, wide, name or jsonpath=TEMPLATE)`);
+}
+
 /** kubectl's `all` category, as far as the local runtime has its kinds. */
 const ALL = ['pods', 'services', 'deployments'];
 const KNOWN = 'vs, dr, gw, se, sidecars, we, pa, ap, ra, telemetries, svc, deploy, pods, ns, sa, cm, secrets, all';
@@ -74,7 +80,7 @@ export function register(program: Command): void {
       .option('-A, --all-namespaces', 'list across all namespaces')
       .option('-l, --selector <selector>', 'label selector: key=value, key!=value, key, !key, key in (a,b), key notin (a,b), joined by commas')
       .option('--show-labels', 'show every label as the last column')
-      .option('-o, --output <format>', 'yaml, json, wide, name or jsonpath=TEMPLATE (kubectl\'s JSONPath template)')
+      .option('-o, --output <format>', 'yaml, json, wide, name or jsonpath=TEMPLATE (kubectl\'s JSONPath template)', outputFormat)
       .option('-w, --watch', 'after listing, print each change (needs a running skiffd)'),
   ).action(async (first: string, more: string[], opts: GetOptions) => {
     const { parseOutput, render } = await import('../get-output.js');
