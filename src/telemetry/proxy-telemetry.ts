@@ -12,6 +12,7 @@ import { DEFAULT_TELEMETRY, effectiveTelemetry } from './config.js';
 import type { EffectiveTelemetry } from './config.js';
 import { PEER_METADATA, PEER_METADATA_ID, PeerMetadataCache } from './identity.js';
 import { renderHealth } from './metrics/health.js';
+import { renderEnvoyStats } from './metrics/envoy-stats.js';
 import type { ProxyHealthSource } from './metrics/health.js';
 import { IstioMetrics, renderIstioMetrics } from './metrics/istio-metrics.js';
 import type { MetricsDump } from './metrics/istio-metrics.js';
@@ -212,7 +213,10 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
   renderPrometheus(health: ProxyHealthSource | null, others: readonly MetricsDump[] = []): string {
     const out: string[] = [];
     out.push('# TYPE istio_build gauge', `istio_build{component="proxy",tag="${this.opts.buildTag ?? ISTIO_BUILD_TAG}"} 1`);
-    if (health !== null) renderHealth(out, health, this.snapshotsApplied);
+    if (health !== null) {
+      renderHealth(out, health, this.snapshotsApplied);
+      renderEnvoyStats(out, health);
+    }
     out.push(
       '# TYPE skiff_proxy_spans_exported_total counter',
       `skiff_proxy_spans_exported_total ${this.spans.exported}`,

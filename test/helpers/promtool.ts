@@ -13,9 +13,17 @@ export const promtool = tool('promtool');
 
 /**
  * Lint findings a proxy's page draws by design, as Envoy's and Istio's do: Envoy writes `# TYPE`
- * lines without `# HELP`, and Istio's standard duration histogram is named in milliseconds.
+ * lines without `# HELP` and keeps its stats' own names (the counter
+ * `envoy_cluster_upstream_rq_retry` has no `_total` added, the gauge
+ * `envoy_cluster_membership_total` keeps its), and Istio's standard duration histogram is named
+ * in milliseconds.
  */
-export const ENVOY_LINTS: readonly RegExp[] = [/^\S+ no help text$/, /^istio_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"$/];
+export const ENVOY_LINTS: readonly RegExp[] = [
+  /^\S+ no help text$/,
+  /^envoy_\w+ counter metrics should have "_total" suffix$/,
+  /^envoy_\w+ non-counter metrics should not have "_total" suffix$/,
+  /^istio_request_duration_milliseconds use base unit "seconds" instead of "milliseconds"$/,
+];
 
 /** Pages already found good in this process (an `eventually` loop reads the same page often). */
 const checked = new Set<string>();

@@ -201,6 +201,28 @@ describe('istio standard metrics across two sidecars', () => {
     assert.ok(select(client, 'skiff_proxy_downstream_connections_active', { listener: 'outbound-http' }).length === 1);
     assert.equal(select(client, 'istio_build', { component: 'proxy' })[0].value, 1);
   });
+
+  test('Envoy\'s statistics under Envoy\'s Prometheus names, labelled by cluster and listener as Istio\'s dashboards query them', () => {
+    const one = (name: string, labels: Record<string, string> = {}): number => {
+      const s = select(client, name, labels);
+      assert.equal(s.length, 1, `${name} ${JSON.stringify(labels)}: ${JSON.stringify(s)}`);
+      return s[0].value;
+    };
+    // The third request to busy overflowed its one pending slot; the other two went through.
+    assert.equal(one('envoy_cluster_upstream_rq_pending_overflow', { cluster_name: BUSY }), 1);
+    assert.equal(one('envoy_cluster_upstream_rq_completed', { cluster_name: BUSY }), 2);
+    assert.equal(one('envoy_cluster_upstream_rq_200', { cluster_name: REVIEWS }), REQUESTS);
+    assert.equal(one('envoy_cluster_upstream_rq_2xx', { cluster_name: REVIEWS }), REQUESTS);
+    // Present before they first count, as in Envoy.
+    assert.equal(one('envoy_cluster_upstream_rq_retry', { cluster_name: REVIEWS }), 0);
+    assert.equal(one('envoy_cluster_outlier_detection_ejections_active', { cluster_name: REVIEWS }), 0);
+    assert.equal(one('envoy_cluster_upstream_cx_active', { cluster_name: REVIEWS }) >= 0, true);
+    assert.equal(one('envoy_cluster_membership_healthy', { cluster_name: REVIEWS }), 1);
+    assert.equal(one('envoy_cluster_circuit_breakers_default_rq_pending_open', { cluster_name: BUSY }), 0);
+    assert.ok(one('envoy_http_downstream_rq_total', { http_conn_manager_prefix: 'outbound-http' }) >= REQUESTS + 4);
+    assert.equal(one('envoy_server_live'), 1);
+    assert.match(String(select(client, 'envoy_listener_downstream_cx_active')[0]?.labels.listener_address), /^127\.0\.0\.1_\d+$/);
+  });
 });
 
 describe('metrics endpoint', () => {
@@ -214,6 +236,11 @@ describe('metrics endpoint', () => {
       assert.equal(hit.status, 200);
       assert.match(String(hit.headers['content-type']), /^text\/plain; version=0\.0\.4/);
       assert.match(hit.body, /^# TYPE istio_build gauge$/m);
+      // Envoy's types: counters keep Envoy's names, gauges are gauges.
+      assert.match(hit.body, /^# TYPE envoy_cluster_upstream_rq_retry counter$/m);
+      assert.match(hit.body, /^# TYPE envoy_cluster_upstream_cx_active gauge$/m);
+      assert.match(hit.body, /^# TYPE envoy_cluster_outlier_detection_ejections_active gauge$/m);
+      assert.match(hit.body, /^# TYPE envoy_cluster_circuit_breakers_default_rq_open gauge$/m);
       await checkScrape(hit.body, 'the client sidecar');
     } finally {
       await mesh.close();

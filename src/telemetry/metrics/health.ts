@@ -18,20 +18,15 @@
  *   skiff_proxy_outlier_ejections_total{cluster_name}
  */
 import { formatValue } from './histogram.js';
+import type { EnvoyStatsSource } from './envoy-stats.js';
 import { escapeLabelValue } from './labels.js';
 
-/** What the figures are read from; `SkiffProxy` has this shape. */
-export interface ProxyHealthSource {
-  readonly startedAt: number;
-  readonly ready: boolean;
+type EnvoyListener = ReturnType<EnvoyStatsSource['listenerList']>[number];
+
+/** What the figures (and the Envoy statistics beside them) are read from; `SkiffProxy` has this shape. */
+export interface ProxyHealthSource extends EnvoyStatsSource {
   readonly snapshot: { readonly version: string } | null;
-  listenerList(): readonly {
-    readonly name: string;
-    readonly activeConnections: number;
-    readonly config: { readonly http?: unknown };
-    readonly httpStats: { readonly downstream_rq_active: number };
-  }[];
-  readonly clusterManager: { readonly clusters: ReadonlyMap<string, { stats(): Record<string, number> }> };
+  listenerList(): readonly (EnvoyListener & { readonly httpStats: { readonly downstream_rq_active: number } })[];
 }
 
 type Sample = [labels: string, value: number];
