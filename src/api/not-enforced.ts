@@ -117,7 +117,6 @@ export const NOT_ENFORCED: readonly NotEnforced[] = [
     effect: `${NO_MTLS}, and the sidecar does not originate TLS (only mode DISABLE is what happens)`,
     find: policyField('tls', true, (tls) => !isObj(tls) || tls.mode !== 'DISABLE'),
   },
-  { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.backendUtilization', effect: 'endpoints are balanced without load reports', find: policyField('loadBalancer.backendUtilization', true) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.localityLbSetting', effect: 'the local mesh has no localities; endpoints are balanced as one set', find: policyField('loadBalancer.localityLbSetting', true) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.zoneAwareLbSetting', effect: 'the local mesh has no zones; endpoints are balanced as one set', find: policyField('loadBalancer.zoneAwareLbSetting', true) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.warmupDurationSecs', effect: 'new endpoints get their full share at once', find: policyField('loadBalancer.warmupDurationSecs', true) },

@@ -3,6 +3,7 @@
  * (`withDefaults`), rejecting malformed input with an error naming the cluster and field.
  */
 import type {
+  BackendUtilizationConfig,
   ClusterConfig,
   ClusterConfigInput,
   ConnectionPoolConfig,
@@ -113,6 +114,16 @@ function checkEndpoint(e: EndpointConfig, at: string): EndpointConfig {
   return e;
 }
 
+/** Envoy's defaults for client-side weighted round robin. */
+export const WRR_DEFAULTS: Readonly<BackendUtilizationConfig> = Object.freeze({
+  weightUpdatePeriodMs: 1000,
+  weightExpirationPeriodMs: 180_000,
+  blackoutPeriodMs: 10_000,
+  errorUtilizationPenalty: 1,
+  metricNamesForComputingUtilization: [],
+});
+const WRR_MIN_UPDATE_PERIOD_MS = 100;
+
 function resolveLb(lb: LbPolicy, at: string): LbPolicy {
   if (typeof lb !== 'object' || lb === null) throw new ClusterConfigError(at, 'must be an object');
   switch (lb.policy) {
@@ -127,6 +138,20 @@ function resolveLb(lb: LbPolicy, at: string): LbPolicy {
       if (size > MAX_RING_SIZE) throw new ClusterConfigError(`${at}.minimumRingSize`, `must be at most ${MAX_RING_SIZE}`);
       return { policy: lb.policy, hash: checkHash(lb.hash, `${at}.hash`), minimumRingSize: size };
     }
+    case 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN': {
+      const names = lb.metricNamesForComputingUtilization ?? [];
+      if (!Array.isArray(names) || names.some((n) => typeof n !== 'string' || n === '')) throw new ClusterConfigError(`${at}.metricNamesForComputingUtilization`, 'must be a list of metric names');
+      const update = nonNegative(lb.weightUpdatePeriodMs ?? WRR_DEFAULTS.weightUpdatePeriodMs, `${at}.weightUpdatePeriodMs`);
+      return {
+        policy: lb.policy,
+        // Envoy raises a shorter update period to 100 ms.
+        weightUpdatePeriodMs: Math.max(update, WRR_MIN_UPDATE_PERIOD_MS),
+        weightExpirationPeriodMs: nonNegative(lb.weightExpirationPeriodMs ?? WRR_DEFAULTS.weightExpirationPeriodMs, `${at}.weightExpirationPeriodMs`),
+        blackoutPeriodMs: nonNegative(lb.blackoutPeriodMs ?? WRR_DEFAULTS.blackoutPeriodMs, `${at}.blackoutPeriodMs`),
+        errorUtilizationPenalty: nonNegative(lb.errorUtilizationPenalty ?? WRR_DEFAULTS.errorUtilizationPenalty, `${at}.errorUtilizationPenalty`),
+        metricNamesForComputingUtilization: [...names],
+      };
+    }
     case 'MAGLEV': {
       const size = positiveInt(lb.tableSize ?? DEFAULT_MAGLEV_TABLE_SIZE, `${at}.tableSize`);
       if (!isPrime(size)) throw new ClusterConfigError(`${at}.tableSize`, `must be a prime number, got ${size}`);
@@ -135,7 +160,7 @@ function resolveLb(lb: LbPolicy, at: string): LbPolicy {
     default:
       throw new ClusterConfigError(
         `${at}.policy`,
-        `unknown load balancer ${JSON.stringify((lb as { policy: unknown }).policy)}; expected ROUND_ROBIN, LEAST_REQUEST, RANDOM, PASSTHROUGH, RING_HASH or MAGLEV`,
+        `unknown load balancer ${JSON.stringify((lb as { policy: unknown }).policy)}; expected ROUND_ROBIN, LEAST_REQUEST, RANDOM, PASSTHROUGH, RING_HASH, MAGLEV or CLIENT_SIDE_WEIGHTED_ROUND_ROBIN`,
       );
   }
 }

@@ -53,6 +53,7 @@ export type LbPolicy =
       /** LEAST_REQUEST only: hosts sampled per pick (Envoy `choice_count`). Default 2. */
       choiceCount?: number;
     }
+  | ({ policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN' } & Partial<BackendUtilizationConfig>)
   | {
       policy: HashLbPolicyName;
       hash: HashKeySource;
@@ -61,6 +62,24 @@ export type LbPolicy =
       /** MAGLEV: lookup table size, a prime (Envoy default 65537). */
       tableSize?: number;
     };
+
+/**
+ * Envoy's client-side weighted round robin (Istio's `loadBalancer.backendUtilization`): each
+ * endpoint weighted by the load it reports in ORCA form on its responses (the
+ * `endpoint-load-metrics` header), weight = qps / (utilization + eps / qps × errorUtilizationPenalty).
+ */
+export interface BackendUtilizationConfig {
+  /** How often weights are recomputed from the reports. Envoy's default 1 s, at least 100 ms. */
+  weightUpdatePeriodMs: number;
+  /** A host that has not reported for this long goes back to the default weight. Default 3 min. */
+  weightExpirationPeriodMs: number;
+  /** Blackout: a host's weight is used only once it has reported for this long. Default 10 s. */
+  blackoutPeriodMs: number;
+  /** Multiplier of eps / qps in the utilization (Istio's percent / 100). Default 1. */
+  errorUtilizationPenalty: number;
+  /** ORCA named metrics whose maximum is the utilization when application_utilization is not reported. */
+  metricNamesForComputingUtilization: string[];
+}
 
 /**
  * DestinationRule `connectionPool` (tcp + http) flattened, durations in ms. Every field is

@@ -22,6 +22,7 @@ export {
   MAX_RING_SIZE,
   OUTLIER_DETECTION_DEFAULTS,
   UNLIMITED,
+  WRR_DEFAULTS,
   withDefaults,
 } from './cluster-defaults.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';

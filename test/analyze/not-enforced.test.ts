@@ -92,11 +92,14 @@ test('every entry names a kind Skiff stores, and every field entry can find its 
     assert.ok(entry.effect.length > 0, `${entry.kind} ${entry.field ?? ''} says what happens instead`);
     assert.equal(entry.field === undefined, entry.find === undefined, `${entry.kind} ${entry.field ?? ''}: a field entry has a finder and a kind entry has none`);
   }
-  const backend: Resource = {
+  const locality: Resource = {
     apiVersion: 'networking.istio.io/v1',
     kind: 'DestinationRule',
     metadata: { name: 'r', namespace: 'default' },
-    spec: { host: 'r', trafficPolicy: { loadBalancer: { backendUtilization: {} } } },
+    spec: { host: 'r', trafficPolicy: { loadBalancer: { localityLbSetting: { enabled: true } } } },
   };
-  assert.deepEqual(unenforcedUses(backend).map((u) => [u.entry.field, u.paths]), [['trafficPolicy.loadBalancer.backendUtilization', [['spec', 'trafficPolicy', 'loadBalancer', 'backendUtilization']]]]);
+  assert.deepEqual(unenforcedUses(locality).map((u) => [u.entry.field, u.paths]), [['trafficPolicy.loadBalancer.localityLbSetting', [['spec', 'trafficPolicy', 'loadBalancer', 'localityLbSetting']]]]);
+  // Balancing by the load endpoints report is enforced: nothing to say about it.
+  const backend: Resource = { ...locality, spec: { host: 'r', trafficPolicy: { loadBalancer: { backendUtilization: {} } } } };
+  assert.deepEqual(unenforcedUses(backend), []);
 });

@@ -83,9 +83,26 @@ export function hashPolicyOf(policy: MergedPolicy | undefined): HashPolicy | und
   return { httpQueryParameterName: src.queryParameter };
 }
 
-/** Istio's load balancer: `simple` (LEAST_CONN is LEAST_REQUEST; unset is LEAST_REQUEST) or consistent hash (ring hash unless Maglev). */
+/**
+ * Istio's load balancer: `simple` (LEAST_CONN is LEAST_REQUEST; unset is LEAST_REQUEST),
+ * consistent hash (ring hash unless Maglev), or `backendUtilization`, Envoy's client-side
+ * weighted round robin (the error penalty from percent to Envoy's multiplier).
+ */
 export function lbPolicyOf(lb: LoadBalancerSettings | undefined): LbPolicy | undefined {
   if (lb === undefined) return undefined;
+  const bu = lb.backendUtilization;
+  if (bu !== undefined) {
+    const out: LbPolicy = { policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN' };
+    const update = ms(bu.weightUpdatePeriod);
+    const expiration = ms(bu.weightExpirationPeriod);
+    const blackout = ms(bu.weightStabilizationPeriod);
+    if (update !== undefined) out.weightUpdatePeriodMs = update;
+    if (expiration !== undefined) out.weightExpirationPeriodMs = expiration;
+    if (blackout !== undefined) out.blackoutPeriodMs = blackout;
+    if (bu.errorUtilizationPenaltyPercent !== undefined) out.errorUtilizationPenalty = bu.errorUtilizationPenaltyPercent / 100;
+    if (bu.metricNamesForComputingUtilization !== undefined && bu.metricNamesForComputingUtilization.length > 0) out.metricNamesForComputingUtilization = [...bu.metricNamesForComputingUtilization];
+    return out;
+  }
   if (lb.consistentHash !== undefined) {
     const hash = hashKeySource(lb) ?? { sourceIp: true as const };
     if (lb.consistentHash.maglev !== undefined) {

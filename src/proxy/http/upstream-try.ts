@@ -11,6 +11,7 @@ import type { HeaderList } from './headers.js';
 import { UpstreamRequest } from './upstream-request.js';
 import type { UpstreamRequestHead } from './upstream-request.js';
 import { grpcToHttpStatus, isGrpcRequest } from '../http2/grpc.js';
+import { ORCA_HEADER } from '../upstream/lb/orca.js';
 
 export type { UpstreamRequestHead } from './upstream-request.js';
 
@@ -71,6 +72,11 @@ export class UpstreamTry<R> extends UpstreamRequest implements ResponseHandler {
     this.gotHeaders = true;
     this.clearPerTryTimer();
     this.noteGrpcStatus(headers);
+    // backendUtilization: the load the endpoint reports weighs it in the cluster's next picks.
+    if (this.cluster.wantsLoadReports) {
+      const load = headers.get(ORCA_HEADER);
+      if (load !== undefined) this.cluster.reportLoad(this.host, load);
+    }
     this.events.responseHead(this.owner, this, status, headers, contentLength, endStream);
   }
 

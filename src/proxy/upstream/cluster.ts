@@ -5,9 +5,10 @@
  */
 import type { Clock, Endpoint, LoadBalancer, PickContext, Random } from './types.js';
 import type { ClusterConfig, ClusterConfigInput } from '../../snapshot/index.js';
-import { withDefaults, endpointKey } from '../../snapshot/index.js';
+import { withDefaults, endpointKey, WRR_DEFAULTS } from '../../snapshot/index.js';
 import { HostImpl } from './endpoint.js';
-import { createLoadBalancer } from './lb/index.js';
+import { createLoadBalancer, EndpointLoadReports } from './lb/index.js';
+import { parseOrcaHeader } from './lb/orca.js';
 import { ResourceLimits } from './limits.js';
 import { OutlierDetector, type OutlierOutcome } from './outlier.js';
 import { ClusterCounters } from './counters.js';
@@ -50,6 +51,13 @@ export interface Cluster {
   endRequest(host: Endpoint, outcome: OutlierOutcome | null): void;
   /** Reports an outcome to outlier detection without request accounting (e.g. connect failures). */
   report(host: Endpoint, outcome: OutlierOutcome): void;
+  /**
+   * True when the balancer weighs endpoints by the load they report (backendUtilization): the
+   * router then hands each response's `endpoint-load-metrics` header to `reportLoad`.
+   */
+  readonly wantsLoadReports: boolean;
+  /** An ORCA load report (`endpoint-load-metrics` header value) from `host`; malformed ones are ignored. */
+  reportLoad(host: Endpoint, headerValue: string): void;
   /** Applies a new config for the same cluster. Throws `ClusterConfigError` and changes nothing on bad input. */
   update(cfg: ClusterConfigInput | ClusterConfig): void;
   /** Called with each host that starts draining (pools close its idle connections). */
@@ -83,6 +91,7 @@ class ClusterImpl implements Cluster {
   private readonly originalDst = new Map<string, HostImpl>();
   private readonly drainListeners = new Set<(host: Endpoint) => void>();
   private lb: LoadBalancer = { pick: () => undefined };
+  private loadReports: EndpointLoadReports | undefined;
 
   constructor(
     cfg: ClusterConfig,
@@ -139,6 +148,17 @@ class ClusterImpl implements Cluster {
 
   report(host: Endpoint, outcome: OutlierOutcome): void {
     this.outlier?.report(host, outcome);
+  }
+
+  get wantsLoadReports(): boolean {
+    return this.loadReports !== undefined;
+  }
+
+  reportLoad(host: Endpoint, headerValue: string): void {
+    const reports = this.loadReports;
+    if (reports === undefined) return;
+    const report = parseOrcaHeader(headerValue);
+    if (report !== undefined) reports.record(host, report);
   }
 
   update(cfg: ClusterConfigInput | ClusterConfig): void {
@@ -198,7 +218,20 @@ class ClusterImpl implements Cluster {
     this.config = cfg;
     this.limits.setLimits(cfg.connectionPool);
     this.applyOutlier(cfg);
+    this.applyLoadReports(cfg);
     this.rebuild();
+  }
+
+  /** What endpoints reported survives a config change that keeps the policy. */
+  private applyLoadReports(cfg: ClusterConfig): void {
+    if (cfg.lb.policy !== 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN') {
+      this.loadReports = undefined;
+      return;
+    }
+    const { policy: _policy, ...settings } = cfg.lb;
+    const resolved = { ...WRR_DEFAULTS, ...settings };
+    if (this.loadReports === undefined) this.loadReports = new EndpointLoadReports(resolved, this.clock);
+    else this.loadReports.setConfig(resolved);
   }
 
   private applyOutlier(cfg: ClusterConfig): void {
@@ -226,7 +259,7 @@ class ClusterImpl implements Cluster {
     const available = this.hosts.filter((h) => h.healthy && !h.ejected);
     // Envoy's healthy panic threshold: below it, host health is ignored rather than overloading the few left.
     this.inPanic = this.hosts.length > 0 && (100 * available.length) / this.hosts.length < cfg.healthyPanicThresholdPercent;
-    this.lb = createLoadBalancer(cfg.lb, this.inPanic ? this.hosts : available, { random: this.random });
+    this.lb = createLoadBalancer(cfg.lb, this.inPanic ? this.hosts : available, { random: this.random, loadReports: this.loadReports, clock: this.clock });
   }
 
   private originalDestinationHost(address: string, port: number): Endpoint {

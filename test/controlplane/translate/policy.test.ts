@@ -11,7 +11,9 @@ import {
   outlierDetectionOf,
   policyFor,
 } from '../../../src/controlplane/translate/destination-policy.js';
-import { buildConfigIndex } from '../../../src/controlplane/translate/index.js';
+import { buildConfigIndex, translate } from '../../../src/controlplane/translate/index.js';
+import type { Service, WorkloadInstance } from '../../../src/registry/types.js';
+import { withDefaults } from '../../../src/snapshot/index.js';
 import { loadYaml } from './cases.js';
 
 const DR = `
@@ -90,6 +92,56 @@ describe('policy conversion', () => {
       policy: 'RING_HASH',
       hash: { cookie: { name: 'user', ttlMs: 10_000 } },
       minimumRingSize: 64,
+    });
+  });
+});
+
+describe('backendUtilization', () => {
+  test('Istio\'s fields become client-side weighted round robin: durations in ms, the error penalty from percent to a multiplier', () => {
+    assert.deepEqual(
+      lbPolicyOf({ backendUtilization: { weightUpdatePeriod: '2s', weightExpirationPeriod: '5m', weightStabilizationPeriod: '30s', errorUtilizationPenaltyPercent: 150, metricNamesForComputingUtilization: ['queue'] } }),
+      { policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN', weightUpdatePeriodMs: 2000, weightExpirationPeriodMs: 300_000, blackoutPeriodMs: 30_000, errorUtilizationPenalty: 1.5, metricNamesForComputingUtilization: ['queue'] },
+    );
+    assert.deepEqual(lbPolicyOf({ backendUtilization: {} }), { policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN' });
+  });
+
+  test('a DestinationRule with backendUtilization reaches the caller\'s cluster in the snapshot, Envoy\'s defaults filled in', () => {
+    const config = loadYaml(
+      'dr.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      backendUtilization:
+        weightStabilizationPeriod: 5s
+        errorUtilizationPenaltyPercent: 50
+`,
+    );
+    const caller: WorkloadInstance = {
+      name: 'productpage-v1-0',
+      namespace: 'default',
+      labels: { app: 'productpage' },
+      serviceAccount: 'default',
+      address: '127.0.0.1',
+      ready: true,
+      meshPorts: {},
+      appPorts: {},
+      sidecar: { outboundPort: 15001, adminPort: 0, proxyId: 'productpage-v1-0.default' },
+    };
+    const services: Service[] = [{ name: 'reviews', namespace: 'default', hostname: 'reviews.default.svc.cluster.local', ports: [{ name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' }], selector: { app: 'reviews' } }];
+    const snap = translate({ config, registry: { services, workloads: [caller] }, proxy: { kind: 'sidecar', id: caller.sidecar!.proxyId, workload: caller } });
+    const cluster = snap.clusters.find((c) => c.name === 'outbound|9080||reviews.default.svc.cluster.local');
+    assert.deepEqual(cluster?.lb, { policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN', blackoutPeriodMs: 5000, errorUtilizationPenalty: 0.5 });
+    assert.deepEqual(withDefaults(cluster).lb, {
+      policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN',
+      weightUpdatePeriodMs: 1000,
+      weightExpirationPeriodMs: 180_000,
+      blackoutPeriodMs: 5000,
+      errorUtilizationPenalty: 0.5,
+      metricNamesForComputingUtilization: [],
     });
   });
 });
