@@ -17,6 +17,8 @@ const POLICIES: [string, LbPolicy][] = [
   ['RANDOM', { policy: 'RANDOM' }],
   ['RING_HASH', { policy: 'RING_HASH', hash: { header: 'x-user' } }],
   ['MAGLEV', { policy: 'MAGLEV', hash: { header: 'x-user' } }],
+  // backendUtilization with no reports yet: the weighted pick over equal weights, update check included.
+  ['CLIENT_SIDE_WEIGHTED_ROUND_ROBIN', { policy: 'CLIENT_SIDE_WEIGHTED_ROUND_ROBIN' }],
 ];
 
 function pickBench(name: string, hostCount: number, weighted: boolean, policy: LbPolicy): MicroResult {
