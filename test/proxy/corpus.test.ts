@@ -1,20 +1,24 @@
 /**
  * The regression corpus of hostile and malformed HTTP/1.1 input (test/proxy/corpus/*.json), each
- * sent as raw bytes to a live sidecar listener and a live gateway listener in front of a
- * recording backend. A case says what the proxy must answer, whether it closes the connection,
- * how many requests reach the backend and what they carry.
+ * sent as raw bytes to live listeners — a sidecar's outbound (`sidecar`), a gateway (`gateway`)
+ * and a sidecar's inbound (`inbound`) — in front of a recording backend. A case says what the
+ * proxy must answer, whether it closes the connection, how many requests reach the backend and
+ * what they carry. The listeners route a `/raw` prefix with `x-route: raw` and everything else
+ * with `x-route: all`, so a case can tell which rule took a request.
  *
  * Adding a case is adding a file:
  *
  *   {
  *     "description": "what the input is and what must happen",
- *     "listeners": ["sidecar", "gateway"],          (optional; both by default)
+ *     "listeners": ["gateway", "inbound"],          (optional; sidecar and gateway by default)
  *     "send": ["raw text", {"repeat": "X-A: b\r\n", "times": 100}],
  *     "end": true,                                   (optional: FIN after sending)
  *     "expect": {
  *       "status": 400,          (the first response's status; null: no response at all)
  *       "closed": true,         (the proxy closes the connection after it)
  *       "forwarded": 0,         (requests that reached the backend; null: not checked)
+ *       "backendBytes": 0,      (optional: bytes the backend received, on any connection)
+ *       "backendTarget": "/a",  (optional: the request target the forwarded request carries)
  *       "backendHeaders": [["host", "backend"]],     (optional: fields the forwarded request
  *       "backendBody": "hello"                        carries exactly once, and its content)
  *     }
@@ -37,15 +41,20 @@ const CORPUS_DIR = join(repoRoot, 'test', 'proxy', 'corpus');
 
 type Part = string | { repeat: string; times: number };
 
+const LISTENERS = ['sidecar', 'gateway', 'inbound'] as const;
+type ListenerName = (typeof LISTENERS)[number];
+
 interface CorpusCase {
   description: string;
-  listeners?: ('sidecar' | 'gateway')[];
+  listeners?: ListenerName[];
   send: Part[];
   end?: boolean;
   expect: {
     status: number | null;
     closed: boolean;
     forwarded: number | null;
+    backendBytes?: number;
+    backendTarget?: string;
     backendHeaders?: Field[];
     backendBody?: string;
   };
@@ -56,6 +65,7 @@ function load(file: string): CorpusCase {
   assert.equal(typeof c.description, 'string', `${file}: description`);
   assert.ok(Array.isArray(c.send), `${file}: send is a list`);
   assert.equal(typeof c.expect, 'object', `${file}: expect`);
+  for (const l of c.listeners ?? []) assert.ok((LISTENERS as readonly string[]).includes(l), `${file}: no listener ${JSON.stringify(l)}`);
   return c;
 }
 
@@ -76,17 +86,33 @@ describe('hostile input corpus', () => {
     backend = await startRecordingBackend(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
     proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
     const http = { routeConfig: 'r', requestHeadersTimeoutMs: 60_000 };
+    const toBackend = { type: 'route' as const, destinations: [{ cluster: 'backend', weight: 100 }] };
     await proxy.applySnapshot({
       version: '1',
       node: { id: 'sidecar~127.0.0.1~corpus.default~default.svc.cluster.local', kind: 'sidecar' },
       listeners: [
         { name: 'sidecar', address: '127.0.0.1', port: 0, direction: 'outbound', protocol: 'http', http },
         { name: 'gateway', address: '127.0.0.1', port: 0, direction: 'gateway', protocol: 'http', http },
+        { name: 'inbound', address: '127.0.0.1', port: 0, direction: 'inbound', protocol: 'http', http },
       ],
-      routes: [{ name: 'r', virtualHosts: [{ name: 'all', domains: ['*'], routes: [{ name: 'all', match: [], action: { type: 'route', destinations: [{ cluster: 'backend', weight: 100 }] } }] }] }],
+      routes: [
+        {
+          name: 'r',
+          virtualHosts: [
+            {
+              name: 'all',
+              domains: ['*'],
+              routes: [
+                { name: 'raw', match: [{ uri: { prefix: '/raw' } }], action: toBackend, requestHeaders: { set: { 'x-route': 'raw' } } },
+                { name: 'all', match: [], action: toBackend, requestHeaders: { set: { 'x-route': 'all' } } },
+              ],
+            },
+          ],
+        },
+      ],
       clusters: [{ name: 'backend', protocol: 'http1', endpoints: [{ address: '127.0.0.1', port: backend.port }] }],
     });
-    for (const name of ['sidecar', 'gateway']) ports.set(name, proxy.listenerAddress(name)!.port);
+    for (const name of LISTENERS) ports.set(name, proxy.listenerAddress(name)!.port);
   });
 
   after(async () => {
@@ -103,6 +129,7 @@ describe('hostile input corpus', () => {
     for (const listener of c.listeners ?? ['sidecar', 'gateway']) {
       test(`${file.replace(/\.json$/, '')} (${listener}): ${c.description}`, async () => {
         const seen = backend.requests.length;
+        const bytesBefore = backend.bytesReceived;
         const client = await WireClient.connect(ports.get(listener)!);
         try {
           const bytes = bytesOf(c.send);
@@ -119,8 +146,11 @@ describe('hostile input corpus', () => {
             else assert.equal(client.closed, false, 'the connection stays open');
           }
           if (want.forwarded !== null) assert.equal(backend.requests.length - seen, want.forwarded, 'requests that reached the backend');
-          if (want.backendHeaders !== undefined || want.backendBody !== undefined) {
+          if (want.backendBytes !== undefined) assert.equal(backend.bytesReceived - bytesBefore, want.backendBytes, 'bytes that reached the backend');
+          if (want.backendTarget !== undefined || want.backendHeaders !== undefined || want.backendBody !== undefined) {
+            assert.ok(backend.requests.length > seen, 'a request reached the backend');
             const got = backend.requests[backend.requests.length - 1];
+            if (want.backendTarget !== undefined) assert.equal(got.startLine.split(' ')[1], want.backendTarget, 'request target at the backend');
             for (const [name, value] of want.backendHeaders ?? []) {
               assert.deepEqual(got.fields.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v), [value], `${name} at the backend`);
             }

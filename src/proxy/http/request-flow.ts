@@ -10,7 +10,8 @@
  *      listener's order: peer authn,      or it waits (a JWKS fetch, ext_authz, a rate-limit
  *      JWT, authz, ext_authz, rate        service) and the request goes on or is answered then
  *      limits (none yet)
- *   3  route selection                    404, flag NR, empty body
+ *   3  route selection                    404, flag NR, empty body (a CONNECT anywhere but
+ *                                         on a sidecar's outbound listener too)
  *   4  CORS preflight (filters/cors)      200 with the CORS headers, no body
  *   5  redirect / direct response         the configured answer, with the route's response
  *      (filters/redirect)                 header operations
@@ -125,10 +126,18 @@ function thenFilters(w: Wait<HttpVerdict>, filters: readonly HttpFilter[], next:
   };
 }
 
-/** 3. Route selection: the listener's route table, first match wins. */
+/**
+ * 3. Route selection: the listener's route table, first match wins. A CONNECT finds a route only
+ *    on a sidecar's outbound listener (the app's HTTP_PROXY, where it stands for a captured TCP
+ *    connection): Envoy routes a CONNECT only where the connection manager's upgrade config and a
+ *    route's `connect_matcher` allow it, which Istio sets on no gateway or inbound listener, so
+ *    there it gets 404 NR like any request no route takes, and no tunnel opens past the routing
+ *    and policy of HTTP.
+ */
 function selectRoute(ex: HttpExchange): HttpVerdict {
   const ctx = ex.ctx;
-  const route = ctx.routeTable === null ? null : ctx.routeTable.select(ex);
+  const table = ctx.routeTable;
+  const route = table === null || (ctx.direction !== 'outbound' && ex.head.method === 'CONNECT') ? null : table.select(ex);
   if (route === null) {
     ctx.stats.no_route++;
     return ROUTE_NOT_FOUND;

@@ -23,6 +23,8 @@ export interface RecordingBackend {
   readonly refused: { head: string; reason: string }[];
   /** Connections accepted so far. */
   connections: number;
+  /** Bytes received so far, on every connection, whether or not they made a request. */
+  bytesReceived: number;
   /** The answer script; tests replace it between cases. */
   script: Script;
   close(): Promise<void>;
@@ -74,6 +76,7 @@ export async function startRecordingBackend(script: Script): Promise<RecordingBa
       }
     };
     socket.on('data', (chunk: Buffer) => {
+      backend.bytesReceived += chunk.length;
       buf = Buffer.concat([buf, chunk]);
       consume(false);
     });
@@ -87,6 +90,7 @@ export async function startRecordingBackend(script: Script): Promise<RecordingBa
     requests: [],
     refused: [],
     connections: 0,
+    bytesReceived: 0,
     script,
     async close() {
       for (const s of sockets) s.destroy();
