@@ -104,10 +104,11 @@ export const MESH_FIELDS_ACTED_ON: ReadonlySet<string> = new Set([
   'trustDomain',
   'rootNamespace',
   'defaultHttpRetryPolicy',
+  'pathNormalization',
 ]);
 
 /** Fields parsed, typed and kept in the mesh options for work that follows, with no effect yet. */
-export const MESH_FIELDS_KEPT: ReadonlySet<string> = new Set(['pathNormalization']);
+export const MESH_FIELDS_KEPT: ReadonlySet<string> = new Set<string>();
 
 /** Extension provider kinds Skiff acts on when a default provider (or Telemetry) names them. */
 export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus']);

@@ -264,6 +264,7 @@ export class SkiffProxy {
         sourceNamespace: outboundSidecar ? workload?.namespace : undefined,
         gateway: gatewayNode ? undefined : 'mesh',
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+        pathNormalization: config.http.pathNormalization ?? 'BASE',
         // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
         httpFilters: NO_HTTP_FILTERS,
         connectionFilters: NO_CONNECTION_FILTERS,

@@ -6,7 +6,8 @@
  * imports nothing of theirs.
  */
 export type { NodeConfig, ProxySnapshot, ResolvedSnapshot, WorkloadIdentity } from './snapshot.js';
-export type { HttpListenerOptions, ListenerConfig, TcpRoute, TcpRouteMatch } from './listeners.js';
+export type { HttpListenerOptions, ListenerConfig, PathNormalization, TcpRoute, TcpRouteMatch } from './listeners.js';
+export { PATH_NORMALIZATION_OPTIONS } from './listeners.js';
 export type * from './routes.js';
 export { ISTIO_DEFAULT_RETRY_POLICY, RouteConfigError } from './routes.js';
 export { isRetryOn, parseRetryOn, retryPolicyFromIstio, type IstioRetry, type ParsedRetryOn } from './retries.js';

@@ -4,6 +4,13 @@
  */
 import { SnapshotError, int, list, obj, oneOf, optionalMs, str } from './checks.js';
 
+/**
+ * How a listener normalises request paths before routing and policy (Istio's MeshConfig
+ * `pathNormalization.normalization`, whose DEFAULT is BASE): see `src/proxy/http/path-normalize.ts`.
+ */
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+export const PATH_NORMALIZATION_OPTIONS: readonly PathNormalization[] = Object.freeze(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
+
 export interface HttpListenerOptions {
   /** Name of the snapshot's route config this listener serves. */
   routeConfig: string;
@@ -17,6 +24,8 @@ export interface HttpListenerOptions {
   streamIdleTimeoutMs?: number;
   /** Serve HTTP/1.0 requests (Envoy's `accept_http_10`). Default false, as in Istio: they get 426. */
   acceptHttp10?: boolean;
+  /** Request path normalisation; default BASE (Istio's). */
+  pathNormalization?: PathNormalization;
 }
 
 export interface TcpRouteMatch {
@@ -61,6 +70,7 @@ function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListene
     if (typeof o.acceptHttp10 !== 'boolean') throw new SnapshotError(`${at}.acceptHttp10`, `must be true or false, got ${JSON.stringify(o.acceptHttp10)}`);
     out.acceptHttp10 = o.acceptHttp10;
   }
+  if (o.pathNormalization !== undefined) out.pathNormalization = oneOf(o.pathNormalization, PATH_NORMALIZATION_OPTIONS, `${at}.pathNormalization`);
   return out;
 }
 

@@ -34,6 +34,12 @@ describe('snapshot validation', () => {
       reason: /no route config named "nope"/,
     },
     {
+      name: 'unknown path normalisation',
+      mutate: (s) => ({ ...s, listeners: [{ ...s.listeners[0], http: { routeConfig: 'r', pathNormalization: 'DEFAULT' } }] }),
+      path: 'listeners[0].http.pathNormalization',
+      reason: /must be one of NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES, got "DEFAULT"/,
+    },
+    {
       name: 'duplicate listener names',
       mutate: (s) => ({ ...s, listeners: [s.listeners[0], s.listeners[0]] }),
       path: 'listeners[1].name',

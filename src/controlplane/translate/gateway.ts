@@ -9,6 +9,7 @@ import type { Server } from '../../api/kinds/networking/gateway.js';
 import { labelsMatch } from '../../registry/select.js';
 import type { Route, RouteConfig, ListenerConfig, TcpRoute } from '../../snapshot/index.js';
 import { hostCovers, hostIntersection, parseNamespacedHost } from './hosts.js';
+import { httpListenerOptions } from './http-listener.js';
 import { httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, GatewayEntry, VirtualServiceEntry } from './push-context.js';
 import { tcpDestinationsOf, tlsRoutesOf } from './tcp-routes.js';
@@ -106,7 +107,7 @@ export function buildGatewayListeners(index: ConfigIndex, target: GatewayTarget,
     if (group.kind === 'http') {
       const routeConfig = `http.${group.localPort === 0 ? first : group.localPort}`;
       out.routes.push({ name: routeConfig, virtualHosts: httpVirtualHosts(index, group, scopeFor) });
-      listener.http = { routeConfig, serverHeader: 'istio-envoy' };
+      listener.http = httpListenerOptions(index.mesh, routeConfig, { serverHeader: 'istio-envoy' });
     } else if (group.kind === 'tls') {
       listener.tcp = { routes: sniRoutes(index, group, scopeFor) };
     } else {

@@ -10,6 +10,7 @@ import { containerPortFor, selects } from '../../registry/select.js';
 import type { RouteConfig, ListenerConfig, ClusterConfigInput } from '../../snapshot/index.js';
 import { clusterProtocol, inboundClusterName } from './clusters.js';
 import { connectionPoolOf } from './destination-policy.js';
+import { httpListenerOptions } from './http-listener.js';
 import type { ConfigIndex, SidecarEntry } from './push-context.js';
 import type { MeshService } from './services.js';
 import type { SidecarTarget } from './types.js';
@@ -111,7 +112,7 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
       protocol: isHttpProtocol(protocol) ? 'http' : isOpaqueProtocol(protocol) ? 'tcp' : 'auto',
     };
     if (listener.protocol !== 'tcp') {
-      listener.http = { routeConfig: cluster };
+      listener.http = httpListenerOptions(index.mesh, cluster);
       out.routes.push({
         name: cluster,
         virtualHosts: [

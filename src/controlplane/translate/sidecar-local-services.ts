@@ -10,6 +10,7 @@ import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
 import type { ListenerConfig, RouteConfig, TcpRoute, VirtualHost } from '../../snapshot/index.js';
 import { outboundClusterName } from './clusters.js';
 import { toFqdn } from './hosts.js';
+import { httpListenerOptions } from './http-listener.js';
 import type { ConfigIndex } from './push-context.js';
 import type { SidecarTarget } from './types.js';
 
@@ -68,7 +69,7 @@ export function buildLocalServiceListeners(index: ConfigIndex, target: SidecarTa
     if (listener.protocol === 'tcp') listener.tcp = { routes: tcpRoutesOf(vhost) };
     else {
       const config = pinnedRouteConfig(outbound, vhost);
-      listener.http = { routeConfig: config.name };
+      listener.http = httpListenerOptions(index.mesh, config.name);
       out.routes.push(config);
       // Sniffed as not HTTP: the service's default cluster, as Istio's undeclared ports fall back to TCP.
       if (listener.protocol === 'auto') listener.tcp = { routes: [{ destinations: [{ cluster: outboundClusterName(local.port, undefined, hostname), weight: 100 }] }] };

@@ -10,6 +10,7 @@ import { isOpaqueProtocol } from '../../registry/protocol.js';
 import type { Route, RouteConfig, VirtualHost, ListenerConfig } from '../../snapshot/index.js';
 import { BLACKHOLE_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { destinationHashPolicy } from './destinations.js';
+import { httpListenerOptions } from './http-listener.js';
 import { defaultRoute, httpRoutesOf, type RouteScope } from './http-routes.js';
 import type { ConfigIndex, VirtualServiceEntry } from './push-context.js';
 import type { MeshPort, MeshService } from './services.js';
@@ -59,7 +60,7 @@ class VirtualHosts {
 }
 
 /** The outbound listener of the workload's sidecar; its routes are `OUTBOUND_ROUTE_CONFIG`. */
-export function outboundListener(target: SidecarTarget): ListenerConfig {
+export function outboundListener(index: ConfigIndex, target: SidecarTarget): ListenerConfig {
   const w = target.workload;
   return {
     name: OUTBOUND_LISTENER,
@@ -67,7 +68,7 @@ export function outboundListener(target: SidecarTarget): ListenerConfig {
     port: w.sidecar!.outboundPort,
     direction: 'outbound',
     protocol: 'http',
-    http: { routeConfig: OUTBOUND_ROUTE_CONFIG },
+    http: httpListenerOptions(index.mesh, OUTBOUND_ROUTE_CONFIG),
   };
 }
 

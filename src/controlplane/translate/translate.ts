@@ -76,7 +76,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   };
   return {
     node,
-    listeners: [outboundListener(target), ...local.listeners, ...inbound.listeners],
+    listeners: [outboundListener(index, target), ...local.listeners, ...inbound.listeners],
     routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]),
     clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),

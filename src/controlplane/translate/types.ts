@@ -62,7 +62,10 @@ export interface MeshOptions {
   extensionProviders?: ExtensionProvider[];
   /** MeshConfig `defaultProviders`. */
   defaultProviders?: DefaultProviders;
-  /** MeshConfig `pathNormalization.normalization` (kept; not acted on yet). */
+  /**
+   * MeshConfig `pathNormalization.normalization`: how every HTTP listener normalises request
+   * paths before routing and policy (absent, DEFAULT: BASE).
+   */
   pathNormalization?: (typeof PATH_NORMALIZATIONS)[number];
   /**
    * Tracing and access logging mesh-wide (MeshConfig's `defaultConfig.tracing.sampling`,

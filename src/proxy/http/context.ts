@@ -9,6 +9,7 @@ import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
 import type { RouteTable } from './route/compile.js';
 import type { ProxyTelemetryHooks, RequestDoneHook } from '../../telemetry/request-record.js';
+import type { PathNormalization } from '../../snapshot/index.js';
 
 /** Envoy's per-listener HTTP connection manager counters (`http.<prefix>.*`). */
 export class HttpListenerStats {
@@ -70,6 +71,8 @@ export interface HttpListenerContext {
   readonly gateway: string | undefined;
   /** Idle time after which a WebSocket or CONNECT tunnel is closed; 0 = never. */
   readonly tunnelIdleTimeoutMs: number;
+  /** How request paths are normalised before routing and policy (`path-normalize.ts`). */
+  readonly pathNormalization: PathNormalization;
   /**
    * The listener's HTTP filters, run on every request before the route is chosen (peer
    * authentication, JWT, authorization, ext_authz, rate limits — in that order — as they land).

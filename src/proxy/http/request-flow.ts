@@ -4,7 +4,8 @@
  * for each request the codec parses.
  *
  *   phase                                 stops with
- *   1  connection-manager headers,        —
+ *   1  path normalisation,                400 when the path cannot be normalised
+ *      connection-manager headers,        (`http.invalid_path`, `path_normalization_failed`)
  *      telemetry (trace, peer metadata)
  *   2  listener filters, in the           what the filter answers (401, 403, 429 as they land),
  *      listener's order: peer authn,      or it waits (a JWKS fetch, ext_authz, a rate-limit
@@ -51,6 +52,7 @@ import { HttpExchange } from './exchange.js';
 import { addForwardingHeaders, stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import { MirrorRequest } from './mirror.js';
+import { normalizeRequestPath } from './path-normalize.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { Forwarding } from './router.js';
 import type { DownstreamStream } from './stream.js';
@@ -76,15 +78,20 @@ const ROUTE_NOT_FOUND = localReply(404, '', ResponseFlag.NR, 'route_not_found');
 const CLUSTER_NOT_FOUND = localReply(503, '', ResponseFlag.NC, 'cluster_not_found');
 
 /**
- * 1. Connection-manager headers come first, so route matches and every later phase see the
+ * 1. The path is normalised first (`path-normalize.ts`, under the listener's option), so that
+ *    telemetry, every policy and the route read, and the upstream gets, the one normalised path.
+ *    Connection-manager headers come next, so route matches and every later phase see the
  *    request as it will be forwarded: hop-by-hop fields go (the WebSocket handshake keeps its
  *    upgrade), Expect goes (the proxy answers 100-continue itself), x-request-id and
  *    x-forwarded-* are set. Telemetry (src/telemetry) joins or starts the trace and exchanges
  *    peer metadata here, so the route and every later phase see the trace headers as they will
  *    be forwarded.
  */
-function connectionManager(ex: HttpExchange): Continue {
+function connectionManager(ex: HttpExchange): Continue | LocalReply {
   const { head, ctx, stream } = ex;
+  const path = normalizeRequestPath(head.method, head.path, ctx.pathNormalization);
+  if (typeof path !== 'string') return localReply(400, '', 0, path.details);
+  head.path = path;
   const headers = head.headers;
   stripHopByHop(headers, head.upgrade === 'websocket');
   if (head.expectContinue) headers.remove('expect');
