@@ -216,7 +216,8 @@ describe('outlier detection', () => {
         routes: [routeConfig('routes', [{ name: 'svc', domains: ['*'], routes: [forward('default', 'svc')] }])],
         clusters: [
           cluster('svc', [bad.port, good.port], {
-            outlierDetection: { consecutive5xxErrors: 1, intervalMs: 50, baseEjectionTimeMs: 200, maxEjectionPercent: 100 },
+            // The ejection lasts long enough for the ten requests below on a loaded machine; its end is awaited, not timed.
+            outlierDetection: { consecutive5xxErrors: 1, intervalMs: 50, baseEjectionTimeMs: 3000, maxEjectionPercent: 100 },
           }),
         ],
       }),
@@ -240,7 +241,7 @@ describe('outlier detection', () => {
     const before = bad.count;
     for (let i = 0; i < 10; i++) assert.equal((await get()).status, 200);
     assert.equal(bad.count, before, 'no traffic reached the ejected host');
-    await eventually(async () => (await adminGet(proxy, '/clusters')).body.includes(`svc::${badKey}::health_flags::healthy`), 5000, 'the host to return');
+    await eventually(async () => (await adminGet(proxy, '/clusters')).body.includes(`svc::${badKey}::health_flags::healthy`), 15000, 'the host to return');
     let back = false;
     for (let i = 0; i < 4 && !back; i++) back = (await get()).status === 500;
     assert.ok(back, 'the host receives traffic again');
