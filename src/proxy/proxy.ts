@@ -12,8 +12,9 @@ import type { ProxyTelemetryHooks, RequestDoneHook } from '../telemetry/request-
 import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/listener.js';
 import type { ListenerBinding } from './listener/listener.js';
 import { SnapshotError } from '../snapshot/index.js';
-import { checkSnapshot } from './snapshot.js';
+import { TlsCompiler, checkSnapshot } from './snapshot.js';
 import type { CheckedSnapshot } from './snapshot.js';
+import type { WorkloadSecrets } from './tls/workload-secrets.js';
 import type { ListenerConfig, ProxySnapshot } from '../snapshot/index.js';
 import { compileTcpRoutes } from './tcp/tcp-proxy.js';
 import type { TcpListenerContext } from './tcp/tcp-proxy.js';
@@ -51,6 +52,11 @@ export interface ProxyOptions {
   maxResponseHeaderBytes?: number;
   /** Worker processes of the proxy (`--concurrency`), reported as `server.concurrency`. Default 1. */
   concurrency?: number;
+  /**
+   * The proxy's identity for ISTIO_MUTUAL (its workload certificate and the mesh roots); installing
+   * a new certificate on it rotates it. Default: one with no certificate yet.
+   */
+  workloadSecrets?: WorkloadSecrets;
 }
 
 export interface ApplyReport {
@@ -83,10 +89,12 @@ export class SkiffProxy {
   private applying: Promise<unknown> = Promise.resolve();
   private admin: AdminServer | null = null;
   private closed = false;
+  private readonly tls: TlsCompiler;
   readonly services: ProxyServices;
   readonly startedAt = Date.now();
 
   private constructor(private readonly opts: ProxyOptions) {
+    this.tls = new TlsCompiler(opts.workloadSecrets);
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
     const pools = this.pools;
     const h2pools = this.h2pools;
@@ -142,6 +150,11 @@ export class SkiffProxy {
     return this.clusters;
   }
 
+  /** The proxy's identity for ISTIO_MUTUAL; install a certificate on it to issue or rotate one. */
+  get workloadSecrets(): WorkloadSecrets {
+    return this.tls.secrets;
+  }
+
   poolOf(cluster: Cluster): ClusterPool | undefined {
     return this.pools.get(cluster);
   }
@@ -175,7 +188,7 @@ export class SkiffProxy {
 
   private async apply(input: unknown): Promise<ApplyReport> {
     if (this.closed) throw new SnapshotError('snapshot', 'the proxy is shut down');
-    const checked = checkSnapshot(input);
+    const checked = checkSnapshot(input, this.tls);
     const snap = checked.snapshot;
 
     // Bind what is new first: the one step that can still fail, so it goes before any swap.
@@ -203,6 +216,16 @@ export class SkiffProxy {
     // From here nothing fails: clusters, pools, then the listener bindings swap.
     const clusterResult = this.clusters.apply(snap.clusters);
     const clusterMap = this.clusters.clusters;
+    for (const [name, cluster] of clusterMap) {
+      const tls = checked.upstreamTls.get(name) ?? null;
+      if (cluster.tls === tls) continue;
+      // Other TLS: connections pooled with the old one close once idle; new ones use the new.
+      cluster.tls = tls;
+      this.pools.get(cluster)?.close();
+      this.pools.delete(cluster);
+      this.h2pools.get(cluster)?.close();
+      this.h2pools.delete(cluster);
+    }
     for (const [cluster, pool] of this.pools) {
       if (clusterMap.get(cluster.name) !== cluster) {
         pool.close();

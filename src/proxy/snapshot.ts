@@ -1,15 +1,39 @@
 /**
  * The proxy's check of a snapshot: the contract's validation (`src/snapshot`) with every route
- * config compiled into the route table the listeners will serve, so nothing can fail while
- * applying it.
+ * config compiled into the route table the listeners will serve, and every TLS setting compiled
+ * (certificates read and checked, secure contexts built), so nothing can fail while applying it.
  */
 import { validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
 import { compileRouteConfig, type RouteTable } from './http/route/compile.js';
+import { CompiledCache } from './tls/compiled-cache.js';
+import { WorkloadSecrets } from './tls/workload-secrets.js';
+import type { UpstreamTls } from './upstream/upstream-tls.js';
+import { compileUpstreamTls } from './upstream/upstream-tls.js';
 
-/** A validated snapshot with its route tables compiled. */
-export type CheckedSnapshot = ValidSnapshot<RouteTable>;
+/** A validated snapshot with its route tables and TLS compiled. */
+export interface CheckedSnapshot extends ValidSnapshot<RouteTable> {
+  /** Per cluster name, the TLS it originates (clusters in plaintext have none). */
+  upstreamTls: Map<string, UpstreamTls>;
+}
 
-/** Validates a snapshot (as parsed from JSON) and compiles its route tables; throws `SnapshotError`. */
-export function checkSnapshot(input: unknown): CheckedSnapshot {
-  return validateSnapshot(input, compileRouteConfig);
+/** What TLS is compiled with: the proxy's identity, and what earlier snapshots compiled. */
+export class TlsCompiler {
+  readonly upstream = new CompiledCache<UpstreamTls>();
+  constructor(readonly secrets: WorkloadSecrets = new WorkloadSecrets()) {}
+}
+
+/**
+ * Validates a snapshot (as parsed from JSON) and compiles its route tables and TLS; throws
+ * `SnapshotError`. `tls` carries the proxy's identity and reuses what earlier checks compiled.
+ */
+export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler()): CheckedSnapshot {
+  const valid = validateSnapshot(input, compileRouteConfig);
+  const { snapshot } = valid;
+  const upstreamTls = new Map<string, UpstreamTls>();
+  snapshot.clusters.forEach((c, i) => {
+    if (c.tls === undefined) return;
+    const compiled = compileUpstreamTls(c.tls, `clusters[${i}].tls`, tls.secrets, tls.upstream);
+    if (compiled !== null) upstreamTls.set(c.name, compiled);
+  });
+  return { ...valid, upstreamTls };
 }

@@ -12,6 +12,9 @@ import type {
   LbPolicy,
   OutlierDetectionConfig,
 } from './clusters.js';
+import { SnapshotError } from './checks.js';
+import { checkClusterTls, resolveClusterTls } from './tls.js';
+import type { ClusterTlsConfig } from './tls.js';
 
 /** 2^32−1: what Istio/Envoy use for "no limit" on circuit-breaker thresholds. */
 export const UNLIMITED = 4294967295;
@@ -98,7 +101,17 @@ export function withDefaults(input: ClusterConfigInput): ClusterConfig {
   const out: ClusterConfig = { name: input.name, discovery, protocol, endpoints, lb, connectionPool, healthyPanicThresholdPercent };
   if (outlierDetection) out.outlierDetection = outlierDetection;
   if (input.metadata) out.metadata = { ...input.metadata };
+  if (input.tls !== undefined) out.tls = resolveTls(input.tls, input.name, protocol, `${at}.tls`);
   return out;
+}
+
+function resolveTls(tls: ClusterTlsConfig, clusterName: string, protocol: string, at: string): ClusterTlsConfig {
+  try {
+    return resolveClusterTls(checkClusterTls(tls, at), clusterName, protocol);
+  } catch (err) {
+    if (err instanceof SnapshotError) throw new ClusterConfigError(err.path, err.reason);
+    throw err;
+  }
 }
 
 function checkEndpoint(e: EndpointConfig, at: string): EndpointConfig {

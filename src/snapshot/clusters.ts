@@ -7,6 +7,8 @@
  * durations converted to milliseconds. `cluster-defaults.ts` resolves Istio's defaults.
  */
 
+import type { ClusterTlsConfig } from './tls.js';
+
 /** One upstream host of a cluster. */
 export interface EndpointConfig {
   /** IPv4/IPv6 literal (or a host name for DNS-style ServiceEntries resolved by the data path). */
@@ -164,6 +166,8 @@ export interface ClusterConfig {
    */
   healthyPanicThresholdPercent: number;
   metadata?: ClusterMetadata;
+  /** TLS originated towards the endpoints (`tls.ts`); absent or DISABLE: plaintext. */
+  tls?: ClusterTlsConfig;
 }
 
 /** What the control plane or a snapshot file provides; `withDefaults` fills in the rest. */
@@ -177,6 +181,7 @@ export interface ClusterConfigInput {
   outlierDetection?: Partial<OutlierDetectionConfig>;
   healthyPanicThresholdPercent?: number;
   metadata?: ClusterMetadata;
+  tls?: ClusterTlsConfig;
 }
 
 /** An endpoint's `ip:port` key, with IPv6 literals bracketed as in Envoy's admin output. */

@@ -26,6 +26,8 @@ export {
   WRR_DEFAULTS,
   withDefaults,
 } from './cluster-defaults.js';
+export type { ClientTlsMode, ClusterTlsConfig, ServerTlsConfig, ServerTlsMode, TlsSource } from './tls.js';
+export { ALPN, istioMutualSni } from './tls.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';
 export { TelemetryConfigError, checkSampling, checkTelemetryConfig, checkUrl } from './telemetry.js';
 export { SnapshotError } from './checks.js';

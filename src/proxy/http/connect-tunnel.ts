@@ -3,7 +3,6 @@
  * client would have opened, were it captured), then a TCP connection to a host of the cluster is
  * opened, the request answered 200, and the two spliced.
  */
-import net from 'node:net';
 import { endSocket, tunnelConnection } from '../connection/connection-context.js';
 import { runConnectionPhase, type ConnectionOutcome } from '../connection/connection-phase.js';
 import type { ConnectionStop } from '../filters/connection-filter.js';
@@ -12,7 +11,7 @@ import { HeaderList } from './headers.js';
 import { NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { splice } from './tunnel.js';
-import { transportFailureText } from '../upstream/http1-client.js';
+import { HostConnection } from '../upstream/host-connection.js';
 import { withOriginalDestination } from '../upstream/original-destination.js';
 
 /** Istio's cluster for traffic the mesh may not pass (outboundTrafficPolicy REGISTRY_ONLY). */
@@ -55,7 +54,7 @@ function refuseTunnel(ex: HttpExchange, stop: ConnectionStop): void {
   ex.finish();
 }
 
-/** A TCP connection to a host of the cluster, answered 200 then spliced. */
+/** A connection to a host of the cluster (the upstream connect path), answered 200 then spliced. */
 function connectUpstream(ex: HttpExchange): void {
   const cluster = ex.cluster!;
   if (cluster.config.name === BLACKHOLE_CLUSTER) {
@@ -69,70 +68,48 @@ function connectUpstream(ex: HttpExchange): void {
   }
   ex.lastHost = host;
   ex.attempts = 1;
-  if (!cluster.limits.tryAcquireConnection()) {
-    ex.localReply(503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
-    return;
-  }
-  host.stats.cx_total++;
-  host.stats.cx_active++;
-  cluster.counters.inc('upstream_cx_total');
   const started = performance.now();
-  const socket = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
-  let connected = false;
-  const release = (): void => {
-    cluster.limits.releaseConnection();
-    if (host.stats.cx_active > 0) host.stats.cx_active--;
-  };
-  const timer = setTimeout(() => {
-    if (connected) return;
-    socket.destroy();
-    fail('connection timeout', '');
-  }, cluster.config.connectionPool.connectTimeoutMs);
-  const fail = (reason: 'connection timeout' | 'remote connection failure', transport: string): void => {
-    if (connected || ex.done) return;
-    connected = true; // settled
-    clearTimeout(timer);
-    release();
-    host.stats.cx_connect_fail++;
-    cluster.counters.inc('upstream_cx_connect_fail');
-    cluster.report(host, 'connect-failure');
-    ex.localReply(503, upstreamResetBody(reason, false, transport), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
-  };
-  socket.once('error', (err: NodeJS.ErrnoException) => fail('remote connection failure', transportFailureText(err)));
-  socket.once('connect', () => {
-    clearTimeout(timer);
-    if (ex.done) {
-      socket.destroy();
-      release();
-      return;
-    }
-    connected = true;
-    cluster.report(host, 'connect-success-final');
-    ex.upstreamTimeMs = performance.now() - started;
-    ex.responseStatus = 200;
-    ex.details = 'via_upstream';
-    ex.stream.writeHead(200, new HeaderList(), 0, false);
-    const down = ex.stream.takeOver();
-    if (down === null) {
-      socket.destroy();
-      release();
-      ex.finish();
-      return;
-    }
-    splice(
-      down.socket,
-      down.head,
-      socket,
-      Buffer.alloc(0),
-      (up, back) => {
-        release();
-        ex.bytesReceived += up;
-        ex.bytesSent += back;
+  const conn = HostConnection.open(cluster, host, {
+    onConnectFailed(failure) {
+      if (ex.done) return;
+      ex.localReply(503, upstreamResetBody(failure.reason, false, failure.transportFailure), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
+    },
+    onConnected(up) {
+      const socket = up.socket;
+      if (ex.done) {
+        socket.destroy();
+        up.release();
+        return;
+      }
+      ex.upstreamTimeMs = performance.now() - started;
+      ex.responseStatus = 200;
+      ex.details = 'via_upstream';
+      ex.stream.writeHead(200, new HeaderList(), 0, false);
+      const down = ex.stream.takeOver();
+      if (down === null) {
+        socket.destroy();
+        up.release();
         ex.finish();
-      },
-      { idleTimeoutMs: ex.ctx.tunnelIdleTimeoutMs },
-    );
+        return;
+      }
+      splice(
+        down.socket,
+        down.head,
+        socket,
+        Buffer.alloc(0),
+        (sent, back) => {
+          up.release();
+          ex.bytesReceived += sent;
+          ex.bytesSent += back;
+          ex.finish();
+        },
+        { idleTimeoutMs: ex.ctx.tunnelIdleTimeoutMs },
+      );
+    },
   });
+  if (conn === 'overflow') {
+    ex.localReply(503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
+  }
 }
 
 /**

@@ -12,7 +12,9 @@
  * back to 'data' events, each carrying its own copy of the bytes (`readAsStream`).
  *
  * `net.Server` has no `onread` option, so an accepted socket's handle moves into a new `Socket`
- * made with it (`adoptInPlace`); the server's connection count moves along.
+ * made with it (`adoptInPlace`); the server's connection count moves along. Upstream connections,
+ * TLS ones included, are opened with it (`inPlaceReads`). An accepted connection the proxy
+ * terminates TLS on reads through 'data' events: a `TLSSocket` wrapping a socket ignores `onread`.
  */
 import net from 'node:net';
 
@@ -53,10 +55,19 @@ interface SocketInternals {
   server: net.Server | null;
 }
 
-/** `net.connect` for a connection read in place; `reader` gets its bytes from the first read. */
-export function connectInPlace(opts: net.TcpNetConnectOpts, reader: Reader): net.Socket {
+/** A connection about to be opened to read in place: the `onread` option to open it with, then `track` the socket made. */
+export interface InPlaceReads {
+  readonly onread: net.OnReadOpts;
+  track(socket: net.Socket): net.Socket;
+}
+
+/**
+ * Reads in place for a connection the caller opens (`net.connect` or `tls.connect`, which both
+ * take `onread`); `reader` gets its bytes from the first read.
+ */
+export function inPlaceReads(reader: Reader): InPlaceReads {
   const route = new ReadRoute(reader);
-  return track(net.connect({ ...opts, onread: { buffer: READ_BUFFER, callback: route.onRead } }), route);
+  return { onread: { buffer: READ_BUFFER, callback: route.onRead }, track: (socket) => track(socket, route) };
 }
 
 /**

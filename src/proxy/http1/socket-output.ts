@@ -20,8 +20,8 @@
  * completes.
  *
  * Node's handle-level write (its `stream_wrap` binding) is not a public API: it is looked up once,
- * and when it is missing or not shaped as expected — or `SKIFF_SOCKET_WRITES=stream` is set —
- * every write goes through `socket.write` at once. Writes also go through `socket.write` while the
+ * and when it is missing or not shaped as expected — or `SKIFF_SOCKET_WRITES=stream` is set, or
+ * the socket is TLS — every write goes through `socket.write` at once. Writes also go through `socket.write` while the
  * stream itself holds anything (still connecting, or data queued there), so the order of bytes on
  * the wire is always the order of the calls.
  *
@@ -107,9 +107,15 @@ export class SocketOutput {
   private pending = 0;
   private needDrain = false;
   private readonly internals: SocketInternals;
+  /**
+   * A TLS socket's handle takes one write at a time (it asserts, aborting the process, on a second
+   * while one is in flight), so TLS connections write through the stream, which queues them.
+   */
+  private readonly streamOnly: boolean;
 
   constructor(private readonly socket: Socket) {
     this.internals = socket as unknown as SocketInternals;
+    this.streamOnly = 'encrypted' in socket;
   }
 
   /** Bytes written but not yet taken by the kernel (held here, the stream's and the handle's). */
@@ -182,7 +188,7 @@ export class SocketOutput {
   }
 
   private directHandle(): StreamHandle | null {
-    if (binding === null) return null;
+    if (binding === null || this.streamOnly) return null;
     const s = this.internals;
     const handle = s._handle;
     if (handle === null || s.connecting) return null;

@@ -1,15 +1,19 @@
 /**
- * One HTTP/2 cleartext connection to an upstream host (prior knowledge): connects within the
- * cluster's connect timeout, runs node:http2's client session over it, counts the streams it
- * carries against the peer's SETTINGS_MAX_CONCURRENT_STREAMS, stops taking streams on GOAWAY
- * (the ones in flight finish), and closes itself after the cluster's idle timeout.
+ * One HTTP/2 connection to an upstream host (cleartext with prior knowledge, or over the
+ * cluster's TLS offering `h2`): connects through the upstream connect path within the cluster's
+ * connect timeout, runs node:http2's client session over it, counts the streams it carries against
+ * the peer's SETTINGS_MAX_CONCURRENT_STREAMS, stops taking streams on GOAWAY (the ones in flight
+ * finish), and closes itself after the cluster's idle timeout.
  */
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders, Settings } from 'node:http2';
-import net from 'node:net';
+import type net from 'node:net';
 import type { ResetReason } from '../upstream/pool.js';
 import type { Endpoint } from '../upstream/types.js';
-import { transportFailureText } from '../upstream/http1-client.js';
+import { connectUpstream } from '../upstream/connect.js';
+import type { ConnectFailure, ConnectHandler, UpstreamConnect } from '../upstream/connect.js';
+import type { ClusterCounters } from '../upstream/counters.js';
+import type { UpstreamTls } from '../upstream/upstream-tls.js';
 import { Http2UpstreamStream } from './client-stream.js';
 import type { StreamHost } from './client-stream.js';
 import { CONNECTION_WINDOW_BYTES, SESSION_MEMORY_MB, STREAM_WINDOW_BYTES } from './settings.js';
@@ -38,13 +42,17 @@ export interface SessionOptions {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   maxHeaderListSize: number;
+  /** The cluster's upstream TLS; null for cleartext. */
+  tls: UpstreamTls | null;
+  /** The cluster's counters (`ssl.*`). */
+  counters?: ClusterCounters;
 }
 
-export class Http2ClientSession implements StreamHost {
+export class Http2ClientSession implements StreamHost, ConnectHandler {
   private session: ClientHttp2Session | null = null;
   private readonly socket: net.Socket;
   private state = State.Connecting;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private attempt: UpstreamConnect | null;
   private idleTimer: NodeJS.Timeout | null = null;
   /** Streams handed out and not yet released (reserved or open). */
   active = 0;
@@ -58,12 +66,8 @@ export class Http2ClientSession implements StreamHost {
     private readonly owner: SessionOwner,
     private readonly opts: SessionOptions,
   ) {
-    this.socket = net.connect({ host: host.address, port: host.port, noDelay: true });
-    this.socket.once('connect', this.onConnect);
-    this.socket.on('error', this.onSocketError);
-    this.socket.once('close', this.onSocketClose);
-    this.connectTimer = setTimeout(this.onConnectTimeout, opts.connectTimeoutMs);
-    this.connectTimer.unref();
+    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: opts.connectTimeoutMs, tls: opts.tls, traffic: 'http2', counters: opts.counters }, this);
+    this.socket = this.attempt.socket;
   }
 
   get connecting(): boolean {
@@ -94,6 +98,8 @@ export class Http2ClientSession implements StreamHost {
   open(headers: OutgoingHttpHeaders, endStream: boolean): ClientHttp2Stream {
     const s = this.session;
     if (s === null || s.closed || s.destroyed) throw new Error('session closed');
+    // The scheme of the hop itself, as Envoy sets it for an upstream over TLS.
+    if (this.opts.tls !== null) headers[':scheme'] = 'https';
     return s.request(headers, { endStream, waitForTrailers: !endStream });
   }
 
@@ -106,12 +112,14 @@ export class Http2ClientSession implements StreamHost {
     this.owner.onCapacity(this);
   }
 
-  private readonly onConnect = (): void => {
-    this.clearConnectTimer();
+  // === ConnectHandler ===
+
+  onConnected(socket: net.Socket): void {
+    this.attempt = null;
     if (this.state !== State.Connecting) return;
-    const socket = this.socket;
     const settings: Settings = { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES, maxHeaderListSize: this.opts.maxHeaderListSize };
-    const session = http2.connect(`http://${this.host.key}`, { createConnection: () => socket, settings, maxSessionMemory: SESSION_MEMORY_MB });
+    const scheme = this.opts.tls === null ? 'http' : 'https';
+    const session = http2.connect(`${scheme}://${this.host.key}`, { createConnection: () => socket, settings, maxSessionMemory: SESSION_MEMORY_MB });
     this.session = session;
     this.state = State.Ready;
     session.on('error', noop);
@@ -126,30 +134,14 @@ export class Http2ClientSession implements StreamHost {
       }
     });
     this.owner.onConnected(this);
-  };
+  }
 
-  private readonly onConnectTimeout = (): void => {
-    this.connectTimer = null;
+  onConnectFailed(failure: ConnectFailure): void {
+    this.attempt = null;
     if (this.state !== State.Connecting) return;
     this.state = State.Closed;
-    this.socket.destroy();
-    this.owner.onConnectFailed(this, 'connection timeout', '');
-  };
-
-  private readonly onSocketError = (err: NodeJS.ErrnoException): void => {
-    if (this.state !== State.Connecting) return; // the session reports later errors
-    this.clearConnectTimer();
-    this.state = State.Closed;
-    this.owner.onConnectFailed(this, 'remote connection failure', transportFailureText(err));
-  };
-
-  private readonly onSocketClose = (): void => {
-    if (this.state === State.Connecting) {
-      this.clearConnectTimer();
-      this.state = State.Closed;
-      this.owner.onConnectFailed(this, 'remote connection failure', '');
-    } else if (this.session === null) this.onSessionClose();
-  };
+    this.owner.onConnectFailed(this, failure.reason, failure.transportFailure);
+  }
 
   private readonly onRemoteSettings = (settings: Settings): void => {
     this.peerMaxStreams = settings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
@@ -188,7 +180,8 @@ export class Http2ClientSession implements StreamHost {
 
   destroy(): void {
     const wasConnecting = this.state === State.Connecting;
-    this.clearConnectTimer();
+    this.attempt?.cancel();
+    this.attempt = null;
     this.clearIdleTimer();
     this.session?.destroy();
     this.socket.destroy();
@@ -196,11 +189,6 @@ export class Http2ClientSession implements StreamHost {
       this.state = State.Closed;
       this.owner.onClosed(this);
     }
-  }
-
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
   }
 
   private clearIdleTimer(): void {

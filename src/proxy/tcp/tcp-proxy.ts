@@ -1,8 +1,9 @@
 /**
  * Opaque TCP proxying (Envoy's tcp_proxy filter): each downstream connection passes the connection
  * phase (`src/proxy/connection/`), then takes the first TCP route whose match holds, draws one of
- * its weighted clusters, connects to a host within the cluster's connection limit, and splices
- * bytes both ways, counting them.
+ * its weighted clusters, connects to a host within the cluster's connection limit (through the
+ * upstream connect path, so with the cluster's TLS when it originates one), and splices bytes both
+ * ways, counting them.
  */
 import net from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
@@ -14,7 +15,7 @@ import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { newRecord, type RequestRecord } from '../../telemetry/request-record.js';
 import { splice } from '../http/tunnel.js';
 import type { TcpRoute } from '../../snapshot/index.js';
-import { transportFailureText } from '../upstream/http1-client.js';
+import { HostConnection } from '../upstream/host-connection.js';
 
 /** Envoy's `tcp.<prefix>.*` counters. */
 export class TcpListenerStats {
@@ -192,69 +193,54 @@ function proxyTcp(tcp: TcpConnection): void {
   }
   rec.upstreamHost = host.key;
   rec.attempts = 1;
-  if (!cluster.limits.tryAcquireConnection()) {
+  let settled = false;
+  const upstream = HostConnection.open(cluster, host, {
+    onConnectFailed(failure) {
+      settled = true;
+      socket.destroy();
+      stats.upstream_cx_connect_fail++;
+      done(ResponseFlag.UF, failure.reason === 'connection timeout' ? 'connection_timeout' : `upstream_connect_error: ${failure.transportFailure}`);
+    },
+    onConnected(up) {
+      settled = true;
+      rec.upstreamServiceTimeMs = performance.now() - started;
+      rec.details = 'via_upstream';
+      // Telemetry counts the connection as opened now; long-lived connections show up before they close.
+      if (ctx.services.telemetry !== null) {
+        try {
+          ctx.services.telemetry.tcpOpened(rec);
+        } catch {
+          // Telemetry must never break the data path.
+        }
+      }
+      splice(
+        socket,
+        initial,
+        up.socket,
+        Buffer.alloc(0),
+        (fromClient, toClient) => {
+          up.release();
+          rec.bytesReceived = fromClient;
+          rec.bytesSent = toClient;
+          stats.downstream_cx_rx_bytes_total += fromClient;
+          stats.downstream_cx_tx_bytes_total += toClient;
+          done(0, 'via_upstream');
+        },
+        { idleTimeoutMs: cluster.config.connectionPool.tcpIdleTimeoutMs },
+      );
+    },
+  });
+  if (upstream === 'overflow') {
     stats.upstream_cx_overflow++;
     socket.destroy();
     done(ResponseFlag.UO, 'upstream_cx_overflow');
     return;
   }
-  host.stats.cx_total++;
-  host.stats.cx_active++;
-  cluster.counters.inc('upstream_cx_total');
-  const release = (): void => {
-    cluster.limits.releaseConnection();
-    if (host.stats.cx_active > 0) host.stats.cx_active--;
-  };
-  const pool = cluster.config.connectionPool;
-  const upstream = net.connect({ host: host.address, port: host.port, allowHalfOpen: true, noDelay: true });
-  let settled = false;
-  const fail = (details: string): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    release();
-    upstream.destroy();
-    socket.destroy();
-    stats.upstream_cx_connect_fail++;
-    host.stats.cx_connect_fail++;
-    cluster.counters.inc('upstream_cx_connect_fail');
-    cluster.report(host, 'connect-failure');
-    done(ResponseFlag.UF, details);
-  };
-  const timer = setTimeout(() => fail('connection_timeout'), pool.connectTimeoutMs);
-  upstream.once('error', (err: NodeJS.ErrnoException) => fail(`upstream_connect_error: ${transportFailureText(err)}`));
   socket.once('close', () => {
-    if (!settled) fail('downstream_remote_disconnect');
-  });
-  upstream.once('connect', () => {
     if (settled) return;
+    // The client left while the upstream was connecting: not the host's failure.
     settled = true;
-    clearTimeout(timer);
-    cluster.report(host, 'connect-success-final');
-    rec.upstreamServiceTimeMs = performance.now() - started;
-    rec.details = 'via_upstream';
-    // Telemetry counts the connection as opened now; long-lived connections show up before they close.
-    if (ctx.services.telemetry !== null) {
-      try {
-        ctx.services.telemetry.tcpOpened(rec);
-      } catch {
-        // Telemetry must never break the data path.
-      }
-    }
-    splice(
-      socket,
-      initial,
-      upstream,
-      Buffer.alloc(0),
-      (fromClient, toClient) => {
-        release();
-        rec.bytesReceived = fromClient;
-        rec.bytesSent = toClient;
-        stats.downstream_cx_rx_bytes_total += fromClient;
-        stats.downstream_cx_tx_bytes_total += toClient;
-        done(0, 'via_upstream');
-      },
-      { idleTimeoutMs: pool.tcpIdleTimeoutMs },
-    );
+    upstream.cancel();
+    done(ResponseFlag.DC, 'downstream_remote_disconnect');
   });
 }

@@ -15,6 +15,7 @@ import { ClusterCounters } from './counters.js';
 import { hashKeyFor, type HashKeyResult, type HashRequest } from './hash-key.js';
 import { systemClock } from './clock.js';
 import { systemRandom } from './random.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 export interface ClusterDeps {
   clock?: Clock;
@@ -38,6 +39,11 @@ export interface Cluster {
   readonly counters: ClusterCounters;
   /** True while fewer hosts than the panic threshold are available and all hosts are balanced over. */
   readonly inPanic: boolean;
+  /**
+   * The TLS its connections originate (compiled from `config.tls` with the snapshot), null for
+   * plaintext. Set by whoever applies snapshots; connections made after a change use the new one.
+   */
+  tls: UpstreamTls | null;
   /** A host for one request attempt, or undefined (Envoy: 503 `no healthy upstream`, flag `UH`). */
   pick(ctx?: PickContext): Endpoint | undefined;
   /** The consistent-hash key for a request under this cluster's policy (none for other policies). */
@@ -86,6 +92,7 @@ class ClusterImpl implements Cluster {
   readonly counters = new ClusterCounters();
   inPanic = false;
   closed = false;
+  tls: UpstreamTls | null = null;
   private hosts: HostImpl[] = [];
   private readonly drainingByKey = new Map<string, HostImpl>();
   private readonly originalDst = new Map<string, HostImpl>();

@@ -29,6 +29,10 @@ export type ClusterCounterName =
   | 'upstream_rq_retry_success'
   | 'upstream_rq_retry_limit_exceeded'
   | 'lb_healthy_panic'
+  | 'ssl.handshake'
+  | 'ssl.connection_error'
+  | 'ssl.fail_verify_san'
+  | 'ssl.fail_verify_error'
   | `upstream_rq_${number}`
   | `upstream_rq_${1 | 2 | 3 | 4 | 5}xx`;
 

@@ -11,9 +11,13 @@ import { MessageWriter, beginWriteBatch, endWriteBatch } from '../http1/message-
 import type { DecoderOutput } from '../http1/body-decoder.js';
 import { HeadScanner, Http1ParseError, parseResponseHead } from '../http1/head-parser.js';
 import { requestHeadText } from '../http1/serialize.js';
-import { connectInPlace, readAsStream } from '../http1/in-place-reads.js';
+import { inPlaceReads, readAsStream } from '../http1/in-place-reads.js';
 import type { Endpoint } from './types.js';
 import type { ResetReason, ResponseHandler, UpstreamStream } from './pool.js';
+import { connectUpstream } from './connect.js';
+import type { ConnectFailure, ConnectHandler, UpstreamConnect } from './connect.js';
+import type { ClusterCounters } from './counters.js';
+import type { UpstreamTls } from './upstream-tls.js';
 
 export type { ResetReason, ResponseHandler };
 
@@ -33,28 +37,18 @@ const enum State {
   Closed,
 }
 
-/** strerror texts Envoy prints after `delayed connect error:`. */
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'Connection refused',
-  ECONNRESET: 'Connection reset by peer',
-  EHOSTUNREACH: 'No route to host',
-  ENETUNREACH: 'Network is unreachable',
-  ETIMEDOUT: 'Connection timed out',
-  EADDRNOTAVAIL: 'Cannot assign requested address',
-  ENOTFOUND: 'Name or service not known',
-  EAI_AGAIN: 'Temporary failure in name resolution',
-};
-
-/** Envoy's transport failure text for a failed connect, e.g. `delayed connect error: Connection refused`. */
-export function transportFailureText(err: NodeJS.ErrnoException): string {
-  return `delayed connect error: ${ERRNO_TEXT[err.code ?? ''] ?? err.code ?? err.message}`;
+/** How a pool's connections are opened: the cluster's connect timeout and upstream TLS. */
+export interface Http1ConnectSettings {
+  readonly timeoutMs: number;
+  readonly tls: UpstreamTls | null;
+  readonly counters?: ClusterCounters;
 }
 
-export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
+export class Http1ClientConnection implements DecoderOutput, UpstreamStream, ConnectHandler {
   readonly socket: net.Socket;
   private state = State.Connecting;
   private handler: ResponseHandler | null = null;
-  private connectTimer: NodeJS.Timeout | null = null;
+  private attempt: UpstreamConnect | null;
   private readonly scanner: HeadScanner;
   private decoder: BodyDecoder | null = null;
   private method = 'GET';
@@ -73,19 +67,17 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
   constructor(
     readonly host: Endpoint,
     private readonly owner: ConnectionOwner,
-    connectTimeoutMs: number,
+    connect: Http1ConnectSettings,
     maxHeaderBytes: number,
   ) {
     this.scanner = new HeadScanner(maxHeaderBytes);
-    this.socket = connectInPlace({ host: host.address, port: host.port, noDelay: true }, (buf) => this.onData(buf));
+    const reads = inPlaceReads((buf) => this.onData(buf));
+    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: connect.timeoutMs, tls: connect.tls, traffic: 'http1', onread: reads.onread, counters: connect.counters }, this);
+    this.socket = reads.track(this.attempt.socket);
     this.writer = new MessageWriter(this.socket);
-    this.socket.on('connect', this.onConnect);
     this.socket.on('end', this.onEnd);
     this.socket.on('close', this.onClose);
-    this.socket.on('error', this.onError);
     this.socket.on('drain', this.onDrain);
-    this.connectTimer = setTimeout(this.onConnectTimeout, connectTimeoutMs);
-    this.connectTimer.unref();
   }
 
   get bufferedBytes(): number {
@@ -102,23 +94,20 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     return this.state === State.Connecting;
   }
 
-  private readonly onConnect = (): void => {
-    this.clearConnectTimer();
+  // === ConnectHandler ===
+
+  onConnected(): void {
+    this.attempt = null;
+    if (this.state !== State.Connecting) return;
     this.state = State.Idle;
     this.owner.onConnected(this);
-  };
+  }
 
-  private readonly onConnectTimeout = (): void => {
-    this.connectTimer = null;
+  onConnectFailed(failure: ConnectFailure): void {
+    this.attempt = null;
     if (this.state !== State.Connecting) return;
     this.state = State.Closed;
-    this.socket.destroy();
-    this.owner.onConnectFailed(this, 'connection timeout', '');
-  };
-
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
+    this.owner.onConnectFailed(this, failure.reason, failure.transportFailure);
   }
 
   /**
@@ -178,7 +167,8 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
 
   destroy(): void {
     if (this.state === State.Closed) return;
-    this.clearConnectTimer();
+    this.attempt?.cancel();
+    this.attempt = null;
     this.state = State.Closed;
     this.socket.destroy();
   }
@@ -280,7 +270,6 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     readAsStream(s); // the tunnel reads it as a stream
     s.removeListener('end', this.onEnd);
     s.removeListener('close', this.onClose);
-    s.removeListener('error', this.onError);
     s.removeListener('drain', this.onDrain);
     // The pool stops counting it as a pooled connection; the tunnel owns it now.
     this.owner.onClosed(this);
@@ -294,23 +283,11 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream {
     this.destroy();
   };
 
-  private readonly onError = (err: NodeJS.ErrnoException): void => {
-    if (this.state === State.Connecting) {
-      this.clearConnectTimer();
-      this.state = State.Closed;
-      this.owner.onConnectFailed(this, 'remote connection failure', transportFailureText(err));
-    }
-    // Later errors surface as 'close'.
-  };
-
   private readonly onClose = (): void => {
-    const wasConnecting = this.state === State.Connecting;
-    this.clearConnectTimer();
+    // A connection that never connected is reported by the connect path (`onConnectFailed`);
+    // errors after that surface here.
+    if (this.state === State.Connecting) return;
     this.state = State.Closed;
-    if (wasConnecting) {
-      this.owner.onConnectFailed(this, 'remote connection failure', '');
-      return;
-    }
     const h = this.handler;
     this.handler = null;
     if (h !== null) h.onUpstreamReset('connection termination', this.headDelivered);

@@ -95,6 +95,8 @@ export class Http2ClusterPool extends PerHostPools<Http2ClientSession, HostPool>
       connectTimeoutMs: pool.connectTimeoutMs,
       idleTimeoutMs: pool.idleTimeoutMs,
       maxHeaderListSize: this.opts.maxResponseHeaderBytes,
+      tls: this.cluster.tls,
+      counters: this.cluster.counters,
     });
     hp.sessions.push(s);
     this.opened(s, hp.host, counted, 'upstream_cx_http2_total');

@@ -1,0 +1,361 @@
+/**
+ * The upstream connect path against real servers: plaintext and TLS (a test CA, a TLS server
+ * asking for client certificates), the options a cluster's TLS compiles to (client certificate,
+ * SNI, ALPN per upstream protocol, the SAN check), ISTIO_MUTUAL on the proxy's workload
+ * certificate and its rotation, the connect timeout over a stalled handshake, Envoy's failure
+ * texts, the `ssl.*` counters, and reads in place over TLS.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import { connectUpstream } from '../../../src/proxy/upstream/connect.js';
+import type { ConnectFailure, ConnectOptions } from '../../../src/proxy/upstream/connect.js';
+import { ClusterCounters } from '../../../src/proxy/upstream/counters.js';
+import { compileUpstreamTls } from '../../../src/proxy/upstream/upstream-tls.js';
+import type { UpstreamTls } from '../../../src/proxy/upstream/upstream-tls.js';
+import { CompiledCache } from '../../../src/proxy/tls/compiled-cache.js';
+import { WorkloadSecrets } from '../../../src/proxy/tls/workload-secrets.js';
+import { SnapshotError, withDefaults } from '../../../src/snapshot/index.js';
+import type { ClusterTlsConfig } from '../../../src/snapshot/index.js';
+import { authority, spiffe } from '../../helpers/test-pki.js';
+import type { Authority, Leaf } from '../../helpers/test-pki.js';
+import { deadPort } from '../helpers.js';
+
+const VERIFY_FAILED = 'TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end';
+
+/** What a TLS test server saw of one handshake. */
+interface Handshake {
+  servername: string | false | null;
+  alpnOffered: string[];
+  alpn: string | false | null;
+  clientSans: string | undefined;
+  clientSerial: string | undefined;
+}
+
+interface TlsServer {
+  port: number;
+  handshakes: Handshake[];
+  /**
+   * The next handshake the server completes. With TLS 1.3 the client is connected before the
+   * server has the client's Finished, so tests wait for the server's side.
+   */
+  next(): Promise<Handshake>;
+  close(): Promise<void>;
+}
+
+/** A TLS echo server presenting `leaf`, asking for a client certificate chained to `clientCa` when given. */
+async function startTlsServer(leaf: Leaf, clientCa: Authority | null): Promise<TlsServer> {
+  const handshakes: Handshake[] = [];
+  const waiting: ((h: Handshake) => void)[] = [];
+  let offered: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = tls.createServer({
+    cert: leaf.cert,
+    key: leaf.key,
+    ...(clientCa !== null ? { ca: clientCa.cert, requestCert: true, rejectUnauthorized: true } : {}),
+    ALPNCallback: ({ protocols }) => {
+      offered = protocols;
+      return protocols[0];
+    },
+  });
+  server.on('secureConnection', (s: tls.TLSSocket) => {
+    const peer = s.getPeerCertificate();
+    const hasPeer = peer !== null && Object.keys(peer).length > 0;
+    const h: Handshake = {
+      servername: s.servername,
+      alpnOffered: offered,
+      alpn: s.alpnProtocol,
+      clientSans: hasPeer ? peer.subjectaltname : undefined,
+      clientSerial: hasPeer ? peer.serialNumber : undefined,
+    };
+    handshakes.push(h);
+    offered = [];
+    for (const w of waiting.splice(0)) w(h);
+    s.on('error', () => {});
+    s.on('data', (d: Buffer) => s.write(d));
+    s.on('end', () => s.end());
+  });
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('tlsClientError', () => {});
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    handshakes,
+    next: () => new Promise((resolve) => waiting.push(resolve)),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+type Outcome = { ok: true; socket: net.Socket } | { ok: false; failure: ConnectFailure };
+
+function connect(port: number, opts: Partial<ConnectOptions> & { tls: UpstreamTls | null }): Promise<Outcome> {
+  return new Promise((resolve) => {
+    connectUpstream('127.0.0.1', port, { timeoutMs: 5000, traffic: 'tcp', ...opts }, {
+      onConnected: (socket) => resolve({ ok: true, socket }),
+      onConnectFailed: (failure) => resolve({ ok: false, failure }),
+    });
+  });
+}
+
+async function connected(outcome: Promise<Outcome>): Promise<net.Socket> {
+  const o = await outcome;
+  if (!o.ok) assert.fail(`expected a connection, got ${JSON.stringify(o.failure)}`);
+  return o.socket;
+}
+
+async function failed(outcome: Promise<Outcome>): Promise<ConnectFailure> {
+  const o = await outcome;
+  if (o.ok) {
+    o.socket.destroy();
+    assert.fail('expected the connection to fail');
+  }
+  return o.failure;
+}
+
+/** Writes a line and reads the echo back. */
+async function echoes(socket: net.Socket, line: string): Promise<string> {
+  socket.write(line);
+  const [data] = (await once(socket, 'data')) as [Buffer];
+  socket.destroy();
+  return data.toString();
+}
+
+const pem = (text: string): { pem: string } => ({ pem: text });
+
+describe('upstream connect path', () => {
+  let mesh: Authority;
+  let other: Authority;
+  let httpbin: Leaf;
+  let curl: Leaf;
+  let stranger: Leaf;
+  let plainEcho: net.Server;
+  let plainPort: number;
+  let mtls: TlsServer;
+  let simple: TlsServer;
+  const cache = new CompiledCache<UpstreamTls>();
+  const secrets = new WorkloadSecrets();
+
+  const compile = (config: ClusterTlsConfig, s: WorkloadSecrets = secrets): UpstreamTls => {
+    const t = compileUpstreamTls(withDefaults({ name: 'outbound|8000||httpbin.foo.svc.cluster.local', tls: config }).tls!, 'clusters[0].tls', s, cache);
+    assert.ok(t !== null);
+    return t;
+  };
+  const mutual = (extra: Partial<ClusterTlsConfig> = {}): UpstreamTls =>
+    compile({ mode: 'MUTUAL', clientCertificate: pem(curl.cert), privateKey: pem(curl.key), caCertificates: pem(mesh.cert), ...extra });
+
+  before(async () => {
+    mesh = authority('mesh');
+    other = authority('other');
+    httpbin = mesh.issue('httpbin', [`URI:${spiffe('foo', 'httpbin')}`, 'DNS:httpbin.example.com']);
+    curl = mesh.issue('curl', [`URI:${spiffe('foo', 'curl')}`]);
+    stranger = other.issue('stranger', [`URI:${spiffe('foo', 'curl')}`]);
+    plainEcho = net.createServer((s) => {
+      s.on('error', () => {});
+      s.pipe(s);
+    });
+    plainEcho.listen(0, '127.0.0.1');
+    await once(plainEcho, 'listening');
+    plainPort = (plainEcho.address() as net.AddressInfo).port;
+    mtls = await startTlsServer(httpbin, mesh);
+    simple = await startTlsServer(httpbin, null);
+  });
+
+  after(async () => {
+    await mtls.close();
+    await simple.close();
+    await new Promise<void>((resolve) => plainEcho.close(() => resolve()));
+  });
+
+  test('plaintext: connects and carries bytes', async () => {
+    assert.equal(await echoes(await connected(connect(plainPort, { tls: null })), 'ping'), 'ping');
+  });
+
+  test('a refused connect is a remote connection failure with the text Envoy prints', async () => {
+    const f = await failed(connect(await deadPort(), { tls: null }));
+    assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: 'delayed connect error: Connection refused', stage: 'connect' });
+  });
+
+  test('the connect timeout covers the TLS handshake: a server that never answers the ClientHello times out', async () => {
+    const mute = net.createServer((s) => s.on('error', () => {}));
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    try {
+      const f = await failed(connect((mute.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), timeoutMs: 200 }));
+      assert.deepEqual(f, { reason: 'connection timeout', transportFailure: '', stage: 'timeout' });
+    } finally {
+      mute.close();
+    }
+  });
+
+  test('SIMPLE: the server chain is verified against the CA given, SNI is sent, and bytes flow', async () => {
+    const seen = simple.next();
+    const socket = await connected(connect(simple.port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert), sni: 'httpbin.example.com' }) }));
+    assert.equal((socket as tls.TLSSocket).encrypted, true);
+    assert.equal(await echoes(socket, 'over tls'), 'over tls');
+    const h = await seen;
+    assert.equal(h.servername, 'httpbin.example.com');
+    assert.equal(h.clientSans, undefined, 'SIMPLE presents no client certificate');
+  });
+
+  test('SIMPLE with an SNI the certificate does not name is refused (the DNS names are checked against the SNI)', async () => {
+    const counters = new ClusterCounters();
+    const f = await failed(connect(simple.port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert), sni: 'other.example.com' }), counters }));
+    assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: VERIFY_FAILED, stage: 'tls' });
+    assert.equal(counters.get('ssl.fail_verify_san'), 1);
+  });
+
+  test('a server chained to an unknown root is refused with CERTIFICATE_VERIFY_FAILED', async () => {
+    const counters = new ClusterCounters();
+    const f = await failed(connect(simple.port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(other.cert) }), counters }));
+    assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: VERIFY_FAILED, stage: 'tls' });
+    assert.equal(counters.get('ssl.fail_verify_error'), 1);
+    assert.equal(counters.get('ssl.handshake'), 0);
+  });
+
+  test('insecureSkipVerify connects to a server no root vouches for', async () => {
+    const socket = await connected(connect(simple.port, { tls: compile({ mode: 'SIMPLE', insecureSkipVerify: true }) }));
+    assert.equal(await echoes(socket, 'x'), 'x');
+  });
+
+  test('MUTUAL: the client certificate reaches a server that requires one, and the handshake is counted', async () => {
+    const counters = new ClusterCounters();
+    const seen = mtls.next();
+    const socket = await connected(connect(mtls.port, { tls: mutual({ subjectAltNames: [spiffe('foo', 'httpbin')] }), counters }));
+    assert.equal(await echoes(socket, 'hello'), 'hello');
+    assert.equal((await seen).clientSans, `URI:${spiffe('foo', 'curl')}`);
+    assert.equal(counters.get('ssl.handshake'), 1);
+  });
+
+  test('the SAN check refuses a server whose SPIFFE id is not the one asked for', async () => {
+    const counters = new ClusterCounters();
+    const f = await failed(connect(mtls.port, { tls: mutual({ subjectAltNames: [spiffe('foo', 'reviews')] }), counters }));
+    assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: VERIFY_FAILED, stage: 'tls' });
+    assert.equal(counters.get('ssl.fail_verify_san'), 1);
+  });
+
+  test('the SAN check accepts a DNS name among the wanted ones', async () => {
+    const socket = await connected(connect(mtls.port, { tls: mutual({ subjectAltNames: [spiffe('foo', 'reviews'), 'httpbin.example.com'] }) }));
+    socket.destroy();
+  });
+
+  test('a client certificate from another root is refused by the server', async () => {
+    const t = compile({ mode: 'MUTUAL', clientCertificate: pem(stranger.cert), privateKey: pem(stranger.key), caCertificates: pem(mesh.cert) });
+    // TLS 1.3: the client finishes its handshake first; the server's refusal closes the connection.
+    const outcome = await connect(mtls.port, { tls: t });
+    if (outcome.ok) {
+      outcome.socket.write('x');
+      const [closedWithError] = (await once(outcome.socket, 'close')) as [boolean];
+      assert.ok(closedWithError || outcome.socket.readableEnded, 'the server closed the connection');
+    }
+    assert.ok(!mtls.handshakes.some((h) => h.clientSerial === stranger.serial), 'the server never accepted the stranger');
+  });
+
+  test('ALPN: a TCP connection offers the cluster list, HTTP connections their protocol (Istio lists for ISTIO_MUTUAL)', async () => {
+    const s = new WorkloadSecrets();
+    s.install({ certChain: curl.cert, privateKey: curl.key, roots: mesh.cert });
+    const istio = compile({ mode: 'ISTIO_MUTUAL' }, s);
+    for (const [traffic, list] of [
+      ['tcp', ['istio-peer-exchange', 'istio']],
+      ['http1', ['istio-http/1.1', 'istio', 'http/1.1']],
+      ['http2', ['istio-h2', 'istio', 'h2']],
+    ] as const) {
+      const seen = mtls.next();
+      const socket = await connected(connect(mtls.port, { tls: istio, traffic }));
+      assert.deepEqual((await seen).alpnOffered, list, traffic);
+      socket.destroy();
+    }
+    const seen = simple.next();
+    const socket = await connected(connect(simple.port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), traffic: 'http2' }));
+    const h = await seen;
+    assert.deepEqual(h.alpnOffered, ['h2']);
+    assert.equal(h.alpn, 'h2');
+    socket.destroy();
+  });
+
+  test('ISTIO_MUTUAL: Istio\'s SNI for the cluster, the workload certificate presented, refused as Envoy words it before one exists', async () => {
+    const s = new WorkloadSecrets();
+    const t = compile({ mode: 'ISTIO_MUTUAL', subjectAltNames: [spiffe('foo', 'httpbin')] }, s);
+    assert.deepEqual(await failed(connect(mtls.port, { tls: t })), { reason: 'local connection failure', transportFailure: 'Secret is not supplied by SDS', stage: 'tls' });
+
+    s.install({ certChain: curl.cert, privateKey: curl.key, roots: mesh.cert });
+    let seen = mtls.next();
+    const first = await connected(connect(mtls.port, { tls: t }));
+    let h = await seen;
+    assert.equal(h.servername, 'outbound_.8000_._.httpbin.foo.svc.cluster.local');
+    assert.equal(h.clientSerial, curl.serial);
+
+    // Rotation: new connections present the new certificate; the live one keeps working.
+    const rotated = mesh.issue('curl-rotated', [`URI:${spiffe('foo', 'curl')}`]);
+    s.install({ certChain: rotated.cert, privateKey: rotated.key, roots: mesh.cert });
+    seen = mtls.next();
+    const second = await connected(connect(mtls.port, { tls: t }));
+    h = await seen;
+    assert.equal(h.clientSerial, rotated.serial);
+    assert.equal(await echoes(first, 'still here'), 'still here');
+    second.destroy();
+  });
+
+  test('a connection opened to read in place keeps doing so over TLS (bytes reach onread, no data events)', async () => {
+    const got: Buffer[] = [];
+    const buffer = Buffer.alloc(1024);
+    const socket = await connected(
+      connect(mtls.port, { tls: mutual(), onread: { buffer, callback: (n: number, b: Uint8Array) => (got.push(Buffer.from(b.subarray(0, n))), true) } }),
+    );
+    let dataEvents = 0;
+    socket.on('data', () => dataEvents++);
+    socket.write('in place');
+    while (Buffer.concat(got).toString() !== 'in place') await new Promise((r) => setTimeout(r, 5));
+    assert.equal(dataEvents, 0);
+    socket.destroy();
+  });
+
+  test('cancel before the connection is made reports nothing and closes the socket', async () => {
+    let reported = false;
+    const attempt = connectUpstream('127.0.0.1', plainPort, { timeoutMs: 5000, tls: null, traffic: 'tcp' }, {
+      onConnected: () => (reported = true),
+      onConnectFailed: () => (reported = true),
+    });
+    attempt.cancel();
+    await once(attempt.socket, 'close');
+    assert.equal(reported, false);
+  });
+
+  test('bad certificates are refused when the snapshot is checked, naming the field', () => {
+    const cases: [ClusterTlsConfig, string, RegExp][] = [
+      [{ mode: 'SIMPLE', caCertificates: { file: '/nonexistent/ca.pem' } }, 'clusters[0].tls.caCertificates.file', /cannot read \/nonexistent\/ca\.pem: ENOENT/],
+      [{ mode: 'SIMPLE', caCertificates: pem('-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n') }, 'clusters[0].tls.caCertificates', /cannot be parsed/],
+      [{ mode: 'MUTUAL', clientCertificate: pem(curl.cert), privateKey: pem(httpbin.key) }, 'clusters[0].tls.privateKey', /does not match the certificate/],
+      [{ mode: 'MUTUAL', clientCertificate: pem(curl.cert), privateKey: pem('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') }, 'clusters[0].tls.privateKey', /not a usable private key/],
+    ];
+    for (const [config, path, reason] of cases) {
+      assert.throws(
+        () => compile(config),
+        (err: unknown) => err instanceof SnapshotError && err.path === path && reason.test(err.reason),
+        path,
+      );
+    }
+  });
+
+  test('certificates named by file are read', async () => {
+    const t = compile({ mode: 'MUTUAL', clientCertificate: { file: curl.certFile }, privateKey: { file: curl.keyFile }, caCertificates: { file: mesh.certFile } });
+    const seen = mtls.next();
+    const socket = await connected(connect(mtls.port, { tls: t }));
+    assert.equal((await seen).clientSerial, curl.serial);
+    socket.destroy();
+  });
+
+  test('an unchanged config compiles to the same object (pools built on it are kept)', () => {
+    const config: ClusterTlsConfig = { mode: 'SIMPLE', caCertificates: pem(mesh.cert) };
+    assert.equal(compile(config), compile({ ...config }));
+    assert.notEqual(compile(config), compile({ ...config, sni: 'x.example.com' }));
+  });
+});
