@@ -14,7 +14,9 @@ import type { ListenerBinding } from './listener/listener.js';
 import { SnapshotError } from '../snapshot/index.js';
 import { TlsCompiler, checkSnapshot } from './snapshot.js';
 import type { CheckedSnapshot } from './snapshot.js';
+import { compileFilterChains } from './listener/filter-chains.js';
 import type { WorkloadSecrets } from './tls/workload-secrets.js';
+import type { ServerTls } from './listener/server-tls.js';
 import type { ListenerConfig, ProxySnapshot } from '../snapshot/index.js';
 import { compileTcpRoutes } from './tcp/tcp-proxy.js';
 import type { TcpListenerContext } from './tcp/tcp-proxy.js';
@@ -29,6 +31,8 @@ import type { Clock } from './upstream/types.js';
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
 const NO_CONNECTION_FILTERS: readonly ConnectionFilter[] = Object.freeze([]);
+/** A listener whose chains terminate no TLS. */
+const NO_SERVER_TLS: ReadonlyMap<string, ServerTls> = new Map();
 
 export interface ProxyOptions {
   /** Admin endpoints (/config_dump, /clusters, /stats, /ready); null disables. Default 127.0.0.1:15000. */
@@ -311,7 +315,8 @@ export class SkiffProxy {
         stats: listener.tcpStats,
       });
     }
-    return Object.freeze({ config, http, tcp, codec: codecOptions(config, serverName) });
+    const chains = compileFilterChains(config, checked.serverTls.get(config.name) ?? NO_SERVER_TLS, tcp?.needsSni === true);
+    return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true) });
   }
 
   /** Every counter and gauge, with Envoy's names. */
@@ -321,6 +326,7 @@ export class SkiffProxy {
     for (const l of this.listeners.values()) {
       const a = l.address();
       out.set(`listener.${a.address}_${a.port}.downstream_cx_active`, l.activeConnections);
+      if (l.config.filterChains !== undefined) for (const [k, v] of Object.entries(l.transportStats)) out.set(`listener.${a.address}_${a.port}.${k}`, v as number);
       if (l.config.http !== undefined) for (const [k, v] of Object.entries(l.httpStats)) out.set(`http.${l.name}.${k}`, v as number);
       if (l.config.tcp !== undefined) for (const [k, v] of Object.entries(l.tcpStats)) out.set(`tcp.${l.name}.${k}`, v as number);
     }

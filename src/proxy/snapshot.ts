@@ -3,8 +3,10 @@
  * config compiled into the route table the listeners will serve, and every TLS setting compiled
  * (certificates read and checked, secure contexts built), so nothing can fail while applying it.
  */
-import { validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
+import { ALPN, validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
 import { compileRouteConfig, type RouteTable } from './http/route/compile.js';
+import type { ServerTls } from './listener/server-tls.js';
+import { compileServerTls } from './listener/server-tls.js';
 import { CompiledCache } from './tls/compiled-cache.js';
 import { WorkloadSecrets } from './tls/workload-secrets.js';
 import type { UpstreamTls } from './upstream/upstream-tls.js';
@@ -14,11 +16,17 @@ import { compileUpstreamTls } from './upstream/upstream-tls.js';
 export interface CheckedSnapshot extends ValidSnapshot<RouteTable> {
   /** Per cluster name, the TLS it originates (clusters in plaintext have none). */
   upstreamTls: Map<string, UpstreamTls>;
+  /** Per listener name, per filter chain name, the TLS the chain terminates. */
+  serverTls: Map<string, Map<string, ServerTls>>;
 }
+
+/** How long a client has to complete a TLS handshake with a listener. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What TLS is compiled with: the proxy's identity, and what earlier snapshots compiled. */
 export class TlsCompiler {
   readonly upstream = new CompiledCache<UpstreamTls>();
+  readonly server = new CompiledCache<ServerTls>();
   constructor(readonly secrets: WorkloadSecrets = new WorkloadSecrets()) {}
 }
 
@@ -35,5 +43,17 @@ export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler
     const compiled = compileUpstreamTls(c.tls, `clusters[${i}].tls`, tls.secrets, tls.upstream);
     if (compiled !== null) upstreamTls.set(c.name, compiled);
   });
-  return { ...valid, upstreamTls };
+  const serverTls = new Map<string, Map<string, ServerTls>>();
+  snapshot.listeners.forEach((l, i) => {
+    const chains = new Map<string, ServerTls>();
+    l.filterChains?.forEach((chain, j) => {
+      const config = chain.transport?.tls;
+      if (config === undefined) return;
+      const protocol = chain.protocol ?? l.protocol;
+      const at = `listeners[${i}].filterChains[${j}].transport.tls`;
+      chains.set(chain.name, compileServerTls(config, at, protocol === 'tcp' ? [] : ALPN.http, tls.secrets, tls.server, TLS_HANDSHAKE_TIMEOUT_MS));
+    });
+    if (chains.size > 0) serverTls.set(l.name, chains);
+  });
+  return { ...valid, upstreamTls, serverTls };
 }

@@ -6,7 +6,7 @@
  * imports nothing of theirs.
  */
 export type { NodeConfig, ProxySnapshot, ResolvedSnapshot, WorkloadIdentity } from './snapshot.js';
-export type { HttpListenerOptions, ListenerConfig, PathNormalization, TcpRoute, TcpRouteMatch } from './listeners.js';
+export type { ChainTransport, FilterChainConfig, FilterChainMatch, HttpListenerOptions, ListenerConfig, PathNormalization, TcpRoute, TcpRouteMatch } from './listeners.js';
 export { PATH_NORMALIZATION_OPTIONS } from './listeners.js';
 export type * from './routes.js';
 export { ISTIO_DEFAULT_RETRY_POLICY, RouteConfigError } from './routes.js';

@@ -1,8 +1,10 @@
 /**
  * The listener part of the proxy snapshot (address, direction, protocol, HTTP options, TCP
- * routes) and its validation.
+ * routes, filter chains) and its validation.
  */
 import { SnapshotError, int, list, obj, oneOf, optionalMs, str } from './checks.js';
+import { checkServerTls } from './tls.js';
+import type { ServerTlsConfig } from './tls.js';
 
 /**
  * How a listener normalises request paths before routing and policy (Istio's MeshConfig
@@ -43,6 +45,45 @@ export interface TcpRoute {
   destinations: { cluster: string; weight: number }[];
 }
 
+/**
+ * Which connections a filter chain takes (Envoy's `FilterChainMatch`): every field set must hold.
+ * Among the chains that match, the most specific wins, field by field in Envoy's order:
+ * destination port, server names (an exact name before a wildcard), transport protocol,
+ * application protocols; a field left out matches anything, after every chain that names a value.
+ */
+export interface FilterChainMatch {
+  /** The port the client connected to. */
+  destinationPort?: number;
+  /** `tls`: the connection opens with a TLS ClientHello; `raw_buffer`: anything else. */
+  transportProtocol?: 'tls' | 'raw_buffer';
+  /** SNI names of the ClientHello (`*.example.com` allowed); a connection without SNI never matches. */
+  serverNames?: string[];
+  /** ALPN protocols the ClientHello offers: any one of these. */
+  applicationProtocols?: string[];
+}
+
+/**
+ * How a filter chain treats the connection's bytes (Istio's PeerAuthentication modes):
+ * DISABLE serves them as they arrive (TLS included, as for passthrough); PERMISSIVE terminates
+ * TLS when the connection opens with a ClientHello and serves anything else as it arrives;
+ * STRICT terminates TLS and resets anything else with a TCP RST.
+ */
+export interface ChainTransport {
+  mode: 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+  /** The TLS terminated (PERMISSIVE, STRICT). */
+  tls?: ServerTlsConfig;
+}
+
+/** One way of serving a listener's connections. */
+export interface FilterChainConfig {
+  name: string;
+  match?: FilterChainMatch;
+  /** Default: DISABLE (plaintext). */
+  transport?: ChainTransport;
+  /** What serves the connection once the transport is settled; default the listener's `protocol`. */
+  protocol?: 'http' | 'tcp' | 'auto';
+}
+
 export interface ListenerConfig {
   name: string;
   address: string;
@@ -53,6 +94,11 @@ export interface ListenerConfig {
   protocol: 'http' | 'tcp' | 'auto';
   http?: HttpListenerOptions;
   tcp?: { routes: TcpRoute[] };
+  /**
+   * Absent: one chain serving every connection in plaintext with `protocol`. A connection no
+   * chain matches is reset.
+   */
+  filterChains?: FilterChainConfig[];
 }
 
 function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListenerOptions {
@@ -109,6 +155,64 @@ function checkTcp(v: unknown, at: string): { routes: TcpRoute[] } {
   return { routes };
 }
 
+function checkMatch(v: unknown, at: string): FilterChainMatch {
+  const m = obj(v, at);
+  const out: FilterChainMatch = {};
+  if (m.destinationPort !== undefined) out.destinationPort = int(m.destinationPort, `${at}.destinationPort`, 1, 65535);
+  if (m.transportProtocol !== undefined) out.transportProtocol = oneOf(m.transportProtocol, ['tls', 'raw_buffer'] as const, `${at}.transportProtocol`);
+  if (m.serverNames !== undefined) {
+    out.serverNames = list(m.serverNames, `${at}.serverNames`).map((s, i) => {
+      const name = str(s, `${at}.serverNames[${i}]`).toLowerCase();
+      if (name.includes('*') && !/^\*\.[^*]+$/.test(name)) throw new SnapshotError(`${at}.serverNames[${i}]`, `a wildcard is a leading "*." only, got ${JSON.stringify(s)}`);
+      return name;
+    });
+  }
+  if (m.applicationProtocols !== undefined) {
+    out.applicationProtocols = list(m.applicationProtocols, `${at}.applicationProtocols`).map((s, i) => str(s, `${at}.applicationProtocols[${i}]`));
+  }
+  return out;
+}
+
+function checkTransport(v: unknown, at: string): ChainTransport {
+  const o = obj(v, at);
+  const out: ChainTransport = { mode: oneOf(o.mode, ['DISABLE', 'PERMISSIVE', 'STRICT'] as const, `${at}.mode`) };
+  if (o.tls !== undefined) out.tls = checkServerTls(o.tls, `${at}.tls`);
+  if (out.mode === 'DISABLE' && out.tls !== undefined) throw new SnapshotError(`${at}.tls`, 'is not used with mode DISABLE (the bytes are served as they arrive)');
+  if (out.mode !== 'DISABLE' && out.tls === undefined) throw new SnapshotError(`${at}.tls`, `is required with mode ${out.mode}`);
+  return out;
+}
+
+/** A match's identity: two chains with the same one could never both be chosen (Envoy refuses them too). */
+function matchKey(m: FilterChainMatch | undefined): string {
+  const sorted = (l: string[] | undefined): string[] | null => (l === undefined ? null : [...l].sort());
+  return JSON.stringify([m?.destinationPort ?? null, sorted(m?.serverNames), m?.transportProtocol ?? null, sorted(m?.applicationProtocols)]);
+}
+
+function checkFilterChains(v: unknown, at: string, l: ListenerConfig): FilterChainConfig[] {
+  const names = new Set<string>();
+  const matches = new Map<string, string>();
+  const chains = list(v, at).map((c, i) => {
+    const cat = `${at}[${i}]`;
+    const o = obj(c, cat);
+    const chain: FilterChainConfig = { name: str(o.name, `${cat}.name`) };
+    if (names.has(chain.name)) throw new SnapshotError(`${cat}.name`, `duplicate filter chain name ${JSON.stringify(chain.name)}`);
+    names.add(chain.name);
+    if (o.match !== undefined) chain.match = checkMatch(o.match, `${cat}.match`);
+    if (o.transport !== undefined) chain.transport = checkTransport(o.transport, `${cat}.transport`);
+    if (o.protocol !== undefined) chain.protocol = oneOf(o.protocol, ['http', 'tcp', 'auto'] as const, `${cat}.protocol`);
+    const protocol = chain.protocol ?? l.protocol;
+    if (protocol !== 'tcp' && l.http === undefined) throw new SnapshotError(`${cat}.protocol`, `${protocol} needs the listener's http options`);
+    if (protocol === 'tcp' && l.tcp === undefined) throw new SnapshotError(`${cat}.protocol`, "tcp needs the listener's tcp routes");
+    const key = matchKey(chain.match);
+    const other = matches.get(key);
+    if (other !== undefined) throw new SnapshotError(`${cat}.match`, `filter chain ${JSON.stringify(other)} has the same match`);
+    matches.set(key, chain.name);
+    return chain;
+  });
+  if (chains.length === 0) throw new SnapshotError(at, 'at least one filter chain is required (leave filterChains out for one plaintext chain)');
+  return chains;
+}
+
 export function checkListener(v: unknown, at: string, routeNames: Set<string>): ListenerConfig {
   const o = obj(v, at);
   const l: ListenerConfig = {
@@ -122,5 +226,6 @@ export function checkListener(v: unknown, at: string, routeNames: Set<string>): 
   if (o.tcp !== undefined) l.tcp = checkTcp(o.tcp, `${at}.tcp`);
   if (l.protocol !== 'tcp' && l.http === undefined) throw new SnapshotError(`${at}.http`, `is required for protocol ${l.protocol}`);
   if (l.protocol === 'tcp' && l.tcp === undefined) throw new SnapshotError(`${at}.tcp`, 'is required for protocol tcp');
+  if (o.filterChains !== undefined) l.filterChains = checkFilterChains(o.filterChains, `${at}.filterChains`, l);
   return l;
 }

@@ -13,8 +13,20 @@ export interface AcceptingListener {
   readonly port: number;
 }
 
-/** The context of a connection the listener accepted; `sni` when the listener read a ClientHello. */
-export function acceptedConnection(socket: net.Socket, listener: AcceptingListener, sni: string | null): ConnectionContext {
+/** What the listener's transport step settled about a connection (`listener/transport.ts`). */
+export interface AcceptedTransport {
+  /** True when the listener terminated TLS on it. */
+  readonly secure: boolean;
+  /** The ClientHello's server name; null (or undefined, the first bytes unread) without one. */
+  readonly sni: string | null | undefined;
+  /** The protocol ALPN agreed on a terminated connection, null for none. */
+  readonly alpn: string | null;
+  /** The verified client certificate's SPIFFE id, null without one. */
+  readonly peerIdentity: string | null;
+}
+
+/** The context of a connection the listener accepted, with what its transport step settled. */
+export function acceptedConnection(socket: net.Socket, listener: AcceptingListener, transport: AcceptedTransport): ConnectionContext {
   return Object.freeze({
     listener: listener.name,
     direction: listener.direction,
@@ -24,11 +36,10 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
     localPort: listener.port,
     destinationPort: listener.port,
     tunnelTarget: null,
-    // The listener serves plaintext today; the transport step fills these once it terminates TLS.
-    tls: false,
-    sni,
-    alpn: null,
-    peerIdentity: null,
+    tls: transport.secure,
+    sni: transport.sni ?? null,
+    alpn: transport.alpn,
+    peerIdentity: transport.peerIdentity,
   });
 }
 

@@ -1,9 +1,10 @@
 /**
- * A bound listener: accepts connections and hands each to the HTTP/1.1 or HTTP/2 codec or the
- * TCP proxy (sniffing first for `auto`; HTTP listeners tell the two HTTP codecs apart by the
- * HTTP/2 preface), with the codec settings of the snapshot in force when the connection arrived;
- * each HTTP request is routed under the snapshot in force when it arrives. A new snapshot swaps
- * the binding without rebinding the socket.
+ * A bound listener: accepts connections, runs each through the transport step (`transport.ts`:
+ * the filter chain, TLS terminated or not, and what serves the connection), then hands it to the
+ * HTTP/1.1 or HTTP/2 codec or the TCP proxy, with the connection's context made once. Codec
+ * settings are those of the snapshot in force when the connection arrived; each HTTP request is
+ * routed under the snapshot in force when it arrives. A new snapshot swaps the binding without
+ * rebinding the socket.
  */
 import net from 'node:net';
 import { acceptedConnection } from '../connection/connection-context.js';
@@ -16,21 +17,27 @@ import type { DownstreamStream } from '../http/stream.js';
 import type { ConnectionContext } from '../filters/connection-filter.js';
 import { Http1ServerConnection } from '../http1/server-connection.js';
 import type { Http1ServerOptions } from '../http1/server-connection.js';
-import { detectCodec } from '../http2/preface.js';
 import { Http2ServerConnection } from '../http2/server-connection.js';
 import type { ListenerConfig } from '../../snapshot/index.js';
 import { TcpListenerStats, handleTcpConnection } from '../tcp/tcp-proxy.js';
 import type { TcpListenerContext } from '../tcp/tcp-proxy.js';
-import { sniffProtocol, sniffSni } from './sniff.js';
 import { adoptInPlace } from '../http1/in-place-reads.js';
 import { DEFAULT_MAX_REQUEST_HEADERS } from '../http1/head-parser.js';
+import type { FilterChains } from './filter-chains.js';
+import { TransportStats, runTransportStep } from './transport.js';
+import type { Transport, TransportSettings } from './transport.js';
 
 /** What a listener serves under one snapshot. */
 export interface ListenerBinding {
   readonly config: ListenerConfig;
+  /** How each connection is served (`filter-chains.ts`). */
+  readonly chains: FilterChains;
   readonly http: HttpListenerContext | null;
   readonly tcp: TcpListenerContext | null;
+  /** Codec settings for plaintext connections. */
   readonly codec: Http1ServerOptions;
+  /** The same for connections whose TLS the listener terminated (the scheme is https). */
+  readonly secureCodec: Http1ServerOptions;
 }
 
 /** Envoy's defaults for the HTTP connection manager. */
@@ -38,14 +45,14 @@ export const DEFAULT_MAX_REQUEST_HEADERS_KB = 60;
 export const DEFAULT_REQUEST_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
 
-export function codecOptions(config: ListenerConfig, serverName: string): Http1ServerOptions {
+export function codecOptions(config: ListenerConfig, serverName: string, secure = false): Http1ServerOptions {
   const h = config.http;
   return {
     maxHeaderBytes: (h?.maxRequestHeadersKb ?? DEFAULT_MAX_REQUEST_HEADERS_KB) * 1024,
     headersTimeoutMs: h?.requestHeadersTimeoutMs ?? DEFAULT_REQUEST_HEADERS_TIMEOUT_MS,
     idleTimeoutMs: h?.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     serverName,
-    secure: false,
+    secure,
     maxHeadersCount: DEFAULT_MAX_REQUEST_HEADERS,
     acceptHttp10: h?.acceptHttp10 === true,
   };
@@ -54,10 +61,13 @@ export function codecOptions(config: ListenerConfig, serverName: string): Http1S
 export class Listener {
   readonly httpStats = new HttpListenerStats();
   readonly tcpStats = new TcpListenerStats();
+  /** The transport step's counters (`no_filter_chain_match`, `ssl.*`). */
+  readonly transportStats = new TransportStats();
   binding: ListenerBinding | null = null;
   private readonly sockets = new Set<net.Socket>();
   private readonly httpConnections = new Set<Http1ServerConnection | Http2ServerConnection>();
   private closing = false;
+  private settings: { binding: ListenerBinding; settings: TransportSettings } | null = null;
 
   private constructor(
     readonly name: string,
@@ -108,56 +118,30 @@ export class Listener {
     }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    socket.on('error', () => {});
-    switch (binding.config.protocol) {
-      case 'http':
-        detectCodec(socket, binding.codec.headersTimeoutMs || this.detectionTimeoutMs, (codec, initial) => this.serveHttp(socket, binding, initial, codec));
-        return;
-      case 'tcp':
-        if (binding.tcp?.needsSni === true) this.sniff(socket, binding, true);
-        else this.serveTcp(socket, binding, Buffer.alloc(0), null);
-        return;
-      default:
-        this.sniff(socket, binding, false);
-    }
+    socket.on('error', noop);
+    runTransportStep(socket, this.transportSettings(binding), (s, _chain, served, initial, transport) => {
+      if (transport.secure) s.on('error', noop);
+      if (served === 'tcp') this.serveTcp(s, binding, initial, transport);
+      else this.serveHttp(s, binding, initial, served, transport);
+    });
   }
 
-  /** Reads the first bytes to decide between HTTP and TCP (or to find the TLS SNI). */
-  private sniff(socket: net.Socket, binding: ListenerBinding, sniOnly: boolean): void {
-    let buf: Buffer = Buffer.alloc(0);
-    const decide = (timedOut: boolean): void => {
-      if (sniOnly) {
-        const sni = timedOut ? null : sniffSni(buf);
-        if (sni === undefined) return;
-        finish();
-        this.serveTcp(socket, binding, buf, sni);
-        return;
-      }
-      const kind = timedOut ? 'tcp' : sniffProtocol(buf);
-      if (kind === 'more') return;
-      finish();
-      if (kind === 'http1' || kind === 'h2') this.serveHttp(socket, binding, buf, kind);
-      else {
-        const sni = sniffSni(buf);
-        this.serveTcp(socket, binding, buf, typeof sni === 'string' ? sni : null);
-      }
+  /** The transport step's settings under a binding, made once per binding. */
+  private transportSettings(binding: ListenerBinding): TransportSettings {
+    const cached = this.settings;
+    if (cached !== null && cached.binding === binding) return cached.settings;
+    const settings: TransportSettings = {
+      chains: binding.chains,
+      port: this.port,
+      detectionTimeoutMs: this.detectionTimeoutMs,
+      prefaceTimeoutMs: binding.codec.headersTimeoutMs || this.detectionTimeoutMs,
+      stats: this.transportStats,
     };
-    const onData = (chunk: Buffer): void => {
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-      decide(false);
-    };
-    const onEnd = (): void => decide(true);
-    const timer = setTimeout(() => decide(true), this.detectionTimeoutMs);
-    const finish = (): void => {
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-    };
-    socket.on('data', onData);
-    socket.once('end', onEnd);
+    this.settings = { binding, settings };
+    return settings;
   }
 
-  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, codec: 'http1' | 'h2'): void {
+  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, codec: 'http1' | 'h2', transport: Transport): void {
     const ctx = binding.http;
     if (ctx === null) {
       socket.destroy();
@@ -169,14 +153,15 @@ export class Listener {
     stats.downstream_cx_active++;
     socket.once('close', () => stats.downstream_cx_active--);
     // The connection's context, made once: every request on it reads it (addresses, SNI, peer identity).
-    const connection = acceptedConnection(socket, ctx, null);
+    const connection = acceptedConnection(socket, ctx, transport);
+    const options = transport.secure ? binding.secureCodec : binding.codec;
     if (codec === 'h2') {
-      this.serveHttp2(socket, binding, ctx, initial, connection);
+      this.serveHttp2(socket, options, ctx, initial, connection);
       return;
     }
     const conn = new Http1ServerConnection(
       socket,
-      binding.codec,
+      options,
       (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection),
       (status, details, remote) => this.onCodecError(ctx, status, details, remote),
       initial,
@@ -200,13 +185,13 @@ export class Listener {
     return socket;
   }
 
-  /** h2c: every stream of the connection runs through the same request flow. */
-  private serveHttp2(socket: net.Socket, binding: ListenerBinding, ctx: HttpListenerContext, initial: Buffer, connection: ConnectionContext): void {
+  /** HTTP/2: every stream of the connection runs through the same request flow. */
+  private serveHttp2(socket: net.Socket, codec: Http1ServerOptions, ctx: HttpListenerContext, initial: Buffer, connection: ConnectionContext): void {
     const events = {
       onStreamRejected: (status: number, details: string, remote: string) => this.onCodecError(ctx, status, details, remote, 'HTTP/2'),
       onProtocolError: () => ctx.stats.downstream_cx_protocol_error++,
     };
-    const conn = new Http2ServerConnection(socket, binding.codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection), events, initial, ctx.port);
+    const conn = new Http2ServerConnection(socket, codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection), events, initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
   }
@@ -220,12 +205,12 @@ export class Listener {
     return this.binding?.http ?? accepted;
   }
 
-  private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, sni: string | null): void {
+  private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, transport: Transport): void {
     if (binding.tcp === null) {
       socket.destroy();
       return;
     }
-    handleTcpConnection(socket, initial, binding.tcp, acceptedConnection(socket, binding.tcp, sni));
+    handleTcpConnection(socket, initial, binding.tcp, acceptedConnection(socket, binding.tcp, transport));
   }
 
   /** A request the codec answered itself (400, 408, 431, ...): counted and recorded with `DPE`. */

@@ -1,7 +1,7 @@
 /**
- * Protocol detection for `auto` listeners, as Envoy's http_inspector: the first bytes of a
+ * Protocol detection for `auto` chains, as Envoy's http_inspector: the first bytes of a
  * connection are an HTTP/1.x request line, the HTTP/2 connection preface, or anything else (TCP).
- * TLS ClientHello SNI extraction for TCP routes that match on SNI lives here too.
+ * The TLS ClientHello is read by `client-hello.ts`.
  */
 
 export type Sniffed = 'http1' | 'h2' | 'tcp' | 'more';
@@ -24,40 +24,4 @@ export function sniffProtocol(buf: Buffer): Sniffed {
   const end = lf > 0 && buf[lf - 1] === 13 ? lf - 1 : lf;
   const version = buf.toString('latin1', Math.max(i, end - 9), end);
   return version === ' HTTP/1.1' || version === ' HTTP/1.0' ? 'http1' : 'tcp';
-}
-
-/**
- * The server name of a TLS ClientHello at the start of `buf`: a string, null when the bytes are
- * not a ClientHello or carry no SNI, undefined when the record is still incomplete.
- */
-export function sniffSni(buf: Buffer): string | null | undefined {
-  if (buf.length < 5) return buf.length === 0 || buf[0] === 22 ? undefined : null;
-  if (buf[0] !== 22 || buf[1] !== 3) return null; // handshake record, TLS 1.x
-  const recLen = buf.readUInt16BE(3);
-  if (buf.length < 5 + recLen) return recLen > 16384 + 2048 ? null : undefined;
-  let p = 5;
-  if (buf[p] !== 1) return null; // ClientHello
-  p += 4 + 2 + 32; // handshake header, client version, random
-  if (p >= buf.length) return null;
-  p += 1 + buf[p]; // session id
-  if (p + 2 > buf.length) return null;
-  p += 2 + buf.readUInt16BE(p); // cipher suites
-  if (p >= buf.length) return null;
-  p += 1 + buf[p]; // compression methods
-  if (p + 2 > buf.length) return null;
-  const extEnd = Math.min(buf.length, p + 2 + buf.readUInt16BE(p));
-  p += 2;
-  while (p + 4 <= extEnd) {
-    const type = buf.readUInt16BE(p);
-    const len = buf.readUInt16BE(p + 2);
-    p += 4;
-    if (type === 0 && p + 5 <= extEnd) {
-      // server_name list: list length, name type (0 = host_name), name length, name.
-      const nameLen = buf.readUInt16BE(p + 3);
-      if (buf[p + 2] === 0 && p + 5 + nameLen <= extEnd) return buf.toString('latin1', p + 5, p + 5 + nameLen).toLowerCase();
-      return null;
-    }
-    p += len;
-  }
-  return null;
 }
