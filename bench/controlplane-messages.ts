@@ -23,7 +23,7 @@ export type SimEvent =
 export type SkiffdCommand = { cmd: 'stop' };
 
 /** skiffd process → parent. */
-export type SkiffdEvent = { event: 'ready'; apiUrl: string; pushUrl: string } | { event: 'error'; message: string };
+export type SkiffdEvent = { event: 'ready'; apiUrl: string; apiToken: string; pushUrl: string } | { event: 'error'; message: string };
 
 /** The namespace every benchmark service and workload lives in. */
 export const BENCH_NAMESPACE = 'bench';

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   });
   // The benchmark died: no orphan skiffd.
   process.on('disconnect', stop);
-  send({ event: 'ready', apiUrl: skiffd.apiUrl, pushUrl: skiffd.pushUrl });
+  send({ event: 'ready', apiUrl: skiffd.apiUrl, apiToken: skiffd.apiToken, pushUrl: skiffd.pushUrl });
 }
 
 main().catch((err: unknown) => {

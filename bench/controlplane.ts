@@ -44,18 +44,25 @@ export interface ControlPlaneBenchOptions {
 type Skiffd = ForkedChild<SkiffdCommand, SkiffdEvent>;
 type Sims = ForkedChild<SimCommand, SimEvent>;
 
-async function api(apiUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
+/** skiffd's API and the token it requires. */
+interface Api {
+  apiUrl: string;
+  apiToken: string;
+}
+
+async function api({ apiUrl, apiToken }: Api, method: 'GET' | 'POST', path: string, body?: unknown): Promise<void> {
   const res = await fetch(`${apiUrl}${path}`, {
     method,
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    headers: { authorization: `Bearer ${apiToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
   if (!res.ok) throw new Error(`skiffd ${method} ${path}: ${res.status} ${text.slice(0, 2000)}`);
 }
 
-const apply = (apiUrl: string, name: string, text: string): Promise<void> => api(apiUrl, 'POST', '/api/v1/apply', { files: [{ name, text }] });
+const apply = (target: Api, name: string, text: string): Promise<void> => api(target, 'POST', '/api/v1/apply', { files: [{ name, text }] });
 /** Resolves once skiffd's pushes are done and every connected proxy acknowledged its latest snapshot. */
-const settled = (apiUrl: string): Promise<void> => api(apiUrl, 'GET', `/api/v1/ready?timeoutMs=${STEP_TIMEOUT_MS}`);
+const settled = (target: Api): Promise<void> => api(target, 'GET', `/api/v1/ready?timeoutMs=${STEP_TIMEOUT_MS}`);
 
 async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Promise<ControlPlaneMeasurement> {
   const services = CONTROL_PLANE_SERVICES;
@@ -65,9 +72,10 @@ async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Pro
   const skiffd: Skiffd = new ForkedChild('skiffd', entry('controlplane-skiffd'), [stateDir, String(workloads), String(services)], profile);
   const sims: Sims[] = [];
   try {
-    const { apiUrl, pushUrl } = await skiffd.next('ready', 30_000);
-    await apply(apiUrl, 'services.yaml', `${servicesYaml(services)}---\n${virtualServiceYaml(1)}`);
-    await settled(apiUrl);
+    const { apiUrl, apiToken, pushUrl } = await skiffd.next('ready', 30_000);
+    const target: Api = { apiUrl, apiToken };
+    await apply(target, 'services.yaml', `${servicesYaml(services)}---\n${virtualServiceYaml(1)}`);
+    await settled(target);
 
     for (let first = 0; first < proxies; first += SIMS_PER_PROCESS) sims.push(new ForkedChild(`simulated proxies from ${first}`, entry('controlplane-sims'), []));
     await Promise.all(sims.map((s) => s.next('started', 30_000)));
@@ -80,7 +88,7 @@ async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Pro
     const initialSyncMs = Math.max(...synced.map((e) => e.lastAckAt)) - connectStart;
     const snapshotKb = Math.max(...synced.map((e) => e.snapshotBytes)) / 1024;
     opts.log(`control plane: ${proxies} proxies connected and synced in ${initialSyncMs} ms (snapshot ${Math.round(snapshotKb)} KB)`);
-    await settled(apiUrl);
+    await settled(target);
     await new Promise((r) => setTimeout(r, 500));
 
     const samples: ChangeSample[] = [];
@@ -90,7 +98,7 @@ async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Pro
       await Promise.all(sims.map((s) => s.next('armed', 10_000)));
       const cpuBefore = cpuSeconds([skiffd.pid]);
       const writtenAt = Date.now();
-      await apply(apiUrl, 'vs.yaml', virtualServiceYaml(1 + k));
+      await apply(target, 'vs.yaml', virtualServiceYaml(1 + k));
       const acked = await Promise.all(sims.map((s) => s.next('acked', STEP_TIMEOUT_MS)));
       const sample = {
         writtenAt,
@@ -100,7 +108,7 @@ async function measureSize(proxies: number, opts: ControlPlaneBenchOptions): Pro
       };
       samples.push(sample);
       opts.log(`control plane: ${proxies} proxies, change ${k}/${opts.changes}: last ACK after ${sample.lastAckAt - writtenAt} ms, skiffd ${sample.cpuS.toFixed(2)} CPU s`);
-      await settled(apiUrl);
+      await settled(target);
       await new Promise((r) => setTimeout(r, 300));
     }
     return { proxies, services, workloads, initial_sync_ms: initialSyncMs, ...summariseChanges(samples), skiffd_rss_mb: rssMb([skiffd.pid]), snapshot_kb: snapshotKb };

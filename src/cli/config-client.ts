@@ -10,11 +10,11 @@ import type { ConfigStore, ListFilter } from '../config/store.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { PodStatus } from '../runtime/types.js';
 import { SkiffdApiError, apiRequest, readSkiffdInfo } from './skiffd-client.js';
-import type { SkiffdInfo } from '../controlplane/api-types.js';
+import type { RunningSkiffd } from './skiffd-client.js';
 
 export interface ConfigClient {
   /** The running skiffd, or undefined when working on the state directory. */
-  skiffd: SkiffdInfo | undefined;
+  skiffd: RunningSkiffd | undefined;
   apply(files: InputText[], namespace: string | undefined): Promise<ApplyResponse>;
   deleteFiles(files: InputText[], namespace: string | undefined): Promise<DeleteResponse>;
   deleteIds(ids: ResourceId[]): Promise<DeleteResponse>;
@@ -28,11 +28,11 @@ export async function configClient(stateDir: string): Promise<ConfigClient> {
   return info !== undefined ? apiClient(info) : directClient(stateDir);
 }
 
-function apiClient(info: SkiffdInfo): ConfigClient {
+function apiClient(info: RunningSkiffd): ConfigClient {
   // A refused input comes back as 422 carrying the same body a direct apply returns.
   const refusable = async <T>(path: string, body: unknown): Promise<T> => {
     try {
-      return (await apiRequest(info.apiUrl, 'POST', path, body)) as T;
+      return (await apiRequest(info, 'POST', path, body)) as T;
     } catch (err) {
       if (err instanceof SkiffdApiError && err.status === 422) return err.body as T;
       throw err;
@@ -46,10 +46,10 @@ function apiClient(info: SkiffdInfo): ConfigClient {
     list: async (filter) => {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(filter)) if (typeof v === 'string') q.set(k, v);
-      const body = (await apiRequest(info.apiUrl, 'GET', `/api/v1/resources?${q.toString()}`)) as { items: Resource[] };
+      const body = (await apiRequest(info, 'GET', `/api/v1/resources?${q.toString()}`)) as { items: Resource[] };
       return body.items;
     },
-    pods: async () => ((await apiRequest(info.apiUrl, 'GET', '/api/v1/pods')) as { pods: PodStatus[] }).pods,
+    pods: async () => ((await apiRequest(info, 'GET', '/api/v1/pods')) as { pods: PodStatus[] }).pods,
   };
 }
 

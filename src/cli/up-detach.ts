@@ -10,9 +10,10 @@ import { join, resolve } from 'node:path';
 import { logsDir } from '../config/state-dir.js';
 import type { InputText } from '../config/sources.js';
 import type { ApplyResponse } from '../config/store-ops.js';
-import type { SkiffdInfo, SkiffdStatus } from '../controlplane/api-types.js';
+import type { SkiffdStatus } from '../controlplane/api-types.js';
 import { printApply } from './apply-report.js';
 import { SkiffdApiError, apiRequest, isAlive, readSkiffdInfo } from './skiffd-client.js';
+import type { RunningSkiffd } from './skiffd-client.js';
 import type { UpOptions } from './up-options.js';
 import { meshTelemetryArgs } from '../telemetry/mesh-cli-options.js';
 
@@ -65,13 +66,13 @@ export async function runDetached({ stateDir, inputs, files, opts }: DetachInput
     const answer = await postApply(info, inputs, opts.namespace);
     const code = printApply(answer, files);
     if (code !== 0) {
-      await apiRequest(info.apiUrl, 'POST', '/api/v1/shutdown').catch(() => undefined);
+      await apiRequest(info, 'POST', '/api/v1/shutdown').catch(() => undefined);
       return code;
     }
   }
   let status: SkiffdStatus;
   try {
-    status = (await apiRequest(info.apiUrl, 'GET', `/api/v1/ready?timeoutMs=${opts.timeout * 1000}`)) as SkiffdStatus;
+    status = (await apiRequest(info, 'GET', `/api/v1/ready?timeoutMs=${opts.timeout * 1000}`)) as SkiffdStatus;
   } catch (err) {
     const why = err instanceof SkiffdApiError ? err.message : String(err);
     process.stderr.write(`skiffd runs in the background (pid ${pid}) but not everything is ready after ${opts.timeout}s:\n  ${why}\n`);
@@ -93,7 +94,7 @@ export async function runDetached({ stateDir, inputs, files, opts }: DetachInput
 }
 
 /** Waits until the child announces itself in skiffd.json; undefined when it exits or times out first. */
-async function waitForInfo(stateDir: string, pid: number, exited: Promise<number | null>): Promise<SkiffdInfo | undefined> {
+async function waitForInfo(stateDir: string, pid: number, exited: Promise<number | null>): Promise<RunningSkiffd | undefined> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -106,9 +107,9 @@ async function waitForInfo(stateDir: string, pid: number, exited: Promise<number
   return undefined;
 }
 
-async function postApply(info: SkiffdInfo, files: InputText[], namespace: string | undefined): Promise<ApplyResponse> {
+async function postApply(info: RunningSkiffd, files: InputText[], namespace: string | undefined): Promise<ApplyResponse> {
   try {
-    return (await apiRequest(info.apiUrl, 'POST', '/api/v1/apply', { files, ...(namespace !== undefined ? { namespace } : {}) })) as ApplyResponse;
+    return (await apiRequest(info, 'POST', '/api/v1/apply', { files, ...(namespace !== undefined ? { namespace } : {}) })) as ApplyResponse;
   } catch (err) {
     if (err instanceof SkiffdApiError && err.status === 422) return err.body as ApplyResponse;
     throw err;

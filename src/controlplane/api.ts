@@ -3,6 +3,8 @@
  * and watching resources, the runtime's pods, the proxies' sync status and shutdown, plus the
  * observability endpoints the backend adds (`observe/api-routes.ts`). JSON in and
  * out; errors as `{ error }` with a fitting status (a refused apply: 422 with its findings).
+ * Every request passes `api-guard.ts` first: loopback Host, no foreign Origin, the API token,
+ * JSON bodies.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -16,11 +18,15 @@ import { findKind } from '../config/store-keys.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { InputText } from '../config/sources.js';
 import type { PodStatus } from '../registry/workload-provider.js';
+import { apiRefusal } from './api-guard.js';
+import type { ApiAccess } from './api-guard.js';
 import { API_PREFIX } from './api-types.js';
 import type { PodList, ResourceList, SkiffdStatus } from './api-types.js';
 
 /** What the API serves from. */
 export interface ApiBackend {
+  /** Who may call: the token, and the Host values besides loopback. */
+  access: ApiAccess;
   /** What `resources` and `watch` serve. */
   config: ConfigSource;
   /** Where apply and delete write; absent (config from another source): they answer 405. */
@@ -74,7 +80,19 @@ export function createApiServer(backend: ApiBackend): Server {
     },
   };
   return createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://skiffd');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://skiffd');
+    } catch {
+      return sendJson(res, 400, { error: `not a request path: ${req.url ?? ''}` });
+    }
+    const refused = apiRefusal(req, url.pathname, backend.access);
+    if (refused !== undefined) {
+      // The body is not read: the connection closes after the answer rather than drain it.
+      res.setHeader('connection', 'close');
+      for (const [k, v] of Object.entries(refused.headers ?? {})) res.setHeader(k, v);
+      return sendJson(res, refused.status, { error: refused.error });
+    }
     const route = routes[url.pathname];
     const method = req.method === 'HEAD' ? 'GET' : req.method;
     const handler = route?.[method as 'GET' | 'POST'];

@@ -25,6 +25,7 @@ import type { WorkloadProvider, WorkloadProviderContext } from '../registry/work
 import { canBind } from '../runtime/ports.js';
 import type { SkiffdInfo } from './api-types.js';
 import { createApiServer, READ_ONLY_CONFIG } from './api.js';
+import { apiTokenFile, ensureApiToken, readGivenApiToken } from './api-token.js';
 import type { SkiffdStatus } from './api-types.js';
 import { createPushServer } from './push/server.js';
 import type { PushServer } from './push/server.js';
@@ -54,6 +55,16 @@ export interface SkiffdOptions {
   apiPort?: number;
   /** Push server port on 127.0.0.1 (0: any free port). Default 15010. */
   pushPort?: number;
+  /**
+   * The API's bearer token, read from this file and never written (on Kubernetes, a mounted
+   * Secret). Default: `<state-dir>/api-token`, created with mode 0600 when absent.
+   */
+  apiTokenFile?: string;
+  /**
+   * `Host` values the API answers to besides 127.0.0.1, localhost and [::1] with its port
+   * (`host:port`: the name a port-forward or a Service gives it on Kubernetes).
+   */
+  apiHosts?: string[];
   /**
    * The config skiffd translates and serves. Default: the file-backed store of `stateDir`, which
    * skiffd opens (holding its lock) and which its API's apply and delete write; with another
@@ -88,6 +99,8 @@ export interface SkiffdOptions {
 
 export interface Skiffd {
   readonly apiUrl: string;
+  /** The bearer token the API requires (`Authorization: Bearer …`). */
+  readonly apiToken: string;
   readonly pushUrl: string;
   /** Where the dashboard is served; undefined without one. */
   readonly dashboardUrl: string | undefined;
@@ -187,7 +200,10 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     let stopping: Promise<void> | undefined;
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
+    const tokenFile = opts.apiTokenFile ?? apiTokenFile(opts.stateDir);
+    const apiToken = opts.apiTokenFile !== undefined ? await readGivenApiToken(tokenFile) : await ensureApiToken(tokenFile);
     const api = createApiServer({
+      access: { token: apiToken, tokenFile, extraHosts: opts.apiHosts ?? [], open: new Set([SPANS_PATH]) },
       config,
       ...(store !== undefined ? { store } : {}),
       proxies: push,
@@ -221,6 +237,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
 
     const self: Skiffd = {
       apiUrl,
+      apiToken,
       pushUrl,
       dashboardUrl,
       config,

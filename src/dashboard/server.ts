@@ -8,14 +8,15 @@
  *   GET /api/config                     applied resources with analyze's messages (`{ items: ConfigEntry[] }`)
  *   GET /api/proxies                    the proxy-status rows (`{ proxies: ProxyRow[] }`)
  *
- * Unknown paths are 404, bad parameters 400 and a failing source 500, each as `{ error }`; no
- * request can stop the server.
+ * Unknown paths are 404, bad parameters 400, another Host or Origin 403 (`loopback.ts`) and a
+ * failing source 500, each as `{ error }`; no request can stop the server.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { loadAssets } from './assets.js';
+import { loopbackHosts, loopbackRefusal } from './loopback.js';
 import type { Asset } from './assets.js';
 import { BadRequest, graphQuery, traceId, tracesQuery } from './queries.js';
 import type { DashboardSources } from './sources.js';
@@ -30,11 +31,6 @@ export interface DashboardServerOptions {
   log?: (line: string) => void;
 }
 
-/**
- * The page is served to loopback names only: a page from elsewhere that rebinds its own name to
- * 127.0.0.1 must not read the mesh's config through the user's browser.
- */
-const LOCAL_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
 
 /** Everything comes from this server; Cytoscape sets inline styles on the elements it draws. */
 const SECURITY_HEADERS = {
@@ -70,7 +66,10 @@ export function createDashboardServer(opts: DashboardServerOptions): Server {
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!LOCAL_HOST.test(req.headers.host ?? '')) return sendJson(res, 421, { error: 'the dashboard answers to 127.0.0.1 and localhost only' });
+    // Served to its own loopback names and origin only: a page from elsewhere that rebinds its
+    // own name to 127.0.0.1, or fetches from it, must not read the mesh's config through the browser.
+    const refused = loopbackRefusal(req, loopbackHosts(req.socket.localPort ?? 0), 'the dashboard');
+    if (refused !== undefined) return sendJson(res, refused.status, { error: refused.error });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendJson(res, 405, { error: `the dashboard only reads (GET), not ${req.method ?? ''}` });

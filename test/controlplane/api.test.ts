@@ -30,7 +30,7 @@ const vs = (name: string, host: string, extra = ''): string =>
   `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ${name}\n${extra}spec:\n  hosts: [${host}]\n  http:\n  - route:\n    - destination:\n        host: ${host}\n`;
 
 const apply = (text: string, namespace?: string): Promise<unknown> =>
-  apiRequest(skiffd.apiUrl, 'POST', '/api/v1/apply', { files: [{ name: 'in.yaml', text }], ...(namespace ? { namespace } : {}) });
+  apiRequest(skiffd, 'POST', '/api/v1/apply', { files: [{ name: 'in.yaml', text }], ...(namespace ? { namespace } : {}) });
 
 test('skiffd.json names the API and push URLs and this pid', async () => {
   const info = JSON.parse(await readFile(join(dir, 'skiffd.json'), 'utf8')) as Record<string, unknown>;
@@ -68,14 +68,14 @@ test('apply: one invalid resource refuses the whole input with 422 and positione
 
 test('resources: filtered by kind (any of its names), namespace and name', async () => {
   await apply(vs('other', 'other'), 'ns2');
-  const all = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources')) as ResourceList;
+  const all = (await apiRequest(skiffd, 'GET', '/api/v1/resources')) as ResourceList;
   assert.ok(all.items.length >= 3);
   assert.equal(all.resourceVersion, skiffd.config.resourceVersion);
-  const vsOnly = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=vs')) as ResourceList;
+  const vsOnly = (await apiRequest(skiffd, 'GET', '/api/v1/resources?kind=vs')) as ResourceList;
   assert.deepEqual(vsOnly.items.map((r) => `${r.metadata.namespace}/${r.metadata.name}`), ['default/a', 'ns2/other']);
-  const inNs2 = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=virtualservices&namespace=ns2&name=other')) as ResourceList;
+  const inNs2 = (await apiRequest(skiffd, 'GET', '/api/v1/resources?kind=virtualservices&namespace=ns2&name=other')) as ResourceList;
   assert.equal(inNs2.items.length, 1);
-  await assert.rejects(apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=nosuch'), (e: unknown) => e instanceof SkiffdApiError && e.status === 400 && /unknown kind "nosuch"/.test(e.message));
+  await assert.rejects(apiRequest(skiffd, 'GET', '/api/v1/resources?kind=nosuch'), (e: unknown) => e instanceof SkiffdApiError && e.status === 400 && /unknown kind "nosuch"/.test(e.message));
 });
 
 test('watch: replays changes after a version, then streams new ones as they happen', async () => {
@@ -84,7 +84,7 @@ test('watch: replays changes after a version, then streams new ones as they happ
   const lines: Array<{ type: string; resource: { metadata: { name: string } }; resourceVersion: number }> = [];
   const url = new URL(`/api/v1/watch?resourceVersion=${from}`, skiffd.apiUrl);
   const got = new Promise<void>((resolve, reject) => {
-    const req = request(url, (res) => {
+    const req = request(url, { headers: { authorization: `Bearer ${skiffd.apiToken}` } }, (res) => {
       let buf = '';
       res.setEncoding('utf8').on('data', (d: string) => {
         buf += d;
@@ -111,22 +111,22 @@ test('watch: replays changes after a version, then streams new ones as they happ
 });
 
 test('status, pods and proxies answer without a runtime; unknown paths and methods are errors', async () => {
-  const status = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/status')) as SkiffdStatus;
+  const status = (await apiRequest(skiffd, 'GET', '/api/v1/status')) as SkiffdStatus;
   assert.equal(status.pid, process.pid);
   assert.equal(status.runtime, false);
   assert.equal(status.ready, true);
-  assert.deepEqual(await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/pods'), { pods: [] });
-  assert.deepEqual(await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/proxies'), { proxies: [] });
-  assert.deepEqual(await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/proxy-status'), { proxies: [] });
-  await assert.rejects(apiRequest(skiffd.apiUrl, 'GET', '/api/v1/nothing'), (e: unknown) => e instanceof SkiffdApiError && e.status === 404);
-  await assert.rejects(apiRequest(skiffd.apiUrl, 'GET', '/api/v1/apply'), (e: unknown) => e instanceof SkiffdApiError && e.status === 405);
-  await assert.rejects(apiRequest(skiffd.apiUrl, 'POST', '/api/v1/apply', { files: 'x' }), (e: unknown) => e instanceof SkiffdApiError && e.status === 400 && /files must be/.test(e.message));
+  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/pods'), { pods: [] });
+  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxies'), { proxies: [] });
+  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxy-status'), { proxies: [] });
+  await assert.rejects(apiRequest(skiffd, 'GET', '/api/v1/nothing'), (e: unknown) => e instanceof SkiffdApiError && e.status === 404);
+  await assert.rejects(apiRequest(skiffd, 'GET', '/api/v1/apply'), (e: unknown) => e instanceof SkiffdApiError && e.status === 405);
+  await assert.rejects(apiRequest(skiffd, 'POST', '/api/v1/apply', { files: 'x' }), (e: unknown) => e instanceof SkiffdApiError && e.status === 400 && /files must be/.test(e.message));
 });
 
 test('delete: by files and by identity; a missing resource is reported as not deleted', async () => {
-  const byFile = (await apiRequest(skiffd.apiUrl, 'POST', '/api/v1/delete', { files: [{ name: 'd.yaml', text: vs('w1', 'w1') }] })) as { deleted: Array<{ ref: string; deleted: boolean }> };
+  const byFile = (await apiRequest(skiffd, 'POST', '/api/v1/delete', { files: [{ name: 'd.yaml', text: vs('w1', 'w1') }] })) as { deleted: Array<{ ref: string; deleted: boolean }> };
   assert.deepEqual(byFile.deleted.map((d) => [d.ref, d.deleted]), [['virtualservice.networking.istio.io/w1', true]]);
-  const byId = (await apiRequest(skiffd.apiUrl, 'POST', '/api/v1/delete', {
+  const byId = (await apiRequest(skiffd, 'POST', '/api/v1/delete', {
     targets: [{ group: 'networking.istio.io', kind: 'VirtualService', namespace: 'default', name: 'w1' }],
   })) as { deleted: Array<{ deleted: boolean }> };
   assert.deepEqual(byId.deleted.map((d) => d.deleted), [false]);
@@ -136,10 +136,10 @@ test('shutdown: answered, then skiffd stops, releases its ports and removes skif
   const other = await mkdtemp(join(tmpdir(), 'skiff-api-stop-'));
   const d = await startSkiffd({ stateDir: other, apiPort: 0, pushPort: 0, dashboardPort: false });
   try {
-    assert.deepEqual(await apiRequest(d.apiUrl, 'POST', '/api/v1/shutdown'), { stopping: true });
+    assert.deepEqual(await apiRequest(d, 'POST', '/api/v1/shutdown'), { stopping: true });
     await d.stopped;
     assert.equal(existsSync(join(other, 'skiffd.json')), false);
-    await assert.rejects(apiRequest(d.apiUrl, 'GET', '/api/v1/status'), /cannot reach skiffd/);
+    await assert.rejects(apiRequest(d, 'GET', '/api/v1/status'), /cannot reach skiffd/);
   } finally {
     await d.stop();
     await rm(other, { recursive: true, force: true });

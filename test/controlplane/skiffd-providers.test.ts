@@ -65,11 +65,11 @@ test('skiffd translates from a config source and registry it was given, and leav
     await sim.waitFor((s) => virtualHosts(s).includes('reviews.default.svc.cluster.local:9080'));
     assert.deepEqual(registry.snapshot().services.map((s) => s.hostname), ['reviews.default.svc.cluster.local']);
 
-    const listed = (await apiRequest(skiffd.apiUrl, 'GET', '/api/v1/resources?kind=svc')) as ResourceList;
+    const listed = (await apiRequest(skiffd, 'GET', '/api/v1/resources?kind=svc')) as ResourceList;
     assert.deepEqual(listed.items.map((r) => r.metadata.name), ['reviews']);
     assert.equal(listed.resourceVersion, source.resourceVersion);
 
-    await assert.rejects(apiRequest(skiffd.apiUrl, 'POST', '/api/v1/apply', { files: [{ name: 'svc.yaml', text: SERVICE }] }), (err: unknown) => {
+    await assert.rejects(apiRequest(skiffd, 'POST', '/api/v1/apply', { files: [{ name: 'svc.yaml', text: SERVICE }] }), (err: unknown) => {
       assert.ok(err instanceof SkiffdApiError);
       assert.equal(err.status, 405);
       assert.match(err.message, /reads its config from another source/);

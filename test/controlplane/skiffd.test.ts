@@ -123,12 +123,12 @@ test('an applied VirtualService reaches the proxy within a second; deleting it r
   const initial = await configDump(adminUrl);
   assert.equal(initial.text.includes('marker-route'), false);
 
-  await apiRequest(d.apiUrl, 'POST', '/api/v1/apply', { files: [{ name: 'vs.yaml', text: VS }] });
+  await apiRequest(d, 'POST', '/api/v1/apply', { files: [{ name: 'vs.yaml', text: VS }] });
   // The acceptance bound of the control plane: a change reaches every affected proxy within a second.
   await eventually(async () => (await configDump(adminUrl)).text.includes('marker-route'), 1000, 'the VirtualService in the proxy config_dump');
   await eventually(() => statusOf(d)?.state === 'SYNCED', 5000, 'ACK of the new snapshot');
 
-  await apiRequest(d.apiUrl, 'POST', '/api/v1/delete', { files: [{ name: 'vs.yaml', text: VS }] });
+  await apiRequest(d, 'POST', '/api/v1/delete', { files: [{ name: 'vs.yaml', text: VS }] });
   await eventually(async () => (await configDump(adminUrl)).content === initial.content, 1000, 'the snapshot before the VirtualService');
   // Both changes went out as deltas: the proxy rebuilt from them exactly the snapshots above.
   assert.ok(d.push.counters.deltas >= 2, `changes sent as deltas (${d.push.counters.deltas})`);
@@ -136,7 +136,7 @@ test('an applied VirtualService reaches the proxy within a second; deleting it r
 
 test('while skiffd is away the proxy keeps its snapshot; a restarted skiffd restores the store and re-syncs the proxy', async () => {
   const first = skiffd!;
-  await apiRequest(first.apiUrl, 'POST', '/api/v1/apply', { files: [{ name: 'vs.yaml', text: VS }] });
+  await apiRequest(first, 'POST', '/api/v1/apply', { files: [{ name: 'vs.yaml', text: VS }] });
   const adminUrl = statusOf(first)!.adminUrl!;
   await eventually(async () => (await configDump(adminUrl)).text.includes('marker-route'), 5000, 'the VirtualService in the proxy');
   const served = await configDump(adminUrl);

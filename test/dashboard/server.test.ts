@@ -1,7 +1,7 @@
 /**
  * The dashboard server over real HTTP against a recording `DashboardSources`: the page and its
  * files, Cytoscape.js from its package, how each JSON endpoint's parameters reach the source, and
- * what bad requests and failing sources get (400, 404, 405, 421, 500) without the server ever
+ * what bad requests and failing sources get (400, 403, 404, 405, 500) without the server ever
  * failing. What the endpoints answer on a real skiffd is in api.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
@@ -29,9 +29,10 @@ after(async () => {
 });
 
 /** One request with the path sent exactly as given (no URL normalisation on our side). */
-function send(path: string, opts: { method?: string; host?: string } = {}): Promise<Answer> {
+function send(path: string, opts: { method?: string; host?: string; origin?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: dashboard.port, path, method: opts.method ?? 'GET', headers: { host: opts.host ?? `127.0.0.1:${dashboard.port}` }, agent: false }, (res) => {
+    const headers = { host: opts.host ?? `127.0.0.1:${dashboard.port}`, ...(opts.origin !== undefined ? { origin: opts.origin } : {}) };
+    const req = request({ host: '127.0.0.1', port: dashboard.port, path, method: opts.method ?? 'GET', headers, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -103,14 +104,23 @@ describe('dashboard server: the page and its files', () => {
     }
   });
 
-  test('writing methods are refused with 405; other hosts with 421', async () => {
+  test('writing methods are refused with 405; other hosts, other ports and other origins with 403', async () => {
     const post = await send('/api/graph', { method: 'POST' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.allow, 'GET, HEAD');
-    const rebound = await send('/api/config', { host: 'attacker.example:20001' });
-    assert.equal(rebound.status, 421);
-    assert.ok(!('items' in (JSON.parse(rebound.body) as object)), `nothing of the config is answered to another host: ${rebound.body}`);
+    for (const host of ['attacker.example:20001', `attacker.example:${dashboard.port}`, `127.0.0.1:${dashboard.port + 1}`, '127.0.0.1']) {
+      const rebound = await send('/api/config', { host });
+      assert.equal(rebound.status, 403, `Host "${host}"`);
+      assert.match(rebound.body, /answers to 127\.0\.0\.1:\d+, localhost:\d+, \[::1\]:\d+ only/);
+      assert.ok(!rebound.body.includes('IST0101'), 'nothing of the config is answered to another host');
+    }
+    const foreign = await send('/api/config', { origin: 'http://attacker.example' });
+    assert.equal(foreign.status, 403);
+    assert.match((JSON.parse(foreign.body) as { error: string }).error, /refuses requests from other origins \(Origin "http:\/\/attacker\.example"\)/);
+    assert.ok(!foreign.body.includes('IST0101'));
+    assert.equal((await send('/api/config', { origin: `http://127.0.0.1:${dashboard.port}` })).status, 200, 'its own page');
     assert.equal((await send('/', { host: `localhost:${dashboard.port}` })).status, 200);
+    assert.equal((await send('/', { host: `[::1]:${dashboard.port}` })).status, 200);
   });
 });
 

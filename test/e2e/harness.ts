@@ -70,6 +70,10 @@ export interface Mesh {
   /** Where the ingress gateway listens, e.g. `http://127.0.0.1:41234`. */
   ingressUrl: string;
   apiUrl: string;
+  /** The token skiffd's API requires (`<state-dir>/api-token`). */
+  readonly apiToken: string;
+  /** The header that carries it: `{ authorization: 'Bearer …' }`. */
+  apiHeaders(): Record<string, string>;
   /** Where the dashboard is served, when it is. */
   dashboardUrl: string | undefined;
   /** What `skiff up --detach` printed. */
@@ -193,6 +197,14 @@ class LocalMesh implements Mesh {
     this.dashboardUrl = /dashboard:\s+(\S+)/.exec(upOutput)?.[1];
   }
 
+  get apiToken(): string {
+    return readFileSync(join(this.stateDir, 'api-token'), 'utf8').trim();
+  }
+
+  apiHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.apiToken}` };
+  }
+
   async apply(source: string): Promise<string> {
     return this.change('apply', source, []);
   }
@@ -236,13 +248,13 @@ class LocalMesh implements Mesh {
   }
 
   private async proxies(): Promise<ProxyState[]> {
-    const res = await request('GET', `${this.apiUrl}/api/v1/proxies`);
+    const res = await request('GET', `${this.apiUrl}/api/v1/proxies`, { headers: this.apiHeaders() });
     assert.equal(res.status, 200, `skiffd ${this.apiUrl}/api/v1/proxies: ${res.body}`);
     return (JSON.parse(res.body) as { proxies: ProxyState[] }).proxies;
   }
 
   async waitReady(timeoutMs = 60_000): Promise<void> {
-    const res = await request('GET', `${this.apiUrl}/api/v1/ready?timeoutMs=${timeoutMs}`, { timeoutMs: timeoutMs + 10_000 });
+    const res = await request('GET', `${this.apiUrl}/api/v1/ready?timeoutMs=${timeoutMs}`, { timeoutMs: timeoutMs + 10_000, headers: this.apiHeaders() });
     assert.equal(res.status, 200, `workloads not ready: ${res.body}`);
   }
 

@@ -49,7 +49,7 @@ interface Step {
 
 /** Waits until every workload is rolled out and ready (skiffd's readiness, as `skiff up --detach` waits for it). */
 async function rolledOut(mesh: Mesh): Promise<void> {
-  const res = await fetch(`${mesh.apiUrl}/api/v1/ready?timeoutMs=60000`);
+  const res = await fetch(`${mesh.apiUrl}/api/v1/ready?timeoutMs=60000`, { headers: mesh.apiHeaders() });
   assert.equal(res.status, 200, await res.text());
   await mesh.settle();
 }
@@ -118,7 +118,7 @@ describe('live config changes under steady load', { timeout: 300_000 }, () => {
       }
 
       for (const step of steps(appFile)) {
-        const watch = await watchPropagation(m.apiUrl);
+        const watch = await watchPropagation(m);
         await step.change(m);
         const settledAt = Date.now();
         const seen = await watch.stop();

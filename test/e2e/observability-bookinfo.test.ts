@@ -60,8 +60,8 @@ interface ProxyInfo {
 
 type Series = Record<string, string> & { value: string };
 
-async function json<T>(url: string): Promise<T> {
-  const res = await fetch(url);
+async function json<T>(url: string, headers: Record<string, string> = {}): Promise<T> {
+  const res = await fetch(url, { headers });
   const body = await res.text();
   assert.equal(res.status, 200, `${url} answered ${res.status}: ${body}`);
   return JSON.parse(body) as T;
@@ -94,7 +94,7 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
 
   before(async () => {
     mesh = await startMesh(bookinfoMesh(projectBookinfo, ['destination-rule-all.yaml']));
-    proxies = (await json<{ proxies: ProxyInfo[] }>(`${mesh.apiUrl}/api/v1/proxies`)).proxies;
+    proxies = (await json<{ proxies: ProxyInfo[] }>(`${mesh.apiUrl}/api/v1/proxies`, mesh.apiHeaders())).proxies;
   });
   after(async () => {
     await mesh?.stop();
@@ -235,10 +235,10 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
       async () => {
         await mesh.get('/productpage');
         await delay(300);
-        const list = await json<{ traces: TraceSummary[] }>(`${mesh.apiUrl}/api/v1/traces?limit=50`);
+        const list = await json<{ traces: TraceSummary[] }>(`${mesh.apiUrl}/api/v1/traces?limit=50`, mesh.apiHeaders());
         for (const t of list.traces) {
           if (!['productpage.default', 'details.default', 'reviews.default', 'ratings.default'].every((s) => t.services.includes(s))) continue;
-          const spans = (await json<{ spans: TraceSpan[] }>(`${mesh.apiUrl}/api/v1/traces/${t.traceId}`)).spans;
+          const spans = (await json<{ spans: TraceSpan[] }>(`${mesh.apiUrl}/api/v1/traces/${t.traceId}`, mesh.apiHeaders())).spans;
           // The spans of one request reach the collector from five proxies, each on its own flush.
           if (spans.length === 8) {
             trace = spans;
@@ -296,7 +296,7 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     const isFaultedEdge = (e: ServiceGraph['edges'][number]): boolean => e.target === ratings && /workload:default\/reviews-v[23]$/.test(e.source) && (e.byFlags.FI ?? 0) > 0;
     let graph: ServiceGraph | undefined;
     await eventually(async () => {
-      graph = await json<ServiceGraph>(`${mesh.apiUrl}/api/v1/graph?namespace=default&window=600`);
+      graph = await json<ServiceGraph>(`${mesh.apiUrl}/api/v1/graph?namespace=default&window=600`, mesh.apiHeaders());
       return graph.edges.some(isFaultedEdge);
     }, 'the graph shows the injected faults on an edge from reviews to ratings', 10_000).catch(() => undefined);
     graph = graph!;

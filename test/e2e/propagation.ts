@@ -25,15 +25,21 @@ export interface PropagationWatch {
   stop(): Promise<Propagation>;
 }
 
-/** Starts polling `apiUrl` every `everyMs`; start it before making the change. */
-export async function watchPropagation(apiUrl: string, everyMs = 10): Promise<PropagationWatch> {
-  const [baseVersion, baseAcks] = await Promise.all([resourceVersion(apiUrl), ackedVersions(apiUrl)]);
+/** skiffd's API and the token it requires (a `Mesh` is one). */
+export interface ApiTarget {
+  apiUrl: string;
+  apiHeaders(): Record<string, string>;
+}
+
+/** Starts polling skiffd's API every `everyMs`; start it before making the change. */
+export async function watchPropagation(api: ApiTarget, everyMs = 10): Promise<PropagationWatch> {
+  const [baseVersion, baseAcks] = await Promise.all([resourceVersion(api), ackedVersions(api)]);
   const result: Propagation = { proxies: [] };
   const seen = new Map(baseAcks);
   let running = true;
   const loop = (async () => {
     while (running) {
-      const [version, acks] = await Promise.all([resourceVersion(apiUrl), ackedVersions(apiUrl)]);
+      const [version, acks] = await Promise.all([resourceVersion(api), ackedVersions(api)]);
       const now = Date.now();
       if (result.changedAt === undefined && version !== baseVersion) result.changedAt = now;
       for (const [id, acked] of acks) {
@@ -59,19 +65,19 @@ export function propagationMs(p: Propagation): number | undefined {
   return p.changedAt !== undefined && p.lastAckAt !== undefined ? p.lastAckAt - p.changedAt : undefined;
 }
 
-async function resourceVersion(apiUrl: string): Promise<unknown> {
-  return ((await getJson(`${apiUrl}/api/v1/status`)) as { resourceVersion: unknown }).resourceVersion;
+async function resourceVersion(api: ApiTarget): Promise<unknown> {
+  return ((await getJson(api, '/api/v1/status')) as { resourceVersion: unknown }).resourceVersion;
 }
 
-async function ackedVersions(apiUrl: string): Promise<Map<string, string | null>> {
-  const report = (await getJson(`${apiUrl}/api/v1/proxies`)) as { proxies: ProxyState[] };
+async function ackedVersions(api: ApiTarget): Promise<Map<string, string | null>> {
+  const report = (await getJson(api, '/api/v1/proxies')) as { proxies: ProxyState[] };
   return new Map(report.proxies.map((p) => [p.id, p.ackedVersion]));
 }
 
-function getJson(url: string): Promise<unknown> {
+function getJson(api: ApiTarget, path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
     http
-      .get(url, { agent: false }, (res) => {
+      .get(`${api.apiUrl}${path}`, { agent: false, headers: api.apiHeaders() }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
         res.on('end', () => {

@@ -36,7 +36,7 @@ export function register(program: Command): void {
       return;
     }
     try {
-      await apiRequest(info.apiUrl, 'POST', '/api/v1/shutdown');
+      await apiRequest(info, 'POST', '/api/v1/shutdown');
     } catch (err) {
       // An API that no longer answers: a signal asks the same thing.
       process.stderr.write(`skiffd's API did not answer (${err instanceof Error ? err.message : String(err)}); sending SIGTERM\n`);

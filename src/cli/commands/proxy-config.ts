@@ -95,7 +95,7 @@ export function register(program: Command): void {
     const admin = proxy.adminUrl;
     const fetchAdmin = async (path: string): Promise<unknown> => {
       try {
-        return await apiRequest(admin, 'GET', path);
+        return await apiRequest({ apiUrl: admin }, 'GET', path);
       } catch (err) {
         throw new Error(`cannot read ${path} from proxy ${name} at ${admin}: ${err instanceof Error ? err.message : String(err)}`);
       }
