@@ -15,6 +15,7 @@ import type { InputText } from './sources.js';
 import { isMeshConfigMap, MESH_CONFIG_MAP, meshTextOf, parseMeshConfig } from './mesh-config.js';
 import { positionInLiteral, positionOf } from './yaml-positions.js';
 import { parseYamlDocuments, unclosedKindOf, unclosedMessage } from './yaml-parse.js';
+import { checkInputLimits, type LimitBreach } from './input-limits.js';
 import type { UnclosedFlow } from './yaml-parse.js';
 
 export type { DocumentSummary, Finding, LoadedResource, LoadResult, SourcePos } from './finding.js';
@@ -52,9 +53,14 @@ export function loadTexts(inputs: readonly InputText[], opts: LoadOptions = {}):
   return out;
 }
 
-/** Loads one text (one file) into `out`. */
+/** Loads one text (one file) into `out`. A file with a document beyond the input limits is not parsed at all. */
 export function loadText(file: string, text: string, opts: LoadOptions = {}, out?: LoadResult): LoadResult {
   const result = out ?? { resources: [], findings: [], documents: [], files: [file] };
+  const breaches = checkInputLimits(text);
+  if (breaches.length > 0) {
+    reportBreaches(file, text, breaches, result);
+    return result;
+  }
   const lineCounter = new LineCounter();
   const lines = text.split(/\r?\n/);
   const parsed = parseYamlDocuments(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
@@ -62,6 +68,32 @@ export function loadText(file: string, text: string, opts: LoadOptions = {}, out
   const ctx: FileContext = { file, lines, lineCounter, defaultNamespace: opts.defaultNamespace ?? DEFAULT_NAMESPACE, out: result, unclosed: parsed.unclosed };
   parsed.documents.forEach((doc, docIndex) => loadDocument(ctx, doc, docIndex));
   return result;
+}
+
+/** Documents beyond the input limits, each an error at the place it was found. */
+export function limitFindings(file: string, text: string, breaches: readonly LimitBreach[]): Finding[] {
+  return breaches.map((b) => {
+    const { line, col } = lineColAt(text, b.offset);
+    return { severity: 'error', path: [], message: b.message, file, line, col, origin: 'syntax' };
+  });
+}
+
+function reportBreaches(file: string, text: string, breaches: readonly LimitBreach[], out: LoadResult): void {
+  for (const f of limitFindings(file, text, breaches)) {
+    out.findings.push(f);
+    out.documents.push({ file, line: f.line ?? 1, status: 'invalid' });
+  }
+}
+
+/** 1-based line and column of `offset`, without splitting the (possibly huge) text. */
+function lineColAt(text: string, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl < offset; nl = text.indexOf('\n', nl + 1)) {
+    line++;
+    lineStart = nl + 1;
+  }
+  return { line, col: offset - lineStart + 1 };
 }
 
 interface FileContext {

@@ -11,6 +11,7 @@ import { checkMeshConfig, EXTENSION_PROVIDER_KINDS } from '../api/mesh-config.js
 import type { ExtensionProvider, ExtensionProviderKind, MeshConfig } from '../api/mesh-config.js';
 import { formatPath } from '../api/types.js';
 import type { Issue, Resource } from '../api/types.js';
+import { checkInputLimits } from './input-limits.js';
 import { parseYamlDocuments, unclosedKindOf, unclosedMessage } from './yaml-parse.js';
 import { positionOf } from './yaml-positions.js';
 
@@ -45,6 +46,12 @@ export function meshTextOf(r: Resource): string | undefined {
 
 /** Parses and checks the `mesh` text; every issue carries its line and column in that text. */
 export function parseMeshConfig(text: string): ParsedMeshConfig {
+  // A document inside a document: its own nesting is bounded as the file's is.
+  const breach = checkInputLimits(text)[0];
+  if (breach !== undefined) {
+    const line = text.slice(0, breach.offset).split('\n').length;
+    return { issues: [{ severity: 'error', path: [], message: `the mesh config is ${breach.message}`, line, col: breach.offset - text.lastIndexOf('\n', breach.offset - 1) }] };
+  }
   const lineCounter = new LineCounter();
   const parsed = parseYamlDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined): { line?: number; col?: number } => (offset === undefined ? {} : lineCounter.linePos(offset));

@@ -8,7 +8,8 @@ import { parseYamlDocuments } from './yaml-parse.js';
 import { lookupKind, isUnsupportedKind, splitApiVersion } from '../api/index.js';
 import type { Resource } from '../api/types.js';
 import type { Finding, LoadResult } from './finding.js';
-import { DEFAULT_NAMESPACE, loadTexts } from './load.js';
+import { DEFAULT_NAMESPACE, limitFindings, loadTexts } from './load.js';
+import { checkInputLimits } from './input-limits.js';
 import type { InputText } from './sources.js';
 import type { ResourceId } from './store-keys.js';
 
@@ -44,6 +45,11 @@ export interface DeleteInput {
 export function deleteTargets(inputs: readonly InputText[], defaultNamespace = DEFAULT_NAMESPACE): DeleteInput {
   const out: DeleteInput = { targets: [], findings: [] };
   for (const input of inputs) {
+    const breaches = checkInputLimits(input.text);
+    if (breaches.length > 0) {
+      out.findings.push(...limitFindings(input.name, input.text, breaches));
+      continue;
+    }
     for (const doc of parseYamlDocuments(input.text, { prettyErrors: false }).documents) {
       if (doc.errors.length > 0) {
         for (const e of doc.errors) out.findings.push({ severity: 'error', path: [], message: e.message, file: input.name, origin: 'syntax' });

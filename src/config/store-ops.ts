@@ -7,6 +7,7 @@ import type { Finding } from './finding.js';
 import type { InputText } from './sources.js';
 import type { ConfigStore } from './store.js';
 import { deleteTargets, loadForApply } from './store-input.js';
+import type { InputParsing } from './input-parser.js';
 import type { ResourceId } from './store-keys.js';
 
 export interface AppliedItem extends ResourceId {
@@ -37,9 +38,12 @@ export type DeleteResponse =
   | { ok: true; deleted: DeletedItem[]; warnings: Finding[]; resourceVersion: number }
   | { ok: false; findings: Finding[] };
 
+/** Reads input in place, on the caller's thread (the CLI working on the state directory). */
+export const INLINE_PARSING: InputParsing = { forApply: loadForApply, forDelete: deleteTargets };
+
 /** Validates the texts and, when all of it is valid, applies it as one change. */
-export async function applyTexts(store: ConfigStore, inputs: readonly InputText[], defaultNamespace?: string): Promise<ApplyResponse> {
-  const input = loadForApply(inputs, defaultNamespace);
+export async function applyTexts(store: ConfigStore, inputs: readonly InputText[], defaultNamespace?: string, parsing: InputParsing = INLINE_PARSING): Promise<ApplyResponse> {
+  const input = await parsing.forApply(inputs, defaultNamespace);
   if (!input.ok) return input;
   const outcomes = await store.apply(input.resources);
   return {
@@ -52,8 +56,8 @@ export async function applyTexts(store: ConfigStore, inputs: readonly InputText[
 }
 
 /** Deletes what the texts name; a syntax error refuses the whole input. */
-export async function deleteTexts(store: ConfigStore, inputs: readonly InputText[], defaultNamespace?: string): Promise<DeleteResponse> {
-  const { targets, findings } = deleteTargets(inputs, defaultNamespace);
+export async function deleteTexts(store: ConfigStore, inputs: readonly InputText[], defaultNamespace?: string, parsing: InputParsing = INLINE_PARSING): Promise<DeleteResponse> {
+  const { targets, findings } = await parsing.forDelete(inputs, defaultNamespace);
   if (findings.some((f) => f.severity === 'error')) return { ok: false, findings };
   return deleteIds(store, targets, findings);
 }

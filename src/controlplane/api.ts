@@ -13,7 +13,10 @@ import type { StatusSource } from './push/status-handler.js';
 import type { ConfigSource, ListFilter } from '../config/source.js';
 import { ResourceVersionTooOldError } from '../config/source.js';
 import type { ConfigStore } from '../config/store.js';
-import { applyTexts, deleteIds, deleteTexts } from '../config/store-ops.js';
+import { applyTexts, deleteIds, deleteTexts, INLINE_PARSING } from '../config/store-ops.js';
+import { InputCostError } from '../config/input-parser.js';
+import type { InputParsing } from '../config/input-parser.js';
+import { jsonNestsDeeper } from '../config/input-limits.js';
 import { findKind } from '../config/store-keys.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { InputText } from '../config/sources.js';
@@ -31,6 +34,8 @@ export interface ApiBackend {
   config: ConfigSource;
   /** Where apply and delete write; absent (config from another source): they answer 405. */
   store?: ConfigStore;
+  /** How apply and delete read their files (skiffd: off its event loop). Default: in place. */
+  parsing?: InputParsing;
   proxies: StatusSource;
   pods(): PodStatus[];
   status(): SkiffdStatus;
@@ -45,8 +50,15 @@ export interface ApiBackend {
 /** Why apply and delete are refused when skiffd's config comes from another source. */
 export const READ_ONLY_CONFIG = "this skiffd reads its config from another source (not its state directory's store); change the config there";
 
-/** Request bodies beyond this are refused (config files are kilobytes). */
-const MAX_BODY = 16 * 1024 * 1024;
+/**
+ * Request bodies beyond this are refused (413) before they are read further: config files are
+ * kilobytes, one resource at most 1.5 MiB (`input-limits.ts`), and kube-apiserver itself takes at
+ * most 3 MiB per request — an apply here carries several files.
+ */
+export const MAX_REQUEST_BYTES = 8 * 1024 * 1024;
+
+/** The request's JSON is `{ files: [{ name, text }] }` or `{ targets: [{ … }] }`: a few levels. */
+const MAX_REQUEST_DEPTH = 8;
 
 class HttpError extends Error {
   constructor(
@@ -109,9 +121,13 @@ export function createApiServer(backend: ApiBackend): Server {
     Promise.resolve()
       .then(() => handler(req, url, res))
       .catch((err: unknown) => {
-        const status = err instanceof HttpError ? err.status : 500;
-        if (!res.headersSent) sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
-        else res.destroy();
+        const status = err instanceof HttpError ? err.status : err instanceof InputCostError ? 413 : 500;
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (!req.complete) discardBody(req, res);
+        sendJson(res, status, { error: err instanceof Error ? err.message : String(err) });
       });
   });
 }
@@ -120,7 +136,7 @@ async function apply(backend: ApiBackend, req: IncomingMessage, res: ServerRespo
   const store = writableStore(backend);
   const body = await readJson(req);
   const files = inputTexts(body.files, 'files');
-  const answer = await applyTexts(store, files, optionalString(body.namespace, 'namespace'));
+  const answer = await applyTexts(store, files, optionalString(body.namespace, 'namespace'), backend.parsing ?? INLINE_PARSING);
   if (!answer.ok) {
     const errors = answer.findings.filter((f) => f.severity === 'error').length;
     sendJson(res, 422, { ...answer, error: `the input was refused (${errors} ${errors === 1 ? 'error' : 'errors'}); nothing was applied` });
@@ -137,7 +153,7 @@ async function remove(backend: ApiBackend, req: IncomingMessage, res: ServerResp
     sendJson(res, 200, await deleteIds(store, resourceIds(body.targets)));
     return;
   }
-  const answer = await deleteTexts(store, inputTexts(body.files, 'files'), namespace);
+  const answer = await deleteTexts(store, inputTexts(body.files, 'files'), namespace, backend.parsing ?? INLINE_PARSING);
   if (!answer.ok) {
     sendJson(res, 422, { ...answer, error: 'the input was refused; nothing was deleted' });
     return;
@@ -203,22 +219,40 @@ function watch(store: ConfigSource, req: IncomingMessage, url: URL, res: ServerR
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const tooLarge = (): HttpError =>
+    new HttpError(413, `the request body is larger than ${MAX_REQUEST_BYTES / (1024 * 1024)} MiB (${MAX_REQUEST_BYTES} bytes), the limit of one request; apply fewer files at once`);
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_REQUEST_BYTES) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
+  // Leaving the loop early (too large) must not destroy the request: its answer goes out on the same socket.
+  for await (const chunk of req.iterator({ destroyOnReturn: false })) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY) throw new HttpError(413, `request body larger than ${MAX_BODY} bytes`);
+    if (size > MAX_REQUEST_BYTES) throw tooLarge();
     chunks.push(b);
   }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (jsonNestsDeeper(text, MAX_REQUEST_DEPTH)) throw new HttpError(400, `the request body nests deeper than ${MAX_REQUEST_DEPTH} levels; it must be { files: [{ name, text }] } or { targets: [...] }`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `the request body is not JSON: ${(err as Error).message}`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new HttpError(400, 'the request body must be a JSON object');
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * A body refused before it was read to its end is read on and thrown away while the answer goes
+ * out, so the client, still sending, gets the answer rather than a reset; the connection then
+ * closes. A client that keeps sending long after is cut off.
+ */
+function discardBody(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('connection', 'close');
+  req.resume();
+  res.once('finish', () => setTimeout(() => req.socket.destroy(), 10_000).unref());
 }
 
 function inputTexts(v: unknown, field: string): InputText[] {

@@ -16,6 +16,7 @@ import { isWorkloadResource } from '../config/store-keys.js';
 import { writeFileAtomic } from '../config/store-file.js';
 import { acquireStoreLock } from '../config/store-lock.js';
 import { applyTexts } from '../config/store-ops.js';
+import { InputParser } from '../config/input-parser.js';
 import type { ApplyResponse } from '../config/store-ops.js';
 import { skiffdInfoFile } from '../config/state-dir.js';
 import { MemoryRegistry } from '../registry/memory.js';
@@ -200,12 +201,16 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     let stopping: Promise<void> | undefined;
     let resolveStopped!: () => void;
     const stopped = new Promise<void>((r) => (resolveStopped = r));
+    // Files sent to apply and delete are read off the event loop, within the input limits.
+    const parsing = new InputParser();
+    cleanups.push(() => parsing.close());
     const tokenFile = opts.apiTokenFile ?? apiTokenFile(opts.stateDir);
     const apiToken = opts.apiTokenFile !== undefined ? await readGivenApiToken(tokenFile) : await ensureApiToken(tokenFile);
     const api = createApiServer({
       access: { token: apiToken, tokenFile, extraHosts: opts.apiHosts ?? [], open: new Set([SPANS_PATH]) },
       config,
       ...(store !== undefined ? { store } : {}),
+      parsing,
       proxies: push,
       pods: () => runtime?.pods() ?? [],
       status: () => self.status(),
@@ -268,7 +273,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       },
       apply: (inputs, defaultNamespace) => {
         if (store === undefined) return Promise.reject(new Error(READ_ONLY_CONFIG));
-        return applyTexts(store, inputs, defaultNamespace);
+        return applyTexts(store, inputs, defaultNamespace, parsing);
       },
       waitReady: async (timeoutMs) => {
         const deadline = Date.now() + timeoutMs;
@@ -290,6 +295,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           await workloads.idle();
           await runtime?.stop().catch((err: unknown) => log(`skiffd: runtime stop: ${String(err)}`));
           await observer.stop();
+          await parsing.close();
           await push.close();
           await rm(skiffdInfoFile(opts.stateDir), { force: true });
           await release();
