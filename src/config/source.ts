@@ -37,6 +37,17 @@ export class ResourceVersionTooOldError extends Error {
   }
 }
 
+/** A resource the source holds but does not serve: it fails its kind's schema. */
+export interface RejectedResource {
+  /** `Service default/reviews`, or where the source holds it when it names no resource. */
+  ref: string;
+  id?: ResourceId;
+  /** What is wrong with it, each `field: message`. */
+  errors: string[];
+  /** How to mend it. */
+  mend: string;
+}
+
 /**
  * A source of configuration resources. Versions are the source's own whole numbers (a source
  * over the Kubernetes API counts the changes its informers deliver; it does not expose the API
@@ -56,4 +67,6 @@ export interface ConfigSource {
    * two. Throws `ResourceVersionTooOldError` when those changes are no longer kept.
    */
   watch(fromVersion: number, fn: (e: StoreEvent) => void): () => void;
+  /** Resources it holds but leaves out of everything above because they are invalid (reported, not served). */
+  rejected?(): RejectedResource[];
 }

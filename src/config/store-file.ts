@@ -1,7 +1,10 @@
 /**
  * The config store on disk: one JSON file, `<state-dir>/store.json`, holding every applied
  * resource and the last resource version, replaced atomically on each change (write a temporary
- * file, fsync it, rename it over the old one, fsync the directory).
+ * file, fsync it, rename it over the old one, fsync the directory). The file it replaces is kept
+ * beside it as `store.json.prev` (itself replaced atomically, by a hard link renamed into place),
+ * so a store damaged later can be restored to the state before its last change, and an
+ * unreadable store says how.
  *
  * Why one file rather than one per resource: an apply of a whole file must land whole or not at
  * all, and a single rename gives that for free — a crash at any moment leaves either the state
@@ -9,7 +12,7 @@
  * resources at most, so rewriting them all on a change costs milliseconds.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Resource } from '../api/types.js';
 
@@ -22,10 +25,16 @@ export interface StoreFileContent {
 }
 
 export const STORE_FILE = 'store.json';
+/** The store as it was before its last change. */
+export const PREVIOUS_STORE_FILE = 'store.json.prev';
 const TEMP_MARK = '.tmp-';
 
 export function storeFilePath(stateDir: string): string {
   return join(stateDir, STORE_FILE);
+}
+
+export function previousStoreFilePath(stateDir: string): string {
+  return join(stateDir, PREVIOUS_STORE_FILE);
 }
 
 /** Reads the store file; an absent file is an empty store. A damaged one is an error naming it. */
@@ -38,20 +47,82 @@ export async function readStoreFile(stateDir: string): Promise<StoreFileContent>
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { format: 1, resourceVersion: 0, resources: [] };
     throw new Error(`cannot read the config store ${file}: ${(err as Error).message}`);
   }
+  const read = parseStore(text);
+  if (typeof read === 'string') throw new Error(`the config store ${file} ${read}. ${await howToRestore(stateDir)}`);
+  return read;
+}
+
+/** The file's content, or what is wrong with it. */
+function parseStore(text: string): StoreFileContent | string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new Error(`the config store ${file} is not valid JSON (${(err as Error).message}); move it aside to start empty`);
+    return `is not valid JSON (${(err as Error).message})`;
   }
-  if (!isContent(parsed)) throw new Error(`the config store ${file} has an unknown layout; move it aside to start empty`);
-  return parsed;
+  return isContent(parsed) ? parsed : 'has an unknown layout (not { format: 1, resourceVersion, resources })';
 }
 
-/** Writes the whole store atomically and durably. */
+/** The exact commands that bring back the previous store, or start empty when there is none to restore. */
+async function howToRestore(stateDir: string): Promise<string> {
+  const file = storeFilePath(stateDir);
+  const prev = previousStoreFilePath(stateDir);
+  const keep = `cp ${shellQuote(file)} ${shellQuote(`${file}.damaged`)}`;
+  let previous: StoreFileContent | string;
+  let written: Date | undefined;
+  try {
+    written = (await stat(prev)).mtime;
+    previous = parseStore(await readFile(prev, 'utf8'));
+  } catch {
+    previous = 'is missing';
+  }
+  if (typeof previous !== 'string') {
+    const n = previous.resources.length;
+    return (
+      `The store as it was before its last change is kept in ${prev} (${n} ${n === 1 ? 'resource' : 'resources'}, written ${written?.toISOString() ?? 'at an unknown time'}); ` +
+      `keep the damaged one if you want it (${keep}), then restore the previous one: cp ${shellQuote(prev)} ${shellQuote(file)}`
+    );
+  }
+  return `No earlier store can be restored (${prev} ${previous}); to start with an empty config, move the damaged one aside: mv ${shellQuote(file)} ${shellQuote(`${file}.damaged`)}`;
+}
+
+/** A path as one shell word: quoted only when it needs to be. */
+function shellQuote(path: string): string {
+  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Writes the whole store atomically and durably; the file it replaces becomes `store.json.prev`. */
 export async function writeStoreFile(stateDir: string, content: StoreFileContent): Promise<void> {
   await mkdir(stateDir, { recursive: true });
+  await keepPrevious(stateDir);
   await writeFileAtomic(storeFilePath(stateDir), `${JSON.stringify(content, null, 1)}\n`);
+}
+
+/**
+ * `store.json.prev` becomes the current store, in one rename: a hard link to the current file
+ * (no copy) made under a temporary name, renamed over the old `.prev`. Where hard links are not
+ * available the file is copied to the temporary name instead.
+ */
+async function keepPrevious(stateDir: string): Promise<void> {
+  const file = storeFilePath(stateDir);
+  const temp = `${previousStoreFilePath(stateDir)}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    await link(file, temp);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return; // the first change: nothing before it
+    try {
+      await copyFile(file, temp);
+    } catch {
+      // A store that cannot be kept is no reason to refuse the change itself.
+      return;
+    }
+  }
+  try {
+    await rename(temp, previousStoreFilePath(stateDir));
+  } catch {
+    await unlink(temp).catch(() => undefined);
+  }
 }
 
 /**
@@ -88,8 +159,8 @@ export async function removeStaleTemps(stateDir: string): Promise<void> {
   } catch {
     return;
   }
-  const prefix = `${basename(storeFilePath(stateDir))}${TEMP_MARK}`;
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => unlink(join(stateDir, n)).catch(() => undefined)));
+  const prefixes = [`${basename(storeFilePath(stateDir))}${TEMP_MARK}`, `${PREVIOUS_STORE_FILE}${TEMP_MARK}`];
+  await Promise.all(names.filter((n) => prefixes.some((p) => n.startsWith(p))).map((n) => unlink(join(stateDir, n)).catch(() => undefined)));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -13,10 +13,12 @@ import { acquireStoreLock } from './store-lock.js';
 import { sameContent, withServerFields } from './store-meta.js';
 import type { ReleaseLock } from './store-lock.js';
 import { ResourceVersionTooOldError } from './source.js';
-import type { ConfigSource, ListFilter, StoreEvent } from './source.js';
+import type { ConfigSource, ListFilter, RejectedResource, StoreEvent } from './source.js';
+import { checkStoredResources } from './store-check.js';
+import type { SetApart } from './store-check.js';
 
 export { ResourceVersionTooOldError } from './source.js';
-export type { ChangeType, ConfigSource, ListFilter, StoreEvent } from './source.js';
+export type { ChangeType, ConfigSource, ListFilter, RejectedResource, StoreEvent } from './source.js';
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
 
@@ -45,9 +47,15 @@ export interface OpenOptions {
   historySize?: number;
 }
 
-/** The file-backed config source: what `skiff apply` writes, persisted in the state directory. */
+/**
+ * The file-backed config source: what `skiff apply` writes, persisted in the state directory.
+ * Resources of the file that fail their schema on load are set apart (`store-check.ts`): kept in
+ * the file, not served, reported by `rejected()`, until a valid one of the same identity is
+ * applied or the identity is deleted.
+ */
 export class ConfigStore implements ConfigSource {
   private readonly byKey = new Map<string, Resource>();
+  private readonly setApart = new Map<string, SetApart>();
   private readonly listeners = new Set<(e: StoreEvent) => void>();
   private readonly history: StoreEvent[] = [];
   private version: number;
@@ -57,12 +65,14 @@ export class ConfigStore implements ConfigSource {
   private constructor(
     readonly stateDir: string,
     resourceVersion: number,
-    resources: readonly Resource[],
+    entries: readonly unknown[],
     private readonly release: ReleaseLock | undefined,
     private readonly historySize: number,
   ) {
     this.version = resourceVersion;
-    for (const r of resources) this.byKey.set(idKey(idOf(r)), r);
+    const { valid, setApart } = checkStoredResources(entries);
+    for (const r of valid) this.byKey.set(idKey(idOf(r)), r);
+    for (const s of setApart) this.setApart.set(s.key, s);
   }
 
   /** Opens the store in `stateDir`, restoring what was persisted there. */
@@ -106,6 +116,11 @@ export class ConfigStore implements ConfigSource {
     return this.byKey.get(idKey(id));
   }
 
+  /** Resources of the file that failed their schema on load: not served, reported here. */
+  rejected(): RejectedResource[] {
+    return [...this.setApart.values()].map(({ ref, id, errors, mend }) => ({ ref, ...(id !== undefined ? { id } : {}), errors, mend }));
+  }
+
   /**
    * Applies validated resources in order, as one change on disk: each is created, configured or
    * unchanged (same content as stored, ignoring server-set metadata). Nothing is applied when the
@@ -117,11 +132,14 @@ export class ConfigStore implements ConfigSource {
       let version = this.version;
       const outcomes: ApplyOutcome[] = [];
       const events: StoreEvent[] = [];
+      const mended = new Set<string>();
       for (const incoming of resources) {
         const id = idOf(incoming);
         const key = idKey(id);
         const current = next.get(key);
         const ref = kubectlRef(id);
+        // A valid resource takes the place of an invalid one of the same identity.
+        if (this.setApart.has(key)) mended.add(key);
         if (current !== undefined && sameContent(current, incoming)) {
           outcomes.push({ id, ref, action: 'unchanged', resource: current });
           continue;
@@ -132,7 +150,7 @@ export class ConfigStore implements ConfigSource {
         outcomes.push({ id, ref, action: current === undefined ? 'created' : 'configured', resource: stored });
         events.push({ type: current === undefined ? 'ADDED' : 'MODIFIED', resource: stored, resourceVersion: version });
       }
-      await this.commit(next, version, events);
+      await this.commit(next, version, events, mended);
       return outcomes;
     });
   }
@@ -144,16 +162,23 @@ export class ConfigStore implements ConfigSource {
       let version = this.version;
       const outcomes: DeleteOutcome[] = [];
       const events: StoreEvent[] = [];
+      const removed = new Set<string>();
       for (const id of ids) {
         const key = idKey(id);
         const current = next.get(key);
-        outcomes.push({ id, ref: kubectlRef(id), deleted: current !== undefined });
+        // An invalid resource set apart on load goes as well; nobody was served it, so nothing is announced.
+        const apart = this.setApart.has(key) && !removed.has(key);
+        if (apart) {
+          removed.add(key);
+          version += 1;
+        }
+        outcomes.push({ id, ref: kubectlRef(id), deleted: current !== undefined || apart });
         if (current === undefined) continue;
         next.delete(key);
         version += 1;
         events.push({ type: 'DELETED', resource: current, resourceVersion: version });
       }
-      await this.commit(next, version, events);
+      await this.commit(next, version, events, removed);
       return outcomes;
     });
   }
@@ -200,10 +225,14 @@ export class ConfigStore implements ConfigSource {
     return run;
   }
 
-  private async commit(next: Map<string, Resource>, version: number, events: StoreEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  /** Writes the next state (and `unsetApart`, the set-apart entries it no longer keeps), then announces it. */
+  private async commit(next: Map<string, Resource>, version: number, events: StoreEvent[], unsetApart: ReadonlySet<string> = new Set()): Promise<void> {
+    if (events.length === 0 && unsetApart.size === 0) return;
     const resources = [...next.values()].sort((a, b) => compareIds(idOf(a), idOf(b)));
-    await writeStoreFile(this.stateDir, { format: 1, resourceVersion: version, resources });
+    // Set-apart entries stay in the file as they were: a later version may read them, or the user mend them.
+    const kept = [...this.setApart.values()].filter((s) => !unsetApart.has(s.key)).map((s) => s.raw as Resource);
+    await writeStoreFile(this.stateDir, { format: 1, resourceVersion: version, resources: [...resources, ...kept] });
+    for (const key of unsetApart) this.setApart.delete(key);
     this.byKey.clear();
     for (const [k, v] of next) this.byKey.set(k, v);
     this.version = version;

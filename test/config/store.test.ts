@@ -192,7 +192,7 @@ test('a writer killed mid-write leaves the store readable with whole applies onl
     const store = await ConfigStore.open(${JSON.stringify(dir)});
     const pad = 'x'.repeat(20000);
     for (let i = 0; ; i++) {
-      const mk = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { i: String(i), pad }, spec: { data: { i: String(i), pad } } });
+      const mk = (name) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { i: String(i), pad } });
       await store.apply([mk('left'), mk('right')]);
       if (i === 5) process.stdout.write('going\\n');
     }`;
