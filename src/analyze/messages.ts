@@ -114,6 +114,12 @@ export const MessageTypes = {
     'Warning',
     'The resource is stored, but Skiff does not enforce its kind, or this field of it, yet; the mesh behaves as if it were absent.',
   ),
+  LeftOutOfProxyConfig: type(
+    'SKF0006',
+    'LeftOutOfProxyConfig',
+    'Error',
+    "The running skiffd holds the resource but leaves it out of every proxy's config (it fails its schema, or translating it fails), so that the rest of the mesh keeps its config.",
+  ),
 } as const satisfies Record<string, MessageType>;
 
 /** Istio's documentation page for an IST code; Skiff's own codes are documented in `skiff analyze --help`. */

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import type { ProxyStatus } from '../controlplane/push/types.js';
+import type { LeftOutEntry } from '../controlplane/api-types.js';
 import type { HeaderMatch, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
 
 type Row = Record<string, string>;
@@ -38,6 +39,14 @@ export function proxyStatusTable(statuses: readonly ProxyStatus[]): string {
     if (s.error !== undefined) out += `\n${proxyName(s)}: ${s.error}`;
   }
   return out.endsWith('\n') ? out : `${out}\n`;
+}
+
+/** The resources no proxy gets, each with why and how to mend it; empty when there are none. */
+export function leftOutLines(entries: readonly LeftOutEntry[]): string {
+  if (entries.length === 0) return '';
+  const lines = [`Left out of every proxy's config (${entries.length}):`];
+  for (const e of entries) lines.push(`  ${e.resource}: ${e.reason}`, `    ${e.mend}`);
+  return `${lines.join('\n')}\n`;
 }
 
 /**

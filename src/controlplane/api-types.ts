@@ -68,6 +68,23 @@ export interface SkiffdStatus {
   startedAt: string;
   /** The mesh config in force and what was said about it. */
   meshConfig: MeshConfigStatus;
+  /** Resources held but left out of every proxy's config (empty when all are in force). */
+  leftOut: LeftOutEntry[];
+}
+
+/**
+ * A resource skiffd holds but leaves out of every proxy's config, so that the rest of the mesh
+ * keeps its config: one that fails its kind's schema (found when the store was read) or one that
+ * translation cannot handle.
+ */
+export interface LeftOutEntry {
+  /** `VirtualService default/reviews`. */
+  resource: string;
+  stage: 'validation' | 'translation';
+  /** What is wrong with it. */
+  reason: string;
+  /** How to mend it. */
+  mend: string;
 }
 
 /** Where the mesh config in force comes from (the `istio` ConfigMap's `mesh` key, read live). */

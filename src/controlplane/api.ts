@@ -24,7 +24,7 @@ import type { PodStatus } from '../registry/workload-provider.js';
 import { apiRefusal } from './api-guard.js';
 import type { ApiAccess } from './api-guard.js';
 import { API_PREFIX } from './api-types.js';
-import type { PodList, ResourceList, SkiffdStatus } from './api-types.js';
+import type { LeftOutEntry, PodList, ResourceList, SkiffdStatus } from './api-types.js';
 
 /** What the API serves from. */
 export interface ApiBackend {
@@ -37,6 +37,8 @@ export interface ApiBackend {
   /** How apply and delete read their files (skiffd: off its event loop). Default: in place. */
   parsing?: InputParsing;
   proxies: StatusSource;
+  /** Resources left out of every proxy's config, shown beside the proxies' status. */
+  leftOut(): LeftOutEntry[];
   pods(): PodStatus[];
   status(): SkiffdStatus;
   /** Resolves once every workload is ready; rejects after `timeoutMs` naming those that are not. */
@@ -79,8 +81,8 @@ export function createApiServer(backend: ApiBackend): Server {
     [`${API_PREFIX}/resources`]: { GET: (_req, url, res) => sendJson(res, 200, listResources(backend.config, url)) },
     [`${API_PREFIX}/watch`]: { GET: (req, url, res) => watch(backend.config, req, url, res) },
     [`${API_PREFIX}/pods`]: { GET: (_req, _url, res) => sendJson(res, 200, { pods: backend.pods() } satisfies PodList) },
-    [`${API_PREFIX}/proxies`]: { GET: (_req, _url, res) => sendJson(res, 200, proxyStatusReport(backend.proxies)) },
-    [PROXY_STATUS_PATH]: { GET: (_req, _url, res) => sendJson(res, 200, proxyStatusReport(backend.proxies)) },
+    [`${API_PREFIX}/proxies`]: { GET: (_req, _url, res) => sendJson(res, 200, { ...proxyStatusReport(backend.proxies), leftOut: backend.leftOut() }) },
+    [PROXY_STATUS_PATH]: { GET: (_req, _url, res) => sendJson(res, 200, { ...proxyStatusReport(backend.proxies), leftOut: backend.leftOut() }) },
     [`${API_PREFIX}/status`]: { GET: (_req, _url, res) => sendJson(res, 200, backend.status()) },
     [`${API_PREFIX}/ready`]: { GET: (_req, url, res) => ready(backend, url, res) },
     [`${API_PREFIX}/shutdown`]: {

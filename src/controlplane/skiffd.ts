@@ -32,7 +32,8 @@ import { createPushServer } from './push/server.js';
 import type { PushServer } from './push/server.js';
 import type { ConnectedProxy } from './push/types.js';
 import type { ProxySnapshot } from '../snapshot/index.js';
-import { translate } from './translate/index.js';
+import { IsolatingTranslator } from './translate/isolate.js';
+import { leftOutEntries } from './skiffd-left-out.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
 import { SKIFF_VERSION } from './build-info.js';
@@ -154,6 +155,10 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
   let runtime: WorkloadProvider | undefined;
   try {
     const istioConfig = new ConfigCache(config);
+    // A resource that fails its schema in the store, or that translation cannot handle, is left
+    // out of every proxy's config and reported; the rest of the mesh keeps getting pushes.
+    for (const r of config.rejected?.() ?? []) log(`skiffd: ${r.ref} is left out of every proxy's config: ${r.errors.join('; ')}; ${r.mend}`);
+    const translator = new IsolatingTranslator((left) => log(`skiffd: ${left.ref} is left out of every proxy's config: translating it fails (${left.error}); the rest of the mesh is pushed without it`));
     // The mesh options: the `istio` ConfigMap's mesh config over skiffd's own (`skiff up`'s
     // flags). Every proxy also sends spans to the embedded collector once the API (where it lives)
     // listens.
@@ -163,7 +168,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       debounceMs: opts.debounceMs ?? 100,
       logger: { info: (m) => (opts.verbose === true ? log(m) : undefined), warn: (m) => log(m) },
       snapshotFor: (proxy: ConnectedProxy): ProxySnapshot =>
-        translate({
+        translator.translate({
           config: istioConfig.mesh(),
           registry: registry.snapshot(),
           proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []),
@@ -212,6 +217,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       ...(store !== undefined ? { store } : {}),
       parsing,
       proxies: push,
+      leftOut: () => self.status().leftOut,
       pods: () => runtime?.pods() ?? [],
       status: () => self.status(),
       waitReady: (ms) => self.waitReady(ms),
@@ -269,6 +275,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
           resourceVersion: config.resourceVersion,
           startedAt,
           meshConfig: meshConfig.status(),
+          leftOut: leftOutEntries(config, translator.leftOut(istioConfig.mesh())),
         };
       },
       apply: (inputs, defaultNamespace) => {

@@ -116,8 +116,9 @@ test('status, pods and proxies answer without a runtime; unknown paths and metho
   assert.equal(status.runtime, false);
   assert.equal(status.ready, true);
   assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/pods'), { pods: [] });
-  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxies'), { proxies: [] });
-  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxy-status'), { proxies: [] });
+  assert.deepEqual(status.leftOut, [], 'every resource is in force');
+  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxies'), { proxies: [], leftOut: [] });
+  assert.deepEqual(await apiRequest(skiffd, 'GET', '/api/v1/proxy-status'), { proxies: [], leftOut: [] });
   await assert.rejects(apiRequest(skiffd, 'GET', '/api/v1/nothing'), (e: unknown) => e instanceof SkiffdApiError && e.status === 404);
   await assert.rejects(apiRequest(skiffd, 'GET', '/api/v1/apply'), (e: unknown) => e instanceof SkiffdApiError && e.status === 405);
   await assert.rejects(apiRequest(skiffd, 'POST', '/api/v1/apply', { files: 'x' }), (e: unknown) => e instanceof SkiffdApiError && e.status === 400 && /files must be/.test(e.message));

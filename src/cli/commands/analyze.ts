@@ -12,6 +12,7 @@ import { colorEnabled, paint } from '../../config/format.js';
 import { parseOutputFormat } from '../file-args.js';
 import type { AnalysisMessage, Level } from '../../analyze/index.js';
 import type { Resource } from '../../api/types.js';
+import type { LeftOutReport } from '../../analyze/left-out.js';
 import { STATE_DIR_HELP } from '../state-dir-option.js';
 
 interface AnalyzeOptions {
@@ -90,8 +91,20 @@ export function register(program: Command): void {
         throw new InvalidArgumentError(`no input: no skiffd runs on ${resolveStateDir(opts.stateDir)} and it holds no config; start one with \`skiff up\`, or pass files with -f FILE|DIR`);
       }
       const { analyzeLive } = await import('../../analyze/live.js');
-      process.exitCode = await report(analyzeLive(live ?? [], loaded, scope), format === 'json', opts);
+      const messages = analyzeLive(live ?? [], loaded, scope);
+      messages.push(...(await liveLeftOut(opts.stateDir)));
+      process.exitCode = await report(messages, format === 'json', opts);
     });
+}
+
+/** What the running skiffd of the state directory leaves out of every proxy's config (SKF0006); nothing when none runs. */
+async function liveLeftOut(stateDir: string | undefined): Promise<AnalysisMessage[]> {
+  const { apiRequest, readSkiffdInfo } = await import('../skiffd-client.js');
+  const { leftOutMessages } = await import('../../analyze/left-out.js');
+  const live = await readSkiffdInfo(stateDir);
+  if (live === undefined) return [];
+  const status = (await apiRequest(live, 'GET', '/api/v1/status').catch(() => undefined)) as { leftOut?: LeftOutReport[] } | undefined;
+  return leftOutMessages(status?.leftOut ?? []);
 }
 
 /** Every resource of the live mesh; undefined when no skiffd runs and the state directory holds no config. */

@@ -39,11 +39,10 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         return;
       }
-      if (report.proxies.length === 0) {
-        process.stderr.write('No proxies are connected to skiffd.\n');
-        return;
-      }
-      const { proxyStatusTable } = await import('../proxy-tables.js');
-      process.stdout.write(proxyStatusTable(report.proxies));
+      const { leftOutLines, proxyStatusTable } = await import('../proxy-tables.js');
+      if (report.proxies.length === 0) process.stderr.write('No proxies are connected to skiffd.\n');
+      else process.stdout.write(proxyStatusTable(report.proxies));
+      // What no proxy gets, whatever its state: said after the table, where the eye ends.
+      process.stderr.write(leftOutLines(report.leftOut ?? []));
     });
 }

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ProxyStatus } from './types.js';
+import type { LeftOutEntry } from '../api-types.js';
 
 /** Where skiffd's HTTP API serves the proxy status. */
 export const PROXY_STATUS_PATH = '/api/v1/proxy-status';
@@ -11,6 +12,8 @@ export const PROXY_STATUS_PATH = '/api/v1/proxy-status';
 /** The body of `GET PROXY_STATUS_PATH`. */
 export interface ProxyStatusReport {
   proxies: ProxyStatus[];
+  /** Resources left out of every proxy's config (skiffd's API adds them; see `SkiffdStatus.leftOut`). */
+  leftOut?: LeftOutEntry[];
 }
 
 /** Anything that can list its proxies' status (the push server). */
