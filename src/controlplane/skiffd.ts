@@ -34,6 +34,7 @@ import type { ConnectedProxy } from './push/types.js';
 import type { ProxySnapshot } from '../snapshot/index.js';
 import { IsolatingTranslator } from './translate/isolate.js';
 import { leftOutEntries } from './skiffd-left-out.js';
+import { WithdrawalWatch } from './skiffd-withdrawals.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
 import { SKIFF_VERSION } from './build-info.js';
@@ -238,7 +239,13 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     const dashboardUrl = dashboard?.url;
 
     // Any change may alter any proxy's snapshot; the push server debounces and skips unchanged ones.
-    const unsubscribeRegistry = registry.onChange(() => push.pushAll('registry'));
+    // An endpoint withdrawn (its app exited, its pod went) is pushed at once (skiffd-withdrawals.ts).
+    const withdrawals = new WithdrawalWatch();
+    withdrawals.withdrawn(registry.snapshot().workloads);
+    const unsubscribeRegistry = registry.onChange(() => {
+      const urgent = withdrawals.withdrawn(registry.snapshot().workloads);
+      push.pushAll(urgent ? 'endpoint withdrawn' : 'registry', urgent);
+    });
     const stopServices = services.follow(config);
     const unsubscribeConfig = config.subscribe((e) => {
       if (isWorkloadResource(e.resource)) workloads.changed();

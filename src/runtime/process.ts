@@ -85,8 +85,12 @@ export class ManagedProcess {
     }
   }
 
-  /** Watches a process this runtime did not start (it cannot see its exit status). */
-  static adopt(pid: number, pollMs = 200): ManagedProcess {
+  /**
+   * Watches a process this runtime did not start (it cannot see its exit status). Polled often:
+   * until its exit is seen, its replica stays in the endpoints and requests sent to it fail (a
+   * signal-0 probe costs one system call).
+   */
+  static adopt(pid: number, pollMs = 50): ManagedProcess {
     let timer: NodeJS.Timeout | undefined;
     const exited = new Promise<ExitInfo>((resolve) => {
       timer = setInterval(() => {

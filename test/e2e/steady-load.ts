@@ -31,6 +31,8 @@ export interface SteadyLoadOptions {
   timeoutMs?: number;
   /** Called with every record as it completes. */
   onRecord?: (r: LoadRecord) => void;
+  /** What a 200 answer's body says (default: a Bookinfo reviews answer, `reviewsOutcome`). */
+  outcome?: (body: string) => { version?: string; problem?: string };
 }
 
 /**
@@ -95,7 +97,7 @@ export class SteadyLoad {
       });
       const body = res.body.toString('utf8');
       if (res.status !== 200) return { sentAt, status: res.status, problem: `HTTP ${res.status}: ${body.slice(0, 160)}` };
-      return { sentAt, status: res.status, ...reviewsOutcome(body) };
+      return { sentAt, status: res.status, ...(this.opts.outcome ?? reviewsOutcome)(body) };
     } catch (err) {
       if (!(err instanceof HttpCallError)) throw err;
       return { sentAt, status: 0, problem: `${err.kind}: ${err.message}` };

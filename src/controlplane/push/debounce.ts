@@ -18,12 +18,16 @@ export class Debouncer {
     private readonly maxMs: number,
   ) {}
 
-  /** Notes a change: (re)arms the timer within the burst's deadline. */
-  trigger(): void {
+  /**
+   * Notes a change: (re)arms the timer within the burst's deadline. An `urgent` change does not
+   * wait for the quiet period: the run starts on the next turn of the event loop, taking along
+   * whatever else changed in this one.
+   */
+  trigger(urgent = false): void {
     if (this.stopped) return;
     const now = Date.now();
     if (this.burstStart === null) this.burstStart = now;
-    const due = Math.min(now + this.quietMs, this.burstStart + this.maxMs);
+    const due = urgent ? now : Math.min(now + this.quietMs, this.burstStart + this.maxMs);
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => this.fire(), Math.max(0, due - now));
   }

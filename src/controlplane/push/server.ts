@@ -88,11 +88,14 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
-  /** Every proxy's snapshot may have changed: recompute and send those that did, debounced. */
-  pushAll(reason = 'change'): void {
+  /**
+   * Every proxy's snapshot may have changed: recompute and send those that did, debounced; an
+   * `urgent` change (an endpoint that can no longer serve) is sent without the quiet period.
+   */
+  pushAll(reason = 'change', urgent = false): void {
     this.dirtyAll = true;
     this.reasons.add(reason);
-    this.debouncer.trigger();
+    this.debouncer.trigger(urgent);
   }
 
   /** These proxies' snapshots may have changed (ids not connected are ignored), debounced. */

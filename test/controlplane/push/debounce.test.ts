@@ -1,7 +1,8 @@
 /**
  * The push debounce (Istio's PILOT_DEBOUNCE_AFTER / PILOT_DEBOUNCE_MAX) on node:test's mock
  * clock: a run starts once changes pause for the quiet period, or at the cap under a steady
- * stream of them; runs never overlap, a change during a run schedules exactly one more.
+ * stream of them; an urgent change without waiting; runs never overlap, a change during a run
+ * schedules exactly one more.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -57,6 +58,28 @@ describe('Debouncer', () => {
     assert.deepEqual(r.runs, []);
     t.mock.timers.tick(1);
     assert.deepEqual(r.runs, [140]);
+    r.finish();
+    await settle();
+    await d.idle();
+  });
+
+  test('an urgent change runs at once, taking along the changes pending in its burst; later ones wait for the quiet period again', async (t) => {
+    clock(t);
+    const r = recorder();
+    const d = new Debouncer(r.run, 100, 500);
+    d.trigger();
+    t.mock.timers.tick(30);
+    d.trigger(true);
+    assert.deepEqual(r.runs, [], 'on the next turn, not within the call');
+    t.mock.timers.tick(0);
+    assert.deepEqual(r.runs, [30], 'one run, not the quiet period after the first change');
+    r.finish();
+    await settle();
+    d.trigger();
+    t.mock.timers.tick(99);
+    assert.deepEqual(r.runs, [30]);
+    t.mock.timers.tick(1);
+    assert.deepEqual(r.runs, [30, 130]);
     r.finish();
     await settle();
     await d.idle();
