@@ -13,7 +13,7 @@ import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
 import { SnapshotError } from '../snapshot/index.js';
 import { checkSnapshot } from './snapshot.js';
-import { answerMetricsRequests, otherWorkersMetrics, relayWorkerMetrics } from './worker-metrics.js';
+import { answerMetricsRequests, answerStatsRequests, otherWorkersMetrics, otherWorkersStats, relayWorkerMetrics } from './worker-metrics.js';
 import { DEFAULT_RUN_TELEMETRY, ProxyProcessTelemetry } from '../telemetry/process.js';
 import type { TelemetryRunOptions } from '../telemetry/process.js';
 import { PROMETHEUS_PATH } from '../telemetry/metrics/server.js';
@@ -75,10 +75,15 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     drainTimeoutMs: opts.drainMs,
     telemetry: telemetry.hooks,
     concurrency: opts.concurrency,
+    // The admin port (first worker) shows every worker's stats in /stats.
+    ...(cluster.isWorker ? { otherWorkersStats } : {}),
   });
   const tag = cluster.isWorker ? `[worker ${cluster.worker!.id}] ` : '';
   // Under --concurrency the metrics port (first worker) sums every worker's figures.
-  if (cluster.isWorker) answerMetricsRequests(() => telemetry.hooks.dump());
+  if (cluster.isWorker) {
+    answerMetricsRequests(() => telemetry.hooks.dump());
+    answerStatsRequests(() => proxy.stats());
+  }
   const admin = proxy.adminAddress();
   const adminUrl = admin === null ? undefined : urlOf(admin);
   // The metrics port opens before the control stream, so the hello can announce it.

@@ -61,6 +61,8 @@ export interface ProxyOptions {
    * a new certificate on it rotates it. Default: one with no certificate yet.
    */
   workloadSecrets?: WorkloadSecrets;
+  /** With several workers: the other workers' stats, which the admin `/stats` combines with this one's. */
+  otherWorkersStats?: () => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
 }
 
 export interface ApplyReport {
@@ -136,6 +138,7 @@ export class SkiffProxy {
       adminAddress: opts.adminAddress ?? '127.0.0.1',
       healthPort,
       healthAddress: opts.healthAddress ?? '0.0.0.0',
+      ...(opts.otherWorkersStats !== undefined ? { otherWorkersStats: opts.otherWorkersStats } : {}),
     });
     return proxy;
   }

@@ -1,7 +1,8 @@
 /**
  * `skiff proxy --concurrency 2`: requests are served by both workers, and the metrics port
  * (served by the first) reports the whole proxy — every worker's requests summed — both as
- * Prometheus text and as the JSON dump skiffd reads.
+ * Prometheus text and as the JSON dump skiffd reads; so does the admin port's `/stats`, each
+ * figure combined by what it is (counts summed, config and process state once).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { checkScrape } from '../helpers/promtool.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 import { mergeMetricsDumps } from '../../src/telemetry/metrics/istio-metrics.js';
+import { combineWorkerStats } from '../../src/proxy/admin/worker-stats.js';
 import type { MetricsDump } from '../../src/telemetry/metrics/istio-metrics.js';
 
 function get(url: string): Promise<string> {
@@ -28,6 +30,11 @@ function get(url: string): Promise<string> {
       })
       .on('error', reject);
   });
+}
+
+/** `/stats` text as name → value. */
+function statsOf(text: string): Map<string, number> {
+  return new Map([...text.matchAll(/^(\S+): (-?\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
 /** The sum of every `istio_requests_total` sample in Prometheus text. */
@@ -67,7 +74,7 @@ describe('skiff proxy --concurrency 2: metrics of every worker', () => {
     child = proc;
     let err = '';
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    await eventually(() => (err.match(/snapshot 1 applied/g) ?? []).length === 2 && /metrics on/.test(err), 10_000, 'both workers and the metrics port');
+    await eventually(() => (err.match(/snapshot 1 applied/g) ?? []).length === 2 && /metrics on/.test(err) && /admin on/.test(err), 10_000, 'both workers, the metrics and admin ports');
     const port = Number(/out=127\.0\.0\.1:(\d+)/.exec(err)![1]);
     const metrics = /metrics on ([\d.]+):(\d+)/.exec(err)!;
     const base = `http://${metrics[1]}:${metrics[2]}`;
@@ -86,6 +93,17 @@ describe('skiff proxy --concurrency 2: metrics of every worker', () => {
       'the JSON dump sums the workers too',
     );
     assert.equal(new Set(dump.http.map((s) => s.labels)).size, dump.http.length, 'one entry per label set');
+
+    // The admin port's /stats: the requests of both workers, the config once.
+    const admin = /admin on ([\d.]+):(\d+)/.exec(err)!;
+    const stats = statsOf(await get(`http://${admin[1]}:${admin[2]}/stats`));
+    assert.equal(stats.get('http.out.downstream_rq_total'), n, 'requests of both workers');
+    assert.equal(stats.get('cluster.svc.upstream_rq_total'), n, 'upstream requests of both workers');
+    assert.equal(stats.get('cluster.svc.membership_total'), 1, 'one endpoint, not one per worker');
+    assert.equal(stats.get('server.concurrency'), 2);
+    assert.equal(stats.get('cluster_manager.active_clusters'), 1);
+    const filtered = await get(`http://${admin[1]}:${admin[2]}/stats?filter=^http\\.out\\.downstream_rq_total$`);
+    assert.equal(filtered, `http.out.downstream_rq_total: ${n}\n`);
 
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     proc.kill('SIGTERM');
@@ -109,5 +127,41 @@ describe('skiff proxy --concurrency 2: metrics of every worker', () => {
     ]);
     assert.deepEqual(m.tcp, [{ labels: 't', opened: 3, closed: 2, sent: 6, received: 7 }]);
     assert.deepEqual(a.http[0].h[0][0], [1, 1], 'the inputs are left as they were');
+  });
+
+  test('combining workers\' stats: counts summed, config and process state once, breakers open anywhere and closest to their limit', () => {
+    const first = new Map([
+      ['cluster.svc.upstream_rq_total', 4],
+      ['cluster.svc.upstream_rq_active', 1],
+      ['cluster.svc.membership_total', 2],
+      ['cluster.svc.circuit_breakers.default.rq_open', 0],
+      ['cluster.svc.circuit_breakers.default.remaining_rq', 90],
+      ['cluster.svc.outlier_detection.ejections_active', 0],
+      ['server.uptime', 7],
+      ['listener_manager.total_listeners_active', 3],
+    ]);
+    const second = new Map([
+      ['cluster.svc.upstream_rq_total', 6],
+      ['cluster.svc.upstream_rq_active', 2],
+      ['cluster.svc.membership_total', 2],
+      ['cluster.svc.circuit_breakers.default.rq_open', 1],
+      ['cluster.svc.circuit_breakers.default.remaining_rq', 0],
+      ['cluster.svc.outlier_detection.ejections_active', 1],
+      ['server.uptime', 7],
+      ['listener_manager.total_listeners_active', 3],
+      ['cluster.other.upstream_rq_total', 1],
+    ]);
+    assert.deepEqual(Object.fromEntries(combineWorkerStats(first, [second])), {
+      'cluster.svc.upstream_rq_total': 10,
+      'cluster.svc.upstream_rq_active': 3,
+      'cluster.svc.membership_total': 2,
+      'cluster.svc.circuit_breakers.default.rq_open': 1,
+      'cluster.svc.circuit_breakers.default.remaining_rq': 0,
+      'cluster.svc.outlier_detection.ejections_active': 1,
+      'server.uptime': 7,
+      'listener_manager.total_listeners_active': 3,
+      'cluster.other.upstream_rq_total': 1,
+    });
+    assert.equal(first.get('cluster.svc.upstream_rq_total'), 4, 'the inputs are left as they were');
   });
 });

@@ -9,6 +9,7 @@ import type { ProxySnapshot } from '../../snapshot/index.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { renderClusters } from './clusters-text.js';
 import { proxyLogLevels } from './log-levels.js';
+import { combineWorkerStats } from './worker-stats.js';
 
 /** What the admin endpoints read of the proxy they serve (`SkiffProxy` is one). */
 export interface AdminView {
@@ -28,16 +29,19 @@ export interface AdminServerOptions {
   adminAddress: string;
   healthPort: number | null;
   healthAddress: string;
+  /** With several workers: the other workers' stats, which `/stats` combines with this one's. */
+  otherWorkersStats?: () => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
 }
 
 type Handler = (proxy: AdminView, url: URL, method: string) => { status: number; type: string; body: string };
+/** The stats `/stats` shows: this worker's, or every worker's combined. */
+type StatsOf = (proxy: AdminView) => Promise<ReadonlyMap<string, number>>;
 
 const TEXT = 'text/plain; charset=UTF-8';
 
 const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
   '/config_dump': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(p.snapshot ?? {}, null, 2)}\n` }),
   '/clusters': (p) => ({ status: 200, type: TEXT, body: renderClusters(p.clusterManager) }),
-  '/stats': (p, url) => ({ status: 200, type: TEXT, body: renderStats(p, url.searchParams.get('filter')) }),
   '/listeners': (p) => ({
     status: 200,
     type: TEXT,
@@ -63,7 +67,7 @@ const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
   }),
 };
 
-function renderStats(p: AdminView, filter: string | null): string {
+function renderStats(stats: ReadonlyMap<string, number>, filter: string | null): string {
   let re: RegExp | null = null;
   if (filter !== null && filter !== '') {
     try {
@@ -73,7 +77,7 @@ function renderStats(p: AdminView, filter: string | null): string {
     }
   }
   const lines: string[] = [];
-  for (const [name, value] of [...p.stats()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+  for (const [name, value] of [...stats].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     if (re === null || re.test(name)) lines.push(`${name}: ${value}`);
   }
   return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
@@ -86,7 +90,9 @@ export class AdminServer {
   ) {}
 
   static async start(proxy: AdminView, opts: AdminServerOptions): Promise<AdminServer> {
-    const admin = opts.adminPort === null ? null : await listen(adminHandler(proxy), opts.adminPort, opts.adminAddress);
+    const others = opts.otherWorkersStats;
+    const statsOf: StatsOf = others === undefined ? (p) => Promise.resolve(p.stats()) : async (p) => combineWorkerStats(p.stats(), await others());
+    const admin = opts.adminPort === null ? null : await listen(adminHandler(proxy, statsOf), opts.adminPort, opts.adminAddress);
     let health: http.Server | null = null;
     try {
       health = opts.healthPort === null ? null : await listen(healthHandler(proxy), opts.healthPort, opts.healthAddress);
@@ -110,13 +116,26 @@ export class AdminServer {
   }
 }
 
-function adminHandler(proxy: AdminView): http.RequestListener {
+function adminHandler(proxy: AdminView, statsOf: StatsOf): http.RequestListener {
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
+    if (url.pathname === '/stats') {
+      void statsOf(proxy).then(
+        (stats) => {
+          res.writeHead(200, { 'content-type': TEXT });
+          res.end(renderStats(stats, url.searchParams.get('filter')));
+        },
+        (err: unknown) => {
+          res.writeHead(500, { 'content-type': TEXT });
+          res.end(`stats unavailable: ${err instanceof Error ? err.message : String(err)}\n`);
+        },
+      );
+      return;
+    }
     const handler = ADMIN_ROUTES[url.pathname];
     if (handler === undefined) {
       res.writeHead(404, { 'content-type': TEXT });
-      res.end(`invalid path. admin commands are:\n${Object.keys(ADMIN_ROUTES).sort().join('\n')}\n`);
+      res.end(`invalid path. admin commands are:\n${[...Object.keys(ADMIN_ROUTES), '/stats'].sort().join('\n')}\n`);
       return;
     }
     const out = handler(proxy, url, req.method ?? 'GET');
