@@ -9,6 +9,7 @@ import type { ApplyResponse, DeleteResponse } from '../config/store-ops.js';
 import type { ConfigStore, ListFilter } from '../config/store.js';
 import type { ResourceId } from '../config/store-keys.js';
 import type { PodStatus } from '../runtime/types.js';
+import { podsFile } from '../runtime/state-file.js';
 import { SkiffdApiError, apiRequest, readSkiffdInfo } from './skiffd-client.js';
 import type { RunningSkiffd } from './skiffd-client.js';
 
@@ -19,8 +20,13 @@ export interface ConfigClient {
   deleteFiles(files: InputText[], namespace: string | undefined): Promise<DeleteResponse>;
   deleteIds(ids: ResourceId[]): Promise<DeleteResponse>;
   list(filter: ListFilter): Promise<Resource[]>;
-  /** The runtime's pods; undefined when skiffd is not running (pods exist only while it runs). */
+  /**
+   * The runtime's pods: from the running skiffd, or — when none runs — as the runtime last
+   * recorded them in its state file, each process checked now; undefined when there is no record.
+   */
   pods(): Promise<PodStatus[] | undefined>;
+  /** Said before pods that come from the state file rather than a running skiffd. */
+  readonly podsNote?: string;
 }
 
 export async function configClient(stateDir: string): Promise<ConfigClient> {
@@ -78,6 +84,10 @@ function directClient(stateDir: string): ConfigClient {
       const store = await ConfigStore.open(stateDir, { lock: false });
       return store.list(filter);
     },
-    pods: () => Promise.resolve(undefined),
+    pods: async () => {
+      const { recordedPods } = await import('../runtime/recorded-pods.js');
+      return recordedPods(stateDir);
+    },
+    podsNote: `skiffd is not running: pods as the runtime last recorded them (${podsFile(stateDir)}), each process checked now. Start it with \`skiff up\`.\n`,
   };
 }

@@ -120,6 +120,7 @@ export function register(program: Command): void {
       process.stderr.write(`No resources found${namespace !== undefined ? ` in ${namespace} namespace` : ''} (skiffd is not running: pods exist while \`skiff up\` runs).\n`);
       return;
     }
+    if (client.podsNote !== undefined && pods !== undefined && req.defs.some((d) => d.kind === 'Pod')) process.stderr.write(client.podsNote);
     const { now, single } = { now: Date.now(), single: req.names.length + (req.pairs?.length ?? 0) === 1 && req.defs.length === 1 };
     const table = { allNamespaces: all, showLabels: opts.showLabels === true, qualify: req.defs.length > 1, ctx: { now, ...(pods !== undefined ? { pods } : {}) }, single };
     const text = render(sections, output, table);
