@@ -199,6 +199,8 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
       runtime = await opts.runtime({ registry, controlPlaneUrl: pushUrl, stateDir: opts.stateDir });
       const started = runtime;
       cleanups.push(() => started.stop());
+      // A proxy the provider runs that refuses its config (its port taken): the provider's to mend.
+      if (started.proxyRejected !== undefined) push.on('nack', (proxy, nack) => started.proxyRejected?.(proxy.id, nack.reason));
     }
     const workloads = new WorkloadSync(config, runtime, log);
     const services = new ServiceSync(registry, { log });

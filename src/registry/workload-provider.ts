@@ -84,4 +84,9 @@ export interface WorkloadProvider {
   waitReady(timeoutMs: number): Promise<void>;
   /** Stops every process and waits until they have exited. */
   stop(): Promise<void>;
+  /**
+   * A proxy it runs (by proxy id) refused its config, with the proxy's reason: the provider may
+   * mend what is its own doing (the local runtime replaces a replica whose ports were taken).
+   */
+  proxyRejected?(proxyId: string, reason: string): void;
 }

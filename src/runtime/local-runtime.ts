@@ -113,6 +113,30 @@ class Runtime implements LocalRuntime {
     this.waiter.settle(() => new Error('the runtime stopped before everything was ready'));
   }
 
+  /**
+   * A proxy it runs refused its config. One that cannot listen on a port it was given (another
+   * process bound the port between its allocation and the proxy's bind) gets a fresh start, as a
+   * pod whose container cannot start is recreated: the replica is retired at once and its
+   * workload scaled back up, the new replica on freshly drawn ports. The gateway listens where
+   * the user said, so its conflicts are only reported.
+   */
+  proxyRejected(proxyId: string, reason: string): void {
+    if (this.stopped || !/EADDRINUSE|address already in use/i.test(reason)) return;
+    const replica = [...this.replicas.values()].find((r) => r.plan.proxyId === proxyId && !r.terminating);
+    if (replica === undefined) return;
+    this.opts.log(`pod ${replica.namespace}/${replica.name}: its proxy cannot listen (${reason}); replacing the pod on fresh ports`);
+    const owner = replica.plan.owner;
+    void this.retire(replica, true).then(() => {
+      if (this.stopped) return;
+      const run = this.chain.then(async () => {
+        const spec = this.desired.get(owner);
+        if (spec !== undefined && !this.stopped) await this.scale(spec);
+        this.changed();
+      });
+      this.chain = run.catch((err: unknown) => this.opts.log(`${owner}: cannot start a replacement: ${err instanceof Error ? err.message : String(err)}`));
+    });
+  }
+
   private async reconcile(resources: readonly Resource[]): Promise<void> {
     if (this.stopped) throw new Error('the runtime has stopped');
     const state = desiredState(resources, this.opts.images, this.opts.maxGraceMs ?? 10_000);
