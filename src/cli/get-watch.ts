@@ -12,6 +12,7 @@ import type { StoreEvent } from '../config/source.js';
 import type { PodStatus } from '../runtime/types.js';
 import { inScope, render, type Output, type Scope, type Section, type TableOptions } from './get-output.js';
 import { apiRequest } from './skiffd-client.js';
+import type { ApiEndpoint } from './skiffd-client.js';
 
 const POD_POLL_MS = 1000;
 
@@ -24,7 +25,7 @@ function rows(text: string, output: Output, withHeader: boolean): string {
 const podKey = (p: PodStatus): string => `${p.status}|${p.ready}|${p.restarts}`;
 
 export async function watchSections(
-  apiUrl: string,
+  endpoint: ApiEndpoint,
   fromVersion: number,
   sections: readonly Section[],
   output: Output,
@@ -52,20 +53,20 @@ export async function watchSections(
       process.removeListener('SIGTERM', stop);
     });
     const podSection = sections.find((s) => 'pods' in s);
-    if (podSection !== undefined && 'pods' in podSection) stops.push(followPods(apiUrl, podSection, scope, print, stop));
+    if (podSection !== undefined && 'pods' in podSection) stops.push(followPods(endpoint, podSection, scope, print, stop));
     const kinds = sections.filter((s) => 'resources' in s).map((s) => s.def);
-    if (kinds.length > 0) stops.push(followResources(apiUrl, fromVersion, kinds, scope, print, stop));
+    if (kinds.length > 0) stops.push(followResources(endpoint, fromVersion, kinds, scope, print, stop));
   });
   await done;
 }
 
-function followPods(apiUrl: string, section: Section & { pods: PodStatus[] }, scope: Scope, print: (s: Section) => void, gone: () => void): () => void {
+function followPods(endpoint: ApiEndpoint, section: Section & { pods: PodStatus[] }, scope: Scope, print: (s: Section) => void, gone: () => void): () => void {
   const last = new Map(section.pods.map((p) => [`${p.namespace}/${p.name}`, { key: podKey(p), pod: p }]));
   let timer: NodeJS.Timeout | undefined;
   const poll = async (): Promise<void> => {
     let pods: PodStatus[];
     try {
-      pods = inScope(((await apiRequest(apiUrl, 'GET', '/api/v1/pods')) as { pods: PodStatus[] }).pods, scope, (p) => p, true);
+      pods = inScope(((await apiRequest(endpoint, 'GET', '/api/v1/pods')) as { pods: PodStatus[] }).pods, scope, (p) => p, true);
     } catch {
       gone();
       return;
@@ -91,9 +92,9 @@ function followPods(apiUrl: string, section: Section & { pods: PodStatus[] }, sc
   return () => clearTimeout(timer);
 }
 
-function followResources(apiUrl: string, fromVersion: number, kinds: readonly Section['def'][], scope: Scope, print: (s: Section) => void, gone: () => void): () => void {
-  const url = new URL(`/api/v1/watch?resourceVersion=${fromVersion}`, apiUrl);
-  const req = request(url, { headers: { accept: 'application/x-ndjson' } }, (res) => {
+function followResources(endpoint: ApiEndpoint, fromVersion: number, kinds: readonly Section['def'][], scope: Scope, print: (s: Section) => void, gone: () => void): () => void {
+  const url = new URL(`/api/v1/watch?resourceVersion=${fromVersion}`, endpoint.apiUrl);
+  const req = request(url, { headers: { accept: 'application/x-ndjson', ...(endpoint.apiToken !== undefined ? { authorization: `Bearer ${endpoint.apiToken}` } : {}) } }, (res) => {
     let buffered = '';
     res.setEncoding('utf8');
     res.on('data', (chunk: string) => {

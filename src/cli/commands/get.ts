@@ -11,6 +11,7 @@ import { InvalidArgumentError } from 'commander';
 import type { KindDef, Resource } from '../../api/types.js';
 import type { PodStatus } from '../../runtime/types.js';
 import type { Output, Scope, Section } from '../get-output.js';
+import type { ApiEndpoint } from '../skiffd-client.js';
 import { withStateDir } from '../state-dir-option.js';
 
 interface GetOptions {
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     const client = await configClient(resolveStateDir(opts.stateDir));
     if (opts.watch === true && client.skiffd === undefined) throw new Error('skiffd is not running: -w follows the changes a running skiffd makes; start it with `skiff up`');
     // Watching starts from the version before the list, so no change between the two is missed.
-    const fromVersion = opts.watch === true && client.skiffd !== undefined ? await storeVersion(client.skiffd.apiUrl) : 0;
+    const fromVersion = opts.watch === true && client.skiffd !== undefined ? await storeVersion(client.skiffd) : 0;
 
     const pods = await client.pods();
     const everything = req.defs.some((d) => d.kind === 'Namespace') ? await client.list({}) : undefined;
@@ -132,13 +133,13 @@ export function register(program: Command): void {
     process.exitCode = missing.length > 0 ? 1 : 0;
     if (opts.watch !== true || client.skiffd === undefined) return;
     const { watchSections } = await import('../get-watch.js');
-    await watchSections(client.skiffd.apiUrl, fromVersion, sections, output, { ...table, wide: output.kind === 'wide', header: empty }, { namespace, names: req.names, selector });
+    await watchSections(client.skiffd, fromVersion, sections, output, { ...table, wide: output.kind === 'wide', header: empty }, { namespace, names: req.names, selector });
   });
 }
 
-async function storeVersion(apiUrl: string): Promise<number> {
+async function storeVersion(endpoint: ApiEndpoint): Promise<number> {
   const { apiRequest } = await import('../skiffd-client.js');
-  return ((await apiRequest(apiUrl, 'GET', '/api/v1/status')) as { resourceVersion: number }).resourceVersion;
+  return ((await apiRequest(endpoint, 'GET', '/api/v1/status')) as { resourceVersion: number }).resourceVersion;
 }
 
 interface Sources {

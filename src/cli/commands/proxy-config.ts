@@ -102,7 +102,7 @@ export function register(program: Command): void {
     };
     if (type === 'log') {
       // istioctl's order: a reset first, then the levels asked for; the loggers as they then are.
-      const postAdmin = (query: string): Promise<unknown> => apiRequest(admin, 'POST', `/logging?${query}`);
+      const postAdmin = (query: string): Promise<unknown> => apiRequest({ apiUrl: admin }, 'POST', `/logging?${query}`);
       try {
         if (opts.reset === true) await postAdmin(`level=${DEFAULT_LOG_LEVEL}`);
         if (opts.level !== undefined) await postAdmin(opts.level);

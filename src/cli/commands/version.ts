@@ -32,7 +32,7 @@ export function register(program: Command): void {
     if (opts.remote) {
       const { readSkiffdInfo, apiRequest } = await import('../skiffd-client.js');
       const info = await readSkiffdInfo(opts.stateDir);
-      if (info !== undefined) controlPlane = ((await apiRequest(info.apiUrl, 'GET', '/api/v1/status')) as { version?: string }).version ?? 'unknown';
+      if (info !== undefined) controlPlane = ((await apiRequest(info, 'GET', '/api/v1/status')) as { version?: string }).version ?? 'unknown';
     }
     const body = { clientVersion: { version: client }, ...(controlPlane !== undefined ? { meshVersion: [{ Component: 'skiffd', Info: { version: controlPlane } }] } : {}) };
     if (opts.output === 'json') {
