@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { skiffBin } from '../helpers/cli.js';
 import { eventually, request } from './helpers.js';
 import { normalizeRequestPath } from '../../src/proxy/http/path-normalize.js';
+import { seeded } from './route/helpers.js';
 import { values } from './wire/messages.js';
 import { WireClient, startRecordingBackend } from './wire/raw-peers.js';
 import type { RecordingBackend } from './wire/raw-peers.js';
@@ -36,17 +37,6 @@ const END_WITHIN_MS = 10_000;
 /** How far above its starting RSS the proxy may stay after the run and a GC. */
 const RSS_SLACK_BYTES = 32 * 1024 * 1024;
 
-/** mulberry32: a small seeded generator, so a seed replays the same cases. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALID: readonly string[] = [
   'GET /productpage HTTP/1.1\r\nHost: backend\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
@@ -141,7 +131,7 @@ interface FuzzCase {
 }
 
 function makeCases(seed: number, count: number): FuzzCase[] {
-  const rnd = generator(seed);
+  const rnd = seeded(seed);
   const out: FuzzCase[] = [];
   for (let index = 0; index < count; index++) {
     let s = pick(rnd, VALID);

@@ -33,3 +33,18 @@ export function pickAvoiding(
   for (const h of hosts) if (!isExcluded(exclude, h)) return h;
   return host;
 }
+
+/**
+ * One pick of smooth weighted round robin (nginx's algorithm): every host gains its weight, the one
+ * with the most credit is chosen and pays `total` (the sum of the weights), so picks interleave in
+ * proportion to the weights. `current` is the caller's running credit, one entry per host.
+ */
+export function smoothWeightedChoice(hosts: readonly Endpoint[], weights: ArrayLike<number>, current: Float64Array, total: number): Endpoint {
+  let best = 0;
+  for (let i = 0; i < hosts.length; i++) {
+    current[i] += weights[i];
+    if (current[i] > current[best]) best = i;
+  }
+  current[best] -= total;
+  return hosts[best];
+}

@@ -5,7 +5,7 @@
  */
 import type { Endpoint, LoadBalancer, PickContext, Random } from '../types.js';
 import { randomIndex } from '../random.js';
-import { pickAvoiding, uniformWeights } from './common.js';
+import { pickAvoiding, smoothWeightedChoice, uniformWeights } from './common.js';
 
 export function createRoundRobinLb(hosts: readonly Endpoint[], random: Random): LoadBalancer {
   const n = hosts.length;
@@ -26,14 +26,6 @@ export function createRoundRobinLb(hosts: readonly Endpoint[], random: Random): 
   // Random initial credit: same purpose as the random start above; proportions are unaffected
   // because every pick adds `total` and takes `total` away.
   const current = Float64Array.from(weights, (w) => random() * w);
-  const choose = (): Endpoint => {
-    let best = 0;
-    for (let i = 0; i < n; i++) {
-      current[i] += weights[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    return hosts[best];
-  };
+  const choose = (): Endpoint => smoothWeightedChoice(hosts, weights, current, total);
   return { pick: (ctx: PickContext) => pickAvoiding(hosts, ctx.exclude, n, choose) };
 }

@@ -15,7 +15,7 @@
  */
 import type { BackendUtilizationConfig } from '../../../snapshot/index.js';
 import type { Clock, Endpoint, LoadBalancer, PickContext, Random } from '../types.js';
-import { pickAvoiding } from './common.js';
+import { pickAvoiding, smoothWeightedChoice } from './common.js';
 import type { OrcaReport } from './orca.js';
 
 interface Reported {
@@ -114,13 +114,7 @@ export function createWeightedRoundRobinLb(hosts: readonly Endpoint[], random: R
   const choose = (): Endpoint => {
     const now = clock.now();
     if (now >= nextUpdate) recompute(now);
-    let best = 0;
-    for (let i = 0; i < n; i++) {
-      current[i] += weights[i];
-      if (current[i] > current[best]) best = i;
-    }
-    current[best] -= total;
-    return hosts[best];
+    return smoothWeightedChoice(hosts, weights, current, total);
   };
   return { pick: (ctx: PickContext) => pickAvoiding(hosts, ctx.exclude, n, choose) };
 }
