@@ -45,6 +45,8 @@ export async function runDetached({ stateDir, inputs, files, opts }: DetachInput
     ...(opts.images !== undefined ? ['--images', resolve(opts.images)] : []),
     ...(opts.runtime ? [] : ['--no-runtime']),
     ...(opts.sidecars ? [] : ['--no-sidecars']),
+    ...(opts.caCerts !== undefined ? ['--ca-certs', resolve(opts.caCerts)] : []),
+    ...(opts.workloadCertTtl !== undefined ? ['--workload-cert-ttl', `${opts.workloadCertTtl / 1000}s`] : []),
     ...meshTelemetryArgs(opts),
     // The log file is for finding out what happened: everything goes there.
     '--verbose',

@@ -31,6 +31,7 @@ export async function runForeground({ stateDir, inputs, files, opts }: Foregroun
     pushPort: opts.pushPort,
     ...(opts.dashboardPort !== undefined ? { dashboardPort: opts.dashboardPort } : {}),
     ...(runtime !== undefined ? { runtime } : {}),
+    ca: { ...(opts.caCerts !== undefined ? { certsDir: opts.caCerts } : {}), ...(opts.workloadCertTtl !== undefined ? { workloadCertTtlMs: opts.workloadCertTtl } : {}) },
     ...skiffdTelemetryOptions(opts),
     verbose: opts.verbose === true,
     log: (line) => say(paint(line, 'blue', color)),

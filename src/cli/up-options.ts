@@ -24,4 +24,8 @@ export interface UpOptions extends MeshTelemetryCliOptions {
   verbose?: boolean;
   /** Seconds `--detach` waits for every workload to be ready. */
   timeout: number;
+  /** `--ca-certs DIR`: a plugged-in CA laid out as Istio's cacerts; absent: a self-signed root in the state directory. */
+  caCerts?: string;
+  /** `--workload-cert-ttl`: lifetime of workload certificates in ms (default 24 h). */
+  workloadCertTtl?: number;
 }

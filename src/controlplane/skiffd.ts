@@ -35,6 +35,9 @@ import type { ProxySnapshot } from '../snapshot/index.js';
 import { IsolatingTranslator } from './translate/isolate.js';
 import { leftOutEntries } from './skiffd-left-out.js';
 import { WithdrawalWatch } from './skiffd-withdrawals.js';
+import { DEFAULT_MESH_OPTIONS } from './translate/types.js';
+import { BootstrapTokenAuthenticator, DEFAULT_WORKLOAD_CERT_TTL_MS, MeshCa, WorkloadCertificates } from './ca/index.js';
+import type { CsrAuthenticator } from './ca/index.js';
 import type { MeshOptions } from './translate/types.js';
 import { proxyTarget } from './skiffd-targets.js';
 import { SKIFF_VERSION } from './build-info.js';
@@ -51,6 +54,22 @@ export const DEFAULT_PUSH_PORT = 15010;
 
 /** What a workload provider (the local runtime) is given to start. */
 export type RuntimeContext = WorkloadProviderContext;
+
+/** The mesh CA (`src/controlplane/ca/`). */
+export interface SkiffdCaOptions {
+  /**
+   * A directory laid out as Istio's `cacerts` secret (`ca-cert.pem`, `ca-key.pem`,
+   * `root-cert.pem`, `cert-chain.pem`). Default: a self-signed root kept in `<state-dir>/ca/`.
+   */
+  certsDir?: string;
+  /** Lifetime of workload certificates. Default 24 h, as Istio's. */
+  workloadCertTtlMs?: number;
+  /**
+   * Who proves a certificate request's identity. Default: the workload provider's bootstrap
+   * tokens (`identityOfCredential`); without a provider, no request is signed.
+   */
+  authenticator?: CsrAuthenticator;
+}
 
 export interface SkiffdOptions {
   stateDir: string;
@@ -93,6 +112,8 @@ export interface SkiffdOptions {
    * 20001, and skiffd runs without a dashboard if that port is taken; a port given and taken is an error.
    */
   dashboardPort?: number | false;
+  /** The mesh CA that signs every proxy's workload certificate; see `SkiffdCaOptions`. */
+  ca?: SkiffdCaOptions;
   /** Push debounce (default 100 ms). */
   debounceMs?: number;
   log?: (line: string) => void;
@@ -165,7 +186,17 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     // listens.
     let meshDefaults: Partial<MeshOptions> = { ...opts.mesh };
     let mesh: Partial<MeshOptions> = meshDefaults;
+    const ca = opts.ca?.certsDir !== undefined ? await MeshCa.fromCaCerts(opts.ca.certsDir) : await MeshCa.selfSigned(opts.stateDir, opts.mesh?.trustDomain ?? DEFAULT_MESH_OPTIONS.trustDomain);
+    log(`skiffd: mesh CA: ${ca.source}`);
+    const certificates = new WorkloadCertificates({
+      ca,
+      authenticator: opts.ca?.authenticator ?? new BootstrapTokenAuthenticator((token) => runtime?.identityOfCredential?.(token)),
+      trustDomain: () => mesh.trustDomain ?? DEFAULT_MESH_OPTIONS.trustDomain,
+      ttlMs: opts.ca?.workloadCertTtlMs ?? DEFAULT_WORKLOAD_CERT_TTL_MS,
+      ...(opts.verbose === true ? { log } : {}),
+    });
     const push = createPushServer({
+      certificates: (proxy, request) => certificates.issue({ node: proxy.node, ...(request.credential !== undefined ? { credential: request.credential } : {}) }, request.csr),
       debounceMs: opts.debounceMs ?? 100,
       logger: { info: (m) => (opts.verbose === true ? log(m) : undefined), warn: (m) => log(m) },
       snapshotFor: (proxy: ConnectedProxy): ProxySnapshot =>

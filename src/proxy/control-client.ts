@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { DeltaError, applyDelta, CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage, SnapshotError } from '../snapshot/index.js';
-import type { DeltaMessage, HelloMessage, NackError, SnapshotMessage, NodeConfig } from '../snapshot/index.js';
+import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, DeltaMessage, HelloMessage, NackError, SnapshotMessage, NodeConfig } from '../snapshot/index.js';
 
 /** What the client applies snapshots to: a SkiffProxy, or a relay to its worker processes. */
 export interface SnapshotTarget {
@@ -48,6 +48,28 @@ const WINDOW = 16 * 1024 * 1024;
 /** The largest snapshot line accepted, in characters. */
 const MAX_SNAPSHOT_LINE = 256 * 1024 * 1024;
 
+/** A certificate request waiting for its answer; sent (again) on every stream until answered. */
+interface CertificateRequest {
+  message: CsrMessage;
+  resolve: (answer: SignedCertificate) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** What skiffd's CA answered: PEM chain (leaf first) and root. */
+export interface SignedCertificate {
+  certChain: string[];
+  rootCert: string;
+}
+
+/** The control plane refused to sign; `reason` is its text. */
+export class CertificateRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`the control plane refused the certificate request: ${reason}`);
+    this.name = 'CertificateRefusedError';
+  }
+}
+
 interface Pending {
   message: SnapshotMessage | DeltaMessage;
   stream: ClientHttp2Stream;
@@ -73,6 +95,8 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
   private current: Record<string, unknown> | null = null;
   private readonly log: (line: string) => void;
   private readonly random: () => number;
+  private readonly certificateRequests = new Map<string, CertificateRequest>();
+  private requestSeq = 0;
 
   constructor(private readonly opts: ControlClientOptions) {
     super();
@@ -96,9 +120,43 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     return this.version;
   }
 
+  /**
+   * Asks skiffd's CA to sign `csr` (PEM), proving the workload with `credential`. Sent at once when
+   * the stream is up, else as soon as it is (and again on a new stream if the old one went before
+   * the answer); rejects after `timeoutMs`, on refusal (`CertificateRefusedError`), or on `close`.
+   */
+  requestCertificate(csr: string, credential: string | undefined, timeoutMs = 30_000): Promise<SignedCertificate> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new Error('the control client is closed'));
+      const requestId = `csr-${++this.requestSeq}`;
+      const message: CsrMessage = { type: 'csr', requestId, csr, ...(credential !== undefined ? { credential } : {}) };
+      const timer = setTimeout(() => {
+        this.certificateRequests.delete(requestId);
+        reject(new Error(`no answer to the certificate request within ${timeoutMs} ms`));
+      }, timeoutMs);
+      timer.unref();
+      this.certificateRequests.set(requestId, { message, resolve, reject, timer });
+      if (this.isConnected && this.stream !== null) this.reply(this.stream, message);
+    });
+  }
+
+  private onCertificate(message: CertificateMessage | CertificateRefusedMessage): void {
+    const request = this.certificateRequests.get(message.requestId);
+    if (request === undefined) return; // timed out meanwhile, or answered on an older stream already
+    this.certificateRequests.delete(message.requestId);
+    clearTimeout(request.timer);
+    if (message.type === 'certificate') request.resolve({ certChain: message.certChain, rootCert: message.rootCert });
+    else request.reject(new CertificateRefusedError(message.reason));
+  }
+
   /** Closes the stream for good; the proxy keeps serving what it has. */
   async close(): Promise<void> {
     this.stopped = true;
+    for (const request of this.certificateRequests.values()) {
+      clearTimeout(request.timer);
+      request.reject(new Error('the control client is closed'));
+    }
+    this.certificateRequests.clear();
     clearInterval(this.keepaliveTimer);
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = null;
@@ -136,6 +194,8 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       // While skiffd keeps refusing this proxy, connecting is not news; a snapshot will be.
       if (this.refusal === null) this.log(`connected to the control plane at ${this.opts.url}`);
       this.outageLogged = false;
+      // Requests still unanswered were lost with the previous stream (or wait for a first one).
+      for (const request of this.certificateRequests.values()) this.reply(stream, request.message);
       this.emit('connected');
     });
     const lines = new LineSplitter((line) => this.onLine(stream, line, (why) => (reason = why)), MAX_SNAPSHOT_LINE);
@@ -170,6 +230,10 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       setReason(why);
       if (why !== this.refusal) this.log(why);
       this.refusal = why;
+      return;
+    }
+    if (message.type === 'certificate' || message.type === 'certificate-refused') {
+      this.onCertificate(message);
       return;
     }
     // A snapshot: the stream works, so the next outage starts from the shortest backoff.

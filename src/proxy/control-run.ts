@@ -6,12 +6,18 @@ import type { AddressInfo } from 'node:net';
 import { ControlClient } from './control-client.js';
 import type { SnapshotTarget } from './control-client.js';
 import type { SkiffProxy } from './proxy.js';
+import { WorkloadIdentity } from './identity/workload-identity.js';
 import type { NodeConfig } from '../snapshot/index.js';
 
 export interface ControlPlaneOptions {
   /** skiffd's push URL. */
   url: string;
   node: NodeConfig;
+  /**
+   * The workload's credential file (the pod's bootstrap token): given, the proxy gets its
+   * workload certificate from the control plane's CA and keeps it rotated.
+   */
+  credentialFile?: string;
 }
 
 /** `http://host:port` for a bound address; a wildcard address is reached on loopback. */
@@ -39,6 +45,19 @@ export interface StartControlOptions {
   log: (line: string) => void;
   /** Called after each applied snapshot, for a fuller log line than the version alone. */
   describe?: () => string;
+}
+
+/**
+ * The proxy's workload identity through `client`, when the control plane options name a
+ * credential file; installed into the proxy (its readiness waits for the first certificate).
+ */
+export function startWorkloadIdentity(controlPlane: ControlPlaneOptions, client: ControlClient, proxy: SkiffProxy, log: (line: string) => void): WorkloadIdentity | null {
+  if (controlPlane.credentialFile === undefined) return null;
+  // The CA signs for the identity the credential proves, in its trust domain: the request names none.
+  const identity = new WorkloadIdentity({ signer: client, credentialFile: controlPlane.credentialFile, log });
+  proxy.identity = identity;
+  identity.start();
+  return identity;
 }
 
 /** Starts the control client and logs applied snapshots; the caller closes it on shutdown. */

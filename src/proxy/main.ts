@@ -8,7 +8,8 @@ import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import type { ControlClient } from './control-client.js';
 import { WorkerRelay, serveRelayedSnapshots } from './control-relay.js';
-import { describeListeners, startControlClient, urlOf } from './control-run.js';
+import { describeListeners, startControlClient, startWorkloadIdentity, urlOf } from './control-run.js';
+import type { WorkloadIdentity } from './identity/workload-identity.js';
 import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
 import { SnapshotError } from '../snapshot/index.js';
@@ -100,6 +101,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     }
   }
   let client: ControlClient | null = null;
+  let identity: WorkloadIdentity | null = null;
   let onHup = (): void => log(`${tag}SIGHUP ignored: snapshots come from the control plane`);
   if (opts.snapshotFile !== undefined) {
     const file = opts.snapshotFile;
@@ -131,6 +133,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
       log: configLog,
       describe: () => describeListeners(proxy),
     });
+    identity = startWorkloadIdentity(opts.controlPlane, client, proxy, log);
   } else {
     throw new Error('no snapshot source: give a snapshot file or a control plane');
   }
@@ -143,6 +146,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     const onStop = (): void => {
       process.removeListener('SIGHUP', onHup);
       log(`${tag}draining`);
+      identity?.close();
       void (client?.close() ?? Promise.resolve())
         .then(() => proxy.close(opts.drainMs))
         .then(() => telemetry.close())
@@ -167,6 +171,7 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
     }
   }
   const relay = opts.controlPlane !== undefined ? new WorkerRelay(opts.log) : null;
+  if (opts.controlPlane?.credentialFile !== undefined) opts.log('no workload certificate: a workload identity needs --concurrency 1 (the workers do not share one yet)');
   relayWorkerMetrics();
   const fork = (): void => {
     const worker = cluster.fork();

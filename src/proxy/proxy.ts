@@ -27,12 +27,18 @@ import { ClusterPool } from './upstream/pool-http1.js';
 import { Http2ClusterPool, upstreamProtocol } from './upstream/pool-http2.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js';
 import type { Clock } from './upstream/types.js';
+import type { IdentityState } from './identity/workload-identity.js';
 
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
 const NO_CONNECTION_FILTERS: readonly ConnectionFilter[] = Object.freeze([]);
 /** A listener whose chains terminate no TLS. */
 const NO_SERVER_TLS: ReadonlyMap<string, ServerTls> = new Map();
+
+/** What the proxy reads of its workload identity (`identity/workload-identity.ts`). */
+export interface IdentityView {
+  readonly current: IdentityState | null;
+}
 
 export interface ProxyOptions {
   /** Admin endpoints (/config_dump, /clusters, /stats, /ready); null disables. Default 127.0.0.1:15000. */
@@ -96,6 +102,8 @@ export class SkiffProxy {
   private admin: AdminServer | null = null;
   private closed = false;
   private readonly tls: TlsCompiler;
+  /** The workload identity, when the proxy has one (`skiff proxy --identity-credential-file`); set before it serves. */
+  identity: IdentityView | null = null;
   readonly services: ProxyServices;
   readonly startedAt = Date.now();
 
@@ -148,9 +156,18 @@ export class SkiffProxy {
     return this.checked?.snapshot ?? null;
   }
 
-  /** True once a snapshot is applied (health `/healthz/ready` answers 200). */
+  /**
+   * True once a snapshot is applied and, for a proxy with a workload identity, its first
+   * certificate is installed (health `/healthz/ready` answers 200), as Envoy waits for its SDS
+   * secrets before it is ready.
+   */
   get ready(): boolean {
-    return this.checked !== null && !this.closed;
+    return this.checked !== null && !this.closed && this.identity?.current !== null;
+  }
+
+  /** The workload certificate in force (`/certs`); undefined for a proxy without an identity. */
+  get certificate(): IdentityState | null | undefined {
+    return this.identity === null ? undefined : this.identity.current;
   }
 
   get clusterManager(): ClusterManager {

@@ -89,4 +89,10 @@ export interface WorkloadProvider {
    * mend what is its own doing (the local runtime replaces a replica whose ports were taken).
    */
   proxyRejected?(proxyId: string, reason: string): void;
+  /**
+   * The pod a proxy's credential (its bootstrap token) was handed to: the only identity the
+   * control plane's CA signs for that proxy. Undefined for a credential the provider never issued.
+   * Absent on providers whose pods prove themselves otherwise (Kubernetes' service-account tokens).
+   */
+  identityOfCredential?(credential: string): { namespace: string; serviceAccount: string } | undefined;
 }

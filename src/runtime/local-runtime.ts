@@ -19,6 +19,7 @@ import { logFilePath, readPodsFile, writePodsFile, type PodRecord } from './stat
 import type { GatewayTarget, LocalRuntime, LocalRuntimeOptions, PodPorts, PodStatus } from './types.js';
 import { desiredState, type WaitingWorkload, type WorkloadSpec } from './workload-spec.js';
 import { ReadyWaiter, notReadyReport } from './wait-ready.js';
+import { PodCredentials } from './credentials.js';
 
 export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
   return new Runtime(opts);
@@ -39,6 +40,8 @@ class Runtime implements LocalRuntime {
   private readonly ctx: ReplicaContext;
   private readonly skiff: string[];
   private readonly waiter = new ReadyWaiter();
+  /** Every proxy's bootstrap token, the proof of workload the control plane's CA asks about. */
+  private readonly credentials: PodCredentials;
   /** Pods a previous runtime left running, until they are adopted or stopped. */
   private leftovers: PodRecord[];
   private readonly adopt: boolean;
@@ -52,6 +55,7 @@ class Runtime implements LocalRuntime {
     this.portMap = ingressPortMap(opts.ingressPort ?? 8080, opts.ingressPorts);
     this.reserveIngressPorts();
     this.skiff = opts.skiffCommand ?? skiffArgv();
+    this.credentials = new PodCredentials(opts.stateDir);
     this.ctx = {
       registry: opts.registry,
       stateDir: opts.stateDir,
@@ -85,6 +89,11 @@ class Runtime implements LocalRuntime {
     return this.gatewayEnabled ? [gatewayTarget(this.portMap)] : [];
   }
 
+  identityOfCredential(credential: string): { namespace: string; serviceAccount: string } | undefined {
+    const pod = this.credentials.lookup(credential);
+    return pod === undefined ? undefined : { namespace: pod.namespace, serviceAccount: pod.serviceAccount };
+  }
+
   waitReady(timeoutMs: number): Promise<void> {
     return this.waiter.wait(timeoutMs, () => this.notReady(), () => this.blocked());
   }
@@ -105,6 +114,7 @@ class Runtime implements LocalRuntime {
     await this.chain;
     const all = [...this.replicas.values(), ...(this.gateway ? [this.gateway] : [])];
     await Promise.all([...all.map((r) => r.terminate(0)), ...this.terminations]);
+    for (const r of all) this.credentials.revoke(r.namespace, r.name);
     this.replicas.clear();
     this.gateway = undefined;
     await this.stopLeftovers();
@@ -201,7 +211,13 @@ class Runtime implements LocalRuntime {
       name = spec.kind === 'Deployment' ? replicaName(spec.name, spec.hash, (n) => this.replicas.has(`${spec.namespace}/${n}`)) : spec.name;
       ports = await this.allocate(spec);
     }
-    const plan = workloadPlan(spec, name, ports, { baseEnv: this.ctx.baseEnv, skiff: this.skiff, controlPlaneUrl: this.opts.controlPlaneUrl });
+    const credentialFile = ports.admin === undefined ? undefined : this.credentials.issue({ namespace: spec.namespace, pod: name, serviceAccount: spec.serviceAccount });
+    const plan = workloadPlan(spec, name, ports, {
+      baseEnv: this.ctx.baseEnv,
+      skiff: this.skiff,
+      controlPlaneUrl: this.opts.controlPlaneUrl,
+      ...(credentialFile !== undefined ? { credentialFile } : {}),
+    });
     const replica = new Replica(plan, ports, this.ctx, leftover);
     this.replicas.set(`${spec.namespace}/${name}`, replica);
     replica.start();
@@ -238,7 +254,8 @@ class Runtime implements LocalRuntime {
     const admin = leftover?.ports.admin ?? (await allocatePorts(1))[0];
     const name = leftover?.name ?? replicaName(GATEWAY_NAME, hash, () => false);
     const target = gatewayTarget(this.portMap);
-    const argv = proxyArgv(this.skiff, this.opts.controlPlaneUrl, target.id, admin, 'gateway', { name, namespace: target.namespace, serviceAccount: GATEWAY_SERVICE_ACCOUNT, labels: target.labels });
+    const credentialFile = this.credentials.issue({ namespace: target.namespace, pod: name, serviceAccount: GATEWAY_SERVICE_ACCOUNT });
+    const argv = proxyArgv(this.skiff, this.opts.controlPlaneUrl, target.id, admin, 'gateway', { name, namespace: target.namespace, serviceAccount: GATEWAY_SERVICE_ACCOUNT, labels: target.labels }, credentialFile);
     const plan = gatewayPlan(name, this.portMap, argv, this.opts.maxGraceMs ?? 10_000);
     this.gateway = new Replica(plan, { app: {}, mesh: { ...this.portMap }, admin }, this.ctx, leftover);
     this.gateway.start();
@@ -255,6 +272,7 @@ class Runtime implements LocalRuntime {
   /** Takes a replica out of service and stops it, then forgets it. */
   private retire(r: Replica, now = false): Promise<void> {
     const done = r.terminate(now || this.stopped ? 0 : (this.opts.deregisterDelayMs ?? 1000)).then(() => {
+      this.credentials.revoke(r.namespace, r.name);
       if (this.replicas.get(`${r.namespace}/${r.name}`) === r) this.replicas.delete(`${r.namespace}/${r.name}`);
       this.terminations.delete(done);
       this.changed();
@@ -273,6 +291,7 @@ class Runtime implements LocalRuntime {
   private async stopLeftovers(match: (p: PodRecord) => boolean = () => true): Promise<void> {
     const gone = this.leftovers.filter(match);
     this.leftovers = this.leftovers.filter((p) => !match(p));
+    for (const p of gone) this.credentials.revoke(p.namespace, p.name);
     const pids = gone.flatMap((p) => [p.pids.app, p.pids.proxy]).filter((pid): pid is number => pid !== undefined && alive(pid));
     await Promise.all(pids.map((pid) => ManagedProcess.adopt(pid, 100).terminate(this.opts.maxGraceMs ?? 10_000)));
   }

@@ -84,8 +84,18 @@ export interface ProxyWorkload {
 }
 
 /** The argv of the proxy (sidecar or gateway) with id `id` and admin port `adminPort`. */
-export function proxyArgv(skiff: readonly string[], controlPlaneUrl: string, id: string, adminPort: number, kind: 'sidecar' | 'gateway', workload: ProxyWorkload): string[] {
+export function proxyArgv(
+  skiff: readonly string[],
+  controlPlaneUrl: string,
+  id: string,
+  adminPort: number,
+  kind: 'sidecar' | 'gateway',
+  workload: ProxyWorkload,
+  credentialFile?: string,
+): string[] {
   const argv = [...skiff, 'proxy', '--control-plane', controlPlaneUrl, '--id', id, '--kind', kind];
+  // The pod's bootstrap token: the proxy proves its workload with it to get its certificate.
+  if (credentialFile !== undefined) argv.push('--credential-file', credentialFile);
   argv.push('--workload', workload.name, '--namespace', workload.namespace, '--service-account', workload.serviceAccount);
   for (const [k, v] of Object.entries(workload.labels)) argv.push('--label', `${k}=${v}`);
   // Many proxies share the machine: each gets its own admin port, and its health and metrics
@@ -109,6 +119,8 @@ export interface PlanContext {
   baseEnv: Record<string, string>;
   skiff: readonly string[];
   controlPlaneUrl: string;
+  /** The pod's credential file (`credentials.ts`), when its proxy gets a workload certificate. */
+  credentialFile?: string;
 }
 
 export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, ctx: PlanContext): ReplicaPlan {
@@ -141,7 +153,7 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
     proxyArgv:
       ports.admin === undefined
         ? undefined
-        : proxyArgv(ctx.skiff, ctx.controlPlaneUrl, proxyId, ports.admin, 'sidecar', { name, namespace: spec.namespace, serviceAccount: spec.serviceAccount, labels: spec.labels }),
+        : proxyArgv(ctx.skiff, ctx.controlPlaneUrl, proxyId, ports.admin, 'sidecar', { name, namespace: spec.namespace, serviceAccount: spec.serviceAccount, labels: spec.labels }, ctx.credentialFile),
     proxyId: ports.admin === undefined ? undefined : proxyId,
     graceMs: spec.graceMs,
     execEnv: { ...serviceVars, ...container, HOSTNAME: name, HOST: APP_HOST, ...proxyVars },

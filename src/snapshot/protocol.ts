@@ -29,6 +29,14 @@
  *   range or an item under another name with a path starting `delta`; skiffd then sends the
  *   complete snapshot at once. Any other NACK refuses the content, as for a complete snapshot.
  *   `{type:'error', reason}` precedes skiffd closing a stream it refuses (a bad hello).
+ * - Workload certificates (Istio's CA service over the same stream; any time after the hello):
+ *   proxy → skiffd `{type:'csr', requestId, csr, credential?}` with a PEM PKCS #10 request for a
+ *   key the proxy generated and keeps, and the credential that proves which workload it is (on the
+ *   local runtime, its pod's bootstrap token). skiffd answers `{type:'certificate', requestId,
+ *   certChain, rootCert}` (PEM: the leaf, whose only SAN is the workload's SPIFFE id, then the
+ *   signing chain; the mesh's root) or `{type:'certificate-refused', requestId, reason}`. The
+ *   requests are independent of snapshots: a proxy asks on start and again before its certificate
+ *   expires.
  * - Versions are `<generation>-<content hash>`: the generation grows with every push round of
  *   this skiffd, the hash identifies the content. Each send has a fresh nonce, so an ACK or NACK
  *   names exactly the send it answers.
@@ -102,13 +110,39 @@ export interface DeltaMessage {
   delta: SnapshotDelta;
 }
 
+/** A certificate signing request; see the module comment. */
+export interface CsrMessage {
+  type: 'csr';
+  /** Chosen by the proxy; the answer carries it back. */
+  requestId: string;
+  /** PEM PKCS #10 request. */
+  csr: string;
+  /** Proof of the workload's identity (the pod's bootstrap token locally). */
+  credential?: string;
+}
+
+export interface CertificateMessage {
+  type: 'certificate';
+  requestId: string;
+  /** PEM certificates: the workload's leaf first, then the signing chain (without the root). */
+  certChain: string[];
+  /** PEM root certificate(s) the mesh trusts. */
+  rootCert: string;
+}
+
+export interface CertificateRefusedMessage {
+  type: 'certificate-refused';
+  requestId: string;
+  reason: string;
+}
+
 export interface ErrorMessage {
   type: 'error';
   reason: string;
 }
 
-export type ProxyMessage = HelloMessage | AckMessage | NackMessage;
-export type ServerMessage = SnapshotMessage | DeltaMessage | ErrorMessage;
+export type ProxyMessage = HelloMessage | AckMessage | NackMessage | CsrMessage;
+export type ServerMessage = SnapshotMessage | DeltaMessage | ErrorMessage | CertificateMessage | CertificateRefusedMessage;
 
 /** A message that does not follow the protocol; the text says what is wrong. */
 export class ProtocolError extends Error {
@@ -197,6 +231,11 @@ export function parseProxyMessage(line: string): ProxyMessage {
         error: { path: typeof e.path === 'string' ? e.path : '', reason: str(e, 'reason', 'nack.error') },
       };
     }
+    case 'csr': {
+      const csr: CsrMessage = { type: 'csr', requestId: str(v, 'requestId', 'csr'), csr: str(v, 'csr', 'csr') };
+      if (v.credential !== undefined) csr.credential = str(v, 'credential', 'csr');
+      return csr;
+    }
     default:
       throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);
   }
@@ -215,6 +254,14 @@ export function parseServerMessage(line: string): ServerMessage {
   if (v.type === 'delta') {
     if (!isObj(v.delta)) throw new ProtocolError('delta.delta must be an object');
     return { type: 'delta', version: str(v, 'version', 'delta'), nonce: str(v, 'nonce', 'delta'), base: str(v, 'base', 'delta'), delta: v.delta };
+  }
+  if (v.type === 'certificate') {
+    const chain = v.certChain;
+    if (!Array.isArray(chain) || chain.length === 0 || !chain.every((c) => typeof c === 'string' && c !== '')) throw new ProtocolError('certificate.certChain must be a non-empty list of PEM strings');
+    return { type: 'certificate', requestId: str(v, 'requestId', 'certificate'), certChain: chain as string[], rootCert: str(v, 'rootCert', 'certificate') };
+  }
+  if (v.type === 'certificate-refused') {
+    return { type: 'certificate-refused', requestId: str(v, 'requestId', 'certificate-refused'), reason: str(v, 'reason', 'certificate-refused') };
   }
   if (v.type !== 'snapshot') throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);
   return { type: 'snapshot', version: str(v, 'version', 'snapshot'), nonce: str(v, 'nonce', 'snapshot'), snapshot: v.snapshot as ProxySnapshot };

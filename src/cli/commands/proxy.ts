@@ -23,6 +23,7 @@ interface ProxyCommandOptions {
   healthAddress: string;
   concurrency?: number;
   drainMs: number;
+  credentialFile?: string;
 }
 
 function port(value: string): number {
@@ -83,6 +84,10 @@ export function register(program: Command): void {
     .option('--health-address <address>', 'address the health endpoint listens on', '0.0.0.0')
     .option('--concurrency <n>', 'worker processes sharing the listeners; 0 = one per core (default: 2 for a sidecar, as Istio; one per core for a gateway)', nonNegative)
     .option('--drain-ms <ms>', 'how long connections may finish on shutdown', nonNegative, 5000)
+    .option(
+      '--credential-file <file>',
+      "the workload's credential (the local runtime's bootstrap token): with --control-plane, the proxy gets a workload certificate from skiffd's CA, proving its workload with it, and rotates it before it expires",
+    )
     .addHelpText(
       'after',
       '\nA snapshot that fails validation is refused whole (NACKed to the control plane); the proxy keeps the config it runs,' +
@@ -93,12 +98,14 @@ export function register(program: Command): void {
         throw new Error('give exactly one of --snapshot FILE and --control-plane URL');
       }
       if (opts.controlPlane !== undefined && opts.id === undefined) throw new Error('--control-plane needs --id ID');
+      if (opts.credentialFile !== undefined && opts.controlPlane === undefined) throw new Error('--credential-file needs --control-plane URL (certificates come from its CA)');
       const { runProxy } = await import('../../proxy/main.js');
       const source =
         opts.controlPlane !== undefined
           ? {
               controlPlane: {
                 url: opts.controlPlane,
+                ...(opts.credentialFile !== undefined ? { credentialFile: opts.credentialFile } : {}),
                 node: {
                   id: opts.id!,
                   kind: opts.kind,

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { withStateDir } from '../state-dir-option.js';
+import { parseDuration } from '../../api/duration.js';
 import { addMeshTelemetryOptions } from '../../telemetry/mesh-cli-options.js';
 import type { UpOptions } from '../up-options.js';
 import { MAX_PORT_OFFSET, withPortOffset } from '../up-ports.js';
@@ -27,6 +28,13 @@ function portOffset(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > MAX_PORT_OFFSET) throw new InvalidArgumentError(`not an offset between 0 and ${MAX_PORT_OFFSET}: ${value}`);
   return n;
+}
+
+/** An Istio duration (`24h`, `90s`, `1h30m`) in milliseconds, at least one second. */
+function duration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 1000) throw new InvalidArgumentError(`not a duration of at least 1s (such as 24h, 10m, 30s): ${value}`);
+  return ms;
 }
 
 function seconds(value: string): number {
@@ -54,6 +62,8 @@ export function register(program: Command): void {
       .option('--timeout <seconds>', 'with --detach: how long to wait for every workload to be ready', seconds, 120)
       .option('--no-runtime', 'run no workloads: config store, API and push server only')
       .option('--no-sidecars', 'run the apps without sidecars (no mesh, no gateway)')
+      .option('--ca-certs <dir>', "the mesh CA's signing certificate and key, laid out as Istio's cacerts (ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem); default: a self-signed root kept in the state directory")
+      .option('--workload-cert-ttl <duration>', 'lifetime of workload certificates, e.g. 24h, 10m, 30s (default 24h); proxies renew theirs halfway through', duration)
       .option('-v, --verbose', 'also show every config push and proxy connection')),
   )
     .addHelpText('after', '\nStop with Ctrl-C (foreground) or `skiff down`. Config applied while it runs (`skiff apply`) takes effect at once.')

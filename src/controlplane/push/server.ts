@@ -13,8 +13,8 @@ import { ProxyConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
 import { SessionKeepalive } from './keepalive.js';
 import { deltaLine, encodeSnapshot, snapshotChunks } from './encode.js';
-import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, parseProxyMessage } from '../../snapshot/index.js';
-import type { HelloMessage, ProxyMessage } from '../../snapshot/index.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, encodeLine, parseProxyMessage } from '../../snapshot/index.js';
+import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, HelloMessage, ProxyMessage } from '../../snapshot/index.js';
 import type { ConnectedProxy, ProxyStatus, PushCounters, PushLogger, PushServerEvents, PushServerOptions } from './types.js';
 
 /** Proxies send only small messages; a longer line is a broken or hostile peer. */
@@ -196,6 +196,10 @@ export class PushServer extends EventEmitter<PushServerEvents> {
       return;
     }
     const proxy = conn.proxy;
+    if (msg.type === 'csr') {
+      void this.answerCsr(conn, proxy, msg);
+      return;
+    }
     if (msg.type === 'ack') {
       conn.acked = { version: msg.version, nonce: msg.nonce };
       this.counters.acks++;
@@ -232,6 +236,25 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     this.log.info(`push: ${proxy.id} connected`);
     this.emit('connect', proxy);
     void this.send(conn);
+  }
+
+  /** Signs the proxy's certificate request through `opts.certificates`, answering on its stream. */
+  private async answerCsr(conn: ProxyConnection, proxy: ConnectedProxy, msg: CsrMessage): Promise<void> {
+    let answer: CertificateMessage | CertificateRefusedMessage;
+    const sign = this.opts.certificates;
+    if (sign === undefined) {
+      answer = { type: 'certificate-refused', requestId: msg.requestId, reason: 'this control plane runs no certificate authority' };
+    } else {
+      try {
+        const issued = await sign(proxy, { csr: msg.csr, ...(msg.credential !== undefined ? { credential: msg.credential } : {}) });
+        answer = { type: 'certificate', requestId: msg.requestId, certChain: issued.certChain, rootCert: issued.rootCert };
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        this.log.warn(`push: no certificate for ${proxy.id}: ${reason}`);
+        answer = { type: 'certificate-refused', requestId: msg.requestId, reason };
+      }
+    }
+    conn.write(encodeLine(answer));
   }
 
   private refuse(conn: ProxyConnection, reason: string): void {

@@ -147,6 +147,8 @@ export class SimProxy {
         this.closedReason = message.reason;
         return;
       }
+      // Simulated proxies ask for no certificates, so none are answered to them.
+      if (message.type === 'certificate' || message.type === 'certificate-refused') return;
       snap = { version: message.version, nonce: message.nonce, size: line.length, receivedAt, delta: message.type === 'delta' };
       if (opts.parse === true) {
         let full: unknown;

@@ -66,6 +66,11 @@ export interface PushServerOptions {
   /** A stream that sends no hello within this time is closed. Default 10 s. */
   helloTimeoutMs?: number;
   logger?: PushLogger;
+  /**
+   * Signs a proxy's certificate request (`csr` messages): resolves with the PEM chain (leaf first)
+   * and root, or rejects with the reason the proxy is told. Absent: every request is refused.
+   */
+  certificates?: (proxy: ConnectedProxy, request: { csr: string; credential?: string }) => Promise<{ certChain: string[]; rootCert: string }>;
 }
 
 /** Totals since the server started; benchmarks and tests read them. */

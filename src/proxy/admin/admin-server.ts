@@ -1,7 +1,8 @@
 /**
  * The admin endpoints Istio users reach for (Envoy's admin API shapes): `/config_dump`,
- * `/clusters`, `/stats`, `/listeners`, `/ready`, `/logging` on the admin
- * port, and `/healthz/ready` on the health port. Off the request path, so plain node:http serves them.
+ * `/clusters`, `/stats`, `/listeners`, `/ready`, `/logging`, `/certs` (the workload certificate
+ * and root in force, `CertsDump`) on the admin port, and `/healthz/ready` on the health port. Off
+ * the request path, so plain node:http serves them.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { renderClusters } from './clusters-text.js';
 import { proxyLogLevels } from './log-levels.js';
 import { combineWorkerStats } from './worker-stats.js';
+import { certsDump } from './certs.js';
+import type { IdentityState } from '../identity/workload-identity.js';
 
 /** What the admin endpoints read of the proxy they serve (`SkiffProxy` is one). */
 export interface AdminView {
@@ -22,6 +25,8 @@ export interface AdminView {
   listenerList(): readonly { readonly name: string; address(): AddressInfo }[];
   /** Every counter and gauge, with Envoy's names. */
   stats(): Map<string, number>;
+  /** The workload certificate in force; null before one, undefined for a proxy without an identity. */
+  readonly certificate: IdentityState | null | undefined;
 }
 
 export interface AdminServerOptions {
@@ -59,6 +64,7 @@ const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
     }
     return { status: 200, type: TEXT, body: proxyLogLevels.render() };
   },
+  '/certs': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(certsDump(p.certificate), null, 2)}\n` }),
   '/ready': (p) => (p.ready ? { status: 200, type: TEXT, body: 'LIVE\n' } : { status: 503, type: TEXT, body: 'PRE_INITIALIZING\n' }),
   '/server_info': (p) => ({
     status: 200,
