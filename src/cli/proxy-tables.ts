@@ -3,6 +3,7 @@
  * what a Skiff proxy has), and how a WORKLOAD argument finds its proxy.
  */
 import { isIP } from 'node:net';
+import type { CertsDump } from '../proxy/admin/certs.js';
 import type { ProxyStatus } from '../controlplane/push/types.js';
 import type { LeftOutEntry } from '../controlplane/api-types.js';
 import type { HeaderMatch, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
@@ -212,4 +213,21 @@ export function parseEndpointHealth(text: string): EndpointHealth[] {
 export function endpointsTable(health: readonly EndpointHealth[]): string {
   const rows = health.map((h) => ({ ENDPOINT: h.endpoint, STATUS: h.status, 'OUTLIER CHECK': h.outlierCheck, CLUSTER: h.cluster }));
   return renderTable(['ENDPOINT', 'STATUS', 'OUTLIER CHECK', 'CLUSTER'], rows);
+}
+
+/** The secrets of `/certs` as `istioctl proxy-config secret` lists them. */
+export function secretsTable(dump: CertsDump, now = Date.now()): string {
+  const rows = dump.secrets.map((s) => {
+    const valid = Date.parse(s.notBefore) <= now && now < Date.parse(s.notAfter);
+    return {
+      'RESOURCE NAME': s.name,
+      TYPE: s.type,
+      STATUS: 'ACTIVE',
+      'VALID CERT': String(valid),
+      'SERIAL NUMBER': s.serialNumber,
+      'NOT AFTER': s.notAfter.replace(/\.\d{3}Z$/, 'Z'),
+      'NOT BEFORE': s.notBefore.replace(/\.\d{3}Z$/, 'Z'),
+    };
+  });
+  return renderTable(['RESOURCE NAME', 'TYPE', 'STATUS', 'VALID CERT', 'SERIAL NUMBER', 'NOT AFTER', 'NOT BEFORE'], rows);
 }

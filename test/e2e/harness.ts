@@ -42,6 +42,8 @@ export interface MeshOptions {
   readyTimeoutS?: number;
   /** `--gateway-port`: further Gateway server ports → local ports (e.g. 31400 → a free port). */
   gatewayPorts?: Record<number, number>;
+  /** Further `skiff up` flags (e.g. `['--workload-cert-ttl', '10s']`). */
+  upArgs?: string[];
 }
 
 /** A pod as `<state-dir>/runtime/pods.json` records it. */
@@ -115,6 +117,7 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   if (opts.images !== undefined) args.push('--images', opts.images);
   for (const [gateway, local] of Object.entries(opts.gatewayPorts ?? {})) args.push('--gateway-port', `${gateway}=${local}`);
   args.push('--timeout', String(opts.readyTimeoutS ?? 90));
+  args.push(...(opts.upArgs ?? []));
   for (const f of opts.files) args.push('-f', f);
   const up = await runSkiff(args, { timeoutMs: ((opts.readyTimeoutS ?? 90) + 30) * 1000 });
   const mesh = new LocalMesh(stateDir, `http://127.0.0.1:${ingressPort}`, up.stdout);

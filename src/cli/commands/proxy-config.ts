@@ -1,6 +1,6 @@
 /**
- * `skiff proxy-config listeners|routes|clusters|endpoints|all WORKLOAD [-n NS] [-o json]`: one
- * proxy's configuration as it runs, read from the proxy's own admin endpoints (found through
+ * `skiff proxy-config listeners|routes|clusters|endpoints|secret|all WORKLOAD [-n NS] [-o json]`: one
+ * proxy's configuration (and, for `secret`, its workload certificate and the mesh root) as it runs, read from the proxy's own admin endpoints (found through
  * skiffd's proxy status), like istioctl proxy-config; `all` is every table in turn (or, with
  * -o json, the whole snapshot with the endpoints' health). `proxy-config log WORKLOAD
  * [--level LEVEL | --level NAME:LEVEL,...] [-r]` shows, and sets, the proxy's log levels
@@ -11,9 +11,10 @@ import { InvalidArgumentError } from 'commander';
 import type { ProxyStatusReport } from '../../controlplane/push/status-handler.js';
 import type { ProxySnapshot } from '../../snapshot/index.js';
 import { DEFAULT_LOG_LEVEL, LOG_LEVELS, LOGGERS, isLogLevel, isLoggerName } from '../../proxy/admin/log-levels.js';
+import type { CertsDump } from '../../proxy/admin/certs.js';
 import { withStateDir } from '../state-dir-option.js';
 
-type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'all' | 'log';
+type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'all' | 'log' | 'secret';
 
 const SECTIONS: Readonly<Record<string, Section>> = {
   listeners: 'listeners',
@@ -31,6 +32,9 @@ const SECTIONS: Readonly<Record<string, Section>> = {
   all: 'all',
   log: 'log',
   logging: 'log',
+  secret: 'secret',
+  secrets: 'secret',
+  s: 'secret',
 };
 
 interface ProxyConfigOptions {
@@ -43,7 +47,7 @@ interface ProxyConfigOptions {
 
 function section(value: string): Section {
   const s = SECTIONS[value];
-  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters, endpoints, all or log)`);
+  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters, endpoints, secret, all or log)`);
   return s;
 }
 
@@ -72,8 +76,8 @@ export function register(program: Command): void {
     program
       .command('proxy-config')
       .alias('pc')
-      .description("Show a proxy's listeners, routes, clusters or endpoints as it runs them, or its log levels (like istioctl proxy-config)")
-      .argument('<type>', 'listeners, routes, clusters, endpoints, all, or log', section)
+      .description("Show a proxy's listeners, routes, clusters, endpoints or secrets (workload certificate and root) as it runs them, or its log levels (like istioctl proxy-config)")
+      .argument('<type>', 'listeners, routes, clusters, endpoints, secret, all, or log', section)
       .argument('<workload>', 'pod name (POD or POD.NAMESPACE), node id, or deploy/NAME for any replica of a Deployment')
       .option('-n, --namespace <ns>', "the workload's namespace", 'default')
       .option('-o, --output <format>', 'json for the full configuration', output, 'table')
@@ -111,6 +115,13 @@ export function register(program: Command): void {
       }
       const text = await fetchAdmin('/logging');
       process.stdout.write(typeof text === 'string' ? text : '');
+      return;
+    }
+    if (type === 'secret') {
+      const dump = (await fetchAdmin('/certs')) as CertsDump;
+      if (typeof dump !== 'object' || dump === null || !Array.isArray(dump.secrets)) throw new Error(`proxy ${name} answered /certs with something else than its secrets`);
+      if (!dump.identity && opts.output !== 'json') throw new Error(`proxy ${name} runs without a workload identity (it was started without --credential-file), so it holds no secrets`);
+      process.stdout.write(opts.output === 'json' ? `${JSON.stringify(dump, null, 2)}\n` : tables.secretsTable(dump));
       return;
     }
     const snap = (await fetchAdmin('/config_dump')) as ProxySnapshot;
