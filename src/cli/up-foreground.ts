@@ -63,6 +63,7 @@ async function runtimeFactory(opts: UpOptions, say: (line: string) => void): Pro
   return (ctx) =>
     createLocalRuntime({
       registry: ctx.registry,
+      ...(ctx.services !== undefined ? { services: ctx.services } : {}),
       stateDir: ctx.stateDir,
       controlPlaneUrl: ctx.controlPlaneUrl,
       repoRoot: installRoot,

@@ -227,7 +227,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     const pushUrl = push.url!;
 
     if (opts.runtime !== undefined) {
-      runtime = await opts.runtime({ registry, controlPlaneUrl: pushUrl, stateDir: opts.stateDir });
+      runtime = await opts.runtime({ registry, services: registry, controlPlaneUrl: pushUrl, stateDir: opts.stateDir });
       const started = runtime;
       cleanups.push(() => started.stop());
       // A proxy the provider runs that refuses its config (its port taken): the provider's to mend.

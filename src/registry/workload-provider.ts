@@ -6,7 +6,7 @@
  * needed (the registry's instances come from the EndpointSlice/Pod informers instead).
  */
 import type { Resource } from '../api/types.js';
-import type { LocalServicePort, WorkloadSink } from './types.js';
+import type { LocalServicePort, Registry, WorkloadSink } from './types.js';
 
 /**
  * A pod's STATUS as kubectl shows it: its phase, or why it waits (`ImageNotMapped`: no local
@@ -70,6 +70,8 @@ export interface GatewayTarget {
 export interface WorkloadProviderContext {
   /** Where it publishes one workload instance per pod. */
   registry: WorkloadSink;
+  /** The registry as translation reads it (Services and endpoints), for pods without a sidecar to reach Services. */
+  services?: Pick<Registry, 'snapshot'>;
   /** The push URL the proxies it starts connect to. */
   controlPlaneUrl: string;
   stateDir: string;

@@ -20,6 +20,7 @@ import type { GatewayTarget, LocalRuntime, LocalRuntimeOptions, PodPorts, PodSta
 import { desiredState, type WaitingWorkload, type WorkloadSpec } from './workload-spec.js';
 import { ReadyWaiter, notReadyReport } from './wait-ready.js';
 import { PodCredentials } from './credentials.js';
+import { ServiceProxy } from './service-proxy.js';
 
 export function createLocalRuntime(opts: LocalRuntimeOptions): LocalRuntime {
   return new Runtime(opts);
@@ -40,6 +41,9 @@ class Runtime implements LocalRuntime {
   private readonly ctx: ReplicaContext;
   private readonly skiff: string[];
   private readonly waiter = new ReadyWaiter();
+  /** Per namespace, the port of the service proxy its pods without a sidecar use (`service-proxy.ts`). */
+  private readonly serviceProxies = new Map<string, Promise<number>>();
+  private readonly serviceProxyServers: ServiceProxy[] = [];
   /** Every proxy's bootstrap token, the proof of workload the control plane's CA asks about. */
   private readonly credentials: PodCredentials;
   /** Pods a previous runtime left running, until they are adopted or stopped. */
@@ -119,6 +123,7 @@ class Runtime implements LocalRuntime {
     this.gateway = undefined;
     await this.stopLeftovers();
     clearTimeout(this.persistTimer);
+    await Promise.all(this.serviceProxyServers.map((p) => p.close()));
     writePodsFile(this.opts.stateDir, []);
     this.waiter.settle(() => new Error('the runtime stopped before everything was ready'));
   }
@@ -199,7 +204,8 @@ class Runtime implements LocalRuntime {
   }
 
   private async startReplica(spec: WorkloadSpec): Promise<Replica> {
-    const leftover = this.takeLeftover((p) => p.owner === spec.key && p.hash === spec.hash && p.kind === 'workload' && (p.ports.admin !== undefined) === this.sidecars);
+    const withSidecar = this.sidecars && spec.sidecar;
+    const leftover = this.takeLeftover((p) => p.owner === spec.key && p.hash === spec.hash && p.kind === 'workload' && (p.ports.admin !== undefined) === withSidecar);
     let name: string;
     let ports: PodPorts;
     if (leftover) {
@@ -212,11 +218,14 @@ class Runtime implements LocalRuntime {
       ports = await this.allocate(spec);
     }
     const credentialFile = ports.admin === undefined ? undefined : this.credentials.issue({ namespace: spec.namespace, pod: name, serviceAccount: spec.serviceAccount });
+    // A pod the mesh left without a sidecar reaches Services as through kube-proxy.
+    const serviceProxyPort = this.sidecars && !spec.sidecar ? await this.serviceProxyPort(spec.namespace) : undefined;
     const plan = workloadPlan(spec, name, ports, {
       baseEnv: this.ctx.baseEnv,
       skiff: this.skiff,
       controlPlaneUrl: this.opts.controlPlaneUrl,
       ...(credentialFile !== undefined ? { credentialFile } : {}),
+      ...(serviceProxyPort !== undefined ? { serviceProxyPort } : {}),
     });
     const replica = new Replica(plan, ports, this.ctx, leftover);
     this.replicas.set(`${spec.namespace}/${name}`, replica);
@@ -226,18 +235,33 @@ class Runtime implements LocalRuntime {
 
   private async allocate(spec: WorkloadSpec): Promise<PodPorts> {
     const n = spec.ports.length;
-    const services = this.sidecars ? servicePortsFor(this.services, spec.namespace) : [];
-    const free = await allocatePorts(this.sidecars ? 2 * n + 2 + services.length : n);
+    const sidecar = this.sidecars && spec.sidecar;
+    const services = sidecar ? servicePortsFor(this.services, spec.namespace) : [];
+    const free = await allocatePorts(sidecar ? 2 * n + 2 + services.length : n);
     const app: Record<number, number> = {};
     const mesh: Record<number, number> = {};
     spec.ports.forEach((p, i) => {
       app[p.containerPort] = free[i]!;
-      mesh[p.containerPort] = this.sidecars ? free[n + i] : free[i];
+      mesh[p.containerPort] = sidecar ? free[n + i] : free[i];
     });
-    if (!this.sidecars) return { app, mesh };
+    if (!sidecar) return { app, mesh };
     const ports: PodPorts = { app, mesh, outbound: free[2 * n], admin: free[2 * n + 1] };
     if (services.length > 0) ports.services = services.map((s, i) => ({ ...s, localPort: free[2 * n + 2 + i] }));
     return ports;
+  }
+
+  /** The namespace's service proxy for pods without a sidecar, started on first use. */
+  private serviceProxyPort(namespace: string): Promise<number> | undefined {
+    const registry = this.opts.services;
+    if (registry === undefined) return undefined;
+    let port = this.serviceProxies.get(namespace);
+    if (port === undefined) {
+      const proxy = new ServiceProxy({ namespace, registry });
+      this.serviceProxyServers.push(proxy);
+      port = proxy.listen(0);
+      this.serviceProxies.set(namespace, port);
+    }
+    return port;
   }
 
   private async startGateway(): Promise<void> {

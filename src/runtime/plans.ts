@@ -121,12 +121,14 @@ export interface PlanContext {
   controlPlaneUrl: string;
   /** The pod's credential file (`credentials.ts`), when its proxy gets a workload certificate. */
   credentialFile?: string;
+  /** For a pod without a sidecar: its namespace's service proxy (`service-proxy.ts`), the app's HTTP_PROXY. */
+  serviceProxyPort?: number;
 }
 
 export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, ctx: PlanContext): ReplicaPlan {
   const container = spec.env(name);
   const appPorts = spec.ports.map((p) => ports.app[p.containerPort]);
-  const proxyVars = ports.outbound === undefined ? {} : proxyVariables(ports.outbound);
+  const proxyVars = ports.outbound !== undefined ? proxyVariables(ports.outbound) : ctx.serviceProxyPort !== undefined ? proxyVariables(ctx.serviceProxyPort) : {};
   // Like Kubernetes' service variables, the container's own env wins over these.
   const serviceVars = localServiceVariables(ports.services ?? []);
   // The runtime's values win over the container's: a manifest's `HOST: 0.0.0.0` (common for

@@ -2,7 +2,7 @@
  * The local runtime's public shapes: its options and the runtime handle itself, a workload
  * provider (`src/registry/workload-provider.ts` has the pod status and gateway shapes it reports).
  */
-import type { WorkloadSink } from '../registry/types.js';
+import type { Registry, WorkloadSink } from '../registry/types.js';
 import type { WorkloadProvider } from '../registry/workload-provider.js';
 import type { ImageEntry } from './image-map.js';
 
@@ -14,6 +14,11 @@ export type ImageMap = readonly ImageEntry[];
 export interface LocalRuntimeOptions {
   /** Receives one WorkloadInstance per replica (Services reach the registry through its Service sync). */
   registry: WorkloadSink;
+  /**
+   * Services and endpoints as the registry holds them: pods without a sidecar reach Services
+   * through the runtime's per-namespace service proxy (`service-proxy.ts`), which resolves them here.
+   */
+  services?: Pick<Registry, 'snapshot'>;
   /** Logs go to `<stateDir>/logs/<ns>/<pod>/{app,proxy}.log`; the pod table to `<stateDir>/runtime/pods.json`. */
   stateDir: string;
   /** Working directory of every app; relative paths in commands are relative to it. */

@@ -46,6 +46,23 @@ export interface WorkloadSpec {
   env(pod: string): Record<string, string>;
   /** Containers beyond the first, which do not run locally. */
   ignoredContainers: string[];
+  /** Whether the pod runs with a sidecar (`sidecarInjected`). */
+  sidecar: boolean;
+}
+
+/** Istio's annotation (and, in newer releases, label) that opts a pod out of injection. */
+export const INJECT_ANNOTATION = 'sidecar.istio.io/inject';
+/** Istio's namespace label; `disabled` keeps every pod of the namespace without a sidecar. */
+export const NAMESPACE_INJECTION_LABEL = 'istio-injection';
+
+/**
+ * Whether a pod gets a sidecar, as Istio's injector decides it for the local mesh, where
+ * sidecars are the default: none when its namespace is labelled `istio-injection: disabled`, or
+ * when the pod says `sidecar.istio.io/inject: "false"` (annotation or label); a sidecar otherwise.
+ */
+export function sidecarInjected(namespaceLabels: Readonly<Record<string, string>> | undefined, pod: { labels: Readonly<Record<string, string>>; annotations: Readonly<Record<string, string>> }): boolean {
+  if (namespaceLabels?.[NAMESPACE_INJECTION_LABEL] === 'disabled') return false;
+  return pod.annotations[INJECT_ANNOTATION] !== 'false' && pod.labels[INJECT_ANNOTATION] !== 'false';
 }
 
 /** A workload whose pods cannot start, and why: they are shown waiting, as a kubelet shows them. */
@@ -81,6 +98,7 @@ function specFor(
   sources: EnvSources,
   images: ImageMap | undefined,
   maxGraceMs: number,
+  namespaceLabels: Readonly<Record<string, string>> | undefined,
 ): WorkloadSpec {
   const namespace = r.metadata.namespace ?? 'default';
   const name = r.metadata.name;
@@ -89,7 +107,9 @@ function specFor(
   const container: Container = podSpec.containers[0];
   const annotations = { ...(template.metadata?.annotations ?? {}) };
   const command = resolveCommand(annotations, container, images, where);
-  const hash = templateHash(template);
+  const sidecar = sidecarInjected(namespaceLabels, { labels: template.metadata?.labels ?? {}, annotations });
+  // A pod whose sidecar comes or goes (its namespace relabelled) is a new pod, as a re-injected one is.
+  const hash = sidecar || annotations[INJECT_ANNOTATION] === 'false' ? templateHash(template) : templateHash({ ...template, metadata: { ...template.metadata, annotations: { ...annotations, [INJECT_ANNOTATION]: 'false' } } });
   const labels = { ...(template.metadata?.labels ?? {}) };
   if (kind === 'Deployment') labels['pod-template-hash'] = hash;
   const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
@@ -120,6 +140,7 @@ function specFor(
     tools: command.tools,
     env,
     ignoredContainers: podSpec.containers.slice(1).map((c) => c.name),
+    sidecar,
   };
 }
 
@@ -152,6 +173,7 @@ function waitingFor(kind: 'Deployment' | 'Pod', r: Resource, template: PodTempla
  */
 export function desiredState(resources: readonly Resource[], images: ImageMap | undefined, maxGraceMs: number): DesiredState {
   const sources = envSources(resources);
+  const namespaceLabels = new Map(resources.filter((r) => r.kind === 'Namespace').map((r) => [r.metadata.name, r.metadata.labels]));
   const workloads: WorkloadSpec[] = [];
   const waiting: WaitingWorkload[] = [];
   for (const r of resources) {
@@ -167,7 +189,7 @@ export function desiredState(resources: readonly Resource[], images: ImageMap | 
       continue;
     }
     try {
-      workloads.push(specFor(kind, r, template, replicas, sources, images, maxGraceMs));
+      workloads.push(specFor(kind, r, template, replicas, sources, images, maxGraceMs, namespaceLabels.get(r.metadata.namespace ?? 'default')));
     } catch (err) {
       waiting.push(waitingFor(kind, r, template, replicas, err));
     }
