@@ -71,9 +71,12 @@ describe('the admin endpoints of a proxy', () => {
     const info = JSON.parse((await adminGet(p, '/server_info')).body) as { state: string; node: { id: string } };
     assert.deepEqual([info.state, info.node.id], ['LIVE', 'sidecar~test']);
 
+    // A proxy started without a workload identity holds no secrets.
+    assert.deepEqual(JSON.parse((await adminGet(p, '/certs')).body), { identity: false, secrets: [] });
+
     const missing = await adminGet(p, '/nothing');
     assert.equal(missing.status, 404);
-    assert.match(missing.body, /^invalid path\. admin commands are:\n\/clusters\n\/config_dump\n\/listeners\n\/logging\n\/ready\n\/server_info\n\/stats\n$/);
+    assert.match(missing.body, /^invalid path\. admin commands are:\n\/certs\n\/clusters\n\/config_dump\n\/listeners\n\/logging\n\/ready\n\/server_info\n\/stats\n$/);
   });
 
   test('/logging lists the loggers; a POST sets one, several or all; a bad one changes nothing', async () => {
