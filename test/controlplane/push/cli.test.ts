@@ -161,9 +161,13 @@ describe('skiff proxy-status and proxy-config', () => {
     const unknown = await runSkiff(['proxy-config', 'routes', 'nosuch', '--state-dir', dir]);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no proxy for workload "nosuch" in namespace "default" is connected to skiffd \(connected: broken-1\.default, istio-ingressgateway\.istio-system, web-7d79d5bd5d-8zzqd\.default\)/);
-    const badType = await runSkiff(['proxy-config', 'secrets', POD, '--state-dir', dir]);
+    const badType = await runSkiff(['proxy-config', 'bootstrap', POD, '--state-dir', dir]);
     assert.notEqual(badType.code, 0);
-    assert.match(badType.stderr, /unknown config type "secrets"/);
+    assert.match(badType.stderr, /unknown config type "bootstrap"/);
+    // This proxy was started without a credential: it has no workload certificate to show.
+    const noIdentity = await runSkiff(['proxy-config', 'secret', POD, '--state-dir', dir]);
+    assert.notEqual(noIdentity.code, 0);
+    assert.match(noIdentity.stderr, /runs without a workload identity .* so it holds no secrets/);
     const empty = mkdtempSync(join(tmpdir(), 'skiff-ps-empty-'));
     try {
       const none = await runSkiff(['proxy-status', '--state-dir', empty]);
