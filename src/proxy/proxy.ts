@@ -38,6 +38,8 @@ const NO_SERVER_TLS: ReadonlyMap<string, ServerTls> = new Map();
 /** What the proxy reads of its workload identity (`identity/workload-identity.ts`). */
 export interface IdentityView {
   readonly current: IdentityState | null;
+  /** The control plane runs no CA: nothing to wait for. */
+  readonly unavailable: boolean;
 }
 
 export interface ProxyOptions {
@@ -162,7 +164,7 @@ export class SkiffProxy {
    * secrets before it is ready.
    */
   get ready(): boolean {
-    return this.checked !== null && !this.closed && this.identity?.current !== null;
+    return this.checked !== null && !this.closed && (this.identity === null || this.identity.current !== null || this.identity.unavailable);
   }
 
   /** The workload certificate in force (`/certs`); undefined for a proxy without an identity. */

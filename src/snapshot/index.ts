@@ -41,6 +41,6 @@ export {
   STREAM_PATH,
   encodeLine,
   parseProxyMessage,
-  parseServerMessage,
+  parseServerMessage, NO_CA_REASON,
 } from './protocol.js';
 export { DeltaError, applyDelta } from './delta.js';

@@ -130,6 +130,9 @@ export interface CertificateMessage {
   rootCert: string;
 }
 
+/** The refusal reason of a control plane that runs no CA: its proxies then run without an identity. */
+export const NO_CA_REASON = 'this control plane runs no certificate authority';
+
 export interface CertificateRefusedMessage {
   type: 'certificate-refused';
   requestId: string;

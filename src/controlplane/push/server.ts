@@ -13,7 +13,7 @@ import { ProxyConnection } from './connection.js';
 import { Debouncer } from './debounce.js';
 import { SessionKeepalive } from './keepalive.js';
 import { deltaLine, encodeSnapshot, snapshotChunks } from './encode.js';
-import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, ProtocolError, STREAM_PATH, encodeLine, parseProxyMessage } from '../../snapshot/index.js';
+import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, NO_CA_REASON, ProtocolError, STREAM_PATH, encodeLine, parseProxyMessage } from '../../snapshot/index.js';
 import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, HelloMessage, ProxyMessage } from '../../snapshot/index.js';
 import type { ConnectedProxy, ProxyStatus, PushCounters, PushLogger, PushServerEvents, PushServerOptions } from './types.js';
 
@@ -243,7 +243,7 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     let answer: CertificateMessage | CertificateRefusedMessage;
     const sign = this.opts.certificates;
     if (sign === undefined) {
-      answer = { type: 'certificate-refused', requestId: msg.requestId, reason: 'this control plane runs no certificate authority' };
+      answer = { type: 'certificate-refused', requestId: msg.requestId, reason: NO_CA_REASON };
     } else {
       try {
         const issued = await sign(proxy, { csr: msg.csr, ...(msg.credential !== undefined ? { credential: msg.credential } : {}) });

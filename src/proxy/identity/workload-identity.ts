@@ -9,6 +9,8 @@
 import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { CertificateRefusedError } from '../control-client.js';
+import { NO_CA_REASON } from '../../snapshot/index.js';
 
 /** Where certificate requests go: the control client's stream to skiffd. */
 export interface CertificateSigner {
@@ -86,6 +88,9 @@ export class WorkloadIdentity extends EventEmitter<WorkloadIdentityEvents> {
     this.readyPromise = new Promise((resolve) => (this.markReady = resolve));
   }
 
+  /** True once the control plane said it runs no CA: the proxy then runs without an identity. */
+  unavailable = false;
+
   /** The certificate in force; null before the first one. */
   get current(): IdentityState | null {
     return this.state;
@@ -144,6 +149,13 @@ export class WorkloadIdentity extends EventEmitter<WorkloadIdentityEvents> {
       this.schedule(state.rotateAt.getTime() - Date.now());
     } catch (err) {
       if (this.closed) return;
+      if (err instanceof CertificateRefusedError && err.reason === NO_CA_REASON) {
+        // Not a failure to retry: this control plane hands out no identities at all.
+        this.unavailable = true;
+        this.log('the control plane runs no certificate authority: running without a workload identity');
+        this.emit('failed', err.reason);
+        return;
+      }
       const reason = err instanceof Error ? err.message : String(err);
       const delay = Math.min(this.opts.retryMaxMs ?? 30_000, (this.opts.retryMinMs ?? 500) * 2 ** Math.min(this.failures, 16));
       // Logged on the first failure and then on every tenth, so a long outage does not flood the log.
