@@ -54,7 +54,8 @@ export interface StartControlOptions {
 export function startWorkloadIdentity(controlPlane: ControlPlaneOptions, client: ControlClient, proxy: SkiffProxy, log: (line: string) => void): WorkloadIdentity | null {
   if (controlPlane.credentialFile === undefined) return null;
   // The CA signs for the identity the credential proves, in its trust domain: the request names none.
-  const identity = new WorkloadIdentity({ signer: client, credentialFile: controlPlane.credentialFile, log });
+  // Installed into the proxy's TLS secrets (Istio's `default` and `ROOTCA`): ISTIO_MUTUAL listeners and clusters use them.
+  const identity = new WorkloadIdentity({ signer: client, credentialFile: controlPlane.credentialFile, sinks: [proxy.workloadSecrets], log });
   proxy.identity = identity;
   identity.start();
   return identity;
