@@ -66,16 +66,7 @@ export function sidecarInjected(namespaceLabels: Readonly<Record<string, string>
 }
 
 /** A workload whose pods cannot start, and why: they are shown waiting, as a kubelet shows them. */
-export interface WaitingWorkload {
-  key: string;
-  kind: 'Deployment' | 'Pod';
-  name: string;
-  namespace: string;
-  replicas: number;
-  hash: string;
-  labels: Record<string, string>;
-  serviceAccount: string;
-  image?: string;
+export interface WaitingWorkload extends Pick<WorkloadSpec, 'key' | 'kind' | 'name' | 'namespace' | 'replicas' | 'hash' | 'labels' | 'serviceAccount' | 'image'> {
   container?: string;
   /** The pods' STATUS, as kubectl shows a waiting container's reason. */
   reason: WaitingReason;
