@@ -248,6 +248,23 @@ export interface VirtualHost {
   /** `reviews.default.svc.cluster.local`, `reviews`, `reviews:9080`, `*.example.com`, `foo.*`, `*`. */
   domains: string[];
   routes: Route[];
+  /** How a CONNECT to one of the domains is served; absent: as a byte tunnel, routed as any request. */
+  connect?: VirtualHostConnect;
+}
+
+/**
+ * Set on a sidecar's outbound virtual host of a service port that speaks HTTP (declared HTTP,
+ * HTTP2 or GRPC, or undeclared and sniffed). A CONNECT there stands for a connection captured to
+ * that port: the sidecar answers it 200 and serves the HTTP/1.1 or HTTP/2 requests inside through
+ * this virtual host's routes, each request on its own (routing, balancing, faults, retries,
+ * telemetry), as Envoy serves a captured connection on the port's HTTP listener. Bytes that are
+ * neither go to `tcpCluster` as a byte tunnel.
+ */
+export interface VirtualHostConnect {
+  /** What the tunnel carries, told from its first bytes. */
+  serve: 'http';
+  /** The cluster a tunnel whose first bytes are not HTTP goes to: the service port's own. */
+  tcpCluster: string;
 }
 
 export interface RouteConfig {

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxyOptions } from '../../src/proxy/proxy.js';
 import type { RequestRecord } from '../../src/telemetry/request-record.js';
-import type { ListenerConfig, ProxySnapshot, RouteConfig, Route, ClusterConfigInput } from '../../src/snapshot/index.js';
+import type { ListenerConfig, ProxySnapshot, RouteConfig, Route, ClusterConfigInput, VirtualHost } from '../../src/snapshot/index.js';
 
 export interface Backend {
   port: number;
@@ -160,7 +160,7 @@ export function forward(name: string, clusterName: string, extra: Partial<Route>
   return { name, match: [], action: { type: 'route', destinations: [{ cluster: clusterName, weight: 100 }] }, ...extra };
 }
 
-export function routeConfig(name: string, vhosts: { name: string; domains: string[]; routes: Route[] }[]): RouteConfig {
+export function routeConfig(name: string, vhosts: VirtualHost[]): RouteConfig {
   return { name, virtualHosts: vhosts };
 }
 

@@ -52,6 +52,12 @@ describe('snapshot validation', () => {
       reason: /./,
     },
     {
+      name: 'a virtual host serving CONNECT as something unknown',
+      mutate: (s) => ({ ...s, routes: [routeConfig('r', [{ name: 'svc', domains: ['svc:80'], routes: [forward('a', 'c')], connect: { serve: 'tcp' as 'http', tcpCluster: 'c' } }])] }),
+      path: 'routes[0].virtualHosts[0].connect.serve',
+      reason: /must be "http", not "tcp"/,
+    },
+    {
       name: 'bad cluster limit',
       mutate: (s) => ({ ...s, clusters: [cluster('c', [1], { connectionPool: { maxConnections: -1 } })] }),
       path: 'clusters[0]',

@@ -7,7 +7,7 @@
  * closed tunnel for CONNECT).
  */
 import { isOpaqueProtocol } from '../../registry/protocol.js';
-import type { Route, RouteConfig, VirtualHost, ListenerConfig } from '../../snapshot/index.js';
+import type { Route, RouteConfig, VirtualHost, VirtualHostConnect, ListenerConfig } from '../../snapshot/index.js';
 import { BLACKHOLE_CLUSTER, outboundClusterName, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { destinationHashPolicy } from './destinations.js';
 import { httpListenerOptions } from './http-listener.js';
@@ -47,11 +47,13 @@ class VirtualHosts {
   readonly list: VirtualHost[] = [];
   private readonly taken = new Set<string>();
 
-  add(name: string, domains: readonly string[], routes: Route[]): void {
+  add(name: string, domains: readonly string[], routes: Route[], connect?: VirtualHostConnect): void {
     const free = domains.filter((d) => !this.taken.has(d.toLowerCase()));
     if (free.length === 0) return;
     for (const d of free) this.taken.add(d.toLowerCase());
-    this.list.push({ name, domains: free, routes });
+    const vhost: VirtualHost = { name, domains: free, routes };
+    if (connect !== undefined) vhost.connect = connect;
+    this.list.push(vhost);
   }
 
   has(domain: string): boolean {
@@ -93,7 +95,7 @@ export function buildOutboundRouteConfig(index: ConfigIndex, scope: SidecarScope
     for (const port of svc.ports) {
       if (port.protocol === 'UDP') continue;
       const routes = serviceRoutes(svc, port, vs, routeScope(port.port));
-      vhosts.add(`${svc.hostname}:${port.port}`, serviceDomains(svc, port.port, scope.namespace, index.mesh.domainSuffix), routes);
+      vhosts.add(`${svc.hostname}:${port.port}`, serviceDomains(svc, port.port, scope.namespace, index.mesh.domainSuffix), routes, connectOf(svc, port));
     }
   }
 
@@ -135,4 +137,15 @@ function serviceRoutes(svc: MeshService, port: MeshPort, vs: VirtualServiceEntry
   }
   if (vs === undefined || (vs.spec.http ?? []).length === 0) return [defaultRoute(cluster, true, hash, scope.index.mesh.defaultHttpRetry)];
   return httpRoutesOf(vs, scope);
+}
+
+/**
+ * A CONNECT to a port that speaks HTTP (or may: undeclared ports are sniffed) stands for the
+ * connection iptables would have captured to it, which Envoy serves on the port's HTTP listener
+ * request by request: the sidecar serves the requests inside the tunnel through the port's
+ * routes. Opaque ports stay byte tunnels.
+ */
+function connectOf(svc: MeshService, port: MeshPort): VirtualHostConnect | undefined {
+  if (isOpaqueProtocol(port.protocol)) return undefined;
+  return { serve: 'http', tcpCluster: outboundClusterName(port.port, undefined, svc.hostname) };
 }

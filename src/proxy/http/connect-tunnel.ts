@@ -3,6 +3,7 @@
  * client would have opened, were it captured), then a TCP connection to a host of the cluster is
  * opened, the request answered 200, and the two spliced.
  */
+import type { Socket } from 'node:net';
 import { endSocket, tunnelConnection } from '../connection/connection-context.js';
 import { runConnectionPhase, type ConnectionOutcome } from '../connection/connection-phase.js';
 import type { ConnectionStop } from '../filters/connection-filter.js';
@@ -11,6 +12,7 @@ import { HeaderList } from './headers.js';
 import { NO_HEALTHY_UPSTREAM, upstreamResetBody } from './local-reply.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import { splice } from './tunnel.js';
+import type { Cluster } from '../upstream/cluster.js';
 import { HostConnection } from '../upstream/host-connection.js';
 import { withOriginalDestination } from '../upstream/original-destination.js';
 
@@ -38,7 +40,7 @@ function afterConnectionPhase(ex: HttpExchange, outcome: ConnectionOutcome, flag
  * close is answered 200 (the connection was accepted) and then closed with a FIN; a reset is an
  * RST at once, with no answer, so the client sees its connection reset rather than a clean end.
  */
-function refuseTunnel(ex: HttpExchange, stop: ConnectionStop): void {
+export function refuseTunnel(ex: HttpExchange, stop: ConnectionStop): void {
   ex.flags |= stop.flags;
   ex.details = stop.details;
   if (stop.kind === 'close') {
@@ -61,9 +63,39 @@ function connectUpstream(ex: HttpExchange): void {
     closeAsBlackHole(ex);
     return;
   }
+  spliceToHost(ex, cluster, null);
+}
+
+/** The client's side of a tunnel once answered 200: its socket and the bytes it sent already. */
+export interface AnsweredTunnel {
+  readonly socket: Socket;
+  readonly head: Buffer;
+}
+
+/**
+ * A tunnel answered 200 already (to a port that speaks HTTP, whose first bytes were not HTTP)
+ * goes on as a byte tunnel to a host of `clusterName`; when none can be reached, the client's
+ * connection is closed, as a captured connection whose upstream fails is.
+ */
+export function spliceAnsweredTunnel(ex: HttpExchange, clusterName: string, down: AnsweredTunnel): void {
+  const cluster = ex.ctx.clusters.get(clusterName);
+  if (cluster === undefined) {
+    ex.ctx.stats.no_cluster++;
+    failTunnel(ex, down, 503, '', ResponseFlag.NC, 'cluster_not_found');
+    return;
+  }
+  ex.cluster = cluster;
+  spliceToHost(ex, cluster, down);
+}
+
+/**
+ * Opens a connection to a host of the cluster and splices the client to it; a tunnel not yet
+ * answered (`answered` null) is answered 200 once connected, or with the failure.
+ */
+function spliceToHost(ex: HttpExchange, cluster: Cluster, answered: AnsweredTunnel | null): void {
   const host = cluster.pick(withOriginalDestination(cluster, {}, ex.head.authority, 443));
   if (host === undefined) {
-    ex.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
+    failTunnel(ex, answered, 503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');
     return;
   }
   ex.lastHost = host;
@@ -72,20 +104,24 @@ function connectUpstream(ex: HttpExchange): void {
   const conn = HostConnection.open(cluster, host, {
     onConnectFailed(failure) {
       if (ex.done) return;
-      ex.localReply(503, upstreamResetBody(failure.reason, false, failure.transportFailure), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
+      failTunnel(ex, answered, 503, upstreamResetBody(failure.reason, false, failure.transportFailure), ResponseFlag.UF, 'upstream_reset_before_response_started{connection_failure}');
     },
     onConnected(up) {
       const socket = up.socket;
       if (ex.done) {
         socket.destroy();
         up.release();
+        if (answered !== null) answered.socket.destroy();
         return;
       }
       ex.upstreamTimeMs = performance.now() - started;
-      ex.responseStatus = 200;
       ex.details = 'via_upstream';
-      ex.stream.writeHead(200, new HeaderList(), 0, false);
-      const down = ex.stream.takeOver();
+      let down = answered;
+      if (down === null) {
+        ex.responseStatus = 200;
+        ex.stream.writeHead(200, new HeaderList(), 0, false);
+        down = ex.stream.takeOver();
+      }
       if (down === null) {
         socket.destroy();
         up.release();
@@ -108,8 +144,20 @@ function connectUpstream(ex: HttpExchange): void {
     },
   });
   if (conn === 'overflow') {
-    ex.localReply(503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
+    failTunnel(ex, answered, 503, upstreamResetBody('overflow', false, ''), ResponseFlag.UO, 'upstream_reset_before_response_started{overflow}');
   }
+}
+
+/** A tunnel whose upstream fails: answered with the failure, or closed when it was answered 200 already. */
+function failTunnel(ex: HttpExchange, answered: AnsweredTunnel | null, status: number, body: string, flag: number, details: string): void {
+  if (answered === null) {
+    ex.localReply(status, body, flag, details);
+    return;
+  }
+  ex.flags |= flag;
+  ex.details = details;
+  answered.socket.destroy();
+  ex.finish();
 }
 
 /**

@@ -3,7 +3,8 @@
  * per listener per snapshot, so a request keeps the config it started with) and the long-lived
  * proxy services (pools, randomness, the request-done hook, counters).
  */
-import type { ConnectionFilter } from '../filters/connection-filter.js';
+import type { Socket } from 'node:net';
+import type { ConnectionContext, ConnectionFilter } from '../filters/connection-filter.js';
 import type { HttpFilter } from '../filters/http-filter.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
@@ -84,4 +85,18 @@ export interface HttpListenerContext {
   readonly clusters: ReadonlyMap<string, Cluster>;
   readonly services: ProxyServices;
   readonly stats: HttpListenerStats;
+}
+
+/**
+ * Serves HTTP on a connection the listener did not accept as such: the inside of a CONNECT
+ * tunnel to a port that speaks HTTP (`connect-http.ts`). The listener that parsed the CONNECT
+ * implements it with the codecs and request flow it serves its own connections with.
+ */
+export interface TunnelledHttpServer {
+  /**
+   * Serves `socket` with the `codec` its first bytes (`initial`, not yet consumed) showed. Each
+   * request runs under the listener's context in force when it arrives, as `narrow` maps it
+   * (the tunnel's port and routes), on the tunnel's connection context.
+   */
+  serveTunnelledHttp(socket: Socket, codec: 'http1' | 'h2', initial: Buffer, connection: ConnectionContext, narrow: (ctx: HttpListenerContext) => HttpListenerContext): void;
 }

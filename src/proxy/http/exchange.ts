@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
 import type { UpstreamStream } from '../upstream/pool.js';
 import type { Endpoint } from '../upstream/types.js';
-import type { HttpListenerContext } from './context.js';
+import type { HttpListenerContext, TunnelledHttpServer } from './context.js';
 import { CORS_RESPONSE } from '../filters/cors/cors.js';
 import type { ConnectionContext } from '../filters/connection-filter.js';
 import type { HttpFilterRequest, LocalReply } from '../filters/http-filter.js';
@@ -82,6 +82,8 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
     /** The downstream connection the request arrived on. */
     readonly connection: ConnectionContext,
     private readonly responsePhases: ResponsePhases,
+    /** The listener that parsed the request, which serves the HTTP inside a CONNECT to an HTTP port. */
+    readonly server: TunnelledHttpServer | null = null,
   ) {
     this.head = stream.head;
     this.bodyDone = stream.body === null;
@@ -333,8 +335,12 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
 
   // === End ===
 
-  /** Ends the exchange once: a filter's wait cancelled, timers off, counters, and the record to the hook. */
-  finish(): void {
+  /**
+   * Ends the exchange once: a filter's wait cancelled, timers off, counters, and the record to
+   * the hook — unless `recorded` is false: a CONNECT whose tunnel carries HTTP is no request of
+   * its own (as under iptables capture, where it does not exist), each request inside is one.
+   */
+  finish(recorded = true): void {
     if (this.done) return;
     this.done = true;
     const waiting = this.waiting;
@@ -349,7 +355,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
     stats.downstream_rq_active--;
     stats.countStatus(this.responseStatus);
     const hook = this.ctx.services.onRequestDone;
-    if (hook !== null) {
+    if (hook !== null && recorded) {
       try {
         hook(this.record());
       } catch {

@@ -11,7 +11,9 @@
  *      listener's order: peer authn,      or it waits (a JWKS fetch, ext_authz, a rate-limit
  *      JWT, authz, ext_authz, rate        service) and the request goes on or is answered then
  *      limits (none yet)
- *   3  route selection                    404, flag NR, empty body (a CONNECT anywhere but
+ *   3  CONNECT to a port that speaks      200; then each request inside runs this path under
+ *      HTTP (`connect-http.ts`)           that port's routes (bytes not HTTP: a byte tunnel)
+ *      route selection                    404, flag NR, empty body (a CONNECT anywhere but
  *                                         on a sidecar's outbound listener too)
  *   4  CORS preflight (filters/cors)      200 with the CORS headers, no body
  *   5  redirect / direct response         the configured answer, with the route's response
@@ -46,8 +48,9 @@ import { CONTINUE, follow, type Continue, type Wait } from '../filters/verdict.j
 import type { ConnectionContext } from '../filters/connection-filter.js';
 import { localReply, type HttpFilter, type HttpFilterRequest, type HttpVerdict, type LocalReply } from '../filters/http-filter.js';
 import { shadowAuthority } from '../filters/mirror/mirror.js';
+import { serveHttpTunnel } from './connect-http.js';
 import { openConnectTunnel } from './connect-tunnel.js';
-import type { HttpListenerContext } from './context.js';
+import type { HttpListenerContext, TunnelledHttpServer } from './context.js';
 import { HttpExchange } from './exchange.js';
 import { addForwardingHeaders, stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
@@ -68,8 +71,8 @@ const HANDED_ON: HandedOn = Object.freeze({ kind: 'handed-on' });
 type Phase = (ex: HttpExchange) => HttpVerdict | HandedOn;
 
 /** Runs one request through the phases. */
-export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerContext, connection: ConnectionContext): void {
-  runPhases(new HttpExchange(stream, ctx, connection, responsePhases), 0);
+export function handleHttpRequest(stream: DownstreamStream, ctx: HttpListenerContext, connection: ConnectionContext, server: TunnelledHttpServer | null = null): void {
+  runPhases(new HttpExchange(stream, ctx, connection, responsePhases, server), 0);
 }
 
 // === Request phases ===
@@ -134,6 +137,21 @@ function thenFilters(w: Wait<HttpVerdict>, filters: readonly HttpFilter[], next:
 }
 
 /**
+ * 3. A CONNECT on a sidecar's outbound listener to a port that speaks HTTP stands for a connection
+ *    captured to that port: it is answered, and the requests inside are served one by one
+ *    (`connect-http.ts`), each through this path. A CONNECT inside such a tunnel is no tunnel again.
+ */
+function connectToHttpPort(ex: HttpExchange): Continue | HandedOn {
+  if (ex.head.method !== 'CONNECT') return CONTINUE;
+  const { ctx, server } = ex;
+  if (server === null || ctx.direction !== 'outbound' || ex.connection.tunnelTarget !== null) return CONTINUE;
+  const target = ctx.routeTable?.httpTunnelFor(ex.head.authority) ?? null;
+  if (target === null) return CONTINUE;
+  serveHttpTunnel(ex, target, server);
+  return HANDED_ON;
+}
+
+/**
  * 3. Route selection: the listener's route table, first match wins. A CONNECT finds a route only
  *    on a sidecar's outbound listener (the app's HTTP_PROXY, where it stands for a captured TCP
  *    connection): Envoy routes a CONNECT only where the connection manager's upgrade config and a
@@ -144,7 +162,7 @@ function thenFilters(w: Wait<HttpVerdict>, filters: readonly HttpFilter[], next:
 function selectRoute(ex: HttpExchange): HttpVerdict {
   const ctx = ex.ctx;
   const table = ctx.routeTable;
-  const route = table === null || (ctx.direction !== 'outbound' && ex.head.method === 'CONNECT') ? null : table.select(ex);
+  const route = table === null || (ex.head.method === 'CONNECT' && (ctx.direction !== 'outbound' || ex.connection.tunnelTarget !== null)) ? null : table.select(ex);
   if (route === null) {
     ctx.stats.no_route++;
     return ROUTE_NOT_FOUND;
@@ -268,6 +286,7 @@ function router(ex: HttpExchange): HandedOn {
 const PHASES: readonly Phase[] = [
   connectionManager,
   listenerFilters,
+  connectToHttpPort,
   selectRoute,
   corsPreflight,
   routeAnswer,
@@ -280,7 +299,7 @@ const PHASES: readonly Phase[] = [
 ];
 
 /** The phase names local replies of failing phases carry. */
-const PHASE_NAMES: readonly string[] = ['connection_manager', 'listener_filters', 'route', 'cors', 'route_answer', 'fault', 'destination', 'header_operations', 'connect', 'mirror', 'router'];
+const PHASE_NAMES: readonly string[] = ['connection_manager', 'listener_filters', 'connect_http', 'route', 'cors', 'route_answer', 'fault', 'destination', 'header_operations', 'connect', 'mirror', 'router'];
 
 // === The runner ===
 

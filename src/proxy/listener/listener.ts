@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { acceptedConnection } from '../connection/connection-context.js';
-import type { HttpListenerContext } from '../http/context.js';
+import type { HttpListenerContext, TunnelledHttpServer } from '../http/context.js';
 import { HttpListenerStats } from '../http/context.js';
 import { newRecord } from '../../telemetry/request-record.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
@@ -58,7 +58,7 @@ export function codecOptions(config: ListenerConfig, serverName: string, secure 
   };
 }
 
-export class Listener {
+export class Listener implements TunnelledHttpServer {
   readonly httpStats = new HttpListenerStats();
   readonly tcpStats = new TcpListenerStats();
   /** The transport step's counters (`no_filter_chain_match`, `ssl.*`). */
@@ -155,18 +155,32 @@ export class Listener {
     // The connection's context, made once: every request on it reads it (addresses, SNI, peer identity).
     const connection = acceptedConnection(socket, ctx, transport);
     const options = transport.secure ? binding.secureCodec : binding.codec;
-    if (codec === 'h2') {
-      this.serveHttp2(socket, options, ctx, initial, connection);
+    this.serveCodec(socket, codec, options, ctx, initial, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection, this));
+  }
+
+  /**
+   * The inside of a CONNECT tunnel one of this listener's connections opened to a port that
+   * speaks HTTP (`http/connect-http.ts`): served by the same codecs and request flow, each
+   * request under the context in force when it arrives, narrowed to the tunnel's port and routes.
+   * The socket is the tunnel's client connection, counted and tracked already.
+   */
+  serveTunnelledHttp(socket: net.Socket, codec: 'http1' | 'h2', initial: Buffer, connection: ConnectionContext, narrow: (ctx: HttpListenerContext) => HttpListenerContext): void {
+    const binding = this.binding;
+    const ctx = binding?.http ?? null;
+    if (binding === null || ctx === null || this.closing) {
+      socket.destroy();
       return;
     }
-    const conn = new Http1ServerConnection(
-      socket,
-      options,
-      (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection),
-      (status, details, remote) => this.onCodecError(ctx, status, details, remote),
-      initial,
-      ctx.port,
-    );
+    this.serveCodec(socket, codec, binding.codec, ctx, initial, (stream: DownstreamStream) => handleHttpRequest(stream, narrow(this.httpContext(ctx)), connection, this));
+  }
+
+  /** One HTTP connection served by its codec, every request handed to `onRequest`. */
+  private serveCodec(socket: net.Socket, codec: 'http1' | 'h2', options: Http1ServerOptions, ctx: HttpListenerContext, initial: Buffer, onRequest: (stream: DownstreamStream) => void): void {
+    if (codec === 'h2') {
+      this.serveHttp2(socket, options, ctx, initial, onRequest);
+      return;
+    }
+    const conn = new Http1ServerConnection(socket, options, onRequest, (status, details, remote) => this.onCodecError(ctx, status, details, remote), initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
   }
@@ -186,12 +200,12 @@ export class Listener {
   }
 
   /** HTTP/2: every stream of the connection runs through the same request flow. */
-  private serveHttp2(socket: net.Socket, codec: Http1ServerOptions, ctx: HttpListenerContext, initial: Buffer, connection: ConnectionContext): void {
+  private serveHttp2(socket: net.Socket, codec: Http1ServerOptions, ctx: HttpListenerContext, initial: Buffer, onRequest: (stream: DownstreamStream) => void): void {
     const events = {
       onStreamRejected: (status: number, details: string, remote: string) => this.onCodecError(ctx, status, details, remote, 'HTTP/2'),
       onProtocolError: () => ctx.stats.downstream_cx_protocol_error++,
     };
-    const conn = new Http2ServerConnection(socket, codec, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection), events, initial, ctx.port);
+    const conn = new Http2ServerConnection(socket, codec, onRequest, events, initial, ctx.port);
     this.httpConnections.add(conn);
     socket.once('close', () => this.httpConnections.delete(conn));
   }

@@ -27,6 +27,16 @@ interface Entry {
 interface CompiledVirtualHost {
   name: string;
   entries: Entry[];
+  /** What a CONNECT to the host opens when it carries HTTP (the snapshot's `connect`), else null. */
+  httpTunnel: HttpTunnelTarget | null;
+}
+
+/** A virtual host whose CONNECT tunnels carry HTTP requests, each served through its routes. */
+export interface HttpTunnelTarget {
+  /** The virtual host's routes alone: the requests inside are the port's, whatever Host they carry. */
+  readonly routes: RouteTable;
+  /** Where a tunnel whose first bytes are not HTTP goes, as a byte tunnel. */
+  readonly tcpCluster: string;
 }
 
 export class RouteTable {
@@ -57,6 +67,14 @@ export class RouteTable {
     return null;
   }
 
+  /**
+   * The tunnel target of a CONNECT to `authority` when its virtual host serves the HTTP inside
+   * (`VirtualHost.connect`), else null: the CONNECT is routed as a byte tunnel.
+   */
+  httpTunnelFor(authority: string): HttpTunnelTarget | null {
+    return this.domains.find(authority)?.httpTunnel ?? null;
+  }
+
   /** Name of the virtual host serving this Host / :authority, if any. */
   virtualHostFor(authority: string): string | undefined {
     return this.domains.find(authority)?.name;
@@ -83,7 +101,22 @@ function compileVirtualHost(vh: VirtualHost, where: string): CompiledVirtualHost
   if (!Array.isArray(vh.routes)) throw new RouteConfigError(`${where}.routes`, 'must be a list');
   const entries: Entry[] = [];
   vh.routes.forEach((r, i) => entries.push(...compileRoute(r, vh.name, `${where}.routes[${i}]`)));
-  return { name: vh.name, entries };
+  const compiled: CompiledVirtualHost = { name: vh.name, entries, httpTunnel: null };
+  if (vh.connect !== undefined) compiled.httpTunnel = compileHttpTunnel(vh, compiled, `${where}.connect`);
+  return compiled;
+}
+
+/** The tunnel target of a virtual host with `connect`: a table of that host alone, under any Host. */
+function compileHttpTunnel(vh: VirtualHost, compiled: CompiledVirtualHost, where: string): HttpTunnelTarget {
+  const c: unknown = vh.connect;
+  if (c === null || typeof c !== 'object') throw new RouteConfigError(where, 'must be an object');
+  const { serve, tcpCluster } = c as Record<string, unknown>;
+  if (serve !== 'http') throw new RouteConfigError(`${where}.serve`, `must be "http", not ${JSON.stringify(serve)}`);
+  if (typeof tcpCluster !== 'string' || tcpCluster === '') throw new RouteConfigError(`${where}.tcpCluster`, 'must be a non-empty string');
+  const only = new DomainIndex<CompiledVirtualHost>();
+  only.add(['*'], compiled, `${where}`, new Map());
+  const config: RouteConfig = { name: `connect|${vh.name}`, virtualHosts: [{ name: vh.name, domains: ['*'], routes: vh.routes }] };
+  return { routes: new RouteTable(config, only.seal()), tcpCluster };
 }
 
 /** One entry per match block (Istio emits one Envoy route per block), or one for no blocks. */
