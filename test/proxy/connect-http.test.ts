@@ -16,6 +16,10 @@ import { grpcFrame, grpcHeaders, grpcStatusOf, h2request, messagesOf, startH2Bac
 import type { H2Backend } from './http2-helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import type { ProxySnapshot, Route } from '../../src/snapshot/index.js';
+import { stopConnection, type ConnectionContext, type ConnectionFilter } from '../../src/proxy/filters/connection-filter.js';
+import type { HttpFilter, HttpFilterRequest } from '../../src/proxy/filters/http-filter.js';
+import { CONTINUE } from '../../src/proxy/filters/verdict.js';
+import { withListenerFilters } from './filters/helpers.js';
 
 /** A TCP echo server prefixing what it returns with its name. */
 async function startTcpEcho(name: string): Promise<{ port: number; close(): Promise<void> }> {
@@ -311,5 +315,61 @@ describe('CONNECT to a port that speaks HTTP', () => {
       session.close();
       await proxy.proxy.applySnapshot({ ...base, version: '3' });
     }
+  });
+
+  test('the tunnel passes the connection phase first: a filter that closes it gets 200 then FIN, and no request reaches a backend', async () => {
+    const seen: ConnectionContext[] = [];
+    const deny: ConnectionFilter = {
+      name: 'authz',
+      decide(conn) {
+        seen.push(conn);
+        return stopConnection('close', 'rbac_access_denied_matched_policy[none]');
+      },
+    };
+    withListenerFilters(proxy.proxy, 'out', { connection: [deny] });
+    const served = a.count + b.count + c.count;
+    try {
+      const s = net.connect(proxy.port('out'), '127.0.0.1');
+      await once(s, 'connect');
+      let got = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => (got += d));
+      s.on('error', () => {});
+      s.write('CONNECT svc:8000 HTTP/1.1\r\nHost: svc:8000\r\n\r\nGET / HTTP/1.1\r\nHost: svc:8000\r\n\r\n');
+      await once(s, 'close');
+      assert.match(got, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.doesNotMatch(got.slice(got.indexOf('\r\n\r\n') + 4), /HTTP\/1\.1/, 'nothing answered inside');
+      assert.equal(a.count + b.count + c.count, served);
+      assert.equal(seen[0].tunnelTarget, 'svc:8000');
+      assert.equal(seen[0].destinationPort, 8000);
+    } finally {
+      withListenerFilters(proxy.proxy, 'out', { connection: [] });
+    }
+  });
+
+  test('listener filters see each request inside with the tunnel as its connection and the tunnel port as its port', async () => {
+    const seen: { path: string; port: number; target: string | null }[] = [];
+    const watch: HttpFilter = {
+      name: 'watch',
+      decide(req: HttpFilterRequest) {
+        seen.push({ path: req.path, port: req.port, target: req.connection.tunnelTarget });
+        return CONTINUE;
+      },
+    };
+    withListenerFilters(proxy.proxy, 'out', { http: [watch] });
+    try {
+      const tunnel = await openTunnel(proxy.port('out'), 'svc:8000');
+      const reader = new ResponseReader(tunnel);
+      tunnel.write('GET /one HTTP/1.1\r\nHost: svc:8000\r\n\r\n');
+      assert.equal((await reader.next()).status, 200);
+      tunnel.destroy();
+    } finally {
+      withListenerFilters(proxy.proxy, 'out', { http: [] });
+    }
+    // The CONNECT itself, on the listener's connection; then the request inside, on the tunnel.
+    assert.deepEqual(seen, [
+      { path: 'svc:8000', port: proxy.port('out'), target: null },
+      { path: '/one', port: 8000, target: 'svc:8000' },
+    ]);
   });
 });
