@@ -6,7 +6,7 @@
  * `grpcStatus: UNAVAILABLE` fails each call at once with code 14, and each call is an
  * `istio_requests_total` sample with its `grpc_response_status`.
  */
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { repoRoot } from '../helpers/cli.js';
@@ -77,6 +77,8 @@ interface CallResult {
   code: number;
   hostname?: string;
   details?: string;
+  /** How long the call took, shown as a diagnostic only. */
+  ms: number;
 }
 
 interface ProxyInfo {
@@ -88,13 +90,15 @@ describe('in-mesh gRPC through the sidecar (grpc-js, HTTP_PROXY)', { timeout: 24
   let mesh: Mesh;
 
   /** `skiff exec deploy/curl -- node grpc-client.js grpc-echo:7070 N DEADLINE`: one line per call. */
-  const calls = async (n: number): Promise<CallResult[]> => {
+  const calls = async (t: TestContext, n: number): Promise<CallResult[]> => {
     const client = join(repoRoot, 'dist/test/e2e/fixtures/grpc-client.js');
     const res = await mesh.exec('deploy/curl', 'default', ['node', client, 'grpc-echo:7070', String(n), String(DEADLINE_MS)]);
     assert.equal(res.code, 0, res.stderr);
     const lines = res.stdout.trim().split('\n');
     assert.equal(lines.length, n, res.stdout);
-    return lines.map((l) => JSON.parse(l) as CallResult);
+    const results = lines.map((l) => JSON.parse(l) as CallResult);
+    t.diagnostic(`calls: ${results.map((r) => `${r.code}${r.hostname === undefined ? '' : `@${r.hostname}`} in ${r.ms} ms`).join(', ')}`);
+    return results;
   };
 
   /** The `istio_requests_total` samples of the curl sidecar towards grpc-echo, by grpc status. */
@@ -125,8 +129,8 @@ describe('in-mesh gRPC through the sidecar (grpc-js, HTTP_PROXY)', { timeout: 24
     await mesh?.stop();
   });
 
-  test('calls on one channel are balanced per call over both replicas', async () => {
-    const results = await calls(10);
+  test('calls on one channel are balanced per call over both replicas', async (t) => {
+    const results = await calls(t, 10);
     assert.deepEqual(
       results.filter((r) => r.code !== 0),
       [],
@@ -135,10 +139,10 @@ describe('in-mesh gRPC through the sidecar (grpc-js, HTTP_PROXY)', { timeout: 24
     assert.equal(replicas.size, 2, `both replicas answer: ${[...replicas].join(', ')}`);
   });
 
-  test('a VirtualService abort with grpcStatus UNAVAILABLE fails each call with code 14, and calls work again once it is gone', async () => {
+  test('a VirtualService abort with grpcStatus UNAVAILABLE fails each call with code 14, and calls work again once it is gone', async (t) => {
     await mesh.apply(ABORT_ALL);
     await mesh.settle();
-    const aborted = await calls(3);
+    const aborted = await calls(t, 3);
     assert.deepEqual(
       aborted.map((r) => r.code),
       [14, 14, 14],
@@ -146,7 +150,7 @@ describe('in-mesh gRPC through the sidecar (grpc-js, HTTP_PROXY)', { timeout: 24
     );
     await mesh.delete(ABORT_ALL);
     await mesh.settle();
-    const ok = await calls(2);
+    const ok = await calls(t, 2);
     assert.deepEqual(
       ok.map((r) => r.code),
       [0, 0],
