@@ -37,10 +37,11 @@ export class TlsCompiler {
 export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler()): CheckedSnapshot {
   const valid = validateSnapshot(input, compileRouteConfig);
   const { snapshot } = valid;
+  const named = new Map((snapshot.secrets ?? []).map((s) => [s.name, s]));
   const upstreamTls = new Map<string, UpstreamTls>();
   snapshot.clusters.forEach((c, i) => {
     if (c.tls === undefined) return;
-    const compiled = compileUpstreamTls(c.tls, `clusters[${i}].tls`, tls.secrets, tls.upstream);
+    const compiled = compileUpstreamTls(c.tls, `clusters[${i}].tls`, tls.secrets, tls.upstream, named);
     if (compiled !== null) upstreamTls.set(c.name, compiled);
   });
   const serverTls = new Map<string, Map<string, ServerTls>>();
@@ -51,7 +52,7 @@ export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler
       if (config === undefined) return;
       const protocol = chain.protocol ?? l.protocol;
       const at = `listeners[${i}].filterChains[${j}].transport.tls`;
-      chains.set(chain.name, compileServerTls(config, at, protocol === 'tcp' ? [] : ALPN.http, tls.secrets, tls.server, TLS_HANDSHAKE_TIMEOUT_MS));
+      chains.set(chain.name, compileServerTls(config, at, protocol === 'tcp' ? [] : ALPN.http, tls.secrets, tls.server, TLS_HANDSHAKE_TIMEOUT_MS, named));
     });
     if (chains.size > 0) serverTls.set(l.name, chains);
   });

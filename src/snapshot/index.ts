@@ -26,7 +26,7 @@ export {
   WRR_DEFAULTS,
   withDefaults,
 } from './cluster-defaults.js';
-export type { ClientTlsMode, ClusterTlsConfig, ServerTlsConfig, ServerTlsMode, TlsSource } from './tls.js';
+export type { ClientTlsMode, ClusterTlsConfig, ServerTlsConfig, ServerTlsMode, TlsSecret, TlsSecretPart, TlsSource } from './tls.js';
 export { ALPN, istioMutualSni } from './tls.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';
 export { TelemetryConfigError, checkSampling, checkTelemetryConfig, checkUrl } from './telemetry.js';

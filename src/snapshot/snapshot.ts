@@ -7,6 +7,7 @@ import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
 import type { ListenerConfig } from './listeners.js';
 import type { RouteConfig } from './routes.js';
 import type { TelemetryConfig } from './telemetry.js';
+import type { TlsSecret } from './tls.js';
 
 export interface WorkloadIdentity {
   name: string;
@@ -30,6 +31,11 @@ export interface ProxySnapshot {
   clusters: (ClusterConfigInput | ClusterConfig)[];
   /** Access logging and tracing (`telemetry.ts`); absent = the proxy's command-line defaults. */
   telemetry?: TelemetryConfig;
+  /**
+   * Named certificates, keys and CA bundles that listeners' and clusters' TLS take by name
+   * (`{secret: name}`), as Envoy takes SDS secrets: gateway credentials from Kubernetes Secrets.
+   */
+  secrets?: TlsSecret[];
 }
 
 /** A snapshot as validation returns it: every cluster with its defaults resolved. */

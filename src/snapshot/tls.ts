@@ -3,14 +3,31 @@
  * `ClientTLSSettings`, the DestinationRule `tls` block) and what a listener's filter chain
  * terminates (Istio's `ServerTLSSettings` and PeerAuthentication's mTLS), with their checks.
  *
- * Certificates, keys and CA bundles are PEM text in the snapshot or a file the proxy reads when it
- * applies the snapshot. ISTIO_MUTUAL carries none: the proxy uses its workload certificate and
- * the mesh root (Istio's SDS secrets `default` and `ROOTCA`).
+ * Certificates, keys and CA bundles are PEM text in the snapshot, a file the proxy reads when it
+ * applies the snapshot, or a named secret of the snapshot's `secrets` section (Istio's SDS
+ * secrets such as `kubernetes://httpbin-credential`, which the control plane reads from Kubernetes
+ * Secrets): naming the secret keeps its PEM text out of listeners and clusters, and the proxy
+ * shows a secret only by name and serial. ISTIO_MUTUAL carries none: the proxy uses its workload
+ * certificate and the mesh root (Istio's SDS secrets `default` and `ROOTCA`).
  */
 import { SnapshotError, list, obj, oneOf, str } from './checks.js';
 
-/** PEM text, inline or in a file the proxy reads. */
-export type TlsSource = { pem: string } | { file: string };
+/** PEM text, inline, in a file the proxy reads, or the part of a named secret the field asks for. */
+export type TlsSource = { pem: string } | { file: string } | { secret: string };
+
+/** Which part of a named secret a field takes. */
+export type TlsSecretPart = 'certificate' | 'privateKey' | 'caCertificates';
+
+/**
+ * A named secret (Envoy's SDS secret): a certificate chain with its key, CA certificates, or both,
+ * as PEM text. Fields name it with `{secret: name}` and take the part they stand for.
+ */
+export interface TlsSecret {
+  name: string;
+  certificate?: string;
+  privateKey?: string;
+  caCertificates?: string;
+}
 
 /** Istio's `ClientTLSSettings.TLSmode`. */
 export type ClientTlsMode = 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
@@ -69,8 +86,11 @@ const SERVER_MODES = ['SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL'] as const;
 export function checkTlsSource(v: unknown, at: string): TlsSource {
   const o = obj(v, at);
   const keys = Object.keys(o);
-  if (keys.length !== 1 || (keys[0] !== 'pem' && keys[0] !== 'file')) throw new SnapshotError(at, 'must be {pem: "<PEM text>"} or {file: "<path>"}');
+  if (keys.length !== 1 || (keys[0] !== 'pem' && keys[0] !== 'file' && keys[0] !== 'secret')) {
+    throw new SnapshotError(at, 'must be {pem: "<PEM text>"}, {file: "<path>"} or {secret: "<name in secrets>"}');
+  }
   if (keys[0] === 'file') return { file: str(o.file, `${at}.file`) };
+  if (keys[0] === 'secret') return { secret: str(o.secret, `${at}.secret`) };
   const pem = str(o.pem, `${at}.pem`);
   if (!pem.includes('-----BEGIN ')) throw new SnapshotError(`${at}.pem`, 'is not PEM text (no -----BEGIN line)');
   return { pem };
@@ -180,4 +200,41 @@ export function resolveClusterTls(tls: ClusterTlsConfig, clusterName: string, pr
     out.alpn ??= [...(protocol === 'http2' ? ALPN.inMeshH2 : ALPN.inMesh)];
   } else if (out.alpn === undefined && protocol === 'http2') out.alpn = ['h2'];
   return out;
+}
+
+function pemText(v: unknown, at: string): string {
+  const pem = str(v, at);
+  if (!pem.includes('-----BEGIN ')) throw new SnapshotError(at, 'is not PEM text (no -----BEGIN line)');
+  return pem;
+}
+
+/** Checks the snapshot's `secrets` section: unique names, PEM parts, a key only with its certificate. */
+export function checkTlsSecrets(v: unknown, at: string): TlsSecret[] {
+  const names = new Set<string>();
+  return list(v, at).map((item, i) => {
+    const iat = `${at}[${i}]`;
+    const o = obj(item, iat);
+    const secret: TlsSecret = { name: str(o.name, `${iat}.name`) };
+    if (names.has(secret.name)) throw new SnapshotError(`${iat}.name`, `duplicate secret name ${JSON.stringify(secret.name)}`);
+    names.add(secret.name);
+    for (const part of ['certificate', 'privateKey', 'caCertificates'] as const) {
+      if (o[part] !== undefined) secret[part] = pemText(o[part], `${iat}.${part}`);
+    }
+    if ((secret.certificate === undefined) !== (secret.privateKey === undefined)) {
+      throw new SnapshotError(`${iat}.${secret.privateKey === undefined ? 'privateKey' : 'certificate'}`, 'certificate and privateKey go together');
+    }
+    if (secret.certificate === undefined && secret.caCertificates === undefined) throw new SnapshotError(iat, 'holds neither a certificate nor CA certificates');
+    return secret;
+  });
+}
+
+/**
+ * Checks that a `{secret}` source names a secret of the snapshot holding the part its field takes;
+ * other sources pass.
+ */
+export function checkSecretRef(source: TlsSource | undefined, part: TlsSecretPart, at: string, secrets: ReadonlyMap<string, TlsSecret>): void {
+  if (source === undefined || !('secret' in source)) return;
+  const secret = secrets.get(source.secret);
+  if (secret === undefined) throw new SnapshotError(`${at}.secret`, `no secret named ${JSON.stringify(source.secret)} in secrets`);
+  if (secret[part] === undefined) throw new SnapshotError(`${at}.secret`, `secret ${JSON.stringify(source.secret)} holds no ${part}`);
 }

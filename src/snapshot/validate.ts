@@ -6,6 +6,7 @@ import { SnapshotError, list, obj, oneOf, str, stringMap } from './checks.js';
 import { ClusterConfigError, withDefaults } from './cluster-defaults.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
 import { checkListener } from './listeners.js';
+import { checkSecretRef, checkTlsSecrets, type TlsSecret } from './tls.js';
 import { RouteConfigError, type RouteConfig } from './routes.js';
 import type { NodeConfig, ResolvedSnapshot } from './snapshot.js';
 import { TelemetryConfigError, checkTelemetryConfig } from './telemetry.js';
@@ -88,6 +89,8 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
   });
 
   const snapshot: ResolvedSnapshot = { version, node, listeners, routes, clusters };
+  if (o.secrets !== undefined) snapshot.secrets = checkTlsSecrets(o.secrets, 'secrets');
+  checkSecretRefs(snapshot);
   if (o.telemetry !== undefined) {
     try {
       snapshot.telemetry = checkTelemetryConfig(o.telemetry);
@@ -97,4 +100,26 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
     }
   }
   return { snapshot, routeTables };
+}
+
+/** Every `{secret}` a cluster's or a filter chain's TLS names is in the snapshot's `secrets`, with the part it takes. */
+function checkSecretRefs(snapshot: ResolvedSnapshot): void {
+  const secrets = new Map<string, TlsSecret>((snapshot.secrets ?? []).map((s) => [s.name, s]));
+  snapshot.clusters.forEach((c, i) => {
+    if (c.tls === undefined) return;
+    const at = `clusters[${i}].tls`;
+    checkSecretRef(c.tls.clientCertificate, 'certificate', `${at}.clientCertificate`, secrets);
+    checkSecretRef(c.tls.privateKey, 'privateKey', `${at}.privateKey`, secrets);
+    checkSecretRef(c.tls.caCertificates, 'caCertificates', `${at}.caCertificates`, secrets);
+  });
+  snapshot.listeners.forEach((l, i) => {
+    l.filterChains?.forEach((chain, j) => {
+      const tls = chain.transport?.tls;
+      if (tls === undefined) return;
+      const at = `listeners[${i}].filterChains[${j}].transport.tls`;
+      checkSecretRef(tls.certificate, 'certificate', `${at}.certificate`, secrets);
+      checkSecretRef(tls.privateKey, 'privateKey', `${at}.privateKey`, secrets);
+      checkSecretRef(tls.caCertificates, 'caCertificates', `${at}.caCertificates`, secrets);
+    });
+  });
 }

@@ -39,7 +39,7 @@ describe('cluster tls', () => {
     clusterRefused(withTls({ mode: 'ISTIO_MUTUAL', caCertificates: { pem: '-----BEGIN CERTIFICATE-----' } }), 'tls.caCertificates', /must be empty with ISTIO_MUTUAL/);
     clusterRefused(withTls({ mode: 'SIMPLE', insecureSkipVerify: true, subjectAltNames: ['a'] }), 'tls.subjectAltNames', /insecureSkipVerify/);
     clusterRefused(withTls({ mode: 'SIMPLE', caCertificates: { pem: 'not pem' } }), 'tls.caCertificates.pem', /not PEM text/);
-    clusterRefused(withTls({ mode: 'SIMPLE', caCertificates: { path: '/x' } }), 'tls.caCertificates', /\{pem: .*\} or \{file: .*\}/);
+    clusterRefused(withTls({ mode: 'SIMPLE', caCertificates: { path: '/x' } }), 'tls.caCertificates', /\{pem: .*\}, \{file: .*\} or \{secret: .*\}/);
   });
 
   test('ISTIO_MUTUAL is resolved with Istio\'s SNI and ALPN for the cluster', () => {
@@ -74,5 +74,28 @@ describe('listener filter chains', () => {
     refused(withChains([{ name: 'a', transport: { mode: 'STRICT', tls } }]), 'listeners[0].filterChains[0].transport.tls.privateKey', /does not match the certificate/);
     const good = checkSnapshot(withChains([{ name: 'a', transport: { mode: 'PERMISSIVE', tls: { ...tls, privateKey: { file: one.keyFile } } } }]));
     assert.equal(good.snapshot.listeners[0].filterChains?.[0].transport?.mode, 'PERMISSIVE');
+  });
+});
+
+describe('named secrets', () => {
+  const withSecrets = (secrets: unknown, tls: unknown): ProxySnapshot =>
+    snapshot({ listeners: [{ ...httpListener('gw', 'r'), filterChains: [{ name: 'a', transport: { mode: 'STRICT', tls } }] } as never], routes, clusters: [cluster('app', [9080])], secrets } as never);
+
+  test('a chain takes a named secret\'s parts; a name not in secrets, or a part the secret lacks, is refused at the field', () => {
+    const ca = authority('mesh');
+    const leaf = ca.issue('gw', ['DNS:httpbin.example.com']);
+    const secrets = [
+      { name: 'kubernetes://cred', certificate: leaf.cert, privateKey: leaf.key },
+      { name: 'kubernetes://cred-cacert', caCertificates: ca.cert },
+    ];
+    const tls = { mode: 'MUTUAL', certificate: { secret: 'kubernetes://cred' }, privateKey: { secret: 'kubernetes://cred' }, caCertificates: { secret: 'kubernetes://cred-cacert' } };
+    const checked = checkSnapshot(withSecrets(secrets, tls));
+    assert.equal(checked.serverTls.get('gw')?.get('a')?.verifiesClient, true);
+    refused(withSecrets(secrets, { ...tls, certificate: { secret: 'kubernetes://other' } }), 'listeners[0].filterChains[0].transport.tls.certificate.secret', /no secret named "kubernetes:\/\/other" in secrets/);
+    refused(withSecrets(secrets, { ...tls, caCertificates: { secret: 'kubernetes://cred' } }), 'listeners[0].filterChains[0].transport.tls.caCertificates.secret', /holds no caCertificates/);
+    refused(withSecrets([...secrets, secrets[0]], tls), 'secrets[2].name', /duplicate secret name/);
+    refused(withSecrets([{ name: 'k', certificate: leaf.cert }], tls), 'secrets[0].privateKey', /go together/);
+    const otherKey = ca.issue('gw2', ['DNS:x.example.com']).key;
+    refused(withSecrets([{ ...secrets[0], privateKey: otherKey }, secrets[1]], tls), 'listeners[0].filterChains[0].transport.tls.privateKey', /does not match the certificate/);
   });
 });

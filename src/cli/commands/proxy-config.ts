@@ -120,7 +120,7 @@ export function register(program: Command): void {
     if (type === 'secret') {
       const dump = (await fetchAdmin('/certs')) as CertsDump;
       if (typeof dump !== 'object' || dump === null || !Array.isArray(dump.secrets)) throw new Error(`proxy ${name} answered /certs with something else than its secrets`);
-      if (!dump.identity && opts.output !== 'json') throw new Error(`proxy ${name} runs without a workload identity (it was started without --credential-file), so it holds no secrets`);
+      if (!dump.identity && dump.secrets.length === 0 && opts.output !== 'json') throw new Error(`proxy ${name} runs without a workload identity (it was started without --credential-file), so it holds no secrets`);
       process.stdout.write(opts.output === 'json' ? `${JSON.stringify(dump, null, 2)}\n` : tables.secretsTable(dump));
       return;
     }

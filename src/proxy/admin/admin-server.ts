@@ -1,7 +1,7 @@
 /**
  * The admin endpoints Istio users reach for (Envoy's admin API shapes): `/config_dump`,
  * `/clusters`, `/stats`, `/listeners`, `/ready`, `/logging`, `/certs` (the workload certificate
- * and root in force, `CertsDump`) on the admin port, and `/healthz/ready` on the health port. Off
+ * and root in force and the snapshot's named secrets, `CertsDump`) on the admin port, and `/healthz/ready` on the health port. Off
  * the request path, so plain node:http serves them.
  */
 import http from 'node:http';
@@ -12,6 +12,7 @@ import { renderClusters } from './clusters-text.js';
 import { proxyLogLevels } from './log-levels.js';
 import { combineWorkerStats } from './worker-stats.js';
 import { certsDump } from './certs.js';
+import { configDump } from './secret-summary.js';
 import type { IdentityState } from '../identity/workload-identity.js';
 
 /** What the admin endpoints read of the proxy they serve (`SkiffProxy` is one). */
@@ -45,7 +46,7 @@ type StatsOf = (proxy: AdminView) => Promise<ReadonlyMap<string, number>>;
 const TEXT = 'text/plain; charset=UTF-8';
 
 const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
-  '/config_dump': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(p.snapshot ?? {}, null, 2)}\n` }),
+  '/config_dump': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(configDump(p.snapshot), null, 2)}\n` }),
   '/clusters': (p) => ({ status: 200, type: TEXT, body: renderClusters(p.clusterManager) }),
   '/listeners': (p) => ({
     status: 200,
@@ -64,7 +65,7 @@ const ADMIN_ROUTES: Readonly<Record<string, Handler>> = {
     }
     return { status: 200, type: TEXT, body: proxyLogLevels.render() };
   },
-  '/certs': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(certsDump(p.certificate), null, 2)}\n` }),
+  '/certs': (p) => ({ status: 200, type: 'application/json', body: `${JSON.stringify(certsDump(p.certificate, p.snapshot?.secrets), null, 2)}\n` }),
   '/ready': (p) => (p.ready ? { status: 200, type: TEXT, body: 'LIVE\n' } : { status: 503, type: TEXT, body: 'PRE_INITIALIZING\n' }),
   '/server_info': (p) => ({
     status: 200,

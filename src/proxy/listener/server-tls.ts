@@ -11,7 +11,7 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { ServerTlsConfig } from '../../snapshot/index.js';
-import { readPem, secureContext } from '../tls/material.js';
+import { readPem, secureContext, type NamedSecrets } from '../tls/material.js';
 import type { CompiledCache } from '../tls/compiled-cache.js';
 import { carriesOneOf, parseSubjectAltNames } from '../tls/san.js';
 import type { WorkloadSecrets } from '../tls/workload-secrets.js';
@@ -183,12 +183,13 @@ export function compileServerTls(
   secrets: WorkloadSecrets,
   cache: CompiledCache<ServerTls>,
   handshakeTimeoutMs: number,
+  named?: NamedSecrets,
 ): ServerTls {
   const paths = { cert: `${at}.certificate`, key: `${at}.privateKey`, ca: `${at}.caCertificates` };
   let own: ServedMaterial | null = null;
   if (config.mode !== 'ISTIO_MUTUAL') {
-    own = { cert: readPem(config.certificate!, paths.cert), key: readPem(config.privateKey!, paths.key) };
-    if (config.caCertificates !== undefined) own.ca = readPem(config.caCertificates, paths.ca);
+    own = { cert: readPem(config.certificate!, paths.cert, 'certificate', named), key: readPem(config.privateKey!, paths.key, 'privateKey', named) };
+    if (config.caCertificates !== undefined) own.ca = readPem(config.caCertificates, paths.ca, 'caCertificates', named);
   }
   const alpn = config.alpn ?? defaultAlpn;
   const key = JSON.stringify([config, alpn, own, handshakeTimeoutMs]);

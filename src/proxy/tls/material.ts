@@ -7,11 +7,24 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { SnapshotError } from '../../snapshot/index.js';
-import type { TlsSource } from '../../snapshot/index.js';
+import type { TlsSecret, TlsSecretPart, TlsSource } from '../../snapshot/index.js';
 
-/** The PEM text of a source: inline, or the file's content now. */
-export function readPem(source: TlsSource, at: string): string {
+/** The snapshot's named secrets by name. */
+export type NamedSecrets = ReadonlyMap<string, TlsSecret>;
+
+const NO_SECRETS: NamedSecrets = new Map();
+
+/**
+ * The PEM text of a source: inline, the file's content now, or the `part` of a named secret (the
+ * snapshot's validation checked that it is there).
+ */
+export function readPem(source: TlsSource, at: string, part: TlsSecretPart, secrets: NamedSecrets = NO_SECRETS): string {
   if ('pem' in source) return source.pem;
+  if ('secret' in source) {
+    const pem = secrets.get(source.secret)?.[part];
+    if (pem === undefined) throw new SnapshotError(`${at}.secret`, `no ${part} in a secret named ${JSON.stringify(source.secret)}`);
+    return pem;
+  }
   try {
     return readFileSync(source.file, 'utf8');
   } catch (err) {

@@ -7,7 +7,7 @@
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { ALPN } from '../../snapshot/index.js';
 import type { ClusterTlsConfig } from '../../snapshot/index.js';
-import { readPem, secureContext } from '../tls/material.js';
+import { readPem, secureContext, type NamedSecrets } from '../tls/material.js';
 import { SAN_MISMATCH_CODE } from '../tls/failure-text.js';
 import { carriesOneOf, parseSubjectAltNames } from '../tls/san.js';
 import type { WorkloadSecrets } from '../tls/workload-secrets.js';
@@ -80,13 +80,19 @@ export class UpstreamTls {
  * `SnapshotError` with `at` and the field); an unchanged config with unchanged files comes back
  * as the object compiled before.
  */
-export function compileUpstreamTls(config: ClusterTlsConfig, at: string, secrets: WorkloadSecrets, cache: CompiledCache<UpstreamTls>): UpstreamTls | null {
+export function compileUpstreamTls(
+  config: ClusterTlsConfig,
+  at: string,
+  secrets: WorkloadSecrets,
+  cache: CompiledCache<UpstreamTls>,
+  named?: NamedSecrets,
+): UpstreamTls | null {
   if (config.mode === 'DISABLE') return null;
   const paths = { cert: `${at}.clientCertificate`, key: `${at}.privateKey`, ca: `${at}.caCertificates` };
   const parts: { cert?: string; key?: string; ca?: string } = {};
-  if (config.clientCertificate !== undefined) parts.cert = readPem(config.clientCertificate, paths.cert);
-  if (config.privateKey !== undefined) parts.key = readPem(config.privateKey, paths.key);
-  if (config.caCertificates !== undefined) parts.ca = readPem(config.caCertificates, paths.ca);
+  if (config.clientCertificate !== undefined) parts.cert = readPem(config.clientCertificate, paths.cert, 'certificate', named);
+  if (config.privateKey !== undefined) parts.key = readPem(config.privateKey, paths.key, 'privateKey', named);
+  if (config.caCertificates !== undefined) parts.ca = readPem(config.caCertificates, paths.ca, 'caCertificates', named);
   const key = JSON.stringify([config, parts.cert, parts.key, parts.ca]);
   return cache.get(key, () => new UpstreamTls(config, secrets, config.mode === 'ISTIO_MUTUAL' ? null : secureContext(parts, paths)));
 }
