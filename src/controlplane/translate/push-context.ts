@@ -2,7 +2,7 @@
  * The index of one configuration generation, built once and shared by the translation of every
  * proxy (Istio's PushContext): services by host, VirtualServices with their resolved hosts and
  * gateways, DestinationRules by namespace and host (same-host rules merged), Gateways, Sidecars,
- * Telemetry resources,
+ * Telemetry resources, Kubernetes Secrets by namespace and name (TLS credentials),
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
@@ -116,6 +116,8 @@ export class ConfigIndex {
   /** Telemetry resources (telemetry.istio.io), oldest first. */
   readonly telemetries: readonly TelemetryEntry[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
+  /** core/v1 Secrets by `namespace/name`. */
+  private readonly secrets = new Map<string, Resource>();
   private readonly visibleServices = new Map<string, MeshService[]>();
   private readonly visibleVs = new Map<string, VirtualServiceEntry[]>();
 
@@ -160,7 +162,11 @@ export class ConfigIndex {
       if (!isNetworking(r, 'DestinationRule')) continue;
       this.addDestinationRule(r);
     }
+    for (const r of config) if (r.kind === 'Secret' && r.apiVersion === 'v1') this.secrets.set(`${ns(r)}/${r.metadata.name}`, r);
   }
+
+  /** The Secret `name` of `namespace` (TLS credentials), if the config has it. */
+  readonly secret = (namespace: string, name: string): Resource | undefined => this.secrets.get(`${namespace}/${name}`);
 
   /**
    * Rules for the same host in one namespace merge as Istio merges them: the first rule's traffic

@@ -89,7 +89,7 @@ function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<R
 }
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
-  const { listeners, routes } = buildGatewayListeners(index, target, warn);
+  const { listeners, routes, secrets } = buildGatewayListeners(index, target, warn);
   const node: NodeConfig = {
     id: target.id,
     kind: 'gateway',
@@ -101,6 +101,7 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     routes,
     clusters: [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace }), ...fallbackClusters()],
     ...withTelemetry(index, target.namespace, target.labels),
+    ...(secrets.length === 0 ? {} : { secrets }),
   };
 }
 
