@@ -12,6 +12,7 @@ import type { AnalysisMessage, Analyzer, MessageResource } from './context.js';
 import { documentationUrl, MessageTypes, text } from './messages.js';
 import type { Level, MessageType } from './messages.js';
 import { destinationRules } from './analyzers/destination-rules.js';
+import { gatewayCredentials } from './analyzers/gateway-credentials.js';
 import { gatewaySelectors } from './analyzers/gateway-selectors.js';
 import { notEnforced } from './analyzers/not-enforced.js';
 import { servicePortNames } from './analyzers/service-port-names.js';
@@ -33,6 +34,7 @@ export const analyzers: readonly Analyzer[] = [
   vsMeshConflicts,
   vsUnreachableRules,
   gatewaySelectors,
+  gatewayCredentials,
   sidecarSelectors,
   workloadSelectors,
   destinationRules,

@@ -87,6 +87,12 @@ export const MessageTypes = {
     'Warning',
     'Host defined in VirtualService not found in Gateway.',
   ),
+  InvalidGatewayCredential: type(
+    'IST0161',
+    'InvalidGatewayCredential',
+    'Error',
+    'The credential provided for the Gateway resource is invalid; the server using it is not served.',
+  ),
   SchemaWarning: type('IST0133', 'SchemaWarning', 'Warning', 'The resource has a schema validation warning.'),
   UnknownDestinationRuleHost: type(
     'IST0174',
@@ -140,6 +146,7 @@ export function list(items: readonly string[]): string {
 /** Message texts, in Istio's wording. */
 export const text = {
   referencedResourceNotFound: (reftype: string, refval: string) => `Referenced ${reftype} not found: ${q(refval)}`,
+  invalidGatewayCredential: (credential: string, reason: string) => `The credential ${q(credential)} of the Gateway is invalid: ${reason}`,
   schemaValidationError: (err: string) => `Schema validation error: ${err}`,
   schemaWarning: (err: string) => `Schema validation warning: ${err}`,
   conflictingMeshGatewayHosts: (virtualServices: string, host: string) =>

@@ -68,13 +68,19 @@ function policyField(field: string, portLevel: boolean, applies: (value: unknown
       .map(([base]) => [...base, ...keys]);
 }
 
-/** Gateway servers that terminate TLS (HTTPS, or TLS in a mode other than PASSTHROUGH). */
-function terminatingServers(r: Resource): FieldPath[] {
+/**
+ * Gateway servers whose TLS Skiff does not serve: TLS-protocol servers that terminate (HTTPS
+ * servers in SIMPLE, MUTUAL or ISTIO_MUTUAL are served, and PASSTHROUGH on either protocol), and
+ * the modes OPTIONAL_MUTUAL and AUTO_PASSTHROUGH.
+ */
+function unservedTlsServers(r: Resource): FieldPath[] {
   const out: FieldPath[] = [];
   items(at(r.spec, ['servers'])).forEach((server, i) => {
     const declared = at(server, ['port', 'protocol']);
     const protocol = typeof declared === 'string' ? declared.toUpperCase() : '';
-    if ((protocol === 'HTTPS' || protocol === 'TLS') && at(server, ['tls', 'mode']) !== 'PASSTHROUGH') out.push(['spec', 'servers', i, 'tls']);
+    if (protocol !== 'HTTPS' && protocol !== 'TLS') return;
+    const mode = at(server, ['tls', 'mode']) ?? 'PASSTHROUGH';
+    if (mode === 'OPTIONAL_MUTUAL' || mode === 'AUTO_PASSTHROUGH' || (protocol === 'TLS' && mode !== 'PASSTHROUGH')) out.push(['spec', 'servers', i, 'tls']);
   });
   return out;
 }
@@ -125,8 +131,13 @@ export const NOT_ENFORCED: readonly NotEnforced[] = [
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.tunnel', effect: 'requests go to the destination directly, not through a tunnel', find: policyField('tunnel', false) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.proxyProtocol', effect: 'no PROXY protocol header is sent upstream', find: policyField('proxyProtocol', false) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.retryBudget', effect: 'retries are bounded only by the route\'s attempts and the circuit breaker', find: policyField('retryBudget', false) },
-  { group: NETWORKING, kind: 'Gateway', field: 'servers[].tls', effect: 'servers that terminate TLS (HTTPS, or TLS other than PASSTHROUGH) are left out of the gateway; nothing listens for them', find: terminatingServers },
-  { group: NETWORKING, kind: 'Gateway', field: 'servers[].tls.httpsRedirect', effect: 'plain HTTP requests are served, not redirected to HTTPS', find: inEach('servers', ['tls', 'httpsRedirect'], (v) => v === true) },
+  {
+    group: NETWORKING,
+    kind: 'Gateway',
+    field: 'servers[].tls',
+    effect: 'TLS-protocol servers that terminate TLS, and tls.mode OPTIONAL_MUTUAL or AUTO_PASSTHROUGH, are left out of the gateway (HTTPS servers terminating TLS and PASSTHROUGH servers are served)',
+    find: unservedTlsServers,
+  },
   { group: NETWORKING, kind: 'Sidecar', field: 'ingress[].tls', effect: 'the inbound listener does not terminate TLS', find: inEach('ingress', ['tls']) },
   { group: NETWORKING, kind: 'Sidecar', field: 'outboundTrafficPolicy.egressProxy', effect: 'unknown hosts are reached directly, not through the egress proxy', find: inSpec(['outboundTrafficPolicy', 'egressProxy']) },
   { group: NETWORKING, kind: 'VirtualService', field: 'http[].fault.delay.exponentialDelay', effect: 'the fault is left out of the route; only fixedDelay delays requests', find: inEach('http', ['fault', 'delay', 'exponentialDelay']) },

@@ -67,7 +67,7 @@ test('tls mode DISABLE is what happens anyway and is not reported', () => {
   assert.deepEqual(analyzeDocs([service('reviews'), disabled]).filter((m) => m.code === 'SKF0005'), []);
 });
 
-test('Gateway servers that terminate TLS are reported; PASSTHROUGH is served', () => {
+test('Gateway: HTTPS servers terminating TLS and PASSTHROUGH servers are served; a TLS server terminating TLS is reported', () => {
   const gateway = `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata:
@@ -81,10 +81,16 @@ spec:
   - port: {number: 8443, name: tls, protocol: TLS}
     hosts: ["b.example.com"]
     tls: {mode: PASSTHROUGH}
+  - port: {number: 9443, name: tls-term, protocol: TLS}
+    hosts: ["c.example.com"]
+    tls: {mode: SIMPLE, credentialName: c-cred}
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["a.example.com"]
+    tls: {httpsRedirect: true}
 `;
   const messages = analyzeDocs([gateway]).filter((m) => m.code === 'SKF0005');
-  assert.deepEqual(messages.map((m) => m.origin?.line), [10]);
-  assert.match(messages[0].message, /^Gateway field servers\[\]\.tls is stored but not enforced by Skiff yet: servers that terminate TLS/);
+  assert.deepEqual(messages.map((m) => m.origin?.line), [16]);
+  assert.match(messages[0].message, /^Gateway field servers\[\]\.tls is stored but not enforced by Skiff yet: TLS-protocol servers that terminate TLS/);
 });
 
 test('every entry names a kind Skiff stores, and every field entry can find its field', () => {
