@@ -35,7 +35,7 @@ spec:
     trafficPolicy:
       portLevelSettings:
       - port: {number: 9080}
-        tls: {mode: SIMPLE}
+        tls: {mode: ISTIO_MUTUAL}
 `;
 
 test('a security policy that changes nothing is reported, kind by kind', () => {
@@ -62,8 +62,13 @@ test('a DestinationRule is reported at each tls it sets, top-level, subset and p
   assert.deepEqual(messages.map((m) => m.origin?.line), [8, 21]);
 });
 
+test('tls SIMPLE and MUTUAL originate TLS and are not reported; only ISTIO_MUTUAL is', () => {
+  const originating = MTLS_RULE.replace('      mode: ISTIO_MUTUAL', '      mode: SIMPLE').replace('tls: {mode: ISTIO_MUTUAL}', 'tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}');
+  assert.deepEqual(analyzeDocs([service('reviews'), originating]).filter((m) => m.code === 'SKF0005'), []);
+});
+
 test('tls mode DISABLE is what happens anyway and is not reported', () => {
-  const disabled = MTLS_RULE.replace('ISTIO_MUTUAL', 'DISABLE').replace('tls: {mode: SIMPLE}', 'tls: {mode: DISABLE}');
+  const disabled = MTLS_RULE.replaceAll('ISTIO_MUTUAL', 'DISABLE');
   assert.deepEqual(analyzeDocs([service('reviews'), disabled]).filter((m) => m.code === 'SKF0005'), []);
 });
 

@@ -6,7 +6,8 @@
  */
 import type { Protocol } from '../../registry/protocol.js';
 import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
-import type { ClusterConfig, ClusterConfigInput } from '../../snapshot/index.js';
+import type { ClusterConfig, ClusterConfigInput, TlsSecret } from '../../snapshot/index.js';
+import { clientTlsOf } from './client-tls.js';
 import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor } from './destination-policy.js';
 import type { ConfigIndex } from './push-context.js';
 import { endpointsOf, type MeshService } from './services.js';
@@ -36,6 +37,10 @@ export function clusterProtocol(p: Protocol): ClusterConfig['protocol'] {
 export interface ClusterScope {
   namespace: string;
   labels?: Readonly<Record<string, string>>;
+  /** Receives the named secrets the clusters' TLS takes (DestinationRule `credentialName`), by name. */
+  secrets?: Map<string, TlsSecret>;
+  /** Told about a cluster whose TLS cannot be built (it is kept without endpoints). */
+  warn?: (message: string) => void;
 }
 
 /** Every outbound cluster for the given services. */
@@ -64,6 +69,16 @@ export function outboundClusters(index: ConfigIndex, services: readonly MeshServ
         if (pool !== undefined && Object.keys(pool).length > 0) cluster.connectionPool = pool;
         const outlier = outlierDetectionOf(policy?.outlierDetection);
         if (outlier !== undefined) cluster.outlierDetection = outlier;
+        const tls = clientTlsOf(policy?.tls, svc.hostname, scope.namespace, index.secret);
+        if ('error' in tls) {
+          // Never plaintext where TLS was asked for: the cluster is kept with no endpoint (503 UH).
+          scope.warn?.(`DestinationRule ${dr?.namespace}/${dr?.name} for ${cluster.name}: ${tls.error}; the cluster has no endpoints until it is fixed`);
+          cluster.discovery = 'static';
+          cluster.endpoints = [];
+        } else if (tls.tls !== undefined) {
+          cluster.tls = tls.tls;
+          for (const s of tls.secrets) scope.secrets?.set(s.name, s);
+        }
         cluster.metadata = { serviceHost: svc.hostname, serviceName: svc.name, serviceNamespace: svc.namespace };
         if (subset !== undefined) cluster.metadata.subset = subset.name;
         out.push(cluster);

@@ -8,7 +8,7 @@
  * side and the node stay per workload. Warnings raised while building a shared part are kept and
  * replayed to every sidecar that receives it, so each translation reports what it left out.
  */
-import type { RouteConfig, ClusterConfigInput, TelemetryConfig } from '../../snapshot/index.js';
+import type { RouteConfig, ClusterConfigInput, TelemetryConfig, TlsSecret } from '../../snapshot/index.js';
 import type { WorkloadInstance } from '../../registry/types.js';
 import { outboundClusters } from './clusters.js';
 import type { ConfigIndex } from './push-context.js';
@@ -21,6 +21,8 @@ export interface SharedSidecarPart {
   routes: readonly RouteConfig[];
   clusters: readonly ClusterConfigInput[];
   telemetry: TelemetryConfig | undefined;
+  /** The named secrets the outbound clusters' TLS takes (DestinationRule `credentialName`), by name; shared, never mutated. */
+  secrets: TlsSecret[];
   warnings: readonly string[];
 }
 
@@ -90,9 +92,15 @@ export function sharedSidecarPart(index: ConfigIndex, workload: Pick<WorkloadIns
     const warn = (m: string): void => void warnings.push(m);
     const scope = buildSidecarScope(index, workload);
     const routeConfig = buildOutboundRouteConfig(index, scope, warn);
-    const clusters = outboundClusters(index, scope.services, { namespace: workload.namespace, labels: workload.labels });
-    part = { routes: [routeConfig], clusters, telemetry: telemetrySection(index, workload.namespace, workload.labels), warnings };
+    const secrets = new Map<string, TlsSecret>();
+    const clusters = outboundClusters(index, scope.services, { namespace: workload.namespace, labels: workload.labels, secrets, warn });
+    part = { routes: [routeConfig], clusters, telemetry: telemetrySection(index, workload.namespace, workload.labels), secrets: sortedSecrets(secrets), warnings };
     p.parts.set(key, part);
   }
   return part;
+}
+
+/** Named secrets in name order, so equal config gives an equal snapshot. */
+export function sortedSecrets(secrets: ReadonlyMap<string, TlsSecret>): TlsSecret[] {
+  return [...secrets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -19,7 +19,7 @@ import { buildLocalServiceListeners } from './sidecar-local-services.js';
 import { outboundListener } from './sidecar-outbound.js';
 import { sidecarFor } from './sidecar-scope.js';
 import { withSharedPrefix } from './shared-prefix.js';
-import { sharedSidecarPart } from './sidecar-shared.js';
+import { sharedSidecarPart, sortedSecrets } from './sidecar-shared.js';
 import { telemetrySection } from './telemetry.js';
 import type { GatewayTarget, MeshOptions, ProxyTarget, SidecarTarget, TranslateInput } from './types.js';
 
@@ -80,6 +80,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]),
     clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
+    ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
   };
 }
 
@@ -89,7 +90,9 @@ function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<R
 }
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
-  const { listeners, routes, secrets } = buildGatewayListeners(index, target, warn);
+  const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn);
+  const secrets = new Map(serverSecrets.map((s) => [s.name, s]));
+  const clusters = outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn });
   const node: NodeConfig = {
     id: target.id,
     kind: 'gateway',
@@ -99,9 +102,9 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     node,
     listeners,
     routes,
-    clusters: [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace }), ...fallbackClusters()],
+    clusters: [...clusters, ...fallbackClusters()],
     ...withTelemetry(index, target.namespace, target.labels),
-    ...(secrets.length === 0 ? {} : { secrets }),
+    ...(secrets.size === 0 ? {} : { secrets: sortedSecrets(secrets) }),
   };
 }
 

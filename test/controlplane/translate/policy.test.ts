@@ -176,3 +176,66 @@ describe('DestinationRule lookup', () => {
     assert.equal(idx.destinationRule('ratings.default.svc.cluster.local', 'other')?.name, 'wild');
   });
 });
+
+describe('DestinationRule tls per port and subset', () => {
+  test('top level, replaced by port-level settings, overridden by a subset and its port-level settings, each cluster gets its own', () => {
+    const config = loadYaml(
+      'dr.yaml',
+      `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: reviews }
+spec:
+  host: reviews
+  trafficPolicy:
+    tls: { mode: SIMPLE, caCertificates: /etc/certs/root.pem, subjectAltNames: [reviews.example.com] }
+    portLevelSettings:
+    - port: { number: 9443 }
+      tls: { mode: MUTUAL, clientCertificate: /etc/certs/cert.pem, privateKey: /etc/certs/key.pem, sni: reviews-9443 }
+  subsets:
+  - name: v1
+    labels: { version: v1 }
+  - name: v2
+    labels: { version: v2 }
+    trafficPolicy:
+      tls: { mode: DISABLE }
+      portLevelSettings:
+      - port: { number: 9443 }
+        tls: { mode: SIMPLE, insecureSkipVerify: true }
+`,
+    );
+    const caller: WorkloadInstance = {
+      name: 'productpage-v1-0',
+      namespace: 'default',
+      labels: { app: 'productpage' },
+      serviceAccount: 'default',
+      address: '127.0.0.1',
+      ready: true,
+      meshPorts: {},
+      appPorts: {},
+      sidecar: { outboundPort: 15001, adminPort: 0, proxyId: 'productpage-v1-0.default' },
+    };
+    const host = 'reviews.default.svc.cluster.local';
+    const services: Service[] = [
+      {
+        name: 'reviews',
+        namespace: 'default',
+        hostname: host,
+        ports: [
+          { name: 'http', port: 9080, targetPort: 9080, protocol: 'TCP' },
+          { name: 'https', port: 9443, targetPort: 9443, protocol: 'TCP' },
+        ],
+        selector: { app: 'reviews' },
+      },
+    ];
+    const snap = translate({ config, registry: { services, workloads: [caller] }, proxy: { kind: 'sidecar', id: caller.sidecar!.proxyId, workload: caller } });
+    const tlsOf = (port: number, subset = ''): unknown => snap.clusters.find((c) => c.name === `outbound|${port}|${subset}|${host}`)?.tls;
+    const simple = { mode: 'SIMPLE', sni: host, subjectAltNames: ['reviews.example.com'], caCertificates: { file: '/etc/certs/root.pem' } };
+    const mutual = { mode: 'MUTUAL', sni: 'reviews-9443', clientCertificate: { file: '/etc/certs/cert.pem' }, privateKey: { file: '/etc/certs/key.pem' } };
+    assert.deepEqual(tlsOf(9080), simple);
+    assert.deepEqual(tlsOf(9443), mutual);
+    assert.deepEqual(tlsOf(9080, 'v1'), simple);
+    assert.deepEqual(tlsOf(9443, 'v1'), mutual);
+    assert.deepEqual(tlsOf(9080, 'v2'), { mode: 'DISABLE' });
+    assert.deepEqual(tlsOf(9443, 'v2'), { mode: 'SIMPLE', sni: host, insecureSkipVerify: true });
+  });
+});
