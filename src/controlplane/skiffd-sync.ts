@@ -8,7 +8,10 @@ import type { ConfigSource } from '../config/source.js';
 import { isWorkloadResource } from '../config/store-keys.js';
 import type { WorkloadProvider } from '../registry/workload-provider.js';
 
-/** The mesh configuration (Istio kinds) of the source, recomputed only when the source changed. */
+/**
+ * The mesh configuration (Istio kinds, and Secrets: the TLS credentials Gateway servers and
+ * DestinationRules name by `credentialName`) of the source, recomputed only when the source changed.
+ */
 export class ConfigCache {
   private version = -1;
   private items: Resource[] = [];
@@ -16,7 +19,7 @@ export class ConfigCache {
 
   mesh(): Resource[] {
     if (this.version !== this.source.resourceVersion) {
-      this.items = this.source.list().filter((r) => !isWorkloadResource(r));
+      this.items = this.source.list().filter((r) => !isWorkloadResource(r) || r.kind === 'Secret');
       this.version = this.source.resourceVersion;
     }
     return this.items;
