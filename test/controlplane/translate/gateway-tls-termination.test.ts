@@ -270,3 +270,81 @@ describe('gateway TLS termination with credentialName Secrets', { skip: openssl.
     }
   });
 });
+
+describe('gateway TLS termination with ISTIO_MUTUAL', { skip: openssl.skip }, () => {
+  test('the gateway presents its workload certificate and serves only clients the mesh root signed', async () => {
+    openssl.require();
+    const mesh = authority('gateway-mesh-root');
+    const stranger = authority('gateway-stranger-root').issue('client', ['URI:spiffe://cluster.local/ns/default/sa/other']);
+    const gatewayCert = mesh.issue('gateway', ['URI:spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account']);
+    const client = mesh.issue('sleep', ['URI:spiffe://cluster.local/ns/default/sa/sleep']);
+    const backend = http.createServer((_req, res) => res.end('inside'));
+    backend.listen(0, '127.0.0.1');
+    await once(backend, 'listening');
+    const appPort = (backend.address() as { port: number }).port;
+    const port = await deadPort();
+    const proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+    try {
+      proxy.workloadSecrets.install({ certChain: gatewayCert.cert, privateKey: gatewayCert.key, roots: mesh.cert });
+      const config = loadYaml(
+        'gw.yaml',
+        `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: mesh-gateway, namespace: istio-system }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+  - port: { number: 443, name: https, protocol: HTTPS }
+    tls: { mode: ISTIO_MUTUAL }
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: inside, namespace: istio-system }
+spec:
+  hosts: ["*"]
+  gateways: [mesh-gateway]
+  http:
+  - route:
+    - destination: { host: httpbin.default.svc.cluster.local, port: { number: 8000 } }
+`,
+      );
+      const registry: RegistrySnapshot = {
+        services: [{ name: 'httpbin', namespace: 'default', hostname: 'httpbin.default.svc.cluster.local', ports: [{ name: 'http', port: 8000, targetPort: 8000, protocol: 'TCP' }], selector: { app: 'httpbin' } }],
+        workloads: [{ name: 'httpbin-0', namespace: 'default', labels: { app: 'httpbin' }, serviceAccount: 'httpbin', address: '127.0.0.1', ready: true, meshPorts: { 8000: appPort }, appPorts: { 8000: appPort } }],
+      };
+      const target: GatewayTarget = { kind: 'gateway', id: 'gw', name: 'istio-ingressgateway', namespace: 'istio-system', labels: { istio: 'ingressgateway' }, listenAddress: '127.0.0.1', portMap: { 443: port } };
+      const snapshot = translate({ config, registry, proxy: target });
+      assert.deepEqual(snapshot.listeners[0].filterChains?.[0].transport, { mode: 'STRICT', tls: { mode: 'ISTIO_MUTUAL' } });
+      assert.equal(snapshot.secrets, undefined, 'no named secret: the workload certificate is used');
+      await proxy.applySnapshot(snapshot);
+      // Mesh certificates carry URI SANs only: the client checks the chain, not a host name.
+      const opts = { ca: mesh.cert, checkServerIdentity: () => undefined };
+      const served = await new Promise<Answer>((resolve, reject) => {
+        const req = https.request({ host: '127.0.0.1', port, path: '/', agent: false, ...opts, cert: client.cert, key: client.key }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (d: string) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.deepEqual({ status: served.status, body: served.body }, { status: 200, body: 'inside' });
+      for (const cert of [undefined, stranger]) {
+        await assert.rejects(
+          new Promise((resolve, reject) => {
+            const req = https.request({ host: '127.0.0.1', port, path: '/', agent: false, ...opts, ...(cert === undefined ? {} : { cert: cert.cert, key: cert.key }) }, (res) => {
+              res.resume();
+              res.on('end', resolve);
+            });
+            req.on('error', reject);
+            req.end();
+          }),
+        );
+      }
+    } finally {
+      await proxy.close();
+      backend.close();
+    }
+  });
+});

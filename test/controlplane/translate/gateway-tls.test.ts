@@ -3,6 +3,7 @@
  * and a VirtualService `tls` rule on SNI. The translated snapshot runs on a real proxy; a TLS
  * client naming each host in its SNI reaches the backend its rule names, through the gateway,
  * without the gateway terminating TLS (the backend's own certificate is what the client sees).
+ * A SIMPLE server on the same port terminates the names it lists, beside them.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -30,6 +31,9 @@ spec:
   - port: { number: 443, name: https, protocol: HTTPS }
     tls: { mode: PASSTHROUGH }
     hosts: [nginx.example.com, "*.apps.example.com"]
+  - port: { number: 443, name: https-terminated, protocol: HTTPS }
+    tls: { mode: SIMPLE, credentialName: secure-credential }
+    hosts: [secure.example.com]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -131,7 +135,12 @@ describe('gateway TLS passthrough routed by SNI', { skip: openssl.skip }, () => 
       portMap: { 443: gatewayPort },
     };
     proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
-    await proxy.applySnapshot(translate({ config: loadYaml('tls.yaml', CONFIG), registry, proxy: target }));
+    const gatewayCert = selfSigned('secure.example.com');
+    const secret = loadYaml(
+      'secret.yaml',
+      JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secure-credential', namespace: 'istio-system' }, type: 'kubernetes.io/tls', data: { 'tls.crt': gatewayCert.cert.toString('base64'), 'tls.key': gatewayCert.key.toString('base64') } }),
+    );
+    await proxy.applySnapshot(translate({ config: [...loadYaml('tls.yaml', CONFIG), ...secret], registry, proxy: target }));
   });
 
   after(async () => {
@@ -142,6 +151,19 @@ describe('gateway TLS passthrough routed by SNI', { skip: openssl.skip }, () => 
   test('the SNI a rule names reaches its backend, whose own certificate the client sees', async () => {
     assert.deepEqual(await tlsGet(gatewayPort, 'nginx.example.com'), { cn: 'nginx.example.com', body: 'hello from nginx.example.com' });
     assert.deepEqual(await tlsGet(gatewayPort, 'blue.apps.example.com'), { cn: 'blue.apps.example.com', body: 'hello from blue.apps.example.com' });
+  });
+
+  test('a SIMPLE server on the same port terminates its own SNI name with its Secret’s certificate', async () => {
+    const cn = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: gatewayPort, servername: 'secure.example.com', rejectUnauthorized: false }, () => {
+        resolve(String(s.getPeerCertificate().subject.CN));
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+    assert.equal(cn, 'secure.example.com');
+    // Passthrough names still reach their backends untouched.
+    assert.deepEqual(await tlsGet(gatewayPort, 'nginx.example.com'), { cn: 'nginx.example.com', body: 'hello from nginx.example.com' });
   });
 
   test('an SNI no rule names is refused: the connection closes without a handshake', async () => {
