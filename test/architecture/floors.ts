@@ -37,6 +37,7 @@ export const FLOORS: Readonly<Record<string, readonly string[]>> = {
   'proxy/filters': ['proxy/match', 'snapshot', 'telemetry', 'api'],
   'proxy/connection': ['proxy/filters', 'snapshot', 'telemetry', 'api'],
   runtime: ['registry', 'config', 'api'],
+  kube: ['registry', 'config', 'api'],
   controlplane: ['snapshot', 'telemetry', 'analyze', 'dashboard', 'runtime', 'registry', 'config', 'api'],
   cli: [ANY],
 };
