@@ -13,13 +13,14 @@ import { register as proxy } from './proxy.js';
 import { register as proxyConfig } from './proxy-config.js';
 import { register as proxyStatus } from './proxy-status.js';
 import { register as scale } from './scale.js';
+import { register as skiffd } from './skiffd.js';
 import { register as up } from './up.js';
 import { register as validate } from './validate.js';
 import { register as version } from './version.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, logs, proxy, proxyConfig, proxyStatus, scale, up, validate, version];
+const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, logs, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);

@@ -1,0 +1,51 @@
+/**
+ * `skiff skiffd --kubeconfig FILE`: runs skiffd against a Kubernetes cluster (as istiod runs in
+ * one): its config from the cluster's Istio resources, Services and `istio` ConfigMap, its
+ * workload instances from Pods and EndpointSlices. In a pod it finds the API server by the
+ * in-cluster config.
+ */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { withStateDir } from '../state-dir-option.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number: ${value}`);
+  return n;
+}
+
+interface SkiffdCliOptions {
+  kubeconfig?: string;
+  context?: string;
+  stateDir?: string;
+  apiPort: number;
+  pushPort: number;
+  rootNamespace: string;
+  verbose?: boolean;
+}
+
+export function register(program: Command): void {
+  withStateDir(
+    program
+      .command('skiffd')
+      .description('Run skiffd against a Kubernetes cluster: config and workloads from its API server (in-cluster config, or --kubeconfig)')
+      .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config inside a pod, else $KUBECONFIG or ~/.kube/config)')
+      .option('--context <name>', 'kubeconfig context (default: its current-context)')
+      .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
+      .option('--push-port <port>', 'where proxies stream their config from (0 = any free port)', port, 15010)
+      .option('--root-namespace <ns>', "where the mesh config's istio ConfigMap is read", 'istio-system')
+      .option('-v, --verbose', 'also show every config push and proxy connection'),
+  ).action(async (opts: SkiffdCliOptions) => {
+    const { resolveStateDir } = await import('../../config/state-dir.js');
+    const { runKubeSkiffd } = await import('../kube-skiffd.js');
+    process.exitCode = await runKubeSkiffd({
+      stateDir: resolveStateDir(opts.stateDir),
+      ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
+      ...(opts.context !== undefined ? { context: opts.context } : {}),
+      apiPort: opts.apiPort,
+      pushPort: opts.pushPort,
+      rootNamespace: opts.rootNamespace,
+      verbose: opts.verbose === true,
+    });
+  });
+}
