@@ -1,0 +1,199 @@
+/**
+ * Sidecar injection, one implementation for the mutating webhook and `skiff kube-inject`: whether
+ * a pod gets a sidecar (Istio's labels and annotations), and the pod as Istio injects it — the
+ * `istio-init` init container running `skiff iptables` with istio-iptables' flags, the
+ * `istio-proxy` container (a native sidecar, an init container with `restartPolicy: Always`,
+ * where the cluster supports it), the labels `security.istio.io/tlsMode`,
+ * `service.istio.io/canonical-name` and `-revision`, the annotations `sidecar.istio.io/status` and
+ * `kubectl.kubernetes.io/default-container`, the projected token (audience `istio-ca`) and the
+ * root-certificate volumes, and HTTP probes rewritten to the proxy's status port with the
+ * originals in `ISTIO_KUBE_APP_PROBERS`. A pod already injected is returned unchanged.
+ */
+
+export interface InjectOptions {
+  /** The image of `istio-proxy` and `istio-init`. */
+  image: string;
+  /** skiffd's push URL as pods reach it. */
+  controlPlaneUrl: string;
+  /** `istio-proxy` as an init container with `restartPolicy: Always` (Kubernetes ≥ 1.29). */
+  nativeSidecar: boolean;
+  /** The control plane's revision (`istio.io/rev`). Default `default`. */
+  revision?: string;
+}
+
+/** What decides injection besides the pod: its namespace's labels (absent for kube-inject, which ignores them). */
+export interface InjectionContext {
+  namespaceLabels?: Record<string, string>;
+}
+
+type Json = Record<string, unknown>;
+
+interface Container {
+  name: string;
+  image?: string;
+  ports?: Array<{ containerPort: number; name?: string; protocol?: string }>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  startupProbe?: Probe;
+  [k: string]: unknown;
+}
+
+interface Probe {
+  httpGet?: { path?: string; port: number | string; scheme?: string; host?: string; httpHeaders?: unknown[] };
+  [k: string]: unknown;
+}
+
+export interface PodTemplate {
+  metadata?: { name?: string; generateName?: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [k: string]: unknown };
+  spec?: { containers?: Container[]; initContainers?: Container[]; volumes?: Json[]; hostNetwork?: boolean; [k: string]: unknown };
+}
+
+export const STATUS_ANNOTATION = 'sidecar.istio.io/status';
+export const INJECT_KEY = 'sidecar.istio.io/inject';
+/** Istio's pilot-agent status port, where rewritten app probes go. */
+export const STATUS_PORT = 15020;
+/** The proxy's own readiness (`/healthz/ready`). */
+export const HEALTH_PORT = 15021;
+export const PROXY_UID = 1337;
+
+/**
+ * Whether a pod is injected, as Istio's webhook selectors and injection policy decide: never when
+ * already injected, on the host network, or when the pod says `sidecar.istio.io/inject: "false"`
+ * (label, or annotation); when the pod says "true", unless its namespace is labelled
+ * `istio-injection: disabled`; else as its namespace's `istio-injection` label (or an `istio.io/rev`
+ * naming this revision) says. Without namespace labels (kube-inject), a pod that says nothing is
+ * injected, as istioctl kube-inject does.
+ */
+export function shouldInject(pod: PodTemplate, ctx: InjectionContext, revision = 'default'): boolean {
+  const meta = pod.metadata ?? {};
+  if (meta.annotations?.[STATUS_ANNOTATION] !== undefined) return false;
+  if (pod.spec?.hostNetwork === true) return false;
+  const said = meta.labels?.[INJECT_KEY] ?? meta.annotations?.[INJECT_KEY];
+  if (said !== undefined && ['false', 'n', 'no', 'off'].includes(said.toLowerCase())) return false;
+  const ns = ctx.namespaceLabels;
+  if (ns === undefined) return true;
+  if (ns['istio-injection'] === 'disabled') return false;
+  if (said !== undefined && ['true', 'y', 'yes', 'on'].includes(said.toLowerCase())) return true;
+  if (ns['istio-injection'] === 'enabled') return true;
+  const rev = meta.labels?.['istio.io/rev'] ?? ns['istio.io/rev'];
+  return rev !== undefined && rev === revision;
+}
+
+const probeKinds = [
+  ['readinessProbe', 'readyz'],
+  ['livenessProbe', 'livez'],
+  ['startupProbe', 'startupz'],
+] as const;
+
+/** The pod (or pod template) with its sidecar; the input is not modified. */
+export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?: string): PodTemplate {
+  const pod = structuredClone(input);
+  const meta = (pod.metadata ??= {});
+  const spec = (pod.spec ??= {});
+  const apps = spec.containers ?? [];
+  const labels = { ...meta.labels };
+  const name = workloadName ?? meta.name ?? meta.generateName?.replace(/-$/, '') ?? apps[0]?.name ?? 'unknown';
+  labels['security.istio.io/tlsMode'] = 'istio';
+  labels['service.istio.io/canonical-name'] ??= labels['app.kubernetes.io/name'] ?? labels.app ?? name;
+  labels['service.istio.io/canonical-revision'] ??= labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
+  meta.labels = labels;
+
+  // HTTP probes go through the proxy's status port, which calls the app's own (mTLS would refuse the kubelet).
+  const probers: Record<string, Json> = {};
+  for (const c of apps) {
+    for (const [field, suffix] of probeKinds) {
+      const probe = c[field];
+      if (probe?.httpGet === undefined) continue;
+      const path = `/app-health/${c.name}/${suffix}`;
+      probers[path] = { httpGet: probe.httpGet, ...(typeof probe.timeoutSeconds === 'number' ? { timeoutSeconds: probe.timeoutSeconds } : {}) };
+      c[field] = { ...probe, httpGet: { path, port: STATUS_PORT, ...(probe.httpGet.scheme !== undefined ? { scheme: 'HTTP' } : {}) } };
+    }
+  }
+
+  const init: Container = {
+    name: 'istio-init',
+    image: opts.image,
+    args: ['iptables', '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', `${STATUS_PORT},${HEALTH_PORT},15090`],
+    securityContext: { runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: false, privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] } },
+  };
+  const proxy: Container = {
+    name: 'istio-proxy',
+    image: opts.image,
+    args: ['proxy', '--kind', 'sidecar', '--control-plane', opts.controlPlaneUrl, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', '$(SERVICE_ACCOUNT)'],
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'INSTANCE_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'SERVICE_ACCOUNT', valueFrom: { fieldRef: { fieldPath: 'spec.serviceAccountName' } } },
+      ...(Object.keys(probers).length > 0 ? [{ name: 'ISTIO_KUBE_APP_PROBERS', value: JSON.stringify(probers) }] : []),
+    ],
+    ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
+    readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 15, failureThreshold: 4 },
+    securityContext: { runAsUser: PROXY_UID, runAsGroup: PROXY_UID, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } },
+    volumeMounts: [
+      { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
+      { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
+      { name: 'istiod-ca-cert', mountPath: '/var/run/secrets/istio' },
+    ],
+  };
+  if (opts.nativeSidecar) {
+    // Started before the app containers, which wait for its startup probe: the app never runs without its proxy.
+    proxy.restartPolicy = 'Always';
+    proxy.startupProbe = { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 1, failureThreshold: 600 };
+    spec.initContainers = [init, ...(spec.initContainers ?? []), proxy];
+  } else {
+    spec.initContainers = [init, ...(spec.initContainers ?? [])];
+    spec.containers = [...apps, proxy];
+  }
+  spec.volumes = [
+    ...(spec.volumes ?? []),
+    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
+    { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
+  ];
+  const annotations = { ...meta.annotations };
+  if (apps[0] !== undefined) {
+    annotations['kubectl.kubernetes.io/default-container'] ??= apps[0].name;
+    annotations['kubectl.kubernetes.io/default-logs-container'] ??= apps[0].name;
+  }
+  annotations[STATUS_ANNOTATION] = JSON.stringify({
+    initContainers: opts.nativeSidecar ? ['istio-init', 'istio-proxy'] : ['istio-init'],
+    containers: opts.nativeSidecar ? [] : ['istio-proxy'],
+    volumes: ['istio-envoy', 'istio-token', 'istiod-ca-cert'],
+    imagePullSecrets: null,
+    revision: opts.revision ?? 'default',
+  });
+  meta.annotations = annotations;
+  return pod;
+}
+
+/** Where a workload kind keeps its pod template. */
+function templateOf(obj: Json): { template: PodTemplate; set: (t: PodTemplate) => void } | undefined {
+  const kind = obj.kind;
+  const spec = obj.spec as Json | undefined;
+  if (kind === 'Pod') return { template: obj, set: (t) => Object.assign(obj, t) };
+  if (spec === undefined) return undefined;
+  if (kind === 'CronJob') {
+    const job = (spec.jobTemplate as Json | undefined)?.spec as Json | undefined;
+    const t = job?.template as PodTemplate | undefined;
+    return t === undefined || job === undefined ? undefined : { template: t, set: (n) => (job.template = n) };
+  }
+  if (['Deployment', 'DaemonSet', 'StatefulSet', 'ReplicaSet', 'Job', 'ReplicationController', 'DeploymentConfig'].includes(String(kind))) {
+    const t = spec.template as PodTemplate | undefined;
+    return t === undefined ? undefined : { template: t, set: (n) => (spec.template = n) };
+  }
+  return undefined;
+}
+
+/**
+ * `kube-inject` of one manifest object: its pod template injected unless the template opts out
+ * (or is already injected); other kinds are returned as they are.
+ */
+export function injectObject(obj: Json, opts: InjectOptions): Json {
+  const out = structuredClone(obj);
+  const found = templateOf(out);
+  if (found === undefined || !shouldInject(found.template, {}, opts.revision)) return out;
+  const name = (out.metadata as { name?: string } | undefined)?.name;
+  found.set(injectPod(found.template, opts, name));
+  return out;
+}
