@@ -4,6 +4,7 @@
  * translation, push and the API are skiffd's own, unchanged. Runs in the foreground until SIGINT,
  * SIGTERM or SIGHUP.
  */
+import type { CsrAuthenticator } from '../controlplane/ca/authenticate.js';
 import type { Skiffd } from '../controlplane/skiffd.js';
 
 export interface KubeSkiffdOptions {
@@ -25,7 +26,7 @@ export interface RunningKubeSkiffd {
 
 /** Connects, lists everything (skiffd starts on a complete view), then starts skiffd over it. */
 export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: string) => void): Promise<RunningKubeSkiffd> {
-  const { KubeClient, KubeConfigSource, KubeWorkloads, resolveConnection } = await import('../kube/index.js');
+  const { KubeClient, KubeConfigSource, KubeWorkloads, TokenReviewAuthenticator, resolveConnection } = await import('../kube/index.js');
   const { MemoryRegistry } = await import('../registry/memory.js');
   const { startSkiffd } = await import('../controlplane/skiffd.js');
   const conn = resolveConnection(opts.kubeconfig, process.env, opts.context);
@@ -47,7 +48,9 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   log(`skiffd: listed ${config.list().length} resources and ${registry.snapshot().workloads.length} pods`);
   let skiffd: Skiffd;
   try {
-    skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, verbose: opts.verbose === true, log });
+    // Proxies prove their pod's service account with its istio-ca token, checked by a TokenReview.
+    const authenticator: CsrAuthenticator = new TokenReviewAuthenticator(client);
+    skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, ca: { authenticator }, verbose: opts.verbose === true, log });
   } catch (err) {
     await stopProviders();
     throw err;

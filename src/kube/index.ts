@@ -9,3 +9,4 @@ export { KubeConfigSource } from './config-source.js';
 export type { KubeConfigSourceOptions } from './config-source.js';
 export { KubeWorkloads, workloadOfPod } from './workloads.js';
 export { configKinds } from './resources.js';
+export { TokenReviewAuthenticator, TokenReviewError, ISTIO_CA_AUDIENCE } from './token-review.js';
