@@ -6,6 +6,20 @@
  */
 import type { CsrAuthenticator } from '../controlplane/ca/authenticate.js';
 import type { Skiffd } from '../controlplane/skiffd.js';
+import type { KubeClient } from '../kube/client.js';
+import type { WebhookServer } from '../kube/webhooks.js';
+
+/** Native sidecars (an init container with `restartPolicy: Always`) are on by default from Kubernetes 1.29. */
+async function supportsNativeSidecars(client: KubeClient): Promise<boolean> {
+  try {
+    const v = await client.request<{ major?: string; minor?: string }>('GET', '/version');
+    const major = Number(v.major);
+    const minor = Number.parseInt(v.minor ?? '', 10);
+    return major > 1 || (major === 1 && minor >= 29);
+  } catch {
+    return false;
+  }
+}
 
 export interface KubeSkiffdOptions {
   stateDir: string;
@@ -15,11 +29,19 @@ export interface KubeSkiffdOptions {
   pushPort: number;
   /** Where the `istio` mesh ConfigMap is read. */
   rootNamespace: string;
+  /** The admission webhooks' HTTPS port (0: any free port; false: no webhooks). */
+  webhookPort: number | false;
+  /** Where the webhooks listen. Default 0.0.0.0 (the API server calls them through skiffd's Service). */
+  webhookHost?: string;
+  /** The image injected sidecars run. */
+  proxyImage: string;
   verbose?: boolean;
 }
 
 export interface RunningKubeSkiffd {
   skiffd: Skiffd;
+  /** Where the admission webhooks listen, when they run. */
+  webhookPort: number | undefined;
   /** Stops skiffd, then the informers. */
   stop(): Promise<void>;
 }
@@ -29,6 +51,9 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   const { KubeClient, KubeConfigSource, KubeWorkloads, TokenReviewAuthenticator, resolveConnection } = await import('../kube/index.js');
   const { MemoryRegistry } = await import('../registry/memory.js');
   const { startSkiffd } = await import('../controlplane/skiffd.js');
+  const { startWebhookServer } = await import('../kube/webhooks.js');
+  const { publishCaBundle, sharedServingCert } = await import('../kube/webhook-cert.js');
+  const { SKIFFD_NAME, SKIFFD_PUSH_PORT } = await import('../kube/manifest.js');
   const conn = resolveConnection(opts.kubeconfig, process.env, opts.context);
   const client = new KubeClient(conn);
   const registry = new MemoryRegistry();
@@ -55,14 +80,37 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
     await stopProviders();
     throw err;
   }
+  // The webhooks: a serving certificate the replicas share through a Secret, written as the CA
+  // bundle of the two webhook configurations once served.
+  let webhooks: WebhookServer | undefined;
+  try {
+    if (opts.webhookPort !== false) {
+      const serving = await sharedServingCert(client, opts.rootNamespace, SKIFFD_NAME);
+      webhooks = await startWebhookServer({
+        ...serving,
+        port: opts.webhookPort,
+        host: opts.webhookHost ?? '0.0.0.0',
+        inject: { image: opts.proxyImage, controlPlaneUrl: `http://${SKIFFD_NAME}.${opts.rootNamespace}.svc:${SKIFFD_PUSH_PORT}`, nativeSidecar: await supportsNativeSidecars(client) },
+        log,
+      });
+      const updated = await publishCaBundle(client, serving.cert, log);
+      log(`skiffd: admission webhooks on :${webhooks.port}${updated.length > 0 ? ` (CA bundle written to ${updated.join(', ')})` : ''}`);
+    }
+  } catch (err) {
+    await webhooks?.close();
+    await skiffd.stop();
+    await stopProviders();
+    throw err;
+  }
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await webhooks?.close();
       await skiffd.stop();
       await stopProviders();
     })());
   void skiffd.stopped.then(stop);
-  return { skiffd, stop };
+  return { skiffd, webhookPort: webhooks?.port, stop };
 }
 
 /** Runs until a signal or the API's shutdown; resolves with the exit status. */

@@ -21,6 +21,9 @@ interface SkiffdCliOptions {
   apiPort: number;
   pushPort: number;
   rootNamespace: string;
+  webhookPort: number;
+  webhooks: boolean;
+  proxyImage?: string;
   verbose?: boolean;
 }
 
@@ -34,10 +37,14 @@ export function register(program: Command): void {
       .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
       .option('--push-port <port>', 'where proxies stream their config from (0 = any free port)', port, 15010)
       .option('--root-namespace <ns>', "where the mesh config's istio ConfigMap is read", 'istio-system')
+      .option('--webhook-port <port>', 'the injection and validation webhooks (HTTPS)', port, 15017)
+      .option('--no-webhooks', 'serve no admission webhooks')
+      .option('--proxy-image <image>', 'the image injected sidecars run (default: skiff:<this version>)')
       .option('-v, --verbose', 'also show every config push and proxy connection'),
   ).action(async (opts: SkiffdCliOptions) => {
     const { resolveStateDir } = await import('../../config/state-dir.js');
     const { runKubeSkiffd } = await import('../kube-skiffd.js');
+    const { imageOf } = await import('./manifest.js');
     process.exitCode = await runKubeSkiffd({
       stateDir: resolveStateDir(opts.stateDir),
       ...(opts.kubeconfig !== undefined ? { kubeconfig: opts.kubeconfig } : {}),
@@ -45,6 +52,8 @@ export function register(program: Command): void {
       apiPort: opts.apiPort,
       pushPort: opts.pushPort,
       rootNamespace: opts.rootNamespace,
+      webhookPort: opts.webhooks ? opts.webhookPort : false,
+      proxyImage: await imageOf(opts.proxyImage),
       verbose: opts.verbose === true,
     });
   });
