@@ -8,6 +8,7 @@ import { register as describe } from './describe.js';
 import { register as down } from './down.js';
 import { register as exec } from './exec.js';
 import { register as get } from './get.js';
+import { register as install } from './install.js';
 import { register as kubeInject } from './kube-inject.js';
 import { register as logs } from './logs.js';
 import { register as manifest } from './manifest.js';
@@ -22,7 +23,7 @@ import { register as version } from './version.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
+const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, install, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);

@@ -522,6 +522,9 @@ export class FakeApiServer {
     }
     obj.metadata.uid = current.metadata.uid;
     obj.metadata.creationTimestamp = current.metadata.creationTimestamp;
+    // An update that changes nothing is not written: same resourceVersion, no watch event.
+    const unversioned = (o: Obj): string => JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: undefined } });
+    if (unversioned(obj) === unversioned(current)) return current;
     return this.store.put(TYPE_KEY(rt), obj);
   }
 
