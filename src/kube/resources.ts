@@ -1,8 +1,8 @@
 /**
  * Which API paths the Kubernetes providers watch, and how an API object becomes one of Skiff's
  * validated resources: the kinds of Skiff's API whose group is Istio's, served at their first
- * version (the one generateCrds marks served first), core/v1 Services, and the `istio`
- * ConfigMap of the root namespace.
+ * version (the one generateCrds marks served first), core/v1 Services and Secrets (the TLS
+ * credentials `credentialName` names), and the `istio` ConfigMap of the root namespace.
  */
 import { apiVersionOf, kinds, validateResource } from '../api/index.js';
 import type { Issue, Resource } from '../api/types.js';
@@ -27,6 +27,9 @@ export function configKinds(rootNamespace = 'istio-system'): WatchedKind[] {
   return [
     ...istio,
     { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+    // The TLS credentials a credentialName names (gateways, DestinationRules); service-account
+    // tokens are never the mesh's to read, as istiod leaves them out.
+    { apiVersion: 'v1', kind: 'Secret', path: '/api/v1/secrets', params: { fieldSelector: 'type!=kubernetes.io/service-account-token' } },
     { apiVersion: 'v1', kind: 'ConfigMap', path: `/api/v1/namespaces/${rootNamespace}/configmaps`, params: { fieldSelector: 'metadata.name=istio' } },
   ];
 }

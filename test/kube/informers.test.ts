@@ -239,6 +239,17 @@ describe('Kubernetes informers under faults', () => {
     assert.deepEqual(mesh.source.rejected(), []);
   });
 
+  it('serves TLS Secrets (for credentialName), never service-account tokens', async () => {
+    const tls = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bookinfo-credential', namespace: NS }, type: 'kubernetes.io/tls', data: { 'tls.crt': Buffer.from('CERT').toString('base64'), 'tls.key': Buffer.from('KEY').toString('base64') } };
+    await api.create(tls);
+    await api.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'default-token', namespace: NS }, type: 'kubernetes.io/service-account-token', data: { token: Buffer.from('t').toString('base64') } });
+    await api.create({ ...tls, metadata: { name: 'after', namespace: NS } });
+    const deadline = Date.now() + 20_000;
+    const names = (): string[] => mesh.source.list({ group: '', kind: 'Secret' }).map((r) => r.metadata.name);
+    while (!names().includes('after') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(names(), ['after', 'bookinfo-credential']);
+  });
+
   it("feeds the config source's change feed gaplessly: replaying it from 0 rebuilds exactly what it lists", () => {
     const rebuilt = new Map<string, string>();
     const stop = mesh.source.watch(0, (e) => {
