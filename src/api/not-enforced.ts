@@ -4,9 +4,13 @@
  * reports from (SKF0005); the README's "What is enforced" table says the same in prose. When a
  * kind or field comes to be enforced, its entry is removed here and both fall silent for it.
  *
- * Kinds Skiff does not even store (EnvoyFilter, ...) are not here: the loader skips them with a
- * "not supported" warning (`registry.ts`).
+ * Kinds Skiff does not even store (ProxyConfig, WorkloadGroup, ...) are not here: the loader skips
+ * them with a "not supported" warning (`registry.ts`). EnvoyFilter is stored; of its patches Skiff
+ * applies the rate-limit ones (`kinds/networking/envoy-filter-ratelimit.ts`), and every other patch
+ * is listed here.
  */
+import { readRateLimitPatch } from './kinds/networking/envoy-filter-ratelimit.js';
+import type { EnvoyFilterSpec } from './kinds/networking/envoy-filter.js';
 import { formatPath, type Resource } from './types.js';
 
 export type FieldPath = readonly (string | number)[];
@@ -85,6 +89,18 @@ function unservedTlsServers(r: Resource): FieldPath[] {
   return out;
 }
 
+/** EnvoyFilter patches Skiff does not apply (all of them when the filter attaches by targetRefs). */
+function unappliedPatches(r: Resource): FieldPath[] {
+  const spec = r.spec as EnvoyFilterSpec;
+  const patches = spec.configPatches ?? [];
+  if (spec.targetRefs !== undefined) return patches.length === 0 ? [['spec', 'targetRefs']] : patches.map((_, i) => ['spec', 'configPatches', i]);
+  const out: FieldPath[] = [];
+  patches.forEach((cp, i) => {
+    if (!readRateLimitPatch(cp).ok) out.push(['spec', 'configPatches', i]);
+  });
+  return out;
+}
+
 const always = (): boolean => true;
 
 /** `spec.<keys>` when set (and `applies`). */
@@ -131,6 +147,13 @@ export const NOT_ENFORCED: readonly NotEnforced[] = [
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.tunnel', effect: 'requests go to the destination directly, not through a tunnel', find: policyField('tunnel', false) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.proxyProtocol', effect: 'no PROXY protocol header is sent upstream', find: policyField('proxyProtocol', false) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.retryBudget', effect: 'retries are bounded only by the route\'s attempts and the circuit breaker', find: policyField('retryBudget', false) },
+  {
+    group: NETWORKING,
+    kind: 'EnvoyFilter',
+    field: 'configPatches[] (other than the rate-limit patches)',
+    effect: 'the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits, attached by workloadSelector); skiffd logs why',
+    find: unappliedPatches,
+  },
   {
     group: NETWORKING,
     kind: 'Gateway',

@@ -41,7 +41,7 @@ export const ownedGroups: readonly string[] = ['', 'apps', 'networking.istio.io'
  * (Gateway API, extensions.istio.io, cert-manager, RBAC, ...) is likewise ignored with a warning.
  */
 const unsupportedInOwnedGroups: Readonly<Record<string, readonly string[]>> = {
-  'networking.istio.io': ['EnvoyFilter', 'ProxyConfig', 'WorkloadGroup'],
+  'networking.istio.io': ['ProxyConfig', 'WorkloadGroup'],
   '': [
     'ConfigMapList', 'Endpoints', 'Event', 'LimitRange', 'List', 'Node', 'PersistentVolume',
     'PersistentVolumeClaim', 'PodTemplate', 'ReplicationController', 'ResourceQuota', 'Binding',

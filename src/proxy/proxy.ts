@@ -5,6 +5,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import { AdminServer } from './admin/admin-server.js';
+import { compileRateLimitFilters, type RateLimitServices } from './filters/ratelimit/chain.js';
+import { RateLimitStats } from './filters/ratelimit/stats.js';
+import { LocalTokenBuckets, type TokenBuckets } from './filters/local-ratelimit/token-bucket.js';
+import { RateLimitServiceClientSet } from './rls/rls-client.js';
 import type { ConnectionFilter } from './filters/connection-filter.js';
 import type { HttpFilter } from './filters/http-filter.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
@@ -71,6 +75,13 @@ export interface ProxyOptions {
   workloadSecrets?: WorkloadSecrets;
   /** With several workers: the other workers' stats, which the admin `/stats` combines with this one's. */
   otherWorkersStats?: () => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
+  /**
+   * Where the local rate limit's token buckets live: this process's own by default; a worker
+   * under `--concurrency` asks the primary's (`shared-buckets.ts`), so all workers share them.
+   */
+  tokenBuckets?: TokenBuckets;
+  /** Time source of this process's token buckets (tests). */
+  now?: () => number;
 }
 
 export interface ApplyReport {
@@ -108,10 +119,17 @@ export class SkiffProxy {
   identity: IdentityView | null = null;
   readonly services: ProxyServices;
   readonly startedAt = Date.now();
+  private readonly rateLimits: RateLimitServices & { readonly clients: RateLimitServiceClientSet };
 
   private constructor(private readonly opts: ProxyOptions) {
     this.tls = new TlsCompiler(opts.workloadSecrets);
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
+    const clusterManager = this.clusters;
+    this.rateLimits = {
+      buckets: opts.tokenBuckets ?? new LocalTokenBuckets(opts.now),
+      stats: new RateLimitStats(),
+      clients: new RateLimitServiceClientSet((name) => clusterManager.clusters.get(name)?.pick()),
+    };
     const pools = this.pools;
     const h2pools = this.h2pools;
     const maxResponseHeaderBytes = opts.maxResponseHeaderBytes ?? 60 * 1024;
@@ -316,6 +334,7 @@ export class SkiffProxy {
         pathNormalization: config.http.pathNormalization ?? 'BASE',
         // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
         httpFilters: NO_HTTP_FILTERS,
+        rateLimitFilters: compileRateLimitFilters(config.http.rateLimits, config.name, this.rateLimits),
         connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
@@ -352,6 +371,7 @@ export class SkiffProxy {
       if (l.config.http !== undefined) for (const [k, v] of Object.entries(l.httpStats)) out.set(`http.${l.name}.${k}`, v as number);
       if (l.config.tcp !== undefined) for (const [k, v] of Object.entries(l.tcpStats)) out.set(`tcp.${l.name}.${k}`, v as number);
     }
+    for (const [k, v] of this.rateLimits.stats.entries()) out.set(k, v);
     out.set('listener_manager.total_listeners_active', this.listeners.size);
     out.set('server.live', this.ready ? 1 : 0);
     out.set('server.state', this.ready ? 0 : 2);
@@ -373,6 +393,7 @@ export class SkiffProxy {
     for (const pool of this.h2pools.values()) pool.destroy();
     this.h2pools.clear();
     this.clusters.close();
+    this.rateLimits.clients.close();
     await this.admin?.close();
   }
 }

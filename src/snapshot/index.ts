@@ -31,6 +31,8 @@ export { ALPN, istioMutualSni } from './tls.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';
 export { TelemetryConfigError, checkSampling, checkTelemetryConfig, checkUrl } from './telemetry.js';
 export { SnapshotError } from './checks.js';
+export type * from './ratelimit.js';
+export { checkRouteRateLimits, checkLocalRateLimit, checkGlobalRateLimit, checkRateLimitFilters } from './ratelimit.js';
 export { validateSnapshot, type ValidSnapshot } from './validate.js';
 export type * from './protocol.js';
 export {

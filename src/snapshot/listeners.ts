@@ -12,6 +12,7 @@ import type { ServerTlsConfig } from './tls.js';
  */
 export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
 export const PATH_NORMALIZATION_OPTIONS: readonly PathNormalization[] = Object.freeze(['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES']);
+import { checkRateLimitFilters, type RateLimitFilterConfig } from './ratelimit.js';
 
 export interface HttpListenerOptions {
   /** Name of the snapshot's route config this listener serves. */
@@ -28,6 +29,11 @@ export interface HttpListenerOptions {
   acceptHttp10?: boolean;
   /** Request path normalisation; default BASE (Istio's). */
   pathNormalization?: PathNormalization;
+  /**
+   * Envoy's `local_ratelimit` and `ratelimit` HTTP filters on this listener, in chain order
+   * (from EnvoyFilter patches); they run once the route is chosen, so a route's own config applies.
+   */
+  rateLimits?: RateLimitFilterConfig[];
 }
 
 export interface TcpRouteMatch {
@@ -117,6 +123,7 @@ function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListene
     out.acceptHttp10 = o.acceptHttp10;
   }
   if (o.pathNormalization !== undefined) out.pathNormalization = oneOf(o.pathNormalization, PATH_NORMALIZATION_OPTIONS, `${at}.pathNormalization`);
+  if (o.rateLimits !== undefined) out.rateLimits = checkRateLimitFilters(o.rateLimits, `${at}.rateLimits`);
   return out;
 }
 

@@ -3,6 +3,7 @@
  * produces from Istio VirtualServices (Istio's vocabulary kept), and the error a route config
  * that cannot be compiled raises.
  */
+import type { RouteRateLimits } from './ratelimit.js';
 
 // ---------------------------------------------------------------------------------------------
 // Matching
@@ -241,10 +242,14 @@ export interface Route {
   cors?: CorsPolicy;
   requestHeaders?: HeaderOps;
   responseHeaders?: HeaderOps;
+  /** The rate-limit filters' per-route config and `rate_limits` (from EnvoyFilter HTTP_ROUTE patches). */
+  rateLimits?: RouteRateLimits;
 }
 
 export interface VirtualHost {
   name: string;
+  /** The rate-limit filters' per-virtual-host config and `rate_limits` (EnvoyFilter VIRTUAL_HOST patches). */
+  rateLimits?: RouteRateLimits;
   /** `reviews.default.svc.cluster.local`, `reviews`, `reviews:9080`, `*.example.com`, `foo.*`, `*`. */
   domains: string[];
   routes: Route[];

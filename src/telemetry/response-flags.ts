@@ -24,6 +24,10 @@ export const ResponseFlag = {
   DI: 1 << 8,
   /** Abort injected by fault injection. */
   FI: 1 << 9,
+  /** Rate limited locally or by the rate-limit service (429). */
+  RL: 1 << 16,
+  /** The rate-limit service failed and the filter denies on failure (500). */
+  RLSE: 1 << 18,
   /** Downstream connection termination. */
   DC: 1 << 10,
   /** Upstream retry limit exceeded. */

@@ -51,8 +51,8 @@ test('SKF0004: a resource defined twice; the last definition is the one analyzed
 
 test('validation findings become IST0106 (errors), SKF0001 (unsupported kinds) and SKF0002 (bad YAML)', () => {
   const invalid = virtualService('reviews', { hosts: ['reviews'], host: 'reviews' }).replace('  hosts:\n  - "reviews"\n', '  hosts: reviews\n');
-  const envoyFilter = 'apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\nspec: {}\n';
-  const msgs = analyzeDocs([service('reviews'), invalid, envoyFilter, 'a: [1, 2\nb: 3\n']);
+  const workloadGroup = 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: ef\nspec: {}\n';
+  const msgs = analyzeDocs([service('reviews'), invalid, workloadGroup, 'a: [1, 2\nb: 3\n']);
   assert.deepEqual(codes(msgs), ['IST0106', 'SKF0002', 'SKF0001']);
   assert.equal(msgs[0].message.startsWith('Schema validation error: spec.hosts: must be a list'), true, msgs[0].message);
   assert.deepEqual(msgs[0].resource, { kind: 'VirtualService', namespace: 'default', name: 'reviews' });

@@ -69,7 +69,6 @@ test('Namespace and Service names must be DNS-1123 labels (no dots)', () => {
 
 test('unsupported kinds give one warning and no resource', () => {
   for (const [apiVersion, kind] of [
-    ['networking.istio.io/v1alpha3', 'EnvoyFilter'],
     ['extensions.istio.io/v1alpha1', 'WasmPlugin'],
     ['networking.istio.io/v1beta1', 'ProxyConfig'],
     ['networking.istio.io/v1', 'WorkloadGroup'],

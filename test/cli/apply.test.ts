@@ -112,10 +112,10 @@ test('a file with one invalid resource is refused whole: findings as validate pr
 });
 
 test('unsupported kinds are skipped with a warning; the rest is applied', async () => {
-  const f = await file('ef.yaml', `apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\nspec: {}\n---\n${VS('ok', 'ok')}`);
+  const f = await file('ef.yaml', `apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: ef\nspec: {}\n---\n${VS('ok', 'ok')}`);
   const r = await skiff('apply', '-f', f);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /warning: .*EnvoyFilter .* not supported/);
+  assert.match(r.stderr, /warning: .*WorkloadGroup .* not supported/);
   assert.equal(r.stdout, 'virtualservice.networking.istio.io/ok created\n');
 });
 

@@ -85,10 +85,10 @@ ${VS_HEAD.replace('name: reviews', 'name: weights')}  - route:
 });
 
 test('an unsupported kind is a warning and does not fail', async () => {
-  const f = await file('ef.yaml', 'apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\nspec: {}\n');
+  const f = await file('ef.yaml', 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: ef\nspec: {}\n');
   const r = await runSkiff(['validate', '-f', f]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, new RegExp(`^${escape(f)}:1:1: warning: EnvoyFilter/ef: .*not supported by Skiff`, 'm'));
+  assert.match(r.stderr, new RegExp(`^${escape(f)}:1:1: warning: WorkloadGroup/ef: .*not supported by Skiff`, 'm'));
   assert.match(r.stdout, /✔ 0 resources valid .*\(1 skipped: kind not supported by Skiff\)/);
 });
 

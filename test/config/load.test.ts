@@ -217,7 +217,7 @@ test('JSON documents are positioned too', () => {
 });
 
 test('unsupported kinds give one warning and no resource', () => {
-  const r = loadText('ef.yaml', 'apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\nspec: {}\n');
+  const r = loadText('ef.yaml', 'apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: ef\nspec: {}\n');
   assert.equal(r.resources.length, 0);
   assert.equal(r.findings.length, 1);
   assert.equal(r.findings[0].severity, 'warning');

@@ -113,12 +113,12 @@ test('a file with one invalid resource is refused whole with positioned findings
 });
 
 test('unsupported kinds are skipped with a warning, the rest applied', async () => {
-  const text = `apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata:\n  name: ef\nspec: {}\n---\n${VS_YAML('ok', 'ok')}`;
+  const text = `apiVersion: networking.istio.io/v1\nkind: WorkloadGroup\nmetadata:\n  name: ef\nspec: {}\n---\n${VS_YAML('ok', 'ok')}`;
   const input = loadForApply([{ name: 'f.yaml', text }]);
   assert.equal(input.ok, true);
   if (!input.ok) return;
   assert.equal(input.resources.length, 1);
-  assert.match(input.warnings[0]?.message ?? '', /EnvoyFilter .* not supported/);
+  assert.match(input.warnings[0]?.message ?? '', /WorkloadGroup .* not supported/);
 });
 
 test('delete targets come from the documents, even invalid ones, with the default namespace', () => {

@@ -2,10 +2,11 @@
  * The index of one configuration generation, built once and shared by the translation of every
  * proxy (Istio's PushContext): services by host, VirtualServices with their resolved hosts and
  * gateways, DestinationRules by namespace and host (same-host rules merged), Gateways, Sidecars,
- * Telemetry resources, Kubernetes Secrets by namespace and name (TLS credentials),
+ * Telemetry resources, EnvoyFilters, Kubernetes Secrets by namespace and name (TLS credentials),
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
+import type { EnvoyFilterSpec } from '../../api/kinds/networking/envoy-filter.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
 import type { SidecarSpec } from '../../api/kinds/networking/sidecar.js';
 import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
@@ -50,6 +51,12 @@ export interface SidecarEntry {
   name: string;
   namespace: string;
   spec: SidecarSpec;
+}
+
+export interface EnvoyFilterEntry {
+  name: string;
+  namespace: string;
+  spec: EnvoyFilterSpec;
 }
 
 export interface TelemetryEntry {
@@ -115,6 +122,8 @@ export class ConfigIndex {
   readonly sidecars: readonly SidecarEntry[];
   /** Telemetry resources (telemetry.istio.io), oldest first. */
   readonly telemetries: readonly TelemetryEntry[];
+  /** EnvoyFilters, oldest first (`envoy-filter/select.ts` orders them per proxy). */
+  readonly envoyFilters: readonly EnvoyFilterEntry[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   /** core/v1 Secrets by `namespace/name`. */
   private readonly secrets = new Map<string, Resource>();
@@ -154,6 +163,7 @@ export class ConfigIndex {
 
     this.gateways = sorted.filter((r) => isNetworking(r, 'Gateway')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as GatewaySpec }));
     this.sidecars = sorted.filter((r) => isNetworking(r, 'Sidecar')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as SidecarSpec }));
+    this.envoyFilters = sorted.filter((r) => isNetworking(r, 'EnvoyFilter')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as EnvoyFilterSpec }));
     this.telemetries = sorted
       .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));

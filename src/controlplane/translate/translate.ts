@@ -12,6 +12,8 @@ import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
 import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
+import { applyEnvoyFilters } from './envoy-filter/apply.js';
+import { envoyFiltersFor } from './envoy-filter/select.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
@@ -74,10 +76,15 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     kind: 'sidecar',
     workload: { name: w.name, namespace: w.namespace, labels: { ...w.labels }, serviceAccount: w.serviceAccount },
   };
+  const patched = applyEnvoyFilters(
+    envoyFiltersFor(index, w.namespace, w.labels),
+    { listeners: [outboundListener(index, target), ...local.listeners, ...inbound.listeners], routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]) },
+    warn,
+  );
   return {
     node,
-    listeners: [outboundListener(index, target), ...local.listeners, ...inbound.listeners],
-    routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]),
+    listeners: patched.listeners,
+    routes: patched.routes,
     clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
@@ -91,6 +98,7 @@ function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<R
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
   const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn);
+  const patched = applyEnvoyFilters(envoyFiltersFor(index, target.namespace, target.labels), { listeners, routes }, warn);
   const secrets = new Map(serverSecrets.map((s) => [s.name, s]));
   const clusters = outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn });
   const node: NodeConfig = {
@@ -100,8 +108,8 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
   };
   return {
     node,
-    listeners,
-    routes,
+    listeners: patched.listeners,
+    routes: patched.routes,
     clusters: [...clusters, ...fallbackClusters()],
     ...withTelemetry(index, target.namespace, target.labels),
     ...(secrets.size === 0 ? {} : { secrets: sortedSecrets(secrets) }),

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionContext, ConnectionFilter } from '../filters/connection-filter.js';
 import type { HttpFilter } from '../filters/http-filter.js';
+import type { RateLimitFilter } from '../filters/ratelimit/chain.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from '../upstream/pool.js';
 import type { RouteTable } from './route/compile.js';
@@ -79,6 +80,11 @@ export interface HttpListenerContext {
    * authentication, JWT, authorization, ext_authz, rate limits — in that order — as they land).
    */
   readonly httpFilters: readonly HttpFilter[];
+  /**
+   * The listener's rate-limit filters (local and global, in chain order), run once the route is
+   * chosen since the route may carry their config and its `rate_limits`.
+   */
+  readonly rateLimitFilters: readonly RateLimitFilter[];
   /** The listener's connection filters, which CONNECT tunnels opened on it pass. */
   readonly connectionFilters: readonly ConnectionFilter[];
   /** The snapshot's clusters, as they were when it was applied. */

@@ -6,6 +6,7 @@
  * through a narrow view: filters as the `HttpFilterRequest` they decide on, the route table as the
  * `RouteRequest` it matches, the router as the `ForwardedRequest` it forwards.
  */
+import type { DescriptorContext } from '../filters/ratelimit/descriptors.js';
 import type { Socket } from 'node:net';
 import type { Cluster } from '../upstream/cluster.js';
 import type { UpstreamStream } from '../upstream/pool.js';
@@ -35,12 +36,21 @@ export const RETRY_BUFFER_LIMIT = 1024 * 1024;
 /** The response phases, run on every forwarded response head (`request-flow.ts` writes them down). */
 export type ResponsePhases = (ex: HttpExchange, status: number, headers: HeaderList) => void;
 
-export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest, RouteRequest, ForwardedRequest {
+export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest, RouteRequest, ForwardedRequest, DescriptorContext {
   readonly head: RequestHead;
   readonly startTime = Date.now();
   readonly startMono = performance.now();
   route: SelectedRoute | null = null;
   dest: CompiledDestination | null = null;
+
+  /**
+   * The cluster of the destination, picked now when no phase has picked it yet (a rate-limit
+   * `destination_cluster` action runs before phase 7, which then keeps this pick).
+   */
+  destinationCluster(): string {
+    this.dest ??= this.route?.pickDestination(this.ctx.services.random) ?? null;
+    return this.dest?.cluster ?? '';
+  }
   cluster: Cluster | null = null;
   /** The request as it goes upstream, once the route action shaped it. */
   upstream: UpstreamRequestHead | null = null;

@@ -7,14 +7,18 @@
  *   1  path normalisation,                400 when the path cannot be normalised
  *      connection-manager headers,        (`http.invalid_path`, `path_normalization_failed`)
  *      telemetry (trace, peer metadata)
- *   2  listener filters, in the           what the filter answers (401, 403, 429 as they land),
- *      listener's order: peer authn,      or it waits (a JWKS fetch, ext_authz, a rate-limit
- *      JWT, authz, ext_authz, rate        service) and the request goes on or is answered then
- *      limits (none yet)
+ *   2  listener filters, in the           what the filter answers (401, 403 as they land), or
+ *      listener's order: peer authn,      it waits (a JWKS fetch, ext_authz) and the request
+ *      JWT, authz, ext_authz (none yet)   goes on or is answered then
  *   3  CONNECT to a port that speaks      200; then each request inside runs this path under
  *      HTTP (`connect-http.ts`)           that port's routes (bytes not HTTP: a byte tunnel)
  *      route selection                    404, flag NR, empty body (a CONNECT anywhere but
  *                                         on a sidecar's outbound listener too)
+ *  3b  rate limits (filters/local-        429 `local_rate_limited` or 429 (flag RL) from the
+ *      ratelimit, filters/ratelimit),     rate-limit service, 500 (RLSE) when it fails closed;
+ *      the listener's, in its order,      the global filter waits for the service. Envoy's
+ *      with the route's config and        filters read the route, so they run once it is known
+ *      `rate_limits`                      (after authn/authz, before CORS, fault and router)
  *   4  CORS preflight (filters/cors)      200 with the CORS headers, no body
  *   5  redirect / direct response         the configured answer, with the route's response
  *      (filters/redirect)                 header operations
@@ -35,6 +39,8 @@
  *  R2  CORS response headers              —
  *      (filters/cors)
  *  R3  listener filters, reverse order    —
+ *      (rate-limit filters first: the
+ *      service's x-ratelimit-* headers)
  *  R4  hash-policy cookie, `server`       —
  *   then x-envoy-upstream-service-time and telemetry's peer metadata; the record goes to
  *   onRequestDone when the exchange ends.
@@ -48,6 +54,7 @@ import { CONTINUE, follow, type Continue, type Wait } from '../filters/verdict.j
 import type { ConnectionContext } from '../filters/connection-filter.js';
 import { localReply, type HttpFilter, type HttpFilterRequest, type HttpVerdict, type LocalReply } from '../filters/http-filter.js';
 import { shadowAuthority } from '../filters/mirror/mirror.js';
+import { runRateLimitFilters } from '../filters/ratelimit/chain.js';
 import { serveHttpTunnel } from './connect-http.js';
 import { openConnectTunnel } from './connect-tunnel.js';
 import type { HttpListenerContext, TunnelledHttpServer } from './context.js';
@@ -171,6 +178,16 @@ function selectRoute(ex: HttpExchange): HttpVerdict {
   return CONTINUE;
 }
 
+/**
+ * 3b. The listener's rate-limit filters, with the route's own config and `rate_limits`. A
+ *     `destination_cluster` action picks the destination here, which phase 7 then keeps.
+ */
+function rateLimits(ex: HttpExchange): HttpVerdict {
+  const filters = ex.ctx.rateLimitFilters;
+  if (filters.length === 0) return CONTINUE;
+  return runRateLimitFilters(filters, 0, ex, ex.route!.filters.rateLimits, ex, filterFailed);
+}
+
 /** 4. A CORS preflight is answered before the route action, as Envoy's CORS filter runs before the router. */
 function corsPreflight(ex: HttpExchange): HttpVerdict {
   const cors = ex.route!.filters.cors;
@@ -200,7 +217,7 @@ function fault(ex: HttpExchange): HttpVerdict {
 /** 7. Destination by weight, then its cluster; a route naming an unknown cluster answers 503 NC. */
 function destination(ex: HttpExchange): HttpVerdict {
   const { ctx } = ex;
-  const dest = ex.route!.pickDestination(ctx.services.random);
+  const dest = ex.dest ?? ex.route!.pickDestination(ctx.services.random);
   const cluster = dest === null ? undefined : ctx.clusters.get(dest.cluster);
   if (dest === null || cluster === undefined) {
     ctx.stats.no_cluster++;
@@ -288,6 +305,7 @@ const PHASES: readonly Phase[] = [
   listenerFilters,
   connectToHttpPort,
   selectRoute,
+  rateLimits,
   corsPreflight,
   routeAnswer,
   fault,
@@ -299,7 +317,7 @@ const PHASES: readonly Phase[] = [
 ];
 
 /** The phase names local replies of failing phases carry. */
-const PHASE_NAMES: readonly string[] = ['connection_manager', 'listener_filters', 'connect_http', 'route', 'cors', 'route_answer', 'fault', 'destination', 'header_operations', 'connect', 'mirror', 'router'];
+const PHASE_NAMES: readonly string[] = ['connection_manager', 'listener_filters', 'connect_http', 'route', 'rate_limits', 'cors', 'route_answer', 'fault', 'destination', 'header_operations', 'connect', 'mirror', 'router'];
 
 // === The runner ===
 
@@ -365,6 +383,8 @@ function responsePhases(ex: HttpExchange, status: number, headers: HeaderList): 
     route.filters.cors?.respond(ex, headers);
   }
   // R3. The listener's filters, innermost first (Envoy's encoder order).
+  const limits = ex.ctx.rateLimitFilters;
+  for (let i = limits.length - 1; i >= 0; i--) limits[i].respond?.(ex, headers);
   const filters = ex.ctx.httpFilters;
   for (let i = filters.length - 1; i >= 0; i--) filters[i].respond?.(ex, status, headers);
   // R4. The hash-policy cookie, and `server` where the proxy overwrites it.

@@ -9,14 +9,15 @@ import { RouteHeaderOperations } from '../../filters/headers/header-operations.j
 import { compileMirrors } from '../../filters/mirror/mirror.js';
 import { compileDirectResponse } from '../../filters/redirect/direct-response.js';
 import { compileRedirect } from '../../filters/redirect/redirect.js';
+import { RouteRateLimitConfig } from '../../filters/ratelimit/descriptors.js';
 import { DomainIndex } from './domains.js';
-import { RouteConfigError } from '../../../snapshot/index.js';
+import { RouteConfigError, SnapshotError, checkRouteRateLimits } from '../../../snapshot/index.js';
 import { compileMatch } from './match.js';
 import { MatchScratch, type Condition } from './matchers.js';
 import { CompiledRetryPolicy } from './retry.js';
 import { compileRegexRewrite, compileUriRewrite, type MatchedPath, type PathRewriter } from './rewrite.js';
 import { SelectedRoute, type CompiledDestination, type RouteFilters } from './selected.js';
-import type { ForwardAction, Route, RouteConfig, RouteMatch, VirtualHost } from '../../../snapshot/index.js';
+import type { ForwardAction, Route, RouteConfig, RouteMatch, RouteRateLimits, VirtualHost } from '../../../snapshot/index.js';
 import type { RouteRequest } from './request.js';
 
 interface Entry {
@@ -100,7 +101,8 @@ export function compileRouteConfig(cfg: RouteConfig): RouteTable {
 function compileVirtualHost(vh: VirtualHost, where: string): CompiledVirtualHost {
   if (!Array.isArray(vh.routes)) throw new RouteConfigError(`${where}.routes`, 'must be a list');
   const entries: Entry[] = [];
-  vh.routes.forEach((r, i) => entries.push(...compileRoute(r, vh.name, `${where}.routes[${i}]`)));
+  const vhLimits = vh.rateLimits === undefined ? undefined : checkedRateLimits(vh.rateLimits, `${where}.rateLimits`);
+  vh.routes.forEach((r, i) => entries.push(...compileRoute(r, vh.name, `${where}.routes[${i}]`, vhLimits)));
   const compiled: CompiledVirtualHost = { name: vh.name, entries, httpTunnel: null };
   if (vh.connect !== undefined) compiled.httpTunnel = compileHttpTunnel(vh, compiled, `${where}.connect`);
   return compiled;
@@ -115,17 +117,18 @@ function compileHttpTunnel(vh: VirtualHost, compiled: CompiledVirtualHost, where
   if (typeof tcpCluster !== 'string' || tcpCluster === '') throw new RouteConfigError(`${where}.tcpCluster`, 'must be a non-empty string');
   const only = new DomainIndex<CompiledVirtualHost>();
   only.add(['*'], compiled, `${where}`, new Map());
-  const config: RouteConfig = { name: `connect|${vh.name}`, virtualHosts: [{ name: vh.name, domains: ['*'], routes: vh.routes }] };
+  // The host's rate-limit settings go with its routes into the tunnel.
+  const config: RouteConfig = { name: `connect|${vh.name}`, virtualHosts: [{ name: vh.name, domains: ['*'], routes: vh.routes, ...(vh.rateLimits !== undefined ? { rateLimits: vh.rateLimits } : {}) }] };
   return { routes: new RouteTable(config, only.seal()), tcpCluster };
 }
 
 /** One entry per match block (Istio emits one Envoy route per block), or one for no blocks. */
-function compileRoute(r: Route, vhName: string, where: string): Entry[] {
+function compileRoute(r: Route, vhName: string, where: string, vhLimits: RouteRateLimits | undefined): Entry[] {
   if (r.action === undefined || r.action === null) throw new RouteConfigError(`${where}.action`, 'is required');
   if (r.match !== undefined && !Array.isArray(r.match)) throw new RouteConfigError(`${where}.match`, 'must be a list of match blocks');
   if (typeof r.name !== 'string') throw new RouteConfigError(`${where}.name`, 'must be a string');
   const blocks: (RouteMatch | null)[] = r.match === undefined || r.match.length === 0 ? [null] : r.match;
-  const shared = compileShared(r, where);
+  const shared = compileShared(r, where, vhName, vhLimits);
   return blocks.map((m, j) => {
     const compiled = m === null ? { condition: null, matchedPath: { kind: 'prefix', length: 1 } as MatchedPath } : compileMatch(m, `${where}.match[${j}]`);
     const name = m !== null && m.name !== undefined && m.name !== '' ? `${r.name}.${m.name}` : r.name;
@@ -135,10 +138,20 @@ function compileRoute(r: Route, vhName: string, where: string): Entry[] {
   });
 }
 
+/** The snapshot's check of a route's or virtual host's rate limits, as a route config error. */
+function checkedRateLimits(v: RouteRateLimits, where: string): RouteRateLimits {
+  try {
+    return checkRouteRateLimits(v, where);
+  } catch (err) {
+    if (err instanceof SnapshotError) throw new RouteConfigError(err.path, err.reason);
+    throw err;
+  }
+}
+
 type Shared = Omit<ConstructorParameters<typeof SelectedRoute>[0], 'name' | 'virtualHost' | 'route' | 'match' | 'rewritePath'>;
 
 /** Everything about a route that does not depend on which match block matched. */
-function compileShared(r: Route, where: string): Shared {
+function compileShared(r: Route, where: string, vhName: string, vhLimits: RouteRateLimits | undefined): Shared {
   const a = r.action;
   const headers = new RouteHeaderOperations(r, where);
   // Per-route filters apply to every action kind; each compiles its own part of the route.
@@ -148,6 +161,12 @@ function compileShared(r: Route, where: string): Shared {
     fault: compileFault(r.fault, `${where}.fault`),
     headers: headers.route,
     mirror: a.type === 'route' ? compileMirrors(a.mirrors, `${where}.action.mirrors`) : null,
+    rateLimits: RouteRateLimitConfig.of(
+      `${vhName}/${r.name}`,
+      r.rateLimits === undefined ? undefined : checkedRateLimits(r.rateLimits, `${where}.rateLimits`),
+      vhLimits,
+      `${where}.rateLimits`,
+    ),
   };
   const base: Shared = {
     destinations: [],

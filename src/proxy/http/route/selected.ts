@@ -10,6 +10,7 @@ import type { HeaderOperations } from '../../filters/headers/header-operations.j
 import type { MirrorFilter } from '../../filters/mirror/mirror.js';
 import type { DirectResponseFilter } from '../../filters/redirect/direct-response.js';
 import type { RedirectFilter } from '../../filters/redirect/redirect.js';
+import type { RouteRateLimitConfig } from '../../filters/ratelimit/descriptors.js';
 import type { CompiledRetryPolicy } from './retry.js';
 import type { PathRewriter } from './rewrite.js';
 import type { HashPolicy, Route, RouteMatch } from '../../../snapshot/index.js';
@@ -34,6 +35,8 @@ export interface RouteFilters {
   /** The route's level of header operations, what applies with no destination. */
   readonly headers: HeaderOperations;
   readonly mirror: MirrorFilter | null;
+  /** What the route (or its virtual host) says to the listener's rate-limit filters. */
+  readonly rateLimits: RouteRateLimitConfig | null;
 }
 
 /** The parts `compile.ts` assembles into a SelectedRoute. */
