@@ -12,6 +12,7 @@ import { describeListeners, startControlClient, startWorkloadIdentity, urlOf } f
 import type { WorkloadIdentity } from './identity/workload-identity.js';
 import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
+import { serveSharedBuckets, WorkerTokenBuckets } from './shared-buckets.js';
 import { SnapshotError } from '../snapshot/index.js';
 import { checkSnapshot } from './snapshot.js';
 import { answerMetricsRequests, answerStatsRequests, otherWorkersMetrics, otherWorkersStats, relayWorkerMetrics } from './worker-metrics.js';
@@ -78,6 +79,8 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     concurrency: opts.concurrency,
     // The admin port (first worker) shows every worker's stats in /stats.
     ...(cluster.isWorker ? { otherWorkersStats } : {}),
+    // Workers share the primary's token buckets, as Envoy's worker threads share one per limit.
+    ...(cluster.isWorker ? { tokenBuckets: new WorkerTokenBuckets() } : {}),
   });
   const tag = cluster.isWorker ? `[worker ${cluster.worker!.id}] ` : '';
   // Under --concurrency the metrics port (first worker) sums every worker's figures.
@@ -173,6 +176,7 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
   const relay = opts.controlPlane !== undefined ? new WorkerRelay(opts.log) : null;
   if (opts.controlPlane?.credentialFile !== undefined) opts.log('no workload certificate: a workload identity needs --concurrency 1 (the workers do not share one yet)');
   relayWorkerMetrics();
+  serveSharedBuckets();
   const fork = (): void => {
     const worker = cluster.fork();
     relay?.add(worker);
