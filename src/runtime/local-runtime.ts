@@ -222,6 +222,7 @@ class Runtime implements LocalRuntime {
     const serviceProxyPort = this.sidecars && !spec.sidecar ? await this.serviceProxyPort(spec.namespace) : undefined;
     const plan = workloadPlan(spec, name, ports, {
       baseEnv: this.ctx.baseEnv,
+      stateDir: this.ctx.stateDir,
       skiff: this.skiff,
       controlPlaneUrl: this.opts.controlPlaneUrl,
       ...(credentialFile !== undefined ? { credentialFile } : {}),

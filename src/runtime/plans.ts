@@ -9,6 +9,8 @@ import type { LocalServicePort } from '../registry/types.js';
 import type { PodPorts } from './types.js';
 import type { ReplicaPlan } from './replica-plan.js';
 import type { WorkloadSpec } from './workload-spec.js';
+import { expandRefs } from './env.js';
+import { podRoot, rewriteMountPaths } from './volumes.js';
 
 /** The host's environment without proxy settings (each process gets its own) or a stray PORT. */
 export function baseEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -117,6 +119,8 @@ export const APP_HOST = '127.0.0.1';
 
 export interface PlanContext {
   baseEnv: Record<string, string>;
+  /** Where replicas' root directories (their volumes) go. */
+  stateDir: string;
   skiff: readonly string[];
   controlPlaneUrl: string;
   /** The pod's credential file (`credentials.ts`), when its proxy gets a workload certificate. */
@@ -139,6 +143,19 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
     runtimeVars.PORTS = appPorts.join(',');
   }
   const proxyId = `${name}.${spec.namespace}`;
+  let env: Record<string, string> = { ...ctx.baseEnv, ...serviceVars, ...container, ...runtimeVars };
+  // As the kubelet expands $(VAR) in a container's command and args (here also the image map's
+  // command, so `redis-server --port $(PORT)` listens where the runtime put it).
+  let argv = spec.argv.map((a) => (a.includes('$(') ? expandRefs(a, env) : a));
+  let files: { root: string; volumes: WorkloadSpec['volumes'] } | undefined;
+  if (spec.volumes.length > 0) {
+    // Mount paths in the env and argv become the replica's real directories (volumes.ts).
+    const root = podRoot(ctx.stateDir, spec.namespace, name);
+    files = { root, volumes: spec.volumes };
+    argv = argv.map((a) => rewriteMountPaths(a, root, spec.volumes));
+    env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, k in container ? rewriteMountPaths(v, root, spec.volumes) : v]));
+    env.SKIFF_POD_ROOT = root;
+  }
   return {
     name,
     namespace: spec.namespace,
@@ -151,7 +168,7 @@ export function workloadPlan(spec: WorkloadSpec, name: string, ports: PodPorts, 
     image: spec.image,
     containerName: spec.containerName,
     containerPorts: spec.ports,
-    app: { argv: spec.argv, env: { ...ctx.baseEnv, ...serviceVars, ...container, ...runtimeVars }, probe: spec.probe, restartPolicy: spec.restartPolicy },
+    app: { argv, env, probe: spec.probe, restartPolicy: spec.restartPolicy, ...(files === undefined ? {} : { files }) },
     proxyArgv:
       ports.admin === undefined
         ? undefined

@@ -6,6 +6,7 @@ import type { Probe } from '../api/kinds/kube/container.js';
 import type { WorkloadSink } from '../registry/types.js';
 import type { PodPorts } from './types.js';
 import type { ContainerPortSpec } from './workload-spec.js';
+import type { MountedVolume } from './volumes.js';
 
 /** What a pod runs; built from a WorkloadSpec (or for the gateway) by the runtime. */
 export interface ReplicaPlan {
@@ -21,7 +22,14 @@ export interface ReplicaPlan {
   /** The app container's name (absent for the gateway, which is its proxy alone). */
   containerName?: string;
   containerPorts: ContainerPortSpec[];
-  app?: { argv: string[]; env: Record<string, string>; probe?: Probe; restartPolicy: 'Always' | 'OnFailure' | 'Never' };
+  app?: {
+    argv: string[];
+    env: Record<string, string>;
+    probe?: Probe;
+    restartPolicy: 'Always' | 'OnFailure' | 'Never';
+    /** The replica's root directory and the volumes written under it before the app starts. */
+    files?: { root: string; volumes: MountedVolume[] };
+  };
   /** The proxy's argv (sidecar or gateway); absent without a sidecar. */
   proxyArgv?: string[];
   proxyId?: string;

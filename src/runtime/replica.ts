@@ -3,6 +3,7 @@
  * alone), their readiness, crash restarts with exponential backoff, its entry in the service
  * registry, and a graceful termination.
  */
+import { writeVolumes } from './volumes.js';
 import { statSync } from 'node:fs';
 import type { WorkloadInstance } from '../registry/types.js';
 import { followLog, type LogFollower } from './log-follow.js';
@@ -199,6 +200,8 @@ export class Replica {
   private run(which: Which, adoptPid?: number): void {
     delete this.timers[which];
     const spec = which === 'app' ? this.plan.app! : undefined;
+    // The app's volumes are (re)written as it starts, as the kubelet mounts them.
+    if (spec?.files !== undefined && adoptPid === undefined) writeVolumes(spec.files.root, spec.files.volumes);
     const proc =
       adoptPid !== undefined && alive(adoptPid)
         ? ManagedProcess.adopt(adoptPid)

@@ -14,6 +14,7 @@ import { ContainerConfigError, resolveCommand, type WaitingReason } from './comm
 import { containerEnv, envSources, type EnvSources } from './env.js';
 import { templateHash } from './pod-names.js';
 import type { ImageMap } from './types.js';
+import { mountedVolumes, type MountedVolume } from './volumes.js';
 
 export interface ContainerPortSpec {
   containerPort: number;
@@ -48,6 +49,8 @@ export interface WorkloadSpec {
   ignoredContainers: string[];
   /** Whether the pod runs with a sidecar (`sidecarInjected`). */
   sidecar: boolean;
+  /** The container's configMap and secret volumes, written as files when a replica starts (`volumes.ts`). */
+  volumes: MountedVolume[];
 }
 
 /** Istio's annotation (and, in newer releases, label) that opts a pod out of injection. */
@@ -110,6 +113,7 @@ function specFor(
     containerEnv(container, { name: pod, namespace, uid, labels, annotations, serviceAccount }, sources, command.env, containerWhere);
   // Building the env once reports a missing ConfigMap or Secret now rather than at spawn time.
   env(`${name}-check`);
+  const volumes = mountedVolumes(container, podSpec, namespace, sources, containerWhere);
   const graceSeconds = podSpec.terminationGracePeriodSeconds ?? 30;
   return {
     key: `${kind}/${namespace}/${name}`,
@@ -132,6 +136,7 @@ function specFor(
     env,
     ignoredContainers: podSpec.containers.slice(1).map((c) => c.name),
     sidecar,
+    volumes,
   };
 }
 
