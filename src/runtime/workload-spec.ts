@@ -106,7 +106,8 @@ function specFor(
   const hash = sidecar || annotations[INJECT_ANNOTATION] === 'false' ? templateHash(template) : templateHash({ ...template, metadata: { ...template.metadata, annotations: { ...annotations, [INJECT_ANNOTATION]: 'false' } } });
   const labels = { ...(template.metadata?.labels ?? {}) };
   if (kind === 'Deployment') labels['pod-template-hash'] = hash;
-  const serviceAccount = podSpec.serviceAccountName ?? podSpec.serviceAccount ?? 'default';
+  // An empty serviceAccountName (Istio's redis sample has one) means the default account, as in Kubernetes.
+  const serviceAccount = podSpec.serviceAccountName || podSpec.serviceAccount || 'default';
   const uid = randomUUID();
   const containerWhere = `${where}: spec${kind === 'Deployment' ? '.template.spec' : ''}.containers[0]`;
   const env = (pod: string): Record<string, string> =>
