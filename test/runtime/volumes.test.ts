@@ -2,7 +2,8 @@
  * configMap and secret volumes on the local runtime: Istio's rate-limit-service.yaml mounts the
  * `ratelimit-config` ConfigMap at /data/ratelimit/config; the replica's plan writes it under the
  * pod's root directory, names that root in SKIFF_POD_ROOT and rewrites env values naming a mount
- * path; items, subPath and secrets as the kubelet lays them out; a missing ConfigMap is named.
+ * path; items, subPath and secrets as the kubelet lays them out; a missing ConfigMap keeps the pods
+ * waiting, named.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -99,10 +100,12 @@ describe('configMap and secret volumes', () => {
     );
   });
 
-  test('a missing ConfigMap is named with the workload and mount; an optional one is skipped', () => {
-    assert.throws(
-      () => desiredState(resources(deployment(ISTIO_MOUNT, ISTIO_VOLUME)), IMAGES, 1000),
-      /Deployment default\/ratelimit: spec\.template\.spec\.containers\[0\]\.volumeMounts\[0\] \(volume config-volume\): ConfigMap default\/ratelimit-config not found; apply it before the workload/,
+  test('a missing ConfigMap leaves the pods waiting, named with the workload and mount; an optional one is skipped', () => {
+    const missing = desiredState(resources(deployment(ISTIO_MOUNT, ISTIO_VOLUME)), IMAGES, 1000);
+    assert.deepEqual(missing.workloads, []);
+    assert.match(
+      missing.waiting[0]?.message ?? '',
+      /spec\.template\.spec\.containers\[0\]\.volumeMounts\[0\] \(volume config-volume\): ConfigMap default\/ratelimit-config not found; apply it before the workload/,
     );
     const optional = desiredState(resources(deployment(ISTIO_MOUNT, '      - { name: config-volume, configMap: { name: ratelimit-config, optional: true } }')), IMAGES, 1000);
     assert.deepEqual(optional.workloads[0].volumes, []);
