@@ -89,13 +89,12 @@ function unservedTlsServers(r: Resource): FieldPath[] {
   return out;
 }
 
-/** EnvoyFilter patches Skiff does not apply (all of them when the filter attaches by targetRefs). */
+/** EnvoyFilter patches Skiff does not apply (every patch of one attached by targetRefs, reported there). */
 function unappliedPatches(r: Resource): FieldPath[] {
   const spec = r.spec as EnvoyFilterSpec;
-  const patches = spec.configPatches ?? [];
-  if (spec.targetRefs !== undefined) return patches.length === 0 ? [['spec', 'targetRefs']] : patches.map((_, i) => ['spec', 'configPatches', i]);
+  if (spec.targetRefs !== undefined) return [];
   const out: FieldPath[] = [];
-  patches.forEach((cp, i) => {
+  (spec.configPatches ?? []).forEach((cp, i) => {
     if (!readRateLimitPatch(cp).ok) out.push(['spec', 'configPatches', i]);
   });
   return out;
@@ -150,10 +149,11 @@ export const NOT_ENFORCED: readonly NotEnforced[] = [
   {
     group: NETWORKING,
     kind: 'EnvoyFilter',
-    field: 'configPatches[] (other than the rate-limit patches)',
-    effect: 'the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits, attached by workloadSelector); skiffd logs why',
+    field: 'configPatches[]',
+    effect: 'the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits); skiffd logs why',
     find: unappliedPatches,
   },
+  { group: NETWORKING, kind: 'EnvoyFilter', field: 'targetRefs', effect: 'none of its patches is applied: Skiff attaches EnvoyFilters by workloadSelector only', find: inSpec(['targetRefs']) },
   {
     group: NETWORKING,
     kind: 'Gateway',

@@ -50,9 +50,9 @@ spec:
   assert.deepEqual(
     msgs.map((m) => [m.resource?.name, m.message]),
     [
-      ['misc', 'EnvoyFilter field configPatches[] (other than the rate-limit patches) is stored but not enforced by Skiff yet: the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits, attached by workloadSelector); skiffd logs why.'],
-      ['misc', 'EnvoyFilter field configPatches[] (other than the rate-limit patches) is stored but not enforced by Skiff yet: the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits, attached by workloadSelector); skiffd logs why.'],
-      ['attached', 'EnvoyFilter field configPatches[] (other than the rate-limit patches) is stored but not enforced by Skiff yet: the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits, attached by workloadSelector); skiffd logs why.'],
+      ['misc', 'EnvoyFilter field configPatches[] is stored but not enforced by Skiff yet: the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits); skiffd logs why.'],
+      ['misc', 'EnvoyFilter field configPatches[] is stored but not enforced by Skiff yet: the patch is not applied: Skiff applies only the rate-limit patches Istio documents (HTTP_FILTER inserts of local_ratelimit and ratelimit, VIRTUAL_HOST and HTTP_ROUTE merges of typed_per_filter_config and rate_limits); skiffd logs why.'],
+      ['attached', 'EnvoyFilter field targetRefs is stored but not enforced by Skiff yet: none of its patches is applied: Skiff attaches EnvoyFilters by workloadSelector only.'],
     ],
   );
 });
