@@ -125,24 +125,26 @@ export class SkiffProxy {
     this.tls = new TlsCompiler(opts.workloadSecrets);
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
     const clusterManager = this.clusters;
-    this.rateLimits = {
-      buckets: opts.tokenBuckets ?? new LocalTokenBuckets(opts.now),
-      stats: new RateLimitStats(),
-      clients: new RateLimitServiceClientSet((name) => clusterManager.clusters.get(name)?.pick()),
-    };
     const pools = this.pools;
     const h2pools = this.h2pools;
     const maxResponseHeaderBytes = opts.maxResponseHeaderBytes ?? 60 * 1024;
+    const http2Pool = (cluster: Cluster): Http2ClusterPool => {
+      let h2 = h2pools.get(cluster);
+      if (h2 === undefined) {
+        h2 = new Http2ClusterPool(cluster, { maxResponseHeaderBytes });
+        h2pools.set(cluster, h2);
+      }
+      return h2;
+    };
+    this.rateLimits = {
+      buckets: opts.tokenBuckets ?? new LocalTokenBuckets(opts.now),
+      stats: new RateLimitStats(),
+      // gRPC to a rate-limit service is HTTP/2 on that cluster's own pool, as any of its requests.
+      clients: new RateLimitServiceClientSet({ cluster: (name) => clusterManager.clusters.get(name), http2Pool }),
+    };
     this.services = {
       poolFor(cluster: Cluster, downstream?: DownstreamProtocolInfo): ConnectionPool {
-        if (upstreamProtocol(cluster.config, downstream) === 'http2') {
-          let h2 = h2pools.get(cluster);
-          if (h2 === undefined) {
-            h2 = new Http2ClusterPool(cluster, { maxResponseHeaderBytes });
-            h2pools.set(cluster, h2);
-          }
-          return h2;
-        }
+        if (upstreamProtocol(cluster.config, downstream) === 'http2') return http2Pool(cluster);
         let pool = pools.get(cluster);
         if (pool === undefined) {
           pool = new ClusterPool(cluster, { maxResponseHeaderBytes });

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,9 @@ import { ConfigError, limitFor, loadConfigDir, parseConfig } from '../../samples
 import { RateLimitService, type ShouldRateLimitRequest } from '../../samples/ratelimit/src/service.js';
 import { MemoryStore, RedisStore } from '../../samples/ratelimit/src/store.js';
 import { RateLimitServiceClientSet } from '../../src/proxy/rls/rls-client.js';
+import { createCluster } from '../../src/proxy/upstream/cluster.js';
+import { Http2ClusterPool } from '../../src/proxy/upstream/pool-http2.js';
+import { tunnelConnector } from '../../samples/ratelimit/src/redis-tunnel.js';
 import { tool } from '../helpers/tools.js';
 import { distRoot } from './helpers.js';
 
@@ -181,6 +185,40 @@ describe('decisions in a real redis-server', { skip: redisTool.skip }, () => {
     assert.ok(ttl > 0 && ttl <= 60, `the key expires with its minute (ttl ${ttl})`);
   });
 
+  test('through a sidecar\'s CONNECT tunnel: a refused tunnel (Redis not ready yet) is retried, not the end of the client', async () => {
+    // A CONNECT proxy standing for the sidecar: 503 twice (no ready endpoint yet), then a tunnel to redis-server.
+    let refusals = 2;
+    const proxy = http.createServer();
+    proxy.on('connect', (req: http.IncomingMessage, socket: net.Socket) => {
+      if (refusals > 0) {
+        refusals--;
+        socket.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      const upstream = net.connect(port, '127.0.0.1', () => {
+        socket.write('HTTP/1.1 200 OK\r\n\r\n');
+        upstream.pipe(socket).pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    proxy.listen(0, '127.0.0.1');
+    await new Promise((r) => proxy.once('listening', r));
+    const proxyUrl = new URL(`http://127.0.0.1:${(proxy.address() as net.AddressInfo).port}`);
+    const tunnelled = new Redis({ maxRetriesPerRequest: 5, Connector: tunnelConnector({ host: 'redis', port: 6379, proxy: proxyUrl }) });
+    const errors: string[] = [];
+    tunnelled.on('error', (e: Error) => errors.push(e.message));
+    clients.push(tunnelled);
+    try {
+      const store = new RedisStore(tunnelled);
+      assert.deepEqual(await store.increment([{ key: 'tunnel-test', hits: 1, ttlSeconds: 60 }]), [1]);
+      assert.equal(refusals, 0);
+      assert.ok(errors.some((e) => /refused CONNECT redis:6379 with status 503/.test(e)), errors.join('; '));
+    } finally {
+      proxy.close();
+    }
+  });
+
   test('quotas in Redis: an hourly limit counts across minutes', async () => {
     let now = Date.UTC(2026, 0, 1, 12, 0, 0);
     const svc = new RateLimitService(loadFrom(PAGE_CONFIG), new RedisStore(client()), () => now);
@@ -216,13 +254,17 @@ describe('the service as a process', () => {
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     for (let i = 0; i < 100 && !/gRPC on/.test(err); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(err, /loaded ratelimit from .*data\/ratelimit\/config/);
-    // The proxy's own client, against the sample, through a one-host cluster.
-    const clients = new RateLimitServiceClientSet(() => ({ address: '127.0.0.1', port: grpcPort }));
-    const c = clients.clientFor('outbound|8081||ratelimit.default.svc.cluster.local', 'ratelimit.default.svc.cluster.local');
+    // The proxy's own client, against the sample, through a one-host cluster and its HTTP/2 pool.
+    const rls = createCluster({ name: 'outbound|8081||ratelimit.default.svc.cluster.local', protocol: 'http2', endpoints: [{ address: '127.0.0.1', port: grpcPort }] });
+    const pool = new Http2ClusterPool(rls, { maxResponseHeaderBytes: 65536 });
+    const clients = new RateLimitServiceClientSet({ cluster: (name) => (name === rls.name ? rls : undefined), http2Pool: () => pool });
+    const c = clients.clientFor(rls.name, 'ratelimit.default.svc.cluster.local');
     const ask = () => c.shouldRateLimit('ratelimit', [[{ key: 'PATH', value: '/productpage' }]], 5000, new AbortController().signal);
     const first = await ask();
     const second = await ask();
     clients.close();
+    pool.destroy();
+    rls.close();
     assert.equal(first.overallCode, 'OK');
     assert.equal(second.overallCode, 'OVER_LIMIT');
     assert.deepEqual(second.statuses[0]?.currentLimit, { requestsPerUnit: 1, unit: 'MINUTE' });

@@ -53,12 +53,16 @@ function readNode(list: unknown, at: string): DescriptorNode {
     if (d.rate_limit !== undefined) {
       const rl = d.rate_limit;
       if (!isObj(rl)) throw new ConfigError(`${dat}.rate_limit must be a map`);
-      const unit = String(rl.unit ?? '').toUpperCase();
+      const unit = typeof rl.unit === 'string' ? rl.unit.toUpperCase() : '';
       if (!(unit in UNIT_SECONDS) && rl.unlimited !== true) throw new ConfigError(`${dat}.rate_limit.unit ${JSON.stringify(rl.unit)} is not one of second, minute, hour, day, week, month, year`);
       const rpu = rl.requests_per_unit;
       if (rl.unlimited !== true && (typeof rpu !== 'number' || !Number.isInteger(rpu) || rpu < 0)) throw new ConfigError(`${dat}.rate_limit.requests_per_unit must be a whole number`);
       child.limit = { requestsPerUnit: typeof rpu === 'number' ? rpu : 0, unit: (unit in UNIT_SECONDS ? unit : 'SECOND') as Unit, ...(typeof rl.name === 'string' ? { name: rl.name } : {}), ...(rl.unlimited === true ? { unlimited: true } : {}) };
     }
+    if (d.value !== undefined && d.value !== null && typeof d.value !== 'string' && typeof d.value !== 'number' && typeof d.value !== 'boolean') {
+      throw new ConfigError(`${dat}.value must be a string`);
+    }
+    // YAML reads `value: 1` as a number; the original compares the text.
     const value = d.value === undefined || d.value === null ? undefined : String(d.value);
     if (value !== undefined && value.endsWith('*')) node.prefixes.push([d.key, value.slice(0, -1), child]);
     else {

@@ -14,13 +14,11 @@
  */
 import http from 'node:http';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
-import { fromJSON } from '@grpc/proto-loader';
 import { Redis } from 'ioredis';
-import { RLS_LOADER_OPTIONS, RLS_PROTO_JSON, RLS_SERVICE } from '../../../src/proxy/rls/rls-proto.js';
 import { proxyFor } from '../../lib/proxy-env.js';
 import { loadConfigDir } from './config.js';
-import { RateLimitService, UnknownDomainError, type ShouldRateLimitRequest, type ShouldRateLimitResponse } from './service.js';
+import { RateLimitService } from './service.js';
+import { serveRateLimitService } from './grpc-server.js';
 import { MemoryStore, RedisStore, type CounterStore } from './store.js';
 import { tunnelConnector } from './redis-tunnel.js';
 
@@ -55,30 +53,19 @@ function main(): void {
   const service = new RateLimitService(domains, store);
   const p = ports();
 
-  const def = fromJSON(RLS_PROTO_JSON, RLS_LOADER_OPTIONS)[RLS_SERVICE] as grpc.ServiceDefinition;
-  const server = new grpc.Server();
-  server.addService(def, {
-    ShouldRateLimit: (call: grpc.ServerUnaryCall<ShouldRateLimitRequest, ShouldRateLimitResponse>, done: grpc.sendUnaryData<ShouldRateLimitResponse>) => {
-      service.shouldRateLimit(call.request).then(
-        (r) => done(null, r),
-        (err: unknown) => {
-          const message = err instanceof Error ? err.message : String(err);
-          if (env.LOG_LEVEL === 'debug') log(`ShouldRateLimit failed: ${message}`);
-          done({ code: err instanceof UnknownDomainError ? grpc.status.INVALID_ARGUMENT : grpc.status.UNAVAILABLE, details: message });
-        },
-      );
-    },
-  });
   // Under the local runtime HOST is the loopback address the runtime keeps apps on (their sidecar
   // is the way in); elsewhere GRPC_HOST, as the original reads it.
   const grpcHost = env.HOST ?? (env.GRPC_HOST === '::' || env.GRPC_HOST === undefined ? '0.0.0.0' : env.GRPC_HOST);
-  server.bindAsync(`${grpcHost}:${p.grpc}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
-    if (err !== null) {
+  const grpcServer = serveRateLimitService(service, `${grpcHost}:${p.grpc}`, undefined, (message) => {
+    if (env.LOG_LEVEL === 'debug') log(`ShouldRateLimit failed: ${message}`);
+  });
+  grpcServer.then(
+    ({ port }) => log(`gRPC on ${grpcHost}:${port}`),
+    (err: Error) => {
       log(`cannot listen on gRPC port ${p.grpc}: ${err.message}`);
       process.exit(1);
-    }
-    log(`gRPC on ${grpcHost}:${bound}`);
-  });
+    },
+  );
   const health = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.url === '/healthcheck' || req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('OK');
@@ -91,7 +78,8 @@ function main(): void {
   const stop = (): void => {
     httpServer.close();
     debugServer.close();
-    server.tryShutdown(() => void store.close().finally(() => process.exit(0)));
+    const closeStore = (): void => void store.close().finally(() => process.exit(0));
+    grpcServer.then(({ server }) => server.tryShutdown(closeStore), closeStore);
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);

@@ -5,7 +5,7 @@
  * tunnel to `host:port` and hands ioredis the socket.
  */
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { AbstractConnector } from 'ioredis';
 
 export interface TunnelOptions {
@@ -40,7 +40,17 @@ export function tunnelConnector(target: TunnelOptions): new (options: unknown) =
 
     async connect(): Promise<Socket> {
       this.connecting = true;
-      const socket = await openTunnel(target.proxy, target.host, target.port);
+      let socket: Socket;
+      try {
+        socket = await openTunnel(target.proxy, target.host, target.port);
+      } catch (err) {
+        // A refused tunnel (Redis not ready yet: the sidecar answers 503) must be retried as a
+        // refused TCP connect is. ioredis ends a client whose connector rejects, but retries one
+        // whose stream arrives already closed, reporting `firstError`.
+        this.firstError = err instanceof Error ? err : new Error(String(err));
+        socket = new Socket();
+        socket.destroy();
+      }
       this.stream = socket;
       return socket;
     }

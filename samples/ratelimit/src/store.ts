@@ -5,7 +5,7 @@
  * `REDIS_URL` is set (so every replica of the service, and every proxy asking it, shares the
  * counts), in memory otherwise.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 export interface CounterStore {
   /** Adds `hits` to each key (expiring after its `ttlSeconds`) and returns the new counts, in order. */

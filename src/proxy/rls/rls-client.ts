@@ -1,34 +1,36 @@
 /**
- * The proxy's client of rate-limit services: `ShouldRateLimit` over gRPC (@grpc/grpc-js, with the
- * messages of `rls-proto.ts`) to a host of the service's cluster, picked by the cluster's load
- * balancer for each call as Envoy's `envoy_grpc` does. The gRPC library is loaded on first use, so
- * proxies without a global rate limit never pay its import; it starts loading as soon as a filter
- * asks for a client, well before the first request needs it. One gRPC channel per host, kept
- * while the proxy runs.
+ * The proxy's client of rate-limit services: `ShouldRateLimit` as a unary gRPC call on the
+ * service cluster's own HTTP/2 pool (`grpc-unary-call.ts`), to a host the cluster's balancer
+ * picks for each call, as Envoy's `envoy_grpc` client reaches its cluster: the one upstream
+ * connect path, the cluster's TLS, limits and stats. The messages are encoded with protobuf.js
+ * through @grpc/proto-loader, loaded on first use so proxies without a global rate limit never
+ * pay its import; loading starts as soon as a filter asks for a client, well before the first
+ * request needs it.
  */
-import type * as GrpcJs from '@grpc/grpc-js';
-import type { Client, MethodDefinition } from '@grpc/grpc-js';
+import type { MethodDefinition } from '@grpc/proto-loader';
 import type { Descriptor } from '../filters/ratelimit/descriptors.js';
 import type { RateLimitAnswer, RateLimitServiceClient, RateLimitServiceClients } from '../filters/ratelimit/global-ratelimit.js';
+import type { Cluster } from '../upstream/cluster.js';
+import type { ConnectionPool } from '../upstream/pool.js';
+import { grpcUnaryCall } from './grpc-unary-call.js';
 import { RLS_LOADER_OPTIONS, RLS_PROTO_JSON, RLS_SERVICE, type RlsRequest, type RlsResponse } from './rls-proto.js';
 
-/** A host of a cluster, as the cluster's balancer picks it; undefined when it has none. */
-export type PickHost = (cluster: string) => { readonly address: string; readonly port: number } | undefined;
-
-interface Grpc {
-  readonly grpc: typeof GrpcJs;
-  readonly method: MethodDefinition<RlsRequest, RlsResponse>;
+/** Where calls go: the proxy's clusters, and the HTTP/2 pool of one. */
+export interface RlsUpstreams {
+  cluster(name: string): Cluster | undefined;
+  http2Pool(cluster: Cluster): ConnectionPool;
 }
 
-let loading: Promise<Grpc> | null = null;
+type ShouldRateLimitMethod = MethodDefinition<RlsRequest, RlsResponse>;
 
-/** Loads @grpc/grpc-js and the service definition once per process. */
-function loadGrpc(): Promise<Grpc> {
+let loading: Promise<ShouldRateLimitMethod> | null = null;
+
+/** Loads the messages' codec once per process. */
+function loadMethod(): Promise<ShouldRateLimitMethod> {
   loading ??= (async () => {
-    const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
-    const pkg = loader.fromJSON(RLS_PROTO_JSON, RLS_LOADER_OPTIONS);
-    const service = pkg[RLS_SERVICE] as Record<string, MethodDefinition<RlsRequest, RlsResponse>>;
-    return { grpc, method: service.ShouldRateLimit };
+    const loader = await import('@grpc/proto-loader');
+    const service = loader.fromJSON(RLS_PROTO_JSON, RLS_LOADER_OPTIONS)[RLS_SERVICE] as Record<string, ShouldRateLimitMethod>;
+    return service.ShouldRateLimit;
   })();
   return loading;
 }
@@ -42,34 +44,29 @@ export class RateLimitServiceError extends Error {
 }
 
 class ClusterClient implements RateLimitServiceClient {
-  private readonly channels = new Map<string, Client>();
-
   constructor(
-    private readonly cluster: string,
+    private readonly clusterName: string,
     private readonly authority: string,
-    private readonly pick: PickHost,
+    private readonly upstreams: RlsUpstreams,
   ) {}
 
   async shouldRateLimit(domain: string, descriptors: readonly Descriptor[], timeoutMs: number, signal: AbortSignal): Promise<RateLimitAnswer> {
-    const deadline = Date.now() + timeoutMs;
-    const host = this.pick(this.cluster);
-    if (host === undefined) throw new RateLimitServiceError(`no healthy host in ${this.cluster}`);
-    const { grpc, method } = await loadGrpc();
-    const target = `${host.address.includes(':') ? `[${host.address}]` : host.address}:${host.port}`;
-    let client = this.channels.get(target);
-    if (client === undefined) {
-      client = new grpc.Client(target, grpc.credentials.createInsecure(), { 'grpc.default_authority': this.authority });
-      this.channels.set(target, client);
-    }
+    const started = Date.now();
+    const method = await loadMethod();
+    const cluster = this.upstreams.cluster(this.clusterName);
+    if (cluster === undefined) throw new RateLimitServiceError(`unknown cluster ${this.clusterName}`);
+    const host = cluster.pick();
+    if (host === undefined) throw new RateLimitServiceError(`no healthy host in ${this.clusterName}`);
     const request: RlsRequest = { domain, descriptors: descriptors.map((d) => ({ entries: d.map((e) => ({ key: e.key, value: e.value })) })) };
-    const c = client;
-    const response = await new Promise<RlsResponse>((resolve, reject) => {
-      const call = c.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, request, new grpc.Metadata(), { deadline }, (err, value) => {
-        if (err !== null || value === undefined) reject(new RateLimitServiceError(err?.message ?? 'empty answer'));
-        else resolve(value);
-      });
-      signal.addEventListener('abort', () => call.cancel(), { once: true });
+    const bytes = await grpcUnaryCall(cluster, this.upstreams.http2Pool(cluster), host, {
+      path: method.path,
+      authority: this.authority,
+      message: method.requestSerialize(request),
+      // The first call may have waited for the codec: the timeout counts from the request.
+      timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)),
+      signal,
     });
+    const response = method.responseDeserialize(bytes);
     return {
       overallCode: response.overallCode,
       statuses: response.statuses.map((s) => ({
@@ -81,33 +78,27 @@ class ClusterClient implements RateLimitServiceClient {
       responseHeaders: response.responseHeadersToAdd.map((h) => [h.key.toLowerCase(), h.value] as const),
     };
   }
-
-  close(): void {
-    for (const c of this.channels.values()) c.close();
-    this.channels.clear();
-  }
 }
 
-/** One client per (cluster, authority), kept across snapshots. */
+/** One client per (cluster, authority), kept across snapshots; connections are the cluster's pool's. */
 export class RateLimitServiceClientSet implements RateLimitServiceClients {
   private readonly clients = new Map<string, ClusterClient>();
 
-  constructor(private readonly pick: PickHost) {}
+  constructor(private readonly upstreams: RlsUpstreams) {}
 
   clientFor(cluster: string, authority: string): RateLimitServiceClient {
     const key = `${cluster}|${authority}`;
     let c = this.clients.get(key);
     if (c === undefined) {
-      c = new ClusterClient(cluster, authority, this.pick);
+      c = new ClusterClient(cluster, authority, this.upstreams);
       this.clients.set(key, c);
-      // Start loading gRPC now, so the first request does not wait for it.
-      void loadGrpc().catch(() => undefined);
+      // Start loading the codec now, so the first request does not wait for it.
+      void loadMethod().catch(() => undefined);
     }
     return c;
   }
 
   close(): void {
-    for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
 }
