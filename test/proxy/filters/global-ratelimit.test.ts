@@ -55,8 +55,10 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
   const servers: grpc.Server[] = [];
   let plainPort: number;
 
-  function snap(version: string, global: Partial<GlobalRateLimit>, rlsCluster: Partial<ClusterConfigInput> & { port: number }, limits: RouteRateLimits = PATH_DESCRIPTOR): ProxySnapshot {
-    const cfg: GlobalRateLimit = { domain: 'ratelimit', cluster: RLS, authority: 'ratelimit.default.svc.cluster.local', timeoutMs: 2000, failureModeDeny: true, xRateLimitHeaders: false, ...global };
+  function snap(version: string, global: Partial<GlobalRateLimit> & { noAuthority?: true }, rlsCluster: Partial<ClusterConfigInput> & { port: number }, limits: RouteRateLimits = PATH_DESCRIPTOR): ProxySnapshot {
+    const { noAuthority, ...fields } = global;
+    const cfg: GlobalRateLimit = { domain: 'ratelimit', cluster: RLS, authority: 'ratelimit.default.svc.cluster.local', timeoutMs: 2000, failureModeDeny: true, xRateLimitHeaders: false, ...fields };
+    if (noAuthority === true) delete cfg.authority;
     const { port, ...extra } = rlsCluster;
     return snapshot({
       version,
@@ -165,6 +167,12 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
     assert.equal((await request(port, '/productpage')).status, 500);
     await proxy.proxy.applySnapshot(snap('8', { timeoutMs: 50, failureModeDeny: false }, { port: slow.port }));
     assert.equal((await request(port, '/productpage')).status, 200);
+  });
+
+  test('without envoy_grpc.authority the call names the service host of the Istio cluster name (Node\'s HTTP/2 refuses `|`)', async () => {
+    await proxy.proxy.applySnapshot(snap('10', { noAuthority: true }, { port: plainPort }));
+    // Failing closed: a refused call would answer 500; the service answers OK for a path without a limit.
+    assert.equal((await request(proxy.port('gw'), '/other')).status, 200);
   });
 
   test('a request whose rate_limits produce no descriptor makes no call', async () => {

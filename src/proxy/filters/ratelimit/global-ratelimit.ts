@@ -64,6 +64,17 @@ export function xRateLimitHeaders(statuses: readonly DescriptorStatus[]): [strin
   ];
 }
 
+/**
+ * The call's `:authority` when `envoy_grpc.authority` is not set. Envoy sends the cluster name,
+ * but an Istio cluster name (`outbound|8081||ratelimit.default.svc.cluster.local`) is not a valid
+ * authority and HTTP/2 servers built on nghttp2 (Node's, so the sidecar in front of the service)
+ * refuse the stream; its service host stands in for it. Other names are sent as they are.
+ */
+export function defaultAuthority(cluster: string): string {
+  const parts = cluster.split('|');
+  return parts.length === 4 && parts[3] !== '' ? parts[3] : cluster;
+}
+
 export class GlobalRateLimitFilter {
   readonly name = 'ratelimit';
   private readonly client: RateLimitServiceClient;
@@ -78,7 +89,7 @@ export class GlobalRateLimitFilter {
     clients: RateLimitServiceClients,
     stats: RateLimitStats,
   ) {
-    this.client = clients.clientFor(cfg.cluster, cfg.authority ?? cfg.cluster);
+    this.client = clients.clientFor(cfg.cluster, cfg.authority ?? defaultAuthority(cfg.cluster));
     this.stats = stats.globalFor(cfg.cluster);
     this.failed = localReply(500, '', ResponseFlag.RLSE, 'rate_limiter_error');
     this.overLimit = localReply(429, '', ResponseFlag.RL, 'request_rate_limited', [['x-envoy-ratelimited', 'true']]);
