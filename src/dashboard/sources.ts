@@ -31,6 +31,11 @@ export interface GraphEdge {
   rate: number;
   /** Share of requests answered 5xx (or a non-OK grpc status), 0..1; 0 for TCP. */
   errorRate: number;
+  /**
+   * Share of requests a rate limit answered (429 with response flag RL), 0..1; 0 for TCP. Their
+   * own category: the limit did its job, so they are not errors of the destination.
+   */
+  rateLimitedRate: number;
   /** Latency percentiles from the histogram buckets; null without requests or for TCP. */
   p50Ms: number | null;
   p99Ms: number | null;

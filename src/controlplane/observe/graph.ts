@@ -4,7 +4,9 @@
  * an edge from the calling workload to the service and one from the service to the workload that
  * answered. Requests only the caller's proxy saw (`reporter="source"`) add what never reached a
  * mesh workload: local replies such as injected faults (FI), circuit breaking (UO) or no route
- * (NR), and calls to destinations outside the mesh.
+ * (NR), and calls to destinations outside the mesh. Requests a rate limit answered (429, flag RL —
+ * a sidecar's local limit reports them as the destination, a gateway's as the source) are their
+ * own category on each edge (`rateLimitedRate`), not errors of the destination.
  */
 import type { GraphEdge, GraphNode, GraphQuery, ServiceGraph } from '../../dashboard/sources.js';
 import { DURATION_BUCKETS_MS } from '../../telemetry/metrics/histogram.js';
@@ -33,6 +35,8 @@ interface EdgeTotals {
   protocol: GraphEdge['protocol'];
   requests: number;
   errors: number;
+  /** Requests a rate limit answered (429, flag RL). */
+  rateLimited: number;
   byCode: Map<string, number>;
   byFlags: Map<string, number>;
   buckets: number[];
@@ -85,7 +89,7 @@ class GraphBuilder {
     const id = `${source}->${target}/${protocol}`;
     let e = this.edges.get(id);
     if (e === undefined) {
-      e = { source, target, protocol, requests: 0, errors: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0 };
+      e = { source, target, protocol, requests: 0, errors: 0, rateLimited: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0 };
       this.edges.set(id, e);
     }
     return e;
@@ -99,6 +103,12 @@ function isError(l: Record<string, string>): boolean {
     if (g !== '' && g !== '0') return true;
   }
   return code >= 500 || code === 0;
+}
+
+/** A rate limit's answer (429 with flag RL, local or global): its own category, never an error. */
+function isRateLimited(l: Record<string, string>): boolean {
+  const flags = l.response_flags ?? '-';
+  return l.response_code === '429' && flags !== '-' && flags.split(',').includes('RL');
 }
 
 function add(map: Map<string, number>, key: string, n: number): void {
@@ -119,10 +129,12 @@ function countHttp(b: GraphBuilder, l: Record<string, string>, requests: number,
   const hops: [string, string][] = [[source, service]];
   if ((l.destination_workload ?? UNKNOWN) !== UNKNOWN) hops.push([service, b.workload(l, 'destination')]);
   const error = isError(l);
+  const limited = isRateLimited(l);
   for (const [from, to] of hops) {
     const e = b.edge(from, to, protocol);
     e.requests += requests;
     if (error) e.errors += requests;
+    if (limited) e.rateLimited += requests;
     add(e.byCode, l.response_code ?? '0', requests);
     const flags = l.response_flags ?? '-';
     if (flags !== '-') add(e.byFlags, flags, requests);
@@ -172,6 +184,7 @@ export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSecond
       protocol: e.protocol,
       rate: round(rate),
       errorRate: http && e.requests > 0 ? round(e.errors / e.requests) : 0,
+      rateLimitedRate: http && e.requests > 0 ? round(e.rateLimited / e.requests) : 0,
       p50Ms: http ? nullableRound(quantile(0.5, DURATION_BUCKETS_MS, e.buckets)) : null,
       p99Ms: http ? nullableRound(quantile(0.99, DURATION_BUCKETS_MS, e.buckets)) : null,
       byCode: http ? Object.fromEntries([...e.byCode].map(([k, v]) => [k, round(v / windowSeconds)])) : {},

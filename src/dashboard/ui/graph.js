@@ -1,8 +1,8 @@
 // @ts-check
 /**
  * The service graph, as Kiali's versioned-app graph: workloads (app + version) as circles,
- * services as triangles, edges labelled with their request rate and error share, coloured by
- * health. When the graph spans several namespaces each is drawn as a box around its nodes
+ * services as triangles, edges labelled with their request rate, error share and rate-limited
+ * share (429 RL, its own category: dotted, in the limit's colour), coloured by health. When the graph spans several namespaces each is drawn as a box around its nodes
  * (a compound node, as Kiali boxes namespaces). It polls the graph; nodes keep their positions
  * until the set of nodes changes, so a live update never shuffles the picture. Clicking a node or
  * an edge opens its side panel; the graph is re-fitted when the panel narrows the canvas and
@@ -26,6 +26,8 @@ const WINDOWS = [
 ];
 /** Kiali's health colours. */
 const COLORS = { healthy: '#3e8635', degraded: '#e59700', failing: '#c9190b', idle: '#8a8d90' };
+/** Edges with rate-limited requests (429 RL) while otherwise healthy. */
+const RATE_LIMITED_COLOR = '#5752d1';
 
 /** @type {import('cytoscape').StylesheetJson} */
 const STYLE = [
@@ -82,6 +84,8 @@ const STYLE = [
     },
   },
   { selector: 'edge[protocol = "tcp"]', style: { 'line-style': 'dashed' } },
+  // Requests a rate limit answered (429 RL) are their own category: a dotted line in the limit's colour, not an error.
+  { selector: 'edge[?rateLimited]', style: { 'line-style': 'dotted', 'target-arrow-color': RATE_LIMITED_COLOR, 'line-color': RATE_LIMITED_COLOR } },
   { selector: ':selected', style: { 'overlay-color': '#0b6bcb', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
 ];
 
@@ -102,7 +106,7 @@ function shortHost(host) {
 function edgeLabel(e) {
   if (e.protocol === 'tcp') return e.rate > 0 || e.bytesPerSecond > 0 ? formatBytes(e.bytesPerSecond) : '';
   if (e.rate === 0) return '';
-  return `${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}`;
+  return `${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}${e.rateLimitedRate > 0 ? `\n${formatPercent(e.rateLimitedRate)} rate-limited` : ''}`;
 }
 
 /** @param {GraphNode['health']} health */
@@ -179,7 +183,7 @@ export class GraphView {
       })),
       ...edges.map((e) => ({
         group: /** @type {const} */ ('edges'),
-        data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), protocol: e.protocol, color: COLORS[e.health] },
+        data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), protocol: e.protocol, color: COLORS[e.health], rateLimited: e.rateLimitedRate > 0 && e.health === 'healthy' },
       })),
     ];
     const ids = new Set(wanted.map((d) => d.data.id));
@@ -352,6 +356,7 @@ export class GraphView {
               ['Health', healthBadge(edge.health)],
               ['Request rate', `${formatRate(edge.rate)} rps`],
               ['Error rate', formatPercent(edge.errorRate)],
+              ['Rate-limited', formatPercent(edge.rateLimitedRate)],
               ['Latency p50', formatMs(edge.p50Ms)],
               ['Latency p99', formatMs(edge.p99Ms)],
             ],
@@ -379,12 +384,13 @@ export class GraphView {
         h('td', {}, e.protocol),
         h('td', { class: 'num' }, e.protocol === 'tcp' ? formatBytes(e.bytesPerSecond) : `${formatRate(e.rate)} rps`),
         h('td', { class: 'num' }, e.protocol === 'tcp' ? '–' : formatPercent(e.errorRate)),
+        h('td', { class: 'num' }, e.protocol === 'tcp' ? '–' : formatPercent(e.rateLimitedRate)),
         h('td', { class: 'num' }, formatMs(e.p50Ms)),
         h('td', { class: 'num' }, formatMs(e.p99Ms)),
         h('td', {}, healthBadge(e.health)),
       ),
     );
-    this.trafficBody.replaceChildren(table(['From', 'To', 'Protocol', 'Rate', 'Errors', 'p50', 'p99', 'Health'], rows, 'No traffic in this window.'));
+    this.trafficBody.replaceChildren(table(['From', 'To', 'Protocol', 'Rate', 'Errors', 'Rate-limited', 'p50', 'p99', 'Health'], rows, 'No traffic in this window.'));
   }
 }
 

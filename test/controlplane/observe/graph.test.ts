@@ -87,6 +87,37 @@ describe('buildGraph', () => {
     assert.equal(node('workload:istio-system/istio-ingressgateway')?.version, undefined);
   });
 
+  test('rate-limited requests (429 RL) are their own category: not errors of the destination, nor of its node', () => {
+    const RATINGS_SRC = side('source', 'ratings-v1', 'default', 'ratings', 'v1');
+    const g = buildGraph(
+      totals([
+        // The productpage sidecar's local limit: reported by the destination's proxy.
+        [series('destination', RATINGS_SRC, PP_DST, PP, 200), { requests: 48, durationBuckets: buckets(48) }],
+        [series('destination', RATINGS_SRC, PP_DST, PP, 429, 'RL'), { requests: 12, durationBuckets: buckets(12) }],
+        // The gateway's global limit: only the gateway saw those.
+        [series('destination', GW, PP_DST, PP, 200), { requests: 30, durationBuckets: buckets(30) }],
+        [series('source', GW, UNKNOWN_DST, PP, 429, 'RL'), { requests: 30, durationBuckets: buckets(30) }],
+        // A 429 the application itself answered is neither.
+        [series('destination', PP_SRC, RV_DST, RV, 429), { requests: 6, durationBuckets: buckets(6) }],
+      ]),
+      {},
+      60,
+      0,
+    );
+    const edge = (source: string, target: string): (typeof g.edges)[number] | undefined => g.edges.find((e) => e.source === source && e.target === target);
+    const local = edge('workload:default/ratings-v1', `service:${PP}`);
+    assert.equal(local?.rateLimitedRate, 0.2);
+    assert.equal(local?.errorRate, 0);
+    assert.equal(local?.health, 'healthy');
+    assert.deepEqual(local?.byFlags, { RL: 0.2 });
+    const global = edge('workload:istio-system/istio-ingressgateway', `service:${PP}`);
+    assert.equal(global?.rateLimitedRate, 0.5);
+    assert.equal(global?.errorRate, 0);
+    assert.equal(edge(`service:${PP}`, 'workload:default/productpage-v1')?.rateLimitedRate, 0.133, 'of 90 requests reaching the workload\'s proxy, the 12 its sidecar limited');
+    assert.equal(g.nodes.find((n) => n.id === 'workload:default/productpage-v1')?.health, 'healthy');
+    assert.equal(edge('workload:default/productpage-v1', `service:${RV}`)?.rateLimitedRate, 0, 'an application\'s own 429 carries no RL');
+  });
+
   test('a namespace filter keeps its nodes and the edges touching them', () => {
     const g = buildGraph(t, { namespaces: ['istio-system'] }, 60, 0);
     assert.deepEqual(g.edges.map((e) => e.id), [`workload:istio-system/istio-ingressgateway->service:${PP}/http`]);
