@@ -56,6 +56,13 @@ for (const files of BOOKINFO_FILES) {
       const out = await started().apply(join(FIXTURES, 'local-ratelimit-route.yaml'));
       assert.equal(out, 'envoyfilter.networking.istio.io/filter-local-ratelimit-svc configured\n');
       assert.deepEqual(await fiveFromRatings(started()), ['200', '200', '200', '200', '429']);
+      // skiff proxy-config shows the filters in force: the listener's filter without a bucket, the route's own.
+      const shown = await started().skiff(['proxy-config', 'ratelimit', 'deploy/productpage-v1']);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /^inbound\S*\s+envoy\.filters\.http\.local_ratelimit\s+http_local_rate_limiter\s+no bucket \(routes carry theirs\)$/m);
+      assert.match(shown.stdout, /^inbound\|9080\|\|\s+inbound\|http\|9080\s+\S+\s+4 max, 4 per 60s; enabled 100%, enforced 100%\s+-$/m);
+      const ratings = await started().skiff(['proxy-config', 'ratelimit', 'deploy/ratings-v1']);
+      assert.equal(ratings.stdout, 'No rate-limit filters (no EnvoyFilter rate-limit patch applies to this proxy).\n');
     });
 
     test('cleanup: without the EnvoyFilter, productpage answers again', async () => {

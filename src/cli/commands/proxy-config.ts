@@ -1,5 +1,5 @@
 /**
- * `skiff proxy-config listeners|routes|clusters|endpoints|secret|all WORKLOAD [-n NS] [-o json]`: one
+ * `skiff proxy-config listeners|routes|clusters|endpoints|secret|ratelimit|all WORKLOAD [-n NS] [-o json]`: one
  * proxy's configuration (and, for `secret`, its workload certificate and the mesh root) as it runs, read from the proxy's own admin endpoints (found through
  * skiffd's proxy status), like istioctl proxy-config; `all` is every table in turn (or, with
  * -o json, the whole snapshot with the endpoints' health). `proxy-config log WORKLOAD
@@ -14,7 +14,7 @@ import { DEFAULT_LOG_LEVEL, LOG_LEVELS, LOGGERS, isLogLevel, isLoggerName } from
 import type { CertsDump } from '../../proxy/admin/certs.js';
 import { withStateDir } from '../state-dir-option.js';
 
-type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'all' | 'log' | 'secret';
+type Section = 'listeners' | 'routes' | 'clusters' | 'endpoints' | 'all' | 'log' | 'secret' | 'ratelimit';
 
 const SECTIONS: Readonly<Record<string, Section>> = {
   listeners: 'listeners',
@@ -35,6 +35,9 @@ const SECTIONS: Readonly<Record<string, Section>> = {
   secret: 'secret',
   secrets: 'secret',
   s: 'secret',
+  ratelimit: 'ratelimit',
+  ratelimits: 'ratelimit',
+  rl: 'ratelimit',
 };
 
 interface ProxyConfigOptions {
@@ -47,7 +50,7 @@ interface ProxyConfigOptions {
 
 function section(value: string): Section {
   const s = SECTIONS[value];
-  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters, endpoints, secret, all or log)`);
+  if (s === undefined) throw new InvalidArgumentError(`unknown config type "${value}" (use listeners, routes, clusters, endpoints, secret, ratelimit, all or log)`);
   return s;
 }
 
@@ -76,8 +79,8 @@ export function register(program: Command): void {
     program
       .command('proxy-config')
       .alias('pc')
-      .description("Show a proxy's listeners, routes, clusters, endpoints or secrets (workload certificate and root) as it runs them, or its log levels (like istioctl proxy-config)")
-      .argument('<type>', 'listeners, routes, clusters, endpoints, secret, all, or log', section)
+      .description("Show a proxy's listeners, routes, clusters, endpoints, secrets (workload certificate and root) or rate-limit filters as it runs them, or its log levels (like istioctl proxy-config)")
+      .argument('<type>', 'listeners, routes, clusters, endpoints, secret, ratelimit, all, or log', section)
       .argument('<workload>', 'pod name (POD or POD.NAMESPACE), node id, or deploy/NAME for any replica of a Deployment')
       .option('-n, --namespace <ns>', "the workload's namespace", 'default')
       .option('-o, --output <format>', 'json for the full configuration', output, 'table')
@@ -163,6 +166,20 @@ export function register(program: Command): void {
         const health = tables.parseEndpointHealth(typeof text === 'string' ? text : '');
         json = health;
         table = tables.endpointsTable(health);
+        break;
+      }
+      case 'ratelimit': {
+        // The listeners' rate-limit filters and the routes' and virtual hosts' own settings.
+        json = {
+          listeners: snap.listeners.filter((l) => (l.http?.rateLimits ?? []).length > 0).map((l) => ({ name: l.name, rateLimits: l.http?.rateLimits })),
+          routes: snap.routes.flatMap((rc) =>
+            rc.virtualHosts.flatMap((vh) => [
+              ...(vh.rateLimits !== undefined ? [{ routeConfig: rc.name, virtualHost: vh.name, rateLimits: vh.rateLimits }] : []),
+              ...vh.routes.filter((r) => r.rateLimits !== undefined).map((r) => ({ routeConfig: rc.name, virtualHost: vh.name, route: r.name, rateLimits: r.rateLimits })),
+            ]),
+          ),
+        };
+        table = (await import('../proxy-ratelimit-table.js')).rateLimitsTable(snap);
         break;
       }
     }
