@@ -13,11 +13,11 @@ import type { Endpoint } from './peers.js';
 import { startHaproxy, startNginxProxy } from './peers.js';
 import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import type { RunningSkiff } from './skiff.js';
-import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
+import { BENCH_LOCAL_RATE_LIMIT, GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
 import type { TraceSink } from './trace-sink.js';
 
-export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-2hop', 'skiff-gateway', 'nginx', 'haproxy'] as const;
+export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-2hop', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'haproxy'] as const;
 
 export interface Scenario {
   name: string;
@@ -97,6 +97,15 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     scenarios.push({
       name: 'skiff-gateway',
       description: 'ingress gateway: Gateway + VirtualService, Host-matched route',
+      target: { entry: listener(gw, '0.0.0.0_8080'), host: GATEWAY_HOST, path: REQUEST_PATH, proxies: [gw.process] },
+    });
+  }
+
+  if (wanted('skiff-gateway-ratelimit')) {
+    const gw = await startSkiff(tools, 'gateway-ratelimit', gatewaySnapshot(backendEndpoints, { localRateLimit: BENCH_LOCAL_RATE_LIMIT }), workDir, base);
+    scenarios.push({
+      name: 'skiff-gateway-ratelimit',
+      description: 'the gateway row with a local rate limit on its listener, too large to trigger (the filter on every request)',
       target: { entry: listener(gw, '0.0.0.0_8080'), host: GATEWAY_HOST, path: REQUEST_PATH, proxies: [gw.process] },
     });
   }

@@ -5,7 +5,7 @@
  * LEAST_REQUEST over two endpoints with outlier detection and connection-pool limits.
  */
 import { ISTIO_DEFAULT_RETRY_POLICY } from '../src/snapshot/index.js';
-import type { Route, RouteConfig, VirtualHost, ListenerConfig, ProxySnapshot, ClusterConfigInput, EndpointConfig } from '../src/snapshot/index.js';
+import type { Route, RouteConfig, VirtualHost, ListenerConfig, ProxySnapshot, ClusterConfigInput, EndpointConfig, LocalRateLimit } from '../src/snapshot/index.js';
 import { checkSnapshot } from '../src/proxy/snapshot.js';
 import type { Endpoint } from './peers.js';
 
@@ -134,7 +134,20 @@ export function sidecarSnapshot(plan: SidecarPlan): ProxySnapshot {
 }
 
 /** An ingress gateway: Bookinfo's and httpbin's Gateway + VirtualService, routed by Host. */
-export function gatewaySnapshot(endpoints: readonly Endpoint[]): ProxySnapshot {
+/**
+ * The local rate limit of the `skiff-gateway-ratelimit` row: Envoy's local_ratelimit on the
+ * gateway listener, always enabled and enforced, with a bucket too large for any run to empty, so
+ * every request pays the filter's work (a bucket lookup and a token taken) and none is limited.
+ */
+export const BENCH_LOCAL_RATE_LIMIT: LocalRateLimit = {
+  statPrefix: 'http_local_rate_limiter',
+  tokenBucket: { maxTokens: 2 ** 32 - 1, tokensPerFill: 2 ** 32 - 1, fillIntervalMs: 1000 },
+  enabledPercent: 100,
+  enforcedPercent: 100,
+  responseHeaders: [{ name: 'x-local-rate-limit', value: 'true', append: false }],
+};
+
+export function gatewaySnapshot(endpoints: readonly Endpoint[], opts: { localRateLimit?: LocalRateLimit } = {}): ProxySnapshot {
   const productpage = outboundCluster('productpage');
   const routes: RouteConfig = {
     name: 'http.8080',
@@ -159,7 +172,16 @@ export function gatewaySnapshot(endpoints: readonly Endpoint[]): ProxySnapshot {
   return {
     version: 'bench-gateway',
     node: { id: `router~127.0.0.1~istio-ingressgateway.istio-system~istio-system.svc.cluster.local`, kind: 'gateway' },
-    listeners: [{ name: '0.0.0.0_8080', address: '127.0.0.1', port: 0, direction: 'gateway', protocol: 'http', http: { routeConfig: 'http.8080' } }],
+    listeners: [
+      {
+        name: '0.0.0.0_8080',
+        address: '127.0.0.1',
+        port: 0,
+        direction: 'gateway',
+        protocol: 'http',
+        http: { routeConfig: 'http.8080', ...(opts.localRateLimit !== undefined ? { rateLimits: [{ type: 'local' as const, local: opts.localRateLimit }] } : {}) },
+      },
+    ],
     routes: [routes],
     clusters: [...outboundClusters(endpoints), cluster('outbound|8000||httpbin.default.svc.cluster.local', 'httpbin', '', endpoints)],
   };

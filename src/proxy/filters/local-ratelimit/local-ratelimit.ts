@@ -104,6 +104,16 @@ export class LocalRateLimitFilter {
     if (c.bucketKey === null && c.descriptors.length === 0) return CONTINUE;
     if (!draw(c.enabledPpm, req.random)) return CONTINUE;
     c.stats.enabled++;
+    const own = c.bucketKey;
+    if (own !== null && c.descriptors.length === 0 && c.cfg.perConnection !== true) {
+      // The common case, one bucket: no arrays on the request path.
+      const a = this.buckets.take(own, c.cfg.tokenBucket!);
+      if (typeof a === 'boolean') return this.verdict(c, req, a);
+      return waitOn(
+        async () => this.verdict(c, req, await a),
+        () => this.verdict(c, req, true),
+      );
+    }
     const keys = this.bucketsFor(c, req, route, ctx);
     if (keys.length === 0) {
       c.stats.ok++;
