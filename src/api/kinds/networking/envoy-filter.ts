@@ -149,6 +149,17 @@ export const EnvoyConfigObjectPatch = Strict(
 );
 export type EnvoyConfigObjectPatch = Static<typeof EnvoyConfigObjectPatch>;
 
+/** PolicyTargetReference as EnvoyFilter's CRD has it: its schema refuses a namespace itself. */
+const EnvoyFilterTargetRef = Strict({
+  ...PolicyTargetReference.properties,
+  namespace: Opt(
+    Str({
+      description: 'namespace is the namespace of the referent.',
+      'x-kubernetes-validations': [{ rule: 'self.size() == 0', message: 'cross namespace referencing is not currently supported' }],
+    }),
+  ),
+});
+
 export const EnvoyFilterSpec = Strict(
   {
     workloadSelector: Opt(
@@ -164,7 +175,7 @@ export const EnvoyFilterSpec = Strict(
         { description: 'Criteria used to select the specific set of pods/VMs on which this patch configuration should be applied.' },
       ),
     ),
-    targetRefs: Opt(List(PolicyTargetReference, { maxItems: 16, description: 'Optional.' })),
+    targetRefs: Opt(List(EnvoyFilterTargetRef, { maxItems: 16, description: 'Optional.' })),
     configPatches: Opt(List(EnvoyConfigObjectPatch, { description: 'One or more patches with match conditions.' })),
     priority: Opt(Int32({ description: 'Priority defines the order in which patch sets are applied within a context.' })),
   },
