@@ -82,7 +82,8 @@ class UnaryCall extends UpstreamRequest implements ResponseHandler {
     if (signal.aborted) return this.fail(new GrpcCallError('cancelled', 1), null);
     this.timer = setTimeout(() => this.fail(new GrpcCallError(`deadline of ${timeoutMs} ms exceeded`, DEADLINE_EXCEEDED), 'timeout'), timeoutMs);
     signal.addEventListener('abort', () => this.fail(new GrpcCallError('cancelled', 1), null), { once: true });
-    if (!this.start()) this.fail(new GrpcCallError(`upstream overflow in ${this.cluster.name}`, UNAVAILABLE), null);
+    // Refused by the circuit breaker: nothing was counted, so nothing is settled.
+    if (!this.start()) this.end(new GrpcCallError(`upstream overflow in ${this.cluster.name}`, UNAVAILABLE), null);
   }
 
   protected connected(conn: UpstreamStream): void {

@@ -169,6 +169,26 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
     assert.equal((await request(port, '/productpage')).status, 200);
   });
 
+  test("the cluster's circuit breaker holds for the calls: over http2MaxRequests a call fails at once, and the slot count comes back whole", async () => {
+    const slow = await serveRateLimitService(
+      {
+        shouldRateLimit: (req: ShouldRateLimitRequest): Promise<ShouldRateLimitResponse> =>
+          new Promise((resolve) => setTimeout(() => resolve({ overallCode: 'OK', statuses: req.descriptors.map(() => ({ code: 'OK', currentLimit: null, limitRemaining: 0, durationUntilReset: null })), responseHeadersToAdd: [], requestHeadersToAdd: [] }), 600)),
+      },
+      '127.0.0.1:0',
+    );
+    servers.push(slow.server);
+    await proxy.proxy.applySnapshot(snap('11', { timeoutMs: 5000 }, { port: slow.port, connectionPool: { http2MaxRequests: 1 } }));
+    const port = proxy.port('gw');
+    const first = request(port, '/one');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await request(port, '/two')).status, 500, 'the second call overflows while the first holds the only slot');
+    assert.equal((await request(port, '/three')).status, 500, 'and so does a third: the refused call gave back no slot it did not hold');
+    assert.equal((await first).status, 200);
+    const stats = (await adminGet(proxy, '/stats')).body;
+    assert.ok(stats.includes(`cluster.${RLS}.circuit_breakers.default.remaining_rq: 1`), 'the slot is free again, released once');
+  });
+
   test('without envoy_grpc.authority the call names the service host of the Istio cluster name (Node\'s HTTP/2 refuses `|`)', async () => {
     await proxy.proxy.applySnapshot(snap('10', { noAuthority: true }, { port: plainPort }));
     // Failing closed: a refused call would answer 500; the service answers OK for a path without a limit.
