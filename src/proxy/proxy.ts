@@ -28,6 +28,7 @@ import { Http2ClusterPool, upstreamProtocol } from './upstream/pool-http2.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js';
 import type { Clock } from './upstream/types.js';
 import type { IdentityState } from './identity/workload-identity.js';
+import { authzConnectionFilter, authzHttpFilter, type PolicyLog } from './filters/authz/authz-filters.js';
 
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
@@ -69,6 +70,8 @@ export interface ProxyOptions {
    * a new certificate on it rotates it. Default: one with no certificate yet.
    */
   workloadSecrets?: WorkloadSecrets;
+  /** Where policy lines go (authorization's `rbac shadow denied, matched policy …`). Default: standard error. */
+  policyLog?: PolicyLog;
   /** With several workers: the other workers' stats, which the admin `/stats` combines with this one's. */
   otherWorkersStats?: () => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
 }
@@ -107,10 +110,12 @@ export class SkiffProxy {
   /** The workload identity, when the proxy has one (`skiff proxy --identity-credential-file`); set before it serves. */
   identity: IdentityView | null = null;
   readonly services: ProxyServices;
+  private readonly policyLog: PolicyLog;
   readonly startedAt = Date.now();
 
   private constructor(private readonly opts: ProxyOptions) {
     this.tls = new TlsCompiler(opts.workloadSecrets);
+    this.policyLog = opts.policyLog ?? ((line) => void process.stderr.write(`${new Date().toISOString()}\tinfo\trbac\t${line}\n`));
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
     const pools = this.pools;
     const h2pools = this.h2pools;
@@ -296,6 +301,8 @@ export class SkiffProxy {
     const serverName = config.http?.serverHeader ?? (gatewayNode || config.direction === 'gateway' ? 'istio-envoy' : 'envoy');
     const port = listener.port;
     const clusters = this.clusters.clusters;
+    // Authorization applies on the server side only: a sidecar's inbound listeners, a gateway's.
+    const serverSide = config.direction !== 'outbound';
     let http: HttpListenerContext | null = null;
     if (config.http !== undefined) {
       const workload = snap.node.workload;
@@ -314,8 +321,8 @@ export class SkiffProxy {
         gateway: gatewayNode ? undefined : 'mesh',
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         pathNormalization: config.http.pathNormalization ?? 'BASE',
-        // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
-        httpFilters: NO_HTTP_FILTERS,
+        // Listener-level policies, in the request path's order (phase 2).
+        httpFilters: serverSide && checked.authz !== null ? [authzHttpFilter(checked.authz.http, config.policyPort ?? null, this.policyLog)] : NO_HTTP_FILTERS,
         connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
@@ -331,7 +338,8 @@ export class SkiffProxy {
         port,
         routes,
         needsSni: routes.some((r) => r.route.match?.sniHosts !== undefined),
-        connectionFilters: NO_CONNECTION_FILTERS,
+        // The connection phase's order: TCP authorization is its second step.
+        connectionFilters: serverSide && checked.authz !== null ? [authzConnectionFilter(checked.authz.tcp, config.policyPort ?? null, this.policyLog)] : NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
         stats: listener.tcpStats,

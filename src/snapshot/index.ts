@@ -29,6 +29,8 @@ export {
 export type { ClientTlsMode, ClusterTlsConfig, ServerTlsConfig, ServerTlsMode, TlsSecret, TlsSecretPart, TlsSource } from './tls.js';
 export { ALPN, istioMutualSni } from './tls.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';
+export type { AuthorizationConfig, AuthzAction, AuthzCondition, AuthzOperation, AuthzPolicyConfig, AuthzRule, AuthzSource, ExtAuthzProviderConfig } from './authorization.js';
+export { AUTHZ_ACTIONS, checkAuthorization } from './authorization.js';
 export { TelemetryConfigError, checkSampling, checkTelemetryConfig, checkUrl } from './telemetry.js';
 export { SnapshotError } from './checks.js';
 export { validateSnapshot, type ValidSnapshot } from './validate.js';

@@ -2,6 +2,7 @@
  * Validation of a whole proxy snapshot, as parsed from JSON: checked before anything is applied,
  * the first problem reported with the path of the offending field (`listeners[1].port`).
  */
+import { checkAuthorization } from './authorization.js';
 import { SnapshotError, list, obj, oneOf, str, stringMap } from './checks.js';
 import { ClusterConfigError, withDefaults } from './cluster-defaults.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
@@ -99,6 +100,7 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
       throw err;
     }
   }
+  if (o.authorization !== undefined) snapshot.authorization = checkAuthorization(o.authorization, clusterNames);
   return { snapshot, routeTables };
 }
 

@@ -5,6 +5,7 @@
  * Telemetry resources, Kubernetes Secrets by namespace and name (TLS credentials),
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
+import type { AuthorizationPolicySpec } from '../../api/kinds/security/authorization-policy.js';
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
 import type { SidecarSpec } from '../../api/kinds/networking/sidecar.js';
@@ -50,6 +51,14 @@ export interface SidecarEntry {
   name: string;
   namespace: string;
   spec: SidecarSpec;
+}
+
+/** An AuthorizationPolicy or a RequestAuthentication, with what selection reads of its metadata. */
+export interface PolicyEntry<S> {
+  name: string;
+  namespace: string;
+  annotations: Readonly<Record<string, string>>;
+  spec: S;
 }
 
 export interface TelemetryEntry {
@@ -115,6 +124,8 @@ export class ConfigIndex {
   readonly sidecars: readonly SidecarEntry[];
   /** Telemetry resources (telemetry.istio.io), oldest first. */
   readonly telemetries: readonly TelemetryEntry[];
+  /** AuthorizationPolicies (security.istio.io), oldest first. */
+  readonly authorizationPolicies: readonly PolicyEntry<AuthorizationPolicySpec>[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   /** core/v1 Secrets by `namespace/name`. */
   private readonly secrets = new Map<string, Resource>();
@@ -154,6 +165,9 @@ export class ConfigIndex {
 
     this.gateways = sorted.filter((r) => isNetworking(r, 'Gateway')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as GatewaySpec }));
     this.sidecars = sorted.filter((r) => isNetworking(r, 'Sidecar')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as SidecarSpec }));
+    this.authorizationPolicies = sorted
+      .filter((r) => r.kind === 'AuthorizationPolicy' && r.apiVersion.startsWith('security.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), annotations: r.metadata.annotations ?? {}, spec: r.spec as AuthorizationPolicySpec }));
     this.telemetries = sorted
       .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
 import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
+import { authorizationSection, selectPolicies, type PolicySubject } from './authorization.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
@@ -67,20 +68,24 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   if (w.sidecar === undefined) throw new Error(`workload ${w.namespace}/${w.name} has no sidecar (outbound and admin ports) to translate for`);
   const shared = sharedSidecarPart(index, w);
   for (const m of shared.warnings) warn(m);
-  const inbound = buildSidecarInbound(index, target, sidecarFor(index, w));
+  // A CUSTOM policy's provider is reached through an outbound cluster.
+  const authorization = authorizationSection(index, { kind: 'sidecar', name: w.name, namespace: w.namespace, labels: w.labels }, clusterNames(shared.clusters), warn);
+  const inbound = buildSidecarInbound(index, target, sidecarFor(index, w), authorization !== undefined);
   const local = buildLocalServiceListeners(index, target, shared.routes[0]);
   const node: NodeConfig = {
     id: target.id,
     kind: 'sidecar',
     workload: { name: w.name, namespace: w.namespace, labels: { ...w.labels }, serviceAccount: w.serviceAccount },
   };
+  const clusters = withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]);
   return {
     node,
     listeners: [outboundListener(index, target), ...local.listeners, ...inbound.listeners],
     routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]),
-    clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
+    clusters,
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
+    ...(authorization === undefined ? {} : { authorization }),
   };
 }
 
@@ -90,9 +95,13 @@ function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<R
 }
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
-  const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn);
+  const subject: PolicySubject = { kind: 'gateway', name: target.name, namespace: target.namespace, labels: target.labels };
+  // Whether policies apply decides the listeners' policy ports; their CUSTOM providers are resolved against the clusters.
+  const withPolicies = selectPolicies(index.authorizationPolicies, index.mesh.rootNamespace, subject).length > 0;
+  const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn, withPolicies);
   const secrets = new Map(serverSecrets.map((s) => [s.name, s]));
-  const clusters = outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn });
+  const clusters = [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn }), ...fallbackClusters()];
+  const authorization = authorizationSection(index, subject, clusterNames(clusters), warn);
   const node: NodeConfig = {
     id: target.id,
     kind: 'gateway',
@@ -102,10 +111,15 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     node,
     listeners,
     routes,
-    clusters: [...clusters, ...fallbackClusters()],
+    clusters,
     ...withTelemetry(index, target.namespace, target.labels),
     ...(secrets.size === 0 ? {} : { secrets: sortedSecrets(secrets) }),
+    ...(authorization === undefined ? {} : { authorization }),
   };
+}
+
+function clusterNames(clusters: readonly { name: string }[]): Set<string> {
+  return new Set(clusters.map((c) => c.name));
 }
 
 /** A short digest of the snapshot's content: equal content, equal version. */
