@@ -29,6 +29,7 @@ import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js'
 import type { Clock } from './upstream/types.js';
 import type { IdentityState } from './identity/workload-identity.js';
 import { authzConnectionFilter, authzHttpFilter, type PolicyLog } from './filters/authz/authz-filters.js';
+import { extAuthzHttpFilter, type ExtAuthzUpstreams } from './filters/ext-authz/ext-authz.js';
 
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
@@ -322,7 +323,7 @@ export class SkiffProxy {
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         pathNormalization: config.http.pathNormalization ?? 'BASE',
         // Listener-level policies, in the request path's order (phase 2).
-        httpFilters: serverSide && checked.authz !== null ? [authzHttpFilter(checked.authz.http, config.policyPort ?? null, this.policyLog)] : NO_HTTP_FILTERS,
+        httpFilters: serverSide && checked.authz !== null ? this.authzFilters(checked, config.policyPort ?? null) : NO_HTTP_FILTERS,
         connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
@@ -347,6 +348,22 @@ export class SkiffProxy {
     }
     const chains = compileFilterChains(config, checked.serverTls.get(config.name) ?? NO_SERVER_TLS, tcp?.needsSni === true);
     return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true) });
+  }
+
+  /** Authorization's HTTP filters in Envoy's order: ext_authz (CUSTOM policies), then RBAC (DENY, ALLOW, AUDIT). */
+  private authzFilters(checked: CheckedSnapshot, policyPort: number | null): HttpFilter[] {
+    const authz = checked.authz!;
+    const rbac = authzHttpFilter(authz.http, policyPort, this.policyLog);
+    if (!authz.http.hasCustom) return [rbac];
+    const providers = checked.snapshot.authorization?.providers ?? [];
+    const clusters = this.clusters.clusters;
+    const upstreams: ExtAuthzUpstreams = {
+      host(name) {
+        const e = clusters.get(name)?.pick();
+        return e === undefined ? null : { address: e.address, port: e.port };
+      },
+    };
+    return [extAuthzHttpFilter(authz.http, providers, policyPort, upstreams), rbac];
   }
 
   /** Every counter and gauge, with Envoy's names. */

@@ -24,6 +24,8 @@ export const ResponseFlag = {
   DI: 1 << 8,
   /** Abort injected by fault injection. */
   FI: 1 << 9,
+  /** Denied by the external authorization service (ext_authz). */
+  UAEX: 1 << 16,
   /** Downstream connection termination. */
   DC: 1 << 10,
   /** Upstream retry limit exceeded. */

@@ -93,10 +93,10 @@ function variantOf(l: SeriesLabels): number {
   return (l.reporter === 'source' ? 0 : 1) | (protocol << 1) | (security << 3) | ((l.dryRun ?? 0) << 5);
 }
 
-/** Response code, gRPC status and flags as one number (flags have 16 bits, codes fit in 10). */
+/** Response code, gRPC status and flags as one number (flags have 17 bits, codes fit in 10). */
 function outcomeOf(l: SeriesLabels): number {
   const grpc = l.grpcStatus === '' ? 0 : Number(l.grpcStatus) + 1;
-  return ((Number.isInteger(grpc) && grpc >= 0 && grpc < 64 ? grpc : 63) * 1024 + (l.responseCode & 1023)) * 65536 + (l.flags & 0xffff);
+  return ((Number.isInteger(grpc) && grpc >= 0 && grpc < 64 ? grpc : 63) * 1024 + (l.responseCode & 1023)) * 0x20000 + (l.flags & 0x1ffff);
 }
 
 /** Most series kept; beyond it new label sets are dropped and counted (a cardinality guard). */
@@ -152,7 +152,7 @@ export class IstioMetrics {
   /** The TCP series for a label set (no response code or gRPC status), or null past the limit. */
   tcpSeries(l: SeriesLabels): TcpSeries | null {
     const leaf = this.tcpIndex.leaf(variantOf(l), l.source, l.destination, l.service);
-    const key = l.flags & 0xffff;
+    const key = l.flags & 0x1ffff;
     let s = leaf.get(key);
     if (s === undefined) {
       if (this.seriesCount >= this.maxSeries) {
