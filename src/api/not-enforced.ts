@@ -114,7 +114,6 @@ const NO_MTLS = 'traffic between sidecars is plain text: the local mesh has no w
 
 export const NOT_ENFORCED: readonly NotEnforced[] = [
   { group: SECURITY, kind: 'PeerAuthentication', effect: NO_MTLS },
-  { group: SECURITY, kind: 'RequestAuthentication', effect: 'tokens are not validated: requests with invalid or missing JWTs pass' },
   {
     group: NETWORKING,
     kind: 'DestinationRule',

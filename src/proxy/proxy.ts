@@ -323,7 +323,7 @@ export class SkiffProxy {
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         pathNormalization: config.http.pathNormalization ?? 'BASE',
         // Listener-level policies, in the request path's order (phase 2).
-        httpFilters: serverSide && checked.authz !== null ? this.authzFilters(checked, config.policyPort ?? null) : NO_HTTP_FILTERS,
+        httpFilters: serverSide ? this.serverFilters(checked, config.policyPort ?? null) : NO_HTTP_FILTERS,
         connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
@@ -350,11 +350,18 @@ export class SkiffProxy {
     return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true) });
   }
 
-  /** Authorization's HTTP filters in Envoy's order: ext_authz (CUSTOM policies), then RBAC (DENY, ALLOW, AUDIT). */
-  private authzFilters(checked: CheckedSnapshot, policyPort: number | null): HttpFilter[] {
-    const authz = checked.authz!;
+  /**
+   * A server-side listener's security filters in Envoy's order as Istio builds it: JWT
+   * (RequestAuthentication), ext_authz (CUSTOM policies), then RBAC (DENY, ALLOW, AUDIT).
+   */
+  private serverFilters(checked: CheckedSnapshot, policyPort: number | null): readonly HttpFilter[] {
+    const jwt = checked.jwt;
+    const authz = checked.authz;
+    if (jwt === null && authz === null) return NO_HTTP_FILTERS;
+    const out: HttpFilter[] = jwt === null ? [] : [jwt];
+    if (authz === null) return out;
     const rbac = authzHttpFilter(authz.http, policyPort, this.policyLog);
-    if (!authz.http.hasCustom) return [rbac];
+    if (!authz.http.hasCustom) return [...out, rbac];
     const providers = checked.snapshot.authorization?.providers ?? [];
     const clusters = this.clusters.clusters;
     const upstreams: ExtAuthzUpstreams = {
@@ -363,7 +370,7 @@ export class SkiffProxy {
         return e === undefined ? null : { address: e.address, port: e.port };
       },
     };
-    return [extAuthzHttpFilter(authz.http, providers, policyPort, upstreams), rbac];
+    return [...out, extAuthzHttpFilter(authz.http, providers, policyPort, upstreams), rbac];
   }
 
   /** Every counter and gauge, with Envoy's names. */

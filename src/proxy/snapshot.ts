@@ -5,6 +5,8 @@
  */
 import { ALPN, RouteConfigError, SnapshotError, validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
 import { AuthzEngine } from './filters/authz/engine.js';
+import type { HttpFilter } from './filters/http-filter.js';
+import { jwtFilter } from './filters/jwt/jwt-filter.js';
 import { compileRouteConfig, type RouteTable } from './http/route/compile.js';
 import type { ServerTls } from './listener/server-tls.js';
 import { compileServerTls } from './listener/server-tls.js';
@@ -21,6 +23,8 @@ export interface CheckedSnapshot extends ValidSnapshot<RouteTable> {
   serverTls: Map<string, Map<string, ServerTls>>;
   /** The snapshot's authorization policies compiled for HTTP requests and for TCP connections; null without any. */
   authz: { http: AuthzEngine; tcp: AuthzEngine } | null;
+  /** The JWT filter of the snapshot's RequestAuthentication rules (one for every server-side listener, sharing its cache); null without rules. */
+  jwt: HttpFilter | null;
 }
 
 /** How long a client has to complete a TLS handshake with a listener. */
@@ -59,7 +63,8 @@ export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler
     });
     if (chains.size > 0) serverTls.set(l.name, chains);
   });
-  return { ...valid, upstreamTls, serverTls, authz: compileAuthz(snapshot.authorization) };
+  const rules = snapshot.requestAuthentication;
+  return { ...valid, upstreamTls, serverTls, authz: compileAuthz(snapshot.authorization), jwt: rules === undefined || rules.rules.length === 0 ? null : jwtFilter(rules) };
 }
 
 function compileAuthz(config: CheckedSnapshot['snapshot']['authorization']): CheckedSnapshot['authz'] {

@@ -6,6 +6,7 @@
 import type { AuthorizationConfig } from './authorization.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
 import type { ListenerConfig } from './listeners.js';
+import type { RequestAuthenticationConfig } from './request-authentication.js';
 import type { RouteConfig } from './routes.js';
 import type { TelemetryConfig } from './telemetry.js';
 import type { TlsSecret } from './tls.js';
@@ -42,6 +43,8 @@ export interface ProxySnapshot {
    * sidecar's inbound listeners, a gateway's listeners. Absent: none.
    */
   authorization?: AuthorizationConfig;
+  /** The JWT rules of the RequestAuthentications in force, on the same listeners (`request-authentication.ts`). */
+  requestAuthentication?: RequestAuthenticationConfig;
 }
 
 /** A snapshot as validation returns it: every cluster with its defaults resolved. */

@@ -3,6 +3,7 @@
  * the first problem reported with the path of the offending field (`listeners[1].port`).
  */
 import { checkAuthorization } from './authorization.js';
+import { checkRequestAuthentication } from './request-authentication.js';
 import { SnapshotError, list, obj, oneOf, str, stringMap } from './checks.js';
 import { ClusterConfigError, withDefaults } from './cluster-defaults.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
@@ -101,6 +102,7 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
     }
   }
   if (o.authorization !== undefined) snapshot.authorization = checkAuthorization(o.authorization, clusterNames);
+  if (o.requestAuthentication !== undefined) snapshot.requestAuthentication = checkRequestAuthentication(o.requestAuthentication);
   return { snapshot, routeTables };
 }
 

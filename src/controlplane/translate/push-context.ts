@@ -6,6 +6,7 @@
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
 import type { AuthorizationPolicySpec } from '../../api/kinds/security/authorization-policy.js';
+import type { RequestAuthenticationSpec } from '../../api/kinds/security/request-authentication.js';
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
 import type { SidecarSpec } from '../../api/kinds/networking/sidecar.js';
@@ -126,6 +127,8 @@ export class ConfigIndex {
   readonly telemetries: readonly TelemetryEntry[];
   /** AuthorizationPolicies (security.istio.io), oldest first. */
   readonly authorizationPolicies: readonly PolicyEntry<AuthorizationPolicySpec>[];
+  /** RequestAuthentications (security.istio.io), oldest first. */
+  readonly requestAuthentications: readonly PolicyEntry<RequestAuthenticationSpec>[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   /** core/v1 Secrets by `namespace/name`. */
   private readonly secrets = new Map<string, Resource>();
@@ -168,6 +171,9 @@ export class ConfigIndex {
     this.authorizationPolicies = sorted
       .filter((r) => r.kind === 'AuthorizationPolicy' && r.apiVersion.startsWith('security.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), annotations: r.metadata.annotations ?? {}, spec: r.spec as AuthorizationPolicySpec }));
+    this.requestAuthentications = sorted
+      .filter((r) => r.kind === 'RequestAuthentication' && r.apiVersion.startsWith('security.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), annotations: r.metadata.annotations ?? {}, spec: r.spec as RequestAuthenticationSpec }));
     this.telemetries = sorted
       .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));

@@ -12,6 +12,7 @@ import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
 import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
 import { authorizationSection, selectPolicies, type PolicySubject } from './authorization.js';
+import { requestAuthenticationSection } from './request-authentication.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
@@ -69,7 +70,9 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   const shared = sharedSidecarPart(index, w);
   for (const m of shared.warnings) warn(m);
   // A CUSTOM policy's provider is reached through an outbound cluster.
-  const authorization = authorizationSection(index, { kind: 'sidecar', name: w.name, namespace: w.namespace, labels: w.labels }, clusterNames(shared.clusters), warn);
+  const subject: PolicySubject = { kind: 'sidecar', name: w.name, namespace: w.namespace, labels: w.labels };
+  const authorization = authorizationSection(index, subject, clusterNames(shared.clusters), warn);
+  const requestAuthentication = requestAuthenticationSection(index, subject, warn);
   const inbound = buildSidecarInbound(index, target, sidecarFor(index, w), authorization !== undefined);
   const local = buildLocalServiceListeners(index, target, shared.routes[0]);
   const node: NodeConfig = {
@@ -86,6 +89,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
     ...(authorization === undefined ? {} : { authorization }),
+    ...(requestAuthentication === undefined ? {} : { requestAuthentication }),
   };
 }
 
@@ -102,6 +106,7 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
   const secrets = new Map(serverSecrets.map((s) => [s.name, s]));
   const clusters = [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn }), ...fallbackClusters()];
   const authorization = authorizationSection(index, subject, clusterNames(clusters), warn);
+  const requestAuthentication = requestAuthenticationSection(index, subject, warn);
   const node: NodeConfig = {
     id: target.id,
     kind: 'gateway',
@@ -115,6 +120,7 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     ...withTelemetry(index, target.namespace, target.labels),
     ...(secrets.size === 0 ? {} : { secrets: sortedSecrets(secrets) }),
     ...(authorization === undefined ? {} : { authorization }),
+    ...(requestAuthentication === undefined ? {} : { requestAuthentication }),
   };
 }
 

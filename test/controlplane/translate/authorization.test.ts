@@ -167,3 +167,44 @@ spec:
     assert.equal(s.authorization?.policies[0].provider, 'sample-ext-authz-http');
   });
 });
+
+describe('RequestAuthentication selection', () => {
+  const RA = `
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: jwt-example, namespace: istio-system }
+spec:
+  selector: { matchLabels: { istio: ingressgateway } }
+  jwtRules:
+  - issuer: testing@secure.istio.io
+    jwksUri: https://raw.githubusercontent.com/istio/istio/release-1.28/security/tools/jwt/samples/jwks.json
+    timeout: 3s
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: { name: productpage, namespace: default }
+spec:
+  selector: { matchLabels: { app: productpage } }
+  jwtRules:
+  - issuer: a
+    jwks: '{"keys":[]}'
+    fromHeaders: [{ name: x-jwt, prefix: 'Token ' }]
+    presence: REQUIRED
+`;
+  test('each proxy gets the JWT rules of the RequestAuthentications that select it', () => {
+    assert.deepEqual(translated('gateway-bookinfo', RA).requestAuthentication, {
+      rules: [
+        {
+          policy: 'istio-system/jwt-example',
+          issuer: 'testing@secure.istio.io',
+          jwksUri: 'https://raw.githubusercontent.com/istio/istio/release-1.28/security/tools/jwt/samples/jwks.json',
+          timeoutMs: 3000,
+        },
+      ],
+    });
+    assert.deepEqual(translated('bookinfo-all-v1', RA).requestAuthentication, {
+      rules: [{ policy: 'default/productpage', issuer: 'a', jwks: '{"keys":[]}', fromHeaders: [{ name: 'x-jwt', prefix: 'Token ' }], presence: 'REQUIRED' }],
+    });
+    assert.equal(translated('bookinfo-all-v1', '').requestAuthentication, undefined);
+  });
+});
