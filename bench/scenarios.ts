@@ -13,11 +13,11 @@ import type { Endpoint } from './peers.js';
 import { startHaproxy, startNginxProxy } from './peers.js';
 import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import type { RunningSkiff } from './skiff.js';
-import { BENCH_LOCAL_RATE_LIMIT, GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
+import { BENCH_LOCAL_RATE_LIMIT, GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarAuthzSnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
 import type { TraceSink } from './trace-sink.js';
 
-export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-2hop', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'haproxy'] as const;
+export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-2hop', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'haproxy'] as const;
 
 export interface Scenario {
   name: string;
@@ -79,6 +79,15 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     if (wanted('skiff-inbound')) {
       scenarios.push({ name: 'skiff-inbound', description: "one sidecar hop: the server sidecar's inbound listener in front of the app", target: sidecarTarget(listener(sidecar, 'inbound_9080'), [sidecar.process]) });
     }
+  }
+
+  if (wanted('skiff-inbound-authz')) {
+    const sidecar = await startSkiff(tools, 'sidecar-authz', sidecarAuthzSnapshot({ id: 'productpage-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: ['127.0.0.1'] }), workDir, base);
+    scenarios.push({
+      name: 'skiff-inbound-authz',
+      description: 'skiff-inbound with one ALLOW AuthorizationPolicy and one RequestAuthentication in force (requests without a token)',
+      target: sidecarTarget(listener(sidecar, 'inbound_9080'), [sidecar.process]),
+    });
   }
 
   if (wanted('skiff-2hop')) {

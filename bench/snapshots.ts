@@ -4,6 +4,7 @@
  * virtual hosts, header-match routes ahead of the one hit, Istio's default retry policy,
  * LEAST_REQUEST over two endpoints with outlier detection and connection-pool limits.
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { ISTIO_DEFAULT_RETRY_POLICY } from '../src/snapshot/index.js';
 import type { Route, RouteConfig, VirtualHost, ListenerConfig, ProxySnapshot, ClusterConfigInput, EndpointConfig, LocalRateLimit } from '../src/snapshot/index.js';
 import { checkSnapshot } from '../src/proxy/snapshot.js';
@@ -130,6 +131,26 @@ export function sidecarSnapshot(plan: SidecarPlan): ProxySnapshot {
     listeners,
     routes: [sidecarOutboundRoutes(), inbound],
     clusters: [...outboundClusters(plan.outboundEndpoints), { name: `inbound|${PORT}||`, endpoints: [{ address: plan.app.address, port: plan.app.port }] }],
+  };
+}
+
+/**
+ * The productpage sidecar with one ALLOW AuthorizationPolicy (GET under /api/*, as productpage's
+ * viewer policy admits) and one RequestAuthentication (an issuer with an inline key set) in force
+ * on its inbound listener: the requests carry no token, as most do, and are allowed by the rule.
+ */
+export function sidecarAuthzSnapshot(plan: SidecarPlan): ProxySnapshot {
+  const base = sidecarSnapshot(plan);
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench', alg: 'RS256', use: 'sig' };
+  return {
+    ...base,
+    version: `${base.version}-authz`,
+    listeners: base.listeners.map((l) => (l.direction === 'inbound' ? { ...l, policyPort: PORT } : l)),
+    authorization: {
+      policies: [{ name: 'productpage-viewer', namespace: NS, action: 'ALLOW', rules: [{ to: [{ operation: { methods: ['GET'], paths: ['/api/*'] } }] }] }],
+    },
+    requestAuthentication: { rules: [{ policy: `${NS}/productpage-jwt`, issuer: 'testing@secure.istio.io', jwks: JSON.stringify({ keys: [jwk] }) }] },
   };
 }
 

@@ -11,6 +11,7 @@ import { AnalysisContext, messageResource } from './context.js';
 import type { AnalysisMessage, Analyzer, MessageResource } from './context.js';
 import { documentationUrl, MessageTypes, text } from './messages.js';
 import type { Level, MessageType } from './messages.js';
+import { authorizationPolicies } from './analyzers/authorization-policies.js';
 import { destinationRules } from './analyzers/destination-rules.js';
 import { gatewayCredentials } from './analyzers/gateway-credentials.js';
 import { gatewaySelectors } from './analyzers/gateway-selectors.js';
@@ -39,6 +40,7 @@ export const analyzers: readonly Analyzer[] = [
   workloadSelectors,
   destinationRules,
   servicePortNames,
+  authorizationPolicies,
   notEnforced,
 ];
 

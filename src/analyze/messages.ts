@@ -126,6 +126,18 @@ export const MessageTypes = {
     'Error',
     "The running skiffd holds the resource but leaves it out of every proxy's config (it fails its schema, or translating it fails), so that the rest of the mesh keeps its config.",
   ),
+  HttpFieldOnTcpPort: type(
+    'SKF0007',
+    'HttpFieldOnTcpPort',
+    'Warning',
+    'An AuthorizationPolicy rule uses an HTTP-only field on a TCP port: Istio drops the rule of an ALLOW policy (nothing is allowed by it) and the field of a DENY policy (the rule matches every connection).',
+  ),
+  PrincipalNotFound: type(
+    'SKF0008',
+    'PrincipalNotFound',
+    'Warning',
+    'An AuthorizationPolicy principal names a namespace or service account no workload runs as, so it never matches.',
+  ),
 } as const satisfies Record<string, MessageType>;
 
 /** Istio's documentation page for an IST code; Skiff's own codes are documented in `skiff analyze --help`. */

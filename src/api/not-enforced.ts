@@ -128,9 +128,7 @@ const TELEMETRY = 'telemetry.istio.io';
 const NO_MTLS = 'traffic between sidecars is plain text: the local mesh has no workload identities or mutual TLS';
 
 export const NOT_ENFORCED: readonly NotEnforced[] = [
-  { group: SECURITY, kind: 'AuthorizationPolicy', effect: 'requests are not checked against it: every request is let through as if it did not exist' },
   { group: SECURITY, kind: 'PeerAuthentication', effect: NO_MTLS },
-  { group: SECURITY, kind: 'RequestAuthentication', effect: 'tokens are not validated: requests with invalid or missing JWTs pass' },
   {
     group: NETWORKING,
     kind: 'DestinationRule',

@@ -117,8 +117,11 @@ export const MESH_FIELDS_ACTED_ON: ReadonlySet<string> = new Set([
 /** Fields parsed, typed and kept in the mesh options for work that follows, with no effect yet. */
 export const MESH_FIELDS_KEPT: ReadonlySet<string> = new Set<string>();
 
-/** Extension provider kinds Skiff acts on when a default provider (or Telemetry) names them. */
-export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus']);
+/**
+ * Extension provider kinds Skiff acts on when a default provider (or Telemetry) names them, or a
+ * CUSTOM AuthorizationPolicy (`envoyExtAuthzHttp`; the gRPC check service is not called yet).
+ */
+export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus', 'envoyExtAuthzHttp']);
 
 /** Istio's built-in providers, known by name without an `extensionProviders` entry. */
 export const BUILTIN_PROVIDERS: Readonly<Record<string, ExtensionProviderKind>> = { envoy: 'envoyFileAccessLog', prometheus: 'prometheus' };

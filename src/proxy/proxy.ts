@@ -32,6 +32,8 @@ import { Http2ClusterPool, upstreamProtocol } from './upstream/pool-http2.js';
 import type { ConnectionPool, DownstreamProtocolInfo } from './upstream/pool.js';
 import type { Clock } from './upstream/types.js';
 import type { IdentityState } from './identity/workload-identity.js';
+import { authzConnectionFilter, authzHttpFilter, type PolicyLog } from './filters/authz/authz-filters.js';
+import { extAuthzHttpFilter, type ExtAuthzUpstreams } from './filters/ext-authz/ext-authz.js';
 
 /** No listener-level filters: what every listener has until the snapshot carries policies for them. */
 const NO_HTTP_FILTERS: readonly HttpFilter[] = Object.freeze([]);
@@ -73,6 +75,8 @@ export interface ProxyOptions {
    * a new certificate on it rotates it. Default: one with no certificate yet.
    */
   workloadSecrets?: WorkloadSecrets;
+  /** Where policy lines go (authorization's `rbac shadow denied, matched policy …`). Default: standard error. */
+  policyLog?: PolicyLog;
   /** With several workers: the other workers' stats, which the admin `/stats` combines with this one's. */
   otherWorkersStats?: () => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
   /**
@@ -118,11 +122,13 @@ export class SkiffProxy {
   /** The workload identity, when the proxy has one (`skiff proxy --identity-credential-file`); set before it serves. */
   identity: IdentityView | null = null;
   readonly services: ProxyServices;
+  private readonly policyLog: PolicyLog;
   readonly startedAt = Date.now();
   private readonly rateLimits: RateLimitServices & { readonly clients: RateLimitServiceClientSet };
 
   private constructor(private readonly opts: ProxyOptions) {
     this.tls = new TlsCompiler(opts.workloadSecrets);
+    this.policyLog = opts.policyLog ?? ((line) => void process.stderr.write(`${new Date().toISOString()}\tinfo\trbac\t${line}\n`));
     this.clusters = createClusterManager({ ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.random ? { random: opts.random } : {}) });
     const clusterManager = this.clusters;
     const pools = this.pools;
@@ -316,6 +322,8 @@ export class SkiffProxy {
     const serverName = config.http?.serverHeader ?? (gatewayNode || config.direction === 'gateway' ? 'istio-envoy' : 'envoy');
     const port = listener.port;
     const clusters = this.clusters.clusters;
+    // Authorization applies on the server side only: a sidecar's inbound listeners, a gateway's.
+    const serverSide = config.direction !== 'outbound';
     let http: HttpListenerContext | null = null;
     if (config.http !== undefined) {
       const workload = snap.node.workload;
@@ -334,8 +342,8 @@ export class SkiffProxy {
         gateway: gatewayNode ? undefined : 'mesh',
         tunnelIdleTimeoutMs: config.http.streamIdleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
         pathNormalization: config.http.pathNormalization ?? 'BASE',
-        // Listener-level policies compile here from the snapshot, in the request path's order, as they land.
-        httpFilters: NO_HTTP_FILTERS,
+        // Listener-level policies, in the request path's order (phase 2).
+        httpFilters: serverSide ? this.serverFilters(checked, config.policyPort ?? null) : NO_HTTP_FILTERS,
         rateLimitFilters: compileRateLimitFilters(config.http.rateLimits, config.name, this.rateLimits),
         connectionFilters: NO_CONNECTION_FILTERS,
         clusters,
@@ -352,7 +360,8 @@ export class SkiffProxy {
         port,
         routes,
         needsSni: routes.some((r) => r.route.match?.sniHosts !== undefined),
-        connectionFilters: NO_CONNECTION_FILTERS,
+        // The connection phase's order: TCP authorization is its second step.
+        connectionFilters: serverSide && checked.authz !== null ? [authzConnectionFilter(checked.authz.tcp, config.policyPort ?? null, this.policyLog)] : NO_CONNECTION_FILTERS,
         clusters,
         services: this.services,
         stats: listener.tcpStats,
@@ -360,6 +369,29 @@ export class SkiffProxy {
     }
     const chains = compileFilterChains(config, checked.serverTls.get(config.name) ?? NO_SERVER_TLS, tcp?.needsSni === true);
     return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true) });
+  }
+
+  /**
+   * A server-side listener's security filters in Envoy's order as Istio builds it: JWT
+   * (RequestAuthentication), ext_authz (CUSTOM policies), then RBAC (DENY, ALLOW, AUDIT).
+   */
+  private serverFilters(checked: CheckedSnapshot, policyPort: number | null): readonly HttpFilter[] {
+    const jwt = checked.jwt;
+    const authz = checked.authz;
+    if (jwt === null && authz === null) return NO_HTTP_FILTERS;
+    const out: HttpFilter[] = jwt === null ? [] : [jwt];
+    if (authz === null) return out;
+    const rbac = authzHttpFilter(authz.http, policyPort, this.policyLog);
+    if (!authz.http.hasCustom) return [...out, rbac];
+    const providers = checked.snapshot.authorization?.providers ?? [];
+    const clusters = this.clusters.clusters;
+    const upstreams: ExtAuthzUpstreams = {
+      host(name) {
+        const e = clusters.get(name)?.pick();
+        return e === undefined ? null : { address: e.address, port: e.port };
+      },
+    };
+    return [...out, extAuthzHttpFilter(authz.http, providers, policyPort, upstreams), rbac];
   }
 
   /** Every counter and gauge, with Envoy's names. */

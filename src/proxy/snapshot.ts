@@ -3,7 +3,10 @@
  * config compiled into the route table the listeners will serve, and every TLS setting compiled
  * (certificates read and checked, secure contexts built), so nothing can fail while applying it.
  */
-import { ALPN, validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
+import { ALPN, RouteConfigError, SnapshotError, validateSnapshot, type ValidSnapshot } from '../snapshot/index.js';
+import { AuthzEngine } from './filters/authz/engine.js';
+import type { HttpFilter } from './filters/http-filter.js';
+import { jwtFilter } from './filters/jwt/jwt-filter.js';
 import { compileRouteConfig, type RouteTable } from './http/route/compile.js';
 import type { ServerTls } from './listener/server-tls.js';
 import { compileServerTls } from './listener/server-tls.js';
@@ -18,6 +21,10 @@ export interface CheckedSnapshot extends ValidSnapshot<RouteTable> {
   upstreamTls: Map<string, UpstreamTls>;
   /** Per listener name, per filter chain name, the TLS the chain terminates. */
   serverTls: Map<string, Map<string, ServerTls>>;
+  /** The snapshot's authorization policies compiled for HTTP requests and for TCP connections; null without any. */
+  authz: { http: AuthzEngine; tcp: AuthzEngine } | null;
+  /** The JWT filter of the snapshot's RequestAuthentication rules (one for every server-side listener, sharing its cache); null without rules. */
+  jwt: HttpFilter | null;
 }
 
 /** How long a client has to complete a TLS handshake with a listener. */
@@ -56,5 +63,16 @@ export function checkSnapshot(input: unknown, tls: TlsCompiler = new TlsCompiler
     });
     if (chains.size > 0) serverTls.set(l.name, chains);
   });
-  return { ...valid, upstreamTls, serverTls };
+  const rules = snapshot.requestAuthentication;
+  return { ...valid, upstreamTls, serverTls, authz: compileAuthz(snapshot.authorization), jwt: rules === undefined || rules.rules.length === 0 ? null : jwtFilter(rules) };
+}
+
+function compileAuthz(config: CheckedSnapshot['snapshot']['authorization']): CheckedSnapshot['authz'] {
+  if (config === undefined || config.policies.length === 0) return null;
+  try {
+    return { http: new AuthzEngine(config, 'http'), tcp: new AuthzEngine(config, 'tcp') };
+  } catch (err) {
+    if (err instanceof RouteConfigError) throw new SnapshotError(`authorization.${err.path}`, err.reason);
+    throw err;
+  }
 }

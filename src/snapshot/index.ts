@@ -29,6 +29,10 @@ export {
 export type { ClientTlsMode, ClusterTlsConfig, ServerTlsConfig, ServerTlsMode, TlsSecret, TlsSecretPart, TlsSource } from './tls.js';
 export { ALPN, istioMutualSni } from './tls.js';
 export type { AccessLogFormat, TelemetryConfig } from './telemetry.js';
+export type { AuthorizationConfig, AuthzAction, AuthzCondition, AuthzOperation, AuthzPolicyConfig, AuthzRule, AuthzSource, ExtAuthzProviderConfig } from './authorization.js';
+export { AUTHZ_ACTIONS, checkAuthorization } from './authorization.js';
+export type { JwtRuleConfig, RequestAuthenticationConfig } from './request-authentication.js';
+export { checkRequestAuthentication } from './request-authentication.js';
 export { TelemetryConfigError, checkSampling, checkTelemetryConfig, checkUrl } from './telemetry.js';
 export { SnapshotError } from './checks.js';
 export type * from './ratelimit.js';

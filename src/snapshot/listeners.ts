@@ -105,6 +105,12 @@ export interface ListenerConfig {
    * chain matches is reset.
    */
   filterChains?: FilterChainConfig[];
+  /**
+   * The port policies name for this listener's connections (`destination.port` of
+   * AuthorizationPolicy `ports`), when it is not the listener's own: a sidecar's inbound listener
+   * stands for the workload's container port, a gateway's for the gateway Service's target port.
+   */
+  policyPort?: number;
 }
 
 function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListenerOptions {
@@ -234,5 +240,6 @@ export function checkListener(v: unknown, at: string, routeNames: Set<string>): 
   if (l.protocol !== 'tcp' && l.http === undefined) throw new SnapshotError(`${at}.http`, `is required for protocol ${l.protocol}`);
   if (l.protocol === 'tcp' && l.tcp === undefined) throw new SnapshotError(`${at}.tcp`, 'is required for protocol tcp');
   if (o.filterChains !== undefined) l.filterChains = checkFilterChains(o.filterChains, `${at}.filterChains`, l);
+  if (o.policyPort !== undefined) l.policyPort = int(o.policyPort, `${at}.policyPort`, 1, 65535);
   return l;
 }

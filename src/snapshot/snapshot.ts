@@ -3,8 +3,10 @@
  * listeners, route configs, clusters, telemetry settings) as the control plane or a file provides
  * it. Each part's shape lives in its own file; `validate.ts` checks a snapshot whole.
  */
+import type { AuthorizationConfig } from './authorization.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
 import type { ListenerConfig } from './listeners.js';
+import type { RequestAuthenticationConfig } from './request-authentication.js';
 import type { RouteConfig } from './routes.js';
 import type { TelemetryConfig } from './telemetry.js';
 import type { TlsSecret } from './tls.js';
@@ -36,6 +38,13 @@ export interface ProxySnapshot {
    * (`{secret: name}`), as Envoy takes SDS secrets: gateway credentials from Kubernetes Secrets.
    */
   secrets?: TlsSecret[];
+  /**
+   * The AuthorizationPolicies in force on the proxy's server side (`authorization.ts`): a
+   * sidecar's inbound listeners, a gateway's listeners. Absent: none.
+   */
+  authorization?: AuthorizationConfig;
+  /** The JWT rules of the RequestAuthentications in force, on the same listeners (`request-authentication.ts`). */
+  requestAuthentication?: RequestAuthenticationConfig;
 }
 
 /** A snapshot as validation returns it: every cluster with its defaults resolved. */

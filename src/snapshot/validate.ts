@@ -2,6 +2,8 @@
  * Validation of a whole proxy snapshot, as parsed from JSON: checked before anything is applied,
  * the first problem reported with the path of the offending field (`listeners[1].port`).
  */
+import { checkAuthorization } from './authorization.js';
+import { checkRequestAuthentication } from './request-authentication.js';
 import { SnapshotError, list, obj, oneOf, str, stringMap } from './checks.js';
 import { ClusterConfigError, withDefaults } from './cluster-defaults.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
@@ -99,6 +101,8 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
       throw err;
     }
   }
+  if (o.authorization !== undefined) snapshot.authorization = checkAuthorization(o.authorization, clusterNames);
+  if (o.requestAuthentication !== undefined) snapshot.requestAuthentication = checkRequestAuthentication(o.requestAuthentication);
   return { snapshot, routeTables };
 }
 

@@ -33,6 +33,14 @@ export interface TelemetryRequestHead {
   readonly headers: TelemetryHeaders;
 }
 
+/** What authorization noted about a request or connection besides its verdict. */
+export interface AuthzMarks {
+  /** The AUDIT rule it matched (`ns[NS]-policy[NAME]-rule[i]`). */
+  audit?: string;
+  /** What the dry-run policies would have decided, and the rule that would have decided it (`none`: no ALLOW rule). */
+  dryRun?: { result: 'allowed' | 'denied'; action: 'ALLOW' | 'DENY'; matched: string };
+}
+
 export interface RequestRecord {
   /** `http` or `tcp`. */
   kind: 'http' | 'tcp';
@@ -76,6 +84,8 @@ export interface RequestRecord {
    */
   peerPrincipal?: string;
   localPrincipal?: string;
+  /** Authorization's AUDIT and dry-run marks, when a policy made any. */
+  authz?: AuthzMarks;
 }
 
 /**

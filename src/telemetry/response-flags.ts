@@ -26,6 +26,8 @@ export const ResponseFlag = {
   FI: 1 << 9,
   /** Rate limited locally or by the rate-limit service (429). */
   RL: 1 << 16,
+  /** Denied by the external authorization service (ext_authz). */
+  UAEX: 1 << 17,
   /** The rate-limit service failed and the filter denies on failure (500). */
   RLSE: 1 << 18,
   /** Downstream connection termination. */

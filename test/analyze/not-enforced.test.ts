@@ -8,11 +8,12 @@ import { NOT_ENFORCED, unenforcedUses } from '../../src/api/not-enforced.js';
 import type { Resource } from '../../src/api/types.js';
 import { analyzeDocs, service, summary } from './fixtures.js';
 
-const ALLOW_NOTHING = `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+const VM_ENTRY = `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
 metadata:
-  name: allow-nothing
-spec: {}
+  name: vm
+spec:
+  address: 10.0.0.1
 `;
 
 const MTLS_RULE = `apiVersion: networking.istio.io/v1
@@ -38,17 +39,22 @@ spec:
         tls: {mode: ISTIO_MUTUAL}
 `;
 
-test('a security policy that changes nothing is reported, kind by kind', () => {
-  const messages = analyzeDocs([ALLOW_NOTHING, `apiVersion: security.istio.io/v1
+test('a kind that changes nothing is reported, kind by kind; enforced policies are not', () => {
+  const messages = analyzeDocs([`apiVersion: security.istio.io/v1
 kind: PeerAuthentication
 metadata:
   name: default
 spec:
   mtls: {mode: STRICT}
+`, VM_ENTRY, `apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: allow-nothing
+spec: {}
 `]).filter((m) => m.code === 'SKF0005');
   assert.deepEqual(summary(messages), [
-    'SKF0005 AuthorizationPolicy default/allow-nothing: AuthorizationPolicy is stored but not enforced by Skiff yet: requests are not checked against it: every request is let through as if it did not exist.',
     'SKF0005 PeerAuthentication default/default: PeerAuthentication is stored but not enforced by Skiff yet: traffic between sidecars is plain text: the local mesh has no workload identities or mutual TLS.',
+    'SKF0005 WorkloadEntry default/vm: WorkloadEntry is stored but not enforced by Skiff yet: it is no endpoint of any service: Service and ServiceEntry selectors select only the workloads the local runtime runs.',
   ]);
   assert.equal(messages[0].level, 'Warning');
   assert.equal(messages[0].name, 'NotEnforced');

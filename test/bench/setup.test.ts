@@ -9,7 +9,7 @@ import { parseOptions, UsageError } from '../../bench/options.js';
 import { haproxyConfig, nginxProxyConfig } from '../../bench/peers.js';
 import { coreBusyTicksFromStat, cpuSeconds, cpuTicksFromStat, parentFromStat, processTree, rssKbFromStatus, rssMb } from '../../bench/procfs.js';
 import { baseArgs, featureArgs, parseHelpOptions, parseListenerLine, skiffProxyHelp, telemetryVariants } from '../../bench/skiff.js';
-import { gatewaySnapshot, sidecarSnapshot } from '../../bench/snapshots.js';
+import { gatewaySnapshot, sidecarAuthzSnapshot, sidecarSnapshot } from '../../bench/snapshots.js';
 import { missingToolsReport, pinned, which } from '../../bench/tools.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
 import type { ClusterConfig } from '../../src/snapshot/index.js';
@@ -126,6 +126,14 @@ describe('snapshots', () => {
     { address: '127.0.0.1', port: 9000 },
     { address: '127.0.0.2', port: 9000 },
   ];
+
+  test('the authorization row\'s sidecar allows the benchmark request with its ALLOW policy and RequestAuthentication in force', () => {
+    const checked = checkSnapshot(sidecarAuthzSnapshot({ id: 'p', outboundEndpoints: endpoints, app: endpoints[0], inboundAddresses: ['127.0.0.1'] }));
+    assert.ok(checked.authz !== null && checked.jwt !== null);
+    const a = { protocol: 'http' as const, method: 'GET', path: '/api/v1/products/0', host: 'productpage', headers: null, port: 9080, sourceIp: '127.0.0.1', remoteIp: '127.0.0.1', destinationIp: '127.0.0.1', principal: null, sni: null, requestAuth: null };
+    assert.deepEqual([checked.authz.http.decide(a).allowed, checked.authz.http.decide(a).matched], [true, 'ns[default]-policy[productpage-viewer]-rule[0]']);
+    assert.equal(checked.authz.http.decide({ ...a, method: 'POST' }).allowed, false);
+  });
 
   test("the sidecar's is valid for the proxy and routes the benchmark request after the header-match routes", () => {
     const snap = sidecarSnapshot({ id: 'p', outboundEndpoints: endpoints, app: endpoints[0], inboundAddresses: ['127.0.0.1', '127.0.0.2'] });

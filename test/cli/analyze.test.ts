@@ -254,8 +254,6 @@ test('one file, many analyzers: each message with its code, level, resource and 
     // The second rule, after a rule without matches: Istio reports the rule that can never be reached.
     `Warning [IST0130] (VirtualService default/reviews ${path}:${lineOf('- route:', lineOf('subset: v5'))}) VirtualService rule #1 not used (only the last rule can have no matches)`,
     `Warning [IST0174] (DestinationRule default/ghost ${path}:${lineOf('host: ghost')}) The host ghost defined in the DestinationRule does not match any services in the mesh.`,
-    // A kind stored but not enforced is reported at its name.
-    `Warning [SKF0005] (AuthorizationPolicy default/nobody ${path}:${lineOf('name: nobody')}) AuthorizationPolicy is stored but not enforced by Skiff yet: requests are not checked against it: every request is let through as if it did not exist.`,
     `Info [IST0118] (Service default/reviews ${path}:${lineOf('- port: 9080')}) Port name web (port: 9080, targetPort: 9080) doesn't follow the naming convention of Istio port.`,
   ]);
 });

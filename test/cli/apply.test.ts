@@ -58,12 +58,13 @@ test('apply prints created, then unchanged; a change prints configured', async (
 test('apply warns about what is stored but not enforced, and still applies it (exit 0)', async () => {
   const policy = await file(
     'policies.yaml',
-    `apiVersion: security.istio.io/v1
-kind: AuthorizationPolicy
+    `apiVersion: networking.istio.io/v1
+kind: WorkloadEntry
 metadata:
-  name: allow-nothing
+  name: vm
   namespace: default
-spec: {}
+spec:
+  address: 10.0.0.1
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -79,10 +80,10 @@ spec:
   const own = (...args: string[]): ReturnType<typeof runSkiff> => runSkiff([...args, '--state-dir', join(dir, 'state-not-enforced')]);
   const r = await own('apply', '-f', policy);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'authorizationpolicy.security.istio.io/allow-nothing created\ndestinationrule.networking.istio.io/reviews created\n');
+  assert.equal(r.stdout, 'workloadentry.networking.istio.io/vm created\ndestinationrule.networking.istio.io/reviews created\n');
   assert.equal(
     r.stderr,
-    'Warning: AuthorizationPolicy default/allow-nothing is stored but not enforced by Skiff yet\n' +
+    'Warning: WorkloadEntry default/vm is stored but not enforced by Skiff yet\n' +
       'Warning: DestinationRule default/reviews: spec.trafficPolicy.tls is stored but not enforced by Skiff yet\n',
   );
   const quiet = await own('apply', '-f', await file('vs-only.yaml', VS('ratings', 'ratings')));

@@ -21,6 +21,7 @@ export const ENTRY = {
   curl: 'samples/curl/src/main.js',
   nc: 'samples/curl/src/nc.js',
   fortio: 'samples/fortio/src/main.js',
+  extAuthz: 'samples/ext-authz/src/main.js',
 } as const;
 
 /** The environment children start from: ours without any proxy settings, so tests decide. */

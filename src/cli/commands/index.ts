@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as analyze } from './analyze.js';
 import { register as apply } from './apply.js';
+import { register as authz } from './authz.js';
 import { register as dashboard } from './dashboard.js';
 import { register as del } from './delete.js';
 import { register as describe } from './describe.js';
@@ -23,7 +24,7 @@ import { register as version } from './version.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, apply, dashboard, del, describe, down, exec, get, install, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
+const verbs: Register[] = [analyze, apply, authz, dashboard, del, describe, down, exec, get, install, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);

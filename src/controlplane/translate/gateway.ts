@@ -140,6 +140,9 @@ function servedHosts(server: Server, gateway: GatewayEntry, vs: VirtualServiceEn
   return out;
 }
 
+/** Istio's default ingress gateway Service: port → target port in the gateway pod. */
+const GATEWAY_TARGET_PORTS: Readonly<Record<number, number>> = { 80: 8080, 443: 8443 };
+
 export interface GatewayListeners {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
@@ -147,7 +150,8 @@ export interface GatewayListeners {
   secrets: TlsSecret[];
 }
 
-export function buildGatewayListeners(index: ConfigIndex, target: GatewayTarget, warn: (m: string) => void): GatewayListeners {
+/** `withPolicies`: authorization policies apply, so each listener says which port they name. */
+export function buildGatewayListeners(index: ConfigIndex, target: GatewayTarget, warn: (m: string) => void, withPolicies = false): GatewayListeners {
   const secrets: SecretSink = new Map();
   const out: GatewayListeners = { listeners: [], routes: [], secrets: [] };
   for (const group of groupServers(index, target, warn, secrets)) {
@@ -162,6 +166,9 @@ export function buildGatewayListeners(index: ConfigIndex, target: GatewayTarget,
       warn,
     });
     const listener: ListenerConfig = { name, address: target.listenAddress, port: group.localPort, direction: 'gateway', protocol: group.kind === 'http' ? 'http' : 'tcp' };
+    // Policies name the port Envoy listens on in Istio's gateway pod: the gateway Service's target port.
+    const podPort = GATEWAY_TARGET_PORTS[first] ?? first;
+    if (withPolicies && podPort !== group.localPort) listener.policyPort = podPort;
     if (group.kind === 'http') {
       const routeConfig = `http.${group.localPort === 0 ? first : group.localPort}`;
       out.routes.push({ name: routeConfig, virtualHosts: httpVirtualHosts(index, group, scopeFor) });

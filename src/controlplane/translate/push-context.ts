@@ -5,6 +5,8 @@
  * Telemetry resources, EnvoyFilters, Kubernetes Secrets by namespace and name (TLS credentials),
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
+import type { AuthorizationPolicySpec } from '../../api/kinds/security/authorization-policy.js';
+import type { RequestAuthenticationSpec } from '../../api/kinds/security/request-authentication.js';
 import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds/networking/destination-rule.js';
 import type { EnvoyFilterSpec } from '../../api/kinds/networking/envoy-filter.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
@@ -57,6 +59,14 @@ export interface EnvoyFilterEntry {
   name: string;
   namespace: string;
   spec: EnvoyFilterSpec;
+}
+
+/** An AuthorizationPolicy or a RequestAuthentication, with what selection reads of its metadata. */
+export interface PolicyEntry<S> {
+  name: string;
+  namespace: string;
+  annotations: Readonly<Record<string, string>>;
+  spec: S;
 }
 
 export interface TelemetryEntry {
@@ -124,6 +134,10 @@ export class ConfigIndex {
   readonly telemetries: readonly TelemetryEntry[];
   /** EnvoyFilters, oldest first (`envoy-filter/select.ts` orders them per proxy). */
   readonly envoyFilters: readonly EnvoyFilterEntry[];
+  /** AuthorizationPolicies (security.istio.io), oldest first. */
+  readonly authorizationPolicies: readonly PolicyEntry<AuthorizationPolicySpec>[];
+  /** RequestAuthentications (security.istio.io), oldest first. */
+  readonly requestAuthentications: readonly PolicyEntry<RequestAuthenticationSpec>[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   /** core/v1 Secrets by `namespace/name`. */
   private readonly secrets = new Map<string, Resource>();
@@ -164,6 +178,12 @@ export class ConfigIndex {
     this.gateways = sorted.filter((r) => isNetworking(r, 'Gateway')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as GatewaySpec }));
     this.sidecars = sorted.filter((r) => isNetworking(r, 'Sidecar')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as SidecarSpec }));
     this.envoyFilters = sorted.filter((r) => isNetworking(r, 'EnvoyFilter')).map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as EnvoyFilterSpec }));
+    this.authorizationPolicies = sorted
+      .filter((r) => r.kind === 'AuthorizationPolicy' && r.apiVersion.startsWith('security.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), annotations: r.metadata.annotations ?? {}, spec: r.spec as AuthorizationPolicySpec }));
+    this.requestAuthentications = sorted
+      .filter((r) => r.kind === 'RequestAuthentication' && r.apiVersion.startsWith('security.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), annotations: r.metadata.annotations ?? {}, spec: r.spec as RequestAuthenticationSpec }));
     this.telemetries = sorted
       .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));

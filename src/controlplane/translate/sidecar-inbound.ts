@@ -80,8 +80,11 @@ function inboundPool(sidecar: SidecarEntry | undefined, containerPort: number): 
   return spec?.ingress?.find((i) => i.port.number === containerPort)?.connectionPool ?? spec?.inboundConnectionPool;
 }
 
-/** `sidecar`: the Sidecar resource in force for the workload, if any (its `ingress` settings apply). */
-export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, sidecar: SidecarEntry | undefined): SidecarInbound {
+/**
+ * `sidecar`: the Sidecar resource in force for the workload, if any (its `ingress` settings apply);
+ * `withPolicies`: authorization policies apply, so each listener says which port they name.
+ */
+export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, sidecar: SidecarEntry | undefined, withPolicies = false): SidecarInbound {
   const w = target.workload;
   const out: SidecarInbound = { listeners: [], routes: [], clusters: [] };
   const ports = Object.keys(w.meshPorts)
@@ -111,6 +114,8 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
       direction: 'inbound',
       protocol: isHttpProtocol(protocol) ? 'http' : isOpaqueProtocol(protocol) ? 'tcp' : 'auto',
     };
+    // Policies name the container port the mesh port stands for.
+    if (withPolicies) listener.policyPort = cp;
     if (listener.protocol !== 'tcp') {
       listener.http = httpListenerOptions(index.mesh, cluster);
       out.routes.push({

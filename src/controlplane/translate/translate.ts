@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
 import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
+import { authorizationSection, selectPolicies, type PolicySubject } from './authorization.js';
+import { requestAuthenticationSection } from './request-authentication.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
 import { applyEnvoyFilters } from './envoy-filter/apply.js';
 import { envoyFiltersFor } from './envoy-filter/select.js';
@@ -69,7 +71,11 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   if (w.sidecar === undefined) throw new Error(`workload ${w.namespace}/${w.name} has no sidecar (outbound and admin ports) to translate for`);
   const shared = sharedSidecarPart(index, w);
   for (const m of shared.warnings) warn(m);
-  const inbound = buildSidecarInbound(index, target, sidecarFor(index, w));
+  // A CUSTOM policy's provider is reached through an outbound cluster.
+  const subject: PolicySubject = { kind: 'sidecar', name: w.name, namespace: w.namespace, labels: w.labels };
+  const authorization = authorizationSection(index, subject, clusterNames(shared.clusters), warn);
+  const requestAuthentication = requestAuthenticationSection(index, subject, warn);
+  const inbound = buildSidecarInbound(index, target, sidecarFor(index, w), authorization !== undefined);
   const local = buildLocalServiceListeners(index, target, shared.routes[0]);
   const node: NodeConfig = {
     id: target.id,
@@ -88,6 +94,8 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
+    ...(authorization === undefined ? {} : { authorization }),
+    ...(requestAuthentication === undefined ? {} : { requestAuthentication }),
   };
 }
 
@@ -97,10 +105,15 @@ function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<R
 }
 
 function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (message: string) => void): Body {
-  const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn);
+  const subject: PolicySubject = { kind: 'gateway', name: target.name, namespace: target.namespace, labels: target.labels };
+  // Whether policies apply decides the listeners' policy ports; their CUSTOM providers are resolved against the clusters.
+  const withPolicies = selectPolicies(index.authorizationPolicies, index.mesh.rootNamespace, subject).length > 0;
+  const { listeners, routes, secrets: serverSecrets } = buildGatewayListeners(index, target, warn, withPolicies);
   const patched = applyEnvoyFilters(envoyFiltersFor(index, target.namespace, target.labels), { listeners, routes }, warn);
   const secrets = new Map(serverSecrets.map((s) => [s.name, s]));
-  const clusters = outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn });
+  const clusters = [...outboundClusters(index, index.servicesVisibleFrom(target.namespace), { namespace: target.namespace, secrets, warn }), ...fallbackClusters()];
+  const authorization = authorizationSection(index, subject, clusterNames(clusters), warn);
+  const requestAuthentication = requestAuthenticationSection(index, subject, warn);
   const node: NodeConfig = {
     id: target.id,
     kind: 'gateway',
@@ -110,10 +123,16 @@ function gatewaySnapshot(index: ConfigIndex, target: GatewayTarget, warn: (messa
     node,
     listeners: patched.listeners,
     routes: patched.routes,
-    clusters: [...clusters, ...fallbackClusters()],
+    clusters,
     ...withTelemetry(index, target.namespace, target.labels),
     ...(secrets.size === 0 ? {} : { secrets: sortedSecrets(secrets) }),
+    ...(authorization === undefined ? {} : { authorization }),
+    ...(requestAuthentication === undefined ? {} : { requestAuthentication }),
   };
+}
+
+function clusterNames(clusters: readonly { name: string }[]): Set<string> {
+  return new Set(clusters.map((c) => c.name));
 }
 
 /** A short digest of the snapshot's content: equal content, equal version. */

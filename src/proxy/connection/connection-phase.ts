@@ -11,8 +11,8 @@
  *   2  TCP authorization     close: a connection an authorization policy denies
  *   3  connection limits     close or reset
  *
- * None of them exists yet: with no filters the phase is a pass-through that answers at once and
- * allocates nothing. A filter may wait (an external authorization call): the caller holds the
+ * TCP authorization is `filters/authz` (a listener of the server side with policies in force);
+ * with no filters the phase is a pass-through that answers at once and allocates nothing. A filter may wait (an external authorization call): the caller holds the
  * connection's bytes meanwhile and cancels the wait if the client goes away first. A filter that
  * throws closes the connection (`filter_failed{name}`) rather than letting it through unchecked.
  *

@@ -6,6 +6,7 @@
  * a filter sees the request only through `HttpFilterRequest`, so it can be tested on a request
  * description alone, without a listener.
  */
+import type { AuthzMarks } from '../../telemetry/request-record.js';
 import type { ConnectionContext } from './connection-filter.js';
 import type { Continue, Wait } from './verdict.js';
 
@@ -28,6 +29,30 @@ export interface HeaderMutator {
   remove(lowercaseName: string): void;
 }
 
+/** A verified JWT, as RequestAuthentication leaves it on the request for authorization. */
+export interface RequestAuthFacts {
+  /** `<iss>/<sub>`. */
+  readonly principal: string;
+  /** The `aud` claim as a list. */
+  readonly audiences: readonly string[];
+  /** The `azp` claim, '' when absent. */
+  readonly presenter: string;
+  /** The token's payload. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What filters leave on a request for the filters after them and for telemetry (Envoy's dynamic
+ * metadata). Absent until a filter has something to say, so a request no policy touches
+ * allocates nothing for it.
+ */
+export interface RequestFacts {
+  /** The request's verified JWT, set by RequestAuthentication. */
+  requestAuth?: RequestAuthFacts;
+  /** Authorization's marks (AUDIT, dry-run), carried into the request's record. */
+  authz?: AuthzMarks;
+}
+
 /** One request as a filter sees it. */
 export interface HttpFilterRequest {
   readonly method: string;
@@ -45,6 +70,8 @@ export interface HttpFilterRequest {
   readonly connection: ConnectionContext;
   /** The proxy's random source in [0, 1), for percentage draws (seeded in tests). */
   readonly random: () => number;
+  /** What earlier filters left on the request; null until one does. */
+  facts: RequestFacts | null;
 }
 
 /** An answer from the proxy itself instead of the upstream's (Envoy's local reply). */

@@ -14,7 +14,7 @@ import type { Endpoint } from '../upstream/types.js';
 import type { HttpListenerContext, TunnelledHttpServer } from './context.js';
 import { CORS_RESPONSE } from '../filters/cors/cors.js';
 import type { ConnectionContext } from '../filters/connection-filter.js';
-import type { HttpFilterRequest, LocalReply } from '../filters/http-filter.js';
+import type { HttpFilterRequest, LocalReply, RequestFacts } from '../filters/http-filter.js';
 import type { Cancel } from '../filters/verdict.js';
 import { stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
@@ -61,6 +61,8 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
   hashKey: string | undefined = undefined;
   /** Set-Cookie the consistent-hash cookie policy generated, sent back on the response. */
   hashCookie: string | undefined = undefined;
+  /** What listener filters left on the request (a verified JWT, authorization's marks). */
+  facts: RequestFacts | null = null;
   /** Telemetry's state for this request (trace context, peer identity), from `requestStart`. */
   telemetry: RequestTelemetryState | null = null;
   /** The router's state once the request is forwarded. */
@@ -402,6 +404,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
       downstreamLocalAddress: `${s.localAddress}:${s.localPort}`,
       attempts: this.attempts,
       telemetry: this.telemetry,
+      authz: this.facts?.authz,
     };
   }
 }

@@ -7,9 +7,11 @@
  *   1  path normalisation,                400 when the path cannot be normalised
  *      connection-manager headers,        (`http.invalid_path`, `path_normalization_failed`)
  *      telemetry (trace, peer metadata)
- *   2  listener filters, in the           what the filter answers (401, 403 as they land), or
- *      listener's order: peer authn,      it waits (a JWKS fetch, ext_authz) and the request
- *      JWT, authz, ext_authz (none yet)   goes on or is answered then
+ *   2  listener filters, in the           what the filter answers (401 JWT, 403 RBAC or the
+ *      listener's order: JWT              ext_authz service's answer), or it waits (a JWT
+ *      (filters/jwt), ext_authz           verification or JWKS fetch, ext_authz) and the
+ *      (filters/ext-authz), RBAC          request goes on or is answered then
+ *      (filters/authz)
  *   3  CONNECT to a port that speaks      200; then each request inside runs this path under
  *      HTTP (`connect-http.ts`)           that port's routes (bytes not HTTP: a byte tunnel)
  *      route selection                    404, flag NR, empty body (a CONNECT anywhere but

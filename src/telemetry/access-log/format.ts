@@ -65,6 +65,7 @@ export function formatAddress(hostPort: string): string | null {
 }
 
 const CONNECT_ERROR = 'upstream_connect_error: ';
+const RBAC_DENIED = 'rbac_access_denied_matched_policy[';
 
 // Requests finishing together mostly started in the same millisecond: format that time once.
 let lastStart = -1;
@@ -92,7 +93,8 @@ export function accessLogValues(rec: RequestRecord, extras: AccessLogExtras): Va
     rec.status,
     formatResponseFlags(rec.flags),
     details,
-    null,
+    // A connection authorization closed: Envoy's network RBAC filter names the rule here.
+    !http && rec.details.startsWith(RBAC_DENIED) ? rec.details : null,
     transport,
     rec.bytesReceived,
     rec.bytesSent,
@@ -116,13 +118,27 @@ function t(v: Value): string {
   return v === null ? '-' : typeof v === 'number' ? String(v) : v;
 }
 
+/**
+ * Authorization's marks, after the format's fields and only when a policy made one:
+ * ` authz_audit_policy=<rule>` for an AUDIT match (Envoy's access-log hint), and
+ * ` authz_dry_run_result=denied authz_dry_run_policy=<rule>` for dry-run policies.
+ */
+function authzSuffix(rec: RequestRecord): string {
+  const m = rec.authz;
+  if (m === undefined) return '';
+  let s = '';
+  if (m.audit !== undefined) s += ` authz_audit_policy=${m.audit}`;
+  if (m.dryRun !== undefined) s += ` authz_dry_run_result=${m.dryRun.result} authz_dry_run_policy=${m.dryRun.matched === '' ? '-' : m.dryRun.matched}`;
+  return s;
+}
+
 /** One line (with its newline) in Envoy's default text format. */
 export function formatTextLine(rec: RequestRecord, extras: AccessLogExtras): string {
   const v = accessLogValues(rec, extras);
   return (
     `[${t(v[0])}] "${t(v[1])} ${t(v[2])} ${t(v[3])}" ${t(v[4])} ${t(v[5])} ${t(v[6])} ${t(v[7])} "${t(v[8])}" ` +
     `${t(v[9])} ${t(v[10])} ${t(v[11])} ${t(v[12])} "${t(v[13])}" "${t(v[14])}" "${t(v[15])}" "${t(v[16])}" "${t(v[17])}" ` +
-    `${t(v[18])} ${t(v[19])} ${t(v[20])} ${t(v[21])} ${t(v[22])} ${t(v[23])}\n`
+    `${t(v[18])} ${t(v[19])} ${t(v[20])} ${t(v[21])} ${t(v[22])} ${t(v[23])}${authzSuffix(rec)}\n`
   );
 }
 
@@ -131,5 +147,11 @@ export function formatJsonLine(rec: RequestRecord, extras: AccessLogExtras): str
   const v = accessLogValues(rec, extras);
   const o: Record<string, Value> = {};
   for (let i = 0; i < JSON_KEYS.length; i++) o[JSON_KEYS[i]] = v[i];
+  const m = rec.authz;
+  if (m?.audit !== undefined) o.authz_audit_policy = m.audit;
+  if (m?.dryRun !== undefined) {
+    o.authz_dry_run_result = m.dryRun.result;
+    o.authz_dry_run_policy = m.dryRun.matched === '' ? null : m.dryRun.matched;
+  }
   return `${JSON.stringify(o)}\n`;
 }

@@ -21,6 +21,26 @@ export interface SeriesLabels {
   grpcStatus: string;
   flags: number;
   security: 'unknown' | 'none' | 'mutual_tls';
+  /**
+   * What dry-run authorization policies would have done (Istio's `authz_dry_run_action` and
+   * `authz_dry_run_result` labels, present only when such a policy applies): 0 none, then
+   * `DRY_RUN_LABELS`' index + 1.
+   */
+  dryRun?: number;
+}
+
+/** The dry-run label pairs, in the order `SeriesLabels.dryRun` numbers them from 1. */
+export const DRY_RUN_LABELS = [
+  ',authz_dry_run_action="allow",authz_dry_run_result="allowed"',
+  ',authz_dry_run_action="allow",authz_dry_run_result="denied"',
+  ',authz_dry_run_action="deny",authz_dry_run_result="allowed"',
+  ',authz_dry_run_action="deny",authz_dry_run_result="denied"',
+] as const;
+
+/** `SeriesLabels.dryRun` of a record's dry-run mark. */
+export function dryRunLabel(mark: { action: 'ALLOW' | 'DENY'; result: 'allowed' | 'denied' } | undefined): number {
+  if (mark === undefined) return 0;
+  return (mark.action === 'ALLOW' ? 1 : 3) + (mark.result === 'denied' ? 1 : 0);
 }
 
 export class HttpSeries {
@@ -70,13 +90,13 @@ class SeriesIndex<T> {
 function variantOf(l: SeriesLabels): number {
   const protocol = l.protocol === 'http' ? 0 : l.protocol === 'grpc' ? 1 : 2;
   const security = l.security === 'unknown' ? 0 : l.security === 'none' ? 1 : 2;
-  return (l.reporter === 'source' ? 0 : 1) | (protocol << 1) | (security << 3);
+  return (l.reporter === 'source' ? 0 : 1) | (protocol << 1) | (security << 3) | ((l.dryRun ?? 0) << 5);
 }
 
-/** Response code, gRPC status and flags as one number (flags have 16 bits, codes fit in 10). */
+/** Response code, gRPC status and flags as one number (flags have 19 bits, codes fit in 10). */
 function outcomeOf(l: SeriesLabels): number {
   const grpc = l.grpcStatus === '' ? 0 : Number(l.grpcStatus) + 1;
-  return ((Number.isInteger(grpc) && grpc >= 0 && grpc < 64 ? grpc : 63) * 1024 + (l.responseCode & 1023)) * 65536 + (l.flags & 0xffff);
+  return ((Number.isInteger(grpc) && grpc >= 0 && grpc < 64 ? grpc : 63) * 1024 + (l.responseCode & 1023)) * 0x80000 + (l.flags & 0x7ffff);
 }
 
 /** Most series kept; beyond it new label sets are dropped and counted (a cardinality guard). */
@@ -99,7 +119,8 @@ export class IstioMetrics {
     const p = this.parts;
     const head = `reporter="${l.reporter}",${p.text(l.source)},${p.text(l.destination)},${p.text(l.service)},request_protocol="${l.protocol}"`;
     const response = withResponse ? `,response_code="${l.responseCode}",grpc_response_status="${l.grpcStatus}"` : '';
-    return `${head}${response},response_flags="${formatResponseFlags(l.flags)}",connection_security_policy="${l.security}"`;
+    const dryRun = l.dryRun === undefined || l.dryRun === 0 ? '' : DRY_RUN_LABELS[l.dryRun - 1];
+    return `${head}${response},response_flags="${formatResponseFlags(l.flags)}",connection_security_policy="${l.security}"${dryRun}`;
   }
 
   /** The HTTP series for a label set (created on first use), or null past the series limit. */
@@ -131,7 +152,7 @@ export class IstioMetrics {
   /** The TCP series for a label set (no response code or gRPC status), or null past the limit. */
   tcpSeries(l: SeriesLabels): TcpSeries | null {
     const leaf = this.tcpIndex.leaf(variantOf(l), l.source, l.destination, l.service);
-    const key = l.flags & 0xffff;
+    const key = l.flags & 0x7ffff;
     let s = leaf.get(key);
     if (s === undefined) {
       if (this.seriesCount >= this.maxSeries) {

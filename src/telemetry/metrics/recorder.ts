@@ -11,7 +11,7 @@ import type { PeerIdentity } from '../identity.js';
 import type { RequestState } from '../request-state.js';
 import { SPECIAL_ROUTES } from '../snapshot-view.js';
 import type { ServiceInfo, SnapshotView } from '../snapshot-view.js';
-import type { IstioMetrics, SeriesLabels, TcpSeries } from './istio-metrics.js';
+import { dryRunLabel, type IstioMetrics, type SeriesLabels, type TcpSeries } from './istio-metrics.js';
 import type { LabelParts, ServiceLabels } from './labels.js';
 
 const UNKNOWN = 'unknown';
@@ -97,6 +97,7 @@ export class MetricsRecorder {
         grpcStatus: '',
         flags: rec.flags,
         security: rec.peerPrincipal !== undefined && rec.localPrincipal !== undefined ? 'mutual_tls' : 'none',
+        dryRun: dryRunLabel(rec.authz?.dryRun),
       };
     }
     // Istio's client-side fallback: the endpoint's identity when the response said nothing.
@@ -111,6 +112,7 @@ export class MetricsRecorder {
       grpcStatus: '',
       flags: rec.flags,
       security: 'unknown',
+      dryRun: dryRunLabel(rec.authz?.dryRun),
     };
   }
 

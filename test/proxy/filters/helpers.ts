@@ -87,6 +87,7 @@ export function filterRequest(init: FilterRequestInit = {}): HttpFilterRequest &
     headers: req.headers as Headers,
     connection: connection(conn),
     random: random ?? Math.random,
+    facts: null,
   };
 }
 

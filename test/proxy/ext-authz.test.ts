@@ -1,0 +1,91 @@
+/**
+ * CUSTOM authorization on a real proxy with Istio's ext-authz sample as the HTTP check service (a
+ * real process): a request the policy matches is checked — `x-ext-authz: allow` passes with the
+ * service's allowed headers forwarded, anything else gets the service's 403, body and headers,
+ * flag UAEX —, a request it does not match is not checked, and a service that cannot be reached
+ * answers `statusOnError` (403) unless `failOpen`.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
+import type { Backend, Echo, TestProxy } from './helpers.js';
+import type { ExtAuthzProviderConfig, ProxySnapshot } from '../../src/snapshot/index.js';
+import { ResponseFlag } from '../../src/telemetry/response-flags.js';
+import { ENTRY, startApp, type App } from '../samples/helpers.js';
+
+const DENY_BODY = 'denied by ext_authz for not found header `x-ext-authz: allow` in the request';
+
+describe('ext_authz with the HTTP check service', () => {
+  let app: Backend;
+  let authz: App;
+  let proxy: TestProxy;
+  let dead: number;
+
+  const snap = (provider: Partial<ExtAuthzProviderConfig>, version: string): ProxySnapshot =>
+    snapshot({
+      version,
+      listeners: [httpListener('inbound_8000', 'inbound', { direction: 'inbound' })],
+      routes: [routeConfig('inbound', [{ name: 'all', domains: ['*'], routes: [forward('app', 'app')] }])],
+      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authz.port]), cluster('dead', [dead])],
+      authorization: {
+        policies: [{ name: 'ext-authz', namespace: 'foo', action: 'CUSTOM', provider: 'sample-ext-authz-http', rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }],
+        providers: [
+          {
+            name: 'sample-ext-authz-http',
+            kind: 'http',
+            cluster: 'outbound|8000||ext-authz.foo.svc.cluster.local',
+            authority: 'ext-authz.foo.svc.cluster.local',
+            includeRequestHeadersInCheck: ['x-ext-authz'],
+            headersToUpstreamOnAllow: ['x-ext-authz-check-result'],
+            ...provider,
+          },
+        ],
+      },
+    });
+
+  before(async () => {
+    app = await startBackend(echo('httpbin'));
+    authz = await startApp(ENTRY.extAuthz);
+    dead = await deadPort();
+    proxy = await startProxy(null);
+    await proxy.proxy.applySnapshot(snap({}, '1'));
+  });
+
+  after(async () => {
+    await proxy.close();
+    await app.close();
+    await authz.stop();
+  });
+
+  test('x-ext-authz: deny gets the service\'s 403, its body and headers, flag UAEX', async () => {
+    const r = await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'deny' } });
+    assert.equal(r.status, 403);
+    assert.equal(r.body, DENY_BODY);
+    assert.equal(r.headers['x-ext-authz-check-result'], 'denied');
+    const rec = proxy.records.at(-1);
+    assert.equal(rec?.details, 'ext_authz_denied');
+    assert.equal((rec?.flags ?? 0) & ResponseFlag.UAEX, ResponseFlag.UAEX);
+  });
+
+  test('x-ext-authz: allow reaches the app with the allowed header; other paths are not checked', async () => {
+    const before = authz.stdout().split('\n').length;
+    const r = await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'allow' } });
+    assert.equal(r.status, 200);
+    const seen = JSON.parse(r.body) as Echo;
+    assert.equal(seen.headers['x-ext-authz-check-result'], 'allowed');
+    assert.match(authz.stdout(), /\[HTTP\]\[allowed\]: GET /);
+    assert.equal((await request(proxy.port('inbound_8000'), '/ip')).status, 200);
+    assert.equal(authz.stdout().split('\n').length, before + 1, 'only the /headers request was checked');
+  });
+
+  test('an unreachable service: 403 ext_authz_error, or the request passes with failOpen', async () => {
+    await proxy.proxy.applySnapshot(snap({ cluster: 'dead' }, '2'));
+    const r = await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'allow' } });
+    assert.equal(r.status, 403);
+    assert.equal(proxy.records.at(-1)?.details, 'ext_authz_error');
+    await proxy.proxy.applySnapshot(snap({ cluster: 'dead', failOpen: true }, '3'));
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 200);
+    await proxy.proxy.applySnapshot(snap({ cluster: 'dead', statusOnError: 503 }, '4'));
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 503);
+  });
+});
