@@ -1,65 +1,25 @@
 /**
- * PeerAuthentication resolved as Istio composes it for one workload: the mesh-wide policy (the
- * root namespace's, without selector), overridden by its namespace's (without selector), then by
- * the oldest workload policy whose selector matches it, whose `portLevelMtls` then overrides the
- * mode per container port. UNSET inherits from the level above; with no policy at all the mode is
- * PERMISSIVE. When several policies compete at one level the oldest wins, as in Istio.
+ * PeerAuthentication on a sidecar's inbound ports: the policies composed for the workload as
+ * Istio composes them (`composePeerAuthentication`, beside the kind: mesh-wide in the root
+ * namespace, then namespace, then the oldest matching workload policy and its `portLevelMtls`;
+ * UNSET inherits; PERMISSIVE with none), and the filter chains each port's mode asks for.
  */
-import type { PeerAuthenticationSpec } from '../../api/kinds/security/peer-authentication.js';
-import { labelsMatch } from '../../registry/select.js';
+import { composePeerAuthentication, namespaceMtlsMode as composeNamespaceMode } from '../../api/kinds/security/peer-authentication.js';
+import type { ComposedPeerAuthentication, EffectiveMtlsMode } from '../../api/kinds/security/peer-authentication.js';
 import { ALPN, type FilterChainConfig, type ListenerConfig, type ServerTlsConfig } from '../../snapshot/index.js';
-import type { ConfigIndex, PeerAuthenticationEntry } from './push-context.js';
+import type { ConfigIndex } from './push-context.js';
 
-/** The modes a listener enforces (UNSET is resolved away). */
-export type MtlsMode = 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+export type MtlsMode = EffectiveMtlsMode;
+export type WorkloadPeerAuthentication = ComposedPeerAuthentication;
 
-/** Istio's mode with no PeerAuthentication at all. */
-export const DEFAULT_MTLS_MODE: MtlsMode = 'PERMISSIVE';
-
-/** The composed policy of one workload. */
-export interface WorkloadPeerAuthentication {
-  /** The mode of every port not named in `ports`. */
-  mode: MtlsMode;
-  /** Container port → its own mode (the workload policy's `portLevelMtls`). */
-  ports: ReadonlyMap<number, MtlsMode>;
-}
-
-type Mode = NonNullable<NonNullable<PeerAuthenticationSpec['mtls']>['mode']>;
-
-function resolved(mode: Mode | undefined, inherited: MtlsMode): MtlsMode {
-  return mode === undefined || mode === 'UNSET' ? inherited : mode;
-}
-
-function isWide(pa: PeerAuthenticationEntry): boolean {
-  return Object.keys(pa.spec.selector?.matchLabels ?? {}).length === 0;
-}
-
-/** The oldest namespace-wide policy of `namespace` (the list is oldest first). */
-function wideIn(index: ConfigIndex, namespace: string): PeerAuthenticationEntry | undefined {
-  return index.peerAuthentications.find((pa) => pa.namespace === namespace && isWide(pa));
-}
-
-/**
- * The mode the mesh-wide and namespace-wide policies give `namespace`, without any workload
- * policy: what a client infers for a destination service under automatic mTLS (Istio's
- * best-effort service mTLS mode, which reads no workload-level policy).
- */
+/** The mode a destination namespace's mesh-wide and namespace-wide policies give it (what automatic mTLS infers). */
 export function namespaceMtlsMode(index: ConfigIndex, namespace: string): MtlsMode {
-  const root = index.mesh.rootNamespace;
-  const mesh = resolved(wideIn(index, root)?.spec.mtls?.mode, DEFAULT_MTLS_MODE);
-  if (namespace === root) return mesh;
-  return resolved(wideIn(index, namespace)?.spec.mtls?.mode, mesh);
+  return composeNamespaceMode(index.peerAuthentications, index.mesh.rootNamespace, namespace);
 }
 
 /** The policy in force for a workload of `namespace` with `labels`. */
 export function workloadPeerAuthentication(index: ConfigIndex, namespace: string, labels: Readonly<Record<string, string>>): WorkloadPeerAuthentication {
-  const inherited = namespaceMtlsMode(index, namespace);
-  const selected = index.peerAuthentications.find((pa) => pa.namespace === namespace && !isWide(pa) && labelsMatch(pa.spec.selector?.matchLabels ?? {}, labels));
-  if (selected === undefined) return { mode: inherited, ports: new Map() };
-  const mode = resolved(selected.spec.mtls?.mode, inherited);
-  const ports = new Map<number, MtlsMode>();
-  for (const [port, mtls] of Object.entries(selected.spec.portLevelMtls ?? {})) ports.set(Number(port), resolved(mtls.mode, mode));
-  return { mode, ports };
+  return composePeerAuthentication(index.peerAuthentications, index.mesh.rootNamespace, namespace, labels);
 }
 
 /** The mode of one container port. */
