@@ -11,13 +11,14 @@ import type { Target } from './measure.js';
 import { probe } from './measure.js';
 import type { Endpoint } from './peers.js';
 import { startHaproxy, startNginxProxy } from './peers.js';
+import { benchPki, startNginxMtlsPair, withInboundMtls, withOutboundMtls } from './mtls.js';
 import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import type { RunningSkiff } from './skiff.js';
 import { BENCH_LOCAL_RATE_LIMIT, GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarAuthzSnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
 import type { TraceSink } from './trace-sink.js';
 
-export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-2hop', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'haproxy'] as const;
+export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-2hop', 'skiff-2hop-mtls', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'nginx-2hop-mtls', 'haproxy'] as const;
 
 export interface Scenario {
   name: string;
@@ -101,6 +102,18 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     });
   }
 
+  const pki = wanted('skiff-2hop-mtls') || wanted('nginx-2hop-mtls') ? benchPki(workDir) : null;
+  if (wanted('skiff-2hop-mtls') && pki !== null) {
+    const server = await startSkiff(tools, 'sidecar-server-mtls', withInboundMtls(sidecarSnapshot({ id: 'reviews-v1', outboundEndpoints: backendEndpoints, app, inboundAddresses: addresses }), pki), workDir, base);
+    const inbound = [...server.listeners.entries()].filter(([name]) => name.startsWith('inbound_')).map(([, e]) => e);
+    const client = await startSkiff(tools, 'sidecar-client-mtls', withOutboundMtls(sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: inbound, app, inboundAddresses: ['127.0.0.1'] }), pki), workDir, base);
+    scenarios.push({
+      name: 'skiff-2hop-mtls',
+      description: 'the mesh path with mutual TLS between the sidecars (ECDSA P-256, TLS 1.3, pooled connections)',
+      target: sidecarTarget(listener(client, '0.0.0.0_9080'), [client.process, server.process]),
+    });
+  }
+
   if (wanted('skiff-gateway')) {
     const gw = await startSkiff(tools, 'gateway', gatewaySnapshot(backendEndpoints), workDir, base);
     scenarios.push({
@@ -133,6 +146,13 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     else {
       const p = await startNginxProxy(tools, tools.nginx, workDir, app);
       scenarios.push({ name: 'nginx', description: 'nginx, 1 worker, upstream keepalive 64', target: sidecarTarget(p.listen, [p.process]) });
+    }
+  }
+  if (wanted('nginx-2hop-mtls') && pki !== null) {
+    if (tools.nginx === null) skipped.push({ scenario: 'nginx-2hop-mtls', reason: 'nginx is not installed' });
+    else {
+      const p = await startNginxMtlsPair(tools, tools.nginx, workDir, app, pki);
+      scenarios.push({ name: 'nginx-2hop-mtls', description: 'two nginx (1 worker each): client-certificate TLS between them, keep-alive upstreams', target: sidecarTarget(p.listen, [p.process, p.back]) });
     }
   }
   if (wanted('haproxy')) {

@@ -15,6 +15,7 @@ import { authorizationPolicies } from './analyzers/authorization-policies.js';
 import { destinationRules } from './analyzers/destination-rules.js';
 import { gatewayCredentials } from './analyzers/gateway-credentials.js';
 import { gatewaySelectors } from './analyzers/gateway-selectors.js';
+import { mtlsConflicts } from './analyzers/mtls-conflicts.js';
 import { notEnforced } from './analyzers/not-enforced.js';
 import { servicePortNames } from './analyzers/service-port-names.js';
 import { sidecarSelectors } from './analyzers/sidecar-selectors.js';
@@ -41,6 +42,7 @@ export const analyzers: readonly Analyzer[] = [
   destinationRules,
   servicePortNames,
   authorizationPolicies,
+  mtlsConflicts,
   notEnforced,
 ];
 

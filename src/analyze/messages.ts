@@ -120,6 +120,13 @@ export const MessageTypes = {
     'Warning',
     'The resource is stored, but Skiff does not enforce its kind, or this field of it, yet; the mesh behaves as if it were absent.',
   ),
+  MTLSPolicyConflict: type('IST0113', 'MTLSPolicyConflict', 'Error', 'A DestinationRule and Policy are in conflict with regards to mTLS.'),
+  AutoMtlsToDisabledPort: type(
+    'SKF0009',
+    'AutoMtlsToDisabledPort',
+    'Error',
+    'A PeerAuthentication disables mutual TLS for a workload or port, but clients of its Service still use automatic mutual TLS (which reads only namespace and mesh policies), so their requests fail; a DestinationRule with tls mode DISABLE for the host (or port) fixes it.',
+  ),
   LeftOutOfProxyConfig: type(
     'SKF0006',
     'LeftOutOfProxyConfig',
@@ -184,6 +191,10 @@ export const text = {
     `The DestinationRules ${rules.join(',')} for host ${host} each define ${what}; only the first one takes effect. ` +
     'Merge them into a single DestinationRule.',
   duplicateResource: (where: string) => `This resource is also defined at ${where}; the last definition wins.`,
+  mtlsPolicyConflict: (host: string, destinationRule: string, mtls: boolean, policy: string) =>
+    `A DestinationRule and Policy are in conflict with regards to mTLS for host ${host}. The DestinationRule ${q(destinationRule)} specifies that mTLS must be ${String(mtls)} but the policy object specifies ${policy}.`,
+  autoMtlsToDisabledPort: (workload: string, port: number, host: string, servicePort: number) =>
+    `Mutual TLS is disabled for ${workload} port ${port}, but clients of ${host}:${servicePort} use automatic mutual TLS and will fail; add a DestinationRule for ${host} with tls mode DISABLE (on port ${servicePort}).`,
   kindNotEnforced: (kind: string, effect: string) => `${kind} is stored but not enforced by Skiff yet: ${effect}.`,
   fieldNotEnforced: (kind: string, field: string, effect: string) => `${kind} field ${field} is stored but not enforced by Skiff yet: ${effect}.`,
 };

@@ -122,20 +122,10 @@ function inEach(list: string, keys: readonly string[], applies: (value: unknown)
   };
 }
 
-const SECURITY = 'security.istio.io';
 const NETWORKING = 'networking.istio.io';
 const TELEMETRY = 'telemetry.istio.io';
-const NO_MTLS = 'traffic between sidecars is plain text: the local mesh has no workload identities or mutual TLS';
 
 export const NOT_ENFORCED: readonly NotEnforced[] = [
-  { group: SECURITY, kind: 'PeerAuthentication', effect: NO_MTLS },
-  {
-    group: NETWORKING,
-    kind: 'DestinationRule',
-    field: 'trafficPolicy.tls',
-    effect: `${NO_MTLS}: mode ISTIO_MUTUAL connects in plaintext (SIMPLE and MUTUAL originate TLS)`,
-    find: policyField('tls', true, (tls) => isObj(tls) && tls.mode === 'ISTIO_MUTUAL'),
-  },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.localityLbSetting', effect: 'the local mesh has no localities; endpoints are balanced as one set', find: policyField('loadBalancer.localityLbSetting', true) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.zoneAwareLbSetting', effect: 'the local mesh has no zones; endpoints are balanced as one set', find: policyField('loadBalancer.zoneAwareLbSetting', true) },
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.warmupDurationSecs', effect: 'new endpoints get their full share at once', find: policyField('loadBalancer.warmupDurationSecs', true) },

@@ -45,6 +45,12 @@ export interface GraphEdge {
   byFlags: Record<string, number>;
   /** TCP bytes per second, sent + received; 0 for HTTP. */
   bytesPerSecond: number;
+  /**
+   * Share of the requests (connections) the destination's proxy received over mutual TLS, 0..1
+   * (its `connection_security_policy="mutual_tls"`): the graph draws a padlock when it is above 0,
+   * as Kiali does.
+   */
+  mtlsShare: number;
   health: 'healthy' | 'degraded' | 'failing' | 'idle';
 }
 

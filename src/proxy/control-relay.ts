@@ -2,7 +2,9 @@
  * `skiff proxy --control-plane URL --concurrency N`: the primary process holds the one stream to
  * skiffd and relays each snapshot to every worker over the cluster IPC channel; it ACKs once all
  * workers applied it and NACKs with the first worker's refusal. A worker started later (after a
- * crash) gets the last good snapshot at once.
+ * crash) gets the last good snapshot at once. The primary also holds the workload identity (one
+ * certificate request per proxy, as with one process) and hands each certificate, with its key,
+ * to every worker, which installs it into its TLS secrets: all of them present the same identity.
  */
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
@@ -10,6 +12,23 @@ import type { SnapshotTarget } from './control-client.js';
 import { describeListeners } from './control-run.js';
 import type { SkiffProxy } from './proxy.js';
 import { SnapshotError } from '../snapshot/index.js';
+import type { IdentityState, InstalledCertificate } from './identity/workload-identity.js';
+import type { IdentityView } from './proxy.js';
+
+/** A worker's view of the identity the primary holds. */
+interface RelayedIdentity extends IdentityView {
+  current: IdentityState | null;
+  unavailable: boolean;
+}
+
+const DATE_FIELDS = ['notBefore', 'notAfter', 'rootNotBefore', 'rootNotAfter', 'installedAt', 'rotateAt'] as const;
+
+/** An identity state sent over IPC (dates became text) made whole again. */
+function identityState(sent: Record<string, unknown>): IdentityState {
+  const out = { ...sent } as Record<string, unknown>;
+  for (const f of DATE_FIELDS) out[f] = new Date(String(sent[f]));
+  return out as unknown as IdentityState;
+}
 
 /** Worker → primary: ready to take snapshots (with its admin and metrics URLs when it serves them). */
 interface ReadyMessage {
@@ -23,6 +42,14 @@ interface ApplyMessage {
   seq: number;
   snapshot: unknown;
 }
+/** Primary → worker: the workload certificate in force (on issue and each rotation), or none to wait for. */
+interface IdentityMessage {
+  skiff: 'identity';
+  cert: InstalledCertificate | null;
+  /** The state as `/certs` shows it, dates as ISO text. */
+  state: Record<string, unknown> | null;
+}
+
 /** Worker → primary: the outcome of one `apply`. */
 interface ResultMessage {
   skiff: 'result';
@@ -42,6 +69,7 @@ export class WorkerRelay implements SnapshotTarget {
   private readonly waiting = new Map<number, { worker: Worker; resolve: (outcome: Outcome) => void }>();
   private seq = 0;
   private lastGood: unknown = undefined;
+  private identity: IdentityMessage | null = null;
   private resolveAdminUrl: (url: string | undefined) => void = () => {};
   /** Resolves with the admin URL once the worker serving admin (the first) is ready. */
   readonly adminUrl: Promise<string | undefined>;
@@ -57,6 +85,7 @@ export class WorkerRelay implements SnapshotTarget {
     worker.on('message', (m: unknown) => {
       if (isMessage<ReadyMessage>(m, 'ready')) {
         this.ready.add(worker);
+        if (this.identity !== null) worker.send(this.identity);
         if (worker.id === 1) {
           this.metricsUrl = m.metricsUrl;
           this.resolveAdminUrl(m.adminUrl);
@@ -83,6 +112,15 @@ export class WorkerRelay implements SnapshotTarget {
     });
   }
 
+  /**
+   * Shares the primary's workload identity with every worker, now and as they start: a certificate
+   * (`cert`, `state`), or null for a control plane that runs no CA (nothing to wait for).
+   */
+  shareIdentity(cert: InstalledCertificate | null, state: IdentityState | null): void {
+    this.identity = { skiff: 'identity', cert, state: state === null ? null : { ...state } };
+    for (const w of this.ready) w.send(this.identity);
+  }
+
   async applySnapshot(input: unknown): Promise<{ version: string }> {
     const workers = [...this.ready];
     if (workers.length === 0) throw new Error('no worker process is running');
@@ -106,8 +144,19 @@ export class WorkerRelay implements SnapshotTarget {
 }
 
 /** In a worker: applies what the primary relays and reports back; announces itself ready. */
-export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | undefined, log?: (line: string) => void, metricsUrl?: string): void {
+export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | undefined, log?: (line: string) => void, metricsUrl?: string, withIdentity = false): void {
+  const identity: RelayedIdentity = { current: null, unavailable: false };
+  // A worker of a proxy with an identity is ready once the primary handed it a certificate.
+  if (withIdentity) proxy.identity = identity;
   process.on('message', (m: unknown) => {
+    if (isMessage<IdentityMessage>(m, 'identity')) {
+      if (m.cert === null || m.state === null) identity.unavailable = true;
+      else {
+        proxy.workloadSecrets.install(m.cert);
+        identity.current = identityState(m.state);
+      }
+      return;
+    }
     if (!isMessage<ApplyMessage>(m, 'apply')) return;
     proxy.applySnapshot(m.snapshot).then(
       (report) => {

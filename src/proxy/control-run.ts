@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { ControlClient } from './control-client.js';
 import type { SnapshotTarget } from './control-client.js';
 import type { SkiffProxy } from './proxy.js';
-import { WorkloadIdentity } from './identity/workload-identity.js';
+import { WorkloadIdentity, type IdentityState, type InstalledCertificate } from './identity/workload-identity.js';
 import type { NodeConfig } from '../snapshot/index.js';
 
 export interface ControlPlaneOptions {
@@ -75,4 +75,26 @@ export function startControlClient(opts: StartControlOptions): ControlClient {
   opts.log(`node ${opts.controlPlane.node.id} (${opts.controlPlane.node.kind}) waiting for its snapshot from ${opts.controlPlane.url}`);
   client.start();
   return client;
+}
+
+/** Where the primary hands its identity to the workers (`WorkerRelay`). */
+export interface IdentityShare {
+  shareIdentity(cert: InstalledCertificate | null, state: IdentityState | null): void;
+}
+
+/**
+ * With several workers: the primary's workload identity, when the control plane options name a
+ * credential file, each certificate handed to every worker through `relay` (a control plane
+ * without a CA is passed on too, so the workers stop waiting).
+ */
+export function startRelayedIdentity(controlPlane: ControlPlaneOptions, client: ControlClient, relay: IdentityShare, log: (line: string) => void): WorkloadIdentity | null {
+  if (controlPlane.credentialFile === undefined) return null;
+  let cert: InstalledCertificate | null = null;
+  const identity = new WorkloadIdentity({ signer: client, credentialFile: controlPlane.credentialFile, sinks: [{ install: (c) => (cert = c) }], log });
+  identity.on('installed', (state) => relay.shareIdentity(cert, state));
+  identity.on('failed', () => {
+    if (identity.unavailable) relay.shareIdentity(null, null);
+  });
+  identity.start();
+  return identity;
 }

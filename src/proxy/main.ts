@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import type { ControlClient } from './control-client.js';
 import { WorkerRelay, serveRelayedSnapshots } from './control-relay.js';
-import { describeListeners, startControlClient, startWorkloadIdentity, urlOf } from './control-run.js';
+import { describeListeners, startControlClient, startRelayedIdentity, startWorkloadIdentity, urlOf } from './control-run.js';
 import type { WorkloadIdentity } from './identity/workload-identity.js';
 import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
@@ -126,7 +126,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
     onHup = (): void => void load();
   } else if (cluster.isWorker) {
     // The primary holds the stream to the control plane and relays the snapshots.
-    serveRelayedSnapshots(proxy, adminUrl, (line) => configLog(`${tag}${line}`), metricsUrl);
+    serveRelayedSnapshots(proxy, adminUrl, (line) => configLog(`${tag}${line}`), metricsUrl, opts.controlPlane?.credentialFile !== undefined);
   } else if (opts.controlPlane !== undefined) {
     client = startControlClient({
       controlPlane: opts.controlPlane,
@@ -174,7 +174,6 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
     }
   }
   const relay = opts.controlPlane !== undefined ? new WorkerRelay(opts.log) : null;
-  if (opts.controlPlane?.credentialFile !== undefined) opts.log('no workload certificate: a workload identity needs --concurrency 1 (the workers do not share one yet)');
   relayWorkerMetrics();
   serveSharedBuckets();
   const fork = (): void => {
@@ -200,12 +199,15 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
     fork();
   });
   let client: ControlClient | null = null;
+  let identity: WorkloadIdentity | null = null;
   const controlPlane = opts.controlPlane;
   if (relay !== null && controlPlane !== undefined) {
     // The hello names the admin URL, which the first worker knows once it is up.
     void relay.adminUrl.then((adminUrl) => {
       const metricsUrl = relay.metricsUrl;
-      if (!stopping) client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}), log: opts.log });
+      if (stopping) return;
+      client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}), log: opts.log });
+      identity = startRelayedIdentity(controlPlane, client, relay, opts.log);
     });
   }
   await new Promise<void>((resolve) => {
@@ -215,6 +217,7 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
     });
     const stop = (): void => {
       stopping = true;
+      identity?.close();
       void client?.close();
       const workers = Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
       let left = workers.length;

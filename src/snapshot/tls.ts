@@ -56,6 +56,12 @@ export interface ClusterTlsConfig {
    * pools offer their protocol's list. Resolved by `withDefaults`.
    */
   alpn?: string[];
+  /**
+   * ISTIO_MUTUAL only: Istio's automatic mutual TLS. The TLS applies to the endpoints whose
+   * `tlsMode` is `istio` (they run a sidecar); the others are reached in plaintext, as Envoy's
+   * transport-socket match on the endpoint's `tlsMode` metadata does. Absent: every endpoint.
+   */
+  autoMtls?: boolean;
 }
 
 /** Istio's `ServerTLSSettings.TLSmode` for a terminating filter chain. */
@@ -128,6 +134,10 @@ export function checkClusterTls(v: unknown, at: string): ClusterTlsConfig {
   if (o.privateKey !== undefined) out.privateKey = checkTlsSource(o.privateKey, `${at}.privateKey`);
   if (o.insecureSkipVerify !== undefined) out.insecureSkipVerify = bool(o.insecureSkipVerify, `${at}.insecureSkipVerify`);
   if (o.alpn !== undefined) out.alpn = alpnList(o.alpn, `${at}.alpn`);
+  if (o.autoMtls !== undefined) {
+    out.autoMtls = bool(o.autoMtls, `${at}.autoMtls`);
+    if (out.mode !== 'ISTIO_MUTUAL') throw new SnapshotError(`${at}.autoMtls`, 'is only for ISTIO_MUTUAL (automatic mutual TLS towards endpoints with a sidecar)');
+  }
   switch (out.mode) {
     case 'ISTIO_MUTUAL':
       refuse(o, ['caCertificates', 'clientCertificate', 'privateKey', 'insecureSkipVerify'], at, 'must be empty with ISTIO_MUTUAL (the proxy uses its workload certificate and the mesh root)');

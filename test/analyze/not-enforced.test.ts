@@ -53,22 +53,15 @@ metadata:
 spec: {}
 `]).filter((m) => m.code === 'SKF0005');
   assert.deepEqual(summary(messages), [
-    'SKF0005 PeerAuthentication default/default: PeerAuthentication is stored but not enforced by Skiff yet: traffic between sidecars is plain text: the local mesh has no workload identities or mutual TLS.',
     'SKF0005 WorkloadEntry default/vm: WorkloadEntry is stored but not enforced by Skiff yet: it is no endpoint of any service: Service and ServiceEntry selectors select only the workloads the local runtime runs.',
   ]);
   assert.equal(messages[0].level, 'Warning');
   assert.equal(messages[0].name, 'NotEnforced');
-  assert.equal(messages[0].origin?.line, 4, 'at metadata.name');
+  assert.equal(messages[0].origin?.line, 11, "at the WorkloadEntry's metadata.name");
 });
 
-test('a DestinationRule is reported at each tls it sets, top-level, subset and port level; other fields are quiet', () => {
-  const messages = analyzeDocs([MTLS_RULE]).filter((m) => m.code === 'SKF0005');
-  assert.equal(messages.length, 2);
-  assert.ok(messages.every((m) => m.message.startsWith('DestinationRule field trafficPolicy.tls is stored but not enforced by Skiff yet')));
-  assert.deepEqual(messages.map((m) => m.origin?.line), [8, 21]);
-});
-
-test('tls SIMPLE and MUTUAL originate TLS and are not reported; only ISTIO_MUTUAL is', () => {
+test('no DestinationRule tls is reported: ISTIO_MUTUAL (mutual TLS with the workload certificate), SIMPLE and MUTUAL (origination) are all acted on', () => {
+  assert.deepEqual(analyzeDocs([service('reviews'), MTLS_RULE]).filter((m) => m.code === 'SKF0005'), []);
   const originating = MTLS_RULE.replace('      mode: ISTIO_MUTUAL', '      mode: SIMPLE').replace('tls: {mode: ISTIO_MUTUAL}', 'tls: {mode: MUTUAL, clientCertificate: /c.pem, privateKey: /k.pem}');
   assert.deepEqual(analyzeDocs([service('reviews'), originating]).filter((m) => m.code === 'SKF0005'), []);
 });

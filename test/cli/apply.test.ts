@@ -73,7 +73,7 @@ metadata:
 spec:
   host: reviews
   trafficPolicy:
-    tls: {mode: ISTIO_MUTUAL}
+    loadBalancer: {localityLbSetting: {enabled: true}}
 `,
   );
   // A state directory of its own: the other tests count what theirs holds.
@@ -84,7 +84,7 @@ spec:
   assert.equal(
     r.stderr,
     'Warning: WorkloadEntry default/vm is stored but not enforced by Skiff yet\n' +
-      'Warning: DestinationRule default/reviews: spec.trafficPolicy.tls is stored but not enforced by Skiff yet\n',
+      'Warning: DestinationRule default/reviews: spec.trafficPolicy.loadBalancer.localityLbSetting is stored but not enforced by Skiff yet\n',
   );
   const quiet = await own('apply', '-f', await file('vs-only.yaml', VS('ratings', 'ratings')));
   assert.equal(quiet.stderr, '', 'nothing to warn about');

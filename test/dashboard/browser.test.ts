@@ -2,8 +2,8 @@
  * The dashboard end to end, in a real browser (Debian's Chromium driven by playwright-core):
  * Bookinfo runs on a local mesh with every request traced, traffic goes through the ingress
  * gateway, and the dashboard skiffd serves shows the Bookinfo service graph with rates on its
- * edges, its namespaces as boxes and a side panel for a clicked edge (the graph still whole
- * beside it), says how to trace more while few traces exist, lists the traces and draws one as a
+ * edges (a padlock on those that carry mutual TLS, as Kiali), its namespaces as boxes and a side
+ * panel for a clicked edge (the graph still whole beside it), says how to trace more while few traces exist, lists the traces and draws one as a
  * waterfall, and shows the applied config and the proxies.
  */
 import { after, before, describe, test } from 'node:test';
@@ -140,8 +140,9 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
       60_000,
     ).catch((err: unknown) => assert.fail(`${String(err)}; the graph shows ${JSON.stringify(seen, null, 1)}`));
     const label = (source: string, target: string): string | undefined => seen.edges.find((e) => e.source === source && e.target === target)?.label;
-    assert.match(label('productpage\nv1', 'reviews') ?? '', /^[\d.<]+ rps/, 'productpage calls reviews');
-    assert.match(label('productpage\nv1', 'details') ?? '', /^[\d.<]+ rps/, 'productpage calls details');
+    // Sidecars talk automatic mutual TLS: the edges carry Kiali's padlock.
+    assert.match(label('productpage\nv1', 'reviews') ?? '', /^\u{1F512} [\d.<]+ rps/u, 'productpage calls reviews, over mutual TLS');
+    assert.match(label('productpage\nv1', 'details') ?? '', /^\u{1F512} [\d.<]+ rps/u, 'productpage calls details, over mutual TLS');
     for (const v of ['v1', 'v2', 'v3']) assert.match(label('reviews', `reviews\n${v}`) ?? '', /rps/, `the reviews service sends to reviews ${v}`);
     for (const v of ['v2', 'v3']) assert.match(label(`reviews\n${v}`, 'ratings') ?? '', /rps/, `reviews ${v} calls ratings`);
     assert.equal(label('reviews\nv1', 'ratings'), undefined, 'reviews v1 does not call ratings');
@@ -198,6 +199,7 @@ describe('the dashboard in a browser, on Bookinfo', { skip: chromiumBrowser.skip
     assert.match(text, /Latency p50\s+[\d.]+ m?s/);
     assert.match(text, /Latency p99\s+[\d.]+ m?s/);
     assert.match(text, /REQUESTS BY RESPONSE CODE[\s\S]*200/i);
+    assert.match(text, /Mutual TLS\s+\u{1F512} yes/u);
     // The panel took its width from the canvas: every node is still drawn inside what is left of it.
     await eventually(
       async () => {

@@ -14,9 +14,9 @@ export interface ExecLoad {
   stop(): Promise<LoadRecord[]>;
 }
 
-export function startExecLoad(stateDir: string, workload: string, url: string, rps: number): ExecLoad {
+export function startExecLoad(stateDir: string, workload: string, url: string, rps: number, namespace?: string): ExecLoad {
   const client = join(repoRoot, 'dist/test/e2e/fixtures/steady-client.js');
-  const child = spawn(process.execPath, [skiffBin, 'exec', workload, '--state-dir', stateDir, '--', process.execPath, client, url, String(rps)], {
+  const child = spawn(process.execPath, [skiffBin, 'exec', workload, ...(namespace === undefined ? [] : ['-n', namespace]), '--state-dir', stateDir, '--', process.execPath, client, url, String(rps)], {
     cwd: repoRoot,
     env: { ...process.env, NO_COLOR: '1' },
     stdio: ['pipe', 'pipe', 'pipe'],

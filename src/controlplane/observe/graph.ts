@@ -42,6 +42,8 @@ interface EdgeTotals {
   buckets: number[];
   connections: number;
   bytes: number;
+  /** Requests (connections) the destination's proxy received over mutual TLS. */
+  secured: number;
 }
 
 class GraphBuilder {
@@ -89,7 +91,7 @@ class GraphBuilder {
     const id = `${source}->${target}/${protocol}`;
     let e = this.edges.get(id);
     if (e === undefined) {
-      e = { source, target, protocol, requests: 0, errors: 0, rateLimited: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0 };
+      e = { source, target, protocol, requests: 0, errors: 0, rateLimited: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0, secured: 0 };
       this.edges.set(id, e);
     }
     return e;
@@ -130,9 +132,11 @@ function countHttp(b: GraphBuilder, l: Record<string, string>, requests: number,
   if ((l.destination_workload ?? UNKNOWN) !== UNKNOWN) hops.push([service, b.workload(l, 'destination')]);
   const error = isError(l);
   const limited = isRateLimited(l);
+  const secured = l.connection_security_policy === 'mutual_tls';
   for (const [from, to] of hops) {
     const e = b.edge(from, to, protocol);
     e.requests += requests;
+    if (secured) e.secured += requests;
     if (error) e.errors += requests;
     if (limited) e.rateLimited += requests;
     add(e.byCode, l.response_code ?? '0', requests);
@@ -150,6 +154,7 @@ function countTcp(b: GraphBuilder, l: Record<string, string>, opened: number, by
   for (const [from, to] of hops) {
     const e = b.edge(from, to, 'tcp');
     e.connections += opened;
+    if (l.connection_security_policy === 'mutual_tls') e.secured += opened;
     e.bytes += bytes;
   }
 }
@@ -190,6 +195,7 @@ export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSecond
       byCode: http ? Object.fromEntries([...e.byCode].map(([k, v]) => [k, round(v / windowSeconds)])) : {},
       byFlags: Object.fromEntries([...e.byFlags].map(([k, v]) => [k, round(v / windowSeconds)])),
       bytesPerSecond: http ? 0 : round(e.bytes / windowSeconds),
+      mtlsShare: (http ? e.requests : e.connections) > 0 ? round(e.secured / (http ? e.requests : e.connections)) : 0,
       health: http ? healthOf(e.requests, e.errors) : e.connections > 0 || e.bytes > 0 ? 'healthy' : 'idle',
     });
     const r = received.get(e.target) ?? { requests: 0, errors: 0 };

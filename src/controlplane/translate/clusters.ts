@@ -7,6 +7,7 @@
 import type { Protocol } from '../../registry/protocol.js';
 import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
 import type { ClusterConfig, ClusterConfigInput, TlsSecret } from '../../snapshot/index.js';
+import { meshClusterTls } from './auto-mtls.js';
 import { clientTlsOf } from './client-tls.js';
 import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor } from './destination-policy.js';
 import type { ConfigIndex } from './push-context.js';
@@ -78,6 +79,10 @@ export function outboundClusters(index: ConfigIndex, services: readonly MeshServ
         } else if (tls.tls !== undefined) {
           cluster.tls = tls.tls;
           for (const s of tls.secrets) scope.secrets?.set(s.name, s);
+        } else {
+          // No tls, or ISTIO_MUTUAL: Istio mutual TLS, automatic towards endpoints with a sidecar.
+          const mesh = meshClusterTls(index, svc, policy?.tls, cluster.endpoints ?? []);
+          if (mesh !== undefined) cluster.tls = mesh;
         }
         cluster.metadata = { serviceHost: svc.hostname, serviceName: svc.name, serviceNamespace: svc.namespace };
         if (subset !== undefined) cluster.metadata.subset = subset.name;

@@ -2,7 +2,8 @@
  * The index of one configuration generation, built once and shared by the translation of every
  * proxy (Istio's PushContext): services by host, VirtualServices with their resolved hosts and
  * gateways, DestinationRules by namespace and host (same-host rules merged), Gateways, Sidecars,
- * Telemetry resources, EnvoyFilters, Kubernetes Secrets by namespace and name (TLS credentials),
+ * Telemetry, EnvoyFilter and PeerAuthentication resources, Kubernetes Secrets by namespace and
+ * name (TLS credentials),
  * and per-namespace visibility answers computed on first use. Immutable once built.
  */
 import type { AuthorizationPolicySpec } from '../../api/kinds/security/authorization-policy.js';
@@ -11,6 +12,7 @@ import type { DestinationRuleSpec, Subset, TrafficPolicy } from '../../api/kinds
 import type { EnvoyFilterSpec } from '../../api/kinds/networking/envoy-filter.js';
 import type { GatewaySpec } from '../../api/kinds/networking/gateway.js';
 import type { SidecarSpec } from '../../api/kinds/networking/sidecar.js';
+import type { PeerAuthenticationSpec } from '../../api/kinds/security/peer-authentication.js';
 import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
 import type { VirtualServiceSpec } from '../../api/kinds/networking/virtual-service.js';
 import type { Resource } from '../../api/types.js';
@@ -59,6 +61,12 @@ export interface EnvoyFilterEntry {
   name: string;
   namespace: string;
   spec: EnvoyFilterSpec;
+}
+
+export interface PeerAuthenticationEntry {
+  name: string;
+  namespace: string;
+  spec: PeerAuthenticationSpec;
 }
 
 /** An AuthorizationPolicy or a RequestAuthentication, with what selection reads of its metadata. */
@@ -138,6 +146,8 @@ export class ConfigIndex {
   readonly authorizationPolicies: readonly PolicyEntry<AuthorizationPolicySpec>[];
   /** RequestAuthentications (security.istio.io), oldest first. */
   readonly requestAuthentications: readonly PolicyEntry<RequestAuthenticationSpec>[];
+  /** PeerAuthentication resources (security.istio.io), oldest first. */
+  readonly peerAuthentications: readonly PeerAuthenticationEntry[];
   private readonly drsByNamespace = new Map<string, DestinationRuleEntry[]>();
   /** core/v1 Secrets by `namespace/name`. */
   private readonly secrets = new Map<string, Resource>();
@@ -187,6 +197,9 @@ export class ConfigIndex {
     this.telemetries = sorted
       .filter((r) => r.kind === 'Telemetry' && r.apiVersion.startsWith('telemetry.istio.io/'))
       .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as TelemetrySpec }));
+    this.peerAuthentications = sorted
+      .filter((r) => r.kind === 'PeerAuthentication' && r.apiVersion.startsWith('security.istio.io/'))
+      .map((r) => ({ name: r.metadata.name, namespace: ns(r), spec: r.spec as PeerAuthenticationSpec }));
 
     for (const r of sorted) {
       if (!isNetworking(r, 'DestinationRule')) continue;

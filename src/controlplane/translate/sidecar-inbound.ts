@@ -3,6 +3,7 @@
  * listener on its mesh port that forwards to the app's own port through an `inbound|port||`
  * cluster. The protocol is that of the Service port targeting the container port (HTTP routes,
  * opaque TCP, or detected per connection when undeclared or declared differently by two Services).
+ * Its filter chains enforce the workload's PeerAuthentication per port (`peer-authentication.ts`).
  */
 import type { ConnectionPoolSettings } from '../../api/kinds/networking/connection-pool.js';
 import { isHttpProtocol, isOpaqueProtocol, type Protocol } from '../../registry/protocol.js';
@@ -11,6 +12,7 @@ import type { RouteConfig, ListenerConfig, ClusterConfigInput } from '../../snap
 import { clusterProtocol, inboundClusterName } from './clusters.js';
 import { connectionPoolOf } from './destination-policy.js';
 import { httpListenerOptions } from './http-listener.js';
+import { inboundFilterChains, portMtlsMode, workloadPeerAuthentication } from './peer-authentication.js';
 import type { ConfigIndex, SidecarEntry } from './push-context.js';
 import type { MeshService } from './services.js';
 import type { SidecarTarget } from './types.js';
@@ -87,6 +89,7 @@ function inboundPool(sidecar: SidecarEntry | undefined, containerPort: number): 
 export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, sidecar: SidecarEntry | undefined, withPolicies = false): SidecarInbound {
   const w = target.workload;
   const out: SidecarInbound = { listeners: [], routes: [], clusters: [] };
+  const peerAuthentication = workloadPeerAuthentication(index, w.namespace, w.labels);
   const ports = Object.keys(w.meshPorts)
     .map(Number)
     .sort((a, b) => a - b);
@@ -130,6 +133,8 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
       });
     }
     if (listener.protocol !== 'http') listener.tcp = { routes: [{ destinations: [{ cluster, weight: 100 }] }] };
+    const chains = inboundFilterChains(portMtlsMode(peerAuthentication, cp), listener.protocol);
+    if (chains !== undefined) listener.filterChains = chains;
     out.listeners.push(listener);
   }
   return out;

@@ -102,12 +102,19 @@ function shortHost(host) {
   return m?.[1] ?? host;
 }
 
+/** Kiali's padlock on an edge that carries mutual TLS. */
+export const PADLOCK = '\u{1F512}';
+
 /** @param {GraphEdge} e */
-function edgeLabel(e) {
-  if (e.protocol === 'tcp') return e.rate > 0 || e.bytesPerSecond > 0 ? formatBytes(e.bytesPerSecond) : '';
+export function edgeLabel(e) {
+  const lock = e.mtlsShare > 0 ? `${PADLOCK} ` : '';
+  if (e.protocol === 'tcp') return e.rate > 0 || e.bytesPerSecond > 0 ? `${lock}${formatBytes(e.bytesPerSecond)}` : '';
   if (e.rate === 0) return '';
-  return `${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}${e.rateLimitedRate > 0 ? `\n${formatPercent(e.rateLimitedRate)} rate-limited` : ''}`;
+  return `${lock}${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}${e.rateLimitedRate > 0 ? `\n${formatPercent(e.rateLimitedRate)} rate-limited` : ''}`;
 }
+
+/** What share of an edge is mutual TLS, as its panel says it. @param {number} share */
+const mtlsText = (share) => (share <= 0 ? 'no' : share >= 1 ? `${PADLOCK} yes` : `${PADLOCK} ${formatPercent(share)} of requests`);
 
 /** @param {GraphNode['health']} health */
 const healthBadge = (health) => h('span', { class: `badge ${health}` }, health);
@@ -351,6 +358,7 @@ export class GraphView {
               ['Health', healthBadge(edge.health)],
               ['Connections', `${formatRate(edge.rate)} /s`],
               ['Throughput', formatBytes(edge.bytesPerSecond)],
+              ['Mutual TLS', mtlsText(edge.mtlsShare)],
             ]
           : [
               ['Health', healthBadge(edge.health)],
@@ -359,6 +367,7 @@ export class GraphView {
               ['Rate-limited', formatPercent(edge.rateLimitedRate)],
               ['Latency p50', formatMs(edge.p50Ms)],
               ['Latency p99', formatMs(edge.p99Ms)],
+              ['Mutual TLS', mtlsText(edge.mtlsShare)],
             ],
       ),
       ...(tcp

@@ -3,7 +3,7 @@
  * (or when a CONNECT tunnel opens inside one), and how a stop verdict ends a socket.
  */
 import type net from 'node:net';
-import type { ConnectionContext } from '../filters/connection-filter.js';
+import type { ConnectionContext, PeerCertificateFacts } from '../filters/connection-filter.js';
 
 /** The listener a connection arrived on, as its context names it. */
 export interface AcceptingListener {
@@ -23,6 +23,12 @@ export interface AcceptedTransport {
   readonly alpn: string | null;
   /** The verified client certificate's SPIFFE id, null without one. */
   readonly peerIdentity: string | null;
+  /** The verified client certificate's hash and subject, null without one. */
+  readonly peerCertificate: PeerCertificateFacts | null;
+  /** The SPIFFE id of the certificate the listener presented, null without one. */
+  readonly localIdentity: string | null;
+  /** The TLS version agreed on a terminated connection, null for none. */
+  readonly tlsVersion: string | null;
 }
 
 /** The context of a connection the listener accepted, with what its transport step settled. */
@@ -40,6 +46,9 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
     sni: transport.sni ?? null,
     alpn: transport.alpn,
     peerIdentity: transport.peerIdentity,
+    peerCertificate: transport.peerCertificate,
+    localIdentity: transport.localIdentity,
+    tlsVersion: transport.tlsVersion,
   });
 }
 

@@ -36,6 +36,24 @@ export interface ConnectionContext {
    * `spiffe://cluster.local/ns/foo/sa/curl`), null for a peer without a verified certificate.
    */
   readonly peerIdentity: string | null;
+  /**
+   * The verified client certificate as `X-Forwarded-Client-Cert` describes it, null without one:
+   * its SHA-256 over the DER (hex) and its subject (RFC 2253, '' when empty, as in workload
+   * certificates).
+   */
+  readonly peerCertificate: PeerCertificateFacts | null;
+  /** The SPIFFE id of the certificate this proxy presented on the connection, null without one. */
+  readonly localIdentity: string | null;
+  /** The TLS version agreed (`TLSv1.3`), null for plaintext. */
+  readonly tlsVersion: string | null;
+}
+
+/** A verified client certificate, as XFCC and the access log name it. */
+export interface PeerCertificateFacts {
+  /** SHA-256 of the certificate's DER, lowercase hex (XFCC `Hash`). */
+  readonly hash: string;
+  /** Subject in RFC 2253 form, '' when the certificate has none (XFCC `Subject`). */
+  readonly subject: string;
 }
 
 /** The connection ends: `close` with a FIN, `reset` with a TCP RST (`curl` then exits with 56, not 52). */

@@ -379,7 +379,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
   record(): RequestRecord {
     const h = this.head;
     const s = this.stream;
-    return {
+    const rec: RequestRecord = {
       kind: 'http',
       listener: this.ctx.name,
       direction: this.ctx.direction,
@@ -406,5 +406,27 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
       telemetry: this.telemetry,
       authz: this.facts?.authz,
     };
+    withPrincipals(rec, this.ctx.direction, this.connection, this.cluster, this.lastHost);
+    return rec;
   }
+}
+
+/**
+ * The identities of the mutual TLS a request travelled over, as Istio's principals: on an inbound
+ * listener the verified client and this proxy (the downstream connection's); elsewhere this proxy
+ * and the upstream host, when its connection originated Istio mutual TLS.
+ */
+function withPrincipals(rec: RequestRecord, direction: ConnectionContext['direction'], conn: ConnectionContext, cluster: Cluster | null, host: Endpoint | null): void {
+  if (direction === 'inbound') {
+    if (conn.peerIdentity !== null && conn.localIdentity !== null) {
+      rec.peerPrincipal = conn.peerIdentity;
+      rec.localPrincipal = conn.localIdentity;
+    }
+    return;
+  }
+  if (cluster === null || host === null || host.config.serviceAccount === undefined) return;
+  const local = cluster.tlsFor(host)?.localIdentity() ?? null;
+  if (local === null) return;
+  rec.peerPrincipal = host.config.serviceAccount;
+  rec.localPrincipal = local;
 }

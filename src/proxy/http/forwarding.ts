@@ -4,6 +4,7 @@
  * requests (`x-request-id`, `x-forwarded-proto`, and on gateways `x-forwarded-for`) and responses
  * (`server`, `x-envoy-upstream-service-time`).
  */
+import type { ConnectionContext } from '../filters/connection-filter.js';
 import type { HeaderList } from './headers.js';
 import { hasToken } from './headers.js';
 import { newRequestId } from '../../telemetry/random-ids.js';
@@ -106,4 +107,33 @@ export function addForwardingHeaders(headers: HeaderList, remoteAddress: string,
     headers.set('x-forwarded-proto', scheme);
   } else headers.setIfAbsent('x-forwarded-proto', scheme);
   return requestId;
+}
+
+const XFCC = 'x-forwarded-client-cert';
+
+/**
+ * `X-Forwarded-Client-Cert` as Istio configures Envoy's connection manager: a request that came
+ * over mutual TLS gets an element describing the client certificate —
+ * `By=<this proxy's SPIFFE id>;Hash=<SHA-256 of the client certificate>;Subject="<subject>";URI=<client SPIFFE id>`
+ * — appended to what the (verified) client forwarded on a sidecar's inbound listener (Envoy's
+ * APPEND_FORWARD) and set in place of it on a gateway (SANITIZE_SET). Every other request has
+ * the field removed: on outbound listeners (SANITIZE: an app cannot claim a certificate), and —
+ * where Envoy's APPEND_FORWARD would pass it on — on inbound plaintext, since a peer without a
+ * verified certificate vouches for none.
+ */
+export function forwardClientCert(headers: HeaderList, direction: ConnectionContext['direction'], conn: ConnectionContext): void {
+  const peer = conn.peerCertificate;
+  if (peer === null || direction === 'outbound') {
+    headers.remove(XFCC);
+    return;
+  }
+  const by = conn.localIdentity === null ? '' : `By=${conn.localIdentity};`;
+  const uri = conn.peerIdentity === null ? '' : `;URI=${conn.peerIdentity}`;
+  const element = `${by}Hash=${peer.hash};Subject="${peer.subject.replace(/(["\\])/g, '\\$1')}"${uri}`;
+  if (direction === 'gateway') headers.set(XFCC, element);
+  else {
+    const i = headers.indexOf(XFCC);
+    if (i < 0) headers.push(XFCC, XFCC, element);
+    else headers.values[i] = `${headers.values[i]},${element}`;
+  }
 }

@@ -61,7 +61,7 @@ import { serveHttpTunnel } from './connect-http.js';
 import { openConnectTunnel } from './connect-tunnel.js';
 import type { HttpListenerContext, TunnelledHttpServer } from './context.js';
 import { HttpExchange } from './exchange.js';
-import { addForwardingHeaders, stripHopByHop } from './forwarding.js';
+import { addForwardingHeaders, forwardClientCert, stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import { MirrorRequest } from './mirror.js';
 import { normalizeRequestPath } from './path-normalize.js';
@@ -95,7 +95,8 @@ const CLUSTER_NOT_FOUND = localReply(503, '', ResponseFlag.NC, 'cluster_not_foun
  *    Connection-manager headers come next, so route matches and every later phase see the
  *    request as it will be forwarded: hop-by-hop fields go (the WebSocket handshake keeps its
  *    upgrade), Expect goes (the proxy answers 100-continue itself), x-request-id and
- *    x-forwarded-* are set. Telemetry (src/telemetry) joins or starts the trace and exchanges
+ *    x-forwarded-* are set, x-forwarded-client-cert describes a verified client
+ *    certificate or goes. Telemetry (src/telemetry) joins or starts the trace and exchanges
  *    peer metadata here, so the route and every later phase see the trace headers as they will
  *    be forwarded.
  */
@@ -108,6 +109,7 @@ function connectionManager(ex: HttpExchange): Continue | LocalReply {
   stripHopByHop(headers, head.upgrade === 'websocket');
   if (head.expectContinue) headers.remove('expect');
   ex.requestId = addForwardingHeaders(headers, stream.remoteAddress, head.scheme, ctx.direction === 'gateway');
+  forwardClientCert(headers, ctx.direction, ex.connection);
   const telemetry = ctx.services.telemetry;
   if (telemetry !== null) ex.telemetry = telemetry.requestStart(head, ctx.direction);
   return CONTINUE;

@@ -14,7 +14,7 @@ import type { ServerTlsConfig } from '../../snapshot/index.js';
 import { readPem, secureContext, type NamedSecrets } from '../tls/material.js';
 import type { CompiledCache } from '../tls/compiled-cache.js';
 import { carriesOneOf, parseSubjectAltNames } from '../tls/san.js';
-import type { WorkloadSecrets } from '../tls/workload-secrets.js';
+import { certificateSpiffeId, type WorkloadSecrets } from '../tls/workload-secrets.js';
 import type { ClientHello } from './client-hello.js';
 
 /** Envoy's `listener.<address>.ssl.*` counters (with `no_filter_chain_match` beside them). */
@@ -76,6 +76,8 @@ export class ServerTls {
   private version = -1;
   /** Connections in their handshake, by their accepted socket. */
   private readonly pending = new WeakMap<net.Socket, Pending>();
+  /** The SPIFFE id of the chain's own certificate (SIMPLE, MUTUAL), null without one. */
+  private readonly ownIdentity: string | null;
 
   constructor(
     readonly config: ServerTlsConfig,
@@ -87,6 +89,12 @@ export class ServerTls {
     this.alpn = alpn;
     this.verifiesClient = config.mode !== 'SIMPLE';
     this.sans = config.subjectAltNames ?? null;
+    this.ownIdentity = own === null ? null : certificateSpiffeId(own.cert);
+  }
+
+  /** The SPIFFE id of the certificate presented now (the workload's for ISTIO_MUTUAL), null without one. */
+  localIdentity(): string | null {
+    return this.own === null ? this.secrets.spiffeId : this.ownIdentity;
   }
 
   /** The material served now: the chain's own, or the current workload certificate; null before one exists. */

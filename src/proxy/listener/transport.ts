@@ -20,7 +20,7 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import type { AcceptedTransport } from '../connection/connection-context.js';
 import { prefaceState } from '../http2/preface.js';
-import { spiffeId } from '../tls/san.js';
+import { certificateFacts, spiffeId } from '../tls/san.js';
 import { readClientHello } from './client-hello.js';
 import type { ClientHello } from './client-hello.js';
 import type { CompiledChain, FilterChains } from './filter-chains.js';
@@ -58,8 +58,8 @@ export interface TransportSettings {
 }
 
 const EMPTY = Buffer.alloc(0);
-const UNREAD: Transport = Object.freeze({ secure: false, sni: undefined, alpn: null, peerIdentity: null });
-const PLAINTEXT: Transport = Object.freeze({ secure: false, sni: null, alpn: null, peerIdentity: null });
+const UNREAD: Transport = Object.freeze({ secure: false, sni: undefined, alpn: null, peerIdentity: null, peerCertificate: null, localIdentity: null, tlsVersion: null });
+const PLAINTEXT: Transport = Object.freeze({ secure: false, sni: null, alpn: null, peerIdentity: null, peerCertificate: null, localIdentity: null, tlsVersion: null });
 
 /** Runs the step on an accepted connection; `serve` is called once, unless the step closed it. */
 export function runTransportStep(socket: net.Socket, settings: TransportSettings, serve: ServeConnection): void {
@@ -102,14 +102,24 @@ function applyChain(socket: net.Socket, hello: ClientHello | null, initial: Buff
   }
   if (chain.mode === 'DISABLE' || chain.tls === null) {
     // TLS passed through as it is (a passthrough route picks its cluster by the SNI).
-    detectApplication(socket, chain, initial, { secure: false, sni: hello.sni, alpn: null, peerIdentity: null }, settings, serve);
+    detectApplication(socket, chain, initial, { ...PLAINTEXT, sni: hello.sni }, settings, serve);
     return;
   }
   const accepted = chain.tls.accept(socket, initial, hello, stats, {
     onSecure(tlsSocket: tls.TLSSocket) {
       const alpn = typeof tlsSocket.alpnProtocol === 'string' ? tlsSocket.alpnProtocol : null;
-      const peer = chain.tls?.verifiesClient === true ? spiffeId(tlsSocket.getPeerCertificate()) : null;
-      detectApplication(tlsSocket, chain, EMPTY, { secure: true, sni: hello.sni, alpn, peerIdentity: peer }, settings, serve);
+      const serverTls = chain.tls;
+      const cert = serverTls?.verifiesClient === true ? tlsSocket.getPeerCertificate() : null;
+      const transport: Transport = {
+        secure: true,
+        sni: hello.sni,
+        alpn,
+        peerIdentity: spiffeId(cert),
+        peerCertificate: certificateFacts(cert),
+        localIdentity: serverTls?.localIdentity() ?? null,
+        tlsVersion: tlsSocket.getProtocol(),
+      };
+      detectApplication(tlsSocket, chain, EMPTY, transport, settings, serve);
     },
     onFailed() {
       // Closed, not reset: a TCP handle under a TLS layer must not be reset from under it.
@@ -160,7 +170,7 @@ function detectApplication(socket: net.Socket, chain: CompiledChain, initial: Bu
 }
 
 function withSni(transport: Transport, sni: string | null): Transport {
-  return { secure: transport.secure, sni, alpn: transport.alpn, peerIdentity: transport.peerIdentity };
+  return { ...transport, sni };
 }
 
 /** The SNI of a ClientHello at the start of `bytes`, null when they are not one or it has none. */

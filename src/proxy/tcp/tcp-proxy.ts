@@ -104,6 +104,11 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
   const rec = newRecord('tcp', ctx.name, ctx.direction, 'tcp', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`);
   rec.authority = conn.sni ?? '';
   rec.downstreamLocalAddress = `${socket.localAddress ?? ''}:${ctx.port}`;
+  // Istio's destination principals: the verified client and this proxy, on inbound mutual TLS.
+  if (ctx.direction === 'inbound' && conn.peerIdentity !== null && conn.localIdentity !== null) {
+    rec.peerPrincipal = conn.peerIdentity;
+    rec.localPrincipal = conn.localIdentity;
+  }
   const tcp: TcpConnection = { socket, initial, ctx, conn, rec, started: performance.now(), closeWhileWaiting: null };
   socket.on('error', () => {});
   // Hold the client's bytes until the connection phase let it through and the upstream is there.

@@ -5,6 +5,7 @@
  * Node's own `checkServerIdentity` fails on certificates that carry only a URI SAN, as every
  * Istio workload certificate does, so the proxy always checks names itself.
  */
+import { createHash } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
 
 /** The SANs of a certificate as Node reports them (`URI:spiffe://…, DNS:example.com`). */
@@ -61,4 +62,19 @@ export function spiffeId(cert: PeerCertificate | null | undefined): string | nul
   if (cert === null || cert === undefined) return null;
   for (const uri of parseSubjectAltNames(cert.subjectaltname).uris) if (uri.startsWith('spiffe://')) return uri;
   return null;
+}
+
+/**
+ * The facts `X-Forwarded-Client-Cert` carries about a verified peer certificate: its SHA-256
+ * over the DER and its subject in RFC 2253 order (last RDN first, as Envoy prints it; '' for the
+ * empty subject of workload certificates). Null without a certificate.
+ */
+export function certificateFacts(cert: PeerCertificate | null | undefined): { hash: string; subject: string } | null {
+  if (cert === null || cert === undefined || cert.raw === undefined || cert.raw.length === 0) return null;
+  const hash = createHash('sha256').update(cert.raw).digest('hex');
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries((cert.subject as unknown as Record<string, string | string[]> | undefined) ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value]) parts.push(`${key}=${v.replace(/([,+"\\<>;])/g, '\\$1')}`);
+  }
+  return { hash, subject: parts.reverse().join(',') };
 }

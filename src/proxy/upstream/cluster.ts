@@ -15,7 +15,7 @@ import { ClusterCounters } from './counters.js';
 import { hashKeyFor, type HashKeyResult, type HashRequest } from './hash-key.js';
 import { systemClock } from './clock.js';
 import { systemRandom } from './random.js';
-import type { UpstreamTls } from './upstream-tls.js';
+import { tlsForEndpoint, type UpstreamTls } from './upstream-tls.js';
 
 export interface ClusterDeps {
   clock?: Clock;
@@ -44,6 +44,8 @@ export interface Cluster {
    * plaintext. Set by whoever applies snapshots; connections made after a change use the new one.
    */
   tls: UpstreamTls | null;
+  /** The TLS a connection to `host` originates (`tls`, but plaintext to a host without a sidecar under automatic mTLS). */
+  tlsFor(host: Endpoint): UpstreamTls | null;
   /** A host for one request attempt, or undefined (Envoy: 503 `no healthy upstream`, flag `UH`). */
   pick(ctx?: PickContext): Endpoint | undefined;
   /** The consistent-hash key for a request under this cluster's policy (none for other policies). */
@@ -120,6 +122,10 @@ class ClusterImpl implements Cluster {
     // the last one closes: the drained are swept whenever the list is read.
     this.pruneDrained();
     return [...this.drainingByKey.values()];
+  }
+
+  tlsFor(host: Endpoint): UpstreamTls | null {
+    return tlsForEndpoint(this.tls, host.config);
   }
 
   pick(ctx: PickContext = NO_CONTEXT): Endpoint | undefined {

@@ -95,7 +95,7 @@ export class Http2ClusterPool extends PerHostPools<Http2ClientSession, HostPool>
       connectTimeoutMs: pool.connectTimeoutMs,
       idleTimeoutMs: pool.idleTimeoutMs,
       maxHeaderListSize: this.opts.maxResponseHeaderBytes,
-      tls: this.cluster.tls,
+      tls: this.cluster.tlsFor(hp.host),
       counters: this.cluster.counters,
     });
     hp.sessions.push(s);

@@ -6,7 +6,7 @@
  */
 import type { ConnectionOptions, PeerCertificate } from 'node:tls';
 import { ALPN } from '../../snapshot/index.js';
-import type { ClusterTlsConfig } from '../../snapshot/index.js';
+import type { ClusterTlsConfig, EndpointConfig } from '../../snapshot/index.js';
 import { readPem, secureContext, type NamedSecrets } from '../tls/material.js';
 import { SAN_MISMATCH_CODE } from '../tls/failure-text.js';
 import { carriesOneOf, parseSubjectAltNames } from '../tls/san.js';
@@ -24,6 +24,8 @@ function sanError(wanted: readonly string[], cert: PeerCertificate): Error {
 
 export class UpstreamTls {
   readonly mode: ClusterTlsConfig['mode'];
+  /** Automatic mutual TLS: only endpoints whose `tlsMode` is `istio` get this TLS (`tlsForEndpoint`). */
+  readonly autoMtls: boolean;
   private readonly servername: string;
   private readonly verify: boolean;
   private readonly alpn: Readonly<Record<UpstreamTraffic, readonly string[] | undefined>>;
@@ -37,6 +39,7 @@ export class UpstreamTls {
     fixed: ConnectionOptions['secureContext'] | null,
   ) {
     this.mode = config.mode;
+    this.autoMtls = config.autoMtls === true;
     this.servername = config.sni ?? '';
     this.verify = config.insecureSkipVerify !== true;
     this.fixed = fixed;
@@ -68,11 +71,24 @@ export class UpstreamTls {
     return opts;
   }
 
+  /** This proxy's SPIFFE id on these connections: the workload's under ISTIO_MUTUAL, else null. */
+  localIdentity(): string | null {
+    return this.mode === 'ISTIO_MUTUAL' ? this.secrets.spiffeId : null;
+  }
+
   /** Runs once the chain verified: the server must carry one of the wanted names. */
   private readonly checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
     if (this.names.length === 0 || carriesOneOf(parseSubjectAltNames(cert.subjectaltname), this.names)) return undefined;
     return sanError(this.names, cert);
   };
+}
+
+/**
+ * The TLS a connection to an endpoint originates: the cluster's, except under automatic mutual
+ * TLS towards an endpoint without a sidecar (its `tlsMode` is not `istio`), which gets plaintext.
+ */
+export function tlsForEndpoint(tls: UpstreamTls | null, endpoint: EndpointConfig): UpstreamTls | null {
+  return tls !== null && tls.autoMtls && endpoint.tlsMode !== 'istio' ? null : tls;
 }
 
 /**

@@ -130,6 +130,25 @@ describe('buildGraph', () => {
     assert.deepEqual({ nodes: g.nodes, edges: g.edges, timestamp: g.timestamp }, { nodes: [], edges: [], timestamp: 7 });
   });
 
+  test("an edge's mutual TLS share is what the destination's proxy counted as mutual_tls (the padlock)", () => {
+    const secured = (text: string): string => text.replace('response_flags="-"', 'response_flags="-",connection_security_policy="mutual_tls"');
+    const g = buildGraph(
+      totals([
+        [secured(series('destination', PP_SRC, RV_DST, RV, 200)), { requests: 45, durationBuckets: buckets(45) }],
+        [series('destination', PP_SRC, RV_DST, RV, 200).replace('response_flags="-"', 'response_flags="-",connection_security_policy="none"'), { requests: 15, durationBuckets: buckets(15) }],
+        [secured(series('destination', GW, PP_DST, PP, 200)), { requests: 60, durationBuckets: buckets(60) }],
+      ]),
+      {},
+      60,
+      0,
+    );
+    const share = (source: string, target: string): number | undefined => g.edges.find((e) => e.source === source && e.target === target)?.mtlsShare;
+    assert.equal(share('workload:default/productpage-v1', `service:${RV}`), 0.75);
+    assert.equal(share(`service:${RV}`, 'workload:default/reviews-v2'), 0.75);
+    assert.equal(share('workload:istio-system/istio-ingressgateway', `service:${PP}`), 1);
+    assert.ok(buildGraph(t, {}, 60, 0).edges.every((e) => e.mtlsShare === 0), 'plaintext edges carry no padlock');
+  });
+
   test('health thresholds', () => {
     assert.equal(healthOf(0, 0), 'idle');
     assert.equal(healthOf(10000, 9), 'healthy');

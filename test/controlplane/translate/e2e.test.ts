@@ -2,7 +2,8 @@
  * End to end: snapshots translated for three sidecars (a caller and two reviews replicas) are
  * applied to real proxies, and requests from the caller's app side go through its outbound
  * listener (absolute-form HTTP, and CONNECT for opaque TCP), the callee's inbound listener, to
- * real backends — routed by reviews-test-v2 and a weighted TCP rule.
+ * real backends — routed by reviews-test-v2 and a weighted TCP rule. Each proxy holds a workload
+ * certificate for its service account, so the hops between sidecars are Istio mutual TLS.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import type { ProxyTarget } from '../../../src/controlplane/translate/index.js';
 import { SkiffProxy } from '../../../src/proxy/proxy.js';
 import type { RegistrySnapshot, Service, WorkloadInstance } from '../../../src/registry/types.js';
 import { deadPort, echo, eventually, request, startBackend } from '../../proxy/helpers.js';
+import { authority, spiffe } from '../../helpers/test-pki.js';
 import { loadYaml } from './cases.js';
 
 const CONFIG = `
@@ -116,6 +118,8 @@ describe('translated snapshots on real proxies', () => {
       const target: ProxyTarget = { kind: 'sidecar', id: w.sidecar!.proxyId, workload: w };
       const proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
       proxies.push(proxy);
+      const cert = authority('mesh').issue(w.name, [`URI:${spiffe(w.namespace, w.serviceAccount)}`]);
+      proxy.workloadSecrets.install({ certChain: cert.cert, privateKey: cert.key, roots: authority('mesh').cert });
       await proxy.applySnapshot(translate({ config, registry, proxy: target }));
     }
   });

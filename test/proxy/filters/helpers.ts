@@ -65,6 +65,9 @@ export function connection(init: Partial<ConnectionContext> = {}): ConnectionCon
     sni: null,
     alpn: null,
     peerIdentity: null,
+    peerCertificate: null,
+    localIdentity: null,
+    tlsVersion: null,
     ...init,
   };
 }

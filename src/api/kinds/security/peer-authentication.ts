@@ -55,3 +55,59 @@ export const peerAuthentication: KindDef = {
   schema: PeerAuthenticationSpec,
   rules: peerAuthenticationRules,
 };
+
+/** The modes a workload's port ends up with (UNSET resolved away). */
+export type EffectiveMtlsMode = 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+/** Istio's mode with no PeerAuthentication at all. */
+export const DEFAULT_MTLS_MODE: EffectiveMtlsMode = 'PERMISSIVE';
+
+/** A PeerAuthentication as the composition reads it. */
+export interface PeerAuthenticationPolicy {
+  namespace: string;
+  spec: PeerAuthenticationSpec;
+}
+
+/** The composed policy of one workload: a mode, and per container port the modes that differ. */
+export interface ComposedPeerAuthentication {
+  mode: EffectiveMtlsMode;
+  ports: ReadonlyMap<number, EffectiveMtlsMode>;
+}
+
+type Mode = NonNullable<NonNullable<PeerAuthenticationSpec['mtls']>['mode']>;
+
+function resolvedMode(mode: Mode | undefined, inherited: EffectiveMtlsMode): EffectiveMtlsMode {
+  return mode === undefined || mode === 'UNSET' ? inherited : mode;
+}
+
+function isWide(p: PeerAuthenticationPolicy): boolean {
+  return Object.keys(p.spec.selector?.matchLabels ?? {}).length === 0;
+}
+
+/**
+ * The mode mesh-wide and namespace-wide policies give `namespace` (`policies` oldest first): the
+ * oldest policy without selector in the root namespace, overridden by the oldest one without
+ * selector in `namespace`; UNSET inherits; none at all is PERMISSIVE. This is also what a client
+ * infers for a destination under automatic mTLS, which reads no workload policy.
+ */
+export function namespaceMtlsMode(policies: readonly PeerAuthenticationPolicy[], rootNamespace: string, namespace: string): EffectiveMtlsMode {
+  const mesh = resolvedMode(policies.find((p) => p.namespace === rootNamespace && isWide(p))?.spec.mtls?.mode, DEFAULT_MTLS_MODE);
+  if (namespace === rootNamespace) return mesh;
+  return resolvedMode(policies.find((p) => p.namespace === namespace && isWide(p))?.spec.mtls?.mode, mesh);
+}
+
+/**
+ * Istio's composition for one workload of `namespace` with `labels` (`policies` oldest first):
+ * the namespace's mode, overridden by the oldest workload policy of that namespace whose selector
+ * matches, whose `portLevelMtls` then sets single container ports (UNSET inheriting the
+ * workload's mode).
+ */
+export function composePeerAuthentication(policies: readonly PeerAuthenticationPolicy[], rootNamespace: string, namespace: string, labels: Readonly<Record<string, string>>): ComposedPeerAuthentication {
+  const inherited = namespaceMtlsMode(policies, rootNamespace, namespace);
+  const selected = policies.find((p) => p.namespace === namespace && !isWide(p) && Object.entries(p.spec.selector?.matchLabels ?? {}).every(([k, v]) => labels[k] === v));
+  if (selected === undefined) return { mode: inherited, ports: new Map() };
+  const mode = resolvedMode(selected.spec.mtls?.mode, inherited);
+  const ports = new Map<number, EffectiveMtlsMode>();
+  for (const [port, mtls] of Object.entries(selected.spec.portLevelMtls ?? {})) ports.set(Number(port), resolvedMode(mtls.mode, mode));
+  return { mode, ports };
+}
