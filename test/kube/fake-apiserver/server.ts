@@ -77,6 +77,8 @@ interface ParsedPath {
 
 interface OpenWatch {
   res: http.ServerResponse;
+  /** `group/resource` of what it watches. */
+  typeKey: string;
   stalled: boolean;
   queue: string[];
   endWhenResumed?: boolean;
@@ -175,6 +177,14 @@ export class FakeApiServer {
 
   get openWatches(): number {
     return this.watches.size;
+  }
+
+  /** Open watch streams on one resource (`pods`, or `networking.istio.io/virtualservices`). */
+  openWatchesOn(resource: string): number {
+    const key = resource.includes('/') ? resource : `/${resource}`;
+    let n = 0;
+    for (const w of this.watches) if (w.typeKey === key) n++;
+    return n;
   }
 
   /** Stops listening (every connection closes) and listens again on the same port; the watch history is gone. */
@@ -406,7 +416,7 @@ export class FakeApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     // Clients wait for the head before they consider the watch open (client-node hangs otherwise).
     res.flushHeaders();
-    const open: OpenWatch = { res, stalled: false, queue: [] };
+    const open: OpenWatch = { res, typeKey, stalled: false, queue: [] };
     const write = (type: string, object: object): void => {
       const line = `${JSON.stringify({ type, object })}\n`;
       if (open.stalled) open.queue.push(line);
