@@ -290,6 +290,8 @@ describe('informer backoff', () => {
     client.close();
     server.close();
     assert.deepEqual(inf.stats.waits.slice(0, 7), [10, 20, 40, 80, 160, 160, 160]);
-    assert.equal(inf.stats.expired, inf.stats.watches);
+    // Every watch was answered 410, but the one open when the informer stopped may not have been yet.
+    const unanswered = inf.stats.watches - inf.stats.expired;
+    assert.ok(unanswered === 0 || unanswered === 1, `${inf.stats.watches} watches, ${inf.stats.expired} answered 410`);
   });
 });
