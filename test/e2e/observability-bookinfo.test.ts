@@ -128,7 +128,7 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
     const atReviews = (await scrapeOf('reviews', 'v2')).filter((s) => s.reporter === 'destination' && s.source_workload === 'productpage-v1');
     for (const [what, list, security] of [
       ['reporter="source" on productpage', fromProductpage, 'unknown'],
-      ['reporter="destination" on reviews-v2', atReviews, 'none'],
+      ['reporter="destination" on reviews-v2', atReviews, 'mutual_tls'],
     ] as const) {
       assert.equal(list.length, 1, `${what}: one series, got ${JSON.stringify(list)}`);
       const s = list[0];
@@ -161,14 +161,15 @@ describe('observability: Bookinfo metrics, Prometheus, traces and the service gr
           source_app: 'productpage',
           source_version: 'v1',
           source_canonical_service: 'productpage',
-          // Without mTLS there is no peer certificate: Istio reports the principals as unknown.
-          source_principal: 'unknown',
+          // Automatic mutual TLS between the sidecars: both reporters know both SPIFFE ids (the
+          // source reporter's security policy stays unknown, as Istio's).
+          source_principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-productpage',
           destination_workload: 'reviews-v2',
           destination_workload_namespace: 'default',
           destination_app: 'reviews',
           destination_version: 'v2',
           destination_canonical_revision: 'v2',
-          destination_principal: 'unknown',
+          destination_principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-reviews',
           destination_service: 'reviews.default.svc.cluster.local',
           destination_service_name: 'reviews',
           destination_service_namespace: 'default',

@@ -9,10 +9,13 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Resource } from '../../src/api/types.js';
 import { isWorkloadResource } from '../../src/config/store-keys.js';
+import { BootstrapTokenAuthenticator, MeshCa, WorkloadCertificates } from '../../src/controlplane/ca/index.js';
 import { createPushServer } from '../../src/controlplane/push/index.js';
 import { proxyTarget } from '../../src/controlplane/skiffd-targets.js';
 import { proxiesSynced } from '../../src/controlplane/skiffd.js';
@@ -52,7 +55,17 @@ async function withMesh(resources: Resource[], fn: (t: TestRuntime, ingressPort:
   const config = resources.filter((r) => !isWorkloadResource(r));
   const registry = new MemoryRegistry();
   let runtime: LocalRuntime | undefined;
+  // As skiffd does: a mesh CA signs each proxy's certificate for the pod its credential names, so
+  // the hops between sidecars are Istio mutual TLS.
+  const caDir = mkdtempSync(join(tmpdir(), 'skiff-mesh-ca-'));
+  const certificates = new WorkloadCertificates({
+    ca: await MeshCa.selfSigned(caDir, 'cluster.local'),
+    authenticator: new BootstrapTokenAuthenticator((token) => runtime?.identityOfCredential?.(token)),
+    trustDomain: () => 'cluster.local',
+    ttlMs: 3_600_000,
+  });
   const push = createPushServer({
+    certificates: (proxy, request) => certificates.issue({ node: proxy.node, ...(request.credential !== undefined ? { credential: request.credential } : {}) }, request.csr),
     debounceMs: 20,
     snapshotFor: (proxy) => translate({ config, registry: registry.snapshot(), proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []) }),
   });
@@ -74,6 +87,7 @@ async function withMesh(resources: Resource[], fn: (t: TestRuntime, ingressPort:
   } finally {
     stopWatching();
     await push.close();
+    rmSync(caDir, { recursive: true, force: true });
   }
 }
 
