@@ -111,6 +111,9 @@ export function addForwardingHeaders(headers: HeaderList, remoteAddress: string,
 
 const XFCC = 'x-forwarded-client-cert';
 
+/** A connection's XFCC element: its peer and local identity are the connection's, so it is built once per connection. */
+const xfccElements = new WeakMap<ConnectionContext, string>();
+
 /**
  * `X-Forwarded-Client-Cert` as Istio configures Envoy's connection manager: a request that came
  * over mutual TLS gets an element describing the client certificate —
@@ -127,9 +130,13 @@ export function forwardClientCert(headers: HeaderList, direction: ConnectionCont
     headers.remove(XFCC);
     return;
   }
-  const by = conn.localIdentity === null ? '' : `By=${conn.localIdentity};`;
-  const uri = conn.peerIdentity === null ? '' : `;URI=${conn.peerIdentity}`;
-  const element = `${by}Hash=${peer.hash};Subject="${peer.subject.replace(/(["\\])/g, '\\$1')}"${uri}`;
+  let element = xfccElements.get(conn);
+  if (element === undefined) {
+    const by = conn.localIdentity === null ? '' : `By=${conn.localIdentity};`;
+    const uri = conn.peerIdentity === null ? '' : `;URI=${conn.peerIdentity}`;
+    element = `${by}Hash=${peer.hash};Subject="${peer.subject.replace(/(["\\])/g, '\\$1')}"${uri}`;
+    xfccElements.set(conn, element);
+  }
   if (direction === 'gateway') headers.set(XFCC, element);
   else {
     const i = headers.indexOf(XFCC);
