@@ -7,104 +7,32 @@
  * them, each error naming its field.
  */
 import { SnapshotError, int, list, obj, str } from './checks.js';
+import type {
+  TokenBucket,
+  RateLimitHeader,
+  LocalRateLimitDescriptor,
+  LocalRateLimit,
+  GlobalRateLimit,
+  RateLimitFilterConfig,
+  RateLimitHeaderMatcher,
+  RateLimitAction,
+  RateLimitPolicy,
+  RouteRateLimits,
+} from '../api/kinds/networking/envoy-filter-ratelimit.js';
 
-/** Envoy's `TokenBucket`: `maxTokens` to start with and at most, `tokensPerFill` added every `fillIntervalMs`. */
-export interface TokenBucket {
-  maxTokens: number;
-  tokensPerFill: number;
-  fillIntervalMs: number;
-}
-
-/** A response header the filter adds to its 429 (Envoy's `HeaderValueOption`). */
-export interface RateLimitHeader {
-  name: string;
-  value: string;
-  /** Add beside existing values (true) or replace them (false). */
-  append: boolean;
-}
-
-/** One `descriptors` entry of the local filter: requests whose descriptor equals `entries` take this bucket. */
-export interface LocalRateLimitDescriptor {
-  /** Key and value of each entry; an absent value matches any value of the key. */
-  entries: { key: string; value?: string }[];
-  tokenBucket: TokenBucket;
-}
-
-/** `envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`. */
-export interface LocalRateLimit {
-  /** Stats are `<statPrefix>.http_local_rate_limit.{enabled,enforced,rate_limited,ok}`. */
-  statPrefix: string;
-  /** Absent: the filter does nothing unless a route or virtual host carries its own config. */
-  tokenBucket?: TokenBucket;
-  /** `filter_enabled`, 0..100 (Envoy: absent = 0 %, the filter only counts nothing). */
-  enabledPercent: number;
-  /** `filter_enforced`, 0..100 (absent = 0 %: limited requests are counted but pass). */
-  enforcedPercent: number;
-  /** Added to the 429 (and, in Envoy, only to it). */
-  responseHeaders?: RateLimitHeader[];
-  descriptors?: LocalRateLimitDescriptor[];
-  /** `local_rate_limit_per_downstream_connection`: one bucket per downstream connection. */
-  perConnection?: boolean;
-  /** Status of the rate-limited answer (`status.code`, default 429; below 400 means 429). */
-  status?: number;
-}
-
-/** `envoy.extensions.filters.http.ratelimit.v3.RateLimit`: asks a rate-limit service. */
-export interface GlobalRateLimit {
-  /** The rate-limit service's domain. */
-  domain: string;
-  /** Cluster of the rate-limit service (`rate_limit_service.grpc_service.envoy_grpc.cluster_name`). */
-  cluster: string;
-  /** `:authority` of the call (`envoy_grpc.authority`); absent = the cluster name. */
-  authority?: string;
-  /** How long to wait for the service (Envoy's default 20 ms). */
-  timeoutMs: number;
-  /** Answer 500 when the service fails or times out, instead of letting the request pass. */
-  failureModeDeny: boolean;
-  /** `enable_x_ratelimit_headers: DRAFT_VERSION_03`: `x-ratelimit-limit/remaining/reset` on answers. */
-  xRateLimitHeaders: boolean;
-  /** Stats are `cluster.<rls cluster>.ratelimit.*` in Envoy; Skiff uses this prefix (`ratelimit` default). */
-  statPrefix?: string;
-}
-
-/** The listener's rate-limit filters, in the HTTP filter chain's order. */
-export type RateLimitFilterConfig = { type: 'local'; local: LocalRateLimit } | { type: 'global'; global: GlobalRateLimit };
-
-/** Envoy's `HeaderMatcher`, as rate-limit actions use it. */
-export interface RateLimitHeaderMatcher {
-  /** Lowercase header name; `:path`, `:method`, `:authority`, `:scheme` are the pseudo-headers. */
-  name: string;
-  exact?: string;
-  prefix?: string;
-  suffix?: string;
-  contains?: string;
-  /** RE2, whole value. */
-  regex?: string;
-  /** True: the header must be present; false: absent. */
-  present?: boolean;
-  invert?: boolean;
-}
-
-/** One action of a `rate_limits` entry, producing one descriptor entry (or none: the descriptor is dropped). */
-export type RateLimitAction =
-  | { type: 'requestHeaders'; headerName: string; descriptorKey: string; skipIfAbsent?: boolean }
-  | { type: 'headerValueMatch'; descriptorKey: string; descriptorValue: string; expectMatch: boolean; headers: RateLimitHeaderMatcher[] }
-  | { type: 'remoteAddress' }
-  | { type: 'genericKey'; descriptorKey: string; descriptorValue: string }
-  | { type: 'destinationCluster' };
-
-/** One `rate_limits` entry: its actions in order make one descriptor. */
-export interface RateLimitPolicy {
-  actions: RateLimitAction[];
-}
-
-/** What a route or virtual host says to the rate-limit filters. */
-export interface RouteRateLimits {
-  /** `typed_per_filter_config` of `envoy.filters.http.local_ratelimit`: replaces the listener's config. */
-  local?: LocalRateLimit;
-  /** `rate_limits`: the descriptors the filters compute for a request. */
-  policies?: RateLimitPolicy[];
-}
+// The shapes are the EnvoyFilter reading's (src/api): a snapshot carries what the patch said, checked again here.
+export type {
+  TokenBucket,
+  RateLimitHeader,
+  LocalRateLimitDescriptor,
+  LocalRateLimit,
+  GlobalRateLimit,
+  RateLimitFilterConfig,
+  RateLimitHeaderMatcher,
+  RateLimitAction,
+  RateLimitPolicy,
+  RouteRateLimits,
+};
 
 function bool(v: unknown, at: string): boolean {
   if (typeof v !== 'boolean') throw new SnapshotError(at, `must be true or false, got ${JSON.stringify(v)}`);

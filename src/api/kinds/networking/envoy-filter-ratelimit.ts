@@ -17,54 +17,102 @@ const LOCAL_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.local_rate
 const GLOBAL_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit';
 const TYPED_STRUCTS = ['type.googleapis.com/udpa.type.v1.TypedStruct', 'type.googleapis.com/xds.type.v3.TypedStruct'];
 
-export interface TokenBucketData {
+/** Envoy's `TokenBucket`: `maxTokens` to start with and at most, `tokensPerFill` added every `fillIntervalMs`. */
+export interface TokenBucket {
   maxTokens: number;
   tokensPerFill: number;
   fillIntervalMs: number;
 }
 
-export interface LocalRateLimitData {
+/** A response header the filter adds to its 429 (Envoy's `HeaderValueOption`). */
+export interface RateLimitHeader {
+  name: string;
+  value: string;
+  /** Add beside existing values (true) or replace them (false). */
+  append: boolean;
+}
+
+/** One `descriptors` entry of the local filter: requests whose descriptor equals `entries` take this bucket. */
+export interface LocalRateLimitDescriptor {
+  /** Key and value of each entry; an absent value matches any value of the key. */
+  entries: { key: string; value?: string }[];
+  tokenBucket: TokenBucket;
+}
+
+/** `envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`. */
+export interface LocalRateLimit {
+  /** Stats are `<statPrefix>.http_local_rate_limit.{enabled,enforced,rate_limited,ok}`. */
   statPrefix: string;
-  tokenBucket?: TokenBucketData;
+  /** Absent: the filter does nothing unless a route or virtual host carries its own config. */
+  tokenBucket?: TokenBucket;
+  /** `filter_enabled`, 0..100 (Envoy: absent = 0 %, the filter only counts nothing). */
   enabledPercent: number;
+  /** `filter_enforced`, 0..100 (absent = 0 %: limited requests are counted but pass). */
   enforcedPercent: number;
-  responseHeaders?: { name: string; value: string; append: boolean }[];
-  descriptors?: { entries: { key: string; value?: string }[]; tokenBucket: TokenBucketData }[];
+  /** Added to the 429 (and, in Envoy, only to it). */
+  responseHeaders?: RateLimitHeader[];
+  descriptors?: LocalRateLimitDescriptor[];
+  /** `local_rate_limit_per_downstream_connection`: one bucket per downstream connection. */
   perConnection?: boolean;
+  /** Status of the rate-limited answer (`status.code`, default 429; below 400 means 429). */
   status?: number;
 }
 
-export interface GlobalRateLimitData {
+/** `envoy.extensions.filters.http.ratelimit.v3.RateLimit`: asks a rate-limit service. */
+export interface GlobalRateLimit {
+  /** The rate-limit service's domain. */
   domain: string;
+  /** Cluster of the rate-limit service (`rate_limit_service.grpc_service.envoy_grpc.cluster_name`). */
   cluster: string;
+  /** `:authority` of the call (`envoy_grpc.authority`); absent = the cluster name. */
   authority?: string;
+  /** How long to wait for the service (Envoy's default 20 ms). */
   timeoutMs: number;
+  /** Answer 500 when the service fails or times out, instead of letting the request pass. */
   failureModeDeny: boolean;
+  /** `enable_x_ratelimit_headers: DRAFT_VERSION_03`: `x-ratelimit-limit/remaining/reset` on answers. */
   xRateLimitHeaders: boolean;
+  /** Stats are `cluster.<rls cluster>.ratelimit.*` in Envoy; Skiff uses this prefix (`ratelimit` default). */
   statPrefix?: string;
 }
 
-export interface HeaderMatcherData {
+/** The listener's rate-limit filters, in the HTTP filter chain's order. */
+export type RateLimitFilterConfig = { type: 'local'; local: LocalRateLimit } | { type: 'global'; global: GlobalRateLimit };
+
+/** Envoy's `HeaderMatcher`, as rate-limit actions use it. */
+export interface RateLimitHeaderMatcher {
+  /** Lowercase header name; `:path`, `:method`, `:authority`, `:scheme` are the pseudo-headers. */
   name: string;
   exact?: string;
   prefix?: string;
   suffix?: string;
   contains?: string;
+  /** RE2, whole value. */
   regex?: string;
+  /** True: the header must be present; false: absent. */
   present?: boolean;
   invert?: boolean;
 }
 
-export type RateLimitActionData =
+/** One action of a `rate_limits` entry, producing one descriptor entry (or none: the descriptor is dropped). */
+export type RateLimitAction =
   | { type: 'requestHeaders'; headerName: string; descriptorKey: string; skipIfAbsent?: boolean }
-  | { type: 'headerValueMatch'; descriptorKey: string; descriptorValue: string; expectMatch: boolean; headers: HeaderMatcherData[] }
+  | { type: 'headerValueMatch'; descriptorKey: string; descriptorValue: string; expectMatch: boolean; headers: RateLimitHeaderMatcher[] }
   | { type: 'remoteAddress' }
   | { type: 'genericKey'; descriptorKey: string; descriptorValue: string }
   | { type: 'destinationCluster' };
 
-export interface RouteRateLimitsData {
-  local?: LocalRateLimitData;
-  policies?: { actions: RateLimitActionData[] }[];
+/** One `rate_limits` entry: its actions in order make one descriptor. */
+export interface RateLimitPolicy {
+  actions: RateLimitAction[];
+}
+
+/** What a route or virtual host says to the rate-limit filters. */
+export interface RouteRateLimits {
+  /** `typed_per_filter_config` of `envoy.filters.http.local_ratelimit`: replaces the listener's config. */
+  local?: LocalRateLimit;
+  /** `rate_limits`: the descriptors the filters compute for a request. */
+  policies?: RateLimitPolicy[];
 }
 
 /** Where in the filter chain an HTTP filter goes. */
@@ -72,8 +120,8 @@ export type FilterPosition = { at: 'first' } | { at: 'last' } | { at: 'before' |
 
 /** A patch Skiff applies. */
 export type RateLimitPatch =
-  | { kind: 'filter'; position: FilterPosition; filter: { type: 'local'; local: LocalRateLimitData } | { type: 'global'; global: GlobalRateLimitData } }
-  | { kind: 'merge'; level: 'route' | 'vhost'; limits: RouteRateLimitsData };
+  | { kind: 'filter'; position: FilterPosition; filter: { type: 'local'; local: LocalRateLimit } | { type: 'global'; global: GlobalRateLimit } }
+  | { kind: 'merge'; level: 'route' | 'vhost'; limits: RouteRateLimits };
 
 export type PatchReading = { ok: true; patch: RateLimitPatch } | { ok: false; reason: string };
 
@@ -152,7 +200,7 @@ function percentAt(o: Obj, snake: string, at: string): number {
   return Math.min(100, (numerator / den) * 100);
 }
 
-function tokenBucket(o: Obj, at: string): TokenBucketData {
+function tokenBucket(o: Obj, at: string): TokenBucket {
   const maxTokens = uintAt(o, 'max_tokens', at);
   if (maxTokens === undefined || maxTokens < 1) throw new PatchProblem(`${at}.max_tokens must be at least 1`);
   const tokensPerFill = uintAt(o, 'tokens_per_fill', at) ?? 1;
@@ -184,11 +232,11 @@ function unknownFields(o: Obj, known: Set<string>, at: string): void {
   }
 }
 
-export function readLocalRateLimit(o: Obj, at: string): LocalRateLimitData {
+export function readLocalRateLimit(o: Obj, at: string): LocalRateLimit {
   unknownFields(o, LOCAL_FIELDS, at);
   const statPrefix = strAt(o, 'stat_prefix', at);
   if (statPrefix === undefined || statPrefix === '') throw new PatchProblem(`${at}.stat_prefix is required`);
-  const out: LocalRateLimitData = {
+  const out: LocalRateLimit = {
     statPrefix,
     enabledPercent: percentAt(o, 'filter_enabled', at),
     enforcedPercent: percentAt(o, 'filter_enforced', at),
@@ -233,7 +281,7 @@ export function readLocalRateLimit(o: Obj, at: string): LocalRateLimitData {
   return out;
 }
 
-function readGlobalRateLimit(o: Obj, at: string): GlobalRateLimitData {
+function readGlobalRateLimit(o: Obj, at: string): GlobalRateLimit {
   unknownFields(o, GLOBAL_FIELDS, at);
   const domain = strAt(o, 'domain', at);
   if (domain === undefined || domain === '') throw new PatchProblem(`${at}.domain is required`);
@@ -246,7 +294,7 @@ function readGlobalRateLimit(o: Obj, at: string): GlobalRateLimitData {
   if (xHeaders !== undefined && xHeaders !== 'OFF' && xHeaders !== 'DRAFT_VERSION_03') throw new PatchProblem(`${at}.enable_x_ratelimit_headers must be OFF or DRAFT_VERSION_03`);
   const stage = uintAt(o, 'stage', at);
   if (stage !== undefined && stage !== 0) throw new PatchProblem(`${at}.stage ${stage} is not supported by Skiff (only stage 0)`);
-  const out: GlobalRateLimitData = {
+  const out: GlobalRateLimit = {
     domain,
     cluster,
     timeoutMs: durationMsAt(o, 'timeout', at) ?? 20,
@@ -260,11 +308,11 @@ function readGlobalRateLimit(o: Obj, at: string): GlobalRateLimitData {
   return out;
 }
 
-function readHeaderMatcher(h: unknown, at: string): HeaderMatcherData {
+function readHeaderMatcher(h: unknown, at: string): RateLimitHeaderMatcher {
   if (!isObj(h)) throw new PatchProblem(`${at} must be an object`);
   const name = strAt(h, 'name', at);
   if (name === undefined || name === '') throw new PatchProblem(`${at}.name is required`);
-  const out: HeaderMatcherData = { name: name.toLowerCase() };
+  const out: RateLimitHeaderMatcher = { name: name.toLowerCase() };
   const invert = boolAt(h, 'invert_match', at);
   if (invert !== undefined) out.invert = invert;
   const regexOf = (v: Obj | undefined, where: string): string | undefined => (v === undefined ? undefined : strAt(v, 'regex', where));
@@ -292,7 +340,7 @@ function readHeaderMatcher(h: unknown, at: string): HeaderMatcherData {
   return out;
 }
 
-function readAction(a: unknown, at: string): RateLimitActionData {
+function readAction(a: unknown, at: string): RateLimitAction {
   if (!isObj(a)) throw new PatchProblem(`${at} must be an object`);
   const keys = Object.keys(a);
   if (keys.length !== 1) throw new PatchProblem(`${at} must set exactly one action`);
@@ -301,7 +349,7 @@ function readAction(a: unknown, at: string): RateLimitActionData {
     const headerName = strAt(rh, 'header_name', `${at}.request_headers`);
     const descriptorKey = strAt(rh, 'descriptor_key', `${at}.request_headers`);
     if (headerName === undefined || descriptorKey === undefined) throw new PatchProblem(`${at}.request_headers needs header_name and descriptor_key`);
-    const out: RateLimitActionData = { type: 'requestHeaders', headerName: headerName.toLowerCase(), descriptorKey };
+    const out: RateLimitAction = { type: 'requestHeaders', headerName: headerName.toLowerCase(), descriptorKey };
     const skip = boolAt(rh, 'skip_if_absent', `${at}.request_headers`);
     if (skip !== undefined) out.skipIfAbsent = skip;
     return out;
@@ -332,7 +380,7 @@ function readAction(a: unknown, at: string): RateLimitActionData {
   throw new PatchProblem(`${at}.${keys[0]}: rate-limit action not supported by Skiff (request_headers, header_value_match, remote_address, generic_key and destination_cluster are)`);
 }
 
-function readRateLimits(v: unknown, at: string): { actions: RateLimitActionData[] }[] {
+function readRateLimits(v: unknown, at: string): { actions: RateLimitAction[] }[] {
   if (!Array.isArray(v)) throw new PatchProblem(`${at} must be a list`);
   return v.map((entry: unknown, i) => {
     const eat = `${at}[${i}]`;
@@ -344,7 +392,7 @@ function readRateLimits(v: unknown, at: string): { actions: RateLimitActionData[
   });
 }
 
-function readPerFilterConfig(v: unknown, at: string): LocalRateLimitData {
+function readPerFilterConfig(v: unknown, at: string): LocalRateLimit {
   if (!isObj(v)) throw new PatchProblem(`${at} must be an object`);
   for (const k of Object.keys(v)) if (k !== LOCAL_RATELIMIT_FILTER) throw new PatchProblem(`${at}.${k}: per-route config of this filter is not supported by Skiff`);
   const tc = typedConfig(v[LOCAL_RATELIMIT_FILTER], `${at}.${LOCAL_RATELIMIT_FILTER}`);
@@ -352,8 +400,8 @@ function readPerFilterConfig(v: unknown, at: string): LocalRateLimitData {
   return readLocalRateLimit(tc.value, `${at}.${LOCAL_RATELIMIT_FILTER}`);
 }
 
-function readMerge(value: Obj, level: 'route' | 'vhost'): RouteRateLimitsData {
-  const out: RouteRateLimitsData = {};
+function readMerge(value: Obj, level: 'route' | 'vhost'): RouteRateLimits {
+  const out: RouteRateLimits = {};
   for (const k of Object.keys(value)) {
     const snake = k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
     if (snake === 'typed_per_filter_config') out.local = readPerFilterConfig(value[k], 'value.typed_per_filter_config');

@@ -19,7 +19,7 @@
  * its reason and skipped (`skiff analyze` reports it too). Snapshots are shared between proxies, so
  * nothing is changed in place: what a patch touches is copied.
  */
-import { LOCAL_RATELIMIT_FILTER, RATELIMIT_FILTER, readRateLimitPatch, type RateLimitPatch, type RouteRateLimitsData } from '../../../api/kinds/networking/envoy-filter-ratelimit.js';
+import { LOCAL_RATELIMIT_FILTER, RATELIMIT_FILTER, readRateLimitPatch, type RateLimitPatch, type RouteRateLimits as PatchLimits } from '../../../api/kinds/networking/envoy-filter-ratelimit.js';
 import type { EnvoyConfigObjectPatch } from '../../../api/kinds/networking/envoy-filter.js';
 import type { ListenerConfig, RateLimitFilterConfig, Route, RouteConfig, RouteRateLimits, VirtualHost } from '../../../snapshot/index.js';
 import type { EnvoyFilterEntry } from '../push-context.js';
@@ -80,7 +80,7 @@ function insertFilter(list: readonly RateLimitFilterConfig[], patch: Extract<Rat
   return out;
 }
 
-function mergeLimits(into: RouteRateLimits | undefined, add: RouteRateLimitsData): RouteRateLimits {
+function mergeLimits(into: RouteRateLimits | undefined, add: PatchLimits): RouteRateLimits {
   const out: RouteRateLimits = { ...into };
   if (add.local !== undefined) out.local = add.local;
   if (add.policies !== undefined) out.policies = [...(into?.policies ?? []), ...add.policies];
