@@ -12,7 +12,7 @@ import type { Descriptor } from '../filters/ratelimit/descriptors.js';
 import type { RateLimitAnswer, RateLimitServiceClient, RateLimitServiceClients } from '../filters/ratelimit/global-ratelimit.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ConnectionPool } from '../upstream/pool.js';
-import { grpcUnaryCall } from './grpc-unary-call.js';
+import { grpcUnaryCall } from '../async-client/grpc-unary-call.js';
 import { RLS_LOADER_OPTIONS, RLS_PROTO_JSON, RLS_SERVICE, type RlsRequest, type RlsResponse } from './rls-proto.js';
 
 /** Where calls go: the proxy's clusters, and the HTTP/2 pool of one. */
