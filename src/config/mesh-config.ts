@@ -119,9 +119,9 @@ export const MESH_FIELDS_KEPT: ReadonlySet<string> = new Set<string>();
 
 /**
  * Extension provider kinds Skiff acts on when a default provider (or Telemetry) names them, or a
- * CUSTOM AuthorizationPolicy (`envoyExtAuthzHttp`; the gRPC check service is not called yet).
+ * CUSTOM AuthorizationPolicy (`envoyExtAuthzHttp`, `envoyExtAuthzGrpc`).
  */
-export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus', 'envoyExtAuthzHttp']);
+export const PROVIDER_KINDS_ACTED_ON: ReadonlySet<ExtensionProviderKind> = new Set(['envoyFileAccessLog', 'prometheus', 'envoyExtAuthzHttp', 'envoyExtAuthzGrpc']);
 
 /** Istio's built-in providers, known by name without an `extensionProviders` entry. */
 export const BUILTIN_PROVIDERS: Readonly<Record<string, ExtensionProviderKind>> = { envoy: 'envoyFileAccessLog', prometheus: 'prometheus' };

@@ -9,6 +9,7 @@ import { compileRateLimitFilters, type RateLimitServices } from './filters/ratel
 import { RateLimitStats } from './filters/ratelimit/stats.js';
 import { LocalTokenBuckets, type TokenBuckets } from './filters/local-ratelimit/token-bucket.js';
 import { RateLimitServiceClientSet } from './rls/rls-client.js';
+import { ClusterCalls } from './async-client/cluster-calls.js';
 import type { ConnectionFilter } from './filters/connection-filter.js';
 import type { HttpFilter } from './filters/http-filter.js';
 import type { HttpListenerContext, ProxyServices } from './http/context.js';
@@ -125,6 +126,8 @@ export class SkiffProxy {
   private readonly policyLog: PolicyLog;
   readonly startedAt = Date.now();
   private readonly rateLimits: RateLimitServices & { readonly clients: RateLimitServiceClientSet };
+  /** ext_authz checks reach a provider's cluster on its own pools, as any of its requests. */
+  private readonly extAuthzUpstreams: ExtAuthzUpstreams;
 
   private constructor(private readonly opts: ProxyOptions) {
     this.tls = new TlsCompiler(opts.workloadSecrets);
@@ -162,6 +165,7 @@ export class SkiffProxy {
       onRequestDone: requestDoneHook(opts),
       telemetry: opts.telemetry ?? null,
     };
+    this.extAuthzUpstreams = new ClusterCalls({ cluster: (name) => clusterManager.clusters.get(name), http2Pool });
   }
 
   /** Creates a proxy and starts its admin and health endpoints (no listeners until a snapshot). */
@@ -384,14 +388,7 @@ export class SkiffProxy {
     const rbac = authzHttpFilter(authz.http, policyPort, this.policyLog);
     if (!authz.http.hasCustom) return [...out, rbac];
     const providers = checked.snapshot.authorization?.providers ?? [];
-    const clusters = this.clusters.clusters;
-    const upstreams: ExtAuthzUpstreams = {
-      host(name) {
-        const e = clusters.get(name)?.pick();
-        return e === undefined ? null : { address: e.address, port: e.port };
-      },
-    };
-    return [...out, extAuthzHttpFilter(authz.http, providers, policyPort, upstreams), rbac];
+    return [...out, extAuthzHttpFilter(authz.http, providers, policyPort, this.extAuthzUpstreams), rbac];
   }
 
   /** Every counter and gauge, with Envoy's names. */

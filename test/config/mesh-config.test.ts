@@ -59,7 +59,7 @@ describe('parseMeshConfig', () => {
     assert.equal(parsed.config?.extensionProviders?.[0]?.envoyFileAccessLog?.path, '/dev/stdout');
   });
 
-  test('providers for the authorization and tracing work that follows are kept typed, with a warning that they have no effect yet', () => {
+  test('providers are kept typed: the ext_authz ones are acted on, the tracing ones warned about until they have an effect', () => {
     const parsed = parseMeshConfig(
       [
         'extensionProviders:',
@@ -90,9 +90,9 @@ describe('parseMeshConfig', () => {
     assert.equal(parsed.config?.pathNormalization?.normalization, 'MERGE_SLASHES');
     const warnings = parsed.issues.map((i) => `${i.line}:${i.path.join('.')}: ${i.message}`);
     assert.ok(parsed.issues.every((i) => i.severity === 'warning'));
-    // The HTTP ext_authz provider is acted on (CUSTOM policies call it); the gRPC one not yet.
+    // Both ext_authz providers are acted on (CUSTOM policies call them).
     assert.ok(!warnings.some((w) => /extensionProviders\.0\./.test(w)), warnings.join('\n'));
-    assert.ok(warnings.some((w) => /^14:extensionProviders\.3\.envoyExtAuthzGrpc: provider "grpc-authz" \(envoyExtAuthzGrpc\) is parsed and kept, but Skiff does not act on it yet/.test(w)), warnings.join('\n'));
+    assert.ok(!warnings.some((w) => /extensionProviders\.3\./.test(w)), warnings.join('\n'));
     assert.ok(warnings.some((w) => /^16:defaultProviders\.tracing\.0: provider "otel" \(opentelemetry\)/.test(w)), warnings.join('\n'));
     // Path normalisation is acted on: every HTTP listener normalises paths as it says.
     assert.ok(!warnings.some((w) => /pathNormalization/.test(w)), warnings.join('\n'));

@@ -64,6 +64,8 @@ export interface HttpFilterRequest {
   readonly path: string;
   /** The port the request arrived on (the listener's). */
   readonly port: number;
+  /** `HTTP/1.0`, `HTTP/1.1` or `HTTP/2`, as the client spoke it. */
+  readonly protocol: string;
   /** The request headers as they will be forwarded; filters may change them. */
   readonly headers: HeaderView & HeaderMutator;
   /** The downstream connection the request came on: addresses, SNI, ALPN, the peer's identity. */

@@ -124,6 +124,9 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
   get port(): number {
     return this.ctx.port;
   }
+  get protocol(): string {
+    return this.head.protocol;
+  }
   get random(): () => number {
     return this.ctx.services.random;
   }

@@ -87,6 +87,7 @@ export function filterRequest(init: FilterRequestInit = {}): HttpFilterRequest &
     authority: req.authority,
     path: req.path,
     port: req.port,
+    protocol: 'HTTP/1.1',
     headers: req.headers as Headers,
     connection: connection(conn),
     random: random ?? Math.random,
