@@ -165,7 +165,8 @@ export class SkiffProxy {
       onRequestDone: requestDoneHook(opts),
       telemetry: opts.telemetry ?? null,
     };
-    this.extAuthzUpstreams = new ClusterCalls({ cluster: (name) => clusterManager.clusters.get(name), http2Pool });
+    const services = this.services;
+    this.extAuthzUpstreams = new ClusterCalls({ cluster: (name) => clusterManager.clusters.get(name), pool: (cluster) => services.poolFor(cluster), http2Pool });
   }
 
   /** Creates a proxy and starts its admin and health endpoints (no listeners until a snapshot). */

@@ -2,8 +2,9 @@
  * CUSTOM authorization on a real proxy with Istio's ext-authz sample as the HTTP check service (a
  * real process): a request the policy matches is checked — `x-ext-authz: allow` passes with the
  * service's allowed headers forwarded, anything else gets the service's 403, body and headers,
- * flag UAEX —, a request it does not match is not checked, and a service that cannot be reached
- * answers `statusOnError` (403) unless `failOpen`.
+ * flag UAEX —, a request it does not match is not checked, and a service that cannot be reached,
+ * answers 5xx or is slower than the timeout answers `statusOnError` (403) unless `failOpen`. The
+ * check goes on the provider cluster's own pool, counted as its requests.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,13 +21,17 @@ describe('ext_authz with the HTTP check service', () => {
   let authz: App;
   let proxy: TestProxy;
   let dead: number;
+  /** A check service that answers what `flakyAnswer` says, after `flakyDelayMs`. */
+  let flaky: Backend;
+  let flakyAnswer = 503;
+  let flakyDelayMs = 0;
 
   const snap = (provider: Partial<ExtAuthzProviderConfig>, version: string): ProxySnapshot =>
     snapshot({
       version,
       listeners: [httpListener('inbound_8000', 'inbound', { direction: 'inbound' })],
       routes: [routeConfig('inbound', [{ name: 'all', domains: ['*'], routes: [forward('app', 'app')] }])],
-      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authz.port]), cluster('dead', [dead])],
+      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authz.port]), cluster('dead', [dead]), cluster('flaky', [flaky.port])],
       authorization: {
         policies: [{ name: 'ext-authz', namespace: 'foo', action: 'CUSTOM', provider: 'sample-ext-authz-http', rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }],
         providers: [
@@ -47,6 +52,7 @@ describe('ext_authz with the HTTP check service', () => {
     app = await startBackend(echo('httpbin'));
     authz = await startApp(ENTRY.extAuthz);
     dead = await deadPort();
+    flaky = await startBackend((_req, res) => setTimeout(() => res.writeHead(flakyAnswer, { 'content-type': 'text/plain' }).end('from the flaky service'), flakyDelayMs));
     proxy = await startProxy(null);
     await proxy.proxy.applySnapshot(snap({}, '1'));
   });
@@ -54,6 +60,7 @@ describe('ext_authz with the HTTP check service', () => {
   after(async () => {
     await proxy.close();
     await app.close();
+    await flaky.close();
     await authz.stop();
   });
 
@@ -87,5 +94,37 @@ describe('ext_authz with the HTTP check service', () => {
     assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 200);
     await proxy.proxy.applySnapshot(snap({ cluster: 'dead', statusOnError: 503 }, '4'));
     assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 503);
+  });
+
+  test('a 5xx answer and an answer slower than the timeout are errors, not denials', async () => {
+    flakyAnswer = 503;
+    flakyDelayMs = 0;
+    await proxy.proxy.applySnapshot(snap({ cluster: 'flaky' }, '5'));
+    let r = await request(proxy.port('inbound_8000'), '/headers');
+    assert.equal(r.status, 403);
+    assert.equal(r.body, '', 'the service\'s 5xx body is not passed on');
+    assert.equal(proxy.records.at(-1)?.details, 'ext_authz_error');
+    flakyAnswer = 200;
+    flakyDelayMs = 400;
+    await proxy.proxy.applySnapshot(snap({ cluster: 'flaky', timeoutMs: 50 }, '6'));
+    r = await request(proxy.port('inbound_8000'), '/headers');
+    assert.equal(r.status, 403);
+    assert.equal(proxy.records.at(-1)?.details, 'ext_authz_error');
+    assert.equal(proxy.proxy.stats().get('cluster.flaky.upstream_rq_timeout'), 1, 'the check\'s timeout is counted as the cluster\'s');
+    await proxy.proxy.applySnapshot(snap({ cluster: 'flaky', timeoutMs: 2000 }, '7'));
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 200, 'the same service within the timeout allows');
+  });
+
+  test('the check goes on the provider cluster\'s pool: counted as its requests, on a kept-alive connection', async () => {
+    await proxy.proxy.applySnapshot(snap({}, '8'));
+    const stat = (name: string): number => proxy.proxy.stats().get(`cluster.outbound|8000||ext-authz.foo.svc.cluster.local.${name}`) ?? 0;
+    const requests = stat('upstream_rq_total');
+    const denied = stat('upstream_rq_403');
+    const connections = stat('upstream_cx_total');
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'allow' } })).status, 200);
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'deny' } })).status, 403);
+    assert.equal(stat('upstream_rq_total'), requests + 2);
+    assert.equal(stat('upstream_rq_403'), denied + 1);
+    assert.ok(stat('upstream_cx_total') <= connections + 1, 'both checks share one kept-alive connection');
   });
 });

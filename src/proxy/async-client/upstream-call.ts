@@ -73,7 +73,11 @@ class BufferedCall extends UpstreamRequest implements ResponseHandler {
 
   run(): void {
     const ms = this.call.timeoutMs;
-    this.timer = setTimeout(() => this.fail(new UpstreamCallError(`no answer from ${this.cluster.name} within ${ms} ms`, 'timeout'), 'timeout'), ms);
+    this.timer = setTimeout(() => {
+      // Counted as the router counts a request's timeout, as Envoy's async client does.
+      this.cluster.counters.inc('upstream_rq_timeout');
+      this.fail(new UpstreamCallError(`no answer from ${this.cluster.name} within ${ms} ms`, 'timeout'), 'timeout');
+    }, ms);
     // Refused by the circuit breaker: nothing was counted, so nothing is settled.
     if (!this.start()) this.end(new UpstreamCallError(`upstream overflow in ${this.cluster.name}`, 'overflow'), null);
   }

@@ -7,6 +7,23 @@
 import type { HeaderMutator, HeaderView } from '../http-filter.js';
 import type { Cancel } from '../verdict.js';
 
+/** The HTTP check's request. */
+export interface ExtAuthzHttpCall {
+  readonly method: string;
+  readonly path: string;
+  /** Every header of the request, `host` included, names lowercase. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly timeoutMs: number;
+}
+
+/** The HTTP service's whole answer. */
+export interface ExtAuthzHttpAnswer {
+  readonly status: number;
+  /** In order, names lowercase. */
+  readonly headers: readonly (readonly [string, string])[];
+  readonly body: Buffer;
+}
+
 /** One unary gRPC call: `/package.Service/Method`, the `:authority`, the encoded message. */
 export interface ExtAuthzGrpcCall {
   readonly path: string;
@@ -21,8 +38,8 @@ export interface ExtAuthzGrpcCall {
  * `done` callbacks are called once, at once or later, and never after the returned `Cancel`.
  */
 export interface ExtAuthzUpstreams {
-  /** A host of `cluster` its balancer picks, or null when it has none (the HTTP check's). */
-  host(cluster: string): { address: string; port: number } | null;
+  /** One request on the pool requests to `cluster` take (HTTP/1.1 unless the cluster is HTTP/2): the answer, or why there is none. */
+  http(cluster: string, call: ExtAuthzHttpCall, done: (failure: string | null, answer: ExtAuthzHttpAnswer | null) => void): Cancel;
   /** One unary gRPC call on the HTTP/2 pool of `cluster`: the answer's message, or why there is none. */
   grpc(cluster: string, call: ExtAuthzGrpcCall, done: (failure: string | null, message: Buffer | null) => void): Cancel;
 }

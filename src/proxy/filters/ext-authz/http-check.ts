@@ -1,13 +1,13 @@
 /**
- * The check with an HTTP authorization service (`envoyExtAuthzHttp`): a request with the client's
- * method and path (after `pathPrefix`), the headers `includeRequestHeadersInCheck` names (Envoy
+ * The check with an HTTP authorization service (`envoyExtAuthzHttp`), sent on the pool requests to
+ * the provider's cluster take (`ExtAuthzUpstreams.http`): a request with the client's method and
+ * path (after `pathPrefix`), the headers `includeRequestHeadersInCheck` names (Envoy
  * always sends Host, Method, Path, Content-Length and Authorization) and
  * `includeAdditionalHeadersInCheck`, no body. A 200 allows — `headersToUpstreamOnAllow` onto the
  * forwarded request, `headersToDownstreamOnAllow` onto the client's response —, a 5xx (or no
  * answer) is an error, any other status denies with the service's status, body and the headers
  * `headersToDownstreamOnDeny` names (all of them when unset).
  */
-import http from 'node:http';
 import type { ExtAuthzProviderConfig } from '../../../snapshot/index.js';
 import { valueTest } from '../authz/rules.js';
 import type { HeaderView, HeaderMutator, HttpFilterRequest } from '../http-filter.js';
@@ -57,27 +57,28 @@ export function compileHttpProvider(p: ExtAuthzProviderConfig, timeoutMs: number
 /** Headers whose lowercase names can be listed (the request path's header list), for `prefix*` patterns. */
 type ListedHeaders = HeaderView & HeaderMutator & { readonly lower?: readonly string[] };
 
-function checkHeaders(req: HttpFilterRequest, p: HttpCheckProvider): http.OutgoingHttpHeaders {
-  const out: http.OutgoingHttpHeaders = {};
+/** The check request's headers: those listed and present, the additional ones, Host and an empty body's length. */
+function checkHeaders(req: HttpFilterRequest, p: HttpCheckProvider): [string, string][] {
+  const out = new Map<string, string>();
   for (const name of p.includeNames) {
     const v = req.headers.get(name);
-    if (v !== undefined) out[name] = v;
+    if (v !== undefined) out.set(name, v);
   }
   const patterns = p.includePatterns;
   if (patterns !== null) {
     for (const name of (req.headers as ListedHeaders).lower ?? []) {
       const v = patterns(name) ? req.headers.get(name) : undefined;
-      if (v !== undefined) out[name] = v;
+      if (v !== undefined) out.set(name, v);
     }
   }
-  for (const [k, v] of Object.entries(p.config.includeAdditionalHeadersInCheck ?? {})) out[k.toLowerCase()] = v;
-  out.host = req.authority;
-  out['content-length'] = '0';
-  return out;
+  for (const [k, v] of Object.entries(p.config.includeAdditionalHeadersInCheck ?? {})) out.set(k.toLowerCase(), v);
+  out.set('host', req.authority);
+  out.set('content-length', '0');
+  return [...out];
 }
 
 /** The filter's reading of the service's answer. */
-export function httpCheckOutcome(p: HttpCheckProvider, status: number, headers: readonly [string, string][], body: string): CheckOutcome {
+export function httpCheckOutcome(p: HttpCheckProvider, status: number, headers: readonly (readonly [string, string])[], body: string): CheckOutcome {
   if (status >= 500) return { kind: 'error', reason: `status ${status} from the authorization service` };
   if (status === 200) {
     const upstream: HeaderEdit[] = [];
@@ -95,42 +96,11 @@ export function httpCheckOutcome(p: HttpCheckProvider, status: number, headers: 
   return { kind: 'deny', status, body, headers: headers.filter(([k]) => !HOP_BY_HOP.has(k) && (deny === null || deny(k))) };
 }
 
-const AGENT = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-/** Sends the check for `req` to a host of the provider's cluster; `done` hears the outcome once, unless cancelled. */
+/** Sends the check for `req` to the provider's cluster; `done` hears the outcome once, unless cancelled. */
 export function sendHttpCheck(upstreams: ExtAuthzUpstreams, p: HttpCheckProvider, req: HttpFilterRequest, done: (o: CheckOutcome) => void): Cancel {
-  const host = upstreams.host(p.config.cluster);
-  if (host === null) {
-    done({ kind: 'error', reason: `no healthy host in ${p.config.cluster}` });
-    return () => undefined;
-  }
-  let settled = false;
-  const finish = (o: CheckOutcome): void => {
-    if (settled) return;
-    settled = true;
-    clearTimeout(timer);
-    done(o);
-  };
-  const creq = http.request({ host: host.address, port: host.port, method: req.method, path: `${p.config.pathPrefix ?? ''}${req.path}`, headers: checkHeaders(req, p), agent: AGENT });
-  const timer = setTimeout(() => {
-    finish({ kind: 'error', reason: 'timeout' });
-    creq.destroy();
-  }, p.timeoutMs);
-  creq.on('error', (err) => finish({ kind: 'error', reason: err.message }));
-  creq.on('response', (res) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('error', (err) => finish({ kind: 'error', reason: err.message }));
-    res.on('end', () => {
-      const headers: [string, string][] = [];
-      for (let i = 0; i < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i].toLowerCase(), res.rawHeaders[i + 1]]);
-      finish(httpCheckOutcome(p, res.statusCode ?? 0, headers, Buffer.concat(chunks).toString('utf8')));
-    });
+  const call = { method: req.method, path: `${p.config.pathPrefix ?? ''}${req.path}`, headers: checkHeaders(req, p), timeoutMs: p.timeoutMs };
+  return upstreams.http(p.config.cluster, call, (failure, answer) => {
+    if (failure !== null || answer === null) return done({ kind: 'error', reason: failure ?? 'no answer' });
+    done(httpCheckOutcome(p, answer.status, answer.headers, answer.body.toString('utf8')));
   });
-  creq.end();
-  return () => {
-    settled = true;
-    clearTimeout(timer);
-    creq.destroy();
-  };
 }
