@@ -19,6 +19,8 @@ const DENY_BODY = 'denied by ext_authz for not found header `x-ext-authz: allow`
 describe('ext_authz with the HTTP check service', () => {
   let app: Backend;
   let authz: App;
+  /** The sample's HTTP port (it serves gRPC too, on a port of its own). */
+  let authzHttpPort = 0;
   let proxy: TestProxy;
   let dead: number;
   /** A check service that answers what `flakyAnswer` says, after `flakyDelayMs`. */
@@ -31,7 +33,7 @@ describe('ext_authz with the HTTP check service', () => {
       version,
       listeners: [httpListener('inbound_8000', 'inbound', { direction: 'inbound' })],
       routes: [routeConfig('inbound', [{ name: 'all', domains: ['*'], routes: [forward('app', 'app')] }])],
-      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authz.port]), cluster('dead', [dead]), cluster('flaky', [flaky.port])],
+      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authzHttpPort]), cluster('dead', [dead]), cluster('flaky', [flaky.port])],
       authorization: {
         policies: [{ name: 'ext-authz', namespace: 'foo', action: 'CUSTOM', provider: 'sample-ext-authz-http', rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }],
         providers: [
@@ -50,7 +52,8 @@ describe('ext_authz with the HTTP check service', () => {
 
   before(async () => {
     app = await startBackend(echo('httpbin'));
-    authz = await startApp(ENTRY.extAuthz);
+    authz = await startApp(ENTRY.extAuthz, { GRPC_PORT: '0' }, [], 2);
+    authzHttpPort = Number(/HTTP server listening on (\d+)/.exec(authz.stdout())?.[1]);
     dead = await deadPort();
     flaky = await startBackend((_req, res) => setTimeout(() => res.writeHead(flakyAnswer, { 'content-type': 'text/plain' }).end('from the flaky service'), flakyDelayMs));
     proxy = await startProxy(null);
