@@ -361,12 +361,15 @@ function snakeToCamel(name: string): string {
 
 /**
  * A copy of `value` with snake_case field names of messages replaced by their JSON names where
- * the schema knows them (map keys are left alone). `renamed` records `path/jsonName` → the
- * name as written, so findings can name and locate what the user wrote.
+ * the schema knows them (map keys are left alone), and integers written as strings read as
+ * numbers (protobuf's JSON mapping takes both, and Istio's pages write `port: "9000"`). `renamed`
+ * records `path/jsonName` → the name as written, so findings can name and locate what the user
+ * wrote.
  */
 function camelCaseFields(schema: unknown, value: unknown, path: string, renamed: Map<string, string>): unknown {
   const node = isRecord(schema) ? (schema as SchemaNode) : undefined;
   if (node === undefined) return value;
+  if (typeof value === 'string' && node.type === 'integer' && /^-?\d{1,15}$/.test(value)) return Number(value);
   if (Array.isArray(value)) return value.map((v, i) => camelCaseFields(node.items, v, `${path}/${i}`, renamed));
   if (!isRecord(value)) return value;
   const props = isRecord(node.properties) ? node.properties : undefined;

@@ -121,6 +121,15 @@ describe('parseMeshConfig', () => {
     assert.deepEqual(bad.issues.map((i) => [i.path.join('.'), i.line]), [['outbound_traffic_policy.mode', 2]], 'named as written');
   });
 
+  test('an integer written as a string is read as a number, as protobuf\'s JSON mapping reads it (Istio\'s pages quote ports)', () => {
+    const parsed = parseMeshConfig('extensionProviders:\n- name: "sample-ext-authz-grpc"\n  envoyExtAuthzGrpc:\n    service: "ext-authz.foo.svc.cluster.local"\n    port: "9000"\n');
+    assert.deepEqual(parsed.issues, []);
+    assert.equal(parsed.config?.extensionProviders?.[0]?.envoyExtAuthzGrpc?.port, 9000);
+    const bad = parseMeshConfig('extensionProviders:\n- name: g\n  envoyExtAuthzGrpc: {service: a.b, port: "90x"}\n');
+    assert.equal(bad.config, undefined);
+    assert.match(bad.issues.map((i) => i.message).join('\n'), /must be an integer/);
+  });
+
   test('malformed values are errors naming the key and line, and give no config', () => {
     const cases: Array<[string, string, number, RegExp]> = [
       ['accessLogFile: /dev/stdout\noutboundTrafficPolicy:\n  mode: SOMETIMES\n', 'outboundTrafficPolicy.mode', 3, /must be one of "REGISTRY_ONLY", "ALLOW_ANY" \(got "SOMETIMES"\)/],
