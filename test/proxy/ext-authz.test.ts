@@ -4,15 +4,19 @@
  * service's allowed headers forwarded, anything else gets the service's 403, body and headers,
  * flag UAEX —, a request it does not match is not checked, and a service that cannot be reached,
  * answers 5xx or is slower than the timeout answers `statusOnError` (403) unless `failOpen`. The
- * check goes on the provider cluster's own pool, counted as its requests.
+ * check goes on the provider cluster's own pool, counted as its requests, with the cluster's TLS.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, Echo, TestProxy } from './helpers.js';
-import type { ExtAuthzProviderConfig, ProxySnapshot } from '../../src/snapshot/index.js';
+import type { ClusterConfigInput, ExtAuthzProviderConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { ResponseFlag } from '../../src/telemetry/response-flags.js';
 import { ENTRY, startApp, type App } from '../samples/helpers.js';
+import { authority, spiffe } from '../helpers/test-pki.js';
 
 const DENY_BODY = 'denied by ext_authz for not found header `x-ext-authz: allow` in the request';
 
@@ -27,13 +31,26 @@ describe('ext_authz with the HTTP check service', () => {
   let flaky: Backend;
   let flakyAnswer = 503;
   let flakyDelayMs = 0;
+  /** A check service behind mutual TLS, and the client certificates' SANs it saw. */
+  let secure: https.Server;
+  const secureClients: string[] = [];
+  const mesh = authority('ext-authz');
+  const proxyLeaf = mesh.issue('proxy', [`URI:${spiffe('foo', 'httpbin')}`]);
+
+  /** The mutual-TLS provider's cluster, checking the server as `san`. */
+  const secureClusters = (san = spiffe('foo', 'ext-authz')): ClusterConfigInput[] => [
+    cluster('secure', [(secure.address() as AddressInfo).port], {
+      tls: { mode: 'MUTUAL', clientCertificate: { pem: proxyLeaf.cert }, privateKey: { pem: proxyLeaf.key }, caCertificates: { pem: mesh.cert }, subjectAltNames: [san] },
+    }),
+  ];
+  let secureSan: string | undefined;
 
   const snap = (provider: Partial<ExtAuthzProviderConfig>, version: string): ProxySnapshot =>
     snapshot({
       version,
       listeners: [httpListener('inbound_8000', 'inbound', { direction: 'inbound' })],
       routes: [routeConfig('inbound', [{ name: 'all', domains: ['*'], routes: [forward('app', 'app')] }])],
-      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authzHttpPort]), cluster('dead', [dead]), cluster('flaky', [flaky.port])],
+      clusters: [cluster('app', [app.port]), cluster('outbound|8000||ext-authz.foo.svc.cluster.local', [authzHttpPort]), cluster('dead', [dead]), cluster('flaky', [flaky.port]), ...secureClusters(secureSan)],
       authorization: {
         policies: [{ name: 'ext-authz', namespace: 'foo', action: 'CUSTOM', provider: 'sample-ext-authz-http', rules: [{ to: [{ operation: { paths: ['/headers'] } }] }] }],
         providers: [
@@ -56,6 +73,12 @@ describe('ext_authz with the HTTP check service', () => {
     authzHttpPort = Number(/HTTP server listening on (\d+)/.exec(authz.stdout())?.[1]);
     dead = await deadPort();
     flaky = await startBackend((_req, res) => setTimeout(() => res.writeHead(flakyAnswer, { 'content-type': 'text/plain' }).end('from the flaky service'), flakyDelayMs));
+    const serverLeaf = mesh.issue('ext-authz', [`URI:${spiffe('foo', 'ext-authz')}`]);
+    secure = https.createServer({ cert: serverLeaf.cert, key: serverLeaf.key, ca: mesh.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
+      secureClients.push((req.socket as TLSSocket).getPeerCertificate().subjectaltname ?? '');
+      res.writeHead(200, { 'x-ext-authz-check-result': 'allowed' }).end();
+    });
+    await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
     proxy = await startProxy(null);
     await proxy.proxy.applySnapshot(snap({}, '1'));
   });
@@ -64,6 +87,7 @@ describe('ext_authz with the HTTP check service', () => {
     await proxy.close();
     await app.close();
     await flaky.close();
+    secure.close();
     await authz.stop();
   });
 
@@ -129,5 +153,19 @@ describe('ext_authz with the HTTP check service', () => {
     assert.equal(stat('upstream_rq_total'), requests + 2);
     assert.equal(stat('upstream_rq_403'), denied + 1);
     assert.ok(stat('upstream_cx_total') <= connections + 1, 'both checks share one kept-alive connection');
+  });
+
+  test('a provider cluster with mutual TLS: the check carries the cluster\'s client certificate and checks the server\'s name', async () => {
+    await proxy.proxy.applySnapshot(snap({ cluster: 'secure' }, '9'));
+    const r = await request(proxy.port('inbound_8000'), '/headers');
+    assert.equal(r.status, 200);
+    assert.equal((JSON.parse(r.body) as Echo).headers['x-ext-authz-check-result'], 'allowed');
+    assert.deepEqual(secureClients, [`URI:${spiffe('foo', 'httpbin')}`], 'the service saw the proxy\'s certificate');
+    secureSan = spiffe('foo', 'someone-else');
+    await proxy.proxy.applySnapshot(snap({ cluster: 'secure' }, '10'));
+    assert.equal((await request(proxy.port('inbound_8000'), '/headers')).status, 403, 'a server that is not the one named is an error');
+    assert.equal(proxy.records.at(-1)?.details, 'ext_authz_error');
+    assert.equal(proxy.proxy.stats().get('cluster.secure.ssl.fail_verify_san'), 1);
+    secureSan = undefined;
   });
 });
