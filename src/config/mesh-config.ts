@@ -170,6 +170,9 @@ function supportIssues(config: MeshConfig): Issue[] {
   (config.extensionProviders ?? []).forEach((p, i) => {
     const kind = providerKind(p);
     if (kind !== undefined && !PROVIDER_KINDS_ACTED_ON.has(kind)) warn(['extensionProviders', i, kind], `provider "${p.name}" (${kind}) ${KEPT}`);
+    if ((kind === 'envoyExtAuthzHttp' || kind === 'envoyExtAuthzGrpc') && p[kind]?.includeRequestBodyInCheck !== undefined) {
+      warn(['extensionProviders', i, kind, 'includeRequestBodyInCheck'], `${NOT_ACTED_ON}: the check is sent on the request's head, without its body`);
+    }
     if (kind === 'envoyFileAccessLog' && p.envoyFileAccessLog?.logFormat?.text !== undefined) {
       warn(['extensionProviders', i, kind, 'logFormat', 'text'], 'a custom access log format is not supported: Skiff writes its text format');
     }

@@ -61,7 +61,7 @@ export interface ExtAuthzProviderConfig {
   headersToDownstreamOnDeny?: string[];
   /** HTTP: headers of the allowing answer added to the response to the client. */
   headersToDownstreamOnAllow?: string[];
-  /** Send the request body too, up to this many bytes (`includeRequestBodyInCheck.maxRequestBytes`). */
+  /** `includeRequestBodyInCheck.maxRequestBytes`, kept: no check carries the body yet (the mesh config warns). */
   maxRequestBytes?: number;
 }
 

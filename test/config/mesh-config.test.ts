@@ -75,7 +75,7 @@ describe('parseMeshConfig', () => {
         '- name: zipkin',
         '  zipkin: {service: zipkin.istio-system.svc.cluster.local, port: 9411}',
         '- name: grpc-authz',
-        '  envoyExtAuthzGrpc: {service: authz.foo.svc.cluster.local, port: 9000, timeout: 0.5s}',
+        '  envoyExtAuthzGrpc: {service: authz.foo.svc.cluster.local, port: 9000, timeout: 0.5s, includeRequestBodyInCheck: {maxRequestBytes: 1024}}',
         'defaultProviders:',
         '  tracing: [otel]',
         'pathNormalization:',
@@ -92,7 +92,11 @@ describe('parseMeshConfig', () => {
     assert.ok(parsed.issues.every((i) => i.severity === 'warning'));
     // Both ext_authz providers are acted on (CUSTOM policies call them).
     assert.ok(!warnings.some((w) => /extensionProviders\.0\./.test(w)), warnings.join('\n'));
-    assert.ok(!warnings.some((w) => /extensionProviders\.3\./.test(w)), warnings.join('\n'));
+    assert.deepEqual(
+      warnings.filter((w) => /extensionProviders\.3\./.test(w)),
+      ["14:extensionProviders.3.envoyExtAuthzGrpc.includeRequestBodyInCheck: is not acted on by Skiff: it is kept in the mesh config and has no effect: the check is sent on the request's head, without its body"],
+      'only the body, which no check carries',
+    );
     assert.ok(warnings.some((w) => /^16:defaultProviders\.tracing\.0: provider "otel" \(opentelemetry\)/.test(w)), warnings.join('\n'));
     // Path normalisation is acted on: every HTTP listener normalises paths as it says.
     assert.ok(!warnings.some((w) => /pathNormalization/.test(w)), warnings.join('\n'));
