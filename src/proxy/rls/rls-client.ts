@@ -1,7 +1,7 @@
 /**
  * The proxy's client of rate-limit services: `ShouldRateLimit` as a unary gRPC call on the
- * service cluster's own HTTP/2 pool (`grpc-unary-call.ts`), to a host the cluster's balancer
- * picks for each call, as Envoy's `envoy_grpc` client reaches its cluster: the one upstream
+ * service cluster's own HTTP/2 pool (`async-client/grpc-unary-call.ts`), to a host the cluster's
+ * balancer picks for each call, as Envoy's `envoy_grpc` client reaches its cluster: the one upstream
  * connect path, the cluster's TLS, limits and stats. The messages are encoded with protobuf.js
  * through @grpc/proto-loader, loaded on first use so proxies without a global rate limit never
  * pay its import; loading starts as soon as a filter asks for a client, well before the first
