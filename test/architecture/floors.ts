@@ -29,6 +29,7 @@ export const FLOORS: Readonly<Record<string, readonly string[]>> = {
   telemetry: ['snapshot', 'api'],
   analyze: ['config', 'api'],
   dashboard: ['api'],
+  capture: [],
   proxy: ['snapshot', 'telemetry', 'api'],
   // Inside the proxy: string matching at the bottom, then the filters (which see a request or a
   // connection only through their contracts), then the connection phase that runs them; the

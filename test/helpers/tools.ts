@@ -1,6 +1,6 @@
 /**
  * What some tests need from outside the repository: a program (Chromium, Prometheus, promtool,
- * redis-server, iptables, kubectl, openssl, wrk), found on PATH, or the `../shared` folder beside
+ * redis-server, iptables, ip, kubectl, openssl, wrk), found on PATH, or the `../shared` folder beside
  * the repository (Istio's sample files, never committed).
  *
  * On a developer's machine a missing one skips the tests that need it, with a message naming it
@@ -37,6 +37,7 @@ export const TOOLS = {
   promtool: { executable: 'promtool', usedFor: 'checking every metrics scrape a test reads', install: 'apt-get install -y prometheus (it ships promtool)' },
   'redis-server': { executable: 'redis-server', usedFor: 'a real Redis', install: 'apt-get install -y redis-server' },
   iptables: { executable: 'iptables', usedFor: 'traffic capture rules', install: 'apt-get install -y iptables' },
+  ip: { executable: 'ip', usedFor: 'network namespaces laid out as pods', install: 'apt-get install -y iproute2' },
   kubectl: { executable: 'kubectl', usedFor: 'checks against kubectl itself', install: 'apt-get install -y kubernetes-client (Debian ships kubectl in it)' },
   openssl: { executable: 'openssl', usedFor: 'making test certificates', install: 'apt-get install -y openssl' },
   wrk: { executable: 'wrk', usedFor: "running the benchmark's wrk scripts", install: 'apt-get install -y wrk' },

@@ -10,6 +10,7 @@ import { register as down } from './down.js';
 import { register as exec } from './exec.js';
 import { register as get } from './get.js';
 import { register as install } from './install.js';
+import { register as iptables } from './iptables.js';
 import { register as kubeInject } from './kube-inject.js';
 import { register as logs } from './logs.js';
 import { register as manifest } from './manifest.js';
@@ -24,7 +25,7 @@ import { register as version } from './version.js';
 
 type Register = (program: Command) => void;
 
-const verbs: Register[] = [analyze, apply, authz, dashboard, del, describe, down, exec, get, install, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
+const verbs: Register[] = [analyze, apply, authz, dashboard, del, describe, down, exec, get, install, iptables, kubeInject, logs, manifest, proxy, proxyConfig, proxyStatus, scale, skiffd, up, validate, version];
 
 export function registerCommands(program: Command): void {
   for (const register of verbs) register(program);
