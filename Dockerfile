@@ -16,6 +16,9 @@ COPY src ./src
 RUN printf '{"extends":"./tsconfig.json","include":["src/**/*.ts"]}\n' > tsconfig.image.json \
  && npx tsc -p tsconfig.image.json \
  && npm prune --omit=dev
+# The SO_ORIGINAL_DST addon the proxy's capture mode reads original destinations with.
+COPY native ./native
+RUN node native/build.mjs --strict
 
 # Runtime stage: Node 20 and the tools `skiff iptables` drives.
 FROM node:20-bookworm-slim
@@ -26,6 +29,7 @@ WORKDIR /opt/skiff
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
+COPY --from=build /src/native/build/Release/original_dst.node ./native/build/Release/
 COPY --from=build /src/src/dashboard/ui ./src/dashboard/ui
 COPY bin ./bin
 # Istio's proxy uid: traffic capture leaves this uid's own connections alone. istio-init runs as
