@@ -5,8 +5,8 @@
  * (or fail under SKIFF_REQUIRE_TOOLS=1) with a message naming what is missing.
  *
  * `Netns.create()` makes a named namespace (`ip netns add`) with loopback up; `link()` joins two
- * with a veth pair and addresses; `run()` runs a command inside and collects its output;
- * `spawn()` starts a long-lived one (a proxy, an app), optionally as another uid and gid (the
+ * with a veth pair and addresses; `run()` runs a command inside and collects its output,
+ * `spawn()` starts a long-lived one (a proxy, an app), both optionally as another uid and gid (the
  * proxy's 1337). `destroy()` kills what was spawned and deletes the namespace.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -109,13 +109,19 @@ export class Netns {
     return ns;
   }
 
-  /** Runs a command inside the namespace to its end. */
-  run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    return run('ip', ['netns', 'exec', this.name, cmd, ...args], opts);
+  /** Runs a command inside the namespace to its end (as `uid`/`gid` when given). */
+  run(cmd: string, args: readonly string[], opts: RunOptions & SpawnOptions = {}): Promise<RunResult> {
+    return run('nsenter', this.enter(cmd, args, opts), opts);
   }
 
-  runOk(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    return runOk('ip', ['netns', 'exec', this.name, cmd, ...args], opts);
+  runOk(cmd: string, args: readonly string[], opts: RunOptions & SpawnOptions = {}): Promise<RunResult> {
+    return runOk('nsenter', this.enter(cmd, args, opts), opts);
+  }
+
+  /** nsenter's arguments: enter the namespace as root, then drop to `uid`/`gid` when given. */
+  private enter(cmd: string, args: readonly string[], opts: SpawnOptions): string[] {
+    const ids = [...(opts.uid !== undefined ? ['--setuid', String(opts.uid)] : []), ...(opts.gid !== undefined ? ['--setgid', String(opts.gid)] : [])];
+    return [`--net=/run/netns/${this.name}`, ...ids, cmd, ...args];
   }
 
   /**
@@ -123,8 +129,7 @@ export class Netns {
    * the namespace as root, then drops to them); `destroy()` kills it.
    */
   spawn(cmd: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
-    const ids = [...(opts.uid !== undefined ? ['--setuid', String(opts.uid)] : []), ...(opts.gid !== undefined ? ['--setgid', String(opts.gid)] : [])];
-    const child = spawn('nsenter', [`--net=/run/netns/${this.name}`, ...ids, cmd, ...args], {
+    const child = spawn('nsenter', this.enter(cmd, args, opts), {
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
