@@ -36,6 +36,19 @@ export interface GraphEdge {
    * own category: the limit did its job, so they are not errors of the destination.
    */
   rateLimitedRate: number;
+  /** Requests a rate limit answered over the window (the count behind `rateLimitedRate`). */
+  rateLimited: number;
+  /**
+   * Requests authorization denied over the window: Envoy's RBAC filter (AuthorizationPolicy ALLOW
+   * and DENY) answers 403 — gRPC PERMISSION_DENIED — with no response flag, ext_authz (CUSTOM
+   * policies) sets flag UAEX. Their own category, as rate limits are: the policy did its job, so
+   * they are not errors of the destination. 0 for TCP.
+   */
+  denied: number;
+  /** `denied` as a share of the edge's requests, 0..1. */
+  deniedRate: number;
+  /** Who denied whom, one entry per deciding proxy, caller and filter, most requests first. */
+  denials: EdgeDenial[];
   /** Latency percentiles from the histogram buckets; null without requests or for TCP. */
   p50Ms: number | null;
   p99Ms: number | null;
@@ -52,6 +65,23 @@ export interface GraphEdge {
    */
   mtlsShare: number;
   health: 'healthy' | 'degraded' | 'failing' | 'idle';
+}
+
+/**
+ * Requests of one caller one proxy denied. Istio's metrics do not name the policy that decided
+ * (Envoy puts it in the access log's response code details only), so this says where to ask:
+ * `skiff authz explain` on `workload` with the caller's `principal` names the policy and rule.
+ */
+export interface EdgeDenial {
+  /** The filter that denied: RBAC (ALLOW/DENY policies) or ext_authz (CUSTOM policies). */
+  by: 'rbac' | 'ext_authz';
+  /** The workload whose proxy denied (the destination's sidecar, or the gateway), and its namespace. */
+  workload: string;
+  namespace: string;
+  /** The caller's identity as that proxy saw it (`source_principal`, e.g. `spiffe://cluster.local/ns/default/sa/curl`); `unknown` for a plaintext caller. */
+  principal: string;
+  /** Denied requests over the window. */
+  requests: number;
 }
 
 export interface ServiceGraph {

@@ -6,9 +6,10 @@
  * mesh workload: local replies such as injected faults (FI), circuit breaking (UO) or no route
  * (NR), and calls to destinations outside the mesh. Requests a rate limit answered (429, flag RL —
  * a sidecar's local limit reports them as the destination, a gateway's as the source) are their
- * own category on each edge (`rateLimitedRate`), not errors of the destination.
+ * own category on each edge (`rateLimitedRate`), not errors of the destination; so are requests
+ * authorization denied (`denied`, `denials`: see `denialOf`).
  */
-import type { GraphEdge, GraphNode, GraphQuery, ServiceGraph } from '../../dashboard/sources.js';
+import type { EdgeDenial, GraphEdge, GraphNode, GraphQuery, ServiceGraph } from '../../dashboard/sources.js';
 import { DURATION_BUCKETS_MS } from '../../telemetry/metrics/histogram.js';
 import { parseLabels, quantile } from './metrics-history.js';
 import type { WindowTotals } from './metrics-history.js';
@@ -44,6 +45,8 @@ interface EdgeTotals {
   bytes: number;
   /** Requests (connections) the destination's proxy received over mutual TLS. */
   secured: number;
+  /** Requests authorization denied, by deciding proxy, caller and filter. */
+  denials: Map<string, EdgeDenial>;
 }
 
 class GraphBuilder {
@@ -91,7 +94,7 @@ class GraphBuilder {
     const id = `${source}->${target}/${protocol}`;
     let e = this.edges.get(id);
     if (e === undefined) {
-      e = { source, target, protocol, requests: 0, errors: 0, rateLimited: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0, secured: 0 };
+      e = { source, target, protocol, requests: 0, errors: 0, rateLimited: 0, byCode: new Map(), byFlags: new Map(), buckets: [], connections: 0, bytes: 0, secured: 0, denials: new Map() };
       this.edges.set(id, e);
     }
     return e;
@@ -113,6 +116,33 @@ function isRateLimited(l: Record<string, string>): boolean {
   return l.response_code === '429' && flags !== '-' && flags.split(',').includes('RL');
 }
 
+/**
+ * Which filter denied the request, from the standard labels, or null. ext_authz marks its denials
+ * with flag UAEX (whatever status the check service chose). Envoy's RBAC filter sets no response
+ * flag: its denial is a 403 (gRPC: PERMISSION_DENIED, 7) with flags `-`, and the deciding policy
+ * only goes into the response code details, which the metrics do not carry. A 403 the application
+ * answered itself looks the same in Istio's metrics, so it is counted too; `skiff authz explain`
+ * tells them apart.
+ */
+export function denialOf(l: Record<string, string>): EdgeDenial['by'] | null {
+  const flags = l.response_flags ?? '-';
+  if (flags !== '-') return flags.split(',').includes('UAEX') ? 'ext_authz' : null;
+  if (l.request_protocol === 'grpc') return l.grpc_response_status === '7' ? 'rbac' : null;
+  return l.response_code === '403' ? 'rbac' : null;
+}
+
+/** The denial a report counts: the proxy that decided is the destination's, or for what only a source saw (a gateway's own policy), the source's. */
+function denialEntry(l: Record<string, string>, by: EdgeDenial['by']): EdgeDenial {
+  const side = l.reporter === 'destination' ? 'destination' : 'source';
+  return {
+    by,
+    workload: l[`${side}_workload`] ?? UNKNOWN,
+    namespace: l[`${side}_workload_namespace`] ?? UNKNOWN,
+    principal: side === 'destination' ? (l.source_principal ?? UNKNOWN) : UNKNOWN,
+    requests: 0,
+  };
+}
+
 function add(map: Map<string, number>, key: string, n: number): void {
   map.set(key, (map.get(key) ?? 0) + n);
 }
@@ -130,15 +160,23 @@ function countHttp(b: GraphBuilder, l: Record<string, string>, requests: number,
   const service = b.service(l);
   const hops: [string, string][] = [[source, service]];
   if ((l.destination_workload ?? UNKNOWN) !== UNKNOWN) hops.push([service, b.workload(l, 'destination')]);
-  const error = isError(l);
+  const denial = denialOf(l);
+  const error = denial === null && isError(l);
   const limited = isRateLimited(l);
   const secured = l.connection_security_policy === 'mutual_tls';
+  const denied = denial === null ? null : denialEntry(l, denial);
+  const deniedKey = denied === null ? '' : denialKey(denied);
   for (const [from, to] of hops) {
     const e = b.edge(from, to, protocol);
     e.requests += requests;
     if (secured) e.secured += requests;
     if (error) e.errors += requests;
     if (limited) e.rateLimited += requests;
+    if (denied !== null) {
+      let d = e.denials.get(deniedKey);
+      if (d === undefined) e.denials.set(deniedKey, (d = { ...denied }));
+      d.requests += requests;
+    }
     add(e.byCode, l.response_code ?? '0', requests);
     const flags = l.response_flags ?? '-';
     if (flags !== '-') add(e.byFlags, flags, requests);
@@ -182,6 +220,8 @@ export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSecond
     if (!inScope(e.source) && !inScope(e.target)) continue;
     const http = e.protocol !== 'tcp';
     const rate = (http ? e.requests : e.connections) / windowSeconds;
+    const denials = [...e.denials.values()].sort((x, y) => y.requests - x.requests || (denialKey(x) < denialKey(y) ? -1 : 1));
+    const denied = denials.reduce((n, d) => n + d.requests, 0);
     edges.push({
       id,
       source: e.source,
@@ -190,6 +230,10 @@ export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSecond
       rate: round(rate),
       errorRate: http && e.requests > 0 ? round(e.errors / e.requests) : 0,
       rateLimitedRate: http && e.requests > 0 ? round(e.rateLimited / e.requests) : 0,
+      rateLimited: e.rateLimited,
+      denied,
+      deniedRate: http && e.requests > 0 ? round(denied / e.requests) : 0,
+      denials,
       p50Ms: http ? nullableRound(quantile(0.5, DURATION_BUCKETS_MS, e.buckets)) : null,
       p99Ms: http ? nullableRound(quantile(0.99, DURATION_BUCKETS_MS, e.buckets)) : null,
       byCode: http ? Object.fromEntries([...e.byCode].map(([k, v]) => [k, round(v / windowSeconds)])) : {},
@@ -217,6 +261,10 @@ export function buildGraph(totals: WindowTotals, query: GraphQuery, windowSecond
   edges.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const namespaces = wanted !== null ? [...wanted] : [...new Set(nodes.filter((n) => n.kind !== 'unknown').map((n) => n.namespace))].sort();
   return { timestamp: totals.newest > 0 ? totals.newest : now, windowSeconds, namespaces, nodes, edges };
+}
+
+function denialKey(d: EdgeDenial): string {
+  return `${d.by} ${d.namespace}/${d.workload} ${d.principal}`;
 }
 
 function nullableRound(n: number | null): number | null {

@@ -1,8 +1,10 @@
 // @ts-check
 /**
  * The service graph, as Kiali's versioned-app graph: workloads (app + version) as circles,
- * services as triangles, edges labelled with their request rate, error share and rate-limited
- * share (429 RL, its own category: dotted, in the limit's colour), coloured by health. When the graph spans several namespaces each is drawn as a box around its nodes
+ * services as triangles, edges labelled with their request rate, error share, rate-limited
+ * share (429 RL, its own category: dotted, in the limit's colour) and requests authorization
+ * denied (their own category too: in the denial colour, ending in a bar), coloured by health; an
+ * edge's tooltip and side panel say who denied whom. When the graph spans several namespaces each is drawn as a box around its nodes
  * (a compound node, as Kiali boxes namespaces). It polls the graph; nodes keep their positions
  * until the set of nodes changes, so a live update never shuffles the picture. Clicking a node or
  * an edge opens its side panel; the graph is re-fitted when the panel narrows the canvas and
@@ -14,6 +16,7 @@ import { Poller, formatBytes, formatMs, formatPercent, formatRate, getJson, h, t
  * @typedef {import('../sources.js').ServiceGraph} ServiceGraph
  * @typedef {import('../sources.js').GraphNode} GraphNode
  * @typedef {import('../sources.js').GraphEdge} GraphEdge
+ * @typedef {import('../sources.js').EdgeDenial} EdgeDenial
  * @typedef {import('cytoscape').Core} Core
  * @typedef {import('cytoscape').ElementDefinition} ElementDefinition
  */
@@ -28,6 +31,8 @@ const WINDOWS = [
 const COLORS = { healthy: '#3e8635', degraded: '#e59700', failing: '#c9190b', idle: '#8a8d90' };
 /** Edges with rate-limited requests (429 RL) while otherwise healthy. */
 const RATE_LIMITED_COLOR = '#5752d1';
+/** Edges with requests authorization denied (RBAC 403, ext_authz UAEX). */
+export const DENIED_COLOR = '#a3157d';
 
 /** @type {import('cytoscape').StylesheetJson} */
 const STYLE = [
@@ -86,6 +91,8 @@ const STYLE = [
   { selector: 'edge[protocol = "tcp"]', style: { 'line-style': 'dashed' } },
   // Requests a rate limit answered (429 RL) are their own category: a dotted line in the limit's colour, not an error.
   { selector: 'edge[?rateLimited]', style: { 'line-style': 'dotted', 'target-arrow-color': RATE_LIMITED_COLOR, 'line-color': RATE_LIMITED_COLOR } },
+  // Requests authorization denied: the denial colour and a bar for an arrowhead (the call stops there), whatever the edge's health.
+  { selector: 'edge[?denied]', style: { width: 3, 'line-color': DENIED_COLOR, 'target-arrow-color': DENIED_COLOR, 'target-arrow-shape': 'tee' } },
   { selector: ':selected', style: { 'overlay-color': '#0b6bcb', 'overlay-opacity': 0.18, 'overlay-padding': 6 } },
 ];
 
@@ -110,7 +117,34 @@ export function edgeLabel(e) {
   const lock = e.mtlsShare > 0 ? `${PADLOCK} ` : '';
   if (e.protocol === 'tcp') return e.rate > 0 || e.bytesPerSecond > 0 ? `${lock}${formatBytes(e.bytesPerSecond)}` : '';
   if (e.rate === 0) return '';
-  return `${lock}${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}${e.rateLimitedRate > 0 ? `\n${formatPercent(e.rateLimitedRate)} rate-limited` : ''}`;
+  return `${lock}${formatRate(e.rate)} rps${e.errorRate > 0 ? `\n${formatPercent(e.errorRate)} err` : ''}${e.rateLimitedRate > 0 ? `\n${formatPercent(e.rateLimitedRate)} rate-limited` : ''}${e.denied > 0 ? `\n${e.denied} denied` : ''}`;
+}
+
+/** What the filter that denied is called in the panels. @param {EdgeDenial['by']} by */
+const deniedByText = (by) => (by === 'rbac' ? 'RBAC (AuthorizationPolicy)' : 'ext_authz (CUSTOM)');
+
+/** A caller's principal as `skiff authz explain --from-principal` takes it. @param {string} principal */
+const bareprincipal = (principal) => principal.replace(/^spiffe:\/\//, '');
+
+/**
+ * The `skiff authz explain` command that names the policy and rule behind a denial (Istio's
+ * metrics do not): the deciding workload and the caller's principal; the method and path are the
+ * request's own. @param {EdgeDenial} d
+ */
+export function explainCommand(d) {
+  const from = d.principal === 'unknown' || d.principal === '' ? '' : ` --from-principal ${bareprincipal(d.principal)}`;
+  return `skiff authz explain deploy/${d.workload} -n ${d.namespace}${from} --method GET --path /`;
+}
+
+/** The edge's tooltip: its rate, and what was denied and by whom. @param {GraphEdge} e @param {(id: string) => string} name */
+export function edgeTooltip(e, name) {
+  const lines = [`${name(e.source)} → ${name(e.target)}: ${e.protocol === 'tcp' ? formatBytes(e.bytesPerSecond) : `${formatRate(e.rate)} rps`}`];
+  if (e.denied > 0) {
+    lines.push(`${e.denied} requests denied by authorization (${formatPercent(e.deniedRate)})`);
+    for (const d of e.denials) lines.push(`  ${d.requests} by ${deniedByText(d.by)} at ${d.workload}.${d.namespace}, caller ${bareprincipal(d.principal)}`);
+  }
+  if (e.rateLimited > 0) lines.push(`${e.rateLimited} requests rate-limited (${formatPercent(e.rateLimitedRate)})`);
+  return lines.join('\n');
 }
 
 /** What share of an edge is mutual TLS, as its panel says it. @param {number} share */
@@ -147,7 +181,7 @@ export class GraphView {
         { class: 'toolbar' },
         h('label', {}, 'Namespace', this.namespaceSelect),
         h('label', {}, 'Traffic', this.windowSelect),
-        h('span', { class: 'legend' }, Object.entries(COLORS).map(([name, c]) => h('span', { style: `--c: ${c}` }, name))),
+        h('span', { class: 'legend' }, [...Object.entries(COLORS), ['rate-limited', RATE_LIMITED_COLOR], ['denied', DENIED_COLOR]].map(([name, c]) => h('span', { style: `--c: ${c}` }, name))),
         h('span', { class: 'hint' }, '○ workload  △ service; click a node or an edge for details'),
       ),
       h('div', { class: 'graph-body' }, h('div', { class: 'graph-canvas-wrap' }, this.canvas), this.panel),
@@ -190,7 +224,16 @@ export class GraphView {
       })),
       ...edges.map((e) => ({
         group: /** @type {const} */ ('edges'),
-        data: { id: e.id, source: e.source, target: e.target, label: edgeLabel(e), protocol: e.protocol, color: COLORS[e.health], rateLimited: e.rateLimitedRate > 0 && e.health === 'healthy' },
+        data: {
+          id: e.id,
+          source: e.source,
+          target: e.target,
+          label: edgeLabel(e),
+          protocol: e.protocol,
+          color: COLORS[e.health],
+          rateLimited: e.rateLimitedRate > 0 && e.health === 'healthy',
+          denied: e.denied > 0,
+        },
       })),
     ];
     const ids = new Set(wanted.map((d) => d.data.id));
@@ -231,6 +274,12 @@ export class GraphView {
     cy.on('tap', (ev) => {
       if (ev.target === cy) this.select(undefined);
     });
+    // The canvas's own tooltip names what the edge under the pointer carries (Cytoscape draws no tooltips).
+    cy.on('mouseover', 'edge', /** @param {{ target: { id(): string } }} ev */ (ev) => {
+      const edge = this.graph?.edges.find((e) => e.id === ev.target.id());
+      if (edge !== undefined) this.canvas.title = edgeTooltip(edge, (id) => this.nodeName(id));
+    });
+    cy.on('mouseout', 'edge', () => this.canvas.removeAttribute('title'));
     // For the browser console and automation: the graph as Cytoscape holds it.
     Object.assign(window, { skiffGraph: cy });
     this.cy = cy;
@@ -340,6 +389,7 @@ export class GraphView {
       ]),
       ...section('Inbound', inbound, 'source'),
       ...section('Outbound', outbound, 'target'),
+      ...denialsSection(nodeDenials(node, inbound, outbound)),
     ];
   }
 
@@ -365,6 +415,7 @@ export class GraphView {
               ['Request rate', `${formatRate(edge.rate)} rps`],
               ['Error rate', formatPercent(edge.errorRate)],
               ['Rate-limited', formatPercent(edge.rateLimitedRate)],
+              ['Denied', edge.denied > 0 ? `${edge.denied} (${formatPercent(edge.deniedRate)})` : '0'],
               ['Latency p50', formatMs(edge.p50Ms)],
               ['Latency p99', formatMs(edge.p99Ms)],
               ['Mutual TLS', mtlsText(edge.mtlsShare)],
@@ -377,6 +428,7 @@ export class GraphView {
             rateTable(byCode, total, 'code', 'no requests in this window'),
             h('h4', {}, 'Response flags'),
             rateTable(byFlags, total, 'flags', 'none: every request was answered by its destination'),
+            ...denialsSection(edge.denials),
           ]),
     ];
   }
@@ -394,13 +446,57 @@ export class GraphView {
         h('td', { class: 'num' }, e.protocol === 'tcp' ? formatBytes(e.bytesPerSecond) : `${formatRate(e.rate)} rps`),
         h('td', { class: 'num' }, e.protocol === 'tcp' ? '–' : formatPercent(e.errorRate)),
         h('td', { class: 'num' }, e.protocol === 'tcp' ? '–' : formatPercent(e.rateLimitedRate)),
+        h('td', { class: 'num' }, e.protocol === 'tcp' ? '–' : String(e.denied)),
         h('td', { class: 'num' }, formatMs(e.p50Ms)),
         h('td', { class: 'num' }, formatMs(e.p99Ms)),
         h('td', {}, healthBadge(e.health)),
       ),
     );
-    this.trafficBody.replaceChildren(table(['From', 'To', 'Protocol', 'Rate', 'Errors', 'Rate-limited', 'p50', 'p99', 'Health'], rows, 'No traffic in this window.'));
+    this.trafficBody.replaceChildren(table(['From', 'To', 'Protocol', 'Rate', 'Errors', 'Rate-limited', 'Denied', 'p50', 'p99', 'Health'], rows, 'No traffic in this window.'));
   }
+}
+
+/**
+ * What authorization denied at a node: for a service, every denial of the requests it received;
+ * for a workload, those its own proxy decided (its sidecar's, on the hop into it; a gateway's, on
+ * its calls out). @param {GraphNode} node @param {GraphEdge[]} inbound @param {GraphEdge[]} outbound
+ * @returns {EdgeDenial[]}
+ */
+function nodeDenials(node, inbound, outbound) {
+  if (node.kind === 'service') return inbound.flatMap((e) => e.denials);
+  if (node.kind !== 'workload') return [];
+  return [...inbound, ...outbound].flatMap((e) => e.denials).filter((d) => d.workload === node.workload && d.namespace === node.namespace);
+}
+
+/**
+ * The denials as a table (filter, where, caller, requests) and, since Istio's metrics do not name
+ * the policy that decided, the `skiff authz explain` command that does for each.
+ * @param {EdgeDenial[]} denials @returns {HTMLElement[]}
+ */
+function denialsSection(denials) {
+  if (denials.length === 0) return [];
+  const total = denials.reduce((n, d) => n + d.requests, 0);
+  return [
+    h('h4', {}, `Denied by authorization: ${total}`),
+    h(
+      'table',
+      { class: 'data compact denials' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'filter'), h('th', {}, 'at'), h('th', {}, 'caller'), h('th', { class: 'num' }, 'requests'))),
+      h(
+        'tbody',
+        {},
+        denials.map((d) =>
+          h('tr', { 'data-denied-by': d.by }, h('td', {}, deniedByText(d.by)), h('td', {}, `${d.workload}.${d.namespace}`), h('td', { class: 'mono' }, bareprincipal(d.principal)), h('td', { class: 'num' }, String(d.requests))),
+        ),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'subtitle explain' },
+      "Istio's metrics do not name the policy that denied (Envoy writes it only to the access log's response code details); see skiff authz explain, which names the policy and rule for a request:",
+    ),
+    ...[...new Set(denials.map(explainCommand))].map((cmd) => h('pre', { class: 'mono command' }, cmd)),
+  ];
 }
 
 /** @param {string} namespace */

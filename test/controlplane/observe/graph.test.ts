@@ -18,7 +18,7 @@ function side(prefix: 'source' | 'destination', workload: string, ns: string, ap
   ];
 }
 
-function series(reporter: 'source' | 'destination', from: [string, string][], to: [string, string][], service: string, code: number, flags = '-'): string {
+function series(reporter: 'source' | 'destination', from: [string, string][], to: [string, string][], service: string, code: number, flags = '-', extra: [string, string][] = []): string {
   return labelText([
     ['reporter', reporter],
     ...from,
@@ -28,6 +28,7 @@ function series(reporter: 'source' | 'destination', from: [string, string][], to
     ['request_protocol', 'http'],
     ['response_code', String(code)],
     ['response_flags', flags],
+    ...extra,
   ]);
 }
 
@@ -116,6 +117,50 @@ describe('buildGraph', () => {
     assert.equal(edge(`service:${PP}`, 'workload:default/productpage-v1')?.rateLimitedRate, 0.133, 'of 90 requests reaching the workload\'s proxy, the 12 its sidecar limited');
     assert.equal(g.nodes.find((n) => n.id === 'workload:default/productpage-v1')?.health, 'healthy');
     assert.equal(edge('workload:default/productpage-v1', `service:${RV}`)?.rateLimitedRate, 0, 'an application\'s own 429 carries no RL');
+  });
+
+  test('requests authorization denied (RBAC 403 without flag, gRPC PERMISSION_DENIED, ext_authz UAEX) are counted on their edges, by deciding proxy and caller, and are not errors', () => {
+    const RATINGS_SRC = side('source', 'ratings-v1', 'default', 'ratings', 'v1');
+    const principal = (sa: string): [string, string][] => [['source_principal', `spiffe://cluster.local/ns/default/sa/${sa}`]];
+    const grpc = (status: string): [string, string][] => [['request_protocol', 'grpc'], ['grpc_response_status', status]];
+    const g = buildGraph(
+      totals([
+        [series('destination', GW, PP_DST, PP, 200), { requests: 30, durationBuckets: buckets(30) }],
+        // productpage's sidecar denied ratings (RBAC) and, through its CUSTOM policy, some of them again (ext_authz).
+        [series('destination', RATINGS_SRC, PP_DST, PP, 403, '-', principal('bookinfo-ratings')), { requests: 12, durationBuckets: buckets(12) }],
+        [series('destination', RATINGS_SRC, PP_DST, PP, 403, 'UAEX', principal('bookinfo-ratings')), { requests: 6, durationBuckets: buckets(6) }],
+        // The gateway's own policy: only the gateway reported it.
+        [series('source', GW, UNKNOWN_DST, PP, 403, '-'), { requests: 3, durationBuckets: buckets(3) }],
+        // gRPC: RBAC's PERMISSION_DENIED is a denial; another non-OK status stays an error.
+        [series('destination', PP_SRC, RV_DST, RV, 200, '-', [...principal('bookinfo-productpage'), ...grpc('7')]), { requests: 4, durationBuckets: buckets(4) }],
+        [series('destination', PP_SRC, RV_DST, RV, 200, '-', [...principal('bookinfo-productpage'), ...grpc('14')]), { requests: 1, durationBuckets: buckets(1) }],
+        [series('destination', PP_SRC, RV_DST, RV, 200, '-', [...principal('bookinfo-productpage'), ...grpc('0')]), { requests: 5, durationBuckets: buckets(5) }],
+      ]),
+      {},
+      60,
+      0,
+    );
+    const edge = (source: string, target: string): (typeof g.edges)[number] | undefined => g.edges.find((e) => e.source === source && e.target === target);
+    const fromRatings = edge('workload:default/ratings-v1', `service:${PP}`);
+    assert.equal(fromRatings?.denied, 18);
+    assert.equal(fromRatings?.deniedRate, 1);
+    assert.equal(fromRatings?.errorRate, 0);
+    assert.equal(fromRatings?.health, 'healthy');
+    assert.deepEqual(fromRatings?.denials, [
+      { by: 'rbac', workload: 'productpage-v1', namespace: 'default', principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-ratings', requests: 12 },
+      { by: 'ext_authz', workload: 'productpage-v1', namespace: 'default', principal: 'spiffe://cluster.local/ns/default/sa/bookinfo-ratings', requests: 6 },
+    ]);
+    // The gateway's calls: 30 allowed by productpage, 3 denied at the gateway itself.
+    const fromGateway = edge('workload:istio-system/istio-ingressgateway', `service:${PP}`);
+    assert.equal(fromGateway?.denied, 3);
+    assert.equal(fromGateway?.deniedRate, 0.091);
+    assert.deepEqual(fromGateway?.denials, [{ by: 'rbac', workload: 'istio-ingressgateway', namespace: 'istio-system', principal: 'unknown', requests: 3 }]);
+    // The hop into productpage carries what its sidecar denied (the gateway's own denials never reached it).
+    assert.equal(edge(`service:${PP}`, 'workload:default/productpage-v1')?.denied, 18);
+    const grpcEdge = edge('workload:default/productpage-v1', `service:${RV}`);
+    assert.equal(grpcEdge?.denied, 4);
+    assert.equal(grpcEdge?.errorRate, 0.1, 'UNAVAILABLE is an error, PERMISSION_DENIED is not');
+    assert.equal(g.nodes.find((n) => n.id === 'workload:default/productpage-v1')?.health, 'healthy');
   });
 
   test('a namespace filter keeps its nodes and the edges touching them', () => {
