@@ -7,6 +7,7 @@
  *   GET /api/traces/<id>                one trace's spans (`{ traceId, spans: TraceSpan[] }`), 404 when unknown
  *   GET /api/config                     applied resources with analyze's messages (`{ items: ConfigEntry[] }`)
  *   GET /api/proxies                    the proxy-status rows (`{ proxies: ProxyRow[] }`)
+ *   GET /api/ratelimits?namespace=&window=  each proxy's rate-limit filters in force and its edges' 429s (`RateLimitsAnswer`)
  *
  * Unknown paths are 404, bad parameters 400, another Host or Origin 403 (`loopback.ts`) and a
  * failing source 500, each as `{ error }`; no request can stop the server.
@@ -55,6 +56,7 @@ export function createDashboardServer(opts: DashboardServerOptions): Server {
     },
     config: async () => ({ status: 200, body: { items: await sources.config() } }),
     proxies: async () => ({ status: 200, body: { proxies: await sources.proxies() } }),
+    ratelimits: async (url) => ({ status: 200, body: await sources.rateLimits(graphQuery(url.searchParams)) }),
   } satisfies Record<string, ApiHandler>));
 
   return createServer((req, res) => {

@@ -146,6 +146,60 @@ export interface ProxyRow {
   metricsUrl?: string;
 }
 
+/** A rate-limit filter on a listener, as `skiff proxy-config ratelimit` lists it. */
+export interface RateLimitFilterRow {
+  listener: string;
+  filter: 'envoy.filters.http.local_ratelimit' | 'envoy.filters.http.ratelimit';
+  statPrefix: string;
+  /** Local: the token bucket, enabled and enforced shares, descriptors. Global: domain, service cluster, timeout, fail open or closed. */
+  settings: string;
+}
+
+/** A virtual host (`route` is `*`) or route with its own local limit or `rate_limits`. */
+export interface RateLimitRouteRow {
+  routeConfig: string;
+  virtualHost: string;
+  route: string;
+  /** Its own token bucket, or `-`. */
+  local: string;
+  /** The descriptors its `rate_limits` actions make, one `[...]` per entry, or `-`. */
+  descriptors: string;
+}
+
+/** The rate-limit filters of one proxy; both lists empty when no rate-limit patch applies to it. */
+export interface RateLimitListing {
+  filters: RateLimitFilterRow[];
+  routes: RateLimitRouteRow[];
+}
+
+/** An edge of the graph touching a proxy's workload, with the requests a rate limit answered on it (429, flag RL). */
+export interface RateLimitedEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** Requests over the window, and their share of the edge. */
+  rateLimited: number;
+  rateLimitedRate: number;
+}
+
+/** One proxy's rate-limit filters in force, with the 429s its workload's edges counted. */
+export interface ProxyRateLimits {
+  /** The proxy as `/api/proxies` lists it. */
+  proxy: ProxyRow;
+  /** The graph node of its workload (`workload:<namespace>/<workload>`, the Deployment for its pods), null when it announced none. */
+  node: string | null;
+  /** What its `/config_dump` says; null when it could not be read (`error` says why). */
+  listing: RateLimitListing | null;
+  error?: string;
+  /** The edges into and out of its workload's node carrying rate-limited requests, over the window. */
+  rateLimitedEdges: RateLimitedEdge[];
+}
+
+export interface RateLimitsAnswer {
+  windowSeconds: number;
+  proxies: ProxyRateLimits[];
+}
+
 export interface DashboardSources {
   graph(query: GraphQuery): ServiceGraph | Promise<ServiceGraph>;
   /** Newest first. */
@@ -153,4 +207,6 @@ export interface DashboardSources {
   trace(traceId: string): TraceSpan[] | undefined | Promise<TraceSpan[] | undefined>;
   config(): ConfigEntry[] | Promise<ConfigEntry[]>;
   proxies(): ProxyRow[] | Promise<ProxyRow[]>;
+  /** Every connected proxy's rate-limit filters, read from the proxy itself, and the 429s (RL) on its workload's edges over `query.windowSeconds`. */
+  rateLimits(query: GraphQuery): RateLimitsAnswer | Promise<RateLimitsAnswer>;
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSkiffd } from '../../src/controlplane/skiffd.js';
 import type { Skiffd } from '../../src/controlplane/skiffd.js';
-import type { ConfigEntry, ProxyRow, ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/sources.js';
+import type { ConfigEntry, ProxyRow, RateLimitsAnswer, ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/sources.js';
 import { ControlClient } from '../../src/proxy/control-client.js';
 import { MetricsServer } from '../../src/telemetry/metrics/server.js';
 import { eventually } from '../proxy/helpers.js';
@@ -92,6 +92,15 @@ describe("the dashboard's API on a real skiffd", () => {
     assert.deepEqual(
       rows.map((r) => [r.id, r.kind, r.status, r.version, r.metricsUrl]),
       [['istio-ingressgateway.istio-system', 'gateway', 'SYNCED', client.appliedVersion, `http://127.0.0.1:${metrics.address().port}/stats/prometheus`]],
+    );
+  });
+
+  test('/api/ratelimits: a proxy whose configuration cannot be read is listed with the reason, and the answer still comes', async () => {
+    const answer = await api<RateLimitsAnswer>('/api/ratelimits?window=30');
+    assert.equal(answer.windowSeconds, 30);
+    assert.deepEqual(
+      answer.proxies.map((p) => [p.proxy.id, p.listing, p.error]),
+      [['istio-ingressgateway.istio-system', null, 'the proxy announced no admin URL, so its configuration cannot be read']],
     );
   });
 

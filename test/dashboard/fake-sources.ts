@@ -3,7 +3,7 @@
  * figures, for the server's own concerns (parameters, status codes, failures). What the
  * endpoints answer from a real mesh is tested against a real skiffd (api.test.ts).
  */
-import type { ConfigEntry, DashboardSources, GraphQuery, ProxyRow, ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/sources.js';
+import type { ConfigEntry, DashboardSources, GraphQuery, ProxyRow, RateLimitsAnswer, ServiceGraph, TraceSpan, TraceSummary } from '../../src/dashboard/sources.js';
 
 /** The one trace id the source knows (with no spans); any other is unknown. */
 export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -11,6 +11,7 @@ export const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 export class FakeSources implements DashboardSources {
   readonly graphQueries: GraphQuery[] = [];
   readonly traceQueries: { limit: number; service?: string }[] = [];
+  readonly rateLimitQueries: GraphQuery[] = [];
   /** Set to make every call throw (a source that fails). */
   failWith: Error | undefined;
 
@@ -39,6 +40,12 @@ export class FakeSources implements DashboardSources {
   proxies(): ProxyRow[] {
     this.check();
     return [];
+  }
+
+  rateLimits(query: GraphQuery): RateLimitsAnswer {
+    this.rateLimitQueries.push(query);
+    this.check();
+    return { windowSeconds: query.windowSeconds ?? 60, proxies: [] };
   }
 
   private check(): void {

@@ -136,6 +136,18 @@ describe('dashboard server: the JSON endpoints', () => {
     assert.deepEqual(sources.graphQueries.at(-1), { namespaces: ['default', 'other'], windowSeconds: 90 });
   });
 
+  test('/api/ratelimits: namespace and window reach the source as the graph\'s do; bad ones are 400', async () => {
+    const res = await json('/api/ratelimits?namespace=default&window=10m');
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, { windowSeconds: 600, proxies: [] });
+    assert.deepEqual(sources.rateLimitQueries.at(-1), { namespaces: ['default'], windowSeconds: 600 });
+    const asked = sources.rateLimitQueries.length;
+    const bad = await json('/api/ratelimits?window=soon');
+    assert.equal(bad.status, 400);
+    assert.match(String(bad.body.error), /^window: /);
+    assert.equal(sources.rateLimitQueries.length, asked);
+  });
+
   test('bad graph parameters are 400 naming the parameter, and the source is not asked', async () => {
     const asked = sources.graphQueries.length;
     for (const [query, word] of [
@@ -177,7 +189,7 @@ describe('dashboard server: the JSON endpoints', () => {
   test('a failing source is a 500 with its message, and the server goes on answering', async () => {
     sources.failWith = new Error('metrics store unavailable');
     try {
-      for (const path of ['/api/graph', '/api/traces', `/api/traces/${TRACE_ID}`, '/api/config', '/api/proxies']) {
+      for (const path of ['/api/graph', '/api/traces', `/api/traces/${TRACE_ID}`, '/api/config', '/api/proxies', '/api/ratelimits']) {
         const res = await json(path);
         assert.equal(res.status, 500, path);
         assert.equal(res.body.error, 'metrics store unavailable', path);

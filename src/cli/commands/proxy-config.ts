@@ -170,15 +170,7 @@ export function register(program: Command): void {
       }
       case 'ratelimit': {
         // The listeners' rate-limit filters and the routes' and virtual hosts' own settings.
-        json = {
-          listeners: snap.listeners.filter((l) => (l.http?.rateLimits ?? []).length > 0).map((l) => ({ name: l.name, rateLimits: l.http?.rateLimits })),
-          routes: snap.routes.flatMap((rc) =>
-            rc.virtualHosts.flatMap((vh) => [
-              ...(vh.rateLimits !== undefined ? [{ routeConfig: rc.name, virtualHost: vh.name, rateLimits: vh.rateLimits }] : []),
-              ...vh.routes.filter((r) => r.rateLimits !== undefined).map((r) => ({ routeConfig: rc.name, virtualHost: vh.name, route: r.name, rateLimits: r.rateLimits })),
-            ]),
-          ),
-        };
+        json = (await import('../../controlplane/observe/ratelimit-listing.js')).rateLimitConfig(snap);
         table = (await import('../proxy-ratelimit-table.js')).rateLimitsTable(snap);
         break;
       }

@@ -4,13 +4,17 @@
  * the `DashboardSources` the dashboard reads, and what skiffd's observability endpoints answer from.
  */
 import type { ConfigSource } from '../../config/source.js';
-import type { DashboardSources, GraphQuery, ProxyRow, ServiceGraph, TraceSpan, TraceSummary, ConfigEntry } from '../../dashboard/sources.js';
+import type { DashboardSources, GraphNode, GraphQuery, ProxyRateLimits, ProxyRow, RateLimitsAnswer, ServiceGraph, TraceSpan, TraceSummary, ConfigEntry } from '../../dashboard/sources.js';
+import type { ProxySnapshot } from '../../snapshot/index.js';
+import { identityOfWorkload } from '../../telemetry/identity.js';
 import type { ProxyStatus } from '../push/types.js';
 import { configEntries } from './config-entries.js';
 import { buildGraph, DEFAULT_WINDOW_SECONDS } from './graph.js';
 import { MetricsScraper } from './metrics-scraper.js';
 import type { MetricsScraperOptions } from './metrics-scraper.js';
 import { PrometheusTargets } from './prometheus-targets.js';
+import { rateLimitedEdgesOf } from './ratelimited-edges.js';
+import { rateLimitListing } from './ratelimit-listing.js';
 import { TraceCollector } from './trace-collector.js';
 import type { TraceCollectorOptions } from './trace-collector.js';
 
@@ -32,6 +36,8 @@ export interface MeshObserverOptions {
   now?: () => number;
   /** For tests: how a proxy's metrics are read. */
   fetchDump?: MetricsScraperOptions['fetchDump'];
+  /** How long reading a proxy's `/config_dump` may take. Default 2000 ms. */
+  adminTimeoutMs?: number;
 }
 
 export class MeshObserver implements DashboardSources {
@@ -94,18 +100,86 @@ export class MeshObserver implements DashboardSources {
     return configEntries(this.opts.store.list());
   }
 
-  proxies(): ProxyRow[] {
-    return this.opts.proxies().map((p) => {
-      const workload = p.workload ?? p.node.workload;
-      return {
-        id: p.id,
-        kind: p.node.kind,
-        ...(workload !== undefined ? { workload: workload.name, namespace: workload.namespace } : {}),
-        ...(p.ackedVersion !== null ? { version: p.ackedVersion } : {}),
-        status: p.state,
-        ...(p.adminUrl !== undefined ? { adminUrl: p.adminUrl } : {}),
-        ...(p.metricsUrl !== undefined ? { metricsUrl: p.metricsUrl } : {}),
-      };
-    });
+  /**
+   * Each proxy's rate-limit filters from its own `/config_dump` (what `skiff proxy-config
+   * ratelimit` reads), beside the 429s (RL) its workload's edges counted over the window; a proxy
+   * that cannot be read says why instead of failing the whole answer.
+   */
+  async rateLimits(query: GraphQuery): Promise<RateLimitsAnswer> {
+    const graph = await this.graph({ ...(query.windowSeconds !== undefined ? { windowSeconds: query.windowSeconds } : {}) });
+    const wanted = query.namespaces !== undefined && query.namespaces.length > 0 ? new Set(query.namespaces) : null;
+    const statuses = this.opts.proxies().filter((p) => wanted === null || wanted.has(proxyRow(p).namespace ?? ''));
+    const proxies = await Promise.all(
+      statuses.map(async (status): Promise<ProxyRateLimits> => {
+        const proxy = proxyRow(status);
+        const node = graphNodeOf(status, graph);
+        const rateLimitedEdges = node !== null ? rateLimitedEdgesOf(graph, node) : [];
+        try {
+          return { proxy, node, listing: rateLimitListing(await this.configDump(proxy)), rateLimitedEdges };
+        } catch (err) {
+          return { proxy, node, listing: null, error: err instanceof Error ? err.message : String(err), rateLimitedEdges };
+        }
+      }),
+    );
+    return { windowSeconds: graph.windowSeconds, proxies };
   }
+
+  private async configDump(proxy: ProxyRow): Promise<ProxySnapshot> {
+    if (proxy.adminUrl === undefined) throw new Error('the proxy announced no admin URL, so its configuration cannot be read');
+    const url = new URL('/config_dump', proxy.adminUrl).toString();
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: AbortSignal.timeout(this.opts.adminTimeoutMs ?? 2000) });
+    } catch (err) {
+      throw new Error(`cannot read ${url}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!res.ok) {
+      await res.arrayBuffer();
+      throw new Error(`${url} answered ${res.status}`);
+    }
+    const snap = (await res.json()) as ProxySnapshot | null;
+    if (typeof snap !== 'object' || snap === null || !Array.isArray(snap.listeners) || !Array.isArray(snap.routes)) {
+      throw new Error(`the proxy has no snapshot applied yet (its status: ${proxy.status})`);
+    }
+    return snap;
+  }
+
+  proxies(): ProxyRow[] {
+    return this.opts.proxies().map(proxyRow);
+  }
+}
+
+/** A proxy as `skiff proxy-status` lists it. */
+function proxyRow(p: ProxyStatus): ProxyRow {
+  const workload = p.workload ?? p.node.workload;
+  return {
+    id: p.id,
+    kind: p.node.kind,
+    ...(workload !== undefined ? { workload: workload.name, namespace: workload.namespace } : {}),
+    ...(p.ackedVersion !== null ? { version: p.ackedVersion } : {}),
+    status: p.state,
+    ...(p.adminUrl !== undefined ? { adminUrl: p.adminUrl } : {}),
+    ...(p.metricsUrl !== undefined ? { metricsUrl: p.metricsUrl } : {}),
+  };
+}
+
+/**
+ * The graph node of a proxy's workload: the name its metrics report as `*_workload` — for a
+ * Deployment's pod, the Deployment — which is not always the name the proxy announces (a pod
+ * name). The name the proxy's identity gives when the graph has that node; else the graph's
+ * workload node, in the proxy's namespace, whose name the pod's name extends (the longest); else,
+ * without traffic, the identity's name.
+ */
+function graphNodeOf(p: ProxyStatus, graph: ServiceGraph): string | null {
+  const announced = p.node.workload ?? p.workload;
+  if (announced === undefined) return null;
+  const own = p.node.workload !== undefined ? identityOfWorkload(p.node.workload).workload : announced.name;
+  const ownId = `workload:${announced.namespace}/${own}`;
+  if (graph.nodes.some((n) => n.id === ownId)) return ownId;
+  let best: GraphNode | undefined;
+  for (const n of graph.nodes) {
+    if (n.kind !== 'workload' || n.namespace !== announced.namespace || n.workload === undefined) continue;
+    if (announced.name.startsWith(`${n.workload}-`) && n.workload.length > (best?.workload?.length ?? -1)) best = n;
+  }
+  return best?.id ?? ownId;
 }

@@ -1,12 +1,13 @@
 // @ts-check
 /**
  * The dashboard's entry: one view per tab, chosen by the URL's hash (`#/graph`, `#/traces`,
- * `#/traces/<id>`, `#/config`, `#/proxies`), so views can be linked and the back button works.
+ * `#/traces/<id>`, `#/config`, `#/proxies`, `#/ratelimits`), so views can be linked and the back button works.
  * Only the view in sight polls.
  */
 import { ConfigView } from './config.js';
 import { GraphView } from './graph.js';
 import { ProxiesView } from './proxies.js';
+import { RateLimitsView } from './ratelimits.js';
 import { TracesView } from './traces.js';
 
 /** @typedef {{ show(arg?: string): void, hide(): void }} View */
@@ -24,6 +25,7 @@ const views = {
   traces: new TracesView(section('view-traces')),
   config: new ConfigView(section('view-config')),
   proxies: new ProxiesView(section('view-proxies')),
+  ratelimits: new RateLimitsView(section('view-ratelimits')),
 };
 
 /** @type {string | undefined} */
