@@ -76,6 +76,11 @@ class RemoteKeySet implements KeySet {
   private timer: NodeJS.Timeout | null = null;
   private lastKidMiss = 0;
   private disposed = false;
+  /**
+   * A snapshot in force has named the set. Until then it belongs to a snapshot being checked, which
+   * another proxy of the process applying its own must not drop.
+   */
+  claimed = false;
   readonly state: FetchState;
 
   constructor(
@@ -172,8 +177,12 @@ export function useKeySets(user: object, uris: Iterable<string>): void {
   else users.set(user, mine);
   const used = new Set<string>();
   for (const u of users.values()) for (const uri of u) used.add(uri);
+  for (const uri of mine) {
+    const set = remote.get(uri);
+    if (set !== undefined) set.claimed = true;
+  }
   for (const [uri, set] of remote) {
-    if (used.has(uri)) continue;
+    if (used.has(uri) || !set.claimed) continue;
     set.dispose();
     remote.delete(uri);
   }
