@@ -200,10 +200,12 @@ export function fetchStates(user?: object): FetchState[] {
 
 /**
  * Calls `report` with `user`'s fetch states whenever they change (changes in one turn of the
- * event loop coalesced, an unchanged list not reported again); returns the unsubscribe.
+ * event loop coalesced, an unchanged list not reported again, an empty one only after a non-empty
+ * one); returns the unsubscribe.
  */
 export function watchFetchStates(user: object, report: (states: FetchState[]) => void): () => void {
-  let last = '';
+  // Nothing to say until a set is fetched: a proxy without fetched sets sends no report at all.
+  let last = '[]';
   let due = false;
   return onFetchStateChange(() => {
     if (due) return;
