@@ -58,11 +58,33 @@ export function messageResource(r: Resource): MessageResource {
   return { kind: r.kind, name: r.metadata.name, ...(ns ? { namespace: ns } : {}) };
 }
 
+/** What a running proxy reports of one JWKS it fetches (skiffd's proxy status), for the analysis of the live mesh. */
+export interface ProxyJwksReport {
+  /** The proxy, `name.namespace`. */
+  proxy: string;
+  uri: string;
+  state: 'fetching' | 'ready' | 'failed';
+  /** Why its last fetch failed; '' when it did not. */
+  error: string;
+  /** Fetches failed in a row. */
+  failures: number;
+  /** Keys of the set in use (0 without one). */
+  keys: number;
+}
+
+/** What the running mesh says beyond its resources; absent when no skiffd runs. */
+export interface LiveState {
+  jwks?: readonly ProxyJwksReport[];
+}
+
 export class AnalysisContext {
   readonly messages: AnalysisMessage[] = [];
   private readonly byKind = new Map<string, LoadedResource[]>();
 
-  constructor(readonly resources: readonly LoadedResource[]) {
+  constructor(
+    readonly resources: readonly LoadedResource[],
+    readonly live: LiveState = {},
+  ) {
     for (const lr of resources) {
       const key = `${groupOf(lr.resource.apiVersion)}/${lr.resource.kind}`;
       const list = this.byKind.get(key) ?? [];

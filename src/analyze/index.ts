@@ -8,7 +8,7 @@ import type { Finding, LoadedResource, LoadResult } from '../config/finding.js';
 import { formatPos } from '../config/format.js';
 import { MESH_CONFIG_MAP } from '../config/mesh-config.js';
 import { AnalysisContext, messageResource } from './context.js';
-import type { AnalysisMessage, Analyzer, MessageResource } from './context.js';
+import type { AnalysisMessage, Analyzer, LiveState, MessageResource } from './context.js';
 import { documentationUrl, MessageTypes, text } from './messages.js';
 import type { Level, MessageType } from './messages.js';
 import { authorizationPolicies } from './analyzers/authorization-policies.js';
@@ -25,8 +25,9 @@ import { vsMeshConflicts } from './analyzers/vs-mesh-conflicts.js';
 import { vsSubsets } from './analyzers/vs-subsets.js';
 import { vsUnreachableRules } from './analyzers/vs-unreachable-rules.js';
 import { workloadSelectors } from './analyzers/workload-selectors.js';
+import { jwksFetch } from './analyzers/jwks-fetch.js';
 
-export type { AnalysisMessage, Analyzer, MessageResource } from './context.js';
+export type { AnalysisMessage, Analyzer, LiveState, MessageResource, ProxyJwksReport } from './context.js';
 export type { Level } from './messages.js';
 
 export const analyzers: readonly Analyzer[] = [
@@ -43,6 +44,7 @@ export const analyzers: readonly Analyzer[] = [
   servicePortNames,
   authorizationPolicies,
   mtlsConflicts,
+  jwksFetch,
   notEnforced,
 ];
 
@@ -51,13 +53,15 @@ export interface AnalyzeOptions {
   namespace: string;
   /** Report messages for every namespace. */
   allNamespaces?: boolean;
+  /** What the running mesh reports (its proxies' JWKS fetches), when a skiffd runs. */
+  live?: LiveState;
 }
 
 export function analyze(load: LoadResult, opts: AnalyzeOptions): AnalysisMessage[] {
   const messages: AnalysisMessage[] = load.findings.map(findingMessage);
   const { effective, duplicates } = lastDefinitionWins(load.resources);
   messages.push(...duplicates);
-  const ctx = new AnalysisContext(effective);
+  const ctx = new AnalysisContext(effective, opts.live);
   for (const a of analyzers) {
     try {
       a.analyze(ctx);

@@ -145,6 +145,12 @@ export const MessageTypes = {
     'Warning',
     'An AuthorizationPolicy principal names a namespace or service account no workload runs as, so it never matches.',
   ),
+  UnfetchableJwks: type(
+    'SKF0010',
+    'UnfetchableJwks',
+    'Warning',
+    "A RequestAuthentication's jwksUri cannot be fetched by the proxies that use it: until a fetch works, every token of its issuer is refused (401 \"Jwks remote fetch is failed\"), or verified with the keys an earlier fetch got.",
+  ),
 } as const satisfies Record<string, MessageType>;
 
 /** Istio's documentation page for an IST code; Skiff's own codes are documented in `skiff analyze --help`. */

@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { CertsDump } from '../proxy/admin/certs.js';
 import type { ProxyStatus } from '../controlplane/push/types.js';
 import type { LeftOutEntry } from '../controlplane/api-types.js';
-import type { HeaderMatch, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
+import type { HeaderMatch, JwksFetchState, RouteMatch, StringMatch, ListenerConfig, ProxySnapshot, ClusterConfigInput } from '../snapshot/index.js';
 
 type Row = Record<string, string>;
 
@@ -22,8 +22,36 @@ export function proxyName(s: ProxyStatus): string {
   return s.workload !== undefined ? `${s.workload.name}.${s.workload.namespace}` : s.id;
 }
 
-/** NAME VERSION STATUS ADMIN METRICS, then a line per refusal or failure so the reason is in view. */
-export function proxyStatusTable(statuses: readonly ProxyStatus[]): string {
+/** The JWKS column: how many of the proxy's fetched key sets are in each state (`2 ready, 1 failed`). */
+function jwksSummary(jwks: readonly JwksFetchState[] | undefined): string {
+  if (jwks === undefined || jwks.length === 0) return '-';
+  const counts = new Map<string, number>();
+  for (const j of jwks) counts.set(j.state, (counts.get(j.state) ?? 0) + 1);
+  return ['ready', 'fetching', 'failed'].flatMap((state) => (counts.has(state) ? [`${counts.get(state)} ${state}`] : [])).join(', ');
+}
+
+/** `in 4s`, `2m ago`: a moment relative to `now`, in the largest whole unit. */
+function relative(at: number, now: number): string {
+  const s = Math.round(Math.abs(at - now) / 1000);
+  const text = s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+  return at >= now ? `in ${text}` : `${text} ago`;
+}
+
+/** The line under the table for a key set whose last fetch failed: what fails, since when it retries, and what is in use meanwhile. */
+export function jwksLine(name: string, j: JwksFetchState, now = Date.now()): string | null {
+  if (j.error === '' || j.state === 'fetching') return null;
+  const retry = j.nextFetchAt > 0 ? `, next try ${relative(j.nextFetchAt, now)}` : '';
+  const tries = `${j.failures} fetch${j.failures === 1 ? '' : 'es'} failed`;
+  const meanwhile = j.state === 'failed' ? 'tokens are refused with "Jwks remote fetch is failed"' : `the ${j.keys} key${j.keys === 1 ? '' : 's'} fetched ${relative(j.fetchedAt, now)} stay in use`;
+  return `${name} cannot fetch JWKS ${j.uri}: ${j.error} (${tries}${retry}); ${meanwhile}`;
+}
+
+/**
+ * NAME VERSION STATUS ADMIN METRICS (and JWKS when a proxy fetches key sets), then a line per
+ * refusal, failure or JWKS that cannot be fetched, so the reason is in view.
+ */
+export function proxyStatusTable(statuses: readonly ProxyStatus[], now = Date.now()): string {
+  const withJwks = statuses.some((s) => (s.jwks?.length ?? 0) > 0);
   const rows = statuses.map((s) => ({
     NAME: proxyName(s),
     KIND: s.node.kind,
@@ -31,13 +59,18 @@ export function proxyStatusTable(statuses: readonly ProxyStatus[]): string {
     STATUS: s.state,
     ADMIN: s.adminUrl ?? '<none>',
     METRICS: s.metricsUrl ?? '<none>',
+    JWKS: jwksSummary(s.jwks),
   }));
-  let out = renderTable(['NAME', 'KIND', 'VERSION', 'STATUS', 'ADMIN', 'METRICS'], rows);
+  let out = renderTable(['NAME', 'KIND', 'VERSION', 'STATUS', 'ADMIN', 'METRICS', ...(withJwks ? ['JWKS'] : [])], rows);
   for (const s of statuses) {
     if (s.state === 'NACKED' && s.lastNack !== undefined) {
       out += `\n${proxyName(s)} refused snapshot ${s.lastNack.version}: ${s.lastNack.path ? `${s.lastNack.path}: ` : ''}${s.lastNack.reason}`;
     }
     if (s.error !== undefined) out += `\n${proxyName(s)}: ${s.error}`;
+    for (const j of s.jwks ?? []) {
+      const line = jwksLine(proxyName(s), j, now);
+      if (line !== null) out += `\n${line}`;
+    }
   }
   return out.endsWith('\n') ? out : `${out}\n`;
 }

@@ -3,13 +3,14 @@
  * open to skiffd, applies each snapshot it receives and answers ACK or NACK, and reconnects with
  * jittered backoff whenever skiffd is away — serving the last good snapshot all the while. It
  * takes deltas: each is applied to the last snapshot in force (kept as received) and the result
- * handled as a complete snapshot.
+ * handled as a complete snapshot. What the proxy reports of its own state (`reportStatus`: the
+ * JWKS fetch states) goes to skiffd at once and again on every new stream.
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { DeltaError, applyDelta, CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage, SnapshotError } from '../snapshot/index.js';
-import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, DeltaMessage, HelloMessage, NackError, SnapshotMessage, NodeConfig } from '../snapshot/index.js';
+import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, DeltaMessage, HelloMessage, JwksFetchState, NackError, SnapshotMessage, NodeConfig, StatusMessage } from '../snapshot/index.js';
 
 /** What the client applies snapshots to: a SkiffProxy, or a relay to its worker processes. */
 export interface SnapshotTarget {
@@ -97,6 +98,8 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
   private readonly random: () => number;
   private readonly certificateRequests = new Map<string, CertificateRequest>();
   private requestSeq = 0;
+  /** The last state reported, sent again on every new stream; null before any. */
+  private status: StatusMessage | null = null;
 
   constructor(private readonly opts: ControlClientOptions) {
     super();
@@ -138,6 +141,12 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       this.certificateRequests.set(requestId, { message, resolve, reject, timer });
       if (this.isConnected && this.stream !== null) this.reply(this.stream, message);
     });
+  }
+
+  /** Reports the proxy's JWKS fetch states to skiffd: now when connected, and after every reconnect. */
+  reportStatus(jwks: JwksFetchState[]): void {
+    this.status = { type: 'status', jwks };
+    if (this.isConnected && this.stream !== null) this.reply(this.stream, this.status);
   }
 
   private onCertificate(message: CertificateMessage | CertificateRefusedMessage): void {
@@ -196,6 +205,7 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       this.outageLogged = false;
       // Requests still unanswered were lost with the previous stream (or wait for a first one).
       for (const request of this.certificateRequests.values()) this.reply(stream, request.message);
+      if (this.status !== null) this.reply(stream, this.status);
       this.emit('connected');
     });
     const lines = new LineSplitter((line) => this.onLine(stream, line, (why) => (reason = why)), MAX_SNAPSHOT_LINE);

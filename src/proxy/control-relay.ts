@@ -5,13 +5,16 @@
  * crash) gets the last good snapshot at once. The primary also holds the workload identity (one
  * certificate request per proxy, as with one process) and hands each certificate, with its key,
  * to every worker, which installs it into its TLS secrets: all of them present the same identity.
+ * Each worker fetches the JWKS its rules name and tells the primary their states, which reports
+ * one state per URI to skiffd (a worker's failure before another's success: it fails requests).
  */
 import cluster from 'node:cluster';
 import type { Worker } from 'node:cluster';
 import type { SnapshotTarget } from './control-client.js';
 import { describeListeners } from './control-run.js';
 import type { SkiffProxy } from './proxy.js';
-import { SnapshotError } from '../snapshot/index.js';
+import { SnapshotError, type JwksFetchState } from '../snapshot/index.js';
+import { watchFetchStates } from './filters/jwt/key-sets.js';
 import type { IdentityState, InstalledCertificate } from './identity/workload-identity.js';
 import type { IdentityView } from './proxy.js';
 
@@ -57,6 +60,31 @@ interface ResultMessage {
   error?: { path: string; reason: string };
 }
 
+/** Worker → primary: the fetch states of the JWKS its rules use, whenever they change. */
+interface JwksMessage {
+  skiff: 'jwks';
+  jwks: JwksFetchState[];
+}
+
+/** How much a worker's state of a URI says about failing requests; the primary reports the highest. */
+function severity(j: JwksFetchState): number {
+  if (j.state === 'failed') return 3;
+  if (j.state === 'fetching') return 2;
+  return j.error === '' ? 0 : 1;
+}
+
+/** One state per URI out of every worker's. */
+export function mergeJwksStates(perWorker: Iterable<readonly JwksFetchState[]>): JwksFetchState[] {
+  const byUri = new Map<string, JwksFetchState>();
+  for (const states of perWorker) {
+    for (const j of states) {
+      const seen = byUri.get(j.uri);
+      if (seen === undefined || severity(j) > severity(seen)) byUri.set(j.uri, j);
+    }
+  }
+  return [...byUri.values()].sort((a, b) => (a.uri < b.uri ? -1 : a.uri > b.uri ? 1 : 0));
+}
+
 function isMessage<T extends { skiff: string }>(m: unknown, kind: T['skiff']): m is T {
   return typeof m === 'object' && m !== null && (m as { skiff?: unknown }).skiff === kind;
 }
@@ -70,6 +98,8 @@ export class WorkerRelay implements SnapshotTarget {
   private seq = 0;
   private lastGood: unknown = undefined;
   private identity: IdentityMessage | null = null;
+  private readonly jwks = new Map<Worker, JwksFetchState[]>();
+  private onJwks: ((states: JwksFetchState[]) => void) | null = null;
   private resolveAdminUrl: (url: string | undefined) => void = () => {};
   /** Resolves with the admin URL once the worker serving admin (the first) is ready. */
   readonly adminUrl: Promise<string | undefined>;
@@ -93,6 +123,9 @@ export class WorkerRelay implements SnapshotTarget {
         if (this.lastGood !== undefined) {
           void this.applyOn(worker, this.lastGood).then((e) => e && this.log(`worker ${worker.id} refused the current snapshot: ${e.path}: ${e.reason}`));
         }
+      } else if (isMessage<JwksMessage>(m, 'jwks')) {
+        this.jwks.set(worker, m.jwks);
+        this.onJwks?.(mergeJwksStates(this.jwks.values()));
       } else if (isMessage<ResultMessage>(m, 'result')) {
         const waiter = this.waiting.get(m.seq);
         if (waiter?.worker !== worker) return;
@@ -102,6 +135,7 @@ export class WorkerRelay implements SnapshotTarget {
     });
     worker.on('exit', () => {
       this.ready.delete(worker);
+      if (this.jwks.delete(worker)) this.onJwks?.(mergeJwksStates(this.jwks.values()));
       if (worker.id === 1) this.resolveAdminUrl(undefined);
       // A worker that died has nothing left to refuse; its successor gets the last good snapshot.
       for (const [seq, waiter] of this.waiting) {
@@ -110,6 +144,12 @@ export class WorkerRelay implements SnapshotTarget {
         waiter.resolve(null);
       }
     });
+  }
+
+  /** Calls `fn` with the workers' JWKS fetch states, merged: now when any were reported, and on every change. */
+  watchJwks(fn: (states: JwksFetchState[]) => void): void {
+    this.onJwks = fn;
+    if (this.jwks.size > 0) fn(mergeJwksStates(this.jwks.values()));
   }
 
   /**
@@ -170,10 +210,11 @@ export function serveRelayedSnapshots(proxy: SkiffProxy, adminUrl: string | unde
       },
     );
   });
+  watchFetchStates(proxy, (jwks) => send({ skiff: 'jwks', jwks }));
   const ready: ReadyMessage = { skiff: 'ready', ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}) };
   send(ready);
 }
 
-function send(message: ReadyMessage | ResultMessage): void {
+function send(message: ReadyMessage | ResultMessage | JwksMessage): void {
   if (cluster.isWorker && process.send !== undefined && process.connected) process.send(message);
 }

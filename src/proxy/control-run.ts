@@ -8,6 +8,7 @@ import type { SnapshotTarget } from './control-client.js';
 import type { SkiffProxy } from './proxy.js';
 import { WorkloadIdentity, type IdentityState, type InstalledCertificate } from './identity/workload-identity.js';
 import type { NodeConfig } from '../snapshot/index.js';
+import { watchFetchStates } from './filters/jwt/key-sets.js';
 
 export interface ControlPlaneOptions {
   /** skiffd's push URL. */
@@ -97,4 +98,9 @@ export function startRelayedIdentity(controlPlane: ControlPlaneOptions, client: 
   });
   identity.start();
   return identity;
+}
+
+/** Reports the JWKS fetch states of `proxy`'s rules to skiffd through `client` as they change; returns the unsubscribe. */
+export function reportJwksStates(client: ControlClient, proxy: SkiffProxy): () => void {
+  return watchFetchStates(proxy, (states) => client.reportStatus(states));
 }

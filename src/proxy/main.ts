@@ -8,7 +8,7 @@ import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import type { ControlClient } from './control-client.js';
 import { WorkerRelay, serveRelayedSnapshots } from './control-relay.js';
-import { describeListeners, startControlClient, startRelayedIdentity, startWorkloadIdentity, urlOf } from './control-run.js';
+import { describeListeners, reportJwksStates, startControlClient, startRelayedIdentity, startWorkloadIdentity, urlOf } from './control-run.js';
 import type { WorkloadIdentity } from './identity/workload-identity.js';
 import type { ControlPlaneOptions } from './control-run.js';
 import { SkiffProxy } from './proxy.js';
@@ -137,6 +137,7 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
       describe: () => describeListeners(proxy),
     });
     identity = startWorkloadIdentity(opts.controlPlane, client, proxy, log);
+    reportJwksStates(client, proxy);
   } else {
     throw new Error('no snapshot source: give a snapshot file or a control plane');
   }
@@ -208,6 +209,8 @@ async function runPrimary(opts: RunProxyOptions): Promise<void> {
       if (stopping) return;
       client = startControlClient({ controlPlane, target: relay, ...(adminUrl !== undefined ? { adminUrl } : {}), ...(metricsUrl !== undefined ? { metricsUrl } : {}), log: opts.log });
       identity = startRelayedIdentity(controlPlane, client, relay, opts.log);
+      const reporter = client;
+      relay.watchJwks((states) => reporter.reportStatus(states));
     });
   }
   await new Promise<void>((resolve) => {

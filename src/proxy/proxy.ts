@@ -18,6 +18,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, Listener, codecOptions } from './listener/list
 import type { ListenerBinding } from './listener/listener.js';
 import { SnapshotError } from '../snapshot/index.js';
 import { TlsCompiler, checkSnapshot } from './snapshot.js';
+import { useKeySets } from './filters/jwt/key-sets.js';
 import type { CheckedSnapshot } from './snapshot.js';
 import { compileFilterChains } from './listener/filter-chains.js';
 import type { WorkloadSecrets } from './tls/workload-secrets.js';
@@ -307,6 +308,8 @@ export class SkiffProxy {
     this.listeners.clear();
     for (const [name, l] of next) this.listeners.set(name, l);
     this.checked = checked;
+    // Fetched JWKS that no rule in force names are no longer refreshed (nor reported).
+    useKeySets(this, (snap.requestAuthentication?.rules ?? []).flatMap((r) => (r.jwksUri !== undefined && r.jwks === undefined ? [r.jwksUri] : [])));
     if (this.opts.telemetry !== undefined) {
       try {
         this.opts.telemetry.snapshotApplied(snap);
@@ -426,6 +429,7 @@ export class SkiffProxy {
     this.h2pools.clear();
     this.clusters.close();
     this.rateLimits.clients.close();
+    useKeySets(this, []);
     await this.admin?.close();
   }
 }

@@ -139,12 +139,37 @@ export interface CertificateRefusedMessage {
   reason: string;
 }
 
+/** The fetch state of one `jwksUri` on a proxy. */
+export interface JwksFetchState {
+  uri: string;
+  /** `fetching`: no set yet, a fetch in progress; `ready`: a set is in use; `failed`: no set, the last fetch failed. */
+  state: 'fetching' | 'ready' | 'failed';
+  /** Keys in the set in use (0 without one). */
+  keys: number;
+  /** When the set in use arrived (ms since the epoch); 0 never. */
+  fetchedAt: number;
+  /** Why the last fetch failed; '' when it did not (a `ready` set may still have a failed refresh). */
+  error: string;
+  /** Fetches failed in a row. */
+  failures: number;
+  /** When the next fetch is due (ms since the epoch): the refresh, or the retry after a failure; 0 none planned. */
+  nextFetchAt: number;
+}
+
+export interface StatusMessage {
+  type: 'status';
+  jwks: JwksFetchState[];
+}
+
+/** The most key sets one status message may carry (a proxy has one per distinct jwksUri of its rules). */
+export const MAX_STATUS_JWKS = 1000;
+
 export interface ErrorMessage {
   type: 'error';
   reason: string;
 }
 
-export type ProxyMessage = HelloMessage | AckMessage | NackMessage | CsrMessage;
+export type ProxyMessage = HelloMessage | AckMessage | NackMessage | CsrMessage | StatusMessage;
 export type ServerMessage = SnapshotMessage | DeltaMessage | ErrorMessage | CertificateMessage | CertificateRefusedMessage;
 
 /** A message that does not follow the protocol; the text says what is wrong. */
@@ -200,6 +225,29 @@ function parseNode(v: unknown): NodeConfig {
   return node;
 }
 
+const JWKS_STATES: ReadonlySet<unknown> = new Set(['fetching', 'ready', 'failed']);
+
+function count(o: Obj, key: string, at: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new ProtocolError(`${at}.${key} must be a non-negative integer`);
+  return v;
+}
+
+function parseJwksState(v: unknown, at: string): JwksFetchState {
+  if (!isObj(v)) throw new ProtocolError(`${at} must be an object`);
+  if (!JWKS_STATES.has(v.state)) throw new ProtocolError(`${at}.state must be fetching, ready or failed`);
+  if (typeof v.error !== 'string') throw new ProtocolError(`${at}.error must be a string`);
+  return {
+    uri: str(v, 'uri', at),
+    state: v.state as JwksFetchState['state'],
+    keys: count(v, 'keys', at),
+    fetchedAt: count(v, 'fetchedAt', at),
+    error: v.error.slice(0, 1000),
+    failures: count(v, 'failures', at),
+    nextFetchAt: count(v, 'nextFetchAt', at),
+  };
+}
+
 /** Parses and checks one line from a proxy. Throws `ProtocolError` naming the problem. */
 export function parseProxyMessage(line: string): ProxyMessage {
   let v: unknown;
@@ -238,6 +286,11 @@ export function parseProxyMessage(line: string): ProxyMessage {
       const csr: CsrMessage = { type: 'csr', requestId: str(v, 'requestId', 'csr'), csr: str(v, 'csr', 'csr') };
       if (v.credential !== undefined) csr.credential = str(v, 'credential', 'csr');
       return csr;
+    }
+    case 'status': {
+      const jwks = v.jwks;
+      if (!Array.isArray(jwks) || jwks.length > MAX_STATUS_JWKS) throw new ProtocolError(`status.jwks must be a list of at most ${MAX_STATUS_JWKS} key set states`);
+      return { type: 'status', jwks: jwks.map((j, i) => parseJwksState(j, `status.jwks[${i}]`)) };
     }
     default:
       throw new ProtocolError(`unknown message type ${JSON.stringify(v.type)}`);

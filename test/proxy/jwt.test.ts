@@ -17,6 +17,13 @@ import { cluster, echo, forward, httpListener, request, routeConfig, snapshot, s
 import type { Backend, Echo, TestProxy } from './helpers.js';
 import type { AuthorizationConfig, JwtRuleConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { fetchStates } from '../../src/proxy/filters/jwt/key-sets.js';
+
+/** Waits for a key set's fetch to end as `done` says (a safety limit only). */
+async function eventuallyState(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 25));
+  assert.ok(done(), 'the fetch state never got there');
+}
 
 const ISSUER = 'testing@secure.istio.io';
 const PRINCIPAL = `${ISSUER}/${ISSUER}`;
@@ -26,6 +33,8 @@ describe('JWT validation with Istio\'s samples', { skip: skipWithoutIstioSamples
   let jwksServer: http.Server;
   let jwksUrl: string;
   let jwksFetches = 0;
+  /** What the key-set server answers: the set, an error status, or a body that is no key set. */
+  let jwksAnswer: 'set' | 500 | 'not-a-set' = 'set';
   let proxy: TestProxy;
   let jwks: string;
   let demo: string;
@@ -68,7 +77,8 @@ describe('JWT validation with Istio\'s samples', { skip: skipWithoutIstioSamples
     app = await startBackend(echo('httpbin'));
     jwksServer = http.createServer((_req, res) => {
       jwksFetches++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
+      if (jwksAnswer === 500) res.writeHead(500).end('down');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(jwksAnswer === 'set' ? jwks : '{"issuer": "not a key set"}');
     });
     jwksServer.listen(0, '127.0.0.1');
     await once(jwksServer, 'listening');
@@ -127,6 +137,57 @@ describe('JWT validation with Istio\'s samples', { skip: skipWithoutIstioSamples
     assert.equal(r.status, 401);
     assert.equal(r.body, 'Jwks remote fetch is failed');
     assert.equal((await get('/headers')).status, 200);
+  });
+
+  test('the fetch state of each jwksUri: keys and when fetched, the error and the next try, only for URIs in force', async () => {
+    jwksAnswer = 'set';
+    await apply({ jwks: undefined, jwksUri: jwksUrl });
+    assert.equal((await get('/headers', demo)).status, 200);
+    const before = Date.now();
+    let [state] = fetchStates(proxy.proxy);
+    assert.equal(state.uri, jwksUrl);
+    assert.equal(state.state, 'ready');
+    assert.equal(state.keys, 1);
+    assert.equal(state.error, '');
+    assert.ok(state.fetchedAt > 0 && state.fetchedAt <= before, 'when the set arrived');
+    assert.ok(state.nextFetchAt > before, 'the refresh is planned');
+
+    // A refresh that fails (an unknown kid asks for one) keeps the set in use and says why.
+    jwksAnswer = 500;
+    const otherKid = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'rotated' }).setIssuer(ISSUER).setSubject('x').sign(key);
+    assert.equal((await get('/headers', otherKid)).status, 401);
+    await eventuallyState(() => fetchStates(proxy.proxy)[0]?.error === 'HTTP 500');
+    [state] = fetchStates(proxy.proxy);
+    assert.equal(state.state, 'ready');
+    assert.equal(state.keys, 1);
+    assert.equal(state.failures, 1);
+    assert.equal((await get('/headers', demo)).status, 200, 'the keys fetched before still verify');
+
+    // Another URI in force, where nothing listens: the first is no longer fetched nor reported.
+    const closed = http.createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const nothing = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/jwks.json`;
+    closed.close();
+    await once(closed, 'close');
+    await apply({ jwks: undefined, jwksUri: nothing, timeoutMs: 500 });
+    assert.equal((await get('/headers', demo)).body, 'Jwks remote fetch is failed');
+    const states = fetchStates(proxy.proxy);
+    assert.deepEqual(states.map((s) => s.uri), [nothing]);
+    assert.equal(states[0].state, 'failed');
+    assert.equal(states[0].keys, 0);
+    assert.match(states[0].error, /ECONNREFUSED/);
+    assert.ok(states[0].nextFetchAt > 0, 'a retry is planned');
+
+    // A body that is no key set is a failed fetch, named.
+    jwksAnswer = 'not-a-set';
+    const notASet = `${jwksUrl}?v=not-a-set`;
+    await apply({ jwks: undefined, jwksUri: notASet });
+    assert.equal((await get('/headers', demo)).body, 'Jwks remote fetch is failed');
+    assert.equal(fetchStates(proxy.proxy)[0]?.error, 'not a JSON Web Key Set (no "keys" list)');
+    jwksAnswer = 'set';
+    await apply({});
+    assert.deepEqual(fetchStates(proxy.proxy), [], 'inline keys fetch nothing');
   });
 
   test('claims to headers, the payload to a header, the original token forwarded when asked', async () => {

@@ -10,7 +10,8 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { colorEnabled, paint } from '../../config/format.js';
 import { parseOutputFormat } from '../file-args.js';
-import type { AnalysisMessage, Level } from '../../analyze/index.js';
+import type { AnalysisMessage, Level, ProxyJwksReport } from '../../analyze/index.js';
+import type { ProxyStatusReport } from '../../controlplane/push/status-handler.js';
 import type { Resource } from '../../api/types.js';
 import type { LeftOutReport } from '../../analyze/left-out.js';
 import { STATE_DIR_HELP } from '../state-dir-option.js';
@@ -91,7 +92,7 @@ export function register(program: Command): void {
         throw new InvalidArgumentError(`no input: no skiffd runs on ${resolveStateDir(opts.stateDir)} and it holds no config; start one with \`skiff up\`, or pass files with -f FILE|DIR`);
       }
       const { analyzeLive } = await import('../../analyze/live.js');
-      const messages = analyzeLive(live ?? [], loaded, scope);
+      const messages = analyzeLive(live ?? [], loaded, { ...scope, live: { jwks: await liveJwks(opts.stateDir) } });
       messages.push(...(await liveLeftOut(opts.stateDir)));
       process.exitCode = await report(messages, format === 'json', opts);
     });
@@ -105,6 +106,19 @@ async function liveLeftOut(stateDir: string | undefined): Promise<AnalysisMessag
   if (live === undefined) return [];
   const status = (await apiRequest(live, 'GET', '/api/v1/status').catch(() => undefined)) as { leftOut?: LeftOutReport[] } | undefined;
   return leftOutMessages(status?.leftOut ?? []);
+}
+
+/** What the running skiffd's proxies report of the JWKS they fetch (SKF0010); nothing when none runs. */
+async function liveJwks(stateDir: string | undefined): Promise<ProxyJwksReport[]> {
+  const { apiRequest, readSkiffdInfo } = await import('../skiffd-client.js');
+  const { PROXY_STATUS_PATH } = await import('../../controlplane/push/status-handler.js');
+  const { proxyName } = await import('../proxy-tables.js');
+  const live = await readSkiffdInfo(stateDir);
+  if (live === undefined) return [];
+  const report = (await apiRequest(live, 'GET', PROXY_STATUS_PATH).catch(() => undefined)) as ProxyStatusReport | undefined;
+  return (report?.proxies ?? []).flatMap((p) =>
+    (p.jwks ?? []).map((j) => ({ proxy: proxyName(p), uri: j.uri, state: j.state, error: j.error, failures: j.failures, keys: j.keys })),
+  );
 }
 
 /** Every resource of the live mesh; undefined when no skiffd runs and the state directory holds no config. */

@@ -1,7 +1,7 @@
 /**
  * `skiff proxy-status [-o json]`: every proxy connected to skiffd with its workload, the snapshot
  * version it runs and whether it is SYNCED, STALE or NACKED (like istioctl proxy-status), plus its
- * admin and metrics URLs.
+ * admin and metrics URLs, and the fetch state of the JWKS its RequestAuthentication rules fetch.
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
@@ -29,7 +29,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nSYNCED: the proxy acknowledged the last snapshot sent. STALE: a snapshot is on its way or unanswered.' +
-        '\nNACKED: the proxy refused the last snapshot (the reason is printed) and serves the one in VERSION.',
+        '\nNACKED: the proxy refused the last snapshot (the reason is printed) and serves the one in VERSION.' +
+        '\nJWKS (shown when a proxy fetches key sets for RequestAuthentications): its key sets by fetch state; each one it cannot fetch is printed with the error.',
     )
     .action(async (opts: ProxyStatusOptions) => {
       const { apiGet } = await import('../skiffd-client.js');

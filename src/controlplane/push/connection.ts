@@ -3,7 +3,7 @@
  * was acknowledged or refused, and the write state that lets a busy stream skip to the latest.
  */
 import type { ServerHttp2Stream } from 'node:http2';
-import type { NodeConfig } from '../../snapshot/index.js';
+import type { JwksFetchState, NodeConfig } from '../../snapshot/index.js';
 import type { EncodedSnapshot } from './encode.js';
 import { encodeLine } from '../../snapshot/index.js';
 import type { ConnectedProxy, NackRecord, ProxyStatus, SyncState } from './types.js';
@@ -42,6 +42,8 @@ export class ProxyConnection {
   closed = false;
   /** Why the stream is being closed, when skiffd closes it; reported on disconnect. */
   closeReason: string | null = null;
+  /** The JWKS fetch states the proxy last reported on this stream. */
+  jwks: JwksFetchState[] = [];
   readonly openedAt = Date.now();
 
   constructor(readonly stream: ServerHttp2Stream) {}
@@ -92,6 +94,7 @@ export class ProxyConnection {
     if (this.error !== null) out.error = this.error;
     if (p.adminUrl !== undefined) out.adminUrl = p.adminUrl;
     if (p.metricsUrl !== undefined) out.metricsUrl = p.metricsUrl;
+    if (this.jwks.length > 0) out.jwks = this.jwks;
     return out;
   }
 }

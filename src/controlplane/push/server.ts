@@ -14,7 +14,7 @@ import { Debouncer } from './debounce.js';
 import { SessionKeepalive } from './keepalive.js';
 import { deltaLine, encodeSnapshot, snapshotChunks } from './encode.js';
 import { CONTENT_TYPE, DELTA_FEATURE, LineSplitter, NO_CA_REASON, ProtocolError, STREAM_PATH, encodeLine, parseProxyMessage } from '../../snapshot/index.js';
-import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, HelloMessage, ProxyMessage } from '../../snapshot/index.js';
+import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, HelloMessage, JwksFetchState, ProxyMessage } from '../../snapshot/index.js';
 import type { ConnectedProxy, ProxyStatus, PushCounters, PushLogger, PushServerEvents, PushServerOptions } from './types.js';
 
 /** Proxies send only small messages; a longer line is a broken or hostile peer. */
@@ -200,6 +200,10 @@ export class PushServer extends EventEmitter<PushServerEvents> {
       void this.answerCsr(conn, proxy, msg);
       return;
     }
+    if (msg.type === 'status') {
+      this.onStatus(conn, proxy, msg.jwks);
+      return;
+    }
     if (msg.type === 'ack') {
       conn.acked = { version: msg.version, nonce: msg.nonce };
       this.counters.acks++;
@@ -236,6 +240,15 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     this.log.info(`push: ${proxy.id} connected`);
     this.emit('connect', proxy);
     void this.send(conn);
+  }
+
+  /** Keeps what the proxy reports of its JWKS fetches; a key set that turns failed is logged once. */
+  private onStatus(conn: ProxyConnection, proxy: ConnectedProxy, jwks: JwksFetchState[]): void {
+    const failedBefore = new Set(conn.jwks.filter((j) => j.state === 'failed').map((j) => j.uri));
+    for (const j of jwks) {
+      if (j.state === 'failed' && !failedBefore.has(j.uri)) this.log.warn(`push: ${proxy.id} cannot fetch the JWKS ${j.uri}: ${j.error}`);
+    }
+    conn.jwks = jwks;
   }
 
   /** Signs the proxy's certificate request through `opts.certificates`, answering on its stream. */

@@ -2,7 +2,7 @@
  * The push server's public vocabulary: who is connected, what was sent and acknowledged, and
  * the options and events of `createPushServer`.
  */
-import type { NodeConfig, ProxySnapshot, NackError } from '../../snapshot/index.js';
+import type { JwksFetchState, NodeConfig, ProxySnapshot, NackError } from '../../snapshot/index.js';
 
 /** A proxy holding a stream to skiffd, as its hello described it. */
 export interface ConnectedProxy {
@@ -45,6 +45,8 @@ export interface ProxyStatus {
   error?: string;
   adminUrl?: string;
   metricsUrl?: string;
+  /** The fetch state of each JWKS the proxy's RequestAuthentication rules fetch, as it last reported it. */
+  jwks?: JwksFetchState[];
 }
 
 export interface PushLogger {

@@ -250,6 +250,48 @@ describe('push server', () => {
     assert.deepEqual(events, ['connect a.default', 'connect a.default', 'disconnect a.default (stream closed)', 'disconnect a.default (stream closed)']);
   });
 
+  test("a proxy's JWKS fetch states are shown in its status, again after it reconnects; a malformed report is refused", async () => {
+    const world: World = { config: 1, calls: 0 };
+    const warnings: string[] = [];
+    const server = await start(world, { logger: { info: () => {}, warn: (m) => warnings.push(m) } });
+    const a = await proxy(server, 'a.default');
+    await a.waitFor(applied(a, 'config-1'), 'the first snapshot');
+    assert.equal(server.status()[0].jwks, undefined, 'nothing reported, nothing shown');
+    const failed = { uri: 'https://keys.example/jwks.json', state: 'failed' as const, keys: 0, fetchedAt: 0, error: 'HTTP 404', failures: 3, nextFetchAt: Date.now() + 4000 };
+    a.client.reportStatus([failed]);
+    await until(() => server.status()[0]?.jwks?.[0]?.error === 'HTTP 404', 'the reported state');
+    assert.deepEqual(server.status()[0].jwks, [failed]);
+    assert.deepEqual(warnings.filter((w) => w.includes('JWKS')), ['push: a.default cannot fetch the JWKS https://keys.example/jwks.json: HTTP 404']);
+    const ready = { ...failed, state: 'ready' as const, keys: 2, fetchedAt: Date.now(), error: '', failures: 0 };
+    a.client.reportStatus([ready]);
+    await until(() => server.status()[0]?.jwks?.[0]?.state === 'ready', 'the next report replacing it');
+    // A new stream starts with nothing known; the client reports its last state again on it.
+    const port = Number(new URL(server.url!).port);
+    await server.close();
+    open.servers.splice(open.servers.indexOf(server), 1);
+    const again = createPushServer({ snapshotFor: (p) => snapshotOf(world, p) });
+    open.servers.push(again);
+    await again.listen(port);
+    await until(() => again.status()[0]?.jwks?.[0]?.keys === 2, 'the state on the new stream');
+
+    const session = http2.connect(again.url!);
+    session.on('error', () => {});
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        const req = session.request({ ':method': 'POST', ':path': '/skiff.v1/stream' }, { endStream: false });
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (d: string) => (body += d));
+        req.on('end', () => resolve(body));
+        req.on('error', reject);
+        req.write('{"type":"hello","node":{"id":"b.default","kind":"sidecar"}}\n{"type":"status","jwks":[{"uri":"x","state":"broken"}]}\n');
+      });
+      assert.match(text, /status\.jwks\[0\]\.state must be fetching, ready or failed/);
+    } finally {
+      session.destroy();
+    }
+  });
+
   test('bad streams are refused with a reason: a bad hello, no hello in time, another path', async () => {
     const world: World = { config: 1, calls: 0 };
     const server = await start(world, { helloTimeoutMs: 100 });
