@@ -46,6 +46,29 @@ describe('literalPrefix', () => {
   });
 });
 
+describe('literalPrefix: a `|` counts only outside classes, groups and escapes', () => {
+  // A `|` wrongly taken as top-level only drops the prefilter (''); one wrongly taken as nested
+  // keeps a prefix some matches do not start with, and RE2 would never see those values.
+  const cases: [string, string][] = [
+    ['/a\\|b', '/a|b'],
+    ['/x[a|]', '/x'],
+    ['/x[^]|]', '/x'],
+    ['/x[]|]', '/x'],
+    ['/x[\\]|]', '/x'],
+    ['/x(a)|b', ''],
+    ['/x(a)(b)|c', ''],
+    ['/x((a)|b)', '/x'],
+  ];
+  for (const [src, want] of cases) test(`${src} → ${JSON.stringify(want)}`, () => assert.equal(literalPrefix(src), want));
+
+  test('a top-level alternative after a group still matches through the compiled test', () => {
+    const matches = compileRegexTest('/x(a)|/y', 'test');
+    assert.equal(matches('/y'), true);
+    assert.equal(matches('/xa'), true);
+    assert.equal(matches('/x'), false);
+  });
+});
+
 describe('findQueryParam', () => {
   const cases: [string, string, string | undefined][] = [
     ['/p?a=1&b=2', 'b', '2'],
