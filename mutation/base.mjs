@@ -1,16 +1,17 @@
 // Shared Stryker settings for `npm run mutate`: each module config names the source it mutates and the
 // compiled test files that exercise it, fastest and most direct first. Tests run from dist/: Stryker
-// instruments the TypeScript in its sandbox, mutation/build.mjs compiles those test files and what they
-// import, and mutation/together.mjs runs them all in one node process per mutant (as TAP, stopping at
-// the first failing test). Stryker sees that process as one test, so a mutant no test reaches is still
-// reported as not covered, and one that is reached runs the module's tests until one fails.
+// instruments the TypeScript in its sandbox and mutation/build.mjs compiles those test files and what
+// they import. Each test file runs as its own node process, so "perTest" coverage means per test file:
+// a mutant runs only the listed files that reach it, in the order listed, and stops at the first
+// failing test. Per file, too, the incremental report keeps a result until the mutant or a test file
+// that reaches it changes, so adding a test file re-runs only the mutants it reaches.
 export function moduleConfig(name, mutate, testFiles) {
   return {
     packageManager: 'npm',
     testRunner: 'tap',
     tap: {
-      testFiles: ['mutation/together.mjs'],
-      nodeArgs: ['--enable-source-maps', '--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}', ...testFiles],
+      testFiles,
+      nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
       forceBail: true,
     },
     buildCommand: `node mutation/build.mjs ${testFiles.join(' ')}`,

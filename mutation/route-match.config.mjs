@@ -7,12 +7,12 @@ export default moduleConfig(
   'route-match',
   ['src/proxy/http/route/*.ts', '!src/proxy/http/route/index.ts', 'src/proxy/match/*.ts'],
   [
-    'dist/test/proxy/route/retry.test.js',
+    'dist/test/proxy/route/edges.test.js',
+    'dist/test/proxy/route/matchers.test.js',
     'dist/test/proxy/route/select.test.js',
     'dist/test/proxy/route/destinations.test.js',
-    'dist/test/proxy/route/matchers.test.js',
-    'dist/test/proxy/route/edges.test.js',
     'dist/test/proxy/route/rewrite-redirect.test.js',
+    'dist/test/proxy/route/retry.test.js',
     'dist/test/proxy/route/errors.test.js',
   ],
 );
