@@ -205,6 +205,58 @@ describe('HTTP/1.1 message writer', () => {
     p.close();
   });
 
+  test('a head with latin1 bytes leaves byte for byte on every path', async () => {
+    // obs-text in a header value is one byte per character on the wire, never UTF-8.
+    const head = 'HTTP/1.1 200 OK\r\nx-note: caf\u00e9\r\n\r\n';
+    const large = Buffer.alloc(LARGE, 0x64);
+    const latin1 = (text: string): Buffer => Buffer.from(text, 'latin1');
+    const p = await pair();
+    p.writer.holdHead(head, false);
+    p.writer.data(Buffer.from('x'), false);
+    p.writer.end(null);
+    p.writer.holdHead(head, true);
+    p.writer.data(Buffer.from('y'), false);
+    p.writer.end(null);
+    p.writer.holdHead(head, true);
+    p.writer.data(large, false);
+    p.writer.end(null);
+    p.writer.holdHead(head, true);
+    p.writer.end(null);
+    p.writer.writeHead(head);
+    p.writer.writeHead(latin1(head));
+    const want = bytes(
+      latin1(head), 'x',
+      latin1(head), '1\r\ny\r\n0\r\n\r\n',
+      latin1(head), `${LARGE.toString(16)}\r\n`, large, '\r\n0\r\n\r\n',
+      latin1(head), '0\r\n\r\n',
+      latin1(head),
+      latin1(head),
+    );
+    assert.deepEqual(await p.waitFor(want.length), want);
+    p.close();
+  });
+
+  test('a held head ended without a body leaves', async () => {
+    const p = await pair();
+    p.writer.holdHead(HEAD, false);
+    p.writer.end(null);
+    assert.deepEqual(await p.waitFor(HEAD.length), bytes(HEAD));
+    p.close();
+  });
+
+  test('a head held after an earlier one was sent at once still leaves on its own', async () => {
+    const p = await pair();
+    p.writer.holdHead(HEAD, false);
+    p.writer.writeHead('HTTP/1.1 204 No Content\r\n\r\n');
+    const first = bytes(HEAD, 'HTTP/1.1 204 No Content\r\n\r\n');
+    assert.deepEqual(await p.waitFor(first.length), first);
+    p.writer.holdHead('HTTP/1.1 304 Not Modified\r\n\r\n', false);
+    const want = bytes(first, 'HTTP/1.1 304 Not Modified\r\n\r\n');
+    assert.deepEqual(await p.waitFor(want.length), want);
+    assert.equal(p.writer.bufferedBytes, 0, 'everything sent was taken by the kernel');
+    p.close();
+  });
+
   test('a write batch flushes the heads held inside it when it ends', async () => {
     // A head held inside a batch waits for the batch, not for the end of the tick: if the batch's
     // end did not send it, it would never leave.
@@ -218,6 +270,12 @@ describe('HTTP/1.1 message writer', () => {
     endWriteBatch();
     assert.deepEqual(await a.waitFor(HEAD.length), bytes(HEAD));
     assert.deepEqual(await b.waitFor(26), bytes('HTTP/1.1 404 Not Found\r\n\r\n'));
+    // A later batch starts empty and flushes what it holds in the same way.
+    beginWriteBatch();
+    a.writer.holdHead('HTTP/1.1 204 No Content\r\n\r\n', false);
+    endWriteBatch();
+    const want = bytes(HEAD, 'HTTP/1.1 204 No Content\r\n\r\n');
+    assert.deepEqual(await a.waitFor(want.length), want);
     a.close();
     b.close();
   });
