@@ -3,8 +3,8 @@
 // instruments the TypeScript in its sandbox and mutation/build.mjs compiles those test files and what
 // they import. Each test file runs as its own node process, so "perTest" coverage means per test file:
 // a mutant runs only the listed files that reach it, in the order listed, and stops at the first
-// failing test. Per file, too, the incremental report keeps a result until the mutant or a test file
-// that reaches it changes, so adding a test file re-runs only the mutants it reaches.
+// failing test. After tests are added, mutation/recheck.mjs re-runs only the mutants a complete run
+// left alive.
 export function moduleConfig(name, mutate, testFiles) {
   return {
     packageManager: 'npm',
@@ -29,8 +29,8 @@ export function moduleConfig(name, mutate, testFiles) {
     thresholds: { high: 90, low: 80, break: null },
     tempDirName: `.stryker-tmp/${name}`,
     cleanTempDir: true,
-    // Results are kept per module so a later run tests only the mutants whose code or tests changed.
-    incremental: true,
-    incrementalFile: `reports/mutation/${name}.incremental.json`,
+    // No incremental file: the TAP runner's report holds no test-file sources, so Stryker counts every
+    // test file as changed and reuses nothing (mutation/recheck.mjs does that job).
+    incremental: false,
   };
 }
