@@ -39,6 +39,8 @@ const config = {
   mutate,
   ...(testFiles.length > 0 ? { tap: { ...base.tap, testFiles }, buildCommand: `node mutation/build.mjs ${testFiles.join(' ')}` } : {}),
   incremental: false,
+  // Static mutants too: few, they only cost the given test files, and an old report may hold them.
+  ignoreStatic: false,
   jsonReporter: { fileName: `reports/mutation/${name}.recheck.json` },
   tempDirName: `.stryker-tmp/${name}-recheck`,
 };

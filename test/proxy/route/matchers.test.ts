@@ -69,6 +69,22 @@ describe('literalPrefix: a `|` counts only outside classes, groups and escapes',
   });
 });
 
+describe('literalPrefix: a metacharacter ends the literal prefix', () => {
+  // Taken as a literal, `.` or `$` would keep a prefix that the values RE2 matches do not start with.
+  const table: [string, string, string][] = [
+    ['/a.b', '/a', '/axb'],
+    ['/a$', '/a', '/a'],
+    ['/a+', '/a', '/aaa'],
+    ['/a(b)', '/a', '/ab'],
+  ];
+  for (const [src, prefix, value] of table) {
+    test(`${src} → ${JSON.stringify(prefix)}, and matches ${value}`, () => {
+      assert.equal(literalPrefix(src), prefix);
+      assert.equal(compileRegexTest(src, 'test')(value), true);
+    });
+  }
+});
+
 describe('findQueryParam', () => {
   const cases: [string, string, string | undefined][] = [
     ['/p?a=1&b=2', 'b', '2'],
