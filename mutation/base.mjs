@@ -29,8 +29,8 @@ export function moduleConfig(name, mutate, testFiles) {
     thresholds: { high: 90, low: 80, break: null },
     tempDirName: `.stryker-tmp/${name}`,
     cleanTempDir: true,
-    // No incremental file: the TAP runner's report holds no test-file sources, so Stryker counts every
-    // test file as changed and reuses nothing (mutation/recheck.mjs does that job).
+    // No incremental file: with the TAP runner, re-runs reused no result (every test file counted as
+    // changed, even one left as it was); mutation/recheck.mjs does that job.
     incremental: false,
   };
 }
