@@ -46,6 +46,45 @@ describe('literalPrefix', () => {
   });
 });
 
+describe('literalPrefix: a `|` counts only outside classes, groups and escapes', () => {
+  // A `|` wrongly taken as top-level only drops the prefilter (''); one wrongly taken as nested
+  // keeps a prefix some matches do not start with, and RE2 would never see those values.
+  const cases: [string, string][] = [
+    ['/a\\|b', '/a|b'],
+    ['/x[a|]', '/x'],
+    ['/x[^]|]', '/x'],
+    ['/x[]|]', '/x'],
+    ['/x[\\]|]', '/x'],
+    ['/x(a)|b', ''],
+    ['/x(a)(b)|c', ''],
+    ['/x((a)|b)', '/x'],
+  ];
+  for (const [src, want] of cases) test(`${src} → ${JSON.stringify(want)}`, () => assert.equal(literalPrefix(src), want));
+
+  test('a top-level alternative after a group still matches through the compiled test', () => {
+    const matches = compileRegexTest('/x(a)|/y', 'test');
+    assert.equal(matches('/y'), true);
+    assert.equal(matches('/xa'), true);
+    assert.equal(matches('/x'), false);
+  });
+});
+
+describe('literalPrefix: a metacharacter ends the literal prefix', () => {
+  // Taken as a literal, `.` or `$` would keep a prefix that the values RE2 matches do not start with.
+  const table: [string, string, string][] = [
+    ['/a.b', '/a', '/axb'],
+    ['/a$', '/a', '/a'],
+    ['/a+', '/a', '/aaa'],
+    ['/a(b)', '/a', '/ab'],
+  ];
+  for (const [src, prefix, value] of table) {
+    test(`${src} → ${JSON.stringify(prefix)}, and matches ${value}`, () => {
+      assert.equal(literalPrefix(src), prefix);
+      assert.equal(compileRegexTest(src, 'test')(value), true);
+    });
+  }
+});
+
 describe('findQueryParam', () => {
   const cases: [string, string, string | undefined][] = [
     ['/p?a=1&b=2', 'b', '2'],

@@ -1,0 +1,14 @@
+import { moduleConfig } from './base.mjs';
+
+// The upstream HTTP/1.1 client and pool and the HTTP/2 session pool. They have no in-process
+// callers but a proxy, so their tests start an in-process proxy against real backends.
+export default moduleConfig(
+  'upstream-pools',
+  ['src/proxy/upstream/http1-client.ts', 'src/proxy/upstream/pool-http1.ts', 'src/proxy/upstream/pool-http2.ts'],
+  [
+    'dist/test/proxy/upstream-responses.test.js',
+    'dist/test/proxy/http2/client-session.test.js',
+    'dist/test/proxy/http1-codec.test.js',
+    'dist/test/proxy/resilience.test.js',
+  ],
+);
