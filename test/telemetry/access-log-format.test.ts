@@ -2,7 +2,7 @@
  * Custom access-log formats: Envoy format strings and labels maps parsed (errors named with their
  * position), compiled, and written for finished requests — every operator Skiff prints, absent
  * values as `-` (text) or `null` (JSON), `%%`, `:N` truncation, `REQ(X?Y)` alternatives, strftime
- * start times, and the TLS facts read from a real TLS connection.
+ * start times, the TLS facts read from a real TLS connection, and custom formats on real proxies.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +21,10 @@ import { ResponseFlag } from '../../src/telemetry/response-flags.js';
 import { HeaderList } from '../../src/proxy/http/headers.js';
 import { SocketTlsFacts } from '../../src/proxy/tls/tls-facts.js';
 import { authority, spiffe } from '../helpers/test-pki.js';
+import { get, tcpRoundTrip } from './helpers.js';
+import { REVIEWS, startMesh, TCP_ECHO } from './mesh.js';
+import type { Mesh } from './mesh.js';
+import { eventually } from '../proxy/helpers.js';
 import type { Leaf } from '../helpers/test-pki.js';
 
 /** A finished HTTP request with every field a format can print. */
@@ -325,5 +329,51 @@ describe('TLS facts of a real connection', () => {
     rec.downstreamTls = await serverFacts;
     assert.equal(text('%DOWNSTREAM_PEER_DNS_SAN%', rec), 'sleep.default');
     assert.deepEqual(JSON.parse(compileJsonFormat({ peer: '%DOWNSTREAM_PEER_URI_SAN%' }).line(rec, null)), { peer: spiffe('default', 'sleep') });
+  });
+});
+
+describe('custom formats on real proxies', () => {
+  let mesh: Mesh;
+
+  before(async () => {
+    mesh = await startMesh({
+      clientTelemetry: { accessLog: { text: 'probe=%REQ(X-PROBE)% code=%RESPONSE_CODE% answer=%RESP(X-ANSWER)% cluster=%UPSTREAM_CLUSTER% sni=%REQUESTED_SERVER_NAME% conn=%CONNECTION_ID%' } },
+      serverTelemetry: { accessLog: { labels: { probe: '%REQ(X-PROBE)%', code: '%RESPONSE_CODE%', peer: '%DOWNSTREAM_PEER_URI_SAN%', bytes: '%BYTES_RECEIVED%' } } },
+      app: (_req, res) => {
+        res.writeHead(200, { 'x-answer': 'forty-two' });
+        res.end('ok');
+      },
+    });
+  });
+
+  after(async () => {
+    await mesh?.close();
+  });
+
+  test('the client prints its format string (a newline added), headers as forwarded and answered', async () => {
+    assert.equal((await get(mesh.client.port('outbound-http'), '/', { host: 'reviews:9080', 'x-probe': 'custom-1' })).status, 200);
+    await eventually(() => mesh.client.log.lines.some((l) => l.startsWith('probe=custom-1 ')), 5000, 'the client line');
+    const line = mesh.client.log.lines.find((l) => l.startsWith('probe=custom-1 '));
+    assert.match(line ?? '', new RegExp(`^probe=custom-1 code=200 answer=forty-two cluster=${REVIEWS.replaceAll('|', '\\|')} sni=- conn=\\d+$`));
+  });
+
+  test('the server prints JSON lines with typed values', async () => {
+    await eventually(() => mesh.server.log.lines.some((l) => l.includes('"custom-1"')), 5000, 'the server line');
+    const line = mesh.server.log.lines.find((l) => l.includes('"custom-1"'));
+    assert.deepEqual(JSON.parse(line ?? ''), { probe: 'custom-1', code: 200, peer: null, bytes: 0 });
+  });
+
+  test('TCP connections print the HTTP fields as -', async () => {
+    const before = mesh.client.log.lines.length;
+    assert.equal(await tcpRoundTrip(mesh.client.port('outbound-tcp'), 'hello tcp'), 'hello tcp');
+    await eventually(() => mesh.client.log.lines.slice(before).some((l) => l.includes(TCP_ECHO)), 5000, 'the TCP line');
+    assert.match(mesh.client.log.lines.slice(before).find((l) => l.includes(TCP_ECHO)) ?? '', /^probe=- code=0 answer=- cluster=\S+ sni=- conn=\d+$/);
+  });
+
+  test('a snapshot without the custom format brings the default format back', async () => {
+    await mesh.client.proxy.applySnapshot({ ...mesh.clientSnapshot, version: 'client-2', telemetry: { accessLog: { enabled: true } } });
+    assert.equal((await get(mesh.client.port('outbound-http'), '/', { host: 'reviews:9080', 'x-request-id': 'default-again' })).status, 200);
+    await eventually(() => mesh.client.log.lines.some((l) => l.includes('"default-again"')), 5000, 'the default line');
+    assert.match(mesh.client.log.lines.find((l) => l.includes('"default-again"')) ?? '', /^\[\S+\] "GET \/ HTTP\/1\.1" 200 /);
   });
 });
