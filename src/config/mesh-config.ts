@@ -9,6 +9,8 @@
 import { LineCounter } from 'yaml';
 import { checkMeshConfig, EXTENSION_PROVIDER_KINDS } from '../api/mesh-config.js';
 import type { ExtensionProvider, ExtensionProviderKind, MeshConfig } from '../api/mesh-config.js';
+import { FormatStringError, JsonFormatError, checkJsonFormat, parseFormatString } from '../api/access-log-format.js';
+import type { JsonFormatValue } from '../api/access-log-format.js';
 import { formatPath } from '../api/types.js';
 import type { Issue, Resource } from '../api/types.js';
 import { checkInputLimits } from './input-limits.js';
@@ -78,13 +80,73 @@ export function parseMeshConfig(text: string): ParsedMeshConfig {
     return { issues: [{ severity: 'error', path: [], message: `the mesh config must be a mapping of MeshConfig fields (got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)})`, ...at(doc.range[0]) }] };
   }
   const checked = checkMeshConfig(value);
-  const found = checked.config === undefined ? checked.issues : [...checked.issues, ...supportIssues(checked.config)];
+  const found = checked.config === undefined ? checked.issues : [...checked.issues, ...formatIssues(checked.config), ...supportIssues(checked.config)];
   const issues = found.map((i): MeshConfigIssue => {
     // A warning is about a field being there (unknown, not acted on): point at its key; an error, at the value.
     const pos = positionOf(doc, lineCounter, doc.contents, i.path, { atKey: i.severity === 'warning' });
     return pos === undefined ? i : { ...i, line: pos.line, col: pos.col };
   });
-  return checked.config !== undefined ? { config: checked.config, issues } : { issues };
+  return checked.config !== undefined && !issues.some((i) => i.severity === 'error') ? { config: checked.config, issues } : { issues };
+}
+
+/** A custom access-log format: an Envoy format string, or a labels map for JSON lines. */
+export type AccessLogFormatSpec = { text: string } | { labels: Record<string, JsonFormatValue> };
+
+/**
+ * The format MeshConfig `accessLogFormat` gives the mesh-wide access log, by Istio's rules: with
+ * the TEXT encoding (the default) it is an Envoy format string; with `accessLogEncoding: JSON` it
+ * is a JSON object of keys to format strings (Istio's `{"status": "%RESPONSE_CODE%"}`). Null when
+ * unset or empty (Istio's default format); a string for what makes it unusable.
+ */
+export function meshAccessLogFormat(config: MeshConfig): AccessLogFormatSpec | null | string {
+  const format = config.accessLogFormat;
+  if (format === undefined || format === '') return null;
+  if (config.accessLogEncoding !== 'JSON') return formatTextError(format) ?? { text: format };
+  let labels: unknown;
+  try {
+    labels = JSON.parse(format);
+  } catch (e) {
+    return `with accessLogEncoding JSON, must be a JSON object of keys to format strings: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return 'with accessLogEncoding JSON, must be a JSON object of keys to format strings';
+  const typed = labels as Record<string, JsonFormatValue>;
+  return formatLabelsError(typed) ?? { labels: typed };
+}
+
+function formatTextError(format: string): string | null {
+  try {
+    parseFormatString(format);
+    return null;
+  } catch (e) {
+    if (e instanceof FormatStringError) return e.message;
+    throw e;
+  }
+}
+
+function formatLabelsError(labels: Record<string, JsonFormatValue>): string | null {
+  try {
+    checkJsonFormat(labels);
+    return null;
+  } catch (e) {
+    if (e instanceof JsonFormatError) return `key ${JSON.stringify(e.key)}: ${e.error.message}`;
+    throw e;
+  }
+}
+
+/** Errors for access-log formats the proxies could not print: unknown operators, malformed ones, bad JSON. */
+function formatIssues(config: MeshConfig): Issue[] {
+  const out: Issue[] = [];
+  const mesh = meshAccessLogFormat(config);
+  if (typeof mesh === 'string') out.push({ severity: 'error', path: ['accessLogFormat'], message: mesh });
+  (config.extensionProviders ?? []).forEach((p, i) => {
+    const format = p.envoyFileAccessLog?.logFormat;
+    const at = ['extensionProviders', i, 'envoyFileAccessLog', 'logFormat'];
+    const text = format?.text === undefined ? null : formatTextError(format.text);
+    if (text !== null) out.push({ severity: 'error', path: [...at, 'text'], message: text });
+    const labels = format?.labels === undefined ? null : formatLabelsError(format.labels as Record<string, JsonFormatValue>);
+    if (labels !== null) out.push({ severity: 'error', path: [...at, 'labels'], message: labels });
+  });
+  return out;
 }
 
 /** `mesh line 3: outboundTrafficPolicy.mode: must be one of ...`: a mesh finding as one line of text. */
@@ -103,6 +165,7 @@ export function describeMeshIssue(i: MeshConfigIssue): string {
 export const MESH_FIELDS_ACTED_ON: ReadonlySet<string> = new Set([
   'outboundTrafficPolicy',
   'accessLogFile',
+  'accessLogFormat',
   'accessLogEncoding',
   'enableTracing',
   'defaultConfig',
@@ -173,8 +236,9 @@ function supportIssues(config: MeshConfig): Issue[] {
     if ((kind === 'envoyExtAuthzHttp' || kind === 'envoyExtAuthzGrpc') && p[kind]?.includeRequestBodyInCheck !== undefined) {
       warn(['extensionProviders', i, kind, 'includeRequestBodyInCheck'], `${NOT_ACTED_ON}: the check is sent on the request's head, without its body`);
     }
-    if (kind === 'envoyFileAccessLog' && p.envoyFileAccessLog?.logFormat?.text !== undefined) {
-      warn(['extensionProviders', i, kind, 'logFormat', 'text'], 'a custom access log format is not supported: Skiff writes its text format');
+    const path = p.envoyFileAccessLog?.path;
+    if (path !== undefined && path !== '' && !STANDARD_STREAMS.has(path)) {
+      warn(['extensionProviders', i, 'envoyFileAccessLog', 'path'], `every proxy writes its access log to its own output (proxy.log); the path ${JSON.stringify(path)} is not used`);
     }
   });
   const defaults = config.defaultProviders ?? {};

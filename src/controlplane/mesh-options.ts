@@ -5,8 +5,9 @@
  * are those `src/config/mesh-config.ts` lists as acted on; it warns about every other one.
  */
 import type { MeshConfig } from '../api/mesh-config.js';
-import { namedProviders } from '../config/mesh-config.js';
-import type { MeshOptions, MeshTelemetry } from './translate/types.js';
+import { meshAccessLogFormat, namedProviders } from '../config/mesh-config.js';
+import { providerFormat, withFormat, withNewline } from './translate/access-logging.js';
+import type { MeshAccessLog, MeshOptions, MeshTelemetry } from './translate/types.js';
 
 /** The mesh options of `config` over `defaults` (the result shares no mutable parts with either). */
 export function meshOptionsFrom(config: MeshConfig, defaults: Partial<MeshOptions> = {}): Partial<MeshOptions> {
@@ -36,22 +37,29 @@ function telemetryFrom(config: MeshConfig, defaults: MeshTelemetry | undefined):
   if (config.enableTracing === false) out.sampling = 0;
 
   const accessLog = accessLogFrom(config);
-  if (accessLog !== undefined) out.accessLog = { ...out.accessLog, ...accessLog };
+  if (accessLog !== undefined) out.accessLog = { ...out.accessLog, ...accessLog.settings };
   if (config.accessLogEncoding !== undefined && out.accessLog !== undefined) out.accessLog.format = config.accessLogEncoding === 'JSON' ? 'json' : 'text';
+  // `accessLogFormat` is the format of the mesh's own log (Istio's built-in `envoy` provider), not of a named provider's.
+  const custom = meshAccessLogFormat(config);
+  if (out.accessLog !== undefined && accessLog?.fromProvider !== true && custom !== null && typeof custom !== 'string') {
+    out.accessLog = withFormat(out.accessLog, 'text' in custom ? { format: 'text', text: withNewline(custom.text) } : { format: 'json', labels: custom.labels });
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
  * Whether the mesh config turns access logs on or off, and in which format: `accessLogFile`
  * (set and not empty: on; empty: off), else a default access-logging provider that writes a
- * file (Istio's `envoy`, or an `envoyFileAccessLog` provider: JSON when it gives `labels`).
+ * file (Istio's `envoy`, or an `envoyFileAccessLog` provider with its `logFormat`).
  */
-function accessLogFrom(config: MeshConfig): MeshTelemetry['accessLog'] | undefined {
-  if (config.accessLogFile !== undefined) return { enabled: config.accessLogFile !== '' };
+function accessLogFrom(config: MeshConfig): { settings: MeshAccessLog; fromProvider: boolean } | undefined {
+  if (config.accessLogFile !== undefined) return { settings: { enabled: config.accessLogFile !== '' }, fromProvider: false };
   const names = config.defaultProviders?.accessLogging;
   if (names === undefined) return undefined;
   const file = namedProviders(config, names).find((p) => p.kind === 'envoyFileAccessLog');
   if (file === undefined) return undefined;
-  const labels = file.provider?.envoyFileAccessLog?.logFormat?.labels;
-  return { enabled: true, ...(labels !== undefined ? { format: 'json' as const } : {}) };
+  if (file.provider === undefined) return { settings: { enabled: true }, fromProvider: false };
+  const format = providerFormat(file.provider);
+  // Istio's default text format is the proxy's default: left unset, so accessLogEncoding still applies to it.
+  return { settings: withFormat({ enabled: true }, format.text === undefined && format.labels === undefined && format.format === 'text' ? {} : format), fromProvider: true };
 }

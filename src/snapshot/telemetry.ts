@@ -3,6 +3,8 @@
  * derives them from mesh config and Telemetry resources) and its validation. How it combines with
  * the proxy's command-line defaults is `src/telemetry/config.ts`.
  */
+import { FormatStringError, JsonFormatError, checkJsonFormat, parseFormatString } from '../api/access-log-format.js';
+import type { JsonFormatValue } from '../api/access-log-format.js';
 
 export type AccessLogFormat = 'text' | 'json';
 
@@ -13,6 +15,13 @@ export interface TelemetryConfig {
     enabled?: boolean;
     /** `text`: Envoy's default format; `json`: Istio's `accessLogEncoding: JSON` keys. Default text. */
     format?: AccessLogFormat;
+    /**
+     * A custom Envoy format string (MeshConfig `accessLogFormat`, an `envoyFileAccessLog`
+     * provider's `logFormat.text`), ending in a newline as Istio hands it over; replaces the default text format.
+     */
+    text?: string;
+    /** A custom JSON format (`logFormat.labels`, or `accessLogFormat` with the JSON encoding): keys to format strings. */
+    labels?: Record<string, JsonFormatValue>;
   };
   tracing?: {
     /** Percentage of new traces sampled at the first proxy, 0..100 (Istio `sampling`). Default 1. */
@@ -76,6 +85,30 @@ export function checkUrl(v: unknown, at: string): string {
   return v;
 }
 
+/** Checks an Envoy format string: a string whose operators are all ones Skiff prints. */
+function checkFormatText(v: unknown, at: string): string {
+  if (typeof v !== 'string' || v === '') throw new TelemetryConfigError(at, `must be a format string, got ${describe(v)}`);
+  try {
+    parseFormatString(v);
+  } catch (e) {
+    if (e instanceof FormatStringError) throw new TelemetryConfigError(at, e.message);
+    throw e;
+  }
+  return v;
+}
+
+/** Checks a labels map: an object whose strings (nested too) are format strings. */
+function checkFormatLabels(v: unknown, at: string): Record<string, JsonFormatValue> {
+  const labels = obj(v, at) as Record<string, JsonFormatValue>;
+  try {
+    checkJsonFormat(labels);
+  } catch (e) {
+    if (e instanceof JsonFormatError) throw new TelemetryConfigError(`${at}.${e.key}`, e.error.message);
+    throw e;
+  }
+  return labels;
+}
+
 /** Validates the snapshot's `telemetry` section (as parsed from JSON); throws `TelemetryConfigError`. */
 export function checkTelemetryConfig(input: unknown): TelemetryConfig {
   const o = obj(input, 'telemetry');
@@ -83,7 +116,7 @@ export function checkTelemetryConfig(input: unknown): TelemetryConfig {
   const out: TelemetryConfig = {};
   if (o.accessLog !== undefined) {
     const a = obj(o.accessLog, 'telemetry.accessLog');
-    onlyKeys(a, 'telemetry.accessLog', ['enabled', 'format']);
+    onlyKeys(a, 'telemetry.accessLog', ['enabled', 'format', 'text', 'labels']);
     out.accessLog = {};
     if (a.enabled !== undefined) {
       if (typeof a.enabled !== 'boolean') throw new TelemetryConfigError('telemetry.accessLog.enabled', `must be true or false, got ${describe(a.enabled)}`);
@@ -93,6 +126,9 @@ export function checkTelemetryConfig(input: unknown): TelemetryConfig {
       if (a.format !== 'text' && a.format !== 'json') throw new TelemetryConfigError('telemetry.accessLog.format', `must be one of text, json, got ${describe(a.format)}`);
       out.accessLog.format = a.format;
     }
+    if (a.text !== undefined && a.labels !== undefined) throw new TelemetryConfigError('telemetry.accessLog', 'text and labels are exclusive (one format)');
+    if (a.text !== undefined) out.accessLog.text = checkFormatText(a.text, 'telemetry.accessLog.text');
+    if (a.labels !== undefined) out.accessLog.labels = checkFormatLabels(a.labels, 'telemetry.accessLog.labels');
   }
   if (o.tracing !== undefined) {
     const t = obj(o.tracing, 'telemetry.tracing');

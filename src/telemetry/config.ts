@@ -3,10 +3,14 @@
  * snapshot's `telemetry` section (`src/snapshot/telemetry.ts`).
  */
 import type { AccessLogFormat, TelemetryConfig } from '../snapshot/index.js';
+import type { JsonFormatValue } from '../api/access-log-format.js';
+
+/** A custom access-log format, as the snapshot gives it (text or labels); null for Istio's default. */
+export type CustomAccessLogFormat = { readonly text: string } | { readonly labels: Readonly<Record<string, JsonFormatValue>> } | null;
 
 /** The settings in force: command-line defaults overlaid with the snapshot's section. */
 export interface EffectiveTelemetry {
-  accessLog: { enabled: boolean; format: AccessLogFormat };
+  accessLog: { enabled: boolean; format: AccessLogFormat; custom: CustomAccessLogFormat };
   tracing: { sampling: number; zipkinUrl: string | null; otlpUrl: string | null; collectorUrl: string | null };
 }
 
@@ -36,7 +40,7 @@ export const DEFAULT_RUN_TELEMETRY: TelemetryRunOptions = Object.freeze({
 
 /** Istio's defaults: no access log, 1 % trace sampling, no trace endpoint. */
 export const DEFAULT_TELEMETRY: EffectiveTelemetry = Object.freeze({
-  accessLog: Object.freeze({ enabled: false, format: 'text' as const }),
+  accessLog: Object.freeze({ enabled: false, format: 'text' as const, custom: null }),
   tracing: Object.freeze({ sampling: 1, zipkinUrl: null, otlpUrl: null, collectorUrl: null }),
 });
 
@@ -48,6 +52,7 @@ export function effectiveTelemetry(defaults: EffectiveTelemetry, section: Teleme
     accessLog: {
       enabled: a === undefined ? defaults.accessLog.enabled : (a.enabled ?? true),
       format: a?.format ?? defaults.accessLog.format,
+      custom: a?.text !== undefined ? { text: a.text } : a?.labels !== undefined ? { labels: a.labels } : defaults.accessLog.custom,
     },
     tracing: {
       sampling: t?.sampling ?? defaults.tracing.sampling,

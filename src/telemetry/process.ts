@@ -26,7 +26,7 @@ export class ProxyProcessTelemetry {
     return new ProxyProcessTelemetry(
       new ProxyTelemetry({
         defaults: {
-          accessLog: { enabled: opts.accessLog, format: opts.accessLogFormat },
+          accessLog: { enabled: opts.accessLog, format: opts.accessLogFormat, custom: null },
           tracing: { sampling: opts.traceSampling, zipkinUrl: opts.zipkinUrl ?? null, otlpUrl: opts.otlpUrl ?? null, collectorUrl: null },
         },
       }),

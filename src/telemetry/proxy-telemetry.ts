@@ -7,9 +7,11 @@ import type { Writable } from 'node:stream';
 import type { ResolvedSnapshot } from '../snapshot/index.js';
 import type { ProxyTelemetryHooks, RequestRecord, RequestTelemetryState, TelemetryHeaders, TelemetryRequestHead } from './request-record.js';
 import { formatJsonLine, formatTextLine } from './access-log/format.js';
+import { compileJsonFormat, compileTextFormat } from './access-log/compile.js';
+import type { CompiledFormat } from './access-log/compile.js';
 import { LineWriter } from './access-log/writer.js';
 import { DEFAULT_TELEMETRY, effectiveTelemetry } from './config.js';
-import type { EffectiveTelemetry } from './config.js';
+import type { CustomAccessLogFormat, EffectiveTelemetry } from './config.js';
 import { PEER_METADATA, PEER_METADATA_ID, PeerMetadataCache } from './identity.js';
 import { renderHealth } from './metrics/health.js';
 import { renderEnvoyStats } from './metrics/envoy-stats.js';
@@ -44,6 +46,11 @@ export interface ProxyTelemetryOptions {
 
 const ISTIO_BUILD_TAG = 'skiff';
 
+/** Istio inserts a newline at the end of every text format that lacks one: one line per request. */
+function withNewline(format: string): string {
+  return format.endsWith('\n') ? format : `${format}\n`;
+}
+
 export class ProxyTelemetry implements ProxyTelemetryHooks {
   readonly metrics: IstioMetrics;
   readonly spans: SpanBatcher;
@@ -57,6 +64,9 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
   private settings: EffectiveTelemetry;
   private accessLog: LineWriter | null = null;
   private formatLine: typeof formatTextLine = formatTextLine;
+  /** The custom format in force, compiled once per snapshot that brings a new one; null: the default format. */
+  private custom: CompiledFormat | null = null;
+  private customSource: CustomAccessLogFormat = null;
   private exporterKey = '';
   snapshotsApplied = 0;
 
@@ -85,6 +95,7 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
     this.settings = s;
     if (s.accessLog.enabled && this.accessLog === null) this.accessLog = new LineWriter(this.opts.accessLogStream ?? process.stdout);
     this.formatLine = s.accessLog.format === 'json' ? formatJsonLine : formatTextLine;
+    this.compileCustom(s.accessLog.custom);
     const t = s.tracing;
     const key = `${t.zipkinUrl ?? ''} ${t.otlpUrl ?? ''} ${t.collectorUrl ?? ''}`;
     if (key !== this.exporterKey) {
@@ -94,6 +105,21 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
       if (t.otlpUrl !== null) exporters.push(this.exporterFor('otlp', t.otlpUrl));
       if (t.collectorUrl !== null && t.collectorUrl !== t.zipkinUrl) exporters.push(this.exporterFor('zipkin', t.collectorUrl));
       this.spans.setExporters(exporters);
+    }
+  }
+
+  /**
+   * Compiles the snapshot's custom format unless it is the one in force (snapshots share it by
+   * reference when it did not change). The snapshot was validated, so compiling cannot fail; if it
+   * did, the default format is better than no log.
+   */
+  private compileCustom(c: CustomAccessLogFormat): void {
+    if (c === this.customSource) return;
+    this.customSource = c;
+    try {
+      this.custom = c === null ? null : 'text' in c ? compileTextFormat(withNewline(c.text)) : compileJsonFormat(c.labels);
+    } catch {
+      this.custom = null;
     }
   }
 
@@ -142,6 +168,8 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
       st.span = { traceId: incoming.traceId ?? newTraceId(), spanId: newSpanId(), parentId: incoming.spanId ?? undefined, sampled, debug: incoming.debug };
       injectTrace(headers, st.span, incoming.b3Single);
       st.forwardedFor = headers.get('x-forwarded-for') ?? '';
+      // Kept only for a format that prints request headers: the proxy's own list, read when the line is written.
+      if (this.custom?.needs.requestHeaders === true) st.requestHeaders = headers;
       return st;
     } catch {
       return null;
@@ -167,10 +195,13 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
       if (g !== undefined) state.grpcStatus = g.trim();
     }
     state.responseHeadBytes = headBytes(12 + String(status).length, headers.names, headers.values);
+    if (this.custom?.needs.responseHeaders === true) state.responseHeaders = headers;
   }
 
   responseTrailers(state: RequestTelemetryState, trailers: TelemetryHeaders): void {
-    if (!(state instanceof RequestState) || !state.grpc) return;
+    if (!(state instanceof RequestState)) return;
+    if (this.custom?.needs.responseTrailers === true) state.responseTrailers = trailers;
+    if (!state.grpc) return;
     const g = trailers.get('grpc-status');
     if (g !== undefined) state.grpcStatus = g.trim();
   }
@@ -187,12 +218,16 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
     if (rec.kind === 'tcp') {
       const open = rec.telemetry instanceof TcpOpenState ? rec.telemetry : null;
       this.recorder.tcpClosed(view, rec, open);
-      this.accessLog?.write(this.formatLine(rec, { forwardedFor: '' }));
+      const custom = this.custom;
+      this.accessLog?.write(custom === null ? this.formatLine(rec, { forwardedFor: '' }) : custom.line(rec, null));
       return;
     }
     const st = rec.telemetry instanceof RequestState ? rec.telemetry : new RequestState(view);
     this.recorder.recordHttp(rec, st);
-    if (this.settings.accessLog.enabled) this.accessLog?.write(this.formatLine(rec, st));
+    if (this.settings.accessLog.enabled) {
+      const custom = this.custom;
+      this.accessLog?.write(custom === null ? this.formatLine(rec, st) : custom.line(rec, st));
+    }
     if (st.span?.sampled === true && this.spans.active) {
       const span = buildSpan(rec, st, this.recorder.serviceOf(st.view, rec));
       if (span !== null) this.spans.add(span);

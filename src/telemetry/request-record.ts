@@ -33,6 +33,40 @@ export interface TelemetryRequestHead {
   readonly headers: TelemetryHeaders;
 }
 
+/** Facts of a certificate as access logs print them, parsed once when first asked for. */
+export interface CertificateFacts {
+  /** URI SANs, comma-joined ('' for none). */
+  readonly uriSans: string;
+  /** DNS SANs, comma-joined ('' for none). */
+  readonly dnsSans: string;
+  /** Subject in RFC 2253 order ('' when empty, as workload certificates have it). */
+  readonly subject: string;
+  readonly issuer: string;
+  /** SHA-256 over the DER, lower-case hex. */
+  readonly fingerprint256: string;
+  /** Serial number, lower-case hex. */
+  readonly serial: string;
+  /** Validity, ms since the epoch. */
+  readonly validFrom: number;
+  readonly validTo: number;
+}
+
+/**
+ * The TLS of one connection (downstream as the listener terminated it, or upstream as the proxy
+ * originated it), read from its socket once per connection and only when a format asks: the
+ * certificates are not parsed until one of their fields is read.
+ */
+export interface TlsFacts {
+  /** `TLSv1.3`, `TLSv1.2`. */
+  readonly version: string;
+  /** The cipher suite as OpenSSL names it (`TLS_AES_256_GCM_SHA384`, `ECDHE-RSA-AES128-GCM-SHA256`). */
+  readonly cipher: string;
+  /** The peer's certificate, null when it presented none. */
+  readonly peer: CertificateFacts | null;
+  /** The certificate this side presented, null for none. */
+  readonly local: CertificateFacts | null;
+}
+
 /** What authorization noted about a request or connection besides its verdict. */
 export interface AuthzMarks {
   /** The AUDIT rule it matched (`ns[NS]-policy[NAME]-rule[i]`). */
@@ -86,6 +120,18 @@ export interface RequestRecord {
   localPrincipal?: string;
   /** Authorization's AUDIT and dry-run marks, when a policy made any. */
   authz?: AuthzMarks;
+  /** The downstream connection's TLS, when the listener terminated TLS on it. */
+  downstreamTls?: TlsFacts | null;
+  /** The TLS of the upstream connection the last try used, when the proxy originated TLS. */
+  upstreamTls?: TlsFacts | null;
+  /** The SNI of the downstream connection's ClientHello, '' without one. */
+  serverName?: string;
+  /** The downstream connection's id (Envoy's %CONNECTION_ID%), unique within the proxy process. */
+  connectionId?: number;
+  /** Ms from the start until the whole request was received; -1 when it never was. */
+  requestCompleteMs?: number;
+  /** Ms from the start until the response head went downstream; -1 when none did. */
+  responseStartMs?: number;
 }
 
 /**

@@ -3,6 +3,7 @@
  * it started under, the peer's identity once known, gRPC facts, header sizes, and its trace span.
  */
 import type { PeerIdentity } from './identity.js';
+import type { TelemetryHeaders } from './request-record.js';
 import type { SnapshotView } from './snapshot-view.js';
 import type { SpanContext } from './tracing/context.js';
 
@@ -24,6 +25,14 @@ export class RequestState {
   startUs = 0;
   /** This proxy's span: its context as forwarded; sampled or not. */
   span: SpanContext | null = null;
+  /**
+   * The request's headers, response headers and trailers, kept only when the access-log format
+   * prints some (`%REQ(...)%`, `%RESP(...)%`, `%TRAILER(...)%`): the proxy's own lists, read when
+   * the line is written, so they show what the proxy forwarded and answered.
+   */
+  requestHeaders: TelemetryHeaders | null = null;
+  responseHeaders: TelemetryHeaders | null = null;
+  responseTrailers: TelemetryHeaders | null = null;
 
   constructor(readonly view: SnapshotView) {}
 }

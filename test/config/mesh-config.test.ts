@@ -30,6 +30,7 @@ describe('parseMeshConfig', () => {
       [
         'accessLogFile: /dev/stdout',
         'accessLogEncoding: JSON',
+        `accessLogFormat: '{"status": "%RESPONSE_CODE%", "peer": "%DOWNSTREAM_PEER_URI_SAN%"}'`,
         'enableTracing: true',
         'defaultConfig:',
         '  tracing:',
@@ -143,6 +144,12 @@ describe('parseMeshConfig', () => {
       ['extensionProviders:\n- name: a\n  envoyExtAuthzHttp: {service: a.b.svc.cluster.local}\n', 'extensionProviders.0.envoyExtAuthzHttp.port', 3, /required field "port" is missing/],
       ['outboundTrafficPolicy:\n  mode: [REGISTRY_ONLY\n', '', 2, /never closed|flow/i],
       ['- REGISTRY_ONLY\n', '', 1, /must be a mapping of MeshConfig fields/],
+      // Access-log formats the proxies could not print: refused when applied, not at the first request.
+      ['accessLogFile: /dev/stdout\naccessLogFormat: "[%START_TIME%] %PEER_SAN%"\n', 'accessLogFormat', 2, /^at character 16: unknown command operator %PEER_SAN%$/],
+      ['accessLogEncoding: JSON\naccessLogFormat: "[%START_TIME%]"\n', 'accessLogFormat', 2, /with accessLogEncoding JSON, must be a JSON object of keys to format strings/],
+      ['accessLogEncoding: JSON\naccessLogFormat: \'{"peer": "%PEER%"}\'\n', 'accessLogFormat', 2, /^key "peer": at character 1: unknown command operator %PEER%$/],
+      ['extensionProviders:\n- name: f\n  envoyFileAccessLog:\n    logFormat:\n      text: "%REQ(:PATH"\n', 'extensionProviders.0.envoyFileAccessLog.logFormat.text', 5, /^at character 1: %REQ\( is not closed with "\)"$/],
+      ['extensionProviders:\n- name: f\n  envoyFileAccessLog:\n    logFormat:\n      labels:\n        a: {b: "%NOPE%"}\n', 'extensionProviders.0.envoyFileAccessLog.logFormat.labels', 5, /^key "a\.b": at character 1: unknown command operator %NOPE%$/],
     ];
     for (const [text, path, line, message] of cases) {
       const parsed = parseMeshConfig(text);

@@ -44,7 +44,26 @@ describe('mesh options from the mesh config', () => {
   test("a default access-logging provider writing a file turns the access log on (Istio's envoy, or a JSON one)", () => {
     assert.deepEqual(meshOptionsFrom(parseMeshConfig('defaultProviders:\n  accessLogging: [envoy]\n').config!, {}).telemetry, { accessLog: { enabled: true } });
     const json = 'extensionProviders:\n- name: json\n  envoyFileAccessLog:\n    logFormat:\n      labels: {code: "%RESPONSE_CODE%"}\ndefaultProviders:\n  accessLogging: [json]\n';
-    assert.deepEqual(meshOptionsFrom(parseMeshConfig(json).config!, {}).telemetry, { accessLog: { enabled: true, format: 'json' } });
+    assert.deepEqual(meshOptionsFrom(parseMeshConfig(json).config!, {}).telemetry, { accessLog: { enabled: true, format: 'json', labels: { code: '%RESPONSE_CODE%' } } });
+  });
+
+  test("accessLogFormat is the mesh log's format: a format string (a newline added), or JSON labels with accessLogEncoding JSON", () => {
+    const text = 'accessLogFile: /dev/stdout\naccessLogFormat: "[%START_TIME%] %DOWNSTREAM_PEER_URI_SAN%"\n';
+    assert.deepEqual(meshOptionsFrom(parseMeshConfig(text).config!, {}).telemetry, { accessLog: { enabled: true, text: '[%START_TIME%] %DOWNSTREAM_PEER_URI_SAN%\n', format: 'text' } });
+    const json = 'accessLogFile: /dev/stdout\naccessLogEncoding: JSON\naccessLogFormat: \'{"peer": "%DOWNSTREAM_PEER_URI_SAN%", "code": "%RESPONSE_CODE%"}\'\n';
+    assert.deepEqual(meshOptionsFrom(parseMeshConfig(json).config!, {}).telemetry, {
+      accessLog: { enabled: true, format: 'json', labels: { peer: '%DOWNSTREAM_PEER_URI_SAN%', code: '%RESPONSE_CODE%' } },
+    });
+    // The built-in envoy provider is the mesh log: it takes accessLogFormat too.
+    const envoy = 'defaultProviders:\n  accessLogging: [envoy]\naccessLogFormat: "%RESPONSE_CODE%\\n"\n';
+    assert.deepEqual(meshOptionsFrom(parseMeshConfig(envoy).config!, {}).telemetry, { accessLog: { enabled: true, format: 'text', text: '%RESPONSE_CODE%\n' } });
+  });
+
+  test("a default provider's logFormat.text is its format; accessLogFormat does not replace it", () => {
+    const cfg = 'accessLogFormat: "%DURATION%"\nextensionProviders:\n- name: peers\n  envoyFileAccessLog:\n    path: /dev/stdout\n    logFormat:\n      text: "%DOWNSTREAM_PEER_URI_SAN%"\ndefaultProviders:\n  accessLogging: [peers]\n';
+    const parsed = parseMeshConfig(cfg);
+    assert.deepEqual(parsed.issues, []);
+    assert.deepEqual(meshOptionsFrom(parsed.config!, {}).telemetry, { accessLog: { enabled: true, format: 'text', text: '%DOWNSTREAM_PEER_URI_SAN%\n' } });
   });
 
   test('enableTracing: false starts no new traces, whatever the sampling', () => {

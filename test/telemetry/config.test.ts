@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SnapshotError } from '../../src/snapshot/index.js';
+import { SnapshotError, checkTelemetryConfig } from '../../src/snapshot/index.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
 import { DEFAULT_TELEMETRY, effectiveTelemetry } from '../../src/telemetry/config.js';
 
@@ -38,21 +38,32 @@ describe('snapshot telemetry section', () => {
     rejects({ tracing: { zipkinUrl: 'zipkin:9411' } }, 'telemetry.tracing.zipkinUrl', /http or https|not a URL/);
     rejects({ tracing: { otlpUrl: 'ftp://x/v1/traces' } }, 'telemetry.tracing.otlpUrl', /http or https/);
     rejects({ tracing: { rate: 1 } }, 'telemetry.tracing.rate', /unknown field/);
+    rejects({ accessLog: { text: '%START_TIME% %BOGUS%\n' } }, 'telemetry.accessLog.text', /^at character 14: unknown command operator %BOGUS%$/);
+    rejects({ accessLog: { text: '' } }, 'telemetry.accessLog.text', /must be a format string/);
+    rejects({ accessLog: { labels: { a: { b: '%REQ(%' } } } }, 'telemetry.accessLog.labels.a.b', /at character 1: %REQ\( is not closed/);
+    rejects({ accessLog: { labels: ['%DURATION%'] } }, 'telemetry.accessLog.labels', /must be an object/);
+    rejects({ accessLog: { text: '%DURATION%\n', labels: {} } }, 'telemetry.accessLog', /exclusive/);
+  });
+
+  test('a custom format is kept as given and overrides the defaults', () => {
+    assert.deepEqual(checkTelemetryConfig({ accessLog: { text: '%DOWNSTREAM_PEER_URI_SAN%\n' } }), { accessLog: { text: '%DOWNSTREAM_PEER_URI_SAN%\n' } });
+    const labels = { peer: '%DOWNSTREAM_PEER_URI_SAN%', n: 1 };
+    assert.deepEqual(effectiveTelemetry(DEFAULT_TELEMETRY, { accessLog: { labels } }).accessLog, { enabled: true, format: 'text', custom: { labels } });
   });
 });
 
 describe('effective telemetry', () => {
   test("Istio's defaults: no access log, 1% sampling, no endpoint", () => {
     assert.deepEqual(effectiveTelemetry(DEFAULT_TELEMETRY, undefined), {
-      accessLog: { enabled: false, format: 'text' },
+      accessLog: { enabled: false, format: 'text', custom: null },
       tracing: { sampling: 1, zipkinUrl: null, otlpUrl: null, collectorUrl: null },
     });
   });
 
   test('the snapshot overrides field by field; an access log section turns logging on', () => {
-    const flags = { accessLog: { enabled: false, format: 'json' as const }, tracing: { sampling: 5, zipkinUrl: 'http://z/api/v2/spans', otlpUrl: null, collectorUrl: null } };
+    const flags = { accessLog: { enabled: false, format: 'json' as const, custom: null }, tracing: { sampling: 5, zipkinUrl: 'http://z/api/v2/spans', otlpUrl: null, collectorUrl: null } };
     const e = effectiveTelemetry(flags, { accessLog: {}, tracing: { sampling: 50 } });
-    assert.deepEqual(e.accessLog, { enabled: true, format: 'json' });
+    assert.deepEqual(e.accessLog, { enabled: true, format: 'json', custom: null });
     assert.equal(e.tracing.sampling, 50);
     assert.equal(e.tracing.zipkinUrl, 'http://z/api/v2/spans');
     assert.equal(effectiveTelemetry(flags, { accessLog: { enabled: false } }).accessLog.enabled, false);

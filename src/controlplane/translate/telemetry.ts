@@ -9,6 +9,7 @@ import type { TelemetrySpec } from '../../api/kinds/telemetry.js';
 import { labelsMatch } from '../../registry/select.js';
 import type { TelemetryConfig } from '../../snapshot/index.js';
 import type { ConfigIndex, TelemetryEntry } from './push-context.js';
+import { telemetryAccessLog } from './access-logging.js';
 
 type Tracing = NonNullable<TelemetrySpec['tracing']>[number];
 type AccessLogging = NonNullable<TelemetrySpec['accessLogging']>[number];
@@ -48,7 +49,7 @@ export function telemetrySection(index: ConfigIndex, namespace: string, labels: 
     const pct = tracing?.randomSamplingPercentage;
     if (pct !== undefined && pct !== null) sampling = pct;
     const logging = bothModes(level.spec.accessLogging);
-    if (logging !== undefined) accessLog = { enabled: logging.disabled !== true, ...(accessLog?.format !== undefined ? { format: accessLog.format } : {}) };
+    if (logging !== undefined) accessLog = telemetryAccessLog(accessLog, logging, index.mesh.extensionProviders ?? [], mesh?.accessLog);
   }
 
   const tracing: NonNullable<TelemetryConfig['tracing']> = {};
@@ -58,6 +59,13 @@ export function telemetrySection(index: ConfigIndex, namespace: string, labels: 
   if (mesh?.otlpUrl !== undefined) tracing.otlpUrl = mesh.otlpUrl;
   const out: TelemetryConfig = {};
   if (Object.keys(tracing).length > 0) out.tracing = tracing;
-  if (accessLog !== undefined) out.accessLog = { enabled: accessLog.enabled, ...(accessLog.format !== undefined ? { format: accessLog.format } : {}) };
+  if (accessLog !== undefined) {
+    out.accessLog = {
+      enabled: accessLog.enabled,
+      ...(accessLog.format !== undefined ? { format: accessLog.format } : {}),
+      ...(accessLog.text !== undefined ? { text: accessLog.text } : {}),
+      ...(accessLog.labels !== undefined ? { labels: accessLog.labels } : {}),
+    };
+  }
   return Object.keys(out).length > 0 ? out : undefined;
 }

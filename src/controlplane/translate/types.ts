@@ -2,6 +2,7 @@
  * What the translation takes and for whom: the proxy it builds a snapshot for (a workload's
  * sidecar or a gateway) and the mesh-wide options Istio keeps in its MeshConfig.
  */
+import type { JsonFormatValue } from '../../api/access-log-format.js';
 import type { DefaultProviders, ExtensionProvider, PATH_NORMALIZATIONS } from '../../api/mesh-config.js';
 import type { HTTPRetry } from '../../api/kinds/networking/http-policies.js';
 import type { Resource } from '../../api/types.js';
@@ -75,6 +76,16 @@ export interface MeshOptions {
   telemetry?: MeshTelemetry;
 }
 
+/** Access logging as the mesh config sets it. */
+export interface MeshAccessLog {
+  enabled: boolean;
+  format?: 'text' | 'json';
+  /** A custom Envoy format string (ending in a newline). */
+  text?: string;
+  /** A custom JSON format: keys to format strings. */
+  labels?: Record<string, JsonFormatValue>;
+}
+
 /** The mesh-wide telemetry settings. */
 export interface MeshTelemetry {
   /** Percentage of new traces sampled, 0..100 (Istio's default 1). */
@@ -85,8 +96,11 @@ export interface MeshTelemetry {
   zipkinUrl?: string;
   /** A user's OTLP/HTTP JSON endpoint, e.g. `http://collector:4318/v1/traces`. */
   otlpUrl?: string;
-  /** Access log of every proxy (MeshConfig `accessLogFile: /dev/stdout`). */
-  accessLog?: { enabled: boolean; format?: 'text' | 'json' };
+  /**
+   * Access log of every proxy (MeshConfig `accessLogFile: /dev/stdout`): the encoding of Istio's
+   * default format, or a custom one (`accessLogFormat`, a default provider's `logFormat`).
+   */
+  accessLog?: MeshAccessLog;
 }
 
 export const DEFAULT_MESH_OPTIONS: Readonly<MeshOptions> = Object.freeze({

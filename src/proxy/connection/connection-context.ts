@@ -4,6 +4,7 @@
  */
 import type net from 'node:net';
 import type { ConnectionContext, PeerCertificateFacts } from '../filters/connection-filter.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
 
 /** The listener a connection arrived on, as its context names it. */
 export interface AcceptingListener {
@@ -29,7 +30,12 @@ export interface AcceptedTransport {
   readonly localIdentity: string | null;
   /** The TLS version agreed on a terminated connection, null for none. */
   readonly tlsVersion: string | null;
+  /** The terminated TLS as the access log reads it (read from the socket on first use), null for none. */
+  readonly tlsFacts?: TlsFacts | null;
 }
+
+/** Ids of accepted connections, counted per process as Envoy counts its connection ids. */
+let nextConnectionId = 1;
 
 /** The context of a connection the listener accepted, with what its transport step settled. */
 export function acceptedConnection(socket: net.Socket, listener: AcceptingListener, transport: AcceptedTransport): ConnectionContext {
@@ -49,6 +55,8 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
     peerCertificate: transport.peerCertificate,
     localIdentity: transport.localIdentity,
     tlsVersion: transport.tlsVersion,
+    id: nextConnectionId++,
+    tlsFacts: transport.tlsFacts ?? null,
   });
 }
 

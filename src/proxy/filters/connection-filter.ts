@@ -6,6 +6,7 @@
  * connection limits plug in here.
  */
 import type { Continue, Wait } from './verdict.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
 
 /** One downstream connection, as the listener accepted it (or as a CONNECT tunnel opens it). */
 export interface ConnectionContext {
@@ -46,6 +47,10 @@ export interface ConnectionContext {
   readonly localIdentity: string | null;
   /** The TLS version agreed (`TLSv1.3`), null for plaintext. */
   readonly tlsVersion: string | null;
+  /** The connection's id within the proxy process (Envoy's %CONNECTION_ID%); absent on contexts made by hand. */
+  readonly id?: number;
+  /** The terminated TLS as the access log reads it (cipher, certificates), read on first use; null for plaintext. */
+  readonly tlsFacts?: TlsFacts | null;
 }
 
 /** A verified client certificate, as XFCC and the access log name it. */

@@ -19,7 +19,7 @@ import type { Cancel } from '../filters/verdict.js';
 import { stripHopByHop } from './forwarding.js';
 import { HeaderList } from './headers.js';
 import type { MirrorRequest } from './mirror.js';
-import type { RequestRecord, RequestTelemetryState } from '../../telemetry/request-record.js';
+import type { RequestRecord, RequestTelemetryState, TlsFacts } from '../../telemetry/request-record.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
 import type { CompiledDestination, SelectedRoute } from './route/selected.js';
 import type { RouteRequest } from './route/request.js';
@@ -86,6 +86,11 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
   bytesReceived = 0;
   bytesSent = 0;
   upstreamTimeMs = -1;
+  /** Ms from the start until the whole request body was in, and until an upstream response head came (-1: not yet). */
+  requestCompleteMs = -1;
+  responseStartMs = -1;
+  /** The TLS of the upstream connection the last try went over, for the access log. */
+  upstreamTls: TlsFacts | null = null;
   done = false;
 
   constructor(
@@ -99,6 +104,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
   ) {
     this.head = stream.head;
     this.bodyDone = stream.body === null;
+    if (this.bodyDone) this.requestCompleteMs = 0;
     stream.observer = this;
     ctx.stats.downstream_rq_total++;
     ctx.stats.downstream_rq_active++;
@@ -209,6 +215,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
 
   /** A try is connected: replay what earlier tries consumed, then let the body flow to it. */
   pumpBodyTo(conn: UpstreamStream): void {
+    this.upstreamTls = conn.tls;
     if (this.stream.body === null) return;
     if (this.replay !== null) for (const chunk of this.replay) conn.writeBody(chunk);
     if (this.bodyDone) {
@@ -251,6 +258,7 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
 
   onEnd(trailers: HeaderList | null): void {
     this.bodyDone = true;
+    this.requestCompleteMs = performance.now() - this.startMono;
     this.bodyTrailers = trailers;
     const mirrors = this.mirrors;
     if (mirrors !== null) for (const m of mirrors) m.end(trailers);
@@ -276,7 +284,9 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
 
   /** Sends an upstream response head on, after the response phases. */
   relayHead(startedAt: number, status: number, headers: HeaderList, contentLength: number, endStream: boolean): void {
-    this.upstreamTimeMs = performance.now() - startedAt;
+    const now = performance.now();
+    this.upstreamTimeMs = now - startedAt;
+    this.responseStartMs = now - this.startMono;
     this.details = 'via_upstream';
     stripHopByHop(headers, false);
     // A body of unknown length is re-framed here; a Content-Length sent alongside chunked framing must not survive.
@@ -408,6 +418,12 @@ export class HttpExchange implements StreamObserver, BodySink, HttpFilterRequest
       attempts: this.attempts,
       telemetry: this.telemetry,
       authz: this.facts?.authz,
+      downstreamTls: this.connection.tlsFacts ?? null,
+      upstreamTls: this.upstreamTls,
+      serverName: this.connection.sni ?? '',
+      connectionId: this.connection.id ?? 0,
+      requestCompleteMs: this.requestCompleteMs,
+      responseStartMs: this.responseStartMs,
     };
     withPrincipals(rec, this.ctx.direction, this.connection, this.cluster, this.lastHost);
     return rec;

@@ -17,6 +17,8 @@ import type { UpstreamTls } from '../upstream/upstream-tls.js';
 import { Http2UpstreamStream } from './client-stream.js';
 import type { StreamHost } from './client-stream.js';
 import { CONNECTION_WINDOW_BYTES, SESSION_MEMORY_MB, STREAM_WINDOW_BYTES } from './settings.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
+import { socketTlsFacts } from '../tls/tls-facts.js';
 
 /** What a session reports to its pool. */
 export interface SessionOwner {
@@ -78,6 +80,14 @@ export class Http2ClientSession implements StreamHost, ConnectHandler {
   get usable(): boolean {
     const s = this.session;
     return this.state === State.Ready && s !== null && !s.closed && !s.destroyed;
+  }
+
+  private tlsFacts: TlsFacts | null | undefined = undefined;
+
+  /** The TLS of this session's connection (read once, on the access log's first use). */
+  get tls(): TlsFacts | null {
+    this.tlsFacts ??= socketTlsFacts(this.socket);
+    return this.tlsFacts;
   }
 
   get terminated(): boolean {

@@ -19,6 +19,7 @@ import {
   trailerFields,
 } from './headers.js';
 import { resetStream } from './stream-reset.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
 
 /** The session side a stream needs: opening the stream and giving its slot back. */
 export interface StreamHost {
@@ -27,6 +28,8 @@ export interface StreamHost {
   release(stream: Http2UpstreamStream): void;
   /** True once the session is gone (GOAWAY received, socket closed). */
   readonly terminated: boolean;
+  /** The TLS of the session's connection, null for plaintext. */
+  readonly tls: TlsFacts | null;
 }
 
 export class Http2UpstreamStream implements UpstreamStream {
@@ -42,6 +45,10 @@ export class Http2UpstreamStream implements UpstreamStream {
 
   get bufferedBytes(): number {
     return this.req?.writableLength ?? 0;
+  }
+
+  get tls(): TlsFacts | null {
+    return this.host.tls;
   }
 
   dispatch(handler: ResponseHandler, method: string, path: string, headers: HeaderList, bodyLength: number, _upgrade: boolean): void {

@@ -21,6 +21,7 @@ import type tls from 'node:tls';
 import type { AcceptedTransport } from '../connection/connection-context.js';
 import { prefaceState } from '../http2/preface.js';
 import { certificateFacts, spiffeId } from '../tls/san.js';
+import { SocketTlsFacts } from '../tls/tls-facts.js';
 import { readClientHello } from './client-hello.js';
 import type { ClientHello } from './client-hello.js';
 import type { CompiledChain, FilterChains } from './filter-chains.js';
@@ -118,6 +119,7 @@ function applyChain(socket: net.Socket, hello: ClientHello | null, initial: Buff
         peerCertificate: certificateFacts(cert),
         localIdentity: serverTls?.localIdentity() ?? null,
         tlsVersion: tlsSocket.getProtocol(),
+        tlsFacts: new SocketTlsFacts(tlsSocket),
       };
       detectApplication(tlsSocket, chain, EMPTY, transport, settings, serve);
     },

@@ -16,6 +16,7 @@ import { newRecord, type RequestRecord } from '../../telemetry/request-record.js
 import { splice } from '../http/tunnel.js';
 import type { TcpRoute } from '../../snapshot/index.js';
 import { HostConnection } from '../upstream/host-connection.js';
+import { socketTlsFacts } from '../tls/tls-facts.js';
 
 /** Envoy's `tcp.<prefix>.*` counters. */
 export class TcpListenerStats {
@@ -103,6 +104,9 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
   stats.downstream_cx_active++;
   const rec = newRecord('tcp', ctx.name, ctx.direction, 'tcp', `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`);
   rec.authority = conn.sni ?? '';
+  rec.serverName = conn.sni ?? '';
+  rec.connectionId = conn.id ?? 0;
+  rec.downstreamTls = conn.tlsFacts ?? null;
   rec.downstreamLocalAddress = `${socket.localAddress ?? ''}:${ctx.port}`;
   // Istio's destination principals: the verified client and this proxy, on inbound mutual TLS.
   if (ctx.direction === 'inbound' && conn.peerIdentity !== null && conn.localIdentity !== null) {
@@ -210,6 +214,7 @@ function proxyTcp(tcp: TcpConnection): void {
       settled = true;
       rec.upstreamServiceTimeMs = performance.now() - started;
       rec.details = 'via_upstream';
+      rec.upstreamTls = socketTlsFacts(up.socket);
       // Telemetry counts the connection as opened now; long-lived connections show up before they close.
       if (ctx.services.telemetry !== null) {
         try {

@@ -72,9 +72,14 @@ export function spiffeId(cert: PeerCertificate | null | undefined): string | nul
 export function certificateFacts(cert: PeerCertificate | null | undefined): { hash: string; subject: string } | null {
   if (cert === null || cert === undefined || cert.raw === undefined || cert.raw.length === 0) return null;
   const hash = createHash('sha256').update(cert.raw).digest('hex');
+  return { hash, subject: distinguishedName(cert.subject) };
+}
+
+/** A certificate's subject or issuer as Node reports it, in RFC 2253 order (last RDN first); '' when empty. */
+export function distinguishedName(name: PeerCertificate['subject'] | undefined): string {
   const parts: string[] = [];
-  for (const [key, value] of Object.entries((cert.subject as unknown as Record<string, string | string[]> | undefined) ?? {})) {
+  for (const [key, value] of Object.entries((name as unknown as Record<string, string | string[]> | undefined) ?? {})) {
     for (const v of Array.isArray(value) ? value : [value]) parts.push(`${key}=${v.replace(/([,+"\\<>;])/g, '\\$1')}`);
   }
-  return { hash, subject: parts.reverse().join(',') };
+  return parts.reverse().join(',');
 }

@@ -18,6 +18,8 @@ import { connectUpstream } from './connect.js';
 import type { ConnectFailure, ConnectHandler, UpstreamConnect } from './connect.js';
 import type { ClusterCounters } from './counters.js';
 import type { UpstreamTls } from './upstream-tls.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
+import { socketTlsFacts } from '../tls/tls-facts.js';
 
 export type { ResetReason, ResponseHandler };
 
@@ -82,6 +84,14 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream, Con
 
   get bufferedBytes(): number {
     return this.writer.bufferedBytes;
+  }
+
+  private tlsFacts: TlsFacts | null | undefined = undefined;
+
+  /** The TLS of this connection (read once, on the access log's first use). */
+  get tls(): TlsFacts | null {
+    this.tlsFacts ??= socketTlsFacts(this.socket);
+    return this.tlsFacts;
   }
 
   get idle(): boolean {

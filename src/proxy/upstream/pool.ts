@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import type { HeaderList } from '../http/headers.js';
 import type { Endpoint } from './types.js';
+import type { TlsFacts } from '../../telemetry/request-record.js';
 
 /** Envoy's reset reasons, worded as its local replies print them. */
 export type ResetReason =
@@ -53,6 +54,8 @@ export interface UpstreamStream {
   abort(): void;
   /** Bytes accepted for sending but not yet on the wire. */
   readonly bufferedBytes: number;
+  /** The TLS the proxy originated on the stream's connection (for the access log), null for plaintext. */
+  readonly tls: TlsFacts | null;
 }
 
 /** What picking a pool needs to know about the downstream request. */

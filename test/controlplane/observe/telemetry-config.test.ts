@@ -75,4 +75,23 @@ describe('telemetry section', () => {
     assert.deepEqual(snap.telemetry, { tracing: { sampling: 100, collectorUrl: 'http://127.0.0.1:1/api/v2/spans' }, accessLog: { enabled: false } });
     assert.deepEqual(checkSnapshot(JSON.parse(JSON.stringify(snap))).snapshot.telemetry, snap.telemetry);
   });
+
+  test("a Telemetry naming an envoyFileAccessLog provider takes its logFormat; the built-in envoy provider the mesh's format", () => {
+    const providers = [
+      { name: 'peers', envoyFileAccessLog: { path: '/dev/stdout', logFormat: { text: '%DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_TLS_VERSION%' } } },
+      { name: 'json', envoyFileAccessLog: { logFormat: { labels: { peer: '%UPSTREAM_PEER_URI_SAN%' } } } },
+    ];
+    const mesh = { extensionProviders: providers, telemetry: { accessLog: { enabled: true, format: 'text' as const, text: '%DURATION%\n' } } };
+    const config = loadYaml(
+      'telemetry.yaml',
+      telemetry('ns', 'default', '  accessLogging:\n  - providers:\n    - name: peers') +
+        telemetry('json', 'default', '  selector:\n    matchLabels:\n      app: reviews\n  accessLogging:\n  - providers:\n    - name: json') +
+        telemetry('envoy', 'prod', '  accessLogging:\n  - providers:\n    - name: envoy'),
+    );
+    assert.deepEqual(section(config, 'default', { app: 'ratings' }, mesh)?.accessLog, { enabled: true, format: 'text', text: '%DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_TLS_VERSION%\n' });
+    assert.deepEqual(section(config, 'default', { app: 'reviews' }, mesh)?.accessLog, { enabled: true, format: 'json', labels: { peer: '%UPSTREAM_PEER_URI_SAN%' } });
+    assert.deepEqual(section(config, 'prod', {}, mesh)?.accessLog, { enabled: true, format: 'text', text: '%DURATION%\n' });
+    const snap = section(config, 'default', { app: 'ratings' }, mesh);
+    assert.deepEqual(checkSnapshot(JSON.parse(JSON.stringify({ version: '1', node: { id: 'x', kind: 'sidecar' }, listeners: [], routes: [], clusters: [], telemetry: snap }))).snapshot.telemetry, snap);
+  });
 });
