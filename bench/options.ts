@@ -21,7 +21,7 @@ export interface BenchOptions {
   fixedConnections: number;
   /** Only these scenarios (by name); empty = all. */
   only: string[];
-  /** Record a CPU profile of the one-hop proxy under load instead of the table. */
+  /** Record CPU profiles of one row's Skiff proxies under load instead of the table. */
   profile: boolean;
   quick: boolean;
   /** Niceness of every benchmark process (negative = ahead of other work; needs root). 0 = unchanged. */
@@ -58,7 +58,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --only A,B           only these scenarios (e.g. direct,skiff-outbound,nginx)
   --suite S            proxy (default), controlplane, micro (hot-path calls in-process: router,
                        telemetry, load balancing; ns per call), or all
-  --profile            CPU-profile the one-hop proxy (skiff-outbound) under load and list its hot spots
+  --profile            CPU-profile a row's Skiff proxies under load and list their hot spots: skiff-outbound
+                       (default), or --only skiff-inbound, skiff-gateway, skiff-2hop or skiff-2hop-mtls
+                       (both sidecars, each profiled on its own)
   --nice N             run backend, proxies and wrk at niceness N (e.g. -10, needs root): on a shared
                        machine this keeps other work from taking the measured cores
   --results DIR        where latest.json goes (default bench/results)
