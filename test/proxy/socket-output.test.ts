@@ -1,7 +1,8 @@
 /**
  * SocketOutput (src/proxy/http1/socket-output.ts): writes held until the end of the event-loop
- * turn, then handed to the socket's handle. Real TCP connections on loopback; a peer that stops
- * reading fills the kernel's buffers, so the asynchronous path and backpressure are exercised.
+ * turn, then handed to the socket's handle (TLS sockets: to the stream, corked). Real TCP and TLS
+ * connections on loopback; a peer that stops reading fills the kernel's buffers, so the
+ * asynchronous path and backpressure are exercised.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +10,10 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { SocketOutput } from '../../src/proxy/http1/socket-output.js';
+import { authority } from '../helpers/test-pki.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -185,5 +188,78 @@ describe('socket output', () => {
     for (let i = 0; i < 200; i++) ps.push(i % 2 ? Buffer.from(`head ${i}\r\n`, 'latin1') : Buffer.alloc(i * 300, i & 255));
     assert.equal(viaStream, sha(Buffer.concat(ps)));
     assert.equal(viaHandle, viaStream);
+  });
+});
+
+describe('socket output over TLS', () => {
+  let tlsServer: tls.Server;
+  const secured: tls.TLSSocket[] = [];
+
+  before(async () => {
+    const mesh = authority('mesh');
+    const leaf = mesh.issue('output', ['DNS:output.test']);
+    tlsServer = tls.createServer({ cert: leaf.cert, key: leaf.key }, (s) => secured.push(s));
+    tlsServer.listen(0, '127.0.0.1');
+    await once(tlsServer, 'listening');
+  });
+  after(() => tlsServer.close());
+
+  async function tlsPair(): Promise<{ local: tls.TLSSocket; peer: tls.TLSSocket }> {
+    const local = tls.connect({ port: (tlsServer.address() as net.AddressInfo).port, host: '127.0.0.1', servername: 'output.test', ca: authority('mesh').cert });
+    await once(local, 'secureConnect');
+    while (secured.length === 0) await new Promise((r) => setTimeout(r, 1));
+    return { local, peer: secured.shift()! };
+  }
+
+  test('the writes of one turn leave together, as one TLS record', async () => {
+    const { local, peer } = await tlsPair();
+    const chunks: Buffer[] = [];
+    peer.on('data', (c: Buffer) => chunks.push(c));
+    const out = new SocketOutput(local);
+    const ps = pieces(7).filter((p) => p.length < 16 * 1024);
+    for (const p of ps) assert.equal(typeof p === 'string' ? out.writeLatin1(p) : out.write(p), true);
+    const total = expected(ps);
+    assert.equal(out.bufferedBytes, total.length, 'held until the end of the turn');
+    await turn();
+    local.end();
+    await once(peer, 'end');
+    assert.equal(sha(Buffer.concat(chunks)), sha(total));
+    // Each TLS record is decrypted into one read: seven writes sent one by one would be seven.
+    assert.equal(chunks.length, 1, `one record for the turn's ${ps.length} writes`);
+  });
+
+  test('a peer that stops reading: writes report backpressure, drain follows, every byte arrives in order', { timeout: 30_000 }, async () => {
+    const { local, peer } = await tlsPair();
+    peer.pause();
+    const received = collect(peer);
+    const out = new SocketOutput(local);
+    const ps = pieces(1500);
+    let refused = 0;
+    setTimeout(() => peer.resume(), 100);
+    for (const p of ps) {
+      const ok = typeof p === 'string' ? out.writeLatin1(p) : out.write(p);
+      if (!ok) {
+        refused++;
+        await once(local, 'drain');
+      }
+    }
+    await turn();
+    out.flush();
+    local.end();
+    await once(peer, 'end');
+    assert.ok(refused > 0, 'backpressure reported while the peer did not read');
+    assert.equal(sha(received()), sha(expected(ps)));
+  });
+
+  test('flush before end: held bytes go before the close', async () => {
+    const { local, peer } = await tlsPair();
+    const received = collect(peer);
+    const out = new SocketOutput(local);
+    out.writeLatin1('HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\n');
+    out.write(Buffer.from('hello'));
+    out.flush();
+    local.end();
+    await once(peer, 'end');
+    assert.equal(received().toString('latin1'), 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\nconnection: close\r\n\r\nhello');
   });
 });

@@ -20,10 +20,15 @@
  * completes.
  *
  * Node's handle-level write (its `stream_wrap` binding) is not a public API: it is looked up once,
- * and when it is missing or not shaped as expected — or `SKIFF_SOCKET_WRITES=stream` is set, or
- * the socket is TLS — every write goes through `socket.write` at once. Writes also go through `socket.write` while the
+ * and when it is missing or not shaped as expected — or `SKIFF_SOCKET_WRITES=stream` is set —
+ * every write goes through `socket.write` at once. Writes also go through `socket.write` while the
  * stream itself holds anything (still connecting, or data queued there), so the order of bytes on
  * the wire is always the order of the calls.
+ *
+ * TLS sockets are held per turn too, but leave through the stream: their handle (the TLS layer)
+ * takes one write at a time, and the stream queues the next until the last completed. What a turn
+ * held for one TLS connection is written corked, so it becomes one `writev` — one TLS record and
+ * one system call — instead of a record and a call per write.
  *
  * Whoever ends or hands over the socket calls `flush()` first (a held write must not follow a FIN
  * or a tunnel's bytes); `destroy()` drops what is held, as it drops what the stream holds.
@@ -112,10 +117,13 @@ export class SocketOutput {
    * while one is in flight), so TLS connections write through the stream, which queues them.
    */
   private readonly streamOnly: boolean;
+  /** Writes are held for the end of the turn: false only without the handle binding (see above). */
+  private readonly holds: boolean;
 
   constructor(private readonly socket: Socket) {
     this.internals = socket as unknown as SocketInternals;
     this.streamOnly = 'encrypted' in socket;
+    this.holds = binding !== null;
   }
 
   /** Bytes written but not yet taken by the kernel (held here, the stream's and the handle's). */
@@ -147,6 +155,10 @@ export class SocketOutput {
     this.held = null;
     this.heldBytes = 0;
     if (this.internals.destroyed) return;
+    if (this.streamOnly) {
+      this.flushToStream(held);
+      return;
+    }
     for (let i = 0; i < held.length; i++) {
       const item = held[i];
       const handle = this.directHandle();
@@ -167,10 +179,24 @@ export class SocketOutput {
     }
   }
 
+  /** A TLS connection's held writes, through the stream as one `writev` (see above). */
+  private flushToStream(held: (Buffer | string)[]): void {
+    const socket = this.socket;
+    const several = held.length > 1;
+    if (several) socket.cork();
+    for (let i = 0; i < held.length; i++) {
+      const item = held[i];
+      if (typeof item === 'string') socket.write(item, 'latin1');
+      else socket.write(item);
+    }
+    // Backpressure is the stream's own here: it emits 'drain' when a write of it said to wait.
+    if (several) socket.uncork();
+  }
+
   private hold(item: Buffer | string, bytes: number): boolean {
     let held = this.held;
     if (held === null) {
-      if (this.directHandle() === null) {
+      if (!this.streamOnly ? this.directHandle() === null : !this.holds) {
         return typeof item === 'string' ? this.socket.write(item, 'latin1') : this.socket.write(item);
       }
       this.held = held = [];
@@ -182,6 +208,12 @@ export class SocketOutput {
     }
     held.push(item);
     this.heldBytes += bytes;
+    if (this.streamOnly) {
+      if (this.heldBytes < HIGH_WATER) return !this.socket.writableNeedDrain;
+      // Enough for the stream to judge: it says when to wait, and emits 'drain' itself.
+      this.flush();
+      return !this.socket.writableNeedDrain;
+    }
     if (this.heldBytes + this.pending < HIGH_WATER) return true;
     this.needDrain = true;
     return false;
