@@ -14,7 +14,12 @@
  * `net.Server` has no `onread` option, so an accepted socket's handle moves into a new `Socket`
  * made with it (`adoptInPlace`); the server's connection count moves along. Upstream connections,
  * TLS ones included, are opened with it (`inPlaceReads`). An accepted connection the proxy
- * terminates TLS on reads through 'data' events: a `TLSSocket` wrapping a socket ignores `onread`.
+ * terminates TLS on keeps its `TLSSocket` (its handle is the TLS layer, whose callbacks belong
+ * to that socket), which ignores `onread` when it wraps a socket; it is switched to reading in
+ * place after the handshake, the way net sets up a socket made with `onread`: the read buffer and
+ * callback under net's own symbols, and the TLS handle told to decrypt into that buffer
+ * (`useUserBuffer`, which `tls.connect` with `onread` relies on). Where this Node has neither,
+ * such a connection keeps reading through 'data' events.
  */
 import net from 'node:net';
 
@@ -48,6 +53,53 @@ function track(socket: net.Socket, route: ReadRoute): net.Socket {
   return socket;
 }
 
+/**
+ * The symbols under which net keeps a socket's `onread` buffer and callback, read off a socket
+ * made with `onread`; null when this Node keeps them otherwise.
+ */
+interface OnreadSymbols {
+  readonly buffer: symbol;
+  readonly callback: symbol;
+}
+
+function findOnreadSymbols(): OnreadSymbols | null {
+  const callback = (): boolean => true;
+  // net takes `onread` on any socket it makes (the typings list it for connect only).
+  const options: net.SocketConstructorOpts & { onread: net.OnReadOpts } = { onread: { buffer: READ_BUFFER, callback } };
+  const probe = new net.Socket(options);
+  const own = probe as unknown as Record<symbol, unknown>;
+  let bufferKey: symbol | null = null;
+  let callbackKey: symbol | null = null;
+  for (const key of Object.getOwnPropertySymbols(probe)) {
+    if (own[key] === READ_BUFFER) bufferKey = key;
+    else if (own[key] === callback) callbackKey = key;
+  }
+  probe.destroy();
+  return bufferKey === null || callbackKey === null ? null : { buffer: bufferKey, callback: callbackKey };
+}
+
+const onreadSymbols = process.env.SKIFF_TLS_READS === 'stream' ? null : findOnreadSymbols();
+
+/** A TLS handle (Node's TLSWrap) as far as reading in place needs it. */
+interface UserBufferHandle {
+  useUserBuffer?: (buffer: Uint8Array) => void;
+}
+
+/**
+ * Switches a TLS socket whose handshake is done to reading in place; false (nothing changed)
+ * when this Node does not allow it.
+ */
+function readTlsInPlace(socket: net.Socket, route: ReadRoute): boolean {
+  const handle = (socket as unknown as { _handle: UserBufferHandle | null })._handle;
+  if (onreadSymbols === null || handle === null || typeof handle.useUserBuffer !== 'function') return false;
+  const own = socket as unknown as Record<symbol, unknown>;
+  own[onreadSymbols.buffer] = READ_BUFFER;
+  own[onreadSymbols.callback] = route.onRead;
+  handle.useUserBuffer(READ_BUFFER);
+  track(socket, route);
+  return true;
+}
+
 /** Socket internals an adoption moves: the libuv handle and the server whose count it is in. */
 interface SocketInternals {
   _handle: object | null;
@@ -73,15 +125,21 @@ export function inPlaceReads(reader: Reader): InPlaceReads {
 /**
  * Moves an accepted socket's connection into a socket read in place, before anything else was
  * registered on it or written to it. Returns the socket to use from now on (the same one when the
- * connection is already closed).
+ * connection is already closed, and for a TLS socket, which is switched to reading in place
+ * itself).
  */
 export function adoptInPlace(accepted: net.Socket, reader: Reader): net.Socket {
   const old = accepted as unknown as SocketInternals;
   const handle = old._handle;
   // Left as they are: closed or half-closed connections (an end already read cannot be read
-  // again), bytes still buffered in the stream, and TLS sockets (their handle is the TLS layer).
-  if (handle === null || accepted.destroyed || accepted.readableEnded || accepted.readableLength > 0 || 'encrypted' in accepted) return accepted;
+  // again) and bytes still buffered in the stream.
+  if (handle === null || accepted.destroyed || accepted.readableEnded || accepted.readableLength > 0) return accepted;
   const route = new ReadRoute(reader);
+  // A TLS socket's handle is the TLS layer, whose callbacks go to that socket: it stays.
+  if ('encrypted' in accepted) {
+    readTlsInPlace(accepted, route);
+    return accepted;
+  }
   const options: net.SocketConstructorOpts & { handle: object; onread: net.OnReadOpts } = {
     handle,
     allowHalfOpen: accepted.allowHalfOpen,
