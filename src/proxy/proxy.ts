@@ -21,6 +21,7 @@ import { TlsCompiler, checkSnapshot } from './snapshot.js';
 import { useKeySets } from './filters/jwt/key-sets.js';
 import type { CheckedSnapshot } from './snapshot.js';
 import { compileFilterChains } from './listener/filter-chains.js';
+import { compileCaptureTable, requireCapture } from './listener/capture.js';
 import type { WorkloadSecrets } from './tls/workload-secrets.js';
 import type { ServerTls } from './listener/server-tls.js';
 import type { ListenerConfig, ProxySnapshot } from '../snapshot/index.js';
@@ -255,12 +256,25 @@ export class SkiffProxy {
     try {
       for (const [i, config] of snap.listeners.entries()) {
         const existing = this.listeners.get(config.name);
-        if (existing !== undefined && existing.config.address === config.address && existing.config.port === config.port) {
+        const bound = config.bindToPort !== false;
+        if (existing !== undefined && existing.config.address === config.address && existing.config.port === config.port && existing.bound === bound) {
           keep.set(config.name, existing);
           continue;
         }
+        const detectionMs = this.opts.protocolDetectionTimeoutMs ?? 5000;
+        if (!bound) {
+          fresh.set(config.name, Listener.unbound(config, detectionMs));
+          continue;
+        }
+        if (config.capture !== undefined) {
+          try {
+            requireCapture();
+          } catch (err) {
+            throw new SnapshotError(`listeners[${i}]`, `cannot capture on ${config.address}:${config.port}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
         try {
-          fresh.set(config.name, await Listener.bind(config, this.opts.protocolDetectionTimeoutMs ?? 5000));
+          fresh.set(config.name, await Listener.bind(config, detectionMs));
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code ?? String(err);
           throw new SnapshotError(`listeners[${i}]`, `cannot listen on ${config.address}:${config.port}: ${code}`);
@@ -298,10 +312,10 @@ export class SkiffProxy {
     }
     const report: ApplyReport = { version: snap.version, listeners: { added: [], updated: [], removed: [] }, clusters: clusterResult };
     const next = new Map<string, Listener>();
+    for (const config of snap.listeners) next.set(config.name, keep.get(config.name) ?? fresh.get(config.name)!);
     for (const config of snap.listeners) {
-      const listener = keep.get(config.name) ?? fresh.get(config.name)!;
-      listener.binding = this.bindingFor(listener, config, checked);
-      next.set(config.name, listener);
+      const listener = next.get(config.name)!;
+      listener.binding = this.bindingFor(listener, config, checked, next);
       (fresh.has(config.name) ? report.listeners.added : report.listeners.updated).push(config.name);
     }
     const removed = [...this.listeners.values()].filter((l) => next.get(l.name) !== l);
@@ -324,7 +338,7 @@ export class SkiffProxy {
     return report;
   }
 
-  private bindingFor(listener: Listener, config: ListenerConfig, checked: CheckedSnapshot): ListenerBinding {
+  private bindingFor(listener: Listener, config: ListenerConfig, checked: CheckedSnapshot, listeners: ReadonlyMap<string, Listener>): ListenerBinding {
     const snap = checked.snapshot;
     const gatewayNode = snap.node.kind === 'gateway';
     const serverName = config.http?.serverHeader ?? (gatewayNode || config.direction === 'gateway' ? 'istio-envoy' : 'envoy');
@@ -376,7 +390,8 @@ export class SkiffProxy {
       });
     }
     const chains = compileFilterChains(config, checked.serverTls.get(config.name) ?? NO_SERVER_TLS, tcp?.needsSni === true);
-    return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true) });
+    const capture = config.capture === undefined ? null : compileCaptureTable(config.capture, listeners);
+    return Object.freeze({ config, chains, http, tcp, codec: codecOptions(config, serverName), secureCodec: codecOptions(config, serverName, true), capture });
   }
 
   /**

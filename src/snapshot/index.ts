@@ -8,6 +8,8 @@
 export type { NodeConfig, ProxySnapshot, ResolvedSnapshot, WorkloadIdentity } from './snapshot.js';
 export type { ChainTransport, FilterChainConfig, FilterChainMatch, HttpListenerOptions, ListenerConfig, PathNormalization, TcpRoute, TcpRouteMatch } from './listeners.js';
 export { PATH_NORMALIZATION_OPTIONS } from './listeners.js';
+export type { CaptureConfig, CaptureTarget } from './capture.js';
+export { captureKey } from './capture.js';
 export type * from './routes.js';
 export { ISTIO_DEFAULT_RETRY_POLICY, RouteConfigError } from './routes.js';
 export { isRetryOn, parseRetryOn, retryPolicyFromIstio, type IstioRetry, type ParsedRetryOn } from './retries.js';

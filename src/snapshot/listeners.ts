@@ -5,6 +5,7 @@
 import { SnapshotError, int, list, obj, oneOf, optionalMs, str } from './checks.js';
 import { checkServerTls } from './tls.js';
 import type { ServerTlsConfig } from './tls.js';
+import { checkCapture, type CaptureConfig } from './capture.js';
 
 /**
  * How a listener normalises request paths before routing and policy (Istio's MeshConfig
@@ -111,6 +112,13 @@ export interface ListenerConfig {
    * stands for the workload's container port, a gateway's for the gateway Service's target port.
    */
   policyPort?: number;
+  /**
+   * false: the listener binds nothing and serves the connections a capture listener hands it
+   * (Envoy's `bind_to_port: false`); its `port` is the destination port it stands for. Default true.
+   */
+  bindToPort?: boolean;
+  /** A capture listener (Istio's 15001 and 15006): see `capture.ts`. */
+  capture?: CaptureConfig;
 }
 
 function checkHttp(v: unknown, at: string, routeNames: Set<string>): HttpListenerOptions {
@@ -241,5 +249,11 @@ export function checkListener(v: unknown, at: string, routeNames: Set<string>): 
   if (l.protocol === 'tcp' && l.tcp === undefined) throw new SnapshotError(`${at}.tcp`, 'is required for protocol tcp');
   if (o.filterChains !== undefined) l.filterChains = checkFilterChains(o.filterChains, `${at}.filterChains`, l);
   if (o.policyPort !== undefined) l.policyPort = int(o.policyPort, `${at}.policyPort`, 1, 65535);
+  if (o.bindToPort !== undefined) {
+    if (typeof o.bindToPort !== 'boolean') throw new SnapshotError(`${at}.bindToPort`, `must be true or false, got ${JSON.stringify(o.bindToPort)}`);
+    if (!o.bindToPort && l.port === 0) throw new SnapshotError(`${at}.port`, 'a listener that binds no port stands for a destination port: 0 is none');
+    l.bindToPort = o.bindToPort;
+  }
+  if (o.capture !== undefined) l.capture = checkCapture(o.capture, `${at}.capture`);
   return l;
 }

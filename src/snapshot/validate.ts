@@ -8,6 +8,7 @@ import { SnapshotError, list, obj, oneOf, str, stringMap } from './checks.js';
 import { ClusterConfigError, withDefaults } from './cluster-defaults.js';
 import type { ClusterConfig, ClusterConfigInput } from './clusters.js';
 import { checkListener } from './listeners.js';
+import { checkCaptureTargets } from './capture.js';
 import { checkSecretRef, checkTlsSecrets, type TlsSecret } from './tls.js';
 import { RouteConfigError, type RouteConfig } from './routes.js';
 import type { NodeConfig, ResolvedSnapshot } from './snapshot.js';
@@ -81,7 +82,7 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
     const listener = checkListener(l, at, new Set(routeTables.keys()));
     if (names.has(listener.name)) throw new SnapshotError(`${at}.name`, `duplicate listener name ${JSON.stringify(listener.name)}`);
     names.add(listener.name);
-    if (listener.port !== 0) {
+    if (listener.port !== 0 && listener.bindToPort !== false) {
       const key = `${listener.address}:${listener.port}`;
       const other = addresses.get(key);
       if (other !== undefined) throw new SnapshotError(`${at}.port`, `${key} is already used by listener ${JSON.stringify(other)}`);
@@ -89,6 +90,7 @@ export function validateSnapshot<R>(input: unknown, compileRoute: (config: Route
     }
     return listener;
   });
+  checkCaptureTargets(listeners);
 
   const snapshot: ResolvedSnapshot = { version, node, listeners, routes, clusters };
   if (o.secrets !== undefined) snapshot.secrets = checkTlsSecrets(o.secrets, 'secrets');

@@ -30,7 +30,8 @@ export const FLOORS: Readonly<Record<string, readonly string[]>> = {
   analyze: ['config', 'api'],
   dashboard: ['api'],
   capture: [],
-  proxy: ['snapshot', 'telemetry', 'api'],
+  // The proxy's capture listeners read original destinations with capture's addon wrapper.
+  proxy: ['capture', 'snapshot', 'telemetry', 'api'],
   // Inside the proxy: string matching at the bottom, then the filters (which see a request or a
   // connection only through their contracts), then the connection phase that runs them; the
   // request path, the router, listeners and the rest stand on all three.

@@ -37,16 +37,21 @@ export interface AcceptedTransport {
 /** Ids of accepted connections, counted per process as Envoy counts its connection ids. */
 let nextConnectionId = 1;
 
-/** The context of a connection the listener accepted, with what its transport step settled. */
-export function acceptedConnection(socket: net.Socket, listener: AcceptingListener, transport: AcceptedTransport): ConnectionContext {
+/**
+ * The context of a connection the listener accepted, with what its transport step settled. A
+ * captured connection's local address and port are its original destination, as Envoy's
+ * original_dst listener filter restores them.
+ */
+export function acceptedConnection(socket: net.Socket, listener: AcceptingListener, transport: AcceptedTransport, original: { readonly address: string; readonly port: number } | null = null): ConnectionContext {
+  const port = original?.port ?? listener.port;
   return Object.freeze({
     listener: listener.name,
     direction: listener.direction,
     remoteAddress: socket.remoteAddress ?? '',
     remotePort: socket.remotePort ?? 0,
-    localAddress: socket.localAddress ?? '',
-    localPort: listener.port,
-    destinationPort: listener.port,
+    localAddress: original?.address ?? socket.localAddress ?? '',
+    localPort: port,
+    destinationPort: port,
     tunnelTarget: null,
     tls: transport.secure,
     sni: transport.sni ?? null,

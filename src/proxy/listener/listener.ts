@@ -26,6 +26,7 @@ import { DEFAULT_MAX_REQUEST_HEADERS } from '../http1/head-parser.js';
 import type { FilterChains } from './filter-chains.js';
 import { TransportStats, runTransportStep } from './transport.js';
 import type { Transport, TransportSettings } from './transport.js';
+import { captureTargetFor, readOriginalDestination, type CaptureTable, type CaptureTarget, type OriginalDestination } from './capture.js';
 
 /** What a listener serves under one snapshot. */
 export interface ListenerBinding {
@@ -38,6 +39,8 @@ export interface ListenerBinding {
   readonly codec: Http1ServerOptions;
   /** The same for connections whose TLS the listener terminated (the scheme is https). */
   readonly secureCodec: Http1ServerOptions;
+  /** A capture listener's targets by original destination (`capture.ts`); null for any other listener. */
+  readonly capture: CaptureTable | null;
 }
 
 /** Envoy's defaults for the HTTP connection manager. */
@@ -58,7 +61,7 @@ export function codecOptions(config: ListenerConfig, serverName: string, secure 
   };
 }
 
-export class Listener implements TunnelledHttpServer {
+export class Listener implements TunnelledHttpServer, CaptureTarget {
   readonly httpStats = new HttpListenerStats();
   readonly tcpStats = new TcpListenerStats();
   /** The transport step's counters (`no_filter_chain_match`, `ssl.*`). */
@@ -73,9 +76,20 @@ export class Listener implements TunnelledHttpServer {
     readonly name: string,
     /** The config the socket was bound with (address and port never change). */
     private readonly boundConfig: ListenerConfig,
-    private readonly server: net.Server,
+    /** Null for a listener that binds no port (`bindToPort: false`): it serves handed-off connections. */
+    private readonly server: net.Server | null,
     private readonly detectionTimeoutMs: number,
   ) {}
+
+  /** A listener that binds no port: a capture listener hands it the connections to its address and port. */
+  static unbound(config: ListenerConfig, detectionTimeoutMs: number): Listener {
+    return new Listener(config.name, config, null, detectionTimeoutMs);
+  }
+
+  /** True when the listener binds no port of its own. */
+  get bound(): boolean {
+    return this.server !== null;
+  }
 
   /** Binds the listener's address; rejects with the OS error (EADDRINUSE, EACCES, ...). */
   static bind(config: ListenerConfig, detectionTimeoutMs: number): Promise<Listener> {
@@ -97,8 +111,9 @@ export class Listener implements TunnelledHttpServer {
     return this.binding?.config ?? this.boundConfig;
   }
 
-  /** The bound address and port. */
+  /** The bound address and port (for a listener that binds none, the ones it stands for). */
   address(): net.AddressInfo {
+    if (this.server === null) return { address: this.boundConfig.address, port: this.boundConfig.port, family: this.boundConfig.address.includes(':') ? 'IPv6' : 'IPv4' };
     return this.server.address() as net.AddressInfo;
   }
 
@@ -110,19 +125,37 @@ export class Listener implements TunnelledHttpServer {
     return this.sockets.size;
   }
 
-  private onConnection(socket: net.Socket): void {
+  /** A connection a capture listener handed over, whose original destination this listener stands for. */
+  adopt(socket: net.Socket, original: OriginalDestination): void {
+    this.onConnection(socket, original);
+  }
+
+  private onConnection(socket: net.Socket, handedOff: OriginalDestination | null = null): void {
     const binding = this.binding;
     if (binding === null || this.closing) {
       socket.destroy();
       return;
+    }
+    let original = handedOff;
+    if (binding.capture !== null && original === null) {
+      original = readOriginalDestination(socket);
+      if (original === null) {
+        socket.destroy();
+        return;
+      }
+      const target = captureTargetFor(binding.capture, original);
+      if (target !== null) {
+        target.adopt(socket, original);
+        return;
+      }
     }
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', noop);
     runTransportStep(socket, this.transportSettings(binding), (s, _chain, served, initial, transport) => {
       if (transport.secure) s.on('error', noop);
-      if (served === 'tcp') this.serveTcp(s, binding, initial, transport);
-      else this.serveHttp(s, binding, initial, served, transport);
+      if (served === 'tcp') this.serveTcp(s, binding, initial, transport, original);
+      else this.serveHttp(s, binding, initial, served, transport, original);
     });
   }
 
@@ -141,7 +174,7 @@ export class Listener implements TunnelledHttpServer {
     return settings;
   }
 
-  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, codec: 'http1' | 'h2', transport: Transport): void {
+  private serveHttp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, codec: 'http1' | 'h2', transport: Transport, original: OriginalDestination | null): void {
     const ctx = binding.http;
     if (ctx === null) {
       socket.destroy();
@@ -153,7 +186,7 @@ export class Listener implements TunnelledHttpServer {
     stats.downstream_cx_active++;
     socket.once('close', () => stats.downstream_cx_active--);
     // The connection's context, made once: every request on it reads it (addresses, SNI, peer identity).
-    const connection = acceptedConnection(socket, ctx, transport);
+    const connection = acceptedConnection(socket, ctx, transport, original);
     const options = transport.secure ? binding.secureCodec : binding.codec;
     this.serveCodec(socket, codec, options, ctx, initial, (stream: DownstreamStream) => handleHttpRequest(stream, this.httpContext(ctx), connection, this));
   }
@@ -219,12 +252,12 @@ export class Listener implements TunnelledHttpServer {
     return this.binding?.http ?? accepted;
   }
 
-  private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, transport: Transport): void {
+  private serveTcp(socket: net.Socket, binding: ListenerBinding, initial: Buffer, transport: Transport, original: OriginalDestination | null): void {
     if (binding.tcp === null) {
       socket.destroy();
       return;
     }
-    handleTcpConnection(socket, initial, binding.tcp, acceptedConnection(socket, binding.tcp, transport));
+    handleTcpConnection(socket, initial, binding.tcp, acceptedConnection(socket, binding.tcp, transport, original), original);
   }
 
   /** A request the codec answered itself (400, 408, 431, ...): counted and recorded with `DPE`. */
@@ -254,7 +287,8 @@ export class Listener implements TunnelledHttpServer {
   async close(drainMs: number): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    const closed = server === null ? Promise.resolve() : new Promise<void>((resolve) => server.close(() => resolve()));
     for (const conn of this.httpConnections) conn.drain();
     if (this.sockets.size > 0) {
       const deadline = Date.now() + drainMs;

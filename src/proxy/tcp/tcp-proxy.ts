@@ -72,12 +72,12 @@ function sniMatches(patterns: readonly string[], sni: string | null): boolean {
   });
 }
 
-/** The first route whose match holds for this connection. */
-export function selectTcpRoute(ctx: TcpListenerContext, localAddress: string, sni: string | null): CompiledTcpRoute | null {
+/** The first route whose match holds for a connection to `localAddress`:`port` (its original destination when captured). */
+export function selectTcpRoute(ctx: TcpListenerContext, localAddress: string, port: number, sni: string | null): CompiledTcpRoute | null {
   const addr = localAddress.startsWith('::ffff:') ? localAddress.slice(7) : localAddress;
   for (const r of ctx.routes) {
     const m = r.route.match;
-    if (m?.port !== undefined && m.port !== ctx.port) continue;
+    if (m?.port !== undefined && m.port !== port) continue;
     if (m?.sniHosts !== undefined && !sniMatches(m.sniHosts, sni)) continue;
     if (r.subnets !== null && !r.subnets.check(addr, addr.includes(':') ? 'ipv6' : 'ipv4')) continue;
     return r;
@@ -95,10 +95,15 @@ interface TcpConnection {
   readonly started: number;
   /** While a connection filter waits: what ends the wait when the client leaves. */
   closeWhileWaiting: (() => void) | null;
+  /** A captured connection's original destination: where an original-dst cluster connects. */
+  readonly original: { readonly address: string; readonly port: number } | null;
 }
 
-/** Proxies one accepted connection; `initial` holds bytes already read (sniffing). */
-export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: TcpListenerContext, conn: ConnectionContext): void {
+/**
+ * Proxies one accepted connection; `initial` holds bytes already read (sniffing), `original` the
+ * original destination of a captured connection.
+ */
+export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: TcpListenerContext, conn: ConnectionContext, original: { readonly address: string; readonly port: number } | null = null): void {
   const stats = ctx.stats;
   stats.downstream_cx_total++;
   stats.downstream_cx_active++;
@@ -107,13 +112,13 @@ export function handleTcpConnection(socket: net.Socket, initial: Buffer, ctx: Tc
   rec.serverName = conn.sni ?? '';
   rec.connectionId = conn.id ?? 0;
   rec.downstreamTls = conn.tlsFacts ?? null;
-  rec.downstreamLocalAddress = `${socket.localAddress ?? ''}:${ctx.port}`;
+  rec.downstreamLocalAddress = `${conn.localAddress}:${conn.localPort}`;
   // Istio's destination principals: the verified client and this proxy, on inbound mutual TLS.
   if (ctx.direction === 'inbound' && conn.peerIdentity !== null && conn.localIdentity !== null) {
     rec.peerPrincipal = conn.peerIdentity;
     rec.localPrincipal = conn.localIdentity;
   }
-  const tcp: TcpConnection = { socket, initial, ctx, conn, rec, started: performance.now(), closeWhileWaiting: null };
+  const tcp: TcpConnection = { socket, initial, ctx, conn, rec, started: performance.now(), closeWhileWaiting: null, original };
   socket.on('error', () => {});
   // Hold the client's bytes until the connection phase let it through and the upstream is there.
   socket.pause();
@@ -167,7 +172,7 @@ function proxyTcp(tcp: TcpConnection): void {
   const sni = conn.sni;
   const started = tcp.started;
   const done = (flag: number, details: string): void => finishTcp(tcp, flag, details);
-  const route = selectTcpRoute(ctx, socket.localAddress ?? '', sni);
+  const route = selectTcpRoute(ctx, conn.localAddress, conn.destinationPort, sni);
   if (route === null) {
     stats.downstream_cx_no_route++;
     socket.destroy();
@@ -193,7 +198,8 @@ function proxyTcp(tcp: TcpConnection): void {
     done(ResponseFlag.NC, 'cluster_not_found');
     return;
   }
-  const host = cluster.pick();
+  // An original-dst cluster (PassthroughCluster) connects where a captured connection was going.
+  const host = tcp.original !== null && cluster.config.discovery === 'original-dst' ? cluster.pick({ originalDestination: tcp.original }) : cluster.pick();
   if (host === undefined) {
     stats.upstream_cx_no_healthy++;
     socket.destroy();
