@@ -10,10 +10,12 @@
  * originals in `ISTIO_KUBE_APP_PROBERS`. A pod already injected is returned unchanged.
  */
 
+import { ISTIO_TOKEN_FILE, proxyVolumeMounts, proxyVolumes } from './manifest.js';
+
 export interface InjectOptions {
   /** The image of `istio-proxy` and `istio-init`. */
   image: string;
-  /** skiffd's push URL as pods reach it. */
+  /** skiffd's push URL as pods reach it (`https://skiffd.istio-system.svc:15012`). */
   controlPlaneUrl: string;
   /** `istio-proxy` as an init container with `restartPolicy: Always` (Kubernetes ≥ 1.29). */
   nativeSidecar: boolean;
@@ -119,7 +121,7 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
   const proxy: Container = {
     name: 'istio-proxy',
     image: opts.image,
-    args: ['proxy', '--kind', 'sidecar', '--control-plane', opts.controlPlaneUrl, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', '$(SERVICE_ACCOUNT)'],
+    args: ['proxy', '--kind', 'sidecar', '--control-plane', opts.controlPlaneUrl, '--credential-file', ISTIO_TOKEN_FILE, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', '$(SERVICE_ACCOUNT)'],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -130,11 +132,7 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
     readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 15, failureThreshold: 4 },
     securityContext: { runAsUser: PROXY_UID, runAsGroup: PROXY_UID, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } },
-    volumeMounts: [
-      { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
-      { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
-      { name: 'istiod-ca-cert', mountPath: '/var/run/secrets/istio' },
-    ],
+    volumeMounts: proxyVolumeMounts(),
   };
   if (opts.nativeSidecar) {
     // Started before the app containers, which wait for its startup probe: the app never runs without its proxy.
@@ -145,12 +143,7 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
     spec.initContainers = [init, ...(spec.initContainers ?? [])];
     spec.containers = [...apps, proxy];
   }
-  spec.volumes = [
-    ...(spec.volumes ?? []),
-    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
-    { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
-    { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
-  ];
+  spec.volumes = [...(spec.volumes ?? []), ...proxyVolumes()];
   const annotations = { ...meta.annotations };
   if (apps[0] !== undefined) {
     annotations['kubectl.kubernetes.io/default-container'] ??= apps[0].name;

@@ -93,7 +93,7 @@ describe('skiff kube-inject', () => {
 
   it("rewrites HTTP probes to the proxy's status port, keeping the originals for the proxy", () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web', readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 5 } }] } };
-    const out = injectObject(pod, { image: 'skiff:test', controlPlaneUrl: 'http://skiffd.istio-system.svc:15010', nativeSidecar: false }) as unknown as Template;
+    const out = injectObject(pod, { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: false }) as unknown as Template;
     const web = out.spec.containers[0];
     assert.deepEqual(web.readinessProbe, { httpGet: { path: '/app-health/web/readyz', port: 15020 }, periodSeconds: 5 });
     const probers = out.spec.containers[1].env?.find((e) => e.name === 'ISTIO_KUBE_APP_PROBERS')?.value;

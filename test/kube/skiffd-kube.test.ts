@@ -56,7 +56,7 @@ describe('skiffd in Kubernetes mode', () => {
     api.put(slice({ 'reviews-v1-7d9f': '10.244.1.11', 'reviews-v3-5c2a': '10.244.1.13' }));
     await api.create({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: NS }, spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v3', labels: { version: 'v3' } }] } });
     await api.create(vs('v1'));
-    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l));
+    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l));
   });
   after(async () => {
     await running.stop();

@@ -35,7 +35,7 @@ describe('skiffd serving its admission webhooks', { skip: kubectlTool.skip }, ()
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     for (const name of ['a', 'b']) {
-      replicas.push(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined));
+      replicas.push(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined));
     }
   });
   after(async () => {

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .requiredOption('-f, --filename <file>', 'the manifest (- for stdin)')
     .option('-o, --output <file>', 'write here instead of stdout')
     .option('--image <image>', 'image of istio-proxy and istio-init (default: skiff:<this version>)')
-    .option('--control-plane <url>', "skiffd's push URL as pods reach it", 'http://skiffd.istio-system.svc:15010')
+    .option('--control-plane <url>', "skiffd's push URL as pods reach it (TLS, as istiod's 15012)", 'https://skiffd.istio-system.svc:15012')
     .option('--native-sidecar', 'inject istio-proxy as a native sidecar (an init container with restartPolicy: Always; Kubernetes 1.29 and later)')
     .option('--revision <rev>', 'the control plane revision', 'default')
     .action(async (opts: KubeInjectOptions) => {

@@ -24,7 +24,12 @@ interface ProxyCommandOptions {
   concurrency?: number;
   drainMs: number;
   credentialFile?: string;
+  controlPlaneRootCert: string;
+  controlPlaneSan?: string;
 }
+
+/** Where an injected sidecar finds the mesh root: the `istio-ca-root-cert` ConfigMap's volume, as Istio mounts it. */
+export const DEFAULT_CONTROL_PLANE_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
 
 function port(value: string): number {
   const n = Number(value);
@@ -51,7 +56,9 @@ function controlPlaneUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError(`not a URL: ${value} (expected http://HOST:PORT)`);
   }
-  if (url.protocol !== 'http:') throw new InvalidArgumentError(`${value}: the control plane speaks HTTP/2 cleartext, use http://HOST:PORT`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${value}: the control plane speaks HTTP/2, in cleartext (http://HOST:PORT) or over TLS (https://HOST:PORT)`);
+  }
   return value;
 }
 
@@ -71,7 +78,9 @@ export function register(program: Command): void {
     .command('proxy')
     .description('Run the data-plane proxy (sidecar or gateway) from a snapshot file (SIGHUP reloads it) or from skiffd')
     .option('--snapshot <file>', 'proxy snapshot (JSON, or YAML for .yaml/.yml)')
-    .option('--control-plane <url>', "skiffd's push URL (http://HOST:PORT): take snapshots from it, live", controlPlaneUrl)
+    .option('--control-plane <url>', "skiffd's push URL (http://HOST:PORT, or https://HOST:PORT over TLS as istiod's 15012): take snapshots from it, live", controlPlaneUrl)
+    .option('--control-plane-root-cert <file>', 'with an https:// control plane: the root its certificate must chain to (read on every connection)', DEFAULT_CONTROL_PLANE_ROOT_CERT)
+    .option('--control-plane-san <name>', "with an https:// control plane: the DNS name its certificate must carry (default: the URL's host)")
     .option('--id <id>', 'node id towards the control plane (POD.NAMESPACE for sidecars)')
     .option('--kind <kind>', 'sidecar or gateway', kind, 'sidecar')
     .option('--workload <name>', 'workload instance (pod) this proxy serves, announced to the control plane')
@@ -105,6 +114,9 @@ export function register(program: Command): void {
           ? {
               controlPlane: {
                 url: opts.controlPlane,
+                ...(new URL(opts.controlPlane).protocol === 'https:'
+                  ? { tls: { rootCertFile: opts.controlPlaneRootCert, serverName: opts.controlPlaneSan ?? new URL(opts.controlPlane).hostname.replace(/^\[(.*)\]$/, '$1') } }
+                  : {}),
                 ...(opts.credentialFile !== undefined ? { credentialFile: opts.credentialFile } : {}),
                 node: {
                   id: opts.id!,
