@@ -65,7 +65,8 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   const { publishCaBundle, sharedServingCert } = await import('../kube/webhook-cert.js');
   const { SKIFFD_NAME, SKIFFD_PUSH_TLS_PORT } = await import('../kube/manifest.js');
   const { keepServingCert, serviceDnsNames } = await import('../kube/serving-cert.js');
-  const { MeshCa: Ca } = await import('../controlplane/ca/index.js');
+  const { sharedMeshCa } = await import('../kube/ca-secret.js');
+  const { RootCertPublisher } = await import('../kube/root-cert-publisher.js');
   const { DEFAULT_MESH_OPTIONS } = await import('../controlplane/translate/types.js');
   const conn = resolveConnection(opts.kubeconfig, process.env, opts.context);
   const client = new KubeClient(conn);
@@ -87,7 +88,8 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   let skiffd: Skiffd;
   let ca: MeshCa;
   try {
-    ca = await Ca.selfSigned(opts.stateDir, DEFAULT_MESH_OPTIONS.trustDomain);
+    // Every replica signs with the root of the Secret they share (cacerts, else istio-ca-secret).
+    ca = await sharedMeshCa(client, opts.rootNamespace, DEFAULT_MESH_OPTIONS.trustDomain);
     // Proxies prove their pod's service account with its istio-ca token, checked by a TokenReview.
     const authenticator: CsrAuthenticator = new TokenReviewAuthenticator(client);
     skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, ca: { authenticator, instance: ca }, verbose: opts.verbose === true, log });
@@ -99,7 +101,9 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   // Service, and trust it through the root published to their namespace.
   let stopRenewing = (): void => undefined;
   let pushTlsUrl: string | undefined;
+  const rootCerts = new RootCertPublisher(client, ca.rootCert, { log });
   try {
+    await rootCerts.start();
     if (opts.pushTlsPort !== false) {
       const names = serviceDnsNames(SKIFFD_NAME, opts.rootNamespace);
       const serving = await keepServingCert(ca, names, (creds) => skiffd.push.setTlsCredentials(creds), log);
@@ -111,6 +115,7 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
     }
   } catch (err) {
     stopRenewing();
+    await rootCerts.stop();
     await skiffd.stop();
     await stopProviders();
     throw err;
@@ -134,6 +139,7 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   } catch (err) {
     stopRenewing();
     await webhooks?.close();
+    await rootCerts.stop();
     await skiffd.stop();
     await stopProviders();
     throw err;
@@ -143,7 +149,8 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
     (stopping ??= (async () => {
       stopRenewing();
       await webhooks?.close();
-        await skiffd.stop();
+      await rootCerts.stop();
+      await skiffd.stop();
       await stopProviders();
     })());
   void skiffd.stopped.then(stop);

@@ -2,14 +2,15 @@
  * Proxies in pods reach skiffd over TLS, as Istio's sidecars reach istiod on 15012: a real
  * `skiff skiffd --kubeconfig` process against the fake API server serves its push port over TLS
  * with a certificate the mesh CA signed for `skiffd.istio-system.svc`, and a real `skiff proxy`
- * that trusts only the mesh root and proves its pod with its istio-ca token gets its config and a
+ * that trusts only the mesh root (as its pod mounts it from the `istio-ca-root-cert` ConfigMap)
+ * and proves its pod with its istio-ca token gets its config and a
  * workload certificate for its service account. A proxy trusting another root, or expecting
  * another name, does not connect and says why.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,8 +32,8 @@ interface Running {
 function start(args: string[]): Running {
   const proc = spawn(process.execPath, [skiffBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   return { proc, out: () => out };
 }
 
@@ -104,8 +105,10 @@ describe('skiffd serving proxies in pods over TLS', () => {
     skiffd = start(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '0', '--no-webhooks']);
     await waitFor(() => /push over TLS on [\d.]+:\d+/.test(skiffd!.out()), 'skiffd to serve over TLS');
     tlsPort = Number(/push over TLS on [\d.]+:(\d+)/.exec(skiffd.out())![1]);
+    // The root as the pod mounts it: the istio-ca-root-cert ConfigMap skiffd keeps in its namespace.
+    await waitFor(() => api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert') !== undefined, 'the istio-ca-root-cert ConfigMap');
     rootFile = join(dir, 'root-cert.pem');
-    writeFileSync(rootFile, readFileSync(join(dir, 'state', 'ca', 'root-cert.pem')));
+    writeFileSync(rootFile, (api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert')!.data as Record<string, string>)['root-cert.pem']);
   });
 
   after(async () => {
