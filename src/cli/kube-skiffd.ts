@@ -66,6 +66,7 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   const { SKIFFD_NAME, SKIFFD_PUSH_TLS_PORT } = await import('../kube/manifest.js');
   const { keepServingCert, serviceDnsNames } = await import('../kube/serving-cert.js');
   const { sharedMeshCa } = await import('../kube/ca-secret.js');
+  const { MESH_CONFIG_MAP, meshTextOf, parseMeshConfig } = await import('../config/mesh-config.js');
   const { RootCertPublisher } = await import('../kube/root-cert-publisher.js');
   const { DEFAULT_MESH_OPTIONS } = await import('../controlplane/translate/types.js');
   const conn = resolveConnection(opts.kubeconfig, process.env, opts.context);
@@ -123,14 +124,21 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   // The webhooks: a serving certificate the replicas share through a Secret, written as the CA
   // bundle of the two webhook configurations once served.
   let webhooks: WebhookServer | undefined;
+  // The mesh config's defaultConfig.holdApplicationUntilProxyStarts, as it is when a pod is injected.
+  const meshHoldsApplication = (): boolean => {
+    const cm = config.get({ group: '', kind: 'ConfigMap', namespace: opts.rootNamespace, name: MESH_CONFIG_MAP.name });
+    const text = cm === undefined ? undefined : meshTextOf(cm);
+    return text !== undefined && parseMeshConfig(text).config?.defaultConfig?.holdApplicationUntilProxyStarts === true;
+  };
   try {
     if (opts.webhookPort !== false) {
+      const inject = { image: opts.proxyImage, controlPlaneUrl: `https://${SKIFFD_NAME}.${opts.rootNamespace}.svc:${SKIFFD_PUSH_TLS_PORT}`, nativeSidecar: await supportsNativeSidecars(client) };
       const serving = await sharedServingCert(client, opts.rootNamespace, SKIFFD_NAME);
       webhooks = await startWebhookServer({
         ...serving,
         port: opts.webhookPort,
         host: opts.webhookHost ?? '0.0.0.0',
-        inject: { image: opts.proxyImage, controlPlaneUrl: `https://${SKIFFD_NAME}.${opts.rootNamespace}.svc:${SKIFFD_PUSH_TLS_PORT}`, nativeSidecar: await supportsNativeSidecars(client) },
+        inject: () => ({ ...inject, holdApplicationUntilProxyStarts: meshHoldsApplication() }),
         log,
       });
       const updated = await publishCaBundle(client, serving.cert, log);

@@ -109,6 +109,13 @@ export function register(program: Command): void {
       if (opts.controlPlane !== undefined && opts.id === undefined) throw new Error('--control-plane needs --id ID');
       if (opts.credentialFile !== undefined && opts.controlPlane === undefined) throw new Error('--credential-file needs --control-plane URL (certificates come from its CA)');
       const { runProxy } = await import('../../proxy/main.js');
+      const { APP_PROBERS_ENV, parseAppProbers } = await import('../../proxy/admin/app-probes.js');
+      // The app's original probes, as injection keeps them for the agent: answered on the status port.
+      const probersText = process.env[APP_PROBERS_ENV];
+      const appProbes =
+        probersText !== undefined && probersText.trim() !== ''
+          ? { probers: parseAppProbers(probersText), appHost: process.env.INSTANCE_IP !== undefined && process.env.INSTANCE_IP !== '' ? process.env.INSTANCE_IP : '127.0.0.1' }
+          : undefined;
       const source =
         opts.controlPlane !== undefined
           ? {
@@ -138,7 +145,37 @@ export function register(program: Command): void {
         drainMs: opts.drainMs,
         log: (line) => process.stderr.write(`skiff proxy: ${line}\n`),
         telemetry: telemetryRunOptions(opts),
+        ...(appProbes !== undefined ? { appProbes } : {}),
       });
     });
   addTelemetryOptions(cmd);
+
+  // As `pilot-agent wait`, with its flags: what injection's postStart hook runs to hold the app.
+  cmd
+    .command('wait')
+    .description("Wait until the proxy is ready (its /healthz/ready answers 200), as pilot-agent wait; exit 1 if it is not within the timeout")
+    .option('--url <url>', 'the readiness URL to poll', DEFAULT_READY_URL_TEXT)
+    .option('--timeoutSeconds <n>', 'how long to wait', positive, 60)
+    .option('--periodMillis <n>', 'between two polls', positive, 500)
+    .option('--requestTimeoutMillis <n>', 'for each poll', positive, 500)
+    .action(async (opts: { url: string; timeoutSeconds: number; periodMillis: number; requestTimeoutMillis: number }) => {
+      const { waitForProxyReady } = await import('../../proxy/wait.js');
+      process.stdout.write(`Waiting for the proxy to be ready (timeout: ${opts.timeoutSeconds} seconds)...\n`);
+      const last = await waitForProxyReady({ url: opts.url, timeoutMs: opts.timeoutSeconds * 1000, periodMs: opts.periodMillis, requestTimeoutMs: opts.requestTimeoutMillis });
+      if (last === null) {
+        process.stdout.write('The proxy is ready!\n');
+        return;
+      }
+      process.stderr.write(`skiff: timeout waiting for the proxy to become ready. Last error: ${last}\n`);
+      process.exitCode = 1;
+    });
+}
+
+/** pilot-agent's default; kept here so `skiff --help` does not load the module. */
+const DEFAULT_READY_URL_TEXT = 'http://localhost:15021/healthz/ready';
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive whole number: ${value}`);
+  return n;
 }
