@@ -65,7 +65,8 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   const { publishCaBundle, sharedServingCert } = await import('../kube/webhook-cert.js');
   const { SKIFFD_NAME, SKIFFD_PUSH_TLS_PORT } = await import('../kube/manifest.js');
   const { keepServingCert, serviceDnsNames } = await import('../kube/serving-cert.js');
-  const { sharedMeshCa } = await import('../kube/ca-secret.js');
+  const { sharedCaMaterial } = await import('../kube/ca-secret.js');
+  const { MeshCa: Ca } = await import('../controlplane/ca/index.js');
   const { MESH_CONFIG_MAP, meshTextOf, parseMeshConfig } = await import('../config/mesh-config.js');
   const { RootCertPublisher } = await import('../kube/root-cert-publisher.js');
   const { DEFAULT_MESH_OPTIONS } = await import('../controlplane/translate/types.js');
@@ -90,7 +91,8 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
   let ca: MeshCa;
   try {
     // Every replica signs with the root of the Secret they share (cacerts, else istio-ca-secret).
-    ca = await sharedMeshCa(client, opts.rootNamespace, DEFAULT_MESH_OPTIONS.trustDomain);
+    const material = await sharedCaMaterial(client, opts.rootNamespace, () => Ca.newRoot(DEFAULT_MESH_OPTIONS.trustDomain));
+    ca = await Ca.fromCaCertsData(material.data, material.part, material.source);
     // Proxies prove their pod's service account with its istio-ca token, checked by a TokenReview.
     const authenticator: CsrAuthenticator = new TokenReviewAuthenticator(client);
     skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, ca: { authenticator, instance: ca }, verbose: opts.verbose === true, log });

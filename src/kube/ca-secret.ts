@@ -8,9 +8,9 @@
  *   root signing directly), created by the first replica to start with a new root; a replica that
  *   loses the race to create it (409 Conflict) reads the winner's, so all sign with the same root.
  *
- * Both are read once at start, as istiod reads them.
+ * Both are read once at start, as istiod reads them. This module reads and writes the Secrets;
+ * the CA is made from what it returns by the caller (`MeshCa.fromCaCertsData`).
  */
-import { CACERTS_FILES, MeshCa } from '../controlplane/ca/index.js';
 import { KubeApiError } from './client.js';
 import type { KubeClient } from './client.js';
 
@@ -20,6 +20,17 @@ export const PLUGGED_CA_SECRET = 'cacerts';
 export const SELF_SIGNED_CA_SECRET = 'istio-ca-secret';
 /** The Secret type istiod gives `istio-ca-secret`. */
 const CA_SECRET_TYPE = 'istio.io/ca-root';
+/** The keys of both Secrets, as Istio names them. */
+export const CA_SECRET_KEYS = { cert: 'ca-cert.pem', key: 'ca-key.pem', root: 'root-cert.pem', chain: 'cert-chain.pem' } as const;
+
+/** The CA's PEM texts as Istio's cacerts lays them out, and where they came from. */
+export interface SharedCaMaterial {
+  data: { cert: string; key: string; root: string; chain?: string };
+  /** Names a key of the Secret, for the CA's errors: `Secret istio-system/cacerts key ca-key.pem`. */
+  part: (key: string) => string;
+  /** `plugged-in CA from Secret …` or `self-signed root in Secret … (new)`, for the log. */
+  source: string;
+}
 
 interface SecretObject {
   data?: Record<string, string>;
@@ -44,40 +55,40 @@ function field(secret: SecretObject, where: string, key: string, required: false
 function field(secret: SecretObject, where: string, key: string, required: boolean): string | undefined {
   const value = secret.data?.[key];
   if (value === undefined || value === '') {
-    if (required) throw new Error(`Secret ${where} has no ${key} (expected ${Object.values(CACERTS_FILES).join(', ')})`);
+    if (required) throw new Error(`Secret ${where} has no ${key} (expected ${Object.values(CA_SECRET_KEYS).join(', ')})`);
     return undefined;
   }
   return unb64(value);
 }
 
-function fromPlugged(secret: SecretObject, where: string): Promise<MeshCa> {
-  const chain = field(secret, where, CACERTS_FILES.chain, false);
-  return MeshCa.fromCaCertsData(
-    { cert: field(secret, where, CACERTS_FILES.cert, true), key: field(secret, where, CACERTS_FILES.key, true), root: field(secret, where, CACERTS_FILES.root, true), ...(chain !== undefined ? { chain } : {}) },
-    (file) => `Secret ${where} key ${file}`,
-    `plugged-in CA from Secret ${where}`,
-  );
+function fromPlugged(secret: SecretObject, where: string): SharedCaMaterial {
+  const chain = field(secret, where, CA_SECRET_KEYS.chain, false);
+  return {
+    data: { cert: field(secret, where, CA_SECRET_KEYS.cert, true), key: field(secret, where, CA_SECRET_KEYS.key, true), root: field(secret, where, CA_SECRET_KEYS.root, true), ...(chain !== undefined ? { chain } : {}) },
+    part: (file) => `Secret ${where} key ${file}`,
+    source: `plugged-in CA from Secret ${where}`,
+  };
 }
 
-function fromSelfSigned(secret: SecretObject, where: string, created: boolean): Promise<MeshCa> {
-  const cert = field(secret, where, CACERTS_FILES.cert, true);
+function fromSelfSigned(secret: SecretObject, where: string, created: boolean): SharedCaMaterial {
+  const cert = field(secret, where, CA_SECRET_KEYS.cert, true);
   // The self-signed root signs workload certificates itself: it is its own root and chain.
-  return MeshCa.fromCaCertsData({ cert, key: field(secret, where, CACERTS_FILES.key, true), root: cert }, (file) => `Secret ${where} key ${file}`, `self-signed root in Secret ${where}${created ? ' (new)' : ''}`);
+  return { data: { cert, key: field(secret, where, CA_SECRET_KEYS.key, true), root: cert }, part: (file) => `Secret ${where} key ${file}`, source: `self-signed root in Secret ${where}${created ? ' (new)' : ''}` };
 }
 
 /**
- * The CA of every replica: `cacerts` when present, else `istio-ca-secret`, created here with a new
- * root (organisation `trustDomain`) when no replica has yet.
+ * The CA of every replica: `cacerts` when present, else `istio-ca-secret`, created here with the
+ * root `newRoot` makes (the mesh CA's, PEM) when no replica has yet.
  */
-export async function sharedMeshCa(client: KubeClient, namespace: string, trustDomain: string): Promise<MeshCa> {
+export async function sharedCaMaterial(client: KubeClient, namespace: string, newRoot: () => Promise<{ cert: string; key: string }>): Promise<SharedCaMaterial> {
   const plugged = await readSecret(client, namespace, PLUGGED_CA_SECRET);
   if (plugged !== undefined) return fromPlugged(plugged, `${namespace}/${PLUGGED_CA_SECRET}`);
   const where = `${namespace}/${SELF_SIGNED_CA_SECRET}`;
   for (let attempt = 0; attempt < 5; attempt++) {
     const existing = await readSecret(client, namespace, SELF_SIGNED_CA_SECRET);
     if (existing !== undefined) return fromSelfSigned(existing, where, false);
-    const root = await MeshCa.newRoot(trustDomain);
-    const data = { [CACERTS_FILES.cert]: b64(root.cert), [CACERTS_FILES.key]: b64(root.key), [CACERTS_FILES.chain]: '', [CACERTS_FILES.root]: '' };
+    const root = await newRoot();
+    const data = { [CA_SECRET_KEYS.cert]: b64(root.cert), [CA_SECRET_KEYS.key]: b64(root.key), [CA_SECRET_KEYS.chain]: '', [CA_SECRET_KEYS.root]: '' };
     try {
       await client.request('POST', `/api/v1/namespaces/${namespace}/secrets`, { apiVersion: 'v1', kind: 'Secret', type: CA_SECRET_TYPE, metadata: { name: SELF_SIGNED_CA_SECRET, namespace }, data });
       return fromSelfSigned({ data }, where, true);

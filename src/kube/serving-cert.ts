@@ -5,7 +5,11 @@
  * control plane it connects to on the TLS push port (istiod's 15012). It is renewed when two
  * thirds of its life have passed; connections already open keep the one they started with.
  */
-import type { MeshCa } from '../controlplane/ca/index.js';
+
+/** What signs the certificate: the mesh CA (`MeshCa.issueServing`), seen by its shape from here. */
+export interface ServingCertIssuer {
+  issueServing(dnsNames: readonly string[], ttlMs: number): Promise<{ cert: string; key: string; notAfter: Date }>;
+}
 
 /** A year, renewed after two thirds of it. */
 export const SERVING_CERT_TTL_MS = 365 * 24 * 3600_000;
@@ -27,7 +31,7 @@ export interface ServingCredentials {
  * first and a function that stops renewing.
  */
 export async function keepServingCert(
-  ca: MeshCa,
+  ca: ServingCertIssuer,
   names: readonly string[],
   install: (creds: ServingCredentials) => void,
   log: (line: string) => void,
