@@ -56,12 +56,12 @@ describe("the proxy's status port answering the app's probes", () => {
   let healthPort = 0;
   /** What the app's readiness says; the test flips it. */
   let readyStatus = 200;
-  const seen: Array<{ path: string; userAgent: string | undefined; header: string | undefined }> = [];
+  const seen: Array<{ path: string; userAgent: string | undefined; header: string | undefined; from: string | undefined }> = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-app-health-'));
     app = http.createServer((req, res) => {
-      seen.push({ path: req.url ?? '', userAgent: req.headers['user-agent'], header: req.headers['x-probe'] as string | undefined });
+      seen.push({ path: req.url ?? '', userAgent: req.headers['user-agent'], header: req.headers['x-probe'] as string | undefined, from: req.socket.remoteAddress });
       if (req.url === '/ready') {
         res.writeHead(readyStatus, { 'content-type': 'text/plain' });
         res.end(readyStatus === 200 ? 'ok\n' : 'warming up\n');
@@ -106,9 +106,10 @@ describe("the proxy's status port answering the app's probes", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("passes an HTTP probe's status through, with the probe's headers and the kubelet's User-Agent", async () => {
+  it("passes an HTTP probe's status through, with the probe's headers and the kubelet's User-Agent, from the passthrough source", async () => {
     assert.deepEqual(await get(statusPort, '/app-health/web/readyz', { 'user-agent': 'kube-probe/1.30' }), { status: 200, body: 'ok\n' });
-    assert.deepEqual(seen.at(-1), { path: '/ready', userAgent: 'kube-probe/1.30', header: 'kubelet' });
+    // 127.0.0.6: the source Istio's capture rules let through to the app rather than to the inbound listener.
+    assert.deepEqual(seen.at(-1), { path: '/ready', userAgent: 'kube-probe/1.30', header: 'kubelet', from: '127.0.0.6' });
     readyStatus = 503;
     assert.deepEqual(await get(statusPort, '/app-health/web/readyz'), { status: 503, body: 'warming up\n' });
     readyStatus = 200;

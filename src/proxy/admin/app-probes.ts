@@ -5,8 +5,10 @@
  * `ISTIO_KUBE_APP_PROBERS`; the proxy runs the original against the app and answers with what it
  * got — an HTTP probe's status code (and up to 10 KiB of body) passed through, 500 when the app
  * cannot be reached or does not answer within the probe's timeout; a TCP probe 200 when the
- * port accepts a connection, else 500. Probes reach the app directly from the proxy's uid, which
- * the capture rules leave alone, so a strict mTLS policy does not refuse the kubelet.
+ * port accepts a connection, else 500. Probes reach the app directly: from the proxy's uid and,
+ * to an IPv4 address, from 127.0.0.6 (Istio's inbound passthrough source), which the capture
+ * rules return rather than redirect to the inbound listener — so a strict mTLS policy does not
+ * refuse the kubelet.
  *
  * Off the request path (one probe every few seconds): plain node:http and node:net.
  */
@@ -30,6 +32,9 @@ export class AppProberError extends Error {
 export const APP_PROBERS_ENV = 'ISTIO_KUBE_APP_PROBERS';
 const PROBE_PATH = /^\/app-health\/[^/]+\/(livez|readyz|startupz)$/;
 const BODY_LIMIT = 10 * 1024;
+/** The source istio-iptables lets through to the app unredirected (`-s 127.0.0.6/32 -o lo -j RETURN`). */
+const PASSTHROUGH_SOURCE = '127.0.0.6';
+const sourceFor = (host: string): { localAddress?: string } => (net.isIPv4(host) ? { localAddress: PASSTHROUGH_SOURCE } : {});
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v < 65536;
@@ -110,7 +115,7 @@ function probeHttp(get: NonNullable<AppProber['httpGet']>, host: string, timeout
   for (const h of get.httpHeaders ?? []) headers[h.name.toLowerCase()] = h.value;
   const lib = get.scheme === 'HTTPS' ? https : http;
   const path = get.path === undefined || get.path === '' ? '/' : get.path.startsWith('/') ? get.path : `/${get.path}`;
-  const appReq = lib.request({ host, port: get.port, path, method: 'GET', headers, timeout: timeoutMs, agent: false, ...(get.scheme === 'HTTPS' ? { rejectUnauthorized: false } : {}) }, (appRes) => {
+  const appReq = lib.request({ host, port: get.port, path, method: 'GET', headers, timeout: timeoutMs, agent: false, ...sourceFor(host), ...(get.scheme === 'HTTPS' ? { rejectUnauthorized: false } : {}) }, (appRes) => {
     // The app's status is the probe's answer; its body (bounded) helps whoever reads the pod's events.
     const chunks: Buffer[] = [];
     let size = 0;
@@ -130,7 +135,7 @@ function probeHttp(get: NonNullable<AppProber['httpGet']>, host: string, timeout
 }
 
 function probeTcp(port: number, host: string, timeoutMs: number, res: http.ServerResponse): void {
-  const socket = net.connect({ host, port });
+  const socket = net.connect({ host, port, ...sourceFor(host) });
   socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no connection within ${timeoutMs} ms`)));
   socket.once('connect', () => {
     socket.destroy();
