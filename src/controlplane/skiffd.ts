@@ -62,6 +62,8 @@ export interface SkiffdCaOptions {
    * `root-cert.pem`, `cert-chain.pem`). Default: a self-signed root kept in `<state-dir>/ca/`.
    */
   certsDir?: string;
+  /** A CA the caller made (on Kubernetes, from the Secret the replicas share); wins over `certsDir`. */
+  instance?: MeshCa;
   /** Lifetime of workload certificates. Default 24 h, as Istio's. */
   workloadCertTtlMs?: number;
   /**
@@ -186,7 +188,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
     // listens.
     let meshDefaults: Partial<MeshOptions> = { ...opts.mesh };
     let mesh: Partial<MeshOptions> = meshDefaults;
-    const ca = opts.ca?.certsDir !== undefined ? await MeshCa.fromCaCerts(opts.ca.certsDir) : await MeshCa.selfSigned(opts.stateDir, opts.mesh?.trustDomain ?? DEFAULT_MESH_OPTIONS.trustDomain);
+    const ca = opts.ca?.instance !== undefined ? opts.ca.instance : opts.ca?.certsDir !== undefined ? await MeshCa.fromCaCerts(opts.ca.certsDir) : await MeshCa.selfSigned(opts.stateDir, opts.mesh?.trustDomain ?? DEFAULT_MESH_OPTIONS.trustDomain);
     log(`skiffd: mesh CA: ${ca.source}`);
     const certificates = new WorkloadCertificates({
       ca,

@@ -6,19 +6,27 @@
  * where the cluster supports it), the labels `security.istio.io/tlsMode`,
  * `service.istio.io/canonical-name` and `-revision`, the annotations `sidecar.istio.io/status` and
  * `kubectl.kubernetes.io/default-container`, the projected token (audience `istio-ca`) and the
- * root-certificate volumes, and HTTP probes rewritten to the proxy's status port with the
- * originals in `ISTIO_KUBE_APP_PROBERS`. A pod already injected is returned unchanged.
+ * root-certificate volumes, and HTTP and TCP probes rewritten to the proxy's status port with the
+ * originals in `ISTIO_KUBE_APP_PROBERS` (named ports resolved to numbers, as the agent needs them).
+ * With `holdApplicationUntilProxyStarts` (the mesh config's `defaultConfig`, or the pod's
+ * `proxy.istio.io/config` annotation) and a regular sidecar container, the proxy goes first and
+ * its postStart hook runs `skiff proxy wait`, so the kubelet starts the app only once the proxy
+ * is ready, as Istio's `pilot-agent wait` hook does. A pod already injected is returned unchanged.
  */
+import { parse as parseYaml } from 'yaml';
+import { ISTIO_TOKEN_FILE, proxyVolumeMounts, proxyVolumes } from './manifest.js';
 
 export interface InjectOptions {
   /** The image of `istio-proxy` and `istio-init`. */
   image: string;
-  /** skiffd's push URL as pods reach it. */
+  /** skiffd's push URL as pods reach it (`https://skiffd.istio-system.svc:15012`). */
   controlPlaneUrl: string;
   /** `istio-proxy` as an init container with `restartPolicy: Always` (Kubernetes ≥ 1.29). */
   nativeSidecar: boolean;
   /** The control plane's revision (`istio.io/rev`). Default `default`. */
   revision?: string;
+  /** The mesh config's `defaultConfig.holdApplicationUntilProxyStarts`; a pod's annotation overrides it. */
+  holdApplicationUntilProxyStarts?: boolean;
 }
 
 /** What decides injection besides the pod: its namespace's labels (absent for kube-inject, which ignores them). */
@@ -40,6 +48,8 @@ interface Container {
 
 interface Probe {
   httpGet?: { path?: string; port: number | string; scheme?: string; host?: string; httpHeaders?: unknown[] };
+  tcpSocket?: { port: number | string; host?: string };
+  timeoutSeconds?: number;
   [k: string]: unknown;
 }
 
@@ -55,6 +65,34 @@ export const STATUS_PORT = 15020;
 /** The proxy's own readiness (`/healthz/ready`). */
 export const HEALTH_PORT = 15021;
 export const PROXY_UID = 1337;
+/** The pod annotation that overrides the mesh's proxy config for one pod, as Istio's. */
+export const PROXY_CONFIG_ANNOTATION = 'proxy.istio.io/config';
+/** How the image runs skiff (its ENTRYPOINT): what the postStart hook executes. */
+const SKIFF_IN_IMAGE = ['node', '/opt/skiff/bin/skiff.js'];
+
+/**
+ * Whether the app waits for its proxy: the pod's `proxy.istio.io/config` annotation (ProxyConfig
+ * as YAML or JSON) when it says, else the mesh default. An annotation that does not parse is
+ * ignored here (the mesh default holds), as it says nothing usable.
+ */
+export function holdsApplication(annotations: Record<string, string> | undefined, meshDefault: boolean): boolean {
+  const text = annotations?.[PROXY_CONFIG_ANNOTATION];
+  if (text === undefined) return meshDefault;
+  try {
+    const cfg = parseYaml(text) as unknown;
+    const said = typeof cfg === 'object' && cfg !== null ? (cfg as Record<string, unknown>).holdApplicationUntilProxyStarts : undefined;
+    return typeof said === 'boolean' ? said : meshDefault;
+  } catch {
+    return meshDefault;
+  }
+}
+
+/** A probe port as a number: a name is looked up among the container's ports, as the kubelet does. */
+function portNumber(port: number | string, c: Container): number | string {
+  if (typeof port === 'number') return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  return c.ports?.find((p) => p.name === port)?.containerPort ?? port;
+}
 
 /**
  * Whether a pod is injected, as Istio's webhook selectors and injection policy decide: never when
@@ -98,15 +136,23 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
   labels['service.istio.io/canonical-revision'] ??= labels['app.kubernetes.io/version'] ?? labels.version ?? 'latest';
   meta.labels = labels;
 
-  // HTTP probes go through the proxy's status port, which calls the app's own (mTLS would refuse the kubelet).
+  // HTTP and TCP probes go through the proxy's status port, which runs the app's own (mTLS would
+  // refuse the kubelet, and capture would send its TCP probe to the proxy rather than the app).
   const probers: Record<string, Json> = {};
   for (const c of apps) {
     for (const [field, suffix] of probeKinds) {
       const probe = c[field];
-      if (probe?.httpGet === undefined) continue;
+      if (probe === undefined) continue;
       const path = `/app-health/${c.name}/${suffix}`;
-      probers[path] = { httpGet: probe.httpGet, ...(typeof probe.timeoutSeconds === 'number' ? { timeoutSeconds: probe.timeoutSeconds } : {}) };
-      c[field] = { ...probe, httpGet: { path, port: STATUS_PORT, ...(probe.httpGet.scheme !== undefined ? { scheme: 'HTTP' } : {}) } };
+      const timeout = typeof probe.timeoutSeconds === 'number' ? { timeoutSeconds: probe.timeoutSeconds } : {};
+      if (probe.httpGet !== undefined) {
+        probers[path] = { httpGet: { ...probe.httpGet, port: portNumber(probe.httpGet.port, c) }, ...timeout };
+        c[field] = { ...probe, httpGet: { path, port: STATUS_PORT, ...(probe.httpGet.scheme !== undefined ? { scheme: 'HTTP' } : {}) } };
+      } else if (probe.tcpSocket !== undefined) {
+        probers[path] = { tcpSocket: { ...probe.tcpSocket, port: portNumber(probe.tcpSocket.port, c) }, ...timeout };
+        const { tcpSocket: _tcp, ...rest } = probe;
+        c[field] = { ...rest, httpGet: { path, port: STATUS_PORT } };
+      }
     }
   }
 
@@ -119,7 +165,7 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
   const proxy: Container = {
     name: 'istio-proxy',
     image: opts.image,
-    args: ['proxy', '--kind', 'sidecar', '--control-plane', opts.controlPlaneUrl, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', '$(SERVICE_ACCOUNT)'],
+    args: ['proxy', '--kind', 'sidecar', '--control-plane', opts.controlPlaneUrl, '--credential-file', ISTIO_TOKEN_FILE, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', '$(SERVICE_ACCOUNT)'],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -130,27 +176,24 @@ export function injectPod(input: PodTemplate, opts: InjectOptions, workloadName?
     ports: [{ containerPort: 15090, name: 'http-envoy-prom', protocol: 'TCP' }],
     readinessProbe: { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 15, failureThreshold: 4 },
     securityContext: { runAsUser: PROXY_UID, runAsGroup: PROXY_UID, runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ['ALL'] } },
-    volumeMounts: [
-      { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
-      { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
-      { name: 'istiod-ca-cert', mountPath: '/var/run/secrets/istio' },
-    ],
+    volumeMounts: proxyVolumeMounts(),
   };
   if (opts.nativeSidecar) {
     // Started before the app containers, which wait for its startup probe: the app never runs without its proxy.
     proxy.restartPolicy = 'Always';
     proxy.startupProbe = { httpGet: { path: '/healthz/ready', port: HEALTH_PORT }, periodSeconds: 1, failureThreshold: 600 };
     spec.initContainers = [init, ...(spec.initContainers ?? []), proxy];
+  } else if (holdsApplication(meta.annotations, opts.holdApplicationUntilProxyStarts ?? false)) {
+    // The kubelet starts containers in order and the next only once a postStart hook returned: the
+    // proxy first, its hook waiting until it is ready, then the app.
+    proxy.lifecycle = { postStart: { exec: { command: [...SKIFF_IN_IMAGE, 'proxy', 'wait'] } } };
+    spec.initContainers = [init, ...(spec.initContainers ?? [])];
+    spec.containers = [proxy, ...apps];
   } else {
     spec.initContainers = [init, ...(spec.initContainers ?? [])];
     spec.containers = [...apps, proxy];
   }
-  spec.volumes = [
-    ...(spec.volumes ?? []),
-    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
-    { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
-    { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
-  ];
+  spec.volumes = [...(spec.volumes ?? []), ...proxyVolumes()];
   const annotations = { ...meta.annotations };
   if (apps[0] !== undefined) {
     annotations['kubectl.kubernetes.io/default-container'] ??= apps[0].name;

@@ -21,11 +21,34 @@ export type ManifestObject = Record<string, unknown> & { apiVersion: string; kin
 
 /** skiffd's ports: push (proxies' config stream, Istio's xDS port) and the webhooks' HTTPS server. */
 export const SKIFFD_PUSH_PORT = 15010;
+/** The push port over TLS, where proxies in pods connect (istiod's 15012). */
+export const SKIFFD_PUSH_TLS_PORT = 15012;
 export const SKIFFD_WEBHOOK_PORT = 15017;
 /** The name of skiffd's Deployment, Service, ServiceAccount and RBAC objects. */
 export const SKIFFD_NAME = 'skiffd';
 export const INJECTOR_WEBHOOK = 'skiff-sidecar-injector';
 export const VALIDATOR_WEBHOOK = 'skiff-validator';
+
+/** Where a proxy finds its pod's istio-ca token and the mesh root, as Istio mounts them. */
+export const ISTIO_TOKEN_FILE = '/var/run/secrets/tokens/istio-token';
+export const ROOT_CERT_FILE = '/var/run/secrets/istio/root-cert.pem';
+
+/** A proxy's volumes: the projected istio-ca token, the `istio-ca-root-cert` ConfigMap, scratch space. */
+export function proxyVolumes(): Array<Record<string, unknown>> {
+  return [
+    { name: 'istio-envoy', emptyDir: { medium: 'Memory' } },
+    { name: 'istio-token', projected: { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] } },
+    { name: 'istiod-ca-cert', configMap: { name: 'istio-ca-root-cert' } },
+  ];
+}
+
+export function proxyVolumeMounts(): Array<Record<string, unknown>> {
+  return [
+    { name: 'istio-envoy', mountPath: '/etc/istio/proxy' },
+    { name: 'istio-token', mountPath: '/var/run/secrets/tokens' },
+    { name: 'istiod-ca-cert', mountPath: '/var/run/secrets/istio' },
+  ];
+}
 
 const istioGroups = (): string[] => [...new Set(kinds.filter((k) => k.group.endsWith('.istio.io')).map((k) => k.group))].sort();
 const istioResources = (group: string): string[] => kinds.filter((k) => k.group === group).map((k) => k.plural).sort();
@@ -95,9 +118,11 @@ export function generateManifest(opts: ManifestOptions): ManifestObject[] {
                 args: ['skiffd', '--state-dir', '/var/lib/skiff', '--push-port', String(SKIFFD_PUSH_PORT), '--root-namespace', ns],
                 ports: [
                   { name: 'grpc-xds', containerPort: SKIFFD_PUSH_PORT, protocol: 'TCP' },
+                  { name: 'https-dns', containerPort: SKIFFD_PUSH_TLS_PORT, protocol: 'TCP' },
                   { name: 'https-webhooks', containerPort: SKIFFD_WEBHOOK_PORT, protocol: 'TCP' },
                 ],
-                readinessProbe: { tcpSocket: { port: SKIFFD_PUSH_PORT }, periodSeconds: 3 },
+                // The TLS push port listens on the pod's address (the cleartext one on loopback only).
+                readinessProbe: { tcpSocket: { port: SKIFFD_PUSH_TLS_PORT }, periodSeconds: 3 },
                 resources: { requests: { cpu: '500m', memory: '512Mi' } },
                 securityContext: containerSecurity,
                 volumeMounts: [{ name: 'state', mountPath: '/var/lib/skiff' }],
@@ -116,6 +141,7 @@ export function generateManifest(opts: ManifestOptions): ManifestObject[] {
         selector: labels,
         ports: [
           { name: 'grpc-xds', port: SKIFFD_PUSH_PORT, targetPort: SKIFFD_PUSH_PORT, protocol: 'TCP' },
+          { name: 'https-dns', port: SKIFFD_PUSH_TLS_PORT, targetPort: SKIFFD_PUSH_TLS_PORT, protocol: 'TCP' },
           { name: 'https-webhook', port: 443, targetPort: SKIFFD_WEBHOOK_PORT, protocol: 'TCP' },
         ],
       },
@@ -190,7 +216,7 @@ export function generateManifest(opts: ManifestOptions): ManifestObject[] {
               {
                 name: 'istio-proxy',
                 image: opts.image,
-                args: ['proxy', '--kind', 'gateway', '--control-plane', `http://${SKIFFD_NAME}.${ns}.svc:${SKIFFD_PUSH_PORT}`, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', 'istio-ingressgateway-service-account', '--label', 'istio=ingressgateway', '--label', 'app=istio-ingressgateway'],
+                args: ['proxy', '--kind', 'gateway', '--control-plane', `https://${SKIFFD_NAME}.${ns}.svc:${SKIFFD_PUSH_TLS_PORT}`, '--credential-file', ISTIO_TOKEN_FILE, '--id', '$(POD_NAME).$(POD_NAMESPACE)', '--workload', '$(POD_NAME)', '--namespace', '$(POD_NAMESPACE)', '--service-account', 'istio-ingressgateway-service-account', '--label', 'istio=ingressgateway', '--label', 'app=istio-ingressgateway'],
                 env: [
                   { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
                   { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
@@ -203,8 +229,10 @@ export function generateManifest(opts: ManifestOptions): ManifestObject[] {
                 ],
                 readinessProbe: { httpGet: { path: '/healthz/ready', port: 15021 }, periodSeconds: 2 },
                 securityContext: containerSecurity,
+                volumeMounts: proxyVolumeMounts(),
               },
             ],
+            volumes: proxyVolumes(),
           },
         },
       },

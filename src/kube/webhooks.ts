@@ -17,7 +17,8 @@ export interface WebhookServerOptions {
   /** The serving certificate (PEM; its names must include `<service>.<namespace>.svc`) and key. */
   cert: string;
   key: string;
-  inject: InjectOptions;
+  /** What injection makes; a function is asked on every review (the mesh config it reads may change). */
+  inject: InjectOptions | (() => InjectOptions);
   port?: number;
   host?: string;
   log?: (line: string) => void;
@@ -94,7 +95,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       if (review.kind !== 'AdmissionReview' || request === undefined || typeof request.uid !== 'string') return fail(400, 'expected an AdmissionReview (admission.k8s.io/v1) with a request and its uid');
       let response: AdmissionResponse;
       try {
-        response = req.url === '/inject' ? injectionResponse(request, opts.inject) : validationResponse(request);
+        response = req.url === '/inject' ? injectionResponse(request, typeof opts.inject === 'function' ? opts.inject() : opts.inject) : validationResponse(request);
       } catch (err) {
         opts.log?.(`webhook ${req.url}: ${err instanceof Error ? err.message : String(err)}`);
         response = { uid: request.uid, allowed: false, status: { code: 500, message: `skiffd could not review the object: ${err instanceof Error ? err.message : String(err)}` } };

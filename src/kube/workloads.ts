@@ -3,9 +3,14 @@
  * and is not being deleted, published through the registry's `WorkloadSink` and removed when the
  * Pod goes. Its address is the Pod IP; its container ports are both its mesh and app ports (iptables
  * capture puts the sidecar in front of the very port the app listens on); it is ready when an
- * EndpointSlice lists it as a ready endpoint, as Istio reads readiness from EndpointSlices; its
- * sidecar, when it has an `istio-proxy` container (native sidecar or not), says hello as
- * `<pod>.<namespace>`, the proxy id Istio gives it.
+ * EndpointSlice lists it as a ready endpoint, as Istio reads readiness from EndpointSlices.
+ *
+ * A Pod labelled `security.istio.io/tlsMode: istio` (what injection writes) runs a sidecar: its
+ * instance carries one (proxy id `<pod>.<namespace>`, as Istio's), which makes its endpoints
+ * `tlsMode: istio`, so automatic mutual TLS originates ISTIO_MUTUAL to it and plaintext to pods
+ * without, as Istio reads an endpoint's tlsMode from that label. A container named `istio-proxy`
+ * alone does not make a sidecar: the ingress gateway's pod has one, serves plaintext and is a
+ * workload instance like any other, its ports the proxy container's.
  */
 import type { PortMap, WorkloadInstance, WorkloadSink } from '../registry/types.js';
 import type { KubeClient, KubeObject } from './client.js';
@@ -17,10 +22,12 @@ export interface KubeWorkloadsOptions {
   log?: (line: string) => void;
 }
 
+/** The label injection sets and Istio reads an endpoint's tlsMode from. */
+export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+
 interface PodSpec {
   serviceAccountName?: string;
   containers?: Array<{ name: string; ports?: Array<{ containerPort: number; name?: string; protocol?: string }> }>;
-  initContainers?: Array<{ name: string }>;
 }
 
 interface SliceEndpoint {
@@ -40,17 +47,18 @@ export function workloadOfPod(pod: KubeObject, ready: boolean): WorkloadInstance
   if (status.podIP === undefined || status.podIP === '' || pod.metadata.deletionTimestamp !== undefined) return undefined;
   const spec = (pod.spec ?? {}) as PodSpec;
   const namespace = pod.metadata.namespace ?? 'default';
+  const sidecar = pod.metadata.labels?.[TLS_MODE_LABEL] === 'istio';
   const ports: PortMap = {};
   const names: Record<number, string> = {};
   for (const c of spec.containers ?? []) {
-    if (c.name === 'istio-proxy') continue;
+    // An injected sidecar's own ports (its metrics) are not the workload's.
+    if (sidecar && c.name === 'istio-proxy') continue;
     for (const p of c.ports ?? []) {
       if ((p.protocol ?? 'TCP') !== 'TCP') continue;
       ports[p.containerPort] = p.containerPort;
       if (p.name !== undefined) names[p.containerPort] = p.name;
     }
   }
-  const injected = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].some((c) => c.name === 'istio-proxy');
   return {
     name: pod.metadata.name,
     namespace,
@@ -61,7 +69,7 @@ export function workloadOfPod(pod: KubeObject, ready: boolean): WorkloadInstance
     meshPorts: { ...ports },
     appPorts: { ...ports },
     ...(Object.keys(names).length > 0 ? { containerPortNames: names } : {}),
-    ...(injected ? { sidecar: { outboundPort: SIDECAR_OUTBOUND, adminPort: SIDECAR_ADMIN, proxyId: `${pod.metadata.name}.${namespace}` } } : {}),
+    ...(sidecar ? { sidecar: { outboundPort: SIDECAR_OUTBOUND, adminPort: SIDECAR_ADMIN, proxyId: `${pod.metadata.name}.${namespace}` } } : {}),
   };
 }
 

@@ -7,7 +7,10 @@
  * JWKS fetch states) goes to skiffd at once and again on every new stream.
  */
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
+import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { DeltaError, applyDelta, CONTENT_TYPE, DELTA_FEATURE, LineSplitter, STREAM_PATH, encodeLine, parseServerMessage, SnapshotError } from '../snapshot/index.js';
 import type { CertificateMessage, CertificateRefusedMessage, CsrMessage, DeltaMessage, HelloMessage, JwksFetchState, NackError, SnapshotMessage, NodeConfig, StatusMessage } from '../snapshot/index.js';
@@ -18,9 +21,21 @@ export interface SnapshotTarget {
   applySnapshot(input: unknown): Promise<{ version: string }>;
 }
 
+/**
+ * TLS to the control plane (an `https://` URL, istiod's 15012): the root its certificate must
+ * chain to, read afresh on every connection (on Kubernetes the `istio-ca-root-cert` ConfigMap
+ * mounted as a file), and the DNS name it must carry (istiod's `ISTIOD_SAN`; by default the URL's
+ * host).
+ */
+export interface ControlPlaneTls {
+  rootCertFile: string;
+  serverName: string;
+}
+
 export interface ControlClientOptions {
-  /** skiffd's push URL, e.g. `http://127.0.0.1:15010`. */
+  /** skiffd's push URL: `http://127.0.0.1:15010`, or `https://skiffd.istio-system.svc:15012` with `tls`. */
   url: string;
+  tls?: ControlPlaneTls;
   node: NodeConfig;
   target: SnapshotTarget;
   adminUrl?: string;
@@ -179,11 +194,35 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     });
   }
 
+  /** How the session reaches skiffd: cleartext, or TLS verified against the root file as it is now. */
+  private connectOptions(): http2.SecureClientSessionOptions {
+    const tlsOpts = this.opts.tls;
+    const settings = { initialWindowSize: WINDOW };
+    if (tlsOpts === undefined) return { settings };
+    const ca = readFileSync(tlsOpts.rootCertFile, 'utf8');
+    const name = tlsOpts.serverName;
+    return {
+      settings,
+      ca,
+      ...(isIP(name) === 0 ? { servername: name } : {}),
+      // The name checked is the control plane's own, whatever address the URL dials.
+      checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+    };
+  }
+
   private connect(): void {
-    const session = http2.connect(this.opts.url, { settings: { initialWindowSize: WINDOW } });
+    let options: http2.SecureClientSessionOptions;
+    try {
+      options = this.connectOptions();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? String(err);
+      this.retryLater(false, `cannot read the control plane's root certificate ${this.opts.tls?.rootCertFile ?? ''}: ${code}`);
+      return;
+    }
+    const session = http2.connect(this.opts.url, options);
     this.session = session;
     let reason = 'connection closed';
-    session.on('error', (err: NodeJS.ErrnoException) => (reason = err.code ?? err.message));
+    session.on('error', (err: NodeJS.ErrnoException) => (reason = tlsFailure(err) ?? err.code ?? err.message));
     session.on('goaway', () => (reason = 'the control plane is going away'));
     session.on('connect', () => session.setLocalWindowSize(WINDOW));
     session.on('close', () => this.onSessionClose(session, reason));
@@ -319,6 +358,11 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
     this.pingOutstandingSince = null;
     const was = this.isConnected;
     this.isConnected = false;
+    this.retryLater(was, reason);
+  }
+
+  /** Logs the outage (once while it lasts) and connects again after a jittered, growing delay. */
+  private retryLater(was: boolean, reason: string): void {
     if (this.stopped) return;
     const serving = this.version === null ? 'no snapshot yet' : `serving snapshot ${this.version} meanwhile`;
     if (was) {
@@ -354,4 +398,13 @@ export class ControlClient extends EventEmitter<ControlClientEvents> {
       session.destroy();
     }
   }
+}
+
+/** A TLS verification failure told as what it means for the control plane's certificate. */
+function tlsFailure(err: NodeJS.ErrnoException): string | undefined {
+  if (err.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `the control plane's certificate does not name it: ${err.message}`;
+  if (err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || err.code === 'SELF_SIGNED_CERT_IN_CHAIN' || err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY') {
+    return `the control plane's certificate does not chain to the mesh root (${err.code})`;
+  }
+  return undefined;
 }

@@ -4,7 +4,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { ControlClient } from './control-client.js';
-import type { SnapshotTarget } from './control-client.js';
+import type { ControlPlaneTls, SnapshotTarget } from './control-client.js';
 import type { SkiffProxy } from './proxy.js';
 import { WorkloadIdentity, type IdentityState, type InstalledCertificate } from './identity/workload-identity.js';
 import type { NodeConfig } from '../snapshot/index.js';
@@ -13,6 +13,8 @@ import { watchFetchStates } from './filters/jwt/key-sets.js';
 export interface ControlPlaneOptions {
   /** skiffd's push URL. */
   url: string;
+  /** With an `https://` URL: the root skiffd's certificate chains to and the name it carries. */
+  tls?: ControlPlaneTls;
   node: NodeConfig;
   /**
    * The workload's credential file (the pod's bootstrap token): given, the proxy gets its
@@ -66,6 +68,7 @@ export function startWorkloadIdentity(controlPlane: ControlPlaneOptions, client:
 export function startControlClient(opts: StartControlOptions): ControlClient {
   const client = new ControlClient({
     url: opts.controlPlane.url,
+    ...(opts.controlPlane.tls !== undefined ? { tls: opts.controlPlane.tls } : {}),
     node: opts.controlPlane.node,
     target: opts.target,
     ...(opts.adminUrl !== undefined ? { adminUrl: opts.adminUrl } : {}),

@@ -20,6 +20,8 @@ import { DEFAULT_RUN_TELEMETRY, ProxyProcessTelemetry } from '../telemetry/proce
 import type { TelemetryRunOptions } from '../telemetry/process.js';
 import { PROMETHEUS_PATH } from '../telemetry/metrics/server.js';
 import { gatedLog } from './admin/log-levels.js';
+import { appProbeHandler } from './admin/app-probes.js';
+import type { AppProber } from './admin/app-probes.js';
 
 export interface RunProxyOptions {
   /** Where snapshots come from: a file, or the control plane (exactly one of the two). */
@@ -35,6 +37,11 @@ export interface RunProxyOptions {
   log: (line: string) => void;
   /** Metrics port, access log and tracing defaults (the snapshot may override); absent = Istio's defaults. */
   telemetry?: TelemetryRunOptions;
+  /**
+   * The app containers' original probes (`ISTIO_KUBE_APP_PROBERS`), answered on the metrics
+   * port (the status port 15020) at `/app-health/…`, against `appHost` (the pod's IP).
+   */
+  appProbes?: { probers: ReadonlyMap<string, AppProber>; appHost: string };
 }
 
 /** Reads a snapshot file (JSON, or YAML for .yaml/.yml). Errors name the file. */
@@ -94,7 +101,8 @@ export async function runProxy(opts: RunProxyOptions): Promise<void> {
   let metricsUrl: string | undefined;
   if (first) {
     // Metrics are worth having, not worth refusing traffic over: a taken port is reported and skipped.
-    const at = await telemetry.start(proxy, true, cluster.isWorker ? otherWorkersMetrics : undefined).catch((err: NodeJS.ErrnoException) => {
+    const probes = opts.appProbes !== undefined ? appProbeHandler(opts.appProbes.probers, opts.appProbes.appHost) : undefined;
+    const at = await telemetry.start(proxy, true, cluster.isWorker ? otherWorkersMetrics : undefined, probes).catch((err: NodeJS.ErrnoException) => {
       log(`${tag}metrics not served: cannot listen on ${opts.telemetry?.metricsAddress ?? DEFAULT_RUN_TELEMETRY.metricsAddress}:${opts.telemetry?.metricsPort ?? DEFAULT_RUN_TELEMETRY.metricsPort}: ${err.code ?? String(err)}`);
       return null;
     });

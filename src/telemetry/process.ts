@@ -9,6 +9,7 @@ import type { ProxyHealthSource } from './metrics/health.js';
 import type { MetricsDump } from './metrics/istio-metrics.js';
 import { mergeMetricsDumps } from './metrics/istio-metrics.js';
 import { MetricsServer } from './metrics/server.js';
+import type { StatusPortHandler } from './metrics/server.js';
 import { ProxyTelemetry } from './proxy-telemetry.js';
 
 export { DEFAULT_METRICS_PORT, DEFAULT_RUN_TELEMETRY } from './config.js';
@@ -36,13 +37,14 @@ export class ProxyProcessTelemetry {
 
   /**
    * Opens the metrics port (when configured and `serve`); resolves to its address. `others`
-   * supplies the figures of sibling worker processes, summed into what the port serves.
+   * supplies the figures of sibling worker processes, summed into what the port serves;
+   * `statusHandler` answers the port's other paths (the app probes of `/app-health/…`).
    */
-  async start(proxy: ProxyHealthSource, serve: boolean, others?: () => Promise<MetricsDump[]>): Promise<AddressInfo | null> {
+  async start(proxy: ProxyHealthSource, serve: boolean, others?: () => Promise<MetricsDump[]>, statusHandler?: StatusPortHandler): Promise<AddressInfo | null> {
     if (this.opts.metricsPort === null || !serve) return null;
     const render = others === undefined ? () => this.hooks.renderPrometheus(proxy) : async () => this.hooks.renderPrometheus(proxy, await others());
     const dump = others === undefined ? () => this.hooks.dump() : async () => mergeMetricsDumps([this.hooks.dump(), ...(await others())]);
-    this.server = await MetricsServer.start(this.opts.metricsPort, this.opts.metricsAddress, render, dump);
+    this.server = await MetricsServer.start(this.opts.metricsPort, this.opts.metricsAddress, render, dump, statusHandler);
     return this.server.address();
   }
 

@@ -81,7 +81,7 @@ describe('Kubernetes informers under faults', () => {
     api.put({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name, namespace: NS, labels: { app, version: 'v1' } },
+      metadata: { name, namespace: NS, labels: { app, version: 'v1', 'security.istio.io/tlsMode': 'istio' } },
       spec: { serviceAccountName: `bookinfo-${app}`, containers: [{ name: app, image: `docker.io/istio/examples-bookinfo-${app}-v1:1.20.2`, ports: [{ containerPort: 9080 }] }, { name: 'istio-proxy', image: 'skiff' }] },
       status: { phase: 'Running', podIP: `10.244.0.${podSerial}` },
     });

@@ -93,12 +93,54 @@ describe('skiff kube-inject', () => {
 
   it("rewrites HTTP probes to the proxy's status port, keeping the originals for the proxy", () => {
     const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'web', readinessProbe: { httpGet: { path: '/ready', port: 8080 }, periodSeconds: 5 } }] } };
-    const out = injectObject(pod, { image: 'skiff:test', controlPlaneUrl: 'http://skiffd.istio-system.svc:15010', nativeSidecar: false }) as unknown as Template;
+    const out = injectObject(pod, { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: false }) as unknown as Template;
     const web = out.spec.containers[0];
     assert.deepEqual(web.readinessProbe, { httpGet: { path: '/app-health/web/readyz', port: 15020 }, periodSeconds: 5 });
     const probers = out.spec.containers[1].env?.find((e) => e.name === 'ISTIO_KUBE_APP_PROBERS')?.value;
     assert.deepEqual(JSON.parse(probers ?? '{}'), { '/app-health/web/readyz': { httpGet: { path: '/ready', port: 8080 } } });
     assert.equal(pod.spec.containers[0].readinessProbe.httpGet.path, '/ready', 'the input is not modified');
+  });
+
+  it('rewrites TCP probes too, and resolves named ports for the proxy', () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'db' },
+      spec: { containers: [{ name: 'db', image: 'db', ports: [{ name: 'sql', containerPort: 5432 }, { name: 'http-admin', containerPort: 8080 }], livenessProbe: { tcpSocket: { port: 'sql' }, timeoutSeconds: 3 }, readinessProbe: { httpGet: { path: '/ready', port: 'http-admin' } } }] },
+    };
+    const out = injectObject(pod, { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: false }) as unknown as Template;
+    const db = out.spec.containers[0] as Container & { livenessProbe?: unknown };
+    assert.deepEqual(db.livenessProbe, { httpGet: { path: '/app-health/db/livez', port: 15020 }, timeoutSeconds: 3 });
+    assert.deepEqual(db.readinessProbe, { httpGet: { path: '/app-health/db/readyz', port: 15020 } });
+    const probers = out.spec.containers[1].env?.find((e) => e.name === 'ISTIO_KUBE_APP_PROBERS')?.value;
+    assert.deepEqual(JSON.parse(probers ?? '{}'), {
+      '/app-health/db/livez': { tcpSocket: { port: 5432 }, timeoutSeconds: 3 },
+      '/app-health/db/readyz': { httpGet: { path: '/ready', port: 8080 } },
+    });
+  });
+
+  it('holds the app until the proxy starts when the mesh or the pod asks: the proxy first, its postStart hook running skiff proxy wait', () => {
+    const pod = (annotations: Record<string, string> = {}): Obj => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', annotations }, spec: { containers: [{ name: 'web', image: 'web' }] } });
+    const base = { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: false };
+    type Held = Template & { spec: { containers: Array<Container & { lifecycle?: unknown }> } };
+    const held = injectObject(pod(), { ...base, holdApplicationUntilProxyStarts: true }) as unknown as Held;
+    assert.deepEqual(held.spec.containers.map((c) => c.name), ['istio-proxy', 'web']);
+    assert.deepEqual(held.spec.containers[0].lifecycle, { postStart: { exec: { command: ['node', '/opt/skiff/bin/skiff.js', 'proxy', 'wait'] } } });
+    // The pod's proxy.istio.io/config overrides the mesh default, either way.
+    const byPod = injectObject(pod({ 'proxy.istio.io/config': '{ "holdApplicationUntilProxyStarts": true }' }), base) as unknown as Held;
+    assert.deepEqual(byPod.spec.containers.map((c) => c.name), ['istio-proxy', 'web']);
+    const optOut = injectObject(pod({ 'proxy.istio.io/config': 'holdApplicationUntilProxyStarts: false' }), { ...base, holdApplicationUntilProxyStarts: true }) as unknown as Held;
+    assert.deepEqual(optOut.spec.containers.map((c) => c.name), ['web', 'istio-proxy']);
+    assert.equal(optOut.spec.containers[1].lifecycle, undefined);
+    // A native sidecar holds the app by its startup probe already: no hook.
+    const native = injectObject(pod(), { ...base, nativeSidecar: true, holdApplicationUntilProxyStarts: true }) as unknown as Held;
+    assert.deepEqual(native.spec.containers.map((c) => c.name), ['web']);
+    assert.equal((native.spec.initContainers?.at(-1) as { lifecycle?: unknown } | undefined)?.lifecycle, undefined);
+  });
+
+  it('kube-inject --hold-application-until-proxy-starts puts the proxy first', async () => {
+    const [out] = await kubeInject('apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: web, image: web}]}\n', '--hold-application-until-proxy-starts');
+    assert.deepEqual((out.spec as Template['spec']).containers.map((c) => c.name), ['istio-proxy', 'web']);
   });
 
   it('decides as Istio: namespace label, pod label or annotation, revision, opt-out, host network', () => {

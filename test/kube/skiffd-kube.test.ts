@@ -29,7 +29,7 @@ describe('skiffd in Kubernetes mode', () => {
   const pod = (name: string, version: string, ip: string): object => ({
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: NS, labels: { app: 'reviews', version } },
+    metadata: { name, namespace: NS, labels: { app: 'reviews', version, 'security.istio.io/tlsMode': 'istio' } },
     spec: { serviceAccountName: 'bookinfo-reviews', containers: [{ name: 'reviews', image: 'reviews', ports: [{ containerPort: 9080 }] }], initContainers: [{ name: 'istio-proxy', image: 'skiff', restartPolicy: 'Always' }] },
     status: { phase: 'Running', podIP: ip },
   });
@@ -56,7 +56,7 @@ describe('skiffd in Kubernetes mode', () => {
     api.put(slice({ 'reviews-v1-7d9f': '10.244.1.11', 'reviews-v3-5c2a': '10.244.1.13' }));
     await api.create({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: NS }, spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v3', labels: { version: 'v3' } }] } });
     await api.create(vs('v1'));
-    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l));
+    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l));
   });
   after(async () => {
     await running.stop();
@@ -87,6 +87,54 @@ describe('skiffd in Kubernetes mode', () => {
       api.remove('v1', 'Pod', NS, 'reviews-v3-5c2a');
       api.put(slice({ 'reviews-v1-7d9f': '10.244.1.11' }));
       await sim.waitFor(() => !text().includes('10.244.1.13'), 20_000);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it('originates mutual TLS to pods whose sidecar was injected and plaintext to the others, the gateway-style pod included', async () => {
+    // ratings: one injected pod (labelled security.istio.io/tlsMode: istio), one without a sidecar,
+    // and one whose only container is named istio-proxy (as the ingress gateway's) but is not labelled.
+    const ratingsPod = (name: string, ip: string, labels: Record<string, string>, container: string): object => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS, labels: { app: 'ratings', ...labels } },
+      spec: { serviceAccountName: 'bookinfo-ratings', containers: [{ name: container, image: 'ratings', ports: [{ containerPort: 9080 }] }] },
+      status: { phase: 'Running', podIP: ip },
+    });
+    await api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'ratings', namespace: NS }, spec: { selector: { app: 'ratings' }, ports: [{ name: 'http', port: 9080 }] } });
+    api.put(ratingsPod('ratings-injected', '10.244.2.1', { 'security.istio.io/tlsMode': 'istio' }, 'ratings'));
+    api.put(ratingsPod('ratings-plain', '10.244.2.2', {}, 'ratings'));
+    api.put(ratingsPod('ratings-proxy-named', '10.244.2.3', {}, 'istio-proxy'));
+    const endpoints = { 'ratings-injected': '10.244.2.1', 'ratings-plain': '10.244.2.2', 'ratings-proxy-named': '10.244.2.3' };
+    api.put({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'ratings-abcde', namespace: NS, labels: { 'kubernetes.io/service-name': 'ratings' } },
+      addressType: 'IPv4',
+      endpoints: Object.entries(endpoints).map(([name, ip]) => ({ addresses: [ip], conditions: { ready: true }, targetRef: { kind: 'Pod', name, namespace: NS } })),
+      ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
+    });
+    const sim = await SimProxy.connect({
+      url: running.skiffd.pushUrl,
+      node: { id: `reviews-v1-7d9f.${NS}`, kind: 'sidecar', workload: { name: 'reviews-v1-7d9f', namespace: NS, labels: { app: 'reviews', version: 'v1' }, serviceAccount: 'bookinfo-reviews' } },
+      parse: true,
+    });
+    try {
+      type Cluster = { name: string; tls?: { mode: string; autoMtls?: boolean; subjectAltNames?: string[] }; endpoints?: Array<{ address: string; tlsMode?: string }> };
+      const ratings = (): Cluster | undefined => (sim.received.at(-1)?.snapshot as { clusters?: Cluster[] } | undefined)?.clusters?.find((c) => c.name === `outbound|9080||ratings.${NS}.svc.cluster.local`);
+      await sim.waitFor(() => (ratings()?.endpoints?.length ?? 0) === 3, 20_000);
+      const cluster = ratings()!;
+      assert.equal(cluster.tls?.mode, 'ISTIO_MUTUAL');
+      assert.equal(cluster.tls?.autoMtls, true, 'mutual TLS only to the endpoints that run a sidecar');
+      assert.deepEqual(cluster.tls?.subjectAltNames, [`spiffe://cluster.local/ns/${NS}/sa/bookinfo-ratings`]);
+      const modes = Object.fromEntries((cluster.endpoints ?? []).map((e) => [e.address, e.tlsMode]));
+      assert.deepEqual(modes, { '10.244.2.1': 'istio', '10.244.2.2': 'disabled', '10.244.2.3': 'disabled' });
+
+      // Without an injected pod behind it, the service is reached in plaintext.
+      api.remove('v1', 'Pod', NS, 'ratings-injected');
+      await sim.waitFor(() => (ratings()?.endpoints?.length ?? 0) === 2, 20_000);
+      assert.equal(ratings()?.tls, undefined);
     } finally {
       await sim.close();
     }

@@ -35,7 +35,7 @@ describe('skiffd serving its admission webhooks', { skip: kubectlTool.skip }, ()
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     for (const name of ['a', 'b']) {
-      replicas.push(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined));
+      replicas.push(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined));
     }
   });
   after(async () => {
@@ -74,5 +74,52 @@ describe('skiffd serving its admission webhooks', { skip: kubectlTool.skip }, ()
     const bad = await k.run(['apply', '-f', '-'], 'apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: bad, namespace: bookinfo}\nspec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}, weight: -5}]}]}\n');
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /admission webhook "validation\.skiff\.io" denied the request: configuration is invalid: VirtualService\/bookinfo\/bad: spec\.http\[0\]\.route\[0\]\.weight: weight -5 < 0/);
+  });
+});
+
+describe('skiffd injecting regular sidecars on a cluster older than 1.29', () => {
+  let api: FakeApiServer;
+  let dir: string;
+  let replica: RunningKubeSkiffd;
+
+  before(async () => {
+    api = new FakeApiServer({ minorVersion: 28 });
+    const url = await api.start();
+    for (const o of generateManifest({ image: 'skiff:test' })) {
+      if (['CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(o.kind)) await api.create(o);
+    }
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo', labels: { 'istio-injection': 'enabled' } } });
+    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-hold-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
+    replica = await startKubeSkiffd({ stateDir: join(dir, 'a'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined);
+    api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: replica.webhookPort ?? 0 } : undefined));
+  });
+  after(async () => {
+    await replica.stop();
+    await api.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const containersOf = (name: string): Array<{ name: string; lifecycle?: unknown }> => (api.get('v1', 'Pod', 'bookinfo', name)?.spec as { containers: Array<{ name: string; lifecycle?: unknown }> }).containers;
+
+  it("holds the app until the proxy starts once the mesh config's defaultConfig says so", async () => {
+    // Pods created through the API server (its admission calls the webhook), as the ReplicaSet controller creates them.
+    const pod = (name: string): Promise<unknown> => api.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bookinfo', labels: { app: 'ratings' } }, spec: { containers: [{ name: 'ratings', image: 'ratings' }] } });
+    await pod('before');
+    assert.deepEqual(containersOf('before').map((c) => c.name), ['ratings', 'istio-proxy']);
+    await api.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'istio', namespace: 'istio-system' }, data: { mesh: 'defaultConfig:\n  holdApplicationUntilProxyStarts: true\n' } });
+    // The webhook reads the mesh config as skiffd's informer has it when each pod comes.
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; ; i++) {
+      await pod(`after-${i}`);
+      if (containersOf(`after-${i}`)[0].name === 'istio-proxy' || Date.now() > deadline) {
+        const [proxy, app] = containersOf(`after-${i}`);
+        assert.deepEqual([proxy.name, app.name], ['istio-proxy', 'ratings']);
+        assert.deepEqual(proxy.lifecycle, { postStart: { exec: { command: ['node', '/opt/skiff/bin/skiff.js', 'proxy', 'wait'] } } });
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   });
 });

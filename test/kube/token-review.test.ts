@@ -81,7 +81,7 @@ describe('certificates for proxies in Kubernetes mode', { skip: openssl.skip }, 
     dir = mkdtempSync(join(tmpdir(), 'skiff-kube-ca-'));
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
-    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, () => undefined);
+    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, () => undefined);
   });
   after(async () => {
     await running.stop();

@@ -30,7 +30,7 @@ describe('admission webhooks', { skip: openssl.skip || kubectlTool.skip }, () =>
     kubectlTool.require();
     const ca = authority('webhooks');
     const leaf = ca.issue('skiffd', ['DNS:skiffd.istio-system.svc']);
-    hooks = await startWebhookServer({ cert: leaf.cert, key: leaf.key, host: '127.0.0.1', port: 0, inject: { image: 'skiff:test', controlPlaneUrl: 'http://skiffd.istio-system.svc:15010', nativeSidecar: true } });
+    hooks = await startWebhookServer({ cert: leaf.cert, key: leaf.key, host: '127.0.0.1', port: 0, inject: { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: true } });
     api = new FakeApiServer({ resolveService: (ns, name, port) => (ns === 'istio-system' && name === 'skiffd' && port === 443 ? { host: '127.0.0.1', port: hooks.port } : undefined) });
     k = new Kubectl(await api.start());
     const caBundle = Buffer.from(ca.cert).toString('base64');

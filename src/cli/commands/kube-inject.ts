@@ -12,6 +12,7 @@ interface KubeInjectOptions {
   controlPlane: string;
   nativeSidecar?: boolean;
   revision: string;
+  holdApplicationUntilProxyStarts?: boolean;
 }
 
 export function register(program: Command): void {
@@ -21,9 +22,10 @@ export function register(program: Command): void {
     .requiredOption('-f, --filename <file>', 'the manifest (- for stdin)')
     .option('-o, --output <file>', 'write here instead of stdout')
     .option('--image <image>', 'image of istio-proxy and istio-init (default: skiff:<this version>)')
-    .option('--control-plane <url>', "skiffd's push URL as pods reach it", 'http://skiffd.istio-system.svc:15010')
+    .option('--control-plane <url>', "skiffd's push URL as pods reach it (TLS, as istiod's 15012)", 'https://skiffd.istio-system.svc:15012')
     .option('--native-sidecar', 'inject istio-proxy as a native sidecar (an init container with restartPolicy: Always; Kubernetes 1.29 and later)')
     .option('--revision <rev>', 'the control plane revision', 'default')
+    .option('--hold-application-until-proxy-starts', "the mesh config's defaultConfig.holdApplicationUntilProxyStarts: start each app only once its proxy is ready (a pod's proxy.istio.io/config annotation overrides it)")
     .action(async (opts: KubeInjectOptions) => {
       const { readFileSync, writeFileSync } = await import('node:fs');
       const { parseAllDocuments, stringify } = await import('yaml');
@@ -37,7 +39,7 @@ export function register(program: Command): void {
         const obj: unknown = doc.toJS();
         if (obj === null || obj === undefined) continue;
         if (typeof obj !== 'object' || Array.isArray(obj)) throw new Error(`${opts.filename}: a document is not a Kubernetes object`);
-        out.push(stringify(injectObject(obj as Record<string, unknown>, { image, controlPlaneUrl: opts.controlPlane, nativeSidecar: opts.nativeSidecar === true, revision: opts.revision }), { lineWidth: 0 }));
+        out.push(stringify(injectObject(obj as Record<string, unknown>, { image, controlPlaneUrl: opts.controlPlane, nativeSidecar: opts.nativeSidecar === true, revision: opts.revision, holdApplicationUntilProxyStarts: opts.holdApplicationUntilProxyStarts === true }), { lineWidth: 0 }));
       }
       const result = out.join('---\n');
       if (opts.output !== undefined) writeFileSync(opts.output, result);

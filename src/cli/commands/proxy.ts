@@ -24,7 +24,12 @@ interface ProxyCommandOptions {
   concurrency?: number;
   drainMs: number;
   credentialFile?: string;
+  controlPlaneRootCert: string;
+  controlPlaneSan?: string;
 }
+
+/** Where an injected sidecar finds the mesh root: the `istio-ca-root-cert` ConfigMap's volume, as Istio mounts it. */
+export const DEFAULT_CONTROL_PLANE_ROOT_CERT = '/var/run/secrets/istio/root-cert.pem';
 
 function port(value: string): number {
   const n = Number(value);
@@ -51,7 +56,9 @@ function controlPlaneUrl(value: string): string {
   } catch {
     throw new InvalidArgumentError(`not a URL: ${value} (expected http://HOST:PORT)`);
   }
-  if (url.protocol !== 'http:') throw new InvalidArgumentError(`${value}: the control plane speaks HTTP/2 cleartext, use http://HOST:PORT`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${value}: the control plane speaks HTTP/2, in cleartext (http://HOST:PORT) or over TLS (https://HOST:PORT)`);
+  }
   return value;
 }
 
@@ -71,7 +78,9 @@ export function register(program: Command): void {
     .command('proxy')
     .description('Run the data-plane proxy (sidecar or gateway) from a snapshot file (SIGHUP reloads it) or from skiffd')
     .option('--snapshot <file>', 'proxy snapshot (JSON, or YAML for .yaml/.yml)')
-    .option('--control-plane <url>', "skiffd's push URL (http://HOST:PORT): take snapshots from it, live", controlPlaneUrl)
+    .option('--control-plane <url>', "skiffd's push URL (http://HOST:PORT, or https://HOST:PORT over TLS as istiod's 15012): take snapshots from it, live", controlPlaneUrl)
+    .option('--control-plane-root-cert <file>', 'with an https:// control plane: the root its certificate must chain to (read on every connection)', DEFAULT_CONTROL_PLANE_ROOT_CERT)
+    .option('--control-plane-san <name>', "with an https:// control plane: the DNS name its certificate must carry (default: the URL's host)")
     .option('--id <id>', 'node id towards the control plane (POD.NAMESPACE for sidecars)')
     .option('--kind <kind>', 'sidecar or gateway', kind, 'sidecar')
     .option('--workload <name>', 'workload instance (pod) this proxy serves, announced to the control plane')
@@ -100,11 +109,21 @@ export function register(program: Command): void {
       if (opts.controlPlane !== undefined && opts.id === undefined) throw new Error('--control-plane needs --id ID');
       if (opts.credentialFile !== undefined && opts.controlPlane === undefined) throw new Error('--credential-file needs --control-plane URL (certificates come from its CA)');
       const { runProxy } = await import('../../proxy/main.js');
+      const { APP_PROBERS_ENV, parseAppProbers } = await import('../../proxy/admin/app-probes.js');
+      // The app's original probes, as injection keeps them for the agent: answered on the status port.
+      const probersText = process.env[APP_PROBERS_ENV];
+      const appProbes =
+        probersText !== undefined && probersText.trim() !== ''
+          ? { probers: parseAppProbers(probersText), appHost: process.env.INSTANCE_IP !== undefined && process.env.INSTANCE_IP !== '' ? process.env.INSTANCE_IP : '127.0.0.1' }
+          : undefined;
       const source =
         opts.controlPlane !== undefined
           ? {
               controlPlane: {
                 url: opts.controlPlane,
+                ...(new URL(opts.controlPlane).protocol === 'https:'
+                  ? { tls: { rootCertFile: opts.controlPlaneRootCert, serverName: opts.controlPlaneSan ?? new URL(opts.controlPlane).hostname.replace(/^\[(.*)\]$/, '$1') } }
+                  : {}),
                 ...(opts.credentialFile !== undefined ? { credentialFile: opts.credentialFile } : {}),
                 node: {
                   id: opts.id!,
@@ -126,7 +145,37 @@ export function register(program: Command): void {
         drainMs: opts.drainMs,
         log: (line) => process.stderr.write(`skiff proxy: ${line}\n`),
         telemetry: telemetryRunOptions(opts),
+        ...(appProbes !== undefined ? { appProbes } : {}),
       });
     });
   addTelemetryOptions(cmd);
+
+  // As `pilot-agent wait`, with its flags: what injection's postStart hook runs to hold the app.
+  cmd
+    .command('wait')
+    .description("Wait until the proxy is ready (its /healthz/ready answers 200), as pilot-agent wait; exit 1 if it is not within the timeout")
+    .option('--url <url>', 'the readiness URL to poll', DEFAULT_READY_URL_TEXT)
+    .option('--timeoutSeconds <n>', 'how long to wait', positive, 60)
+    .option('--periodMillis <n>', 'between two polls', positive, 500)
+    .option('--requestTimeoutMillis <n>', 'for each poll', positive, 500)
+    .action(async (opts: { url: string; timeoutSeconds: number; periodMillis: number; requestTimeoutMillis: number }) => {
+      const { waitForProxyReady } = await import('../../proxy/wait.js');
+      process.stdout.write(`Waiting for the proxy to be ready (timeout: ${opts.timeoutSeconds} seconds)...\n`);
+      const last = await waitForProxyReady({ url: opts.url, timeoutMs: opts.timeoutSeconds * 1000, periodMs: opts.periodMillis, requestTimeoutMs: opts.requestTimeoutMillis });
+      if (last === null) {
+        process.stdout.write('The proxy is ready!\n');
+        return;
+      }
+      process.stderr.write(`skiff: timeout waiting for the proxy to become ready. Last error: ${last}\n`);
+      process.exitCode = 1;
+    });
+}
+
+/** pilot-agent's default; kept here so `skiff --help` does not load the module. */
+const DEFAULT_READY_URL_TEXT = 'http://localhost:15021/healthz/ready';
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`not a positive whole number: ${value}`);
+  return n;
 }

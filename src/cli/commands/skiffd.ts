@@ -20,6 +20,7 @@ interface SkiffdCliOptions {
   stateDir?: string;
   apiPort: number;
   pushPort: number;
+  pushTlsPort: number;
   rootNamespace: string;
   webhookPort: number;
   webhooks: boolean;
@@ -35,7 +36,8 @@ export function register(program: Command): void {
       .option('--kubeconfig <file>', 'kubeconfig to use (default: in-cluster config inside a pod, else $KUBECONFIG or ~/.kube/config)')
       .option('--context <name>', 'kubeconfig context (default: its current-context)')
       .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
-      .option('--push-port <port>', 'where proxies stream their config from (0 = any free port)', port, 15010)
+      .option('--push-port <port>', 'where proxies stream their config from, in cleartext on 127.0.0.1 (0 = any free port)', port, 15010)
+      .option('--push-tls-port <port>', "the same over TLS on every address, for proxies in pods (istiod's 15012; its certificate from the mesh CA for skiffd.<root-namespace>.svc)", port, 15012)
       .option('--root-namespace <ns>', "where the mesh config's istio ConfigMap is read", 'istio-system')
       .option('--webhook-port <port>', 'the injection and validation webhooks (HTTPS)', port, 15017)
       .option('--no-webhooks', 'serve no admission webhooks')
@@ -51,6 +53,7 @@ export function register(program: Command): void {
       ...(opts.context !== undefined ? { context: opts.context } : {}),
       apiPort: opts.apiPort,
       pushPort: opts.pushPort,
+      pushTlsPort: opts.pushTlsPort,
       rootNamespace: opts.rootNamespace,
       webhookPort: opts.webhooks ? opts.webhookPort : false,
       proxyImage: await imageOf(opts.proxyImage),

@@ -89,7 +89,20 @@ export class MeshCa {
       const ca = await MeshCa.fromPem(existing, keyPem, [], existing, `self-signed root in ${dir}`, { cert: certFile, key: keyFile });
       return ca;
     }
-    const keys = (await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']));
+    const root = await MeshCa.newRoot(trustDomain);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(keyFile, root.key, { mode: 0o600 });
+    await chmod(keyFile, 0o600);
+    await writeFile(certFile, root.cert);
+    return MeshCa.fromPem(root.cert, root.key, [], root.cert, `self-signed root in ${dir} (new)`, { cert: certFile, key: keyFile });
+  }
+
+  /**
+   * A new self-signed root (ECDSA P-256, ten years, organisation `trustDomain` as istiod's) as
+   * PEM, for a caller that keeps it elsewhere than a state directory (a Kubernetes Secret).
+   */
+  static async newRoot(trustDomain: string): Promise<{ cert: string; key: string }> {
+    const keys = await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
     const now = Date.now();
     const root = await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: serialNumber(),
@@ -104,14 +117,23 @@ export class MeshCa {
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
       ],
     });
-    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
-    const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
-    const certPem = root.toString('pem') + '\n';
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(keyFile, keyPem, { mode: 0o600 });
-    await chmod(keyFile, 0o600);
-    await writeFile(certFile, certPem);
-    return new MeshCa(root, keys.privateKey, EC_SIGNING, [], certPem, `self-signed root in ${dir} (new)`);
+    return { cert: root.toString('pem') + '\n', key: await pkcs8Pem(keys.privateKey) };
+  }
+
+  /**
+   * A CA from PEM texts laid out as Istio's `cacerts` (the signing certificate and its key, the
+   * root, and optionally the chain from the signing certificate up to the root), read from
+   * a directory or a Secret: `part` names where each of Istio's file names was read, for errors.
+   */
+  static fromCaCertsData(data: { cert: string; key: string; root: string; chain?: string }, part: (file: string) => string, source: string): Promise<MeshCa> {
+    const chain = data.chain === undefined || data.chain.trim() === '' ? [data.cert] : splitPem(data.chain, part(CACERTS_FILES.chain));
+    const signingPem = splitPem(data.cert, part(CACERTS_FILES.cert))[0];
+    // cert-chain.pem starts with the signing certificate in Istio's layout; when it does not, the signing certificate leads.
+    if (chain.length === 0 || normalisePem(chain[0]) !== normalisePem(signingPem)) chain.unshift(signingPem);
+    // The root's own certificate is the trust anchor, never sent in the chain.
+    const rootPems = splitPem(data.root, part(CACERTS_FILES.root)).map(normalisePem);
+    const sent = chain.filter((pem) => !rootPems.includes(normalisePem(pem)));
+    return MeshCa.fromPem(signingPem, data.key, sent, data.root, source, { cert: part(CACERTS_FILES.cert), key: part(CACERTS_FILES.key) });
   }
 
   /** A plugged-in CA from a directory laid out as Istio's `cacerts` secret (see the module comment). */
@@ -125,15 +147,8 @@ export class MeshCa {
     const cert = (await read(CACERTS_FILES.cert, true))!;
     const key = (await read(CACERTS_FILES.key, true))!;
     const root = (await read(CACERTS_FILES.root, true))!;
-    const chainText = await read(CACERTS_FILES.chain, false);
-    const chain = chainText === undefined ? [cert] : splitPem(chainText, file(CACERTS_FILES.chain));
-    // cert-chain.pem starts with the signing certificate in Istio's layout; when it does not, the signing certificate leads.
-    const signingPem = splitPem(cert, file(CACERTS_FILES.cert))[0];
-    if (chain.length === 0 || normalisePem(chain[0]) !== normalisePem(signingPem)) chain.unshift(signingPem);
-    // The root's own certificate is the trust anchor, never sent in the chain.
-    const rootPems = splitPem(root, file(CACERTS_FILES.root)).map(normalisePem);
-    const sent = chain.filter((pem) => !rootPems.includes(normalisePem(pem)));
-    return MeshCa.fromPem(signingPem, key, sent, root, `cacerts in ${dir}`, { cert: file(CACERTS_FILES.cert), key: file(CACERTS_FILES.key) });
+    const chain = await read(CACERTS_FILES.chain, false);
+    return MeshCa.fromCaCertsData({ cert, key, root, ...(chain !== undefined ? { chain } : {}) }, file, `cacerts in ${dir}`);
   }
 
   private static async fromPem(certPem: string, keyPem: string, chain: string[], rootPem: string, source: string, files: { cert: string; key: string }): Promise<MeshCa> {
@@ -162,6 +177,34 @@ export class MeshCa {
       throw new CaError(`the root certificate for ${files.cert} is not a PEM certificate: ${err instanceof Error ? err.message : String(err)}`);
     }
     return new MeshCa(cert, signingKey, signing, chain.map(normalisePem), normalisePem(rootPem), source);
+  }
+
+  /**
+   * A serving certificate for the control plane itself (istiod's DNS certificate): a new ECDSA
+   * P-256 key and a certificate for `dnsNames`, signed by this CA, so proxies that trust the mesh
+   * root trust it. Returns the chain (leaf first) and the key, as PEM.
+   */
+  async issueServing(dnsNames: readonly string[], ttlMs: number, now = Date.now()): Promise<{ cert: string; key: string; notAfter: Date }> {
+    if (dnsNames.length === 0) throw new CaError('a serving certificate needs at least one DNS name');
+    const keys = await webcrypto.subtle.generateKey(EC_KEY, true, ['sign', 'verify']);
+    const leaf = await x509.X509CertificateGenerator.create({
+      serialNumber: serialNumber(),
+      subject: '',
+      issuer: this.signingCert.subject,
+      notBefore: new Date(now - BACKDATE_MS),
+      notAfter: new Date(now + ttlMs),
+      publicKey: keys.publicKey,
+      signingKey: this.signingKey,
+      signingAlgorithm: this.signing,
+      extensions: [
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        await x509.AuthorityKeyIdentifierExtension.create(this.signingCert, false),
+        new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: 'dns' as const, value })), true),
+      ],
+    });
+    return { cert: [leaf.toString('pem') + '\n', ...this.chain].join(''), key: await pkcs8Pem(keys.privateKey), notAfter: leaf.notAfter };
   }
 
   /**
@@ -222,6 +265,11 @@ function algorithmsOf(key: KeyObject, file: string): { importAlg: webcrypto.RsaH
     return { importAlg: { name: 'ECDSA', namedCurve }, signing: { name: 'ECDSA', hash: namedCurve === 'P-256' ? 'SHA-256' : 'SHA-384' } };
   }
   throw new CaError(`${file}: a ${key.asymmetricKeyType ?? 'unknown'} key cannot sign certificates here (use RSA or ECDSA)`);
+}
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
+  return `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n?$/, '\n')}-----END PRIVATE KEY-----\n`;
 }
 
 /** A random positive 128-bit serial number, hexadecimal. */

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
-import type { Http2Session, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2SecureServer, Http2Session, Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { ProxyConnection } from './connection.js';
@@ -26,6 +26,8 @@ const silent: PushLogger = { info: () => {}, warn: () => {} };
 
 export class PushServer extends EventEmitter<PushServerEvents> {
   private readonly h2: Http2Server;
+  /** The same service over TLS (istiod's 15012), once `listenTls` started it. */
+  private secure: Http2SecureServer | undefined;
   private readonly keepalive: SessionKeepalive;
   private readonly streams = new Set<ProxyConnection>();
   /** Proxies that said hello, by node id; usually one stream per id, more while a duplicate id is connected. */
@@ -74,6 +76,41 @@ export class PushServer extends EventEmitter<PushServerEvents> {
         resolve();
       });
     });
+  }
+
+  /**
+   * Also serves proxies over TLS (as istiod's port 15012 beside its cleartext 15010), with a
+   * serving certificate (PEM chain, leaf first) and key: the same streams, pushes and certificate
+   * requests as the cleartext port.
+   */
+  listenTls(port: number, host: string, credentials: { cert: string; key: string }): Promise<void> {
+    if (this.secure !== undefined) return Promise.reject(new Error('the push server already listens over TLS'));
+    const secure = http2.createSecureServer({ cert: credentials.cert, key: credentials.key, minVersion: 'TLSv1.2' });
+    this.secure = secure;
+    secure.on('session', (s) => this.onSession(s));
+    secure.on('stream', (stream, headers) => this.onStream(stream, headers));
+    secure.on('error', (err: Error) => this.log.warn(`push: TLS server error: ${err.message}`));
+    // A client that fails its handshake (an untrusted root, say) is its own problem, not skiffd's.
+    secure.on('tlsClientError', (err: Error) => this.log.info(`push: TLS handshake failed: ${err.message}`));
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      secure.once('error', onError);
+      secure.listen(port, host, () => {
+        secure.removeListener('error', onError);
+        resolve();
+      });
+    });
+  }
+
+  /** Replaces the TLS port's certificate (a renewed one); connections already open keep theirs. */
+  setTlsCredentials(credentials: { cert: string; key: string }): void {
+    this.secure?.setSecureContext({ cert: credentials.cert, key: credentials.key, minVersion: 'TLSv1.2' });
+  }
+
+  /** Where the TLS port listens, once it does. */
+  get tlsAddress(): AddressInfo | null {
+    const a = this.secure?.address();
+    return a !== undefined && a !== null && typeof a === 'object' ? a : null;
   }
 
   get address(): AddressInfo | null {
@@ -126,9 +163,9 @@ export class PushServer extends EventEmitter<PushServerEvents> {
     this.closed = true;
     this.debouncer.stop();
     clearInterval(this.sweepTimer);
-    const done = new Promise<void>((resolve) => this.h2.close(() => resolve()));
+    const done = [this.h2, ...(this.secure !== undefined ? [this.secure] : [])].map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     this.keepalive.destroyAll();
-    await done;
+    await Promise.all(done);
   }
 
   private helloed(): ProxyConnection[] {

@@ -12,12 +12,19 @@ export const PROMETHEUS_PATH = '/stats/prometheus';
 export const METRICS_DUMP_PATH = '/stats/istio';
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
+/** Another handler of the port's requests: true when it answered. */
+export type StatusPortHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
 export class MetricsServer {
   private constructor(private readonly server: http.Server) {}
 
-  /** Listens on `address:port` (0 = any free port); rejects with the OS error. */
-  static async start(port: number, address: string, render: () => string | Promise<string>, dump?: () => unknown): Promise<MetricsServer> {
+  /**
+   * Listens on `address:port` (0 = any free port); rejects with the OS error. `other` may answer
+   * other paths of the same port first (the status port's app probes), returning whether it did.
+   */
+  static async start(port: number, address: string, render: () => string | Promise<string>, dump?: () => unknown, other?: StatusPortHandler): Promise<MetricsServer> {
     const server = http.createServer((req, res) => {
+      if (other?.(req, res) === true) return;
       const path = (req.url ?? '/').split('?')[0];
       if (dump !== undefined && path === METRICS_DUMP_PATH && req.method === 'GET') {
         Promise.resolve()

@@ -48,6 +48,8 @@ export interface FakeApiServerOptions {
   crds?: readonly object[];
   /** Where webhook Services are reached. Default: nowhere (a service-based webhook fails). */
   resolveService?: ServiceResolver;
+  /** The Kubernetes minor version `/version` reports (1.x). Default 32. */
+  minorVersion?: number;
 }
 
 export interface RecordedRequest {
@@ -93,6 +95,7 @@ export class FakeApiServer {
   readonly store: Store;
   /** Every request received, in order (tests check what a client sent). */
   readonly requests: RecordedRequest[] = [];
+  private readonly minorVersion: number;
   private readonly server: http.Server;
   private readonly watches = new Set<OpenWatch>();
   private readonly tokens = new Map<string, { namespace: string; serviceAccount: string; audiences: string[]; uid: string }>();
@@ -105,6 +108,7 @@ export class FakeApiServer {
     this.store = new Store(opts.historyLimit ?? 1000);
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs ?? 1000;
     this.resolveService = opts.resolveService ?? (() => undefined);
+    this.minorVersion = opts.minorVersion ?? 32;
     this.server = http.createServer((req, res) => void this.handle(req, res));
     for (const ns of ['default', 'kube-system', 'kube-public']) this.seedNamespace(ns);
     this.store.put('/services', {
@@ -284,7 +288,7 @@ export class FakeApiServer {
     const method = req.method ?? 'GET';
     const types = this.allTypes();
     if (method === 'GET') {
-      if (path === '/version') return sendJson(res, 200, { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', platform: 'linux/amd64' });
+      if (path === '/version') return sendJson(res, 200, { major: '1', minor: String(this.minorVersion), gitVersion: `v1.${this.minorVersion}.0-fake`, platform: 'linux/amd64' });
       if (path === '/api') return sendJson(res, 200, apiVersions());
       if (path === '/apis') return sendJson(res, 200, apiGroupList(types));
       if (path === '/openapi/v3') return sendJson(res, 200, openApiRoot(types, String(types.length)));
