@@ -17,10 +17,10 @@ import type { Endpoint } from './peers.js';
 import { loopbackAddresses } from './scenarios.js';
 import { featureArgs, skiffProxyHelp, startSkiff } from './skiff.js';
 import type { RunningSkiff } from './skiff.js';
-import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarSnapshot } from './snapshots.js';
+import { GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatewaySnapshot, sidecarAuthzSnapshot, sidecarSnapshot } from './snapshots.js';
 import type { Tools } from './tools.js';
 
-const PROFILED = ['skiff-outbound', 'skiff-inbound', 'skiff-gateway', 'skiff-2hop', 'skiff-2hop-mtls'] as const;
+const PROFILED = ['skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-gateway', 'skiff-2hop', 'skiff-2hop-mtls'] as const;
 type Profiled = (typeof PROFILED)[number];
 
 /** A proxy under the profiler: its name in the report and the directory its profile goes to. */
@@ -63,9 +63,11 @@ export async function runProfile(tools: Tools, opts: BenchOptions, workDir: stri
     entry = listenerOf(client, '0.0.0.0_9080');
   } else {
     const snapshot =
-      which === 'skiff-gateway' ? gatewaySnapshot(endpoints) : sidecarSnapshot({ id: 'productpage-v1', outboundEndpoints: endpoints, app: endpoints[0], inboundAddresses: ['127.0.0.1'] });
+      which === 'skiff-gateway'
+        ? gatewaySnapshot(endpoints)
+        : (which === 'skiff-inbound-authz' ? sidecarAuthzSnapshot : sidecarSnapshot)({ id: 'productpage-v1', outboundEndpoints: endpoints, app: endpoints[0], inboundAddresses: ['127.0.0.1'] });
     const proxy = await startProfiled(which, snapshot);
-    entry = listenerOf(proxy, which === 'skiff-gateway' ? '0.0.0.0_8080' : which === 'skiff-inbound' ? 'inbound_9080' : '0.0.0.0_9080');
+    entry = listenerOf(proxy, which === 'skiff-gateway' ? '0.0.0.0_8080' : which === 'skiff-inbound' || which === 'skiff-inbound-authz' ? 'inbound_9080' : '0.0.0.0_9080');
   }
   const target = { entry, host: which === 'skiff-gateway' ? GATEWAY_HOST : SIDECAR_HOST, path: REQUEST_PATH, proxies: profiled.map((p) => p.proxy.process) };
   const scripts = writeScripts(workDir, opts.fixedRate, opts.fixedConnections);
