@@ -218,8 +218,10 @@ export class ProxyTelemetry implements ProxyTelemetryHooks {
     if (rec.kind === 'tcp') {
       const open = rec.telemetry instanceof TcpOpenState ? rec.telemetry : null;
       this.recorder.tcpClosed(view, rec, open);
-      const custom = this.custom;
-      this.accessLog?.write(custom === null ? this.formatLine(rec, { forwardedFor: '' }) : custom.line(rec, null));
+      if (this.settings.accessLog.enabled) {
+        const custom = this.custom;
+        this.accessLog?.write(custom === null ? this.formatLine(rec, { forwardedFor: '' }) : custom.line(rec, null));
+      }
       return;
     }
     const st = rec.telemetry instanceof RequestState ? rec.telemetry : new RequestState(view);

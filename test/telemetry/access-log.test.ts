@@ -166,6 +166,13 @@ describe('access logs', () => {
     await eventually(() => mesh.server.log.lines.some((l) => l.includes('"path":"/"')), 5000, 'the server line');
     await mesh.client.telemetry.flush();
     assert.equal(mesh.client.log.lines.length, before);
+    // TCP connections too: the server's TCP line shows the connection is closed and recorded.
+    const serverTcpLines = (): number => mesh.server.log.lines.filter((l) => (JSON.parse(l) as { upstream_cluster: string }).upstream_cluster === 'inbound|9000||').length;
+    const serverTcpBefore = serverTcpLines();
+    assert.equal(await tcpRoundTrip(mesh.client.port('outbound-tcp'), 'quiet tcp'), 'quiet tcp');
+    await eventually(() => serverTcpLines() > serverTcpBefore, 5000, 'the server TCP line');
+    await mesh.client.telemetry.flush();
+    assert.deepEqual(mesh.client.log.lines.slice(before), [], 'no client line for the TCP connection');
   });
 });
 
