@@ -92,6 +92,12 @@ export class SnapshotView {
   readonly clusters: ReadonlyMap<string, ClusterView>;
   /** Route name → service, when every destination of every route of that name is one service. */
   readonly routeServices: ReadonlyMap<string, ServiceInfo>;
+  /**
+   * Inbound listener name → the one service its routes reach. A request a listener filter
+   * answers (RBAC, JWT, ext_authz) has no route yet in Skiff, where Envoy's filters have already
+   * resolved it (they read its per-route config) and Istio labels it with the route's service.
+   */
+  readonly inboundListenerServices: ReadonlyMap<string, ServiceInfo>;
   readonly version: string;
 
   constructor(snap: ProxySnapshot & { clusters: ClusterConfig[] }) {
@@ -138,5 +144,21 @@ export class SnapshotView {
     const resolved = new Map<string, ServiceInfo>();
     for (const [n, s] of routeServices) if (s !== null && s.hostKnown) resolved.set(n, s);
     this.routeServices = resolved;
+
+    const listenerServices = new Map<string, ServiceInfo>();
+    for (const l of snap.listeners) {
+      if (l.direction !== 'inbound') continue;
+      const names = [
+        ...(l.http === undefined ? [] : (snap.routes.find((rc) => rc.name === l.http?.routeConfig)?.virtualHosts ?? []).flatMap((vh) => vh.routes.flatMap((r) => (r.action.type === 'route' ? r.action.destinations.map((d) => d.cluster) : [])))),
+        ...(l.tcp?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.cluster)),
+      ];
+      let svc: ServiceInfo | null | undefined;
+      for (const n of names) {
+        const s = clusters.get(n)?.service ?? null;
+        svc = svc === undefined ? s : svc !== null && s !== null && svc.host === s.host ? svc : null;
+      }
+      if (svc !== undefined && svc !== null && svc.hostKnown) listenerServices.set(l.name, svc);
+    }
+    this.inboundListenerServices = listenerServices;
   }
 }

@@ -34,6 +34,8 @@ export interface MeshOptions {
   app?: http.RequestListener;
   clientTelemetry?: ProxySnapshot['telemetry'];
   serverTelemetry?: ProxySnapshot['telemetry'];
+  /** AuthorizationPolicies in force on the server sidecar's inbound listeners. */
+  serverAuthorization?: ProxySnapshot['authorization'];
 }
 
 export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
@@ -74,6 +76,7 @@ export async function startMesh(opts: MeshOptions = {}): Promise<Mesh> {
       { name: 'inbound|9000||', protocol: 'tcp', endpoints: [{ address: '127.0.0.1', port: echo.port }], metadata: { serviceHost: 'tcp-echo.default.svc.cluster.local' } },
     ],
     ...(opts.serverTelemetry !== undefined ? { telemetry: opts.serverTelemetry } : {}),
+    ...(opts.serverAuthorization !== undefined ? { authorization: opts.serverAuthorization } : {}),
   };
   const server = await startTelemetryProxy(serverSnap, opts.server);
 

@@ -265,3 +265,22 @@ describe('metrics endpoint', () => {
     await assert.rejects(checkScrape('# TYPE requests counter\nrequests 1\n', 'a counter without _total'), /counter metrics should have "_total" suffix/);
   });
 });
+
+describe('a request authorization denies on the server sidecar', () => {
+  test("is labelled with the service the inbound listener serves, as Istio labels it with the route's", async () => {
+    const mesh = await startMesh({
+      serverAuthorization: { policies: [{ name: 'deny-admin', namespace: 'default', action: 'DENY', rules: [{ to: [{ operation: { paths: ['/admin'] } }] }] }] },
+    });
+    try {
+      const out = mesh.client.port('outbound-http');
+      assert.equal((await get(out, '/admin', { host: 'reviews:9080' })).status, 403);
+      await eventually(async () => select(await mesh.server.scrape(), 'istio_requests_total', { reporter: 'destination', response_code: '403' }).length === 1, 5000, 'the denied request counted');
+      const [denied] = select(await mesh.server.scrape(), 'istio_requests_total', { reporter: 'destination', response_code: '403' });
+      assert.equal(denied.labels.destination_service, 'reviews.default.svc.cluster.local');
+      assert.equal(denied.labels.destination_service_name, 'reviews');
+      assert.equal(denied.labels.destination_workload, 'reviews-v2');
+    } finally {
+      await mesh.close();
+    }
+  });
+});

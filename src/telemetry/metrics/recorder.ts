@@ -54,7 +54,11 @@ export class MetricsRecorder {
   /** The destination service of a record, with Istio's fallbacks. */
   serviceOf(view: SnapshotView, rec: RequestRecord): ServiceInfo | undefined {
     const cluster = rec.upstreamCluster === '' ? undefined : view.clusters.get(rec.upstreamCluster);
-    return cluster?.service ?? (rec.routeName === '' ? undefined : view.routeServices.get(rec.routeName));
+    const own = cluster?.service;
+    if (own !== undefined && own !== null) return own;
+    if (rec.routeName !== '') return view.routeServices.get(rec.routeName);
+    // Answered before routing on a sidecar's inbound listener: the service that listener serves.
+    return rec.direction === 'inbound' && !view.gateway ? view.inboundListenerServices.get(rec.listener) : undefined;
   }
 
   private serviceLabels(view: SnapshotView, rec: RequestRecord, svc: ServiceInfo | undefined, reporter: 'source' | 'destination'): ServiceLabels {
