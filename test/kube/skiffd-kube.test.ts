@@ -49,6 +49,8 @@ describe('skiffd in Kubernetes mode', () => {
     dir = mkdtempSync(join(tmpdir(), 'skiff-kube-skiffd-'));
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
+    // skiffd's own namespace, where it keeps the mesh CA's Secret (as `skiff install` creates it).
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { 'istio-injection': 'enabled' } } });
     await api.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'reviews', namespace: NS, labels: { app: 'reviews' } }, spec: { selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] } });
     api.put(pod('reviews-v1-7d9f', 'v1', '10.244.1.11'));
