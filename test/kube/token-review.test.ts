@@ -81,6 +81,8 @@ describe('certificates for proxies in Kubernetes mode', { skip: openssl.skip }, 
     dir = mkdtempSync(join(tmpdir(), 'skiff-kube-ca-'));
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
+    // skiffd's own namespace, where it keeps the mesh CA's Secret (as `skiff install` creates it).
+    await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
     running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, () => undefined);
   });
   after(async () => {
