@@ -68,17 +68,27 @@ function inboundServices(snap: ProxySnapshot & { clusters: ClusterConfig[] }): M
       byEndpoint.set(key, prev === undefined || (prev !== null && prev.host === svc.host) ? (prev ?? svc) : null);
     }
   }
-  const routeClusters = new Map<string, string[]>();
-  for (const rc of snap.routes) {
-    routeClusters.set(rc.name, rc.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => (r.action.type === 'route' ? r.action.destinations.map((d) => d.cluster) : []))));
-  }
+  const routeClusters = clustersByRouteConfig(snap);
   for (const l of inbound) {
     const svc = byEndpoint.get(endpointKey(l.address, l.port));
     if (svc === undefined || svc === null) continue;
-    const names = [...(l.http !== undefined ? (routeClusters.get(l.http.routeConfig) ?? []) : []), ...(l.tcp?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.cluster))];
-    for (const n of names) if (n.startsWith('inbound|')) out.set(n, svc);
+    for (const n of listenerClusters(l, routeClusters)) if (n.startsWith('inbound|')) out.set(n, svc);
   }
   return out;
+}
+
+/** Route config name → the clusters its routes send to. */
+function clustersByRouteConfig(snap: ProxySnapshot): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const rc of snap.routes) {
+    out.set(rc.name, rc.virtualHosts.flatMap((vh) => vh.routes.flatMap((r) => (r.action.type === 'route' ? r.action.destinations.map((d) => d.cluster) : []))));
+  }
+  return out;
+}
+
+/** The clusters a listener's HTTP routes or TCP routes send to. */
+function listenerClusters(l: ProxySnapshot['listeners'][number], routeClusters: ReadonlyMap<string, string[]>): string[] {
+  return [...(l.http !== undefined ? (routeClusters.get(l.http.routeConfig) ?? []) : []), ...(l.tcp?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.cluster))];
 }
 
 export class SnapshotView {
@@ -146,14 +156,11 @@ export class SnapshotView {
     this.routeServices = resolved;
 
     const listenerServices = new Map<string, ServiceInfo>();
+    const routeClusters = clustersByRouteConfig(snap);
     for (const l of snap.listeners) {
       if (l.direction !== 'inbound') continue;
-      const names = [
-        ...(l.http === undefined ? [] : (snap.routes.find((rc) => rc.name === l.http?.routeConfig)?.virtualHosts ?? []).flatMap((vh) => vh.routes.flatMap((r) => (r.action.type === 'route' ? r.action.destinations.map((d) => d.cluster) : [])))),
-        ...(l.tcp?.routes ?? []).flatMap((r) => r.destinations.map((d) => d.cluster)),
-      ];
       let svc: ServiceInfo | null | undefined;
-      for (const n of names) {
+      for (const n of listenerClusters(l, routeClusters)) {
         const s = clusters.get(n)?.service ?? null;
         svc = svc === undefined ? s : svc !== null && s !== null && svc.host === s.host ? svc : null;
       }
