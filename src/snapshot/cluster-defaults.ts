@@ -12,6 +12,7 @@ import type {
   LbPolicy,
   OutlierDetectionConfig,
 } from './clusters.js';
+import { isIP } from 'node:net';
 import { SnapshotError } from './checks.js';
 import { checkClusterTls, resolveClusterTls } from './tls.js';
 import type { ClusterTlsConfig } from './tls.js';
@@ -102,7 +103,14 @@ export function withDefaults(input: ClusterConfigInput): ClusterConfig {
   if (outlierDetection) out.outlierDetection = outlierDetection;
   if (input.metadata) out.metadata = { ...input.metadata };
   if (input.tls !== undefined) out.tls = resolveTls(input.tls, input.name, protocol, `${at}.tls`);
+  if (input.upstreamBindAddress !== undefined) out.upstreamBindAddress = checkBindAddress(input.upstreamBindAddress, `${at}.upstreamBindAddress`);
   return out;
+}
+
+/** A source address to bind: an IPv4 or IPv6 literal (a name would need resolving on every connect). */
+function checkBindAddress(v: unknown, at: string): string {
+  if (typeof v !== 'string' || isIP(v) === 0) throw new ClusterConfigError(at, `must be an IPv4 or IPv6 address, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 function resolveTls(tls: ClusterTlsConfig, clusterName: string, protocol: string, at: string): ClusterTlsConfig {

@@ -168,6 +168,13 @@ export interface ClusterConfig {
   metadata?: ClusterMetadata;
   /** TLS originated towards the endpoints (`tls.ts`); absent or DISABLE: plaintext. */
   tls?: ClusterTlsConfig;
+  /**
+   * The source address of the cluster's upstream connections (Envoy's
+   * `upstream_bind_config.source_address`); absent: the system picks it. A captured sidecar's
+   * inbound clusters leave from 127.0.0.6, which the capture rules let through to the app instead
+   * of redirecting them back to the inbound capture port.
+   */
+  upstreamBindAddress?: string;
 }
 
 /** What the control plane or a snapshot file provides; `withDefaults` fills in the rest. */
@@ -182,6 +189,7 @@ export interface ClusterConfigInput {
   healthyPanicThresholdPercent?: number;
   metadata?: ClusterMetadata;
   tls?: ClusterTlsConfig;
+  upstreamBindAddress?: string;
 }
 
 /** An endpoint's `ip:port` key, with IPv6 literals bracketed as in Envoy's admin output. */

@@ -1,10 +1,13 @@
 /**
  * Capture listeners in the snapshot: what a proxy accepts and what it refuses, each refusal
  * naming the field. A target is a listener that binds no port; a capture listener binds its own.
+ * A cluster's upstream bind address (where a captured sidecar's inbound connections leave from)
+ * is an IP address.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SnapshotError, validateSnapshot, type ListenerConfig, type ProxySnapshot } from '../../src/snapshot/index.js';
+import { ClusterConfigError, withDefaults } from '../../src/snapshot/cluster-defaults.js';
 
 const TCP = { routes: [{ destinations: [{ cluster: 'PassthroughCluster', weight: 1 }] }] };
 
@@ -58,4 +61,14 @@ test('a target naming no listener, or one that binds its own port, is refused', 
 test('a capture listener that binds no port, or an unbound listener on port 0, is refused', () => {
   assert.match(refusal([{ ...outbound([]), bindToPort: false }]), /^listeners\[0\]\.bindToPort: a capture listener binds its port/);
   assert.match(refusal([standIn('a', 0)]), /^listeners\[0\]\.port: a listener that binds no port stands for a destination port/);
+});
+
+test("a cluster's upstream bind address is an IP address, or the cluster is refused naming the field", () => {
+  assert.equal(withDefaults({ name: 'inbound|9080||', upstreamBindAddress: '127.0.0.6' }).upstreamBindAddress, '127.0.0.6');
+  assert.equal(withDefaults({ name: 'inbound|9080||', upstreamBindAddress: '::6' }).upstreamBindAddress, '::6');
+  assert.equal(withDefaults({ name: 'inbound|9080||' }).upstreamBindAddress, undefined);
+  assert.throws(
+    () => withDefaults({ name: 'inbound|9080||', upstreamBindAddress: 'localhost' }),
+    (err: unknown) => err instanceof ClusterConfigError && err.message === 'cluster[inbound|9080||].upstreamBindAddress: must be an IPv4 or IPv6 address, got "localhost"',
+  );
 });

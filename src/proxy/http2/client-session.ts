@@ -48,6 +48,8 @@ export interface SessionOptions {
   tls: UpstreamTls | null;
   /** The cluster's counters (`ssl.*`). */
   counters?: ClusterCounters;
+  /** The cluster's `upstreamBindAddress`. */
+  localAddress?: string;
 }
 
 export class Http2ClientSession implements StreamHost, ConnectHandler {
@@ -68,7 +70,7 @@ export class Http2ClientSession implements StreamHost, ConnectHandler {
     private readonly owner: SessionOwner,
     private readonly opts: SessionOptions,
   ) {
-    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: opts.connectTimeoutMs, tls: opts.tls, traffic: 'http2', counters: opts.counters }, this);
+    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: opts.connectTimeoutMs, tls: opts.tls, traffic: 'http2', counters: opts.counters, localAddress: opts.localAddress }, this);
     this.socket = this.attempt.socket;
   }
 

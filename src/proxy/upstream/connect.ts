@@ -64,6 +64,8 @@ export interface ConnectOptions {
   readonly onread?: net.OnReadOpts;
   /** The cluster's counters, for Envoy's `ssl.*` statistics. */
   readonly counters?: ClusterCounters;
+  /** The source address to bind (the cluster's `upstreamBindAddress`); absent: the system's choice. */
+  readonly localAddress?: string;
 }
 
 const TIMEOUT: ConnectFailure = Object.freeze({ reason: 'connection timeout', transportFailure: '', stage: 'timeout' });
@@ -89,6 +91,7 @@ export class UpstreamConnect {
     this.secure = opts.tls !== null;
     const base: net.TcpNetConnectOpts = { host: address, port, noDelay: true, allowHalfOpen: opts.allowHalfOpen ?? false };
     if (opts.onread !== undefined) base.onread = opts.onread;
+    if (opts.localAddress !== undefined) base.localAddress = opts.localAddress;
     let socket: net.Socket;
     if (opts.tls === null) {
       socket = net.connect(base);

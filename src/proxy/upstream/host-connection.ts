@@ -28,7 +28,7 @@ export class HostConnection implements ConnectHandler {
     host.stats.cx_total++;
     host.stats.cx_active++;
     cluster.counters.inc('upstream_cx_total');
-    const opts = { timeoutMs: cluster.config.connectionPool.connectTimeoutMs, tls: cluster.tlsFor(host), traffic: 'tcp' as const, allowHalfOpen: true, counters: cluster.counters };
+    const opts = { timeoutMs: cluster.config.connectionPool.connectTimeoutMs, tls: cluster.tlsFor(host), traffic: 'tcp' as const, allowHalfOpen: true, counters: cluster.counters, localAddress: cluster.config.upstreamBindAddress };
     this.attempt = connectUpstream(host.address, host.port, opts, this);
   }
 

@@ -44,6 +44,7 @@ export interface Http1ConnectSettings {
   readonly timeoutMs: number;
   readonly tls: UpstreamTls | null;
   readonly counters?: ClusterCounters;
+  readonly localAddress?: string;
 }
 
 export class Http1ClientConnection implements DecoderOutput, UpstreamStream, ConnectHandler {
@@ -74,7 +75,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream, Con
   ) {
     this.scanner = new HeadScanner(maxHeaderBytes);
     const reads = inPlaceReads((buf) => this.onData(buf));
-    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: connect.timeoutMs, tls: connect.tls, traffic: 'http1', onread: reads.onread, counters: connect.counters }, this);
+    this.attempt = connectUpstream(host.address, host.port, { timeoutMs: connect.timeoutMs, tls: connect.tls, traffic: 'http1', onread: reads.onread, counters: connect.counters, localAddress: connect.localAddress }, this);
     this.socket = reads.track(this.attempt.socket);
     this.writer = new MessageWriter(this.socket);
     this.socket.on('end', this.onEnd);

@@ -57,7 +57,7 @@ export class ClusterPool extends PerHostPools<Http1ClientConnection, HostPool> i
     // Envoy lets a pool with no connection at all open one over the limit, so a host is never starved.
     if (!counted && hp.all.size > 0) return;
     const pool = this.cluster.config.connectionPool;
-    const conn = new Http1ClientConnection(hp.host, this, { timeoutMs: pool.connectTimeoutMs, tls: this.cluster.tlsFor(hp.host), counters: this.cluster.counters }, this.opts.maxResponseHeaderBytes);
+    const conn = new Http1ClientConnection(hp.host, this, { timeoutMs: pool.connectTimeoutMs, tls: this.cluster.tlsFor(hp.host), counters: this.cluster.counters, localAddress: this.cluster.config.upstreamBindAddress }, this.opts.maxResponseHeaderBytes);
     hp.all.add(conn);
     hp.connecting++;
     this.opened(conn, hp.host, counted, 'upstream_cx_http1_total');

@@ -97,6 +97,7 @@ export class Http2ClusterPool extends PerHostPools<Http2ClientSession, HostPool>
       maxHeaderListSize: this.opts.maxResponseHeaderBytes,
       tls: this.cluster.tlsFor(hp.host),
       counters: this.cluster.counters,
+      localAddress: this.cluster.config.upstreamBindAddress,
     });
     hp.sessions.push(s);
     this.opened(s, hp.host, counted, 'upstream_cx_http2_total');
