@@ -11,6 +11,9 @@
  * without, as Istio reads an endpoint's tlsMode from that label. A container named `istio-proxy`
  * alone does not make a sidecar: the ingress gateway's pod has one, serves plaintext and is a
  * workload instance like any other, its ports the proxy container's.
+ *
+ * A sidecar's pod whose traffic iptables captures (`capturedPod`) has its sidecar marked so
+ * (`SidecarInfo.capture`): translation then writes the capture listeners 15001 and 15006.
  */
 import type { PortMap, WorkloadInstance, WorkloadSink } from '../registry/types.js';
 import type { KubeClient, KubeObject } from './client.js';
@@ -27,17 +30,35 @@ export const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
 
 interface PodSpec {
   serviceAccountName?: string;
+  initContainers?: Array<{ name: string; command?: string[]; args?: string[] }>;
   containers?: Array<{ name: string; ports?: Array<{ containerPort: number; name?: string; protocol?: string }> }>;
 }
+
+/** The annotation that sets how a pod's traffic reaches its sidecar: REDIRECT, TPROXY or NONE. */
+export const INTERCEPTION_MODE_ANNOTATION = 'sidecar.istio.io/interceptionMode';
 
 interface SliceEndpoint {
   conditions?: { ready?: boolean };
   targetRef?: { kind?: string; name?: string; namespace?: string };
 }
 
-/** Istio's ports of an injected sidecar: the outbound capture listener and the admin port. */
+/** Istio's ports of an injected sidecar: the outbound and inbound capture listeners and the admin port. */
 const SIDECAR_OUTBOUND = 15001;
+const SIDECAR_INBOUND = 15006;
 const SIDECAR_ADMIN = 15000;
+
+/**
+ * Whether iptables captures the pod's traffic: the pod says so with the interception-mode
+ * annotation (NONE: it does not), else it has the `istio-init` init container running
+ * `iptables` (`skiff iptables`, Istio's `istio-iptables`), which injection adds. Only a pod with a
+ * sidecar is asked.
+ */
+export function capturedPod(pod: KubeObject): boolean {
+  const mode = pod.metadata.annotations?.[INTERCEPTION_MODE_ANNOTATION];
+  if (mode !== undefined && mode !== '') return mode !== 'NONE';
+  const spec = (pod.spec ?? {}) as PodSpec;
+  return (spec.initContainers ?? []).some((c) => c.name === 'istio-init' && [...(c.command ?? []), ...(c.args ?? [])].some((a) => /(^|\/|-)iptables$/.test(a)));
+}
 
 const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
@@ -69,7 +90,16 @@ export function workloadOfPod(pod: KubeObject, ready: boolean): WorkloadInstance
     meshPorts: { ...ports },
     appPorts: { ...ports },
     ...(Object.keys(names).length > 0 ? { containerPortNames: names } : {}),
-    ...(sidecar ? { sidecar: { outboundPort: SIDECAR_OUTBOUND, adminPort: SIDECAR_ADMIN, proxyId: `${pod.metadata.name}.${namespace}` } } : {}),
+    ...(sidecar
+      ? {
+          sidecar: {
+            outboundPort: SIDECAR_OUTBOUND,
+            adminPort: SIDECAR_ADMIN,
+            proxyId: `${pod.metadata.name}.${namespace}`,
+            ...(capturedPod(pod) ? { capture: { inboundPort: SIDECAR_INBOUND } } : {}),
+          },
+        }
+      : {}),
   };
 }
 

@@ -36,6 +36,8 @@ export function serviceFromResource(resource: Resource, opts: { defaultNamespace
   const service: Service = { name, namespace, hostname: serviceHostname(name, namespace, opts.domainSuffix), ports };
   if (spec.selector !== undefined && spec.type !== 'ExternalName') service.selector = { ...spec.selector };
   if (resource.metadata.labels !== undefined) service.labels = { ...resource.metadata.labels };
+  const clusterIPs = serviceClusterIPs(spec);
+  if (clusterIPs.length > 0) service.clusterIPs = clusterIPs;
   const exportTo = resource.metadata.annotations?.[EXPORT_TO_ANNOTATION];
   if (exportTo !== undefined && exportTo.trim() !== '') {
     service.exportTo = exportTo
@@ -44,4 +46,15 @@ export function serviceFromResource(resource: Resource, opts: { defaultNamespace
       .filter((s) => s !== '');
   }
   return service;
+}
+
+/**
+ * The cluster IPs of a Service spec: `clusterIPs` (dual-stack, the primary first), else
+ * `clusterIP`; none for a headless Service (`None`) or an ExternalName one, whose names resolve to
+ * the endpoints or another name rather than to an address the sidecar stands for.
+ */
+export function serviceClusterIPs(spec: ServiceSpec): string[] {
+  if (spec.type === 'ExternalName') return [];
+  const ips = spec.clusterIPs !== undefined && spec.clusterIPs.length > 0 ? spec.clusterIPs : spec.clusterIP !== undefined ? [spec.clusterIP] : [];
+  return ips.filter((ip) => ip !== '' && ip !== 'None');
 }

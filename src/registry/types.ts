@@ -34,6 +34,13 @@ export interface Service {
    * `.` its own, `*` all, or names. Absent: every namespace.
    */
   exportTo?: string[];
+  /**
+   * The Service's cluster IPs (`spec.clusterIPs`, else `spec.clusterIP`): the addresses a captured
+   * client's connections to the service are sent to, by which its sidecar knows them. Absent for
+   * a headless Service (`clusterIP: None`), an ExternalName one, and where the API server assigns
+   * none (the local runtime's Services).
+   */
+  clusterIPs?: string[];
 }
 
 /** Container port number → a number (a local port) or a name. Keys are decimal strings in JSON. */
@@ -54,6 +61,22 @@ export interface SidecarInfo {
    * environment (`<SVC>_SERVICE_LOCAL_PORT`).
    */
   localServices?: LocalServicePort[];
+  /**
+   * Present when the pod's traffic is captured by iptables (an injected Kubernetes pod): its TCP
+   * connections out are redirected to `outboundPort` and those in to `inboundPort`, so the sidecar
+   * serves Istio's capture listeners (`virtualOutbound`, `virtualInbound`) instead of an HTTP_PROXY
+   * listener and per-port listeners. It lives here, with the sidecar's other ports, because it is
+   * what the sidecar's pod is set up to do (its `istio-init` rules), known from the pod where the
+   * instance is published, and it decides the shape of every listener translation writes for
+   * that sidecar. The local runtime's sidecars have none: their apps reach them as HTTP_PROXY.
+   */
+  capture?: SidecarCapture;
+}
+
+/** The ports a captured pod's connections are redirected to (istio-iptables' `-p` and `-z`). */
+export interface SidecarCapture {
+  /** Where inbound connections to the pod are redirected (15006). */
+  inboundPort: number;
 }
 
 export interface LocalServicePort {

@@ -35,6 +35,8 @@ export interface MeshService {
   selector?: Readonly<Record<string, string>>;
   /** ServiceEntry `endpoints`. */
   entries?: readonly WorkloadEntry[];
+  /** A Kubernetes Service's cluster IPs (none when headless or ExternalName): what a captured sidecar stands for. */
+  clusterIPs?: readonly string[];
 }
 
 export function fromKubernetes(s: Service): MeshService {
@@ -51,6 +53,7 @@ export function fromKubernetes(s: Service): MeshService {
   };
   if (s.exportTo !== undefined) out.exportTo = s.exportTo;
   if (s.selector !== undefined) out.selector = s.selector;
+  if (s.clusterIPs !== undefined && s.clusterIPs.length > 0) out.clusterIPs = s.clusterIPs;
   return out;
 }
 
