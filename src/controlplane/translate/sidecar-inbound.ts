@@ -4,6 +4,12 @@
  * cluster. The protocol is that of the Service port targeting the container port (HTTP routes,
  * opaque TCP, or detected per connection when undeclared or declared differently by two Services).
  * Its filter chains enforce the workload's PeerAuthentication per port (`peer-authentication.ts`).
+ *
+ * A captured sidecar (`SidecarInfo.capture`) takes the container port itself: its listeners bind
+ * nothing and stand for the port on the inbound capture listener (`sidecar-capture.ts`), and its
+ * clusters reach the app at the pod's address from `INBOUND_SOURCE_IPV4` — Istio's 127.0.0.6,
+ * which the capture rules let through, where a connection from the proxy's uid to the pod's own
+ * address would be redirected back to the inbound capture port.
  */
 import type { ConnectionPoolSettings } from '../../api/kinds/networking/connection-pool.js';
 import { isHttpProtocol, isOpaqueProtocol, type Protocol } from '../../registry/protocol.js';
@@ -16,6 +22,15 @@ import { inboundFilterChains, portMtlsMode, workloadPeerAuthentication } from '.
 import type { ConfigIndex, SidecarEntry } from './push-context.js';
 import type { MeshService } from './services.js';
 import type { SidecarTarget } from './types.js';
+
+/** The source address of a captured sidecar's connections to its app (Envoy's upstream bind address in Istio). */
+export const INBOUND_SOURCE_IPV4 = '127.0.0.6';
+export const INBOUND_SOURCE_IPV6 = '::6';
+
+/** The source address a captured sidecar's inbound side connects to `address` from. */
+export function inboundSourceFor(address: string): string {
+  return address.includes(':') ? INBOUND_SOURCE_IPV6 : INBOUND_SOURCE_IPV4;
+}
 
 export interface SidecarInbound {
   listeners: ListenerConfig[];
@@ -88,6 +103,7 @@ function inboundPool(sidecar: SidecarEntry | undefined, containerPort: number): 
  */
 export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, sidecar: SidecarEntry | undefined, withPolicies = false): SidecarInbound {
   const w = target.workload;
+  const captured = w.sidecar?.capture !== undefined;
   const out: SidecarInbound = { listeners: [], routes: [], clusters: [] };
   const peerAuthentication = workloadPeerAuthentication(index, w.namespace, w.labels);
   const ports = Object.keys(w.meshPorts)
@@ -96,16 +112,17 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
   for (const cp of ports) {
     const meshPort = w.meshPorts[cp];
     const appPort = w.appPorts[cp];
-    // Without interception (mesh port = app port) there is nothing to listen on.
-    if (appPort === undefined || meshPort === appPort) continue;
+    // Without interception (mesh port = app port, not captured) there is nothing to listen on.
+    if (appPort === undefined || (meshPort === appPort && !captured)) continue;
     const protocol = inboundProtocol(index, target, cp);
     const cluster = inboundClusterName(cp);
     const c: ClusterConfigInput = {
       name: cluster,
       protocol: clusterProtocol(protocol),
-      endpoints: [{ address: '127.0.0.1', port: appPort }],
+      endpoints: [{ address: captured ? w.address : '127.0.0.1', port: appPort }],
       metadata: { serviceNamespace: w.namespace },
     };
+    if (captured) c.upstreamBindAddress = inboundSourceFor(w.address);
     const pool = connectionPoolOf(inboundPool(sidecar, cp));
     if (pool !== undefined && Object.keys(pool).length > 0) c.connectionPool = pool;
     out.clusters.push(c);
@@ -117,6 +134,7 @@ export function buildSidecarInbound(index: ConfigIndex, target: SidecarTarget, s
       direction: 'inbound',
       protocol: isHttpProtocol(protocol) ? 'http' : isOpaqueProtocol(protocol) ? 'tcp' : 'auto',
     };
+    if (captured) listener.bindToPort = false;
     // Policies name the container port the mesh port stands for.
     if (withPolicies) listener.policyPort = cp;
     if (listener.protocol !== 'tcp') {

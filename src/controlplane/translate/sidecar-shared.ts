@@ -13,7 +13,7 @@ import type { WorkloadInstance } from '../../registry/types.js';
 import { outboundClusters } from './clusters.js';
 import type { ConfigIndex } from './push-context.js';
 import { buildOutboundRouteConfig } from './sidecar-outbound.js';
-import { buildSidecarScope } from './sidecar-scope.js';
+import { buildSidecarScope, type SidecarScope } from './sidecar-scope.js';
 import { telemetrySection } from './telemetry.js';
 
 export interface SharedSidecarPart {
@@ -24,6 +24,8 @@ export interface SharedSidecarPart {
   /** The named secrets the outbound clusters' TLS takes (DestinationRule `credentialName`), by name; shared, never mutated. */
   secrets: TlsSecret[];
   warnings: readonly string[];
+  /** What the sidecars sharing this part see (their services and outbound traffic policy). */
+  scope: SidecarScope;
 }
 
 interface IndexParts {
@@ -94,7 +96,7 @@ export function sharedSidecarPart(index: ConfigIndex, workload: Pick<WorkloadIns
     const routeConfig = buildOutboundRouteConfig(index, scope, warn);
     const secrets = new Map<string, TlsSecret>();
     const clusters = outboundClusters(index, scope.services, { namespace: workload.namespace, labels: workload.labels, secrets, warn });
-    part = { routes: [routeConfig], clusters, telemetry: telemetrySection(index, workload.namespace, workload.labels), secrets: sortedSecrets(secrets), warnings };
+    part = { routes: [routeConfig], clusters, telemetry: telemetrySection(index, workload.namespace, workload.labels), secrets: sortedSecrets(secrets), warnings, scope };
     p.parts.set(key, part);
   }
   return part;

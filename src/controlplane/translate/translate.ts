@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot } from '../../registry/types.js';
-import type { NodeConfig, ProxySnapshot } from '../../snapshot/index.js';
+import type { ListenerConfig, NodeConfig, ProxySnapshot, RouteConfig } from '../../snapshot/index.js';
 import { authorizationSection, selectPolicies, type PolicySubject } from './authorization.js';
 import { requestAuthenticationSection } from './request-authentication.js';
 import { fallbackClusters, outboundClusters } from './clusters.js';
@@ -18,12 +18,13 @@ import { applyEnvoyFilters } from './envoy-filter/apply.js';
 import { envoyFiltersFor } from './envoy-filter/select.js';
 import { buildGatewayListeners } from './gateway.js';
 import { ConfigIndex } from './push-context.js';
+import { buildCaptureListeners, type CaptureListeners } from './sidecar-capture.js';
 import { buildSidecarInbound } from './sidecar-inbound.js';
 import { buildLocalServiceListeners } from './sidecar-local-services.js';
 import { outboundListener } from './sidecar-outbound.js';
 import { sidecarFor } from './sidecar-scope.js';
 import { withSharedPrefix } from './shared-prefix.js';
-import { sharedSidecarPart, sortedSecrets } from './sidecar-shared.js';
+import { sharedSidecarPart, sortedSecrets, type SharedSidecarPart } from './sidecar-shared.js';
 import { telemetrySection } from './telemetry.js';
 import type { GatewayTarget, MeshOptions, ProxyTarget, SidecarTarget, TranslateInput } from './types.js';
 
@@ -76,7 +77,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   const authorization = authorizationSection(index, subject, clusterNames(shared.clusters), warn);
   const requestAuthentication = requestAuthenticationSection(index, subject, warn);
   const inbound = buildSidecarInbound(index, target, sidecarFor(index, w), authorization !== undefined);
-  const local = buildLocalServiceListeners(index, target, shared.routes[0]);
+  const outbound = sidecarOutbound(index, target, shared, inbound.listeners);
   const node: NodeConfig = {
     id: target.id,
     kind: 'sidecar',
@@ -84,19 +85,42 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   };
   const patched = applyEnvoyFilters(
     envoyFiltersFor(index, w.namespace, w.labels),
-    { listeners: [outboundListener(index, target), ...local.listeners, ...inbound.listeners], routes: withSharedPrefix(shared.routes, [...local.routes, ...inbound.routes]) },
+    { listeners: [...outbound.listeners, ...inbound.listeners], routes: sidecarRoutes(shared, outbound, inbound.routes) },
     warn,
   );
   return {
     node,
     listeners: patched.listeners,
     routes: patched.routes,
-    clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...fallbackClusters()]),
+    clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...outbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
     ...(authorization === undefined ? {} : { authorization }),
     ...(requestAuthentication === undefined ? {} : { requestAuthentication }),
   };
+}
+
+/** A sidecar's outbound listeners, with the route configs and clusters of their own. */
+type OutboundSide = CaptureListeners & { captured: boolean };
+
+/**
+ * A sidecar's listeners besides the inbound ones: on a captured pod the capture listeners (which
+ * target the inbound ones), else the app's HTTP_PROXY listener and the loopback service ports.
+ */
+function sidecarOutbound(index: ConfigIndex, target: SidecarTarget, shared: SharedSidecarPart, inbound: readonly ListenerConfig[]): OutboundSide {
+  if (target.workload.sidecar?.capture !== undefined) return { captured: true, ...buildCaptureListeners(index, target, shared, inbound) };
+  const local = buildLocalServiceListeners(index, target, shared.routes[0]);
+  return { captured: false, listeners: [outboundListener(index, target), ...local.listeners], routes: local.routes, clusters: [] };
+}
+
+/**
+ * The route configs: the shared outbound one first — but for a captured sidecar, whose ClusterIP
+ * listeners take the shared route objects in route configs of their own (shared by the scope as
+ * well) and which has no listener serving the whole outbound table.
+ */
+function sidecarRoutes(shared: SharedSidecarPart, outbound: OutboundSide, inbound: readonly RouteConfig[]): RouteConfig[] {
+  if (outbound.captured) return withSharedPrefix(outbound.routes, inbound);
+  return withSharedPrefix(shared.routes, [...outbound.routes, ...inbound]);
 }
 
 function withTelemetry(index: ConfigIndex, namespace: string, labels: Readonly<Record<string, string>>): Pick<Body, 'telemetry'> {
