@@ -161,3 +161,39 @@ test('captured sidecars of one scope share their ClusterIP listeners and route c
   const app = (s: ProxySnapshot): string | undefined => s.clusters.find((cl) => cl.name === 'inbound|9080||')?.endpoints?.[0]?.address;
   assert.deepEqual([app(snapA), app(snapB)], [a.address, b.address]);
 });
+
+test("an EnvoyFilter's listener.portNumber on SIDECAR_OUTBOUND selects the ClusterIP listeners of that service port", () => {
+  const c = loadCase(CASE);
+  const filter = loadYaml(
+    'envoy-filter.yaml',
+    `apiVersion: networking.istio.io/v1alpha3
+kind: EnvoyFilter
+metadata: {name: outbound-9080-limit, namespace: default}
+spec:
+  workloadSelector: {labels: {app: productpage}}
+  configPatches:
+  - applyTo: HTTP_FILTER
+    match:
+      context: SIDECAR_OUTBOUND
+      listener:
+        portNumber: 9080
+        filterChain: {filter: {name: envoy.filters.network.http_connection_manager}}
+    patch:
+      operation: INSERT_BEFORE
+      value:
+        name: envoy.filters.http.local_ratelimit
+        typed_config:
+          "@type": type.googleapis.com/udpa.type.v1.TypedStruct
+          type_url: type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit
+          value:
+            stat_prefix: http_local_rate_limiter
+            token_bucket: {max_tokens: 4, tokens_per_fill: 4, fill_interval: 60s}
+            filter_enabled: {runtime_key: local_rate_limit_enabled, default_value: {numerator: 100, denominator: HUNDRED}}
+            filter_enforced: {runtime_key: local_rate_limit_enforced, default_value: {numerator: 100, denominator: HUNDRED}}
+`,
+  );
+  const sim = simulate(c, { config: [...c.config, ...filter] });
+  assert.deepEqual(sim.warnings, []);
+  const limited = sim.checked.snapshot.listeners.filter((l) => (l.http?.rateLimits ?? []).length > 0).map((l) => l.name);
+  assert.deepEqual(limited, ['10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080']);
+});

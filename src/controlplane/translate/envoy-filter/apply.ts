@@ -4,9 +4,10 @@
  *
  * - `HTTP_FILTER` patches put a `local_ratelimit` or `ratelimit` filter into the rate-limit filters
  *   of each HTTP listener of the patch's context (SIDECAR_INBOUND: the inbound listeners,
- *   SIDECAR_OUTBOUND: the outbound one, GATEWAY: a gateway's, ANY: all) whose port matches
- *   `listener.portNumber` (inbound: the container port, Istio's inbound port; gateway: a Gateway
- *   server's port), at the place the operation says (INSERT_FIRST, and INSERT_BEFORE without a
+ *   SIDECAR_OUTBOUND: the outbound one, or a captured sidecar's ClusterIP listeners, GATEWAY: a
+ *   gateway's, ANY: all) whose port matches `listener.portNumber` (inbound: the container port,
+ *   Istio's inbound port; a ClusterIP listener: its service port; gateway: a Gateway server's
+ *   port), at the place the operation says (INSERT_FIRST, and INSERT_BEFORE without a
  *   sub-filter, first; ADD last; INSERT_BEFORE/AFTER a sub-filter next to it, before the router
  *   meaning last).
  * - `VIRTUAL_HOST` and `HTTP_ROUTE` MERGE patches merge `typed_per_filter_config` (replaced) and
@@ -156,7 +157,8 @@ function applyFilter(cp: EnvoyConfigObjectPatch, patch: Extract<RateLimitPatch, 
   target.listeners = mapKeeping(target.listeners, (l) => {
     if (l.http === undefined || !contextMatches(cp, contextOf(l))) return l;
     if (port !== undefined && port !== 0) {
-      if (l.direction === 'outbound') {
+      // A captured sidecar's outbound listeners stand for one service port each (bindToPort: false), as Istio's do.
+      if (l.direction === 'outbound' && l.bindToPort !== false) {
         warn(`${where}: listener.portNumber ${port} cannot select part of the sidecar's one outbound listener; the filter is not added there`);
         return l;
       }
