@@ -39,6 +39,8 @@ interface ClusterIpListeners {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
   targets: CaptureTarget[];
+  /** `virtualOutbound` and the ClusterIP listeners, by the outbound capture port: one list per scope. */
+  outboundByPort: Map<number, readonly ListenerConfig[]>;
 }
 
 const byPart = new WeakMap<SharedSidecarPart, ClusterIpListeners>();
@@ -47,7 +49,7 @@ const byPart = new WeakMap<SharedSidecarPart, ClusterIpListeners>();
 function clusterIpListeners(index: ConfigIndex, part: SharedSidecarPart): ClusterIpListeners {
   let out = byPart.get(part);
   if (out !== undefined) return out;
-  out = { listeners: [], routes: [], targets: [] };
+  out = { listeners: [], routes: [], targets: [], outboundByPort: new Map() };
   const outbound = part.routes[0];
   const seen = new Set<string>();
   for (const svc of part.scope.services) {
@@ -72,7 +74,12 @@ function clusterIpListeners(index: ConfigIndex, part: SharedSidecarPart): Cluste
 }
 
 export interface CaptureListeners {
-  /** `virtualOutbound`, the ClusterIP listeners, then `virtualInbound`. */
+  /**
+   * `virtualOutbound` and the ClusterIP listeners: the same list for every sidecar of one scope
+   * (and capture port), so the push encodes it once.
+   */
+  sharedListeners: readonly ListenerConfig[];
+  /** `virtualInbound`. */
   listeners: ListenerConfig[];
   /** The ClusterIP listeners' route configs: the same list for every sidecar of one scope. */
   routes: readonly RouteConfig[];
@@ -88,16 +95,21 @@ export function buildCaptureListeners(index: ConfigIndex, target: SidecarTarget,
   const sidecar = w.sidecar!;
   const capture = sidecar.capture!;
   const ips = clusterIpListeners(index, part);
-  const fallback = part.scope.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
-  const virtualOutbound: ListenerConfig = {
-    name: VIRTUAL_OUTBOUND,
-    address: ANY_ADDRESS,
-    port: sidecar.outboundPort,
-    direction: 'outbound',
-    protocol: 'tcp',
-    tcp: { routes: [{ destinations: [{ cluster: fallback, weight: 100 }] }] },
-    capture: { targets: ips.targets },
-  };
+  let sharedListeners = ips.outboundByPort.get(sidecar.outboundPort);
+  if (sharedListeners === undefined) {
+    const fallback = part.scope.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
+    const virtualOutbound: ListenerConfig = {
+      name: VIRTUAL_OUTBOUND,
+      address: ANY_ADDRESS,
+      port: sidecar.outboundPort,
+      direction: 'outbound',
+      protocol: 'tcp',
+      tcp: { routes: [{ destinations: [{ cluster: fallback, weight: 100 }] }] },
+      capture: { targets: ips.targets },
+    };
+    sharedListeners = [virtualOutbound, ...ips.listeners];
+    ips.outboundByPort.set(sidecar.outboundPort, sharedListeners);
+  }
   const virtualInbound: ListenerConfig = {
     name: VIRTUAL_INBOUND,
     address: ANY_ADDRESS,
@@ -111,5 +123,5 @@ export function buildCaptureListeners(index: ConfigIndex, target: SidecarTarget,
   const chains = inboundFilterChains(workloadPeerAuthentication(index, w.namespace, w.labels).mode, 'tcp');
   if (chains !== undefined) virtualInbound.filterChains = chains;
   const passthrough: ClusterConfigInput = { name: INBOUND_PASSTHROUGH_CLUSTER, discovery: 'original-dst', protocol: 'tcp', upstreamBindAddress: inboundSourceFor(w.address) };
-  return { listeners: [virtualOutbound, ...ips.listeners, virtualInbound], routes: ips.routes, clusters: [passthrough] };
+  return { sharedListeners, listeners: [virtualInbound], routes: ips.routes, clusters: [passthrough] };
 }

@@ -85,7 +85,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
   };
   const patched = applyEnvoyFilters(
     envoyFiltersFor(index, w.namespace, w.labels),
-    { listeners: [...outbound.listeners, ...inbound.listeners], routes: sidecarRoutes(shared, outbound, inbound.routes) },
+    { listeners: withSharedPrefix(outbound.sharedListeners, [...outbound.listeners, ...inbound.listeners]), routes: sidecarRoutes(shared, outbound, inbound.routes) },
     warn,
   );
   return {
@@ -110,7 +110,7 @@ type OutboundSide = CaptureListeners & { captured: boolean };
 function sidecarOutbound(index: ConfigIndex, target: SidecarTarget, shared: SharedSidecarPart, inbound: readonly ListenerConfig[]): OutboundSide {
   if (target.workload.sidecar?.capture !== undefined) return { captured: true, ...buildCaptureListeners(index, target, shared, inbound) };
   const local = buildLocalServiceListeners(index, target, shared.routes[0]);
-  return { captured: false, listeners: [outboundListener(index, target), ...local.listeners], routes: local.routes, clusters: [] };
+  return { captured: false, sharedListeners: [], listeners: [outboundListener(index, target), ...local.listeners], routes: local.routes, clusters: [] };
 }
 
 /**

@@ -149,12 +149,13 @@ test('a sidecar that is not captured keeps the HTTP_PROXY listener on its addres
   assert.ok(!snapshot.clusters.some((cl) => cl.name === 'InboundPassthroughCluster' || cl.upstreamBindAddress !== undefined));
 });
 
-test('captured sidecars of one scope share their ClusterIP listeners and route configs', () => {
+test('captured sidecars of one scope share virtualOutbound, their ClusterIP listeners and route configs', () => {
   const c = loadCase(CASE);
   const index = new ConfigIndex(c.config, c.registry);
   const [a, b] = c.registry.workloads.filter((w) => w.labels.app === 'reviews');
   const snapA = translateFor(index, { kind: 'sidecar', id: a.sidecar!.proxyId, workload: a });
   const snapB = translateFor(index, { kind: 'sidecar', id: b.sidecar!.proxyId, workload: b });
+  assert.equal(listener(snapA, 'virtualOutbound'), listener(snapB, 'virtualOutbound'));
   assert.equal(listener(snapA, '10.96.0.30_9080'), listener(snapB, '10.96.0.30_9080'));
   assert.equal(snapA.routes.find((r) => r.name.startsWith('captured|')), snapB.routes.find((r) => r.name.startsWith('captured|')));
   // Their own sides differ: each inbound cluster reaches its own pod.
