@@ -36,7 +36,10 @@ const CLUSTER_IP = '10.96.0.50';
 const PROXY_UID = 1337;
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
 
-/** What the translation gives a capturing sidecar, by hand: 15001 and 15006 and the listeners they hand connections to. */
+/**
+ * A capturing sidecar's listeners written by hand (15001 and 15006 and the listeners they hand
+ * connections to), for the proxy alone; what translation writes is run in kube-capture-netns.test.ts.
+ */
 function captureSnapshot(version: string, outboundPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY'): ProxySnapshot {
   return {
     version,
