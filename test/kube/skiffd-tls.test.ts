@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
 import { MeshCa } from '../../src/controlplane/ca/index.js';
-import { skiffBin } from '../helpers/cli.js';
+import { runSkiff, skiffBin } from '../helpers/cli.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
 const NS = 'bookinfo';
@@ -150,5 +150,13 @@ describe('skiffd serving proxies in pods over TLS', () => {
     const q = proxy('reviews-v1-abc', ['--control-plane-san', 'skiffd.istio-system.svc', '--control-plane-root-cert', join(dir, 'absent.pem')]);
     await waitFor(() => /cannot reach the control plane/.test(q.out()), 'the refusal');
     assert.match(q.out(), /cannot read the control plane's root certificate .*absent\.pem: ENOENT/);
+  });
+});
+
+describe('skiff skiffd --push-tls-address', () => {
+  it('refuses an address that is not an IP, naming the flag', async () => {
+    const r = await runSkiff(['skiffd', '--push-tls-address', 'skiffd.istio-system.svc', '--kubeconfig', '/nonexistent']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /option '--push-tls-address <ip>' argument 'skiffd\.istio-system\.svc' is invalid\. not an IP address: skiffd\.istio-system\.svc/);
   });
 });

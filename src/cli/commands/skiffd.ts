@@ -4,6 +4,7 @@
  * workload instances from Pods and EndpointSlices. In a pod it finds the API server by the
  * in-cluster config.
  */
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { withStateDir } from '../state-dir-option.js';
@@ -14,6 +15,11 @@ function port(value: string): number {
   return n;
 }
 
+function address(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError(`not an IP address: ${value}`);
+  return value;
+}
+
 interface SkiffdCliOptions {
   kubeconfig?: string;
   context?: string;
@@ -21,6 +27,7 @@ interface SkiffdCliOptions {
   apiPort: number;
   pushPort: number;
   pushTlsPort: number;
+  pushTlsAddress: string;
   rootNamespace: string;
   webhookPort: number;
   webhooks: boolean;
@@ -38,6 +45,7 @@ export function register(program: Command): void {
       .option('--api-port <port>', "skiffd's HTTP API on 127.0.0.1 (0 = any free port)", port, 15080)
       .option('--push-port <port>', 'where proxies stream their config from, in cleartext on 127.0.0.1 (0 = any free port)', port, 15010)
       .option('--push-tls-port <port>', "the same over TLS on every address, for proxies in pods (istiod's 15012; its certificate from the mesh CA for skiffd.<root-namespace>.svc)", port, 15012)
+      .option('--push-tls-address <ip>', 'where the TLS push port listens (a node running skiffd beside other programs binds it to one address)', address, '0.0.0.0')
       .option('--root-namespace <ns>', "where the mesh config's istio ConfigMap is read", 'istio-system')
       .option('--webhook-port <port>', 'the injection and validation webhooks (HTTPS)', port, 15017)
       .option('--no-webhooks', 'serve no admission webhooks')
@@ -54,6 +62,7 @@ export function register(program: Command): void {
       apiPort: opts.apiPort,
       pushPort: opts.pushPort,
       pushTlsPort: opts.pushTlsPort,
+      pushTlsHost: opts.pushTlsAddress,
       rootNamespace: opts.rootNamespace,
       webhookPort: opts.webhooks ? opts.webhookPort : false,
       proxyImage: await imageOf(opts.proxyImage),
