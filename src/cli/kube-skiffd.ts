@@ -95,7 +95,7 @@ export async function startKubeSkiffd(opts: KubeSkiffdOptions, log: (line: strin
     ca = await Ca.fromCaCertsData(material.data, material.part, material.source);
     // Proxies prove their pod's service account with its istio-ca token, checked by a TokenReview.
     const authenticator: CsrAuthenticator = new TokenReviewAuthenticator(client);
-    skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, ca: { authenticator, instance: ca }, verbose: opts.verbose === true, log });
+    skiffd = await startSkiffd({ stateDir: opts.stateDir, config, registry, apiPort: opts.apiPort, pushPort: opts.pushPort, dashboardPort: false, handStartedGatewayAddress: '0.0.0.0', ca: { authenticator, instance: ca }, verbose: opts.verbose === true, log });
   } catch (err) {
     await stopProviders();
     throw err;

@@ -1,7 +1,8 @@
 /**
  * Which proxy is asking: from a connected proxy's hello to the translation's target. A sidecar
  * is the workload instance whose `sidecar.proxyId` is the proxy's node id; a gateway is the one
- * the runtime runs with that id, else (a gateway started by hand) described by its hello.
+ * the runtime runs with that id, else (a gateway started by hand, or a gateway pod on
+ * Kubernetes) described by its hello, listening on `handStartedGatewayAddress`.
  */
 import type { ConnectedProxy } from './push/types.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../registry/types.js';
@@ -23,8 +24,14 @@ function sidecarsById(registry: RegistrySnapshot): Map<string, WorkloadInstance>
   return map;
 }
 
+/**
+ * Where a gateway skiffd does not run listens by default: loopback, so that one started by hand
+ * on a developer's machine is not exposed to its network.
+ */
+export const HAND_STARTED_GATEWAY_ADDRESS = '127.0.0.1';
+
 /** The translation target for `proxy`; throws (the push server reports it) when none fits. */
-export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, gateways: readonly RuntimeGateway[]): ProxyTarget {
+export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, gateways: readonly RuntimeGateway[], handStartedGatewayAddress = HAND_STARTED_GATEWAY_ADDRESS): ProxyTarget {
   if (proxy.node.kind === 'gateway') {
     const known = gateways.find((g) => g.id === proxy.id);
     if (known !== undefined) {
@@ -39,7 +46,7 @@ export function proxyTarget(proxy: ConnectedProxy, registry: RegistrySnapshot, g
       namespace: w.namespace,
       labels: w.labels,
       serviceAccount: w.serviceAccount,
-      listenAddress: '127.0.0.1',
+      listenAddress: handStartedGatewayAddress,
       portMap: gatewayPortMap(),
     };
   }

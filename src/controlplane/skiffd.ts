@@ -118,6 +118,12 @@ export interface SkiffdOptions {
   ca?: SkiffdCaOptions;
   /** Push debounce (default 100 ms). */
   debounceMs?: number;
+  /**
+   * Where gateways skiffd's runtime does not run listen (their hello describes them). Default
+   * 127.0.0.1, for one started by hand on this machine; on Kubernetes 0.0.0.0, since a gateway pod
+   * is reached at its pod IP, as Istio's gateways listen on every address.
+   */
+  handStartedGatewayAddress?: string;
   log?: (line: string) => void;
   /** Also log every push round and proxy (dis)connection, not only problems. Default false. */
   verbose?: boolean;
@@ -205,7 +211,7 @@ export async function startSkiffd(opts: SkiffdOptions): Promise<Skiffd> {
         translator.translate({
           config: istioConfig.mesh(),
           registry: registry.snapshot(),
-          proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? []),
+          proxy: proxyTarget(proxy, registry.snapshot(), runtime?.gateways() ?? [], opts.handStartedGatewayAddress),
           mesh,
         }),
     });
