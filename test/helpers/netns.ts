@@ -8,8 +8,16 @@
  * with a veth pair and addresses; `run()` runs a command inside and collects its output,
  * `spawn()` starts a long-lived one (a proxy, an app), both optionally as another uid and gid (the
  * proxy's 1337). `destroy()` kills what was spawned and deletes the namespace.
+ *
+ * For pods run as a kubelet runs them: `Netns.createNamed()` takes the exact name, `writeEtc()`
+ * gives the namespace its own `/etc/netns/<name>/hosts` and `resolv.conf` (which `ip netns exec`
+ * mounts over `/etc`), `spawnContainer()` starts a process that way with a clean environment,
+ * volumes bind-mounted in a mount namespace of its own, and its uid; a `Bridge` in the root
+ * namespace (the node) links namespaces as pods on one subnet.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tool, toolsRequired, MissingToolError, REQUIRE_TOOLS_VAR, type Requirement } from './tools.js';
 
 /** What network namespace tests need: root, `ip` (iproute2) and `iptables`. */
@@ -94,6 +102,32 @@ export interface SpawnOptions {
   gid?: number;
 }
 
+/** A volume a container sees: `source` (a directory on the node) mounted at `target`. */
+export interface Mount {
+  source: string;
+  target: string;
+}
+
+export interface ContainerSpawnOptions {
+  /** The whole environment (nothing of the test's own is passed on). */
+  env: Record<string, string>;
+  uid?: number;
+  gid?: number;
+  cwd?: string;
+  /**
+   * Bind mounts made in the process's own mount namespace before it starts. A target under
+   * `/run` (`/var/run`) is made on a tmpfs mounted over `/run` there, so nothing is created on
+   * the node; any other target must exist.
+   */
+  mounts?: readonly Mount[];
+}
+
+/** Single-quotes `s` for sh. */
+const shQuote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** Where `ip netns exec` finds a namespace's own files for `/etc`. */
+export const ETC_NETNS = '/etc/netns';
+
 /** A named network namespace, deleted with everything spawned in it by `destroy()`. */
 export class Netns {
   private readonly children = new Set<ChildProcess>();
@@ -109,6 +143,50 @@ export class Netns {
     const ns = new Netns(name);
     await ns.runOk('ip', ['link', 'set', 'lo', 'up']);
     return ns;
+  }
+
+  /** A new namespace with loopback up, named exactly `name` (a caller that needs a prefix of its own). */
+  static async createNamed(name: string): Promise<Netns> {
+    await runOk('ip', ['netns', 'add', name]);
+    const ns = new Netns(name);
+    await ns.runOk('ip', ['link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /**
+   * Writes `/etc/netns/<name>/<file>`, which `ip netns exec` (and so `spawnContainer`) mounts
+   * over `/etc/<file>`. Written in place, so a process already running sees the new text.
+   */
+  writeEtc(file: string, text: string): void {
+    const dir = join(ETC_NETNS, this.name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, file), text, { mode: 0o644 });
+  }
+
+  /**
+   * Starts a long-lived process as a container runs: through `ip netns exec` (so the
+   * namespace's `/etc/netns` files are its `/etc/hosts` and `/etc/resolv.conf`), in a mount
+   * namespace of its own with `mounts` bind-mounted, with only `env`, as `uid`/`gid` (setpriv
+   * drops root after the mounts). `destroy()` kills it.
+   */
+  spawnContainer(argv: readonly string[], opts: ContainerSpawnOptions): ChildProcess {
+    const steps: string[] = [];
+    if ((opts.mounts ?? []).some((m) => /^\/(var\/)?run\//.test(m.target))) steps.push('mount -t tmpfs -o mode=755 tmpfs /run');
+    for (const m of opts.mounts ?? []) {
+      const target = m.target.replace(/^\/var\/run\//, '/run/');
+      if (target.startsWith('/run/')) steps.push(`mkdir -p ${shQuote(target)}`);
+      steps.push(`mount --bind ${shQuote(m.source)} ${shQuote(target)}`);
+    }
+    const drop = opts.uid !== undefined ? `setpriv --reuid ${opts.uid} --regid ${opts.gid ?? opts.uid} --clear-groups -- ` : '';
+    steps.push(`exec ${drop}"$@"`);
+    const child = spawn('ip', ['netns', 'exec', this.name, 'sh', '-ec', steps.join('\n'), 'sh', ...argv], {
+      env: opts.env,
+      cwd: opts.cwd ?? '/',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.add(child);
+    child.on('exit', () => this.children.delete(child));
+    return child;
   }
 
   /** Runs a command inside the namespace to its end (as `uid`/`gid` when given). */
@@ -168,7 +246,10 @@ export class Netns {
     await this.runOk('ip', ['route', 'add', 'default', 'via', via]);
   }
 
-  /** Kills the processes spawned here (and waits for them), then deletes the namespace. */
+  /**
+   * Kills the processes spawned here (and waits for them), then any other process still in the
+   * namespace, then deletes it and its `/etc/netns` files.
+   */
   async destroy(): Promise<void> {
     await Promise.all(
       [...this.children].map(
@@ -180,6 +261,61 @@ export class Netns {
           }),
       ),
     );
+    // Whatever those started (and anything else entered) would outlive the namespace's name.
+    const left = await run('ip', ['netns', 'pids', this.name]);
+    for (const pid of left.stdout.split(/\s+/).filter((p) => /^\d+$/.test(p))) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     await run('ip', ['netns', 'delete', this.name]);
+    rmSync(join(ETC_NETNS, this.name), { recursive: true, force: true });
+  }
+}
+
+/**
+ * A Linux bridge in the root namespace (the node): namespaces attached to it are pods on one
+ * subnet, the bridge's own address their default route. `destroy()` deletes it (the veths of
+ * namespaces already deleted are gone with them).
+ */
+export class Bridge {
+  private constructor(
+    readonly name: string,
+    /** The bridge's address, without prefix: the pods' gateway. */
+    readonly address: string,
+    private readonly prefix: number,
+  ) {}
+
+  /** A bridge named `name` (at most 15 characters) with `cidr` (address/prefix) on it, up. */
+  static async create(name: string, cidr: string): Promise<Bridge> {
+    const [address, prefix] = cidr.split('/');
+    await runOk('ip', ['link', 'add', name, 'type', 'bridge']);
+    const bridge = new Bridge(name, address, Number(prefix));
+    try {
+      await runOk('ip', ['addr', 'add', cidr, 'dev', name]);
+      await runOk('ip', ['link', 'set', name, 'up']);
+    } catch (err) {
+      await bridge.destroy();
+      throw err;
+    }
+    return bridge;
+  }
+
+  /**
+   * Attaches `ns` with a veth pair: `hostVeth` (at most 15 characters) on the bridge, `eth0` in
+   * the namespace with `address`, its default route through the bridge.
+   */
+  async attach(ns: Netns, hostVeth: string, address: string): Promise<void> {
+    await runOk('ip', ['link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.name]);
+    await runOk('ip', ['link', 'set', hostVeth, 'master', this.name, 'up']);
+    await ns.runOk('ip', ['addr', 'add', `${address}/${this.prefix}`, 'dev', 'eth0']);
+    await ns.runOk('ip', ['link', 'set', 'eth0', 'up']);
+    await ns.defaultRoute(this.address);
+  }
+
+  async destroy(): Promise<void> {
+    await run('ip', ['link', 'delete', this.name, 'type', 'bridge']);
   }
 }

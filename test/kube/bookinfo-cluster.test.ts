@@ -1,47 +1,58 @@
 /**
- * Bookinfo on a test cluster, the way Istio's getting-started page deploys it: the fake API
- * server, a real `skiff skiffd --kubeconfig` process serving its webhooks and its TLS push port,
- * the namespace labelled and `bookinfo.yaml` applied with real kubectl, and the kubelet harness
- * playing the controllers and the kubelet (pods created through the API, so the webhook injects
- * them; EndpointSlices written from their IPs). productpage's injected proxy container is run as
- * the pod spec says (its args, its downward-API env, its istio-ca token and the mounted
- * `istio-ca-root-cert`): it connects to skiffd over TLS, gets its workload certificate, and
- * its config sends to the three reviews pods over mutual TLS; a VirtualService applied with
- * kubectl routes it to v1 only within seconds; a bad one is refused by the webhook with Skiff's
- * message.
- *
- * Pods have no network namespace of their own here (their IPs are loopback addresses, and the
- * proxy's fixed ports are moved to free ones): requests through the ingress gateway to the apps
- * need the traffic capture (`skiff iptables` in each pod's namespace and the proxy's captured
- * listeners), which this test does not exercise.
+ * Bookinfo on a test cluster, the way Istio's getting-started page deploys it, end to end on the
+ * data path: the fake API server; a real `skiff skiffd --kubeconfig` process on the node serving
+ * its webhooks and its TLS push port; the namespace labelled and `bookinfo.yaml` applied with
+ * real kubectl; the kubelet harness playing the controllers and the kubelet, with every pod run
+ * for real (`netns-pods.ts`): a network namespace of its own on the node's bridge with the Pod's
+ * IP, its hosts file answering Service names with their ClusterIPs, `istio-init`'s `skiff
+ * iptables` run inside, the app through `samples/images.yaml`, the injected proxy as uid 1337 with
+ * its istio-ca token and the `istio-ca-root-cert` root; and the ingress gateway of `skiff manifest
+ * generate` run the same way. Then, with `bookinfo-gateway.yaml` applied with kubectl, the
+ * productpage answers through the gateway (having called details and reviews by their Service
+ * names through its captured sidecar), the three reviews versions rotate, a VirtualService
+ * applied with kubectl sends everything to v1 within seconds, and a bad one is refused by the
+ * webhook with Skiff's message.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ADDON_PATH } from '../../src/capture/original-destination.js';
 import type { KubeObject } from '../../src/kube/client.js';
+import { KubeClient, KubeApiError } from '../../src/kube/client.js';
 import { generateManifest } from '../../src/kube/manifest.js';
+import { seenOnPage, type Seen } from '../e2e/bookinfo.js';
 import { skiffBin } from '../helpers/cli.js';
+import { netnsRequirement } from '../helpers/netns.js';
 import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
+import { toolsRequired } from '../helpers/tools.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 import { KubeletHarness } from './kubelet-harness.js';
 import { Kubectl, kubectlTool } from './kubectl.js';
+import { execInPod, NetnsPods, type RunningPod } from './netns-pods.js';
 
 const NS = 'default';
-/** Pod addresses of this test's own: loopback, so a proxy binds its pod's listeners. */
-const POD_CIDR = `127.${40 + (process.pid % 200)}.${(process.pid >> 8) % 250}`;
+const SKIFF_IMAGE = 'skiff:test';
+/** The pod subnet of this run (the node is .1), apart from another run's. */
+const SUBNET = `10.246.${1 + (process.pid % 250)}`;
+const PROXY_UID = 1337;
+const BOOKINFO_APPS = ['details', 'productpage', 'ratings', 'reviews'];
+
+const netns = netnsRequirement();
+const addonMissing = existsSync(ADDON_PATH) ? false : `${ADDON_PATH} not built (npm run build:native)`;
+const skip = kubectlTool.skip || skipWithoutIstioSamples || netns.skip || (addonMissing !== false && !toolsRequired() ? addonMissing : false);
 
 interface Running {
   proc: ChildProcess;
   out: () => string;
 }
 
-function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  const proc = spawn(process.execPath, [skiffBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+function start(args: string[]): Running {
+  const proc = spawn(process.execPath, [skiffBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -49,7 +60,7 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}): Running {
 }
 
 async function stop(r: Running | undefined): Promise<void> {
-  if (r === undefined || r.proc.exitCode !== null) return;
+  if (r === undefined || r.proc.exitCode !== null || r.proc.signalCode !== null) return;
   const exited = new Promise((resolve) => r.proc.once('exit', resolve));
   r.proc.kill('SIGTERM');
   const timer = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
@@ -57,178 +68,226 @@ async function stop(r: Running | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitFor(check: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
+/** Polls `check` until it holds (or throws what `failures` says went wrong meanwhile). */
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number, failures: () => readonly string[] = () => []): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
+    if (failures().length > 0) throw new Error(`while waiting for ${what}: ${failures().join('\n')}`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-function getJson<T>(port: number, path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(body) as T);
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)));
-          }
-        });
-      })
-      .on('error', reject);
+/** GET from the node, as a browser outside the mesh would. */
+function get(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      res.on('error', (err) => resolve({ status: 0, headers: {}, body: err.message }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+    req.on('error', (err) => resolve({ status: 0, headers: {}, body: err.message }));
   });
 }
 
-interface Container {
-  name: string;
-  args?: string[];
-  env?: Array<{ name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
-  restartPolicy?: string;
-}
+const isReady = (p: KubeObject): boolean => ((p.status as { conditions?: Array<{ type: string; status: string }> } | undefined)?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 
-type Dump = {
-  clusters?: Array<{ name: string; tls?: { mode: string }; endpoints?: Array<{ address: string; tlsMode?: string }> }>;
-  routes?: unknown[];
-};
-
-describe('Bookinfo on the test cluster', { skip: kubectlTool.skip || skipWithoutIstioSamples }, () => {
-  let api: FakeApiServer;
-  let k: Kubectl;
-  let dir: string;
+describe('Bookinfo on the test cluster, every pod in its own network namespace', { skip }, () => {
+  let api: FakeApiServer | undefined;
+  let k: Kubectl | undefined;
+  let dir: string | undefined;
   let skiffd: Running | undefined;
-  let harness: KubeletHarness;
-  let tlsPort = 0;
-  const proxies: Running[] = [];
-  const running = new Map<string, string>();
+  let harness: KubeletHarness | undefined;
+  let pods: NetnsPods | undefined;
+  let client: KubeClient | undefined;
+
+  const podsOf = (ns: string): KubeObject[] => harness!.podsOf(ns);
+  const running = (p: KubeObject): RunningPod => {
+    const r = pods!.pod(p.metadata.namespace ?? NS, p.metadata.name);
+    assert.ok(r !== undefined, `pod ${p.metadata.name} runs`);
+    return r;
+  };
+  const gatewayPod = (): RunningPod => running(podsOf('istio-system').find((p) => p.metadata.labels?.istio === 'ingressgateway')!);
+  const productPage = async (): Promise<Seen> => seenOnPage(await get(`http://${gatewayPod().ip}:8080/productpage`));
 
   before(async () => {
     kubectlTool.require();
     requireIstioSamples();
+    netns.require();
+    assert.equal(addonMissing, false, addonMissing || '');
     api = new FakeApiServer();
     const url = await api.start();
     k = new Kubectl(url);
-    // What `skiff install` applies, less the gateway's and skiffd's own Deployments (skiffd runs here as a process).
-    for (const o of generateManifest({ image: 'skiff:test' })) {
-      if (['CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(o.kind)) await api.create(o);
+    // What `skiff install` applies, less skiffd's own Deployment (skiffd runs on the node here).
+    for (const o of generateManifest({ image: SKIFF_IMAGE })) {
+      const skiffdItself = o.kind === 'Deployment' && o.metadata.name === 'skiffd';
+      if (!skiffdItself && ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'Deployment', 'Service'].includes(o.kind)) await api.create(o);
     }
+    const fake = api;
+    client = new KubeClient({ server: url, origin: 'kubelet volumes', token: () => 'kubelet' });
+    const kube = client;
+    pods = new NetnsPods({
+      subnet: SUBNET,
+      skiffImage: SKIFF_IMAGE,
+      nodeNames: ['skiffd.istio-system.svc.cluster.local', 'skiffd.istio-system.svc', 'skiffd.istio-system'],
+      issueToken: (ns, sa, audience) => fake.issueToken(ns, sa, [audience]),
+      configMap: async (ns, name) => {
+        try {
+          return ((await kube.request('GET', `/api/v1/namespaces/${ns}/configmaps/${name}`)).data ?? {}) as Record<string, string>;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.code === 404) return undefined;
+          throw err;
+        }
+      },
+    });
+    await pods.start();
     dir = mkdtempSync(join(tmpdir(), 'skiff-bookinfo-cluster-'));
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
-    skiffd = start(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '0', '--webhook-port', '0']);
-    await waitFor(() => /admission webhooks on :\d+/.test(skiffd!.out()) && /push over TLS on [\d.]+:\d+/.test(skiffd!.out()), 'skiffd to serve', 90_000);
+    // The pods reach skiffd's Service at the node's address, on istiod's port.
+    skiffd = start(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '15012', '--push-tls-address', pods.nodeAddress, '--webhook-port', '0', '--proxy-image', SKIFF_IMAGE]);
+    const serving = (): boolean => /admission webhooks on :\d+/.test(skiffd!.out()) && /push over TLS on [\d.]+:\d+/.test(skiffd!.out());
+    await waitFor(() => serving() || skiffd!.proc.exitCode !== null, 'skiffd to serve', 90_000);
+    assert.ok(serving(), `skiffd did not start: ${skiffd.out()}`);
     const webhookPort = Number(/admission webhooks on :(\d+)/.exec(skiffd.out())![1]);
-    tlsPort = Number(/push over TLS on [\d.]+:(\d+)/.exec(skiffd.out())![1]);
     // The API server reaches skiffd's webhooks through its Service, as it does in a cluster.
     api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: webhookPort } : undefined));
-    harness = new KubeletHarness(url, { podCidr: POD_CIDR, onPodRunning: (pod, ip) => running.set(pod.metadata.name, ip) });
+    harness = new KubeletHarness(url, { podCidr: SUBNET, runtime: pods });
     await harness.start();
   });
 
   after(async () => {
-    for (const p of proxies) await stop(p);
-    await harness?.stop();
-    await stop(skiffd);
-    k?.dispose();
-    await api?.stop();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    // Every step is tried, whatever failed before it: nothing may be left running or mounted.
+    const errors: unknown[] = [];
+    const attempt = async (step: () => unknown): Promise<void> => {
+      try {
+        await step();
+      } catch (err) {
+        errors.push(err);
+      }
+    };
+    await attempt(() => harness?.stop());
+    await attempt(() => pods?.stop());
+    await attempt(() => stop(skiffd));
+    await attempt(() => client?.close());
+    await attempt(() => k?.dispose());
+    await attempt(() => api?.stop());
+    await attempt(() => dir !== undefined && rmSync(dir, { recursive: true, force: true }));
+    if (errors.length > 0) throw errors[0];
   });
 
-  it('labels the namespace and applies bookinfo.yaml with kubectl; every pod the Deployments make is injected', async () => {
-    const label = await k.run(['label', 'namespace', NS, 'istio-injection=enabled']);
+  it('labels the namespace and applies bookinfo.yaml with kubectl; every pod is injected and runs at its IP in a network namespace of its own', async () => {
+    const label = await k!.run(['label', 'namespace', NS, 'istio-injection=enabled']);
     assert.equal(label.code, 0, label.stderr);
     assert.match(label.stdout, /namespace\/default labeled/);
-    const applied = await k.run(['apply', '-f', istioSample('bookinfo', 'platform', 'kube', 'bookinfo.yaml')]);
+    const applied = await k!.run(['apply', '-f', istioSample('bookinfo', 'platform', 'kube', 'bookinfo.yaml')]);
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /deployment\.apps\/productpage-v1 created/);
-    await waitFor(() => harness.podsOf(NS).length === 6 && running.size === 6, 'the six Bookinfo pods to run');
-    for (const pod of harness.podsOf(NS)) {
-      const spec = pod.spec as { initContainers?: Container[]; containers: Container[] };
+    const all = (): KubeObject[] => [...podsOf(NS), ...podsOf('istio-system')];
+    await waitFor(() => podsOf(NS).length === 6 && podsOf('istio-system').length === 1 && all().every(isReady), 'the six Bookinfo pods and the gateway to be ready', 120_000, () => harness!.failures());
+    for (const pod of podsOf(NS)) {
+      const spec = pod.spec as { initContainers?: Array<{ name: string; restartPolicy?: string }> };
       assert.equal(pod.metadata.labels?.['security.istio.io/tlsMode'], 'istio', pod.metadata.name);
       // The fake API server is Kubernetes 1.32: istio-proxy is a native sidecar after istio-init.
       assert.deepEqual(spec.initContainers?.map((c) => c.name), ['istio-init', 'istio-proxy'], pod.metadata.name);
       assert.equal(spec.initContainers?.[1].restartPolicy, 'Always');
     }
-    // The three reviews pods become the reviews Service's endpoints.
-    await waitFor(() => (api.get('discovery.k8s.io/v1', 'EndpointSlice', NS, 'reviews-slice')?.endpoints as unknown[] | undefined)?.length === 3, 'the reviews EndpointSlice');
-  });
-
-  it("runs productpage's injected proxy, which connects over TLS with its token and sends to reviews over mutual TLS", async () => {
-    const pod = harness.podsOf(NS).find((p) => p.metadata.labels?.app === 'productpage') as KubeObject;
-    const ip = running.get(pod.metadata.name)!;
-    const spec = pod.spec as { serviceAccountName: string; initContainers: Container[] };
-    const container = spec.initContainers.find((c) => c.name === 'istio-proxy')!;
-    // The kubelet's part: the downward API, the projected token, the mounted ConfigMap.
-    const fields: Record<string, string> = { 'metadata.name': pod.metadata.name, 'metadata.namespace': NS, 'status.podIP': ip, 'spec.serviceAccountName': spec.serviceAccountName };
-    const env: Record<string, string> = {};
-    for (const e of container.env ?? []) env[e.name] = e.value ?? fields[e.valueFrom?.fieldRef?.fieldPath ?? ''] ?? '';
-    const token = join(dir, 'istio-token');
-    writeFileSync(token, api.issueToken(NS, spec.serviceAccountName, ['istio-ca']), { mode: 0o600 });
-    await waitFor(() => api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert') !== undefined, 'the root ConfigMap');
-    const root = join(dir, 'root-cert.pem');
-    writeFileSync(root, (api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert')!.data as Record<string, string>)['root-cert.pem']);
-    const args = (container.args ?? []).map((a) =>
-      a
-        .replace(/\$\((\w+)\)/g, (_m, v: string) => env[v] ?? '')
-        .replace('/var/run/secrets/tokens/istio-token', token)
-        // The cluster's DNS and Service: skiffd's name resolves to its TLS port here.
-        .replace(/^https:\/\/skiffd\.istio-system\.svc:15012$/, `https://127.0.0.1:${tlsPort}`),
-    );
-    assert.ok(args.includes(`${pod.metadata.name}.${NS}`), 'the proxy id is the pod’s');
-    // Without the pod's own network namespace, the proxy's fixed ports move to free ones.
-    const p = start([...args, '--control-plane-root-cert', root, '--control-plane-san', 'skiffd.istio-system.svc', '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--metrics-port', '0', '--metrics-address', '127.0.0.1', '--concurrency', '1', '--drain-ms', '100'], env);
-    proxies.push(p);
-    await waitFor(() => /workload certificate installed: spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-productpage/.test(p.out()), 'the workload certificate');
-    await waitFor(() => /snapshot \S+ applied/.test(p.out()), 'the config');
-    const admin = Number(/admin on [\d.]+:(\d+)/.exec(p.out())![1]);
-    const reviews = 'outbound|9080||reviews.default.svc.cluster.local';
-    let dump: Dump = {};
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      dump = await getJson<Dump>(admin, '/config_dump');
-      if ((dump.clusters?.find((c) => c.name === reviews)?.endpoints?.length ?? 0) === 3 || Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 200));
+    for (const pod of all()) {
+      const r = running(pod);
+      assert.equal((pod.status as { podIP: string }).podIP, r.ip);
+      assert.match(r.netns.name, /^skk-/);
+      const addr = await r.netns.runOk('ip', ['-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+      assert.match(addr.stdout, new RegExp(`inet ${r.ip.replace(/\./g, '\\.')}/24`), pod.metadata.name);
     }
-    const cluster = dump.clusters?.find((c) => c.name === reviews);
-    assert.equal(cluster?.tls?.mode, 'ISTIO_MUTUAL');
-    const reviewsIps = harness
-      .podsOf(NS)
-      .filter((x) => x.metadata.labels?.app === 'reviews')
-      .map((x) => running.get(x.metadata.name))
-      .sort();
-    assert.deepEqual(cluster?.endpoints?.map((e) => e.address).sort(), reviewsIps);
-    assert.ok(cluster?.endpoints?.every((e) => e.tlsMode === 'istio'));
+    // The three reviews pods, ready, are the reviews Service's endpoints.
+    await waitFor(() => (api!.get('discovery.k8s.io/v1', 'EndpointSlice', NS, 'reviews-slice')?.endpoints as Array<{ conditions: { ready: boolean } }> | undefined)?.filter((e) => e.conditions.ready).length === 3, 'the reviews EndpointSlice', 10_000);
   });
 
-  it('routes productpage to reviews v1 only once virtual-service-all-v1.yaml is applied with kubectl', async () => {
-    const p = proxies[0];
-    const admin = Number(/admin on [\d.]+:(\d+)/.exec(p.out())![1]);
-    const routesToReviews = async (): Promise<string[]> => {
-      const dump = await getJson<Dump>(admin, '/config_dump');
-      // The clusters requests are routed to (a CONNECT tunnel's tcpCluster is not a route's).
-      return [...new Set([...JSON.stringify(dump.routes ?? []).matchAll(/"cluster":"(outbound\|9080\|[^|"]*\|reviews\.default\.svc\.cluster\.local)"/g)].map((m) => m[1]))];
-    };
-    // Before: the reviews Service as a whole (its three versions behind it).
-    assert.deepEqual(await routesToReviews(), ['outbound|9080||reviews.default.svc.cluster.local']);
-    for (const file of ['bookinfo-gateway.yaml', 'destination-rule-all.yaml', 'virtual-service-all-v1.yaml']) {
-      const r = await k.run(['apply', '-f', istioSample('bookinfo', 'networking', file)]);
+  it("ran istio-init's skiff iptables in each Bookinfo pod's namespace; the gateway's is not captured", async () => {
+    for (const pod of podsOf(NS)) {
+      const rules = (await running(pod).netns.runOk('iptables-save', ['-t', 'nat'])).stdout;
+      assert.match(rules, /^-A OUTPUT -j ISTIO_OUTPUT$/m, pod.metadata.name);
+      assert.match(rules, /^-A ISTIO_REDIRECT -p tcp -j REDIRECT --to-ports 15001$/m, pod.metadata.name);
+      assert.match(rules, /^-A ISTIO_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006$/m, pod.metadata.name);
+      assert.match(rules, /^-A ISTIO_OUTPUT -m owner --uid-owner 1337 -j RETURN$/m, pod.metadata.name);
+    }
+    const gateway = (await gatewayPod().netns.runOk('iptables-save', ['-t', 'nat'])).stdout;
+    assert.doesNotMatch(gateway, /ISTIO_/);
+  });
+
+  it('runs each app on its port in its namespace and each proxy as uid 1337, which gets its workload certificate from skiffd over TLS', async () => {
+    for (const pod of podsOf(NS)) {
+      const r = running(pod);
+      const app = pod.metadata.labels!.app;
+      assert.ok(BOOKINFO_APPS.includes(app), app);
+      // From inside the pod, on loopback (which capture leaves alone), as a kubelet's exec would.
+      const health = await execInPod(r, [process.execPath, '-e', `fetch('http://127.0.0.1:9080/health').then((res) => process.stdout.write(String(res.status)), (e) => process.stdout.write(String(e)))`]);
+      assert.equal(health.stdout, '200', `${pod.metadata.name}: ${health.stdout}${health.stderr}`);
+    }
+    for (const pod of [...podsOf(NS), ...podsOf('istio-system')]) {
+      const proxy = running(pod).containers.get('istio-proxy');
+      assert.ok(proxy?.proc.pid !== undefined, pod.metadata.name);
+      const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${proxy.proc.pid}/status`, 'utf8'))?.[1];
+      assert.equal(uid, String(PROXY_UID), pod.metadata.name);
+      const sa = (pod.spec as { serviceAccountName: string }).serviceAccountName;
+      await waitFor(() => proxy.output().includes(`workload certificate installed: spiffe://cluster.local/ns/${pod.metadata.namespace}/sa/${sa}`), `${pod.metadata.name}'s certificate`, 20_000);
+    }
+  });
+
+  it('gives the ingress gateway its config once bookinfo-gateway.yaml is applied with kubectl: it listens on its pod IP and routes /productpage', async () => {
+    const r = await k!.run(['apply', '-f', istioSample('bookinfo', 'networking', 'bookinfo-gateway.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    const url = `http://${gatewayPod().ip}:8080/productpage`;
+    let res = await get(url);
+    // Refused until the Gateway's listener is there; then anything but "no route" (404).
+    await waitFor(async () => (res = await get(url)).status !== 0, `the gateway to listen on ${url}`, 20_000);
+    assert.notEqual(res.status, 404, res.body);
+  });
+
+  it("serves the productpage through the ingress gateway: details and reviews called by their Service names through productpage's captured sidecar", async () => {
+    const url = `http://${gatewayPod().ip}:8080/productpage`;
+    let res = await get(url);
+    await waitFor(async () => (res = await get(url)).status === 200, `${url} to answer 200`, 30_000).catch((err: Error) => {
+      throw new Error(`${err.message}; its last answer: ${res.status} ${res.body.slice(0, 300)}`);
+    });
+    assert.match(res.body, /<title>Simple Bookstore App<\/title>/);
+    assert.match(res.body, /<h4 class="heading">Book Details<\/h4>[\s\S]*<td>PublisherA<\/td>/);
+    assert.match(res.body, /<h4 class="heading">Book Reviews<\/h4>/);
+    assert.match(seenOnPage(res), /^v[123]$/);
+  });
+
+  it('rotates the three reviews versions (no stars, black stars, red stars) over repeated requests', async () => {
+    const seen = new Set<Seen>();
+    for (let i = 0; i < 60 && seen.size < 3; i++) {
+      const s = await productPage();
+      assert.match(s, /^v[123]$/, `request ${i}`);
+      seen.add(s);
+    }
+    assert.deepEqual([...seen].sort(), ['v1', 'v2', 'v3']);
+  });
+
+  it('sends every request to reviews v1 within seconds of virtual-service-all-v1.yaml applied with kubectl', async () => {
+    for (const file of ['destination-rule-all.yaml', 'virtual-service-all-v1.yaml']) {
+      const r = await k!.run(['apply', '-f', istioSample('bookinfo', 'networking', file)]);
       assert.equal(r.code, 0, r.stderr);
     }
-    const deadline = Date.now() + 20_000;
-    let seen: string[] = [];
-    while (Date.now() < deadline) {
-      seen = await routesToReviews();
-      if (seen.length === 1 && seen[0].includes('|v1|')) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.deepEqual(seen, ['outbound|9080|v1|reviews.default.svc.cluster.local']);
+    // Until the change reaches productpage's sidecar, the other versions may still answer.
+    let run = 0;
+    await waitFor(
+      async () => {
+        run = (await productPage()) === 'v1' ? run + 1 : 0;
+        return run >= 3;
+      },
+      'only v1 to answer',
+      15_000,
+    );
+    for (let i = 0; i < 20; i++) assert.equal(await productPage(), 'v1', `request ${i} after the route settled`);
   });
 
   it('refuses a bad VirtualService applied with kubectl, with Skiff’s message', async () => {
-    const bad = await k.run(['apply', '-f', '-'], `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: bad, namespace: ${NS}}\nspec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}, weight: -5}]}]}\n`);
+    const bad = await k!.run(['apply', '-f', '-'], `apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: bad, namespace: ${NS}}\nspec: {hosts: [reviews], http: [{route: [{destination: {host: reviews}, weight: -5}]}]}\n`);
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /admission webhook "validation\.skiff\.io" denied the request: configuration is invalid: VirtualService\/default\/bad: spec\.http\[0\]\.route\[0\]\.weight: weight -5 < 0/);
   });

@@ -9,7 +9,10 @@
  *   ReplicaSet `<deployment>-<hash>`.
  * - Kubelet: each Pod gets an IP from `podCidr` and is reported Running and Ready (status
  *   subresource), its containers listed by name; `onPodRunning` lets the test start what the pod
- *   runs (its app, its proxy) when it does.
+ *   runs (its app, its proxy) when it does. With a `runtime` (`netns-pods.ts`: a network
+ *   namespace per pod and its containers' processes) the Pod is first reported with its IP and
+ *   not ready, started in the background (pods start in parallel), and reported Running and Ready
+ *   once the runtime says it is; a pod that fails to start is listed in `failures()`.
  * - EndpointSlice controller: each Service with a selector gets one EndpointSlice
  *   (`kubernetes.io/service-name`) of the Pods it selects that have an IP, ready as their Ready
  *   condition, ports resolved from the Service's `targetPort` (a name through the container ports).
@@ -24,11 +27,21 @@ interface PodSpecLike {
   initContainers?: Array<{ name: string; restartPolicy?: string }>;
 }
 
+/** What runs a pod's containers for real. */
+export interface PodRuntime {
+  /** Starts `pod` at `ip`; resolves once it is ready, throws naming what failed. */
+  run(pod: KubeObject, ip: string): Promise<void>;
+  /** The cluster's Services now (for the pods' DNS). */
+  setServices(services: readonly KubeObject[]): void;
+}
+
 export interface KubeletHarnessOptions {
   /** The first three octets of the pods' addresses, e.g. `10.244.0`. */
   podCidr: string;
   /** Called once per Pod when it is reported running, with its IP. */
   onPodRunning?: (pod: KubeObject, ip: string) => void;
+  /** Runs the pods' containers; without it pods are only reported running. */
+  runtime?: PodRuntime;
   log?: (line: string) => void;
 }
 
@@ -45,6 +58,8 @@ export class KubeletHarness {
   private readonly running = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private stopped = false;
+  private readonly failed: string[] = [];
   private readonly log: (line: string) => void;
 
   constructor(
@@ -67,6 +82,7 @@ export class KubeletHarness {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await Promise.all(this.informers().map((i) => i.stop()));
     this.client.close();
@@ -74,6 +90,11 @@ export class KubeletHarness {
 
   private informers(): Informer[] {
     return [this.deployments, this.pods, this.services, this.slices];
+  }
+
+  /** The pods the runtime could not start, each with why. */
+  failures(): readonly string[] {
+    return this.failed;
   }
 
   /** The pods of a namespace as the API server has them now. */
@@ -85,6 +106,7 @@ export class KubeletHarness {
     if (this.busy) return;
     this.busy = true;
     try {
+      this.opts.runtime?.setServices(this.services.list());
       for (const d of this.deployments.list()) await this.scale(d);
       for (const p of this.pods.list()) await this.runPod(p);
       for (const s of this.services.list()) await this.writeSlice(s);
@@ -127,29 +149,75 @@ export class KubeletHarness {
     if (this.running.has(key) || (status.podIP !== undefined && status.podIP !== '')) return;
     this.running.add(key);
     const ip = `${this.opts.podCidr}.${this.nextIp++}`;
-    const spec = (p.spec ?? {}) as PodSpecLike;
-    const now = new Date().toISOString();
-    const containerStatus = (name: string): object => ({ name, ready: true, started: true, restartCount: 0, image: name, imageID: '', state: { running: { startedAt: now } } });
+    const runtime = this.opts.runtime;
     try {
-      await this.client.request('PUT', `/api/v1/namespaces/${p.metadata.namespace ?? 'default'}/pods/${p.metadata.name}/status`, {
-        ...p,
-        status: {
-          phase: 'Running',
-          podIP: ip,
-          podIPs: [{ ip }],
-          hostIP: '10.0.0.1',
-          startTime: now,
-          conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
-          containerStatuses: (spec.containers ?? []).map((c) => containerStatus(c.name)),
-          initContainerStatuses: (spec.initContainers ?? []).map((c) => containerStatus(c.name)),
-        },
-      });
+      await this.writeStatus(p, ip, runtime === undefined);
     } catch (err) {
       this.running.delete(key);
       if (err instanceof KubeApiError && err.code === 409) return;
       throw err;
     }
     this.opts.onPodRunning?.(p, ip);
+    if (runtime === undefined) return;
+    // In the background: a pod waits for its volumes and probes, and the others start meanwhile.
+    void runtime.run(p, ip).then(
+      () => this.markReady(p, ip),
+      (err: unknown) => {
+        if (this.stopped) return;
+        const why = err instanceof Error ? err.message : String(err);
+        this.failed.push(`${key}: ${why}`);
+        this.log(`harness: pod ${key} failed to start: ${why}`);
+      },
+    );
+  }
+
+  /** The pod's status as the kubelet reports it: its IP, and Running and Ready or still starting. */
+  private async writeStatus(p: KubeObject, ip: string, ready: boolean): Promise<void> {
+    const spec = (p.spec ?? {}) as PodSpecLike;
+    const now = new Date().toISOString();
+    const containerStatus = (name: string): object => ({
+      name,
+      ready,
+      started: ready,
+      restartCount: 0,
+      image: name,
+      imageID: '',
+      state: ready ? { running: { startedAt: now } } : { waiting: { reason: 'PodInitializing' } },
+    });
+    const conditions = ready ? ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'] : ['PodScheduled'];
+    await this.client.request('PUT', `/api/v1/namespaces/${p.metadata.namespace ?? 'default'}/pods/${p.metadata.name}/status`, {
+      ...p,
+      status: {
+        phase: ready ? 'Running' : 'Pending',
+        podIP: ip,
+        podIPs: [{ ip }],
+        hostIP: '10.0.0.1',
+        startTime: now,
+        conditions: [
+          ...conditions.map((type) => ({ type, status: 'True', lastTransitionTime: now })),
+          ...(ready ? [] : [{ type: 'Ready', status: 'False', lastTransitionTime: now, reason: 'ContainersNotReady' }]),
+        ],
+        containerStatuses: (spec.containers ?? []).map((c) => containerStatus(c.name)),
+        initContainerStatuses: (spec.initContainers ?? []).map((c) => containerStatus(c.name)),
+      },
+    });
+  }
+
+  /** Reports a started pod Running and Ready, on its current version. */
+  private async markReady(p: KubeObject, ip: string): Promise<void> {
+    const ns = p.metadata.namespace ?? 'default';
+    for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
+      try {
+        const current = await this.client.request('GET', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}`);
+        await this.writeStatus(current, ip, true);
+        return;
+      } catch (err) {
+        if (!(err instanceof KubeApiError && err.code === 409)) {
+          if (!this.stopped) this.log(`harness: pod ${ns}/${p.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
+          return;
+        }
+      }
+    }
   }
 
   private async writeSlice(s: KubeObject): Promise<void> {
