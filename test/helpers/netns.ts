@@ -153,6 +153,11 @@ export class Netns {
     return ns;
   }
 
+  /** A namespace that exists already (`destroy()` then removes it, and whatever runs in it). */
+  static adopt(name: string): Netns {
+    return new Netns(name);
+  }
+
   /**
    * Writes `/etc/netns/<name>/<file>`, which `ip netns exec` (and so `spawnContainer`) mounts
    * over `/etc/<file>`. Written in place, so a process already running sees the new text.

@@ -34,7 +34,7 @@ import type { KubeObject } from '../../src/kube/client.js';
 import { normalizeImage } from '../../src/runtime/image-map.js';
 import { resolveCommand } from '../../src/runtime/command.js';
 import { defaultImageMap, skiffArgv } from '../../src/runtime/install.js';
-import { Bridge, Netns } from '../helpers/netns.js';
+import { Bridge, Netns, run } from '../helpers/netns.js';
 
 interface VolumeSpec {
   name: string;
@@ -111,6 +111,27 @@ function probe(url: string): Promise<number> {
   });
 }
 
+/** The namespaces, /etc/netns files and bridges of runs whose process is gone. */
+async function removeLeftovers(): Promise<void> {
+  const alive = (id: string): boolean => {
+    try {
+      process.kill(Number.parseInt(id, 36), 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  };
+  const names = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
+  const dead = new Set<string>();
+  for (const name of names) {
+    const id = /^skk-([0-9a-z]+)-\d+$/.exec(name)?.[1];
+    if (id === undefined || alive(id)) continue;
+    dead.add(id);
+    await Netns.adopt(name).destroy();
+  }
+  for (const id of dead) await run('ip', ['link', 'delete', `skk-${id}-br`, 'type', 'bridge']);
+}
+
 export class NetnsPods {
   private bridge: Bridge | undefined;
   private readonly dir = mkdtempSync(join(tmpdir(), 'skiff-kubelet-'));
@@ -131,8 +152,12 @@ export class NetnsPods {
     return `${this.opts.subnet}.1`;
   }
 
-  /** Creates the bridge: the node's side of the pod network. */
+  /**
+   * Creates the bridge: the node's side of the pod network. First removes what a run killed
+   * before its cleanup left behind (names carry the run's pid).
+   */
   async start(): Promise<void> {
+    await removeLeftovers();
     this.bridge = await Bridge.create(`skk-${RUN_ID}-br`, `${this.nodeAddress}/24`);
   }
 
