@@ -256,6 +256,13 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
     assert.match(res.body, /<h4 class="heading">Book Details<\/h4>[\s\S]*<td>PublisherA<\/td>/);
     assert.match(res.body, /<h4 class="heading">Book Reviews<\/h4>/);
     assert.match(seenOnPage(res), /^v[123]$/);
+    // The ClusterIPs lead nowhere on this node but into a sidecar: productpage's counted both calls.
+    const productpage = running(podsOf(NS).find((p) => p.metadata.labels?.app === 'productpage')!);
+    const stats = await execInPod(productpage, [process.execPath, '-e', `fetch('http://127.0.0.1:15000/stats').then(async (r) => process.stdout.write(await r.text()))`]);
+    for (const svc of ['details', 'reviews']) {
+      const count = new RegExp(`^cluster\\.outbound\\|9080\\|\\|${svc}\\.default\\.svc\\.cluster\\.local\\.upstream_rq_total: (\\d+)$`, 'm').exec(stats.stdout)?.[1];
+      assert.ok(Number(count) >= 1, `productpage's sidecar sent no request to ${svc}: ${count ?? 'no such counter'}`);
+    }
   });
 
   it('rotates the three reviews versions (no stars, black stars, red stars) over repeated requests', async () => {
