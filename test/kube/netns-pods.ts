@@ -25,7 +25,7 @@
  * them) and the bridge, and can be called at any point of a start.
  */
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,7 +34,7 @@ import type { KubeObject } from '../../src/kube/client.js';
 import { normalizeImage } from '../../src/runtime/image-map.js';
 import { resolveCommand } from '../../src/runtime/command.js';
 import { defaultImageMap, skiffArgv } from '../../src/runtime/install.js';
-import { Bridge, Netns, run } from '../helpers/netns.js';
+import { Bridge, ETC_NETNS, Netns, run } from '../helpers/netns.js';
 
 interface VolumeSpec {
   name: string;
@@ -121,15 +121,19 @@ async function removeLeftovers(): Promise<void> {
       return (err as NodeJS.ErrnoException).code === 'EPERM';
     }
   };
-  const names = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
-  const dead = new Set<string>();
-  for (const name of names) {
-    const id = /^skk-([0-9a-z]+)-\d+$/.exec(name)?.[1];
-    if (id === undefined || alive(id)) continue;
-    dead.add(id);
-    await Netns.adopt(name).destroy();
+  const namespaces = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0]);
+  const bridges = (await run('ip', ['-o', 'link', 'show', 'type', 'bridge'])).stdout.split('\n').map((l) => /^\d+:\s+([^:@\s]+)/.exec(l)?.[1] ?? '');
+  const etc = existsSync(ETC_NETNS) ? readdirSync(ETC_NETNS) : [];
+  const runOf = (name: string): string | undefined => /^skk-([0-9a-z]+)-(?:\d+|br)$/.exec(name)?.[1];
+  for (const name of new Set([...namespaces, ...etc])) {
+    const id = runOf(name);
+    // Netns.destroy also removes the /etc/netns files of a namespace already gone.
+    if (id !== undefined && !alive(id)) await Netns.adopt(name).destroy();
   }
-  for (const id of dead) await run('ip', ['link', 'delete', `skk-${id}-br`, 'type', 'bridge']);
+  for (const name of bridges) {
+    const id = runOf(name);
+    if (id !== undefined && !alive(id)) await run('ip', ['link', 'delete', name, 'type', 'bridge']);
+  }
 }
 
 export class NetnsPods {
