@@ -102,6 +102,12 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
   let harness: KubeletHarness | undefined;
   let pods: NetnsPods | undefined;
   let client: KubeClient | undefined;
+  /** The kubelet's and controllers' last words, for a failure's message. */
+  const events: string[] = [];
+  const log = (line: string): void => {
+    events.push(line);
+    if (events.length > 100) events.shift();
+  };
 
   const podsOf = (ns: string): KubeObject[] => harness!.podsOf(ns);
   const running = (p: KubeObject): RunningPod => {
@@ -129,6 +135,7 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
     client = new KubeClient({ server: url, origin: 'kubelet volumes', token: () => 'kubelet' });
     const kube = client;
     pods = new NetnsPods({
+      log,
       subnet: SUBNET,
       skiffImage: SKIFF_IMAGE,
       nodeNames: ['skiffd.istio-system.svc.cluster.local', 'skiffd.istio-system.svc', 'skiffd.istio-system'],
@@ -154,7 +161,7 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
     const webhookPort = Number(/admission webhooks on :(\d+)/.exec(skiffd.out())![1]);
     // The API server reaches skiffd's webhooks through its Service, as it does in a cluster.
     api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: webhookPort } : undefined));
-    harness = new KubeletHarness(url, { podCidr: SUBNET, runtime: pods });
+    harness = new KubeletHarness(url, { podCidr: SUBNET, runtime: pods, log });
     await harness.start();
   });
 
@@ -186,7 +193,12 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
     assert.equal(applied.code, 0, applied.stderr);
     assert.match(applied.stdout, /deployment\.apps\/productpage-v1 created/);
     const all = (): KubeObject[] => [...podsOf(NS), ...podsOf('istio-system')];
-    await waitFor(() => podsOf(NS).length === 6 && podsOf('istio-system').length === 1 && all().every(isReady), 'the six Bookinfo pods and the gateway to be ready', 120_000, () => harness!.failures());
+    await waitFor(() => podsOf(NS).length === 6 && podsOf('istio-system').length === 1 && all().every(isReady), 'the six Bookinfo pods and the gateway to be ready', 200_000, () => harness!.failures()).catch((err: Error) => {
+      const waiting = all()
+        .filter((p) => !isReady(p))
+        .map((p) => `${p.metadata.name}: ${[...(pods!.pod(p.metadata.namespace ?? NS, p.metadata.name)?.containers.values() ?? [])].map((c) => `[${c.name}] ${c.output().slice(-400)}`).join(' ')}`);
+      throw new Error(`${err.message}\nnot ready: ${waiting.join('\n')}\nkubelet: ${events.join('\n')}\nskiffd: ${skiffd!.out().slice(-3000)}`);
+    });
     for (const pod of podsOf(NS)) {
       const spec = pod.spec as { initContainers?: Array<{ name: string; restartPolicy?: string }> };
       assert.equal(pod.metadata.labels?.['security.istio.io/tlsMode'], 'istio', pod.metadata.name);
@@ -240,10 +252,12 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
     const r = await k!.run(['apply', '-f', istioSample('bookinfo', 'networking', 'bookinfo-gateway.yaml')]);
     assert.equal(r.code, 0, r.stderr);
     const url = `http://${gatewayPod().ip}:8080/productpage`;
+    // Refused until the Gateway's listener is there, 404 until the VirtualService's route is: then
+    // whatever productpage's side answers.
     let res = await get(url);
-    // Refused until the Gateway's listener is there; then anything but "no route" (404).
-    await waitFor(async () => (res = await get(url)).status !== 0, `the gateway to listen on ${url}`, 20_000);
-    assert.notEqual(res.status, 404, res.body);
+    await waitFor(async () => ![0, 404].includes((res = await get(url)).status), `the gateway to route ${url}`, 20_000).catch((err: Error) => {
+      throw new Error(`${err.message}; its last answer: ${res.status} ${res.body.slice(0, 300)}`);
+    });
   });
 
   it("serves the productpage through the ingress gateway: details and reviews called by their Service names through productpage's captured sidecar", async () => {

@@ -203,19 +203,21 @@ export class KubeletHarness {
     });
   }
 
-  /** Reports a started pod Running and Ready, on its current version. */
+  /**
+   * Reports a started pod Running and Ready, on its current version: tried again (a conflict, an
+   * API server busy enough to drop a connection) until it is written or the harness stops.
+   */
   private async markReady(p: KubeObject, ip: string): Promise<void> {
     const ns = p.metadata.namespace ?? 'default';
-    for (let attempt = 0; attempt < 5 && !this.stopped; attempt++) {
+    for (let attempt = 1; !this.stopped; attempt++) {
       try {
         const current = await this.client.request('GET', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}`);
         await this.writeStatus(current, ip, true);
         return;
       } catch (err) {
-        if (!(err instanceof KubeApiError && err.code === 409)) {
-          if (!this.stopped) this.log(`harness: pod ${ns}/${p.metadata.name}: ${err instanceof Error ? err.message : String(err)}`);
-          return;
-        }
+        if (err instanceof KubeApiError && err.code === 404) return;
+        if (attempt % 10 === 0) this.log(`harness: pod ${ns}/${p.metadata.name} not yet reported ready: ${err instanceof Error ? err.message : String(err)}`);
+        await new Promise((r) => setTimeout(r, 200));
       }
     }
   }

@@ -65,7 +65,10 @@ export interface NetnsPodsOptions {
   /** The names the node answers for (`skiffd.istio-system.svc`: skiffd runs on the node). */
   nodeNames: readonly string[];
   log?: (line: string) => void;
-  /** How long a pod may take to start (volumes, init containers, probes). Default 60 s. */
+  /**
+   * How long a pod may take to start (volumes, init containers, probes) before it is reported
+   * failed. Default 3 min: on a busy machine, every pod starting at once starts slowly.
+   */
   startTimeoutMs?: number;
 }
 
@@ -210,7 +213,7 @@ export class NetnsPods {
     const namespace = pod.metadata.namespace ?? 'default';
     const name = pod.metadata.name;
     const spec = pod.spec as PodSpec;
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 60_000);
+    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 180_000);
     this.count += 1;
     const nsName = `skk-${RUN_ID}-${this.count}`;
     const netns = await Netns.createNamed(nsName);
@@ -284,8 +287,13 @@ export class NetnsPods {
 
   /** A ConfigMap's keys as files, once it exists (the kubelet holds the pod until then). */
   private async writeConfigMap(dir: string, namespace: string, name: string, items: Array<{ key: string; path: string }> | undefined, deadline: number): Promise<void> {
+    let last = 'not found';
     for (;;) {
-      const data = await this.opts.configMap(namespace, name);
+      // An API server too busy to answer this time is asked again, as the kubelet would.
+      const data = await this.opts.configMap(namespace, name).catch((err: unknown) => {
+        last = err instanceof Error ? err.message : String(err);
+        return undefined;
+      });
       if (data !== undefined) {
         for (const [key, value] of Object.entries(data)) {
           const path = items === undefined ? key : items.find((i) => i.key === key)?.path;
@@ -293,7 +301,7 @@ export class NetnsPods {
         }
         return;
       }
-      if (Date.now() > deadline || this.stopped) throw new Error(`configmap ${namespace}/${name} not found for a volume`);
+      if (Date.now() > deadline || this.stopped) throw new Error(`configmap ${namespace}/${name} for a volume: ${last}`);
       await sleep(200);
     }
   }
