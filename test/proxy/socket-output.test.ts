@@ -1,6 +1,7 @@
 /**
  * SocketOutput (src/proxy/http1/socket-output.ts): writes held until the end of the event-loop
- * turn, then handed to the socket's handle (TLS sockets: to the stream, corked). Real TCP and TLS
+ * turn, then handed to the socket's handle (TLS sockets: as one write, or through the stream while
+ * one is in flight). Real TCP and TLS
  * connections on loopback; a peer that stops reading fills the kernel's buffers, so the
  * asynchronous path and backpressure are exercised.
  */
@@ -249,6 +250,26 @@ describe('socket output over TLS', () => {
     await once(peer, 'end');
     assert.ok(refused > 0, 'backpressure reported while the peer did not read');
     assert.equal(sha(received()), sha(expected(ps)));
+  });
+
+  test('writes through the stream while a held turn is being written follow it, in order', async () => {
+    const { local, peer } = await tlsPair();
+    const received = collect(peer);
+    const out = new SocketOutput(local);
+    out.writeLatin1('one ');
+    out.flush(); // written to the TLS layer, which completes it in a later turn
+    local.write('two '); // the stream's write waits for it
+    out.writeLatin1('three ');
+    out.flush(); // the stream is busy: this goes after its write
+    local.write(Buffer.alloc(40 * 1024, 0x34)); // more than one record, through the stream
+    out.write(Buffer.from(' five'));
+    await turn();
+    await turn();
+    out.writeLatin1(' six');
+    out.flush();
+    local.end();
+    await once(peer, 'end');
+    assert.equal(received().toString('latin1'), `one two three ${'4'.repeat(40 * 1024)} five six`);
   });
 
   test('flush before end: held bytes go before the close', async () => {

@@ -25,10 +25,18 @@
  * stream itself holds anything (still connecting, or data queued there), so the order of bytes on
  * the wire is always the order of the calls.
  *
- * TLS sockets are held per turn too, but leave through the stream: their handle (the TLS layer)
- * takes one write at a time, and the stream queues the next until the last completed. What a turn
- * held for one TLS connection is written corked, so it becomes one `writev` — one TLS record and
- * one system call — instead of a record and a call per write.
+ * TLS sockets are held per turn too, and what a turn held for one connection leaves as one write
+ * to its handle (the TLS layer): one TLS record and one system call instead of a record and a call
+ * per write. The pieces are copied into one shared buffer first, as the TLS layer encrypts a write
+ * before the call returns (what it cannot encrypt yet it copies) and would otherwise copy several
+ * pieces into a buffer of its own. The TLS handle completes every write later (in the next turn's
+ * check phase at the earliest, never inside the call) and takes one write at a time: it asserts,
+ * aborting the process, on a second while one is in flight. So a TLS connection has at most one
+ * handle write in flight; a flush meanwhile, and any write made through the stream, go through the
+ * stream, whose own calls into the handle (its `_write`, `_writev` and `_final`, the last of which
+ * sends the TLS close and the FIN) wait on this socket until that write completed — bytes leave in
+ * the order they were written and the FIN after all of them. `SKIFF_TLS_WRITES=stream` (or no
+ * handle binding) sends TLS writes through the stream, corked into one `writev`, as before.
  *
  * Whoever ends or hands over the socket calls `flush()` first (a held write must not follow a FIN
  * or a tunnel's bytes); `destroy()` drops what is held, as it drops what the stream holds.
@@ -66,6 +74,14 @@ function loadBinding(): StreamWrapBinding | null {
 }
 
 const binding = process.env.SKIFF_SOCKET_WRITES === 'stream' ? null : loadBinding();
+/** TLS writes go to the handle too (see above), unless turned off. */
+const tlsDirect = binding !== null && process.env.SKIFF_TLS_WRITES !== 'stream';
+
+/**
+ * Where a TLS connection's held pieces are joined before they are written: the TLS layer has
+ * encrypted them when the write call returns, so one buffer serves every connection.
+ */
+const TLS_JOIN = Buffer.allocUnsafe(64 * 1024);
 
 /** Bytes held or queued in libuv past which a write reports backpressure, as the stream's highWaterMark. */
 const HIGH_WATER = 16 * 1024;
@@ -80,11 +96,24 @@ interface SocketInternals {
   _writableState: { length: number; ending: boolean };
 }
 
+/** The stream's calls into the handle, which a TLS socket's own writes make wait (see above). */
+interface StreamCalls {
+  _write: (chunk: unknown, encoding: string, cb: (err?: Error | null) => void) => void;
+  _writev: (chunks: unknown, cb: (err?: Error | null) => void) => void;
+  _final: (cb: (err?: Error | null) => void) => void;
+}
+
 function onWriteComplete(this: WriteRequest, status: number): void {
   const out = this.output;
   this.output = null;
   this.buffer = null;
   if (out !== null) out.completed(this.bytes, status);
+}
+
+function onTlsWriteComplete(this: WriteRequest, status: number): void {
+  const out = this.output;
+  this.output = null;
+  if (out !== null) out.tlsCompleted(status);
 }
 
 function writeError(code: number): Error {
@@ -119,11 +148,20 @@ export class SocketOutput {
   private readonly streamOnly: boolean;
   /** Writes are held for the end of the turn: false only without the handle binding (see above). */
   private readonly holds: boolean;
+  /** A TLS connection whose held writes go to its handle, one at a time (see above). */
+  private readonly tls: boolean;
+  /** A TLS handle write is in flight: the stream's calls into the handle wait for it. */
+  private tlsInFlight = false;
+  /** Stream calls into the handle made while a TLS handle write was in flight, run once it completed. */
+  private waiting: (() => void)[] | null = null;
+  /** The stream's calls on this socket are made to wait for TLS handle writes (installed on the first). */
+  private streamGated = false;
 
   constructor(private readonly socket: Socket) {
     this.internals = socket as unknown as SocketInternals;
     this.streamOnly = 'encrypted' in socket;
     this.holds = binding !== null;
+    this.tls = this.streamOnly && tlsDirect;
   }
 
   /** Bytes written but not yet taken by the kernel (held here, the stream's and the handle's). */
@@ -156,7 +194,7 @@ export class SocketOutput {
     this.heldBytes = 0;
     if (this.internals.destroyed) return;
     if (this.streamOnly) {
-      this.flushToStream(held);
+      if (!this.tls || !this.flushToTlsHandle(held)) this.flushToStream(held);
       return;
     }
     for (let i = 0; i < held.length; i++) {
@@ -172,6 +210,93 @@ export class SocketOutput {
       // A string the kernel did not take whole is copied by Node itself: nothing to keep alive.
       const err = text ? handle.writeLatin1String(req, item) : handle.writeBuffer(req, item);
       if (!this.after(req, err, text ? null : item) && this.internals.destroyed) return;
+    }
+    if (this.needDrain && this.bufferedBytes === 0) {
+      this.needDrain = false;
+      this.socket.emit('drain');
+    }
+  }
+
+  /**
+   * A TLS connection's held writes as one write to its handle; false, having written nothing, when
+   * they must go through the stream: a handle write is still in flight, the stream holds or writes
+   * something, or it was ended.
+   */
+  private flushToTlsHandle(held: (Buffer | string)[]): boolean {
+    const s = this.internals;
+    const handle = s._handle;
+    const w = s._writableState;
+    if (this.tlsInFlight || handle === null || w.length !== 0 || w.ending) return false;
+    this.gateStream();
+    let data: Buffer;
+    const first = held[0];
+    if (held.length === 1 && typeof first !== 'string') data = first;
+    else {
+      let bytes = 0;
+      for (let i = 0; i < held.length; i++) bytes += held[i].length;
+      // Held pieces stay below HOLD_LIMIT each and HIGH_WATER together, so they nearly always fit.
+      const join = bytes <= TLS_JOIN.length ? TLS_JOIN : Buffer.allocUnsafe(bytes);
+      let at = 0;
+      for (let i = 0; i < held.length; i++) {
+        const item = held[i];
+        at += typeof item === 'string' ? join.write(item, at, 'latin1') : item.copy(join, at);
+      }
+      data = join.subarray(0, at);
+    }
+    const req = new binding!.WriteWrap();
+    req.oncomplete = onTlsWriteComplete;
+    req.output = null;
+    req.bytes = 0;
+    req.buffer = null;
+    const err = handle.writeBuffer(req, data);
+    if (err !== 0) {
+      this.socket.destroy(writeError(err));
+      return true;
+    }
+    if (binding!.streamBaseState[binding!.kLastWriteWasAsync] !== 0) {
+      req.output = this;
+      this.tlsInFlight = true;
+      this.pending = data.length;
+    }
+    return true;
+  }
+
+  /**
+   * Makes the stream's own calls into the handle (writes, and `_final`, which sends the TLS close
+   * and the FIN) wait while a TLS handle write is in flight, so that they follow it.
+   */
+  private gateStream(): void {
+    if (this.streamGated) return;
+    this.streamGated = true;
+    const socket = this.socket as unknown as StreamCalls;
+    const { _write: write, _writev: writev, _final: final } = socket;
+    socket._write = (chunk, encoding, cb) => this.afterTlsWrite(() => write.call(socket, chunk, encoding, cb));
+    socket._writev = (chunks, cb) => this.afterTlsWrite(() => writev.call(socket, chunks, cb));
+    socket._final = (cb) => this.afterTlsWrite(() => final.call(socket, cb));
+  }
+
+  private afterTlsWrite(call: () => void): void {
+    if (!this.tlsInFlight) {
+      call();
+      return;
+    }
+    if (this.waiting === null) this.waiting = [];
+    this.waiting.push(call);
+  }
+
+  /** The TLS handle write in flight completed. */
+  tlsCompleted(status: number): void {
+    this.tlsInFlight = false;
+    this.pending = 0;
+    if (this.internals.destroyed) return;
+    if (status < 0) {
+      this.socket.destroy(writeError(status));
+      return;
+    }
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      for (const call of waiting) call();
     }
     if (this.needDrain && this.bufferedBytes === 0) {
       this.needDrain = false;
@@ -210,8 +335,13 @@ export class SocketOutput {
     this.heldBytes += bytes;
     if (this.streamOnly) {
       if (this.heldBytes < HIGH_WATER) return !this.socket.writableNeedDrain;
-      // Enough for the stream to judge: it says when to wait, and emits 'drain' itself.
+      // Enough to judge: written to the handle, it waits for that write; through the stream, the
+      // stream says when to wait and emits 'drain' itself.
       this.flush();
+      if (this.tlsInFlight && this.pending >= HIGH_WATER) {
+        this.needDrain = true;
+        return false;
+      }
       return !this.socket.writableNeedDrain;
     }
     if (this.heldBytes + this.pending < HIGH_WATER) return true;
