@@ -7,8 +7,10 @@
 // them (mutants, killed, timed out, survived, no coverage, score), with the survivors still alive.
 // The old report must come from the same source: the merge matches mutants by file, place,
 // mutator and replacement, and refuses a report whose source differs from the files today.
+// Rechecks build on each other: once a merged report exists (reports/mutation/<module>.merged.json),
+// the next recheck starts from it, so it re-runs only what the earlier ones left alive.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -17,22 +19,24 @@ if (name === undefined) {
   console.error('usage: node mutation/recheck.mjs <module> [test file ...]');
   process.exit(2);
 }
-const oldReport = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
+const oldFile = existsSync(`reports/mutation/${name}.merged.json`) ? `reports/mutation/${name}.merged.json` : `reports/mutation/${name}.json`;
+const oldReport = JSON.parse(readFileSync(oldFile, 'utf8'));
+console.error(`rechecking the mutants ${oldFile} left alive`);
 const ALIVE = new Set(['Survived', 'NoCoverage']);
-const lines = new Map();
+// One range per alive mutant, over all its lines: Stryker mutates only what lies wholly inside a
+// range, so a mutant spanning several lines (a block emptied) needs a range that spans them all.
+const ranges = new Set();
 for (const [file, { source, mutants }] of Object.entries(oldReport.files)) {
   if (readFileSync(file, 'utf8') !== source) {
-    console.error(`${file} changed since reports/mutation/${name}.json was written: run the whole module`);
+    console.error(`${file} changed since ${oldFile} was written: run the whole module`);
     process.exit(1);
   }
   for (const m of mutants) {
     if (!ALIVE.has(m.status)) continue;
-    const set = lines.get(file) ?? new Set();
-    for (let l = m.location.start.line; l <= m.location.end.line; l++) set.add(l);
-    lines.set(file, set);
+    ranges.add(`${file}:${m.location.start.line}-${m.location.end.line}`);
   }
 }
-const mutate = [...lines].flatMap(([file, set]) => [...set].map((l) => `${file}:${l}-${l}`));
+const mutate = [...ranges];
 const base = (await import(pathToFileURL(resolve(`mutation/${name}.config.mjs`)).href)).default;
 const config = {
   ...base,
