@@ -80,6 +80,9 @@ const rejected: [string, unknown, string, RegExp][] = [
   ['a substitution ending in a backslash', withRoute({ name: 'r', match: [], action: { ...fwd, rewrite: { uriRegex: { match: 'a', rewrite: 'b\\' } } } }), 'virtualHosts[0].routes[0].action.rewrite.uriRegex.rewrite', /invalid escape/],
   ['a substitution escaping punctuation below the digits', withRoute({ name: 'r', match: [], action: { ...fwd, rewrite: { uriRegex: { match: 'a', rewrite: '\\/' } } } }), 'virtualHosts[0].routes[0].action.rewrite.uriRegex.rewrite', /invalid escape/],
   ['a substitution naming group 9 of one', withRoute({ name: 'r', match: [], action: { ...fwd, rewrite: { uriRegex: { match: '(a)', rewrite: '\\9' } } } }), 'virtualHosts[0].routes[0].action.rewrite.uriRegex.rewrite', /refers to \\9 but the pattern has 1 capture group/],
+  ['a method match given as a string', matching({ method: 'GET' }), 'virtualHosts[0].routes[0].match[0].method', /must be a match object/],
+  ['an authority match given as a string', matching({ authority: 'reviews' }), 'virtualHosts[0].routes[0].match[0].authority', /must be a match object/],
+  ['a scheme match given as a string', matching({ scheme: 'https' }), 'virtualHosts[0].routes[0].match[0].scheme', /must be a match object/],
   ['negative retry attempts', retry({ attempts: -1 }), 'virtualHosts[0].routes[0].action.retry.attempts', /non-negative integer, got -1/],
   ['fractional retry attempts', retry({ attempts: 1.5 }), 'virtualHosts[0].routes[0].action.retry.attempts', /non-negative integer, got 1.5/],
   ['a retriable status below 100', retry({ retriableStatusCodes: [99] }), 'virtualHosts[0].routes[0].action.retry.retriableStatusCodes[0]', /99 is not an HTTP status code/],
@@ -189,6 +192,17 @@ describe('match blocks at their edges', () => {
 
   test('an empty sourceNamespace is no namespace condition', () => {
     assert.equal(selectName(compile(matching({ sourceNamespace: '' })), { sourceNamespace: 'default' }), 'r');
+  });
+
+  test('a block without sourceNamespace matches requests from any namespace', () => {
+    assert.equal(selectName(compile(matching({ uri: { prefix: '/' } })), { sourceNamespace: 'default' }), 'r');
+  });
+
+  test('header conditions keyed uri, scheme, method or authority are ignored, as Istio ignores them', () => {
+    for (const key of ['uri', 'scheme', 'method', 'authority', 'Method']) {
+      const table = compile(matching({ headers: { [key]: { exact: 'never-this' } } }));
+      assert.equal(selectName(table, { method: 'GET', scheme: 'http', authority: 'reviews', path: '/' }), 'r', key);
+    }
   });
 
   test('an exact uri ends where a fragment starts', () => {
@@ -307,6 +321,19 @@ describe('a virtual host that serves HTTP inside CONNECT', () => {
     assert.equal(target.tcpCluster, 'outbound|9080||reviews');
     assert.equal(selectName(target.routes, { authority: '10.0.0.7:9080', path: '/reviews/1' }), 'v2');
     assert.equal(selectName(target.routes, { authority: 'anything', path: '/other' }), null);
+  });
+
+  test('its CONNECT target dumps as a table of that host alone under any Host, rate limits carried over', () => {
+    const target = table.httpTunnelFor('reviews.default.svc.cluster.local:9080');
+    assert.ok(target !== null);
+    const vh = cfg.virtualHosts[0];
+    assert.deepEqual(target.routes.config, {
+      name: 'connect|reviews.default.svc.cluster.local:9080',
+      virtualHosts: [{ name: vh.name, domains: ['*'], routes: vh.routes }],
+    });
+    const limited = compile({ name: 'tunnel', virtualHosts: [{ ...vh, rateLimits: {} }] }).httpTunnelFor('reviews.default.svc.cluster.local:9080');
+    assert.ok(limited !== null);
+    assert.deepEqual(limited.routes.config.virtualHosts, [{ name: vh.name, domains: ['*'], routes: vh.routes, rateLimits: {} }]);
   });
 
   test('a virtual host without connect and an unknown host have no CONNECT target', () => {
