@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { connectUpstream } from '../../../src/proxy/upstream/connect.js';
+import { connectUpstream, transportFailureText } from '../../../src/proxy/upstream/connect.js';
 import type { ConnectFailure, ConnectOptions } from '../../../src/proxy/upstream/connect.js';
 import { ClusterCounters } from '../../../src/proxy/upstream/counters.js';
 import { compileUpstreamTls } from '../../../src/proxy/upstream/upstream-tls.js';
@@ -327,6 +327,151 @@ describe('upstream connect path', () => {
     attempt.cancel();
     await once(attempt.socket, 'close');
     assert.equal(reported, false);
+  });
+
+  test('connect failures are worded as Envoy prints them; a code it has no text for is printed as is', () => {
+    const err = (code: string | undefined, message = 'connect failed'): NodeJS.ErrnoException => Object.assign(new Error(message), code === undefined ? {} : { code });
+    assert.equal(transportFailureText(err('ECONNRESET')), 'delayed connect error: Connection reset by peer');
+    assert.equal(transportFailureText(err('EHOSTUNREACH')), 'delayed connect error: No route to host');
+    assert.equal(transportFailureText(err('EPROTO')), 'delayed connect error: EPROTO');
+    assert.equal(transportFailureText(err(undefined, 'socket hang up')), 'delayed connect error: socket hang up');
+  });
+
+  test('a peer that answers the ClientHello with plaintext fails TLS as Envoy words it, counted as a connection error', async () => {
+    const talker = net.createServer((s) => {
+      s.on('error', () => {});
+      s.end('HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n');
+    });
+    talker.listen(0, '127.0.0.1');
+    await once(talker, 'listening');
+    try {
+      const counters = new ClusterCounters();
+      const f = await failed(connect((talker.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), counters }));
+      assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: 'TLS_error:|268435703:SSL routines:OPENSSL_internal:WRONG_VERSION_NUMBER:TLS_error_end', stage: 'tls' });
+      assert.equal(counters.get('ssl.connection_error'), 1);
+      assert.equal(counters.get('ssl.fail_verify_error'), 0);
+      assert.equal(counters.get('ssl.fail_verify_san'), 0);
+      assert.equal(counters.get('ssl.handshake'), 0);
+    } finally {
+      talker.close();
+    }
+  });
+
+  test('a peer that hangs up during the handshake is a remote connection failure at the TLS stage, with no transport text', async () => {
+    const hangUp = net.createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () => s.end());
+    });
+    hangUp.listen(0, '127.0.0.1');
+    await once(hangUp, 'listening');
+    try {
+      const counters = new ClusterCounters();
+      const f = await failed(connect((hangUp.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), counters }));
+      assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: '', stage: 'tls' });
+      assert.equal(counters.get('ssl.connection_error'), 1);
+    } finally {
+      hangUp.close();
+    }
+  });
+
+  test('the connect timeout closes the attempt: the server sees the connection go', async () => {
+    const accepted: net.Socket[] = [];
+    const mute = net.createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      accepted.push(s);
+    });
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    try {
+      const f = await failed(connect((mute.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), timeoutMs: 100 }));
+      assert.equal(f.reason, 'connection timeout');
+      while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+      const [peer] = accepted;
+      if (!peer.readableEnded && !peer.destroyed) await Promise.race([once(peer, 'end'), once(peer, 'close')]);
+      assert.ok(peer.readableEnded || peer.destroyed, 'the server saw the connection closed');
+    } finally {
+      for (const s of accepted) s.destroy();
+      mute.close();
+    }
+  });
+
+  test('once connected, the connection is the caller\'s: a later hang-up or reset counts no TLS failure and throws nowhere', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown): void => void uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      // TLS: the server closes after the handshake; neither the close nor a write's reset is a handshake failure.
+      const counters = new ClusterCounters();
+      const seen = mtls.next();
+      const socket = await connected(connect(mtls.port, { tls: mutual(), counters }));
+      await seen;
+      socket.end();
+      await once(socket, 'close');
+      assert.equal(counters.get('ssl.handshake'), 1);
+      assert.equal(counters.get('ssl.connection_error'), 0);
+
+      // Plaintext: the peer resets the connection; the caller put no 'error' listener on the socket.
+      const resetter = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
+      resetter.listen(0, '127.0.0.1');
+      await once(resetter, 'listening');
+      try {
+        const plain = await connected(connect((resetter.address() as net.AddressInfo).port, { tls: null }));
+        plain.write('x');
+        // Not `once(plain, 'close')`: that would listen for 'error' itself.
+        await new Promise((resolve) => plain.once('close', resolve));
+      } finally {
+        resetter.close();
+      }
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(uncaught, []);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  test('cancel after the connection is made changes nothing: the connection stays up', async () => {
+    let failures = 0;
+    const attempt = await new Promise<{ cancel(): void; socket: net.Socket }>((resolve) => {
+      const a = connectUpstream('127.0.0.1', plainPort, { timeoutMs: 5000, tls: null, traffic: 'tcp' }, {
+        onConnected: () => resolve(a),
+        onConnectFailed: () => failures++,
+      });
+    });
+    attempt.cancel();
+    assert.equal(attempt.socket.destroyed, false);
+    assert.equal(await echoes(attempt.socket, 'after cancel'), 'after cancel');
+    assert.equal(failures, 0);
+  });
+
+  test('half-open: by default a peer\'s end closes our side too; allowHalfOpen keeps it writable', async () => {
+    const received: string[] = [];
+    const ender = net.createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (d: Buffer) => received.push(d.toString()));
+      s.end();
+    });
+    ender.listen(0, '127.0.0.1');
+    await once(ender, 'listening');
+    const port = (ender.address() as net.AddressInfo).port;
+    try {
+      const closing = await connected(connect(port, { tls: null }));
+      closing.resume();
+      await once(closing, 'end');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(closing.writable, false, 'without allowHalfOpen our side ends with the peer\'s');
+
+      const halfOpen = await connected(connect(port, { tls: null, allowHalfOpen: true }));
+      halfOpen.resume();
+      await once(halfOpen, 'end');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(halfOpen.writable, true, 'with allowHalfOpen our side stays writable');
+      halfOpen.end('late words');
+      await once(halfOpen, 'close');
+      while (!received.includes('late words')) await new Promise((r) => setTimeout(r, 5));
+    } finally {
+      ender.close();
+    }
   });
 
   test('bad certificates are refused when the snapshot is checked, naming the field', () => {
