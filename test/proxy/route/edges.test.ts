@@ -75,6 +75,7 @@ const rejected: [string, unknown, string, RegExp][] = [
   ['a dotted claim key holding a bracket', matching({ headers: { '@request.auth.claims.a[b': { exact: 'x' } } }), 'virtualHosts[0].routes[0].match[0].headers.@request.auth.claims.a[b', /invalid claim key/],
   ['a dotted claim key holding a closing bracket', matching({ headers: { '@request.auth.claims.a]b': { exact: 'x' } } }), 'virtualHosts[0].routes[0].match[0].headers.@request.auth.claims.a]b', /invalid claim key/],
   ['a claim key neither dotted nor bracketed', matching({ headers: { '@request.auth.claimsxyz': { exact: 'x' } } }), 'virtualHosts[0].routes[0].match[0].headers.@request.auth.claimsxyz', /invalid claim key/],
+  ['a claim key opening a bracket it never closes', matching({ headers: { '@request.auth.claims[ab': { exact: 'x' } } }), 'virtualHosts[0].routes[0].match[0].headers.@request.auth.claims[ab', /invalid claim key/],
   ['a claim key closing a bracket it never opened', matching({ headers: { '@request.auth.claimsxy]': { exact: 'x' } } }), 'virtualHosts[0].routes[0].match[0].headers.@request.auth.claimsxy]', /invalid claim key/],
   ['a rewrite regex that does not compile', withRoute({ name: 'r', match: [], action: { ...fwd, rewrite: { uriRegex: { match: '(', rewrite: '/' } } } }), 'virtualHosts[0].routes[0].action.rewrite.uriRegex.match', /invalid regex "\("/],
   ['a substitution ending in a backslash', withRoute({ name: 'r', match: [], action: { ...fwd, rewrite: { uriRegex: { match: 'a', rewrite: 'b\\' } } } }), 'virtualHosts[0].routes[0].action.rewrite.uriRegex.rewrite', /invalid escape/],
@@ -192,6 +193,12 @@ describe('match blocks at their edges', () => {
 
   test('an empty sourceNamespace is no namespace condition', () => {
     assert.equal(selectName(compile(matching({ sourceNamespace: '' })), { sourceNamespace: 'default' }), 'r');
+  });
+
+  test('withoutHeaders holds for a request without the header, whatever the match kind', () => {
+    for (const m of [{ exact: 'x' }, { prefix: 'S' }, { regex: '.+' }]) {
+      assert.equal(selectName(compile(matching({ withoutHeaders: { 'end-user': m } })), {}), 'r', JSON.stringify(m));
+    }
   });
 
   test('a block without sourceNamespace matches requests from any namespace', () => {
