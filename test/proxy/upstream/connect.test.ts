@@ -219,6 +219,8 @@ describe('upstream connect path', () => {
     assert.deepEqual(f, { reason: 'remote connection failure', transportFailure: VERIFY_FAILED, stage: 'tls' });
     assert.equal(counters.get('ssl.fail_verify_error'), 1);
     assert.equal(counters.get('ssl.handshake'), 0);
+    // A caller that keeps no counters hears the same failure.
+    assert.deepEqual(await failed(connect(simple.port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(other.cert) }) })), f);
   });
 
   test('insecureSkipVerify connects to a server no root vouches for', async () => {
@@ -333,6 +335,11 @@ describe('upstream connect path', () => {
     const err = (code: string | undefined, message = 'connect failed'): NodeJS.ErrnoException => Object.assign(new Error(message), code === undefined ? {} : { code });
     assert.equal(transportFailureText(err('ECONNRESET')), 'delayed connect error: Connection reset by peer');
     assert.equal(transportFailureText(err('EHOSTUNREACH')), 'delayed connect error: No route to host');
+    assert.equal(transportFailureText(err('ENETUNREACH')), 'delayed connect error: Network is unreachable');
+    assert.equal(transportFailureText(err('ETIMEDOUT')), 'delayed connect error: Connection timed out');
+    assert.equal(transportFailureText(err('EADDRNOTAVAIL')), 'delayed connect error: Cannot assign requested address');
+    assert.equal(transportFailureText(err('ENOTFOUND')), 'delayed connect error: Name or service not known');
+    assert.equal(transportFailureText(err('EAI_AGAIN')), 'delayed connect error: Temporary failure in name resolution');
     assert.equal(transportFailureText(err('EPROTO')), 'delayed connect error: EPROTO');
     assert.equal(transportFailureText(err(undefined, 'socket hang up')), 'delayed connect error: socket hang up');
   });
@@ -401,7 +408,7 @@ describe('upstream connect path', () => {
     const onUncaught = (err: unknown): void => void uncaught.push(err);
     process.on('uncaughtException', onUncaught);
     try {
-      // TLS: the server closes after the handshake; neither the close nor a write's reset is a handshake failure.
+      // TLS: a connection closed after the handshake is no handshake failure.
       const counters = new ClusterCounters();
       const seen = mtls.next();
       const socket = await connected(connect(mtls.port, { tls: mutual(), counters }));
@@ -410,6 +417,29 @@ describe('upstream connect path', () => {
       await once(socket, 'close');
       assert.equal(counters.get('ssl.handshake'), 1);
       assert.equal(counters.get('ssl.connection_error'), 0);
+
+      // TLS: the server resets the connection once it carries bytes; that error is the caller's.
+      const raw: net.Socket[] = [];
+      const tlsResetter = tls.createServer({ cert: httpbin.cert, key: httpbin.key }, (s) => {
+        s.on('error', () => {});
+        s.once('data', () => raw.at(-1)?.resetAndDestroy());
+      });
+      tlsResetter.on('connection', (s: net.Socket) => raw.push(s));
+      tlsResetter.listen(0, '127.0.0.1');
+      await once(tlsResetter, 'listening');
+      try {
+        const resetCounters = new ClusterCounters();
+        const reset = await connected(connect((tlsResetter.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), counters: resetCounters }));
+        const errors: string[] = [];
+        reset.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? e.message));
+        reset.write('x');
+        await new Promise((resolve) => reset.once('close', resolve));
+        assert.deepEqual(errors, ['ECONNRESET'], 'the reset reached the caller');
+        assert.equal(resetCounters.get('ssl.handshake'), 1);
+        assert.equal(resetCounters.get('ssl.connection_error'), 0, 'a reset after the handshake is no handshake failure');
+      } finally {
+        tlsResetter.close();
+      }
 
       // Plaintext: the peer resets the connection; the caller put no 'error' listener on the socket.
       const resetter = net.createServer((s) => s.once('data', () => s.resetAndDestroy()));
@@ -428,6 +458,68 @@ describe('upstream connect path', () => {
     } finally {
       process.off('uncaughtException', onUncaught);
     }
+  });
+
+  test('a socket destroyed by its owner before it connects is reported once, at the stage it had reached', async () => {
+    const accepted: net.Socket[] = [];
+    const mute = net.createServer((s) => {
+      s.on('error', () => {});
+      s.resume();
+      accepted.push(s);
+    });
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    const port = (mute.address() as net.AddressInfo).port;
+    try {
+      for (const counters of [new ClusterCounters(), undefined]) {
+        const reports: ConnectFailure[] = [];
+        let connectedCalls = 0;
+        const attempt = connectUpstream('127.0.0.1', port, { timeoutMs: 5000, tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), traffic: 'tcp', ...(counters !== undefined ? { counters } : {}) }, {
+          onConnected: () => connectedCalls++,
+          onConnectFailed: (f) => reports.push(f),
+        });
+        // TCP is up and the ClientHello unanswered: the handshake is under way.
+        while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+        accepted.length = 0;
+        attempt.socket.destroy();
+        await new Promise((resolve) => attempt.socket.once('close', resolve));
+        await new Promise((r) => setImmediate(r));
+        assert.deepEqual(reports, [{ reason: 'remote connection failure', transportFailure: '', stage: 'tls' }]);
+        assert.equal(connectedCalls, 0);
+        if (counters !== undefined) assert.equal(counters.get('ssl.connection_error'), 1);
+      }
+
+      // Before TCP connects: the connect stage, no TLS failure counted.
+      const reports: ConnectFailure[] = [];
+      const counters = new ClusterCounters();
+      const attempt = connectUpstream('127.0.0.1', port, { timeoutMs: 5000, tls: null, traffic: 'tcp', counters }, {
+        onConnected: () => assert.fail('destroyed before connecting'),
+        onConnectFailed: (f) => reports.push(f),
+      });
+      attempt.socket.destroy();
+      await new Promise((resolve) => attempt.socket.once('close', resolve));
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(reports, [{ reason: 'remote connection failure', transportFailure: '', stage: 'connect' }]);
+      assert.equal(counters.get('ssl.connection_error'), 0);
+    } finally {
+      for (const s of accepted) s.destroy();
+      mute.close();
+    }
+  });
+
+  test('cancel before a missing workload certificate is reported reports nothing', async () => {
+    const t = compile({ mode: 'ISTIO_MUTUAL', subjectAltNames: [spiffe('foo', 'never-issued')] }, new WorkloadSecrets());
+    let reported = 0;
+    const attempt = connectUpstream('127.0.0.1', plainPort, { timeoutMs: 5000, tls: t, traffic: 'tcp' }, {
+      onConnected: () => reported++,
+      onConnectFailed: () => reported++,
+    });
+    attempt.cancel();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(reported, 0);
+    // Without cancel, the same attempt is reported.
+    const f = await failed(connect(plainPort, { tls: t }));
+    assert.equal(f.reason, 'local connection failure');
   });
 
   test('cancel after the connection is made changes nothing: the connection stays up', async () => {
