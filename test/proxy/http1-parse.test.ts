@@ -487,7 +487,7 @@ describe('request targets', () => {
   });
 
   test('a target that is none of the forms, or an absolute one without a usable authority, is refused', () => {
-    for (const bad of ['a/b', '://a/', '1http://a/', 'ht tp://a/', 'h_t://a/', 'http:/a']) {
+    for (const bad of ['a/b', 'example', '://a/', '1http://a/', 'ht tp://a/', 'h_t://a/', 'http:/a']) {
       refused(() => parseTarget(line('GET', bad), headers(['Host', 'a'])), 400, 'http1.invalid_url', 'invalid request target');
     }
     for (const bad of ['http:///a', 'http://?q', 'http://user@a/']) {
