@@ -7,7 +7,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BodyDecoder, Framing } from '../../src/proxy/http1/body-decoder.js';
+import { BodyDecoder, Framing, lastChunkWithTrailers } from '../../src/proxy/http1/body-decoder.js';
 import type { DecoderOutput } from '../../src/proxy/http1/body-decoder.js';
 import { parseTarget, requestFraming, responseFraming, wantsKeepAlive } from '../../src/proxy/http1/framing.js';
 import { HeadScanner, Http1ParseError, RequestLineCheck, parseFields, parseRequestHead, parseResponseHead } from '../../src/proxy/http1/head-parser.js';
@@ -387,6 +387,27 @@ describe('chunked bodies', () => {
     assert.equal(d.feed(bytes('more'), 0, out), 0, 'a finished body takes nothing more');
   });
 
+  test('a trailer section split across reads is consumed whole, wherever the read starts', () => {
+    const d = new BodyDecoder(Framing.Chunked, -1, 1024);
+    const out = new Collector();
+    assert.equal(d.feed(bytes('HEAD0\r\nA: b\r\n'), 4, out), 9);
+    assert.equal(out.ends, 0);
+    assert.equal(d.feed(bytes('C: d\r\n\r\nnext'), 0, out), 8);
+    assert.ok(out.trailers);
+    assert.deepEqual(fields(out.trailers), [['A', 'b'], ['C', 'd']]);
+  });
+
+  test('trailers written by the serializer read back byte for byte, latin1 values included', () => {
+    const sent = headers(['X-Checksum', 'caf\xe9'], ['X-Empty', '']);
+    const wire = lastChunkWithTrailers(sent);
+    assert.equal(wire.length, '0\r\nx-checksum: caf\xe9\r\nx-empty: \r\n\r\n'.length);
+    const d = new BodyDecoder(Framing.Chunked, -1, 1024);
+    const out = new Collector();
+    assert.equal(d.feed(wire, 0, out), wire.length);
+    assert.ok(out.trailers);
+    assert.deepEqual(fields(out.trailers), [['x-checksum', 'caf\xe9'], ['x-empty', '']]);
+  });
+
   test('hex sizes in either case, at every digit boundary', () => {
     for (const [size, n] of [['9', 9], ['a', 10], ['f', 15], ['A', 10], ['F', 15], ['10', 16], ['0a', 10]] as const) {
       const { out } = chunked(`${size}\r\n${'z'.repeat(n)}\r\n0\r\n\r\n`);
@@ -398,7 +419,7 @@ describe('chunked bodies', () => {
   });
 
   test('extensions after ;, space or tab are skipped, up to 4096 bytes', () => {
-    for (const ext of [';a=b', ' ;a', '\t;a', `;${'e'.repeat(4096)}`, ';\tq="x"\x80']) {
+    for (const ext of [';a=b', ' ;a', '\t;a', '; a = b', `;${'e'.repeat(4096)}`, ';\tq="x"\x80']) {
       const { out } = chunked(`3${ext}\r\nabc\r\n0${ext}\r\n\r\n`);
       assert.equal(out.body, 'abc', JSON.stringify(ext.slice(0, 10)));
       assert.equal(out.ends, 1);
@@ -425,6 +446,7 @@ describe('chunked bodies', () => {
       ['3\r\nabcX\r\n', 'missing CRLF after chunk data'],
       ['3\r\nabc\rX', 'missing CRLF after chunk data'],
       ['3\r\nabc\n', 'missing CRLF after chunk data'],
+      ['3\r\nabcX\n', 'missing CRLF after chunk data'],
     ];
     for (const [text, reason] of cases) {
       for (const step of [text.length, 1]) {
