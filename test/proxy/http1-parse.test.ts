@@ -19,6 +19,7 @@ const bytes = (s: string): Buffer => Buffer.from(s, 'latin1');
 function refused(fn: () => unknown, status: number, details: string, message: string | RegExp): void {
   assert.throws(fn, (e: unknown) => {
     assert.ok(e instanceof Http1ParseError, `expected Http1ParseError, got ${String(e)}`);
+    assert.equal(e.name, 'Http1ParseError');
     assert.equal(e.status, status);
     assert.equal(e.details, details);
     if (typeof message === 'string') assert.equal(e.message, message);
@@ -75,6 +76,7 @@ describe('head scanner: where a head ends', () => {
   test('a CR not followed by LF does not end a line, nor does CR CR LF make a blank line', () => {
     const s = new HeadScanner(1024);
     assert.equal(s.scan(bytes('GET / HTTP/1.1\r\nA: b\r\n\rX: y\r\n')), -1);
+    assert.equal(s.scan(bytes('\r\r\nX\nY: z\r\n')), -1, 'neither CR CR LF nor a one-byte line is blank');
     assert.equal(s.scan(bytes('\r\n')), 2);
   });
 
@@ -198,10 +200,21 @@ describe('request heads', () => {
       ['GET / HTTP/1.2', 505, 'unsupported HTTP version HTTP/1.2'],
       ['GET / HTTP/2.0', 505, 'unsupported HTTP version HTTP/2.0'],
       ['GET / HTTP/0.9', 505, 'unsupported HTTP version HTTP/0.9'],
+      ['GET / XHTTP/1.1', 400, 'invalid HTTP version'],
     ];
     for (const [line, status, message] of cases) {
       refused(() => parseRequestHead(bytes(`${line}\r\nHost: a\r\n\r\n`)), status, 'http1.codec_error', message);
     }
+  });
+
+  test('a request line with one space and no header after it is an invalid request line', () => {
+    refused(() => parseRequestHead(bytes('GET /x\r\n\r\n')), 400, 'http1.codec_error', 'invalid request line');
+  });
+
+  test('token characters at the ends of each range make method and header names', () => {
+    const { line, headers: h } = parseRequestHead(bytes('AZaz09 / HTTP/1.1\r\nX-Zone-az09: 1\r\n\r\n'));
+    assert.equal(line.method, 'AZaz09');
+    assert.deepEqual(fields(h), [['X-Zone-az09', '1']]);
   });
 
   test('the version is read where the line ends, with CR LF or a bare LF', () => {
@@ -222,6 +235,7 @@ describe('status lines', () => {
   test('a status line that is not HTTP/1.x SP three digits is an upstream protocol error', () => {
     const cases: [string, string][] = [
       ['HTTP/1.1', 'invalid status line'],
+      ['HTTP/1\r\n 200 OK', 'invalid status line'],
       ['HTTP/1.', 'invalid status line'],
       ['HTTP/2 200 OK', 'invalid status line'],
       ['HTTP/1.2 200 OK', 'invalid status line'],
@@ -406,6 +420,13 @@ describe('chunked bodies', () => {
     assert.equal(d.feed(wire, 0, out), wire.length);
     assert.ok(out.trailers);
     assert.deepEqual(fields(out.trailers), [['x-checksum', 'caf\xe9'], ['x-empty', '']]);
+  });
+
+  test('the blank line ending the trailer section may be a bare LF', () => {
+    const { out, consumed } = chunked('3\r\nabc\r\n0\r\n\nnext');
+    assert.equal(out.body, 'abc');
+    assert.equal(out.trailers, null);
+    assert.equal(consumed, 12);
   });
 
   test('hex sizes in either case, at every digit boundary', () => {
