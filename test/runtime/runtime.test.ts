@@ -252,9 +252,12 @@ spec:
   template:
     metadata: {labels: {app: mystery}${annotations}}
     spec:
-      containers: [{name: m, image: "example.com/mystery:2"}]
+      containers: [{name: m, image: "example.com/mystery:2", ports: [{containerPort: 8080}]}]
 `;
-    const text = `${envAppDeployment('fine')}\n---${mystery('')}`;
+    // Every replica declares a port: env-app leaves at once without one, which would make the
+    // replicas' readiness a race against their exit.
+    const fine = envAppDeployment('fine', { container: '        ports: [{containerPort: 8080}]' });
+    const text = `${fine}\n---${mystery('')}`;
     await withRuntime({}, async ({ runtime, lines, registry }) => {
       await runtime.sync(manifests(text));
       const waiting = runtime.pods().filter((p) => p.deployment === 'mystery');
@@ -275,7 +278,7 @@ spec:
       await runtime.sync(manifests(text));
       assert.deepEqual(runtime.pods().filter((p) => p.deployment === 'mystery').map((p) => p.name), waiting.map((p) => p.name));
 
-      await runtime.sync(manifests(`${envAppDeployment('fine')}\n---${mystery(', annotations: {skiff.dev/command: "node dist/test/runtime/fixtures/env-app.js"}')}`));
+      await runtime.sync(manifests(`${fine}\n---${mystery(', annotations: {skiff.dev/command: "node dist/test/runtime/fixtures/env-app.js"}')}`));
       await runtime.waitReady(15_000);
       const running = runtime.pods().filter((p) => p.deployment === 'mystery');
       assert.deepEqual(running.map((p) => p.status), ['Running', 'Running']);
