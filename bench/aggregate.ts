@@ -115,12 +115,58 @@ export interface TargetCheck {
 
 const fmt = (v: number | null, unit = ''): string => (v === null ? 'n/a' : `${v}${unit}`);
 
+type CpuOf = (s: RoundSample) => number | null;
+const CPU_FULL_LOAD: CpuOf = (s) => s.cpuUsPerReq;
+const CPU_FIXED_RATE: CpuOf = (s) => s.vcpuPer1kRps;
+
+/** Median over rounds of a row's CPU per request divided by a reference row's in the same round. */
+function cpuRatio(row: Row | undefined, ref: Row | undefined, cpu: CpuOf): number | null {
+  if (row === undefined || ref === undefined) return null;
+  return round(
+    pairedMedian(row.samples, ref.samples, (x, r) => {
+      const a = cpu(x);
+      const b = cpu(r);
+      return a === null || b === null || b <= 0 ? null : a / b;
+    }),
+    2,
+  );
+}
+
+/**
+ * What the TLS work alone costs one pair against the other, per round: each pair's mutual-TLS row
+ * less its plaintext row, Skiff's over nginx's. Rounds where either difference is not positive
+ * (noise larger than the TLS work) are left out.
+ */
+function tlsWorkRatio(skiffTls: Row | undefined, skiffPlain: Row | undefined, nginxTls: Row | undefined, nginxPlain: Row | undefined, cpu: CpuOf): number | null {
+  if (skiffTls === undefined || skiffPlain === undefined || nginxTls === undefined || nginxPlain === undefined) return null;
+  const inRound = (row: Row, n: number): number | null => {
+    const s = row.samples.find((x) => x.round === n);
+    return s === undefined ? null : cpu(s);
+  };
+  return round(
+    median(
+      skiffTls.samples.map((s) => {
+        const [a, b, c, d] = [cpu(s), inRound(skiffPlain, s.round), inRound(nginxTls, s.round), inRound(nginxPlain, s.round)];
+        if (a === null || b === null || c === null || d === null || a - b <= 0 || c - d <= 0) return null;
+        return (a - b) / (c - d);
+      }),
+    ),
+    2,
+  );
+}
+
 /** The issue's targets, checked against this run's rows. */
 export function checkTargets(rows: readonly Row[]): TargetCheck[] {
   const row = (name: string): Row | undefined => rows.find((r) => r.scenario === name);
   const out = row('skiff-outbound');
   const inb = row('skiff-inbound');
   const two = row('skiff-2hop');
+  const mtls = row('skiff-2hop-mtls');
+  const nginxMtls = row('nginx-2hop-mtls');
+  const mtlsFull = cpuRatio(mtls, nginxMtls, CPU_FULL_LOAD);
+  const mtlsFixed = cpuRatio(mtls, nginxMtls, CPU_FIXED_RATE);
+  const tlsFull = tlsWorkRatio(mtls, two, nginxMtls, row('nginx-2hop'), CPU_FULL_LOAD);
+  const tlsFixed = tlsWorkRatio(mtls, two, nginxMtls, row('nginx-2hop'), CPU_FIXED_RATE);
   const oneHop = [out, inb].filter((r): r is Row => r !== undefined && r.rps_vs_nginx !== null);
   const worstRatio = oneHop.length === 0 ? null : Math.min(...oneHop.map((r) => r.rps_vs_nginx!));
   const checks: TargetCheck[] = [
@@ -143,6 +189,13 @@ export function checkTargets(rows: readonly Row[]): TargetCheck[] {
       target: 'sidecar RSS idle ≤ 40 MB',
       measured: `${fmt(out?.rss_idle_mb ?? null, ' MB')}`,
       met: out?.rss_idle_mb == null ? null : out.rss_idle_mb <= 40,
+    },
+    {
+      target: "mutual TLS pair within 2× of nginx's CPU per request for the same TLS work",
+      measured:
+        `skiff-2hop-mtls ×nginx-2hop-mtls: full load ${fmt(mtlsFull, '×')}, at the fixed rate ${fmt(mtlsFixed, '×')}; ` +
+        `the TLS work alone (each pair's mTLS row less its plaintext row): full load ${fmt(tlsFull, '×')}, at the fixed rate ${fmt(tlsFixed, '×')}`,
+      met: mtlsFull === null || mtlsFixed === null ? null : mtlsFull <= 2 && mtlsFixed <= 2,
     },
   ];
   return checks;

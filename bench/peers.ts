@@ -52,14 +52,14 @@ export interface RunningPeer {
   listen: Endpoint;
 }
 
-export async function startNginxProxy(tools: Tools, nginx: string, workDir: string, upstream: Endpoint): Promise<RunningPeer> {
-  const dir = join(workDir, 'proxy-nginx');
+export async function startNginxProxy(tools: Tools, nginx: string, workDir: string, upstream: Endpoint, name = 'proxy-nginx'): Promise<RunningPeer> {
+  const dir = join(workDir, name);
   mkdirSync(dir, { recursive: true });
   const listen = { address: '127.0.0.1', port: await freePort() };
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, nginxProxyConfig(dir, listen, upstream, nginxBuildInfo(nginx)));
   const cmd = pinned(tools, PROXY_CORE, nginx, ['-p', dir, '-c', conf]);
-  const process = start('nginx (proxy)', cmd.command, cmd.args);
+  const process = start(`nginx (${name})`, cmd.command, cmd.args);
   await waitForPort(listen.address, listen.port, process);
   return { process, listen };
 }

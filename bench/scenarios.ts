@@ -18,7 +18,7 @@ import { BENCH_LOCAL_RATE_LIMIT, GATEWAY_HOST, REQUEST_PATH, SIDECAR_HOST, gatew
 import type { Tools } from './tools.js';
 import type { TraceSink } from './trace-sink.js';
 
-export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-2hop', 'skiff-2hop-mtls', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'nginx-2hop-mtls', 'haproxy'] as const;
+export const SCENARIOS = ['direct', 'skiff-outbound', 'skiff-inbound', 'skiff-inbound-authz', 'skiff-2hop', 'skiff-2hop-mtls', 'skiff-gateway', 'skiff-gateway-ratelimit', 'nginx', 'nginx-2hop', 'nginx-2hop-mtls', 'haproxy'] as const;
 
 export interface Scenario {
   name: string;
@@ -146,6 +146,16 @@ export async function setUp(tools: Tools, workDir: string, wanted: (name: string
     else {
       const p = await startNginxProxy(tools, tools.nginx, workDir, app);
       scenarios.push({ name: 'nginx', description: 'nginx, 1 worker, upstream keepalive 64', target: sidecarTarget(p.listen, [p.process]) });
+    }
+  }
+  if (wanted('nginx-2hop')) {
+    // The plaintext pair beside nginx-2hop-mtls, as skiff-2hop beside skiff-2hop-mtls: the
+    // difference between the two rows of a pair is what its TLS work costs.
+    if (tools.nginx === null) skipped.push({ scenario: 'nginx-2hop', reason: 'nginx is not installed' });
+    else {
+      const back = await startNginxProxy(tools, tools.nginx, workDir, app, 'nginx-2hop-server');
+      const front = await startNginxProxy(tools, tools.nginx, workDir, back.listen, 'nginx-2hop-client');
+      scenarios.push({ name: 'nginx-2hop', description: 'two nginx (1 worker each) in plain HTTP, keep-alive upstreams', target: sidecarTarget(front.listen, [front.process, back.process]) });
     }
   }
   if (wanted('nginx-2hop-mtls') && pki !== null) {

@@ -98,4 +98,28 @@ describe('targets', () => {
     assert.equal(find(/vCPU/).met, false);
     assert.equal(find(/RSS idle/).met, false);
   });
+
+  test('the mutual-TLS pair is checked against the nginx pair per round, and so is the TLS work alone', () => {
+    // Round 2 runs on a busier machine: every row costs more there, per-round ratios stay put.
+    const cpu = (round: number, full: number, fixed: number) => sample(round, 10_000, 1, { cpuUsPerReq: round === 2 ? full * 1.5 : full, vcpuPer1kRps: round === 2 ? fixed * 1.5 : fixed });
+    const rounds = (full: number, fixed: number) => [cpu(1, full, fixed), cpu(2, full, fixed), cpu(3, full, fixed)];
+    const rows = buildRows([
+      scenario('skiff-2hop', rounds(90, 0.2), 2),
+      scenario('skiff-2hop-mtls', rounds(126, 0.26), 2),
+      scenario('nginx-2hop', rounds(40, 0.1), 2),
+      scenario('nginx-2hop-mtls', rounds(60, 0.12), 2),
+    ]);
+    const mtls = checkTargets(rows).find((c) => /mutual TLS pair/.test(c.target))!;
+    // 126/60 = 2.1× at full load: not met, though 0.26/0.12 = 2.17× and the TLS work alone is (126-90)/(60-40) = 1.8× and 0.06/0.02 = 3×.
+    assert.equal(mtls.met, false);
+    assert.match(mtls.measured, /full load 2\.1×, at the fixed rate 2\.17×; the TLS work alone .*: full load 1\.8×, at the fixed rate 3×/);
+
+    const cheaper = buildRows([scenario('skiff-2hop-mtls', rounds(110, 0.2), 2), scenario('nginx-2hop-mtls', rounds(60, 0.12), 2)]);
+    const met = checkTargets(cheaper).find((c) => /mutual TLS pair/.test(c.target))!;
+    assert.equal(met.met, true);
+    // Without the plaintext rows the TLS work alone is not measured.
+    assert.match(met.measured, /full load 1\.83×, at the fixed rate 1\.67×; the TLS work alone .*: full load n\/a, at the fixed rate n\/a/);
+
+    assert.equal(checkTargets(buildRows([scenario('skiff-2hop-mtls', rounds(110, 0.2), 2)])).find((c) => /mutual TLS pair/.test(c.target))!.met, null);
+  });
 });
