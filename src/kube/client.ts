@@ -75,11 +75,26 @@ export class KubeClient {
   /** One JSON request; resolves with the decoded body of a 2xx answer, else rejects with `KubeApiError`. */
   request<T = KubeObject>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
     const text = body === undefined ? undefined : JSON.stringify(body);
+    return this.send<T>(method, path, text, contentType, true);
+  }
+
+  private send<T>(method: string, path: string, text: string | undefined, contentType: string, mayRetry: boolean): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const req = this.open(method, path, text === undefined ? {} : { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)) });
+      let answered = false;
       req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path}: no answer within 30 s`)));
-      req.on('error', (err) => reject(new KubeApiError(0, 'Unreachable', `${method} ${this.conn.server}${path}: ${err.message}`)));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed while idle fails the next request sent on it
+        // before any answer: the server never read that request, so it is sent again, once, on a
+        // new connection (as Node's documentation advises for `reusedSocket`).
+        if (mayRetry && !answered && req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) {
+          this.send<T>(method, path, text, contentType, false).then(resolve, reject);
+          return;
+        }
+        reject(new KubeApiError(0, 'Unreachable', `${method} ${this.conn.server}${path}: ${err.message}`));
+      });
       req.on('response', (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err) => reject(new KubeApiError(0, 'Unreachable', `${method} ${path}: ${err.message}`)));
