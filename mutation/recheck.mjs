@@ -9,6 +9,8 @@
 // mutator and replacement, and refuses a report whose source differs from the files today.
 // Rechecks build on each other: once a merged report exists (reports/mutation/<module>.merged.json),
 // the next recheck starts from it, so it re-runs only what the earlier ones left alive.
+// `RECHECK_FILES=src/a.ts,src/b.ts` limits a recheck to the alive mutants of those source files
+// (the others keep their status), so that the files of one module can be answered one at a time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -25,8 +27,16 @@ console.error(`rechecking the mutants ${oldFile} left alive`);
 const ALIVE = new Set(['Survived', 'NoCoverage']);
 // One range per alive mutant, over all its lines: Stryker mutates only what lies wholly inside a
 // range, so a mutant spanning several lines (a block emptied) needs a range that spans them all.
+const only = process.env.RECHECK_FILES ? new Set(process.env.RECHECK_FILES.split(',').map((f) => f.trim())) : null;
+for (const f of only ?? []) {
+  if (!(f in oldReport.files)) {
+    console.error(`RECHECK_FILES: ${f} is not a file of ${oldFile}`);
+    process.exit(2);
+  }
+}
 const ranges = new Set();
 for (const [file, { source, mutants }] of Object.entries(oldReport.files)) {
+  if (only !== null && !only.has(file)) continue;
   if (readFileSync(file, 'utf8') !== source) {
     console.error(`${file} changed since ${oldFile} was written: run the whole module`);
     process.exit(1);
