@@ -282,3 +282,40 @@ describe('router: what is retried, the retry budget, and the counters', () => {
     assert.match(res.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: protocol error/);
   });
 });
+
+describe('router: the consistent-hash key reaches the pick', () => {
+  let backends: Backend[];
+  let proxy: TestProxy;
+
+  before(async () => {
+    backends = await Promise.all(['a', 'b', 'c'].map((n) => startBackend(echo(n))));
+    proxy = await startProxy(
+      snapshot({
+        listeners: [httpListener('out', 'routes')],
+        routes: [routeConfig('routes', [{ name: 'sticky', domains: ['sticky'], routes: [forward('sticky', 'sticky')] }])],
+        clusters: [cluster('sticky', backends.map((b) => b.port), { lb: { policy: 'RING_HASH', hash: { header: 'x-user' } } })],
+      }),
+    );
+  });
+
+  after(async () => {
+    await proxy.close();
+    await Promise.all(backends.map((b) => b.close()));
+  });
+
+  test('requests with one x-user all reach one host; other users spread over the hosts', async () => {
+    const hostOf = async (user: string): Promise<string> => {
+      const res = await request(proxy.port('out'), '/', { headers: { host: 'sticky', 'x-user': user } });
+      assert.equal(res.status, 200);
+      return proxy.records[proxy.records.length - 1].upstreamHost;
+    };
+    for (const user of ['jason', 'alice']) {
+      const hosts = new Set<string>();
+      for (let i = 0; i < 12; i++) hosts.add(await hostOf(user));
+      assert.equal(hosts.size, 1, `${user} went to ${[...hosts].join(', ')}`);
+    }
+    const spread = new Set<string>();
+    for (let i = 0; i < 30; i++) spread.add(await hostOf(`user-${i}`));
+    assert.ok(spread.size > 1, 'thirty users all hashed to one host');
+  });
+});
