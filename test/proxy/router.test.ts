@@ -319,3 +319,114 @@ describe('router: the consistent-hash key reaches the pick', () => {
     assert.ok(spread.size > 1, 'thirty users all hashed to one host');
   });
 });
+
+describe('router: request bodies, timers and the circuit breaker', () => {
+  let good: Backend;
+  let failing: Backend;
+  let slow: Backend;
+  let proxy: TestProxy;
+
+  before(async () => {
+    good = await startBackend(echo('good'));
+    failing = await startBackend((_req, res) => {
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('backend unavailable');
+    });
+    slow = await startBackend((req, res, body) => setTimeout(() => echo('slow')(req, res, body), 400));
+    const route = (name: string, c: string, extra: object = {}) => ({ name, domains: [name], routes: [forward(name, c, { action: { type: 'route', destinations: [{ cluster: c, weight: 1 }], ...extra } })] });
+    proxy = await startProxy(
+      snapshot({
+        listeners: [httpListener('out', 'routes')],
+        routes: [
+          routeConfig('routes', [
+            route('upload-timeout', 'good', { timeoutMs: 200 }),
+            route('upload-per-try', 'slow', { retry: retryOn(1, ['retriable-status-codes'], { retriableStatusCodes: [409], perTryTimeoutMs: 150 }) }),
+            route('timeout-in-backoff', 'failing', { timeoutMs: 100, retry: retryOn(2, ['5xx'], { backoffBaseMs: 20_000 }) }),
+            route('retry-503', 'failing', { retry: retryOn(2, ['5xx']) }),
+            route('upload', 'good'),
+            route('one-connection', 'one-connection'),
+          ]),
+        ],
+        clusters: [
+          cluster('good', [good.port]),
+          cluster('failing', [failing.port]),
+          cluster('slow', [slow.port]),
+          cluster('one-connection', [slow.port], { connectionPool: { maxConnections: 1, http1MaxPendingRequests: 1 } }),
+        ],
+      }),
+    );
+  });
+
+  after(async () => {
+    await proxy.close();
+    await Promise.all([good, failing, slow].map((b) => b.close()));
+  });
+
+  const last = () => proxy.records[proxy.records.length - 1];
+
+  /** Sends the head at once and the body `delayMs` later; resolves with the status and body. */
+  function slowUpload(host: string, body: string, delayMs: number): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(proxy.port('out'), '127.0.0.1');
+      let got = '';
+      socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      socket.on('error', reject);
+      socket.on('end', () => {
+        const [head, rest] = [got.slice(0, got.indexOf('\r\n\r\n')), got.slice(got.indexOf('\r\n\r\n') + 4)];
+        resolve({ status: Number(head.split(' ')[1]), body: rest });
+      });
+      socket.write(`POST /upload HTTP/1.1\r\nhost: ${host}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`);
+      setTimeout(() => socket.write(body), delayMs);
+    });
+  }
+
+  test('the route timeout starts once the whole request arrived: an upload slower than the timeout is answered', async () => {
+    const res = await slowUpload('upload-timeout', 'hello', 400);
+    assert.equal(res.status, 200);
+    // The raw body may be chunked: the echo's JSON is in it either way.
+    assert.match(res.body, /"bodyLength":5\b/);
+  });
+
+  test('the per-try timeout starts once the whole request arrived, and then runs', async () => {
+    const res = await slowUpload('upload-per-try', 'hello', 100);
+    assert.equal(res.status, 504);
+    assert.equal(last().details, 'upstream_per_try_timeout');
+  });
+
+  test('the route timeout during a retry backoff answers 504 UT', async () => {
+    const res = await request(proxy.port('out'), '/', { headers: { host: 'timeout-in-backoff' } });
+    assert.equal(res.status, 504);
+    assert.equal(res.body, 'upstream request timeout');
+    assert.equal(formatResponseFlags(last().flags), 'UT');
+    assert.equal(last().details, 'upstream_response_timeout');
+  });
+
+  test('a request body beyond the retry buffer (1 MiB) is not retried: the 503 is relayed after one try', async () => {
+    const before = failing.count;
+    const res = await request(proxy.port('out'), '/upload', { method: 'POST', headers: { host: 'retry-503' }, body: 'x'.repeat(1024 * 1024 + 4096) });
+    assert.equal(res.status, 503);
+    assert.equal(failing.count - before, 1);
+    const small = await request(proxy.port('out'), '/upload', { method: 'POST', headers: { host: 'retry-503' }, body: 'x'.repeat(1000) });
+    assert.equal(small.status, 503);
+    assert.equal(failing.count - before, 4, 'the small body was tried three times');
+  });
+
+  test('a 16 MiB upload arrives whole: the body waits for the upstream to drain and goes on', async () => {
+    const body = 'y'.repeat(16 * 1024 * 1024);
+    const res = await request(proxy.port('out'), '/upload', { method: 'POST', headers: { host: 'upload' }, body });
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.body) as { bodyLength: number }).bodyLength, body.length);
+  });
+
+  test('the circuit breaker open: 503 UO, details upstream_reset_before_response_started{overflow}', async () => {
+    const n = proxy.records.length;
+    const replies = await Promise.all([0, 1, 2, 3].map(() => request(proxy.port('out'), '/', { headers: { host: 'one-connection' } })));
+    assert.deepEqual(replies.map((r) => r.status).sort(), [200, 200, 503, 503]);
+    const over = proxy.records.slice(n).filter((r) => r.status === 503);
+    assert.deepEqual(over.map((r) => [formatResponseFlags(r.flags), r.details]), [
+      ['UO', 'upstream_reset_before_response_started{overflow}'],
+      ['UO', 'upstream_reset_before_response_started{overflow}'],
+    ]);
+    assert.equal(replies.find((r) => r.status === 503)!.body, 'upstream connect error or disconnect/reset before headers. reset reason: overflow');
+  });
+});
