@@ -75,6 +75,8 @@ describe('router: what is retried, the retry budget, and the counters', () => {
   let slow: Backend;
   /** 503 on a request's first try, 200 after 300 ms on a retry. */
   let failOnce: Backend;
+  /** 503 on a request's first two tries, 200 on the third. */
+  let failTwice: Backend;
   let dead: number;
   let headersThenReset: Awaited<ReturnType<typeof rawUpstream>>;
   let closeWithoutAnswer: Awaited<ReturnType<typeof rawUpstream>>;
@@ -100,6 +102,14 @@ describe('router: what is retried, the retry budget, and the counters', () => {
       }
       setTimeout(() => echo('fail-once')(req, res, body), 300);
     });
+    failTwice = await startBackend((req, res, body) => {
+      if (req.headers['x-envoy-attempt-count'] !== '3') {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('not yet');
+        return;
+      }
+      echo('fail-twice')(req, res, body);
+    });
     dead = await deadPort();
     headersThenReset = await rawUpstream((socket) => {
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial');
@@ -119,6 +129,9 @@ describe('router: what is retried, the retry budget, and the counters', () => {
             route('per-try-not-retried', 'slow', to('slow', { retry: retryOn(2, ['retriable-status-codes'], { retriableStatusCodes: [409], perTryTimeoutMs: 100 }) })),
             route('route-timeout', 'slow', to('slow', { timeoutMs: 100 })),
             route('budget', 'fail-once', to('fail-once', { retry: retryOn(1, ['5xx']) })),
+            route('budget-no-retry', 'fail-once', to('fail-once')),
+            route('two-retries-one-slot', 'fail-twice', to('fail-twice', { retry: retryOn(2, ['5xx']) })),
+            route('backoff', 'failing', to('failing', { retry: retryOn(2, ['5xx'], { backoffBaseMs: 20_000 }) })),
             route('always-503', 'failing', to('failing', { retry: retryOn(1, ['5xx']) })),
             route('other-host', 'failing-and-good', to('failing-and-good', { retry: retryOn(1, ['5xx'], { retryIgnorePreviousHosts: true }) })),
             route('empty', 'empty', to('empty')),
@@ -133,6 +146,7 @@ describe('router: what is retried, the retry budget, and the counters', () => {
           cluster('dead', [dead]),
           cluster('slow', [slow.port]),
           cluster('fail-once', [failOnce.port], { connectionPool: { maxRetries: 1 } }),
+          cluster('fail-twice', [failTwice.port], { connectionPool: { maxRetries: 1 } }),
           cluster('failing', [failing.port]),
           cluster('failing-and-good', [failing.port, good.port], { lb: { policy: 'RANDOM' } }),
           cluster('empty', []),
@@ -146,7 +160,7 @@ describe('router: what is retried, the retry budget, and the counters', () => {
 
   after(async () => {
     await proxy.close();
-    await Promise.all([good, failing, notFound, slow, failOnce].map((b) => b.close()));
+    await Promise.all([good, failing, notFound, slow, failOnce, failTwice].map((b) => b.close()));
     await Promise.all([headersThenReset, closeWithoutAnswer, garbage].map((u) => u.close()));
   });
 
@@ -218,6 +232,40 @@ describe('router: what is retried, the retry budget, and the counters', () => {
     });
     assert.equal(c.upstream_rq_retry, 2);
     assert.equal(c.upstream_rq_retry_success, 2);
+  });
+
+  test('a request that finishes without retrying does not give back a slot another request holds', async () => {
+    const first = get('budget');
+    await new Promise((r) => setTimeout(r, 120));
+    // The first request's retry holds the one slot; this one takes none and ends at once.
+    assert.equal((await get('budget-no-retry')).status, 503);
+    const n = proxy.records.length;
+    const third = await get('budget');
+    assert.equal(third.status, 503);
+    assert.equal(formatResponseFlags(proxy.records[n].flags), 'UO');
+    assert.equal((await first).status, 200);
+  });
+
+  test('one request keeps its one budget slot across its second retry', async () => {
+    const res = await get('two-retries-one-slot');
+    assert.equal(res.status, 200);
+    assert.equal(last().attempts, 3);
+    assert.equal(formatResponseFlags(last().flags), '-');
+  });
+
+  test('a client that leaves during a retry backoff: the request ends, the proxy goes on serving', async () => {
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(proxy.port('out'), '127.0.0.1', () => {
+        socket.write('GET / HTTP/1.1\r\nhost: backoff\r\n\r\n');
+        // The first try's 503 arrives within milliseconds; the backoff before the retry is up to 20 s.
+        setTimeout(() => {
+          socket.destroy();
+          resolve();
+        }, 150);
+      });
+    });
+    const res = await get('404-not-retried');
+    assert.equal(res.status, 404);
   });
 
   test('retries used up: the last answer relayed with URX, upstream_rq_retry_limit_exceeded counted, no retry success', async () => {
