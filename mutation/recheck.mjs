@@ -5,7 +5,7 @@
 // mutant left alive passed the others);
 // the mutants' new results are merged into the old report's and printed as docs/testing.md records
 // them (mutants, killed, timed out, survived, no coverage, score), with the survivors still alive.
-// The old report must come from the same source: the merge matches mutants by file, place,
+// The old report must come from the same source: the merge matches mutants by file, span,
 // mutator and replacement, and refuses a report whose source differs from the files today.
 // Rechecks build on each other: once a merged report exists (reports/mutation/<module>.merged.json),
 // the next recheck starts from it, so it re-runs only what the earlier ones left alive.
@@ -66,7 +66,8 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 
 // Merge: a mutant alive in the old report takes its result from the re-run.
 const recheck = JSON.parse(readFileSync(`reports/mutation/${name}.recheck.json`, 'utf8'));
-const key = (file, m) => `${file}|${m.location.start.line}:${m.location.start.column}|${m.mutatorName}|${m.replacement ?? ''}`;
+// Start and end: two mutants may start at one place with one replacement (`a && b` and `a && b && c` both forced true).
+const key = (file, m) => `${file}|${m.location.start.line}:${m.location.start.column}-${m.location.end.line}:${m.location.end.column}|${m.mutatorName}|${m.replacement ?? ''}`;
 const fresh = new Map();
 for (const [file, { mutants }] of Object.entries(recheck.files)) for (const m of mutants) fresh.set(key(file, m), m.status);
 let unmatched = 0;
