@@ -5,38 +5,16 @@
  * touching a golden file.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { repoRoot } from './cli.js';
+import { runTestFile } from './node-test.js';
 import { REQUIRE_TOOLS_VAR, SHARED_DIR_VAR, TOOLS, onPath, tool, toolsRequired } from './tools.js';
 
-const distTest = join(repoRoot, 'dist', 'test');
 const empty = mkdtempSync(join(tmpdir(), 'skiff-guards-'));
 after(() => rmSync(empty, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  output: string;
-}
-
-/** Runs one compiled test file under `node --test` with `env` over this process's environment. */
-function runTestFile(file: string, env: Record<string, string | undefined>): Promise<Run> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  // Set by the runner in its children; a nested runner seeing it would report to us instead of running.
-  delete childEnv.NODE_TEST_CONTEXT;
-  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--test', '--test-reporter=spec', join(distTest, file)], { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
 
 describe('a test that needs a missing tool', () => {
   test('the helper finds programs on PATH only, and names the package to install', () => {
