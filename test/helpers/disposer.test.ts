@@ -4,6 +4,8 @@
  * child process reports the hook's error and exits, instead of keeping `npm test` waiting.
  */
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Disposer } from './disposer.js';
 import { runTestFile } from './node-test.js';
@@ -83,6 +85,14 @@ describe('Disposer', () => {
       assert.match(err.message, /^setup failed: setup broke; closing what it had opened failed too$/);
       return true;
     });
+  });
+
+  test('tempDir: a fresh directory, removed with what it holds by the drain', async () => {
+    const d = new Disposer();
+    const dir = d.tempDir('skiff-disposer-');
+    writeFileSync(join(dir, 'kubeconfig'), 'apiVersion: v1\n');
+    await d.drain();
+    assert.equal(existsSync(dir), false);
   });
 
   test('setup: a body that succeeds closes nothing until the drain', async () => {

@@ -10,7 +10,7 @@
  *     before(disposer.setup(async () => {
  *       api = disposer.add(new FakeApiServer(), (a) => a.stop());
  *       await api.start();
- *       dir = disposer.add(mkdtempSync(…), (d) => rmSync(d, { recursive: true, force: true }));
+ *       dir = disposer.tempDir('skiff-kube-');
  *     }));
  *     after(() => disposer.drain());
  *
@@ -18,6 +18,9 @@
  * leaks nothing either); `drain` is then a no-op. Resources a test opens may be added too: they
  * are closed with the rest.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 interface Step {
   readonly close: () => unknown;
@@ -35,6 +38,11 @@ export class Disposer {
   /** Registers a step without a resource of its own (a global setting to restore). */
   defer(close: () => unknown): void {
     this.steps.push({ close });
+  }
+
+  /** A fresh directory under the system's temporary one, removed with all it holds by the drain. */
+  tempDir(prefix: string): string {
+    return this.add(mkdtempSync(join(tmpdir(), prefix)), (dir) => rmSync(dir, { recursive: true, force: true }));
   }
 
   /**

@@ -14,11 +14,8 @@
  * webhook with Skiff's message.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
@@ -26,7 +23,8 @@ import type { KubeObject } from '../../src/kube/client.js';
 import { KubeClient, KubeApiError } from '../../src/kube/client.js';
 import { generateManifest } from '../../src/kube/manifest.js';
 import { seenOnPage, type Seen } from '../e2e/bookinfo.js';
-import { skiffBin } from '../helpers/cli.js';
+import { startSkiff, type RunningSkiff } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { netnsRequirement } from '../helpers/netns.js';
 import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { toolsRequired } from '../helpers/tools.js';
@@ -45,28 +43,6 @@ const BOOKINFO_APPS = ['details', 'productpage', 'ratings', 'reviews'];
 const netns = netnsRequirement();
 const addonMissing = existsSync(ADDON_PATH) ? false : `${ADDON_PATH} not built (npm run build:native)`;
 const skip = kubectlTool.skip || skipWithoutIstioSamples || netns.skip || (addonMissing !== false && !toolsRequired() ? addonMissing : false);
-
-interface Running {
-  proc: ChildProcess;
-  out: () => string;
-}
-
-function start(args: string[]): Running {
-  const proc = spawn(process.execPath, [skiffBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return { proc, out: () => out };
-}
-
-async function stop(r: Running | undefined): Promise<void> {
-  if (r === undefined || r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => r.proc.once('exit', resolve));
-  r.proc.kill('SIGTERM');
-  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** Polls `check` until it holds (or throws what `failures` says went wrong meanwhile). */
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs: number, failures: () => readonly string[] = () => []): Promise<void> {
@@ -98,7 +74,7 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
   let api: FakeApiServer | undefined;
   let k: Kubectl | undefined;
   let dir: string | undefined;
-  let skiffd: Running | undefined;
+  let skiffd: RunningSkiff | undefined;
   let harness: KubeletHarness | undefined;
   let pods: NetnsPods | undefined;
   let client: KubeClient | undefined;
@@ -118,23 +94,25 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
   const gatewayPod = (): RunningPod => running(podsOf('istio-system').find((p) => p.metadata.labels?.istio === 'ingressgateway')!);
   const productPage = async (): Promise<Seen> => seenOnPage(await get(`http://${gatewayPod().ip}:8080/productpage`));
 
-  before(async () => {
+  // Every step of the drain is tried, whatever failed before it: nothing may be left running or mounted.
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     kubectlTool.require();
     requireIstioSamples();
     netns.require();
     assert.equal(addonMissing, false, addonMissing || '');
-    api = new FakeApiServer();
+    api = disposer.add(new FakeApiServer(), (a) => a.stop());
     const url = await api.start();
-    k = new Kubectl(url);
+    k = disposer.add(new Kubectl(url), (c) => c.dispose());
     // What `skiff install` applies, less skiffd's own Deployment (skiffd runs on the node here).
     for (const o of generateManifest({ image: SKIFF_IMAGE })) {
       const skiffdItself = o.kind === 'Deployment' && o.metadata.name === 'skiffd';
       if (!skiffdItself && ['CustomResourceDefinition', 'Namespace', 'ServiceAccount', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'Deployment', 'Service'].includes(o.kind)) await api.create(o);
     }
     const fake = api;
-    client = new KubeClient({ server: url, origin: 'kubelet volumes', token: () => 'kubelet' });
+    client = disposer.add(new KubeClient({ server: url, origin: 'kubelet volumes', token: () => 'kubelet' }), (c) => c.close());
     const kube = client;
-    pods = new NetnsPods({
+    pods = disposer.add(new NetnsPods({
       log,
       subnet: SUBNET,
       skiffImage: SKIFF_IMAGE,
@@ -148,42 +126,24 @@ describe('Bookinfo on the test cluster, every pod in its own network namespace',
           throw err;
         }
       },
-    });
+    }), (p) => p.stop());
     await pods.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-bookinfo-cluster-'));
+    dir = disposer.tempDir('skiff-bookinfo-cluster-');
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     // The pods reach skiffd's Service at the node's address, on istiod's port.
-    skiffd = start(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '15012', '--push-tls-address', pods.nodeAddress, '--webhook-port', '0', '--proxy-image', SKIFF_IMAGE]);
+    skiffd = disposer.add(startSkiff(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '15012', '--push-tls-address', pods.nodeAddress, '--webhook-port', '0', '--proxy-image', SKIFF_IMAGE]), (s) => s.stop());
     const serving = (): boolean => /admission webhooks on :\d+/.test(skiffd!.out()) && /push over TLS on [\d.]+:\d+/.test(skiffd!.out());
     await waitFor(() => serving() || skiffd!.proc.exitCode !== null, 'skiffd to serve', 90_000);
     assert.ok(serving(), `skiffd did not start: ${skiffd.out()}`);
     const webhookPort = Number(/admission webhooks on :(\d+)/.exec(skiffd.out())![1]);
     // The API server reaches skiffd's webhooks through its Service, as it does in a cluster.
     api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: webhookPort } : undefined));
-    harness = new KubeletHarness(url, { podCidr: SUBNET, runtime: pods, log });
+    harness = disposer.add(new KubeletHarness(url, { podCidr: SUBNET, runtime: pods, log }), (h) => h.stop());
     await harness.start();
-  });
+  }));
 
-  after(async () => {
-    // Every step is tried, whatever failed before it: nothing may be left running or mounted.
-    const errors: unknown[] = [];
-    const attempt = async (step: () => unknown): Promise<void> => {
-      try {
-        await step();
-      } catch (err) {
-        errors.push(err);
-      }
-    };
-    await attempt(() => harness?.stop());
-    await attempt(() => pods?.stop());
-    await attempt(() => stop(skiffd));
-    await attempt(() => client?.close());
-    await attempt(() => k?.dispose());
-    await attempt(() => api?.stop());
-    await attempt(() => dir !== undefined && rmSync(dir, { recursive: true, force: true }));
-    if (errors.length > 0) throw errors[0];
-  });
+  after(() => disposer.drain());
 
   it('labels the namespace and applies bookinfo.yaml with kubectl; every pod is injected and runs at its IP in a network namespace of its own', async () => {
     const label = await k!.run(['label', 'namespace', NS, 'istio-injection=enabled']);

@@ -8,43 +8,19 @@
  * another name, does not connect and says why.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
 import { MeshCa } from '../../src/controlplane/ca/index.js';
-import { runSkiff, skiffBin } from '../helpers/cli.js';
+import { runSkiff, startSkiff, type RunningSkiff } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
 const NS = 'bookinfo';
 /** A loopback address of its own, so the pod's listeners bind where no other test's do. */
 const POD_IP = `127.${20 + (process.pid % 200)}.${(process.pid >> 8) % 250}.7`;
-
-interface Running {
-  proc: ChildProcess;
-  out: () => string;
-}
-
-function start(args: string[]): Running {
-  const proc = spawn(process.execPath, [skiffBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return { proc, out: () => out };
-}
-
-async function stop(r: Running | undefined): Promise<void> {
-  if (r === undefined || r.proc.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.proc.once('exit', resolve));
-  r.proc.kill('SIGTERM');
-  const timer = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -67,26 +43,26 @@ function get(port: number, path: string): Promise<string> {
 describe('skiffd serving proxies in pods over TLS', () => {
   let api: FakeApiServer;
   let dir: string;
-  let skiffd: Running | undefined;
-  const proxies: Running[] = [];
+  let skiffd: RunningSkiff | undefined;
   let tlsPort = 0;
   let rootFile: string;
   let tokenFile: string;
 
-  const proxy = (id: string, extra: string[]): Running => {
-    const r = start([
+  const disposer = new Disposer();
+  /** A `skiff proxy` of the pod, stopped by the drain. */
+  const proxy = (id: string, extra: string[]): RunningSkiff => {
+    const r = startSkiff([
       'proxy', '--kind', 'sidecar', '--control-plane', `https://127.0.0.1:${tlsPort}`, '--credential-file', tokenFile,
       '--id', `${id}.${NS}`, '--workload', id, '--namespace', NS, '--service-account', 'bookinfo-reviews',
       '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--concurrency', '1', '--drain-ms', '100', ...extra,
     ]);
-    proxies.push(r);
-    return r;
+    return disposer.add(r, (p) => p.stop());
   };
 
-  before(async () => {
-    api = new FakeApiServer({ crds: generateCrds() });
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-tls-'));
+    dir = disposer.tempDir('skiff-kube-tls-');
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
@@ -102,21 +78,16 @@ describe('skiffd serving proxies in pods over TLS', () => {
     // The pod's projected token, audience istio-ca, as the kubelet writes it.
     tokenFile = join(dir, 'istio-token');
     writeFileSync(tokenFile, api.issueToken(NS, 'bookinfo-reviews', ['istio-ca']), { mode: 0o600 });
-    skiffd = start(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '0', '--no-webhooks']);
+    skiffd = disposer.add(startSkiff(['skiffd', '--kubeconfig', kubeconfig, '--state-dir', join(dir, 'state'), '--api-port', '0', '--push-port', '0', '--push-tls-port', '0', '--no-webhooks']), (s) => s.stop());
     await waitFor(() => /push over TLS on [\d.]+:\d+/.test(skiffd!.out()), 'skiffd to serve over TLS');
     tlsPort = Number(/push over TLS on [\d.]+:(\d+)/.exec(skiffd.out())![1]);
     // The root as the pod mounts it: the istio-ca-root-cert ConfigMap skiffd keeps in its namespace.
     await waitFor(() => api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert') !== undefined, 'the istio-ca-root-cert ConfigMap');
     rootFile = join(dir, 'root-cert.pem');
     writeFileSync(rootFile, (api.get('v1', 'ConfigMap', NS, 'istio-ca-root-cert')!.data as Record<string, string>)['root-cert.pem']);
-  });
+  }));
 
-  after(async () => {
-    for (const p of proxies) await stop(p);
-    await stop(skiffd);
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   it('serves its push port on every address, with a certificate for skiffd.istio-system.svc from the mesh CA', () => {
     assert.match(skiffd!.out(), /push over TLS on 0\.0\.0\.0:\d+ as skiffd\.istio-system\.svc/);
