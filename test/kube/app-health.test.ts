@@ -9,14 +9,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runSkiff, skiffBin } from '../helpers/cli.js';
+import { runSkiff, skiffBin, stopProcess } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { cluster, eventually, forward, httpListener, routeConfig, snapshot } from '../proxy/helpers.js';
 
 interface Answer {
@@ -58,8 +58,9 @@ describe("the proxy's status port answering the app's probes", () => {
   let readyStatus = 200;
   const seen: Array<{ path: string; userAgent: string | undefined; header: string | undefined; from: string | undefined }> = [];
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-app-health-'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-app-health-');
     app = http.createServer((req, res) => {
       seen.push({ path: req.url ?? '', userAgent: req.headers['user-agent'], header: req.headers['x-probe'] as string | undefined, from: req.socket.remoteAddress });
       if (req.url === '/ready') {
@@ -72,8 +73,9 @@ describe("the proxy's status port answering the app's probes", () => {
         res.end('alive\n');
       }
     });
+    disposer.add(app, (s) => new Promise((r) => s.close(r)));
     const appPort = await listen(app);
-    tcp = net.createServer((s) => s.end());
+    tcp = disposer.add(net.createServer((s) => s.end()), (s) => new Promise((r) => s.close(r)));
     const tcpPort = await listen(tcp);
     const gone = await closedPort();
     const probers = {
@@ -89,22 +91,14 @@ describe("the proxy's status port answering the app's probes", () => {
       [skiffBin, 'proxy', '--snapshot', file, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--metrics-port', '0', '--metrics-address', '127.0.0.1', '--concurrency', '1', '--drain-ms', '100'],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ISTIO_KUBE_APP_PROBERS: JSON.stringify(probers), INSTANCE_IP: '127.0.0.1' } },
     );
+    disposer.add(proxy, (p) => stopProcess(p));
     proxy.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
     await eventually(() => /metrics on 127\.0\.0\.1:\d+/.test(out) && /health on [\d.]+:\d+/.test(out), 30_000, 'the proxy to start');
     statusPort = Number(/metrics on 127\.0\.0\.1:(\d+)/.exec(out)![1]);
     healthPort = Number(/health on [\d.]+:(\d+)/.exec(out)![1]);
-  });
+  }));
 
-  after(async () => {
-    if (proxy !== undefined && proxy.exitCode === null) {
-      const exited = new Promise((r) => proxy!.once('exit', r));
-      proxy.kill('SIGTERM');
-      await exited;
-    }
-    await new Promise((r) => app.close(r));
-    await new Promise((r) => tcp.close(r));
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   it("passes an HTTP probe's status through, with the probe's headers and the kubelet's User-Agent, from the passthrough source", async () => {
     assert.deepEqual(await get(statusPort, '/app-health/web/readyz', { 'user-agent': 'kube-probe/1.30' }), { status: 200, body: 'ok\n' });

@@ -8,14 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
 import type { RunningKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import { startKubeSkiffd } from '../../src/cli/kube-skiffd.js';
+import { Disposer } from '../helpers/disposer.js';
 import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
@@ -58,22 +58,22 @@ describe('the mesh root shared by skiffd replicas and published to every namespa
   let dir: string;
   const replicas: RunningKubeSkiffd[] = [];
 
-  before(async () => {
-    api = new FakeApiServer({ crds: generateCrds() });
+  const disposer = new Disposer();
+  /** A replica, stopped by the drain (also when the other one failed to start). */
+  const replica = async (kubeconfig: string, name: string): Promise<RunningKubeSkiffd> => disposer.add(await start(dir, kubeconfig, name), (r) => r.stop());
+
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-ca-root-'));
+    dir = disposer.tempDir('skiff-kube-ca-root-');
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo' } });
     const kubeconfig = kubeconfigFor(dir, url);
     // Both at once: they race to create the Secret.
-    replicas.push(...(await Promise.all([start(dir, kubeconfig, 'a'), start(dir, kubeconfig, 'b')])));
-  });
+    replicas.push(...(await Promise.all([replica(kubeconfig, 'a'), replica(kubeconfig, 'b')])));
+  }));
 
-  after(async () => {
-    for (const r of replicas) await r.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   it('creates one istio-ca-secret, whose root both replicas sign with', async () => {
     const secrets = api.list('v1', 'Secret', 'istio-system').filter((s) => s.metadata.name === 'istio-ca-secret');
@@ -111,7 +111,7 @@ describe('the mesh root shared by skiffd replicas and published to every namespa
   it('keeps the Secret when a replica restarts: the new one signs with the same root', async () => {
     const before = replicas[0].rootCert;
     await replicas[0].stop();
-    replicas[0] = await start(dir, kubeconfigFor(dir, api.url), 'a2');
+    replicas[0] = await replica(kubeconfigFor(dir, api.url), 'a2');
     assert.equal(replicas[0].rootCert, before);
   });
 });
@@ -121,11 +121,12 @@ describe('a plugged-in CA in the cacerts Secret', { skip: skipWithoutIstioSample
   let dir: string;
   let running: RunningKubeSkiffd | undefined;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     requireIstioSamples();
-    api = new FakeApiServer({ crds: generateCrds() });
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-cacerts-'));
+    dir = disposer.tempDir('skiff-kube-cacerts-');
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
     const file = (name: string): string => readFileSync(istioSample('certs', name)).toString('base64');
     await api.create({
@@ -134,14 +135,10 @@ describe('a plugged-in CA in the cacerts Secret', { skip: skipWithoutIstioSample
       metadata: { name: 'cacerts', namespace: 'istio-system' },
       data: { 'ca-cert.pem': file('ca-cert.pem'), 'ca-key.pem': file('ca-key.pem'), 'root-cert.pem': file('root-cert.pem'), 'cert-chain.pem': file('cert-chain.pem') },
     });
-    running = await start(dir, kubeconfigFor(dir, url), 'a');
-  });
+    running = disposer.add(await start(dir, kubeconfigFor(dir, url), 'a'), (r) => r.stop());
+  }));
 
-  after(async () => {
-    await running?.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   it('signs with it, publishes its root, and writes no Secret', async () => {
     const root = readFileSync(istioSample('certs', 'root-cert.pem'), 'utf8');

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Disposer } from '../helpers/disposer.js';
 import { authority } from '../helpers/test-pki.js';
 import { tool } from '../helpers/tools.js';
 import { call } from './api-client.js';
@@ -25,11 +26,12 @@ describe('fake API server admission', { skip: openssl.skip }, () => {
   let base: string;
   let hook: https.Server;
   const seen: string[] = [];
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
     const ca = authority('admission');
     const leaf = ca.issue('hooks', ['DNS:hooks.hook-system.svc']);
-    hook = https.createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
+    hook = disposer.add(https.createServer({ cert: leaf.cert, key: leaf.key }, (req, res) => {
       let body = '';
       req.setEncoding('utf8').on('data', (d: string) => (body += d));
       req.on('end', () => {
@@ -46,10 +48,10 @@ describe('fake API server admission', { skip: openssl.skip }, () => {
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
       });
-    });
+    }), (h) => h.close());
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const hookPort = (hook.address() as AddressInfo).port;
-    api = new FakeApiServer({ resolveService: (ns, name) => (ns === 'hook-system' && name === 'hooks' ? { host: '127.0.0.1', port: hookPort } : undefined) });
+    api = disposer.add(new FakeApiServer({ resolveService: (ns, name) => (ns === 'hook-system' && name === 'hooks' ? { host: '127.0.0.1', port: hookPort } : undefined) }), (a) => a.stop());
     base = await api.start();
     const caBundle = Buffer.from(ca.cert).toString('base64');
     const rules = [{ operations: ['CREATE', 'UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'] }];
@@ -70,11 +72,8 @@ describe('fake API server admission', { skip: openssl.skip }, () => {
         { name: 'required.test', clientConfig: { service: { namespace: 'nowhere', name: 'gone' }, caBundle }, rules, objectSelector: { matchLabels: { required: 'yes' } }, admissionReviewVersions: ['v1'], sideEffects: 'None' },
       ],
     });
-  });
-  after(async () => {
-    await api.stop();
-    hook.close();
-  });
+  }));
+  after(() => disposer.drain());
 
   it("stores a mutating webhook's patch and calls the validating one on the mutated object", async () => {
     const r = await call(base, 'POST', '/api/v1/namespaces/watched/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'good' } });

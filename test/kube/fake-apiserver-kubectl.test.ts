@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
 import { repoRoot } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 import { Kubectl, kubectlTool } from './kubectl.js';
 
@@ -19,15 +20,13 @@ const reviews5050 = join(repoRoot, 'samples/bookinfo/networking/virtual-service-
 describe('fake API server with real kubectl', { skip: kubectlTool.skip }, () => {
   let api: FakeApiServer;
   let k: Kubectl;
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     kubectlTool.require();
-    api = new FakeApiServer({ crds: generateCrds() });
-    k = new Kubectl(await api.start());
-  });
-  after(async () => {
-    k.dispose();
-    await api.stop();
-  });
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
+    k = disposer.add(new Kubectl(await api.start()), (c) => c.dispose());
+  }));
+  after(() => disposer.drain());
 
   it('lists namespaces as kubectl get prints them', async () => {
     const r = await k.run(['get', 'namespaces']);

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
+import { Disposer } from '../helpers/disposer.js';
 import { call, WatchStream } from './api-client.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
@@ -15,11 +16,12 @@ const cm = (name: string, labels: Record<string, string> = {}, data: Record<stri
 describe('fake API server', () => {
   let api: FakeApiServer;
   let base: string;
-  before(async () => {
-    api = new FakeApiServer({ crds: generateCrds(), bookmarkIntervalMs: 50, historyLimit: 50 });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ crds: generateCrds(), bookmarkIntervalMs: 50, historyLimit: 50 }), (a) => a.stop());
     base = await api.start();
-  });
-  after(() => api.stop());
+  }));
+  after(() => disposer.drain());
 
   it('serves discovery for core, apps, admissionregistration, apiextensions and the Istio groups of the CRDs it holds', async () => {
     const core = await call(base, 'GET', '/api');

@@ -9,8 +9,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
@@ -21,6 +20,7 @@ import { loadKubeconfig } from '../../src/kube/kubeconfig.js';
 import { KubeWorkloads } from '../../src/kube/workloads.js';
 import { MemoryRegistry } from '../../src/registry/memory.js';
 import { ServiceSync } from '../../src/registry/service-sync.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
 const NS = 'bookinfo';
@@ -153,10 +153,11 @@ describe('Kubernetes informers under faults', () => {
     }
   };
 
-  before(async () => {
-    api = new FakeApiServer({ crds: generateCrds(), bookmarkIntervalMs: 200 });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ crds: generateCrds(), bookmarkIntervalMs: 200 }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-'));
+    dir = disposer.tempDir('skiff-kube-');
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, ['apiVersion: v1', 'kind: Config', 'current-context: fake', 'contexts:', '- name: fake', '  context: {cluster: fake, user: admin}', 'clusters:', '- name: fake', `  cluster: {server: "${url}"}`, 'users:', '- name: admin', '  user: {token: admin-token}', ''].join('\n'));
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
@@ -166,12 +167,10 @@ describe('Kubernetes informers under faults', () => {
     addPod('ratings', true);
     api.put(vs('reviews', 'v1'));
     mesh = await startMesh(kubeconfig);
-  });
-  after(async () => {
-    await mesh.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+    // Whichever mesh runs at the end: a test restarts it.
+    disposer.defer(() => mesh.stop());
+  }));
+  after(() => disposer.drain());
 
   it('lists and follows: services, pods with their readiness, Istio config', async () => {
     await converged(mesh, 'the first list');

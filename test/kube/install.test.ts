@@ -5,28 +5,26 @@
  * not get ready, and an uninstall that keeps the CRDs unless purged.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runSkiff } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
 describe('skiff install and uninstall', () => {
   let api: FakeApiServer;
   let dir: string;
   let kubeconfig: string;
-  before(async () => {
-    api = new FakeApiServer();
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer(), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-install-'));
+    dir = disposer.tempDir('skiff-install-');
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
-  });
-  after(async () => {
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  }));
+  after(() => disposer.drain());
 
   /** Plays the Deployment controller: reports `ready` replicas of skiffd once it exists. */
   function controller(ready: number): () => void {

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { kinds } from '../../src/api/index.js';
 import { runSkiff } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 import { Kubectl, kubectlTool } from './kubectl.js';
 
@@ -77,14 +78,12 @@ describe('skiff manifest generate', () => {
   describe('applied with real kubectl to the fake API server', { skip: kubectlTool.skip }, () => {
     let api: FakeApiServer;
     let k: Kubectl;
-    before(async () => {
-      api = new FakeApiServer();
-      k = new Kubectl(await api.start());
-    });
-    after(async () => {
-      k.dispose();
-      await api.stop();
-    });
+    const disposer = new Disposer();
+    before(disposer.setup(async () => {
+      api = disposer.add(new FakeApiServer(), (a) => a.stop());
+      k = disposer.add(new Kubectl(await api.start()), (c) => c.dispose());
+    }));
+    after(() => disposer.drain());
 
     it('applies, applies again unchanged, and serves the Istio kinds after', async () => {
       const first = await k.run(['apply', '-f', '-'], text);

@@ -5,8 +5,7 @@
  * server reaches it by push.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
@@ -14,6 +13,7 @@ import { startKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import type { RunningKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import { SimProxy } from '../../src/controlplane/push/sim-client.js';
 import { runSkiff } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
 const NS = 'bookinfo';
@@ -43,10 +43,11 @@ describe('skiffd in Kubernetes mode', () => {
   });
   const vs = (subset: string): object => ({ apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'reviews', namespace: NS }, spec: { hosts: ['reviews'], http: [{ route: [{ destination: { host: 'reviews', subset } }] }] } });
 
-  before(async () => {
-    api = new FakeApiServer({ crds: generateCrds() });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-skiffd-'));
+    dir = disposer.tempDir('skiff-kube-skiffd-');
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     // skiffd's own namespace, where it keeps the mesh CA's Secret (as `skiff install` creates it).
@@ -58,13 +59,9 @@ describe('skiffd in Kubernetes mode', () => {
     api.put(slice({ 'reviews-v1-7d9f': '10.244.1.11', 'reviews-v3-5c2a': '10.244.1.13' }));
     await api.create({ apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'reviews', namespace: NS }, spec: { host: 'reviews', subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v3', labels: { version: 'v3' } }] } });
     await api.create(vs('v1'));
-    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l));
-  });
-  after(async () => {
-    await running.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+    running = disposer.add(await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, (l) => lines.push(l)), (r) => r.stop());
+  }));
+  after(() => disposer.drain());
 
   it("pushes an injected pod's proxy the cluster's routes and ready endpoints, and a change made at the API server", async () => {
     const sim = await SimProxy.connect({

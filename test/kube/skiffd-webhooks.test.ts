@@ -5,14 +5,14 @@
  * injected pod and a refused bad VirtualService.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import type { RunningKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import { generateManifest } from '../../src/kube/manifest.js';
 import { WEBHOOK_CERT_SECRET } from '../../src/kube/webhook-cert.js';
+import { Disposer } from '../helpers/disposer.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 import { Kubectl, kubectlTool } from './kubectl.js';
 
@@ -22,28 +22,24 @@ describe('skiffd serving its admission webhooks', { skip: kubectlTool.skip }, ()
   let dir: string;
   const replicas: RunningKubeSkiffd[] = [];
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     kubectlTool.require();
-    api = new FakeApiServer();
+    api = disposer.add(new FakeApiServer(), (a) => a.stop());
     const url = await api.start();
-    k = new Kubectl(url);
+    k = disposer.add(new Kubectl(url), (c) => c.dispose());
     for (const o of generateManifest({ image: 'skiff:test' })) {
       if (['CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(o.kind)) await api.create(o);
     }
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo', labels: { 'istio-injection': 'enabled' } } });
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-hooks-'));
+    dir = disposer.tempDir('skiff-kube-hooks-');
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     for (const name of ['a', 'b']) {
-      replicas.push(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined));
+      replicas.push(disposer.add(await startKubeSkiffd({ stateDir: join(dir, name), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined), (r) => r.stop()));
     }
-  });
-  after(async () => {
-    for (const r of replicas) await r.stop();
-    k.dispose();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  }));
+  after(() => disposer.drain());
 
   const route = (replica: RunningKubeSkiffd): void => api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: replica.webhookPort ?? 0 } : undefined));
 
@@ -82,24 +78,21 @@ describe('skiffd injecting regular sidecars on a cluster older than 1.29', () =>
   let dir: string;
   let replica: RunningKubeSkiffd;
 
-  before(async () => {
-    api = new FakeApiServer({ minorVersion: 28 });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer({ minorVersion: 28 }), (a) => a.stop());
     const url = await api.start();
     for (const o of generateManifest({ image: 'skiff:test' })) {
       if (['CustomResourceDefinition', 'Namespace', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'].includes(o.kind)) await api.create(o);
     }
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bookinfo', labels: { 'istio-injection': 'enabled' } } });
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-hold-'));
+    dir = disposer.tempDir('skiff-kube-hold-');
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
-    replica = await startKubeSkiffd({ stateDir: join(dir, 'a'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined);
+    replica = disposer.add(await startKubeSkiffd({ stateDir: join(dir, 'a'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: 0, webhookHost: '127.0.0.1', proxyImage: 'skiff:test' }, () => undefined), (r) => r.stop());
     api.setServiceResolver((ns, name) => (ns === 'istio-system' && name === 'skiffd' ? { host: '127.0.0.1', port: replica.webhookPort ?? 0 } : undefined));
-  });
-  after(async () => {
-    await replica.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  }));
+  after(() => disposer.drain());
 
   const containersOf = (name: string): Array<{ name: string; lifecycle?: unknown }> => (api.get('v1', 'Pod', 'bookinfo', name)?.spec as { containers: Array<{ name: string; lifecycle?: unknown }> }).containers;
 

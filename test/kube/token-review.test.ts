@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCrds } from '../../src/api/index.js';
@@ -20,6 +19,7 @@ import type { RunningKubeSkiffd } from '../../src/cli/kube-skiffd.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { TokenReviewAuthenticator } from '../../src/kube/token-review.js';
 import { CONTENT_TYPE, STREAM_PATH, encodeLine } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 import { tool } from '../helpers/tools.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
 
@@ -29,15 +29,13 @@ describe('TokenReview authenticator', () => {
   let api: FakeApiServer;
   let client: KubeClient;
   let auth: TokenReviewAuthenticator;
-  before(async () => {
-    api = new FakeApiServer();
-    client = new KubeClient({ server: await api.start(), origin: 'test' });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    api = disposer.add(new FakeApiServer(), (a) => a.stop());
+    client = disposer.add(new KubeClient({ server: await api.start(), origin: 'test' }), (c) => c.close());
     auth = new TokenReviewAuthenticator(client);
-  });
-  after(async () => {
-    client.close();
-    await api.stop();
-  });
+  }));
+  after(() => disposer.drain());
 
   it("proves the service account of a token for the istio-ca audience, sending the token and the audience", async () => {
     const token = api.issueToken('bookinfo', 'bookinfo-reviews', ['istio-ca']);
@@ -74,22 +72,19 @@ describe('certificates for proxies in Kubernetes mode', { skip: openssl.skip }, 
   let api: FakeApiServer;
   let dir: string;
   let running: RunningKubeSkiffd;
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
-    api = new FakeApiServer({ crds: generateCrds() });
+    api = disposer.add(new FakeApiServer({ crds: generateCrds() }), (a) => a.stop());
     const url = await api.start();
-    dir = mkdtempSync(join(tmpdir(), 'skiff-kube-ca-'));
+    dir = disposer.tempDir('skiff-kube-ca-');
     const kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: fake\ncontexts: [{name: fake, context: {cluster: fake, user: admin}}]\nclusters: [{name: fake, cluster: {server: "${url}"}}]\nusers: [{name: admin, user: {token: t}}]\n`);
     // skiffd's own namespace, where it keeps the mesh CA's Secret (as `skiff install` creates it).
     await api.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system' } });
-    running = await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, () => undefined);
-  });
-  after(async () => {
-    await running.stop();
-    await api.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+    running = disposer.add(await startKubeSkiffd({ stateDir: join(dir, 'state'), kubeconfig, apiPort: 0, pushPort: 0, pushTlsPort: 0, pushTlsHost: '127.0.0.1', rootNamespace: 'istio-system', webhookPort: false, proxyImage: 'skiff:test' }, () => undefined), (r) => r.stop());
+  }));
+  after(() => disposer.drain());
 
   /** Sends one CSR on a push stream, as a sidecar does, and returns skiffd's answer. */
   async function requestCertificate(credential: string | undefined, claimedNamespace: string): Promise<{ type: string; certChain?: string[]; reason?: string }> {

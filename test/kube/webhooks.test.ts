@@ -10,6 +10,7 @@ import { generateManifest } from '../../src/kube/manifest.js';
 import type { ManifestObject } from '../../src/kube/manifest.js';
 import { startWebhookServer } from '../../src/kube/webhooks.js';
 import type { WebhookServer } from '../../src/kube/webhooks.js';
+import { Disposer } from '../helpers/disposer.js';
 import { authority } from '../helpers/test-pki.js';
 import { tool } from '../helpers/tools.js';
 import { FakeApiServer } from './fake-apiserver/server.js';
@@ -25,14 +26,15 @@ describe('admission webhooks', { skip: openssl.skip || kubectlTool.skip }, () =>
   let hooks: WebhookServer;
   let k: Kubectl;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
     kubectlTool.require();
     const ca = authority('webhooks');
     const leaf = ca.issue('skiffd', ['DNS:skiffd.istio-system.svc']);
-    hooks = await startWebhookServer({ cert: leaf.cert, key: leaf.key, host: '127.0.0.1', port: 0, inject: { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: true } });
-    api = new FakeApiServer({ resolveService: (ns, name, port) => (ns === 'istio-system' && name === 'skiffd' && port === 443 ? { host: '127.0.0.1', port: hooks.port } : undefined) });
-    k = new Kubectl(await api.start());
+    hooks = disposer.add(await startWebhookServer({ cert: leaf.cert, key: leaf.key, host: '127.0.0.1', port: 0, inject: { image: 'skiff:test', controlPlaneUrl: 'https://skiffd.istio-system.svc:15012', nativeSidecar: true } }), (h) => h.close());
+    api = disposer.add(new FakeApiServer({ resolveService: (ns, name, port) => (ns === 'istio-system' && name === 'skiffd' && port === 443 ? { host: '127.0.0.1', port: hooks.port } : undefined) }), (a) => a.stop());
+    k = disposer.add(new Kubectl(await api.start()), (c) => c.dispose());
     const caBundle = Buffer.from(ca.cert).toString('base64');
     for (const o of generateManifest({ image: 'skiff:test' })) {
       if (o.kind === 'CustomResourceDefinition' || o.kind === 'Namespace') await api.create(o);
@@ -44,12 +46,8 @@ describe('admission webhooks', { skip: openssl.skip || kubectlTool.skip }, () =>
     }
     const ns = await k.run(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: bookinfo, labels: {istio-injection: enabled}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: legacy}\n');
     assert.equal(ns.code, 0, ns.stderr);
-  });
-  after(async () => {
-    k.dispose();
-    await api.stop();
-    await hooks.close();
-  });
+  }));
+  after(() => disposer.drain());
 
   const containers = (ns: string, name: string): { init: string[]; main: string[] } => {
     const spec = api.get('v1', 'Pod', ns, name)?.spec as { initContainers?: Array<{ name: string }>; containers: Array<{ name: string }> };
