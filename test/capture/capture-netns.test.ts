@@ -9,12 +9,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
 import { skiffBin } from '../helpers/cli.js';
-import { Netns, netnsRequirement } from '../helpers/netns.js';
+import { Netns, netnsRequirement, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
 
@@ -29,18 +27,6 @@ const PROXY_UID = 1337;
 
 let pod: Netns | undefined;
 let node: Netns | undefined;
-
-async function ready(child: ChildProcess): Promise<void> {
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  const stdout = child.stdout;
-  if (stdout === null) throw new Error('no stdout');
-  while (!out.includes('ready\n')) {
-    const [chunk] = (await Promise.race([once(stdout, 'data'), once(child, 'exit').then(() => [null])])) as [string | null];
-    if (chunk === null) throw new Error(`server exited before it was ready: ${out}`);
-    out += chunk;
-  }
-}
 
 interface Answer {
   name: string;
@@ -65,7 +51,7 @@ before(async () => {
   // ClusterIPs are routed off the pod, as kube-proxy's node would take them.
   await pod.defaultRoute(NODE_IP);
   await pod.runOk(process.execPath, [skiffBin, 'iptables', '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
-  await Promise.all([ready(node.spawn(process.execPath, [fixture('capture-server'), 'backend', '8080'])), ready(pod.spawn(process.execPath, [fixture('capture-server'), 'pod', '15001', '15006', '15021']))]);
+  await Promise.all([untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'backend', '8080'])), untilReady(pod.spawn(process.execPath, [fixture('capture-server'), 'pod', '15001', '15006', '15021']))]);
 });
 
 after(async () => {

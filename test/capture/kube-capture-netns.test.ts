@@ -16,7 +16,6 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ import { ADDON_PATH } from '../../src/capture/original-destination.js';
 import { injectPod, type PodTemplate } from '../../src/kube/inject.js';
 import { generateManifest } from '../../src/kube/manifest.js';
 import { skiffBin } from '../helpers/cli.js';
-import { Netns, netnsRequirement, runOk } from '../helpers/netns.js';
+import { Netns, netnsRequirement, runOk, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { FakeApiServer } from '../kube/fake-apiserver/server.js';
 
@@ -82,18 +81,6 @@ function collect(child: ChildProcess): () => string {
   return () => out;
 }
 
-async function ready(child: ChildProcess): Promise<void> {
-  let out = '';
-  const stdout = child.stdout;
-  if (stdout === null) throw new Error('no stdout');
-  stdout.setEncoding('utf8');
-  while (!out.includes('ready\n')) {
-    const [chunk] = (await Promise.race([once(stdout, 'data'), once(child, 'exit').then(() => [null])])) as [string | null];
-    if (chunk === null) throw new Error(`exited before it was ready: ${out}`);
-    out += chunk;
-  }
-}
-
 async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -143,7 +130,7 @@ async function runPod(plan: PodPlan, index: number, spec: { initContainers?: Inj
   assert.ok(init?.args !== undefined && proxyContainer?.args !== undefined, 'the pod is injected');
   // The image's entrypoint is `skiff`: istio-init runs `skiff iptables …` as injected.
   await ns.runOk(process.execPath, [skiffBin, ...init.args]);
-  if (plan.app !== undefined) await ready(ns.spawn(process.execPath, [fixture('http-echo'), ...plan.app]));
+  if (plan.app !== undefined) await untilReady(ns.spawn(process.execPath, [fixture('http-echo'), ...plan.app]));
   const token = join(dir!, `${plan.name}-token`);
   writeFileSync(token, api!.issueToken(NS, plan.serviceAccount, ['istio-ca']), { mode: 0o644 });
   const fields: Record<string, string> = { 'metadata.name': plan.name, 'metadata.namespace': NS, 'status.podIP': plan.ip, 'spec.serviceAccountName': plan.serviceAccount };
@@ -223,7 +210,7 @@ before(async () => {
   await runOk('ip', ['link', 'set', `${IF}h`, 'up']);
   await node.runOk('ip', ['addr', 'add', `${API_NODE_IP}/24`, 'dev', `${IF}a`]);
   await node.runOk('ip', ['link', 'set', `${IF}a`, 'up']);
-  await ready(node.spawn(process.execPath, [fixture('capture-server'), 'outside', String(OUTSIDE_PORT)]));
+  await untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'outside', String(OUTSIDE_PORT)]));
 
   api = new FakeApiServer();
   const port = new URL(await api.start(0, API_HOST_IP)).port;
@@ -326,7 +313,7 @@ test("another pod's connection to a reviews port no inbound listener takes reach
   const v1 = pods.get('reviews-v1-0')!;
   // A second app port the pod does not declare: InboundPassthroughCluster, not a loop back to 15006.
   // (The client speaks first: under PERMISSIVE the inbound side waits for the first bytes to tell TLS from plaintext.)
-  await ready(v1.netns.spawn(process.execPath, [fixture('http-echo'), 'undeclared', '7070']));
+  await untilReady(v1.netns.spawn(process.execPath, [fixture('http-echo'), 'undeclared', '7070']));
   const line = await fromClient('http-get', [v1.plan.ip, '7070', `${v1.plan.ip}:7070`]);
   const m = /^200 (\{.*\})$/.exec(line);
   assert.ok(m !== null, line);

@@ -12,14 +12,13 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { skiffBin } from '../helpers/cli.js';
-import { Netns, netnsRequirement } from '../helpers/netns.js';
+import { Netns, netnsRequirement, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
@@ -82,18 +81,6 @@ let proxy: ChildProcess | undefined;
 let dir: string | undefined;
 let proxyOutput = '';
 
-async function ready(child: ChildProcess): Promise<void> {
-  let out = '';
-  child.stdout?.setEncoding('utf8');
-  const stdout = child.stdout;
-  if (stdout === null) throw new Error('no stdout');
-  while (!out.includes('ready\n')) {
-    const [chunk] = (await Promise.race([once(stdout, 'data'), once(child, 'exit').then(() => [null])])) as [string | null];
-    if (chunk === null) throw new Error(`server exited before it was ready: ${out}`);
-    out += chunk;
-  }
-}
-
 interface Answer {
   name: string;
   port: number;
@@ -144,9 +131,9 @@ before(async () => {
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'snapshot.json'), JSON.stringify(captureSnapshot('1', 'ALLOW_ANY')), { mode: 0o644 });
   await Promise.all([
-    ready(node.spawn(process.execPath, [fixture('capture-server'), 'reviews', '8080'])),
-    ready(node.spawn(process.execPath, [fixture('capture-server'), 'outside', '8081'])),
-    ready(pod.spawn(process.execPath, [fixture('capture-server'), 'app', '9080'])),
+    untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'reviews', '8080'])),
+    untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'outside', '8081'])),
+    untilReady(pod.spawn(process.execPath, [fixture('capture-server'), 'app', '9080'])),
   ]);
   proxy = pod.spawn(process.execPath, [skiffBin, 'proxy', '--snapshot', join(dir, 'snapshot.json'), '--concurrency', '1', '--admin-port', '15000', '--health-port', '15021'], { uid: PROXY_UID, gid: PROXY_UID });
   proxy.stdout?.setEncoding('utf8').on('data', (d: string) => (proxyOutput += d));

@@ -14,8 +14,11 @@
  * mounts over `/etc`), `spawnContainer()` starts a process that way with a clean environment,
  * volumes bind-mounted in a mount namespace of its own, and its uid; a `Bridge` in the root
  * namespace (the node) links namespaces as pods on one subnet.
+ *
+ * `untilReady()` waits for a spawned server to say `ready` (as the capture fixtures do).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tool, toolsRequired, MissingToolError, REQUIRE_TOOLS_VAR, type Requirement } from './tools.js';
@@ -92,6 +95,22 @@ export async function runOk(cmd: string, args: readonly string[], opts: RunOptio
 /** Runs a command in a fresh, unnamed network namespace (`unshare -n`) with loopback up. */
 export function runInFreshNetns(script: string, opts: RunOptions = {}): Promise<RunResult> {
   return run('unshare', ['-n', 'sh', '-c', `ip link set lo up && ${script}`], opts);
+}
+
+/**
+ * Resolves once `child` has printed a line `ready` on its stdout (a fixture server listening on
+ * all its ports); throws, with what it printed, if it exits first.
+ */
+export async function untilReady(child: ChildProcess): Promise<void> {
+  let out = '';
+  const stdout = child.stdout;
+  if (stdout === null) throw new Error(`${child.spawnargs.join(' ')}: no stdout to read 'ready' from`);
+  stdout.setEncoding('utf8');
+  while (!out.includes('ready\n')) {
+    const [chunk] = (await Promise.race([once(stdout, 'data'), once(child, 'exit').then(() => [null])])) as [string | null];
+    if (chunk === null) throw new Error(`exited before it was ready: ${out}`);
+    out += chunk;
+  }
 }
 
 let counter = 0;
