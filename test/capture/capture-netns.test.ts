@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { skiffBin } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { Netns, netnsRequirement, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
@@ -41,23 +42,21 @@ async function connectFrom(ns: Netns, address: string, port: number, uid?: numbe
   return line.startsWith('{') ? (JSON.parse(line) as Answer) : line;
 }
 
-before(async () => {
+const disposer = new Disposer();
+before(disposer.setup(async () => {
   if (skip !== false) return;
   netns.require();
   assert.equal(addonMissing, false, addonMissing || '');
-  pod = await Netns.create('pod');
-  node = await Netns.create('node');
+  pod = disposer.add(await Netns.create('pod'), (n) => n.destroy());
+  node = disposer.add(await Netns.create('node'), (n) => n.destroy());
   await pod.link(node, `${POD_IP}/24`, `${NODE_IP}/24`);
   // ClusterIPs are routed off the pod, as kube-proxy's node would take them.
   await pod.defaultRoute(NODE_IP);
   await pod.runOk(process.execPath, [skiffBin, 'iptables', '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
   await Promise.all([untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'backend', '8080'])), untilReady(pod.spawn(process.execPath, [fixture('capture-server'), 'pod', '15001', '15006', '15021']))]);
-});
+}));
 
-after(async () => {
-  await pod?.destroy();
-  await node?.destroy();
-});
+after(() => disposer.drain());
 
 test("the app's connection to a Service ClusterIP reaches 15001 with its destination", { skip }, async () => {
   const a = await connectFrom(pod!, '10.96.0.50', 9080);

@@ -16,8 +16,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
@@ -25,6 +24,7 @@ import { ADDON_PATH } from '../../src/capture/original-destination.js';
 import { injectPod, type PodTemplate } from '../../src/kube/inject.js';
 import { generateManifest } from '../../src/kube/manifest.js';
 import { skiffBin } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { Netns, netnsRequirement, runOk, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { FakeApiServer } from '../kube/fake-apiserver/server.js';
@@ -72,6 +72,7 @@ let skiffd: ChildProcess | undefined;
 let skiffdOut = '';
 let dir: string | undefined;
 let clusterIp = '';
+const disposer = new Disposer();
 const pods = new Map<string, RunningPod>();
 
 function collect(child: ChildProcess): () => string {
@@ -123,7 +124,7 @@ interface InjectedContainer {
 
 /** Runs a pod as its kubelet would: istio-init's command, the app, then the injected proxy as uid 1337. */
 async function runPod(plan: PodPlan, index: number, spec: { initContainers?: InjectedContainer[] }, root: string): Promise<RunningPod> {
-  const ns = await Netns.create(`skc-${plan.name}`);
+  const ns = disposer.add(await Netns.create(`skc-${plan.name}`), (n) => n.destroy());
   await attach(ns, index, plan.ip);
   const init = spec.initContainers?.find((c) => c.name === 'istio-init');
   const proxyContainer = spec.initContainers?.find((c) => c.name === 'istio-proxy');
@@ -192,16 +193,16 @@ function reviewsTo(subset: string): Record<string, unknown> {
   };
 }
 
-before(async () => {
+before(disposer.setup(async () => {
   if (skip !== false) return;
   netns.require();
   assert.equal(addonMissing, false, addonMissing || '');
-  dir = mkdtempSync(join(tmpdir(), 'skiff-kube-capture-'));
+  dir = disposer.tempDir('skiff-kube-capture-');
   // The proxies run as uid 1337: they read their token and the root from here.
   chmodSync(dir, 0o755);
 
   // The node: a bridge for the pods, a link to this process's namespace for the API server.
-  node = await Netns.create('skc-node');
+  node = disposer.add(await Netns.create('skc-node'), (n) => n.destroy());
   await node.runOk('ip', ['link', 'add', 'skcbr', 'type', 'bridge']);
   await node.runOk('ip', ['addr', 'add', `${NODE_IP}/24`, 'dev', 'skcbr']);
   await node.runOk('ip', ['link', 'set', 'skcbr', 'up']);
@@ -212,7 +213,7 @@ before(async () => {
   await node.runOk('ip', ['link', 'set', `${IF}a`, 'up']);
   await untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'outside', String(OUTSIDE_PORT)]));
 
-  api = new FakeApiServer();
+  api = disposer.add(new FakeApiServer(), (a) => a.stop());
   const port = new URL(await api.start(0, API_HOST_IP)).port;
   for (const o of generateManifest({ image: 'skiff:test' })) {
     if (['CustomResourceDefinition', 'Namespace'].includes(o.kind)) await api.create(o);
@@ -262,14 +263,9 @@ before(async () => {
       return /workload certificate installed/.test(p.out()) && /snapshot \S+ applied/.test(p.out());
     }, `${p.plan.name}'s proxy to get its certificate and config`);
   }
-});
+}));
 
-after(async () => {
-  for (const p of pods.values()) await p.netns.destroy();
-  await node?.destroy();
-  await api?.stop();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+after(() => disposer.drain());
 
 test("the client app's request to the Service's ClusterIP reaches a reviews app through both sidecars over mutual TLS", { skip }, async () => {
   // Until the reviews endpoints reach the client's sidecar, its ClusterIP listener answers 503.

@@ -12,12 +12,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
 import { skiffBin } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { Netns, netnsRequirement, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
@@ -116,17 +116,18 @@ async function waitReady(): Promise<void> {
   throw new Error(`skiff proxy never got ready: ${proxyOutput}`);
 }
 
-before(async () => {
+const disposer = new Disposer();
+before(disposer.setup(async () => {
   if (skip !== false) return;
   netns.require();
   assert.equal(addonMissing, false, addonMissing || '');
-  pod = await Netns.create('cpod');
-  node = await Netns.create('cnode');
+  pod = disposer.add(await Netns.create('cpod'), (n) => n.destroy());
+  node = disposer.add(await Netns.create('cnode'), (n) => n.destroy());
   await pod.link(node, `${POD_IP}/24`, `${NODE_IP}/24`);
   await node.addAddress(`${OUTSIDE_IP}/24`);
   await pod.defaultRoute(NODE_IP);
   await pod.runOk(process.execPath, [skiffBin, 'iptables', '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
-  dir = mkdtempSync(join(tmpdir(), 'skiff-capture-'));
+  dir = disposer.tempDir('skiff-capture-');
   // The proxy runs as uid 1337: it must read the snapshot.
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, 'snapshot.json'), JSON.stringify(captureSnapshot('1', 'ALLOW_ANY')), { mode: 0o644 });
@@ -139,13 +140,9 @@ before(async () => {
   proxy.stdout?.setEncoding('utf8').on('data', (d: string) => (proxyOutput += d));
   proxy.stderr?.setEncoding('utf8').on('data', (d: string) => (proxyOutput += d));
   await waitReady();
-});
+}));
 
-after(async () => {
-  await pod?.destroy();
-  await node?.destroy();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-});
+after(() => disposer.drain());
 
 test("the app's connection to a Service ClusterIP:port reaches the Service's endpoint through the listener for that address", { skip }, async () => {
   const before = await stat(`cluster.${REVIEWS}.upstream_cx_total`);

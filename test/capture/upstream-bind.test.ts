@@ -12,14 +12,15 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ClusterConfigInput, ListenerConfig, ProxySnapshot } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const SOURCE = '127.0.0.6';
-const servers: net.Server[] = [];
+const disposer = new Disposer();
 let proxy: SkiffProxy;
 
 /** Listens on 127.0.0.1 and returns the port. */
 async function listen(server: net.Server): Promise<number> {
-  servers.push(server);
+  disposer.add(server, (s) => s.close());
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return (server.address() as net.AddressInfo).port;
@@ -33,7 +34,7 @@ function routeTo(name: string, cluster: string): ProxySnapshot['routes'][number]
   return { name, virtualHosts: [{ name, domains: ['*'], routes: [{ name: 'default', match: [], action: { type: 'route', destinations: [{ cluster, weight: 100 }] } }] }] };
 }
 
-before(async () => {
+before(disposer.setup(async () => {
   // Each upstream answers with the address the connection came from.
   const h1 = await listen(http.createServer((req, res) => res.end(String(req.socket.remoteAddress))));
   const h2 = await listen(http2.createServer((req, res) => res.end(String(req.socket.remoteAddress))));
@@ -44,7 +45,7 @@ before(async () => {
     endpoints: [{ address: '127.0.0.1', port }],
     ...(bind ? { upstreamBindAddress: SOURCE } : {}),
   });
-  proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+  proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
   await proxy.applySnapshot({
     version: '1',
     node: { id: 'app-0.default', kind: 'sidecar' },
@@ -57,12 +58,9 @@ before(async () => {
     routes: [routeTo('h1', 'h1'), routeTo('h1-unbound', 'h1-unbound'), routeTo('h2', 'h2')],
     clusters: [cluster('h1', 'http1', h1, true), cluster('h1-unbound', 'http1', h1, false), cluster('h2', 'http2', h2, true), cluster('tcp', 'tcp', raw, true)],
   });
-});
+}));
 
-after(async () => {
-  await proxy?.close();
-  for (const s of servers) s.close();
-});
+after(() => disposer.drain());
 
 async function get(listener: string): Promise<string> {
   const port = proxy.listenerAddress(listener)!.port;
