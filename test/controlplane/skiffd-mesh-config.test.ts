@@ -11,9 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Resource } from '../../src/api/types.js';
@@ -21,9 +19,10 @@ import { loadText } from '../../src/config/load.js';
 import { ConfigStore } from '../../src/config/store.js';
 import { startSkiffd } from '../../src/controlplane/skiffd.js';
 import type { Skiffd } from '../../src/controlplane/skiffd.js';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { deadPort, echo, eventually, request, startBackend } from '../proxy/helpers.js';
 import type { Backend } from '../proxy/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const PROXY_ID = 'curl-1.default';
 let root = '';
@@ -107,13 +106,14 @@ async function configDump(): Promise<{ telemetry?: { tracing?: { sampling?: numb
 
 const unknownHost = (): string => `http://127.0.0.1:${backend.port}/unknown`;
 
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'skiff-mesh-config-'));
-  backend = await startBackend(echo('backend'));
-  tcpEcho = net.createServer((s) => s.pipe(s));
+const disposer = new Disposer();
+before(disposer.setup(async () => {
+  root = disposer.tempDir('skiff-mesh-config-');
+  backend = disposer.add(await startBackend(echo('backend')), (b) => b.close());
+  tcpEcho = disposer.add(net.createServer((s) => s.pipe(s)), (s) => s.close());
   await new Promise<void>((r) => tcpEcho.listen(0, '127.0.0.1', r));
   tcpPort = (tcpEcho.address() as net.AddressInfo).port;
-  source = await ConfigStore.open(join(root, 'source'));
+  source = disposer.add(await ConfigStore.open(join(root, 'source')), (s) => s.close());
   outboundPort = await deadPort();
   skiffd = await startSkiffd({
     stateDir: join(root, 'skiffd'),
@@ -126,6 +126,7 @@ before(async () => {
     mesh: { telemetry: { sampling: 50 } },
     log: (line) => skiffdLog.push(line),
   });
+  disposer.add(skiffd, (s) => s.stop());
   skiffd.registry.upsertWorkload({
     name: 'curl-1',
     namespace: 'default',
@@ -142,24 +143,14 @@ before(async () => {
     [skiffBin, 'proxy', '--control-plane', skiffd.pushUrl, '--id', PROXY_ID, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '100'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  disposer.add(proxy, (p) => stopProcess(p, { signal: 'SIGKILL' }));
   proxy.stderr!.setEncoding('utf8').on('data', (d: string) => (proxyLog += d));
   await eventually(() => skiffd.push.status().find((p) => p.id === PROXY_ID)?.state === 'SYNCED', 15_000, `the sidecar synced (log: ${proxyLog})`);
   await source.apply(resources(serviceEntry('httpbin-ext', 'httpbin.external')));
   await eventually(async () => (await viaSidecar(`http://httpbin.external:${backend.port}/`)).status === 200, 5000, 'the ServiceEntry in the sidecar');
-});
+}));
 
-after(async () => {
-  if (proxy !== undefined && proxy.exitCode === null) {
-    const exited = new Promise((r) => proxy!.once('exit', r));
-    proxy.kill('SIGKILL');
-    await exited;
-  }
-  await skiffd?.stop();
-  await source?.close();
-  await backend?.close();
-  tcpEcho?.close();
-  await rm(root, { recursive: true, force: true });
-});
+after(() => disposer.drain());
 
 test('without a mesh config: unknown hosts pass through (ALLOW_ANY), sampling is skiffd’s own', async () => {
   assert.equal((await viaSidecar(unknownHost())).status, 200);

@@ -8,17 +8,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { get } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startSkiffd } from '../../src/controlplane/skiffd.js';
 import type { Skiffd } from '../../src/controlplane/skiffd.js';
 import type { ProxyStatus } from '../../src/controlplane/push/types.js';
 import { apiRequest } from '../../src/cli/skiffd-client.js';
 import type { Service, WorkloadInstance } from '../../src/registry/types.js';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { deadPort, eventually } from '../proxy/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const PROXY_ID = 'curl-1.default';
 let dir = '';
@@ -93,28 +91,24 @@ async function configDump(adminUrl: string): Promise<{ version: string; text: st
   return { version, text, content: JSON.stringify(content) };
 }
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'skiff-skiffd-'));
+const disposer = new Disposer();
+before(disposer.setup(async () => {
+  dir = disposer.tempDir('skiff-skiffd-');
   outboundPort = await deadPort();
   skiffd = await startSkiffd({ stateDir: dir, apiPort: 0, pushPort: 0, dashboardPort: false });
+  // Whichever skiffd runs at the end: a test restarts it.
+  disposer.defer(() => skiffd?.stop());
   register(skiffd);
   proxy = spawn(
     process.execPath,
     [skiffBin, 'proxy', '--control-plane', skiffd.pushUrl, '--id', PROXY_ID, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '100'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  disposer.add(proxy, (p) => stopProcess(p, { signal: 'SIGKILL' }));
   proxy.stderr!.setEncoding('utf8').on('data', (d: string) => (proxyLog += d));
-});
+}));
 
-after(async () => {
-  if (proxy !== undefined && proxy.exitCode === null) {
-    const exited = new Promise((r) => proxy!.once('exit', r));
-    proxy.kill('SIGKILL');
-    await exited;
-  }
-  await skiffd?.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => disposer.drain());
 
 test('an applied VirtualService reaches the proxy within a second; deleting it restores the earlier snapshot', async () => {
   const d = skiffd!;

@@ -8,8 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMeshObserver, handleObserveRequest, targetsFile } from '../../../src/controlplane/observe/index.js';
 import type { MeshObserver } from '../../../src/controlplane/observe/index.js';
@@ -17,6 +16,7 @@ import type { ProxyStatus } from '../../../src/controlplane/push/types.js';
 import type { ServiceGraph, TraceSpan, TraceSummary } from '../../../src/dashboard/sources.js';
 import { MetricsServer } from '../../../src/telemetry/metrics/server.js';
 import { loadYaml } from '../translate/cases.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const LABELS =
   'reporter="destination",source_workload="productpage-v1",source_workload_namespace="default",source_app="productpage",source_version="v1",' +
@@ -49,9 +49,10 @@ describe('mesh observer and its endpoints', () => {
   let observer: MeshObserver;
   let proxies: ProxyStatus[] = [];
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-observe-'));
-    metrics = await MetricsServer.start(0, '127.0.0.1', () => '', () => ({ http: [{ labels: LABELS, requests, h: [[[0, 0, 0, requests], 0, requests], [[], 0, 0], [[], 0, 0]] }], tcp: [] }));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-observe-');
+    metrics = disposer.add(await MetricsServer.start(0, '127.0.0.1', () => '', () => ({ http: [{ labels: LABELS, requests, h: [[[0, 0, 0, requests], 0, requests], [[], 0, 0], [[], 0, 0]] }], tcp: [] })), (m) => m.close());
     const port = metrics.address().port;
     proxies = [
       {
@@ -68,21 +69,18 @@ describe('mesh observer and its endpoints', () => {
     ];
     observer = createMeshObserver({ proxies: () => proxies, store: { list: () => CONFIG }, stateDir: dir, scrapeIntervalMs: 60_000, targetsIntervalMs: 50 });
     observer.start();
+    disposer.add(observer, (o) => o.stop());
     api = http.createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       void handleObserveRequest(observer, req, url, res).then((served) => {
         if (!served) res.writeHead(404).end();
       });
     });
+    disposer.add(api, (s) => new Promise((r) => s.close(r)));
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-  });
-  after(async () => {
-    await observer.stop();
-    await metrics.close();
-    await new Promise((r) => api.close(r));
-    await rm(dir, { recursive: true, force: true });
-  });
+  }));
+  after(() => disposer.drain());
 
   test('spans POSTed to /api/v2/spans are listed and read back by trace id', async () => {
     const traceId = '0af7651916cd43dd8448eb211c80319c';

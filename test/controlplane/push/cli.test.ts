@@ -23,6 +23,7 @@ import { runSkiff } from '../../helpers/cli.js';
 import { echo, eventually, startBackend } from '../../proxy/helpers.js';
 import type { Backend } from '../../proxy/helpers.js';
 import { TestProxy } from './proxies.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const POD = 'web-7d79d5bd5d-8zzqd';
 const SVC = 'outbound|80||svc.default.svc.cluster.local';
@@ -60,50 +61,43 @@ describe('skiff proxy-status and proxy-config', () => {
   let push: PushServer;
   let api: http.Server;
   const proxies: SkiffProxy[] = [];
-  const clients: ControlClient[] = [];
-  let refuser: TestProxy;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-ps-'));
-    backend = await startBackend(echo('svc'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-ps-');
+    backend = disposer.add(await startBackend(echo('svc')), (b) => b.close());
     push = createPushServer({ snapshotFor: (p) => snapshotFor(p, backend.port), debounceMs: 10 });
+    disposer.add(push, (p) => p.close());
     await push.listen(0);
     const status = proxyStatusHandler(push);
     api = http.createServer((req, res) => {
       if (req.url === PROXY_STATUS_PATH) return status(req, res);
       res.writeHead(404).end();
     });
+    disposer.add(api, (s) => new Promise<void>((resolve) => s.close(() => resolve())));
     await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
     writeFileSync(join(dir, 'skiffd.json'), JSON.stringify({ apiUrl: `http://127.0.0.1:${(api.address() as AddressInfo).port}`, pushUrl: push.url, pid: process.pid }));
     for (const [id, kind, name, ns] of [
       [`${POD}.default`, 'sidecar', POD, 'default'],
       ['istio-ingressgateway.istio-system', 'gateway', 'istio-ingressgateway', 'istio-system'],
     ] as const) {
-      const proxy = await SkiffProxy.create({ adminPort: 0, healthPort: null });
+      const proxy = disposer.add(await SkiffProxy.create({ adminPort: 0, healthPort: null }), (p) => p.close());
       const client = new ControlClient({
         url: push.url!,
         node: { id, kind, workload: { name, namespace: ns, labels: {}, serviceAccount: 'default' } },
         target: proxy,
         adminUrl: `http://127.0.0.1:${proxy.adminAddress()!.port}`,
       });
+      disposer.add(client, (c) => c.close());
       client.start();
       proxies.push(proxy);
-      clients.push(client);
     }
     // A proxy whose listener cannot bind: its client NACKs every snapshot with the reason.
-    refuser = await TestProxy.connect(push.url!, 'broken-1.default', { judge: () => ({ path: 'listeners[0].port', reason: 'cannot listen on 127.0.0.1:80: EACCES' }) });
+    disposer.add(await TestProxy.connect(push.url!, 'broken-1.default', { judge: () => ({ path: 'listeners[0].port', reason: 'cannot listen on 127.0.0.1:80: EACCES' }) }), (r) => r.close());
     await eventually(() => push.status().filter((s) => s.state === 'SYNCED').length === 2 && push.status().some((s) => s.state === 'NACKED'), 5000, 'the proxies to sync');
-  });
+  }));
 
-  after(async () => {
-    await refuser.close();
-    for (const c of clients) await c.close();
-    await Promise.all(proxies.map((p) => p.close()));
-    await push.close();
-    await new Promise<void>((resolve) => api.close(() => resolve()));
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('proxy-status: a row per proxy, the reason of a refusal below', async () => {
     const [r, j] = await Promise.all([runSkiff(['proxy-status', '--state-dir', dir]), runSkiff(['proxy-status', '-o', 'json', '--state-dir', dir])]);
