@@ -16,6 +16,7 @@ import type { RegistrySnapshot, Service, WorkloadInstance } from '../../../src/r
 import { deadPort, echo, eventually, request, startBackend } from '../../proxy/helpers.js';
 import { authority, spiffe } from '../../helpers/test-pki.js';
 import { loadYaml } from './cases.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const CONFIG = `
 apiVersion: networking.istio.io/v1
@@ -77,16 +78,14 @@ async function startTcpEcho(name: string): Promise<{ port: number; close(): Prom
 }
 
 describe('translated snapshots on real proxies', () => {
-  const proxies: SkiffProxy[] = [];
-  const closers: Array<() => Promise<void>> = [];
   let callerOutbound = 0;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     const workloads: WorkloadInstance[] = [];
     for (const version of ['v1', 'v2']) {
-      const http = await startBackend(echo(`reviews-${version}`));
-      const tcp = await startTcpEcho(`reviews-${version}`);
-      closers.push(() => http.close(), () => tcp.close());
+      const http = disposer.add(await startBackend(echo(`reviews-${version}`)), (b) => b.close());
+      const tcp = disposer.add(await startTcpEcho(`reviews-${version}`), (b) => b.close());
       workloads.push({
         name: `reviews-${version}-0`,
         namespace: 'default',
@@ -116,18 +115,14 @@ describe('translated snapshots on real proxies', () => {
     const config = loadYaml('e2e.yaml', CONFIG);
     for (const w of workloads) {
       const target: ProxyTarget = { kind: 'sidecar', id: w.sidecar!.proxyId, workload: w };
-      const proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
-      proxies.push(proxy);
+      const proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
       const cert = authority('mesh').issue(w.name, [`URI:${spiffe(w.namespace, w.serviceAccount)}`]);
       proxy.workloadSecrets.install({ certChain: cert.cert, privateKey: cert.key, roots: authority('mesh').cert });
       await proxy.applySnapshot(translate({ config, registry, proxy: target }));
     }
-  });
+  }));
 
-  after(async () => {
-    await Promise.all(proxies.map((p) => p.close()));
-    for (const c of closers) await c();
-  });
+  after(() => disposer.drain());
 
   test('absolute-form requests are routed by the VirtualService through both sidecars', async () => {
     const asJason = await request(callerOutbound, 'http://reviews:9080/reviews/0', { headers: { host: 'reviews:9080', 'end-user': 'jason' } });

@@ -22,6 +22,7 @@ import { deadPort, request } from '../../proxy/helpers.js';
 import { authority, type Authority } from '../../helpers/test-pki.js';
 import { tool } from '../../helpers/tools.js';
 import { loadYaml } from './cases.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const openssl = tool('openssl');
 
@@ -86,13 +87,13 @@ function secret(name: string, type: string, data: Record<string, string>): Resou
 
 describe('DestinationRule tls: the sidecar originates TLS to an external host', { skip: openssl.skip }, () => {
   let proxy: SkiffProxy | undefined;
-  const servers: https.Server[] = [];
   let outbound = 0;
   let snapshot: ProxySnapshot;
   const warnings: string[] = [];
   let clientCa: Authority;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
     const ca = authority('external-ca');
     const wrongCa = authority('unrelated-ca');
@@ -100,7 +101,8 @@ describe('DestinationRule tls: the sidecar originates TLS to an external host', 
     const leaf = ca.issue('external', ['DNS:edition.cnn.com', 'DNS:bad-ca.example.com', 'DNS:skip.example.com', 'DNS:cred.example.com', 'DNS:missing.example.com', 'DNS:mutual.example.com']);
     const simple = await startHttpsServer({ cert: leaf.cert, key: leaf.key });
     const mutual = await startHttpsServer({ cert: leaf.cert, key: leaf.key, ca: clientCa.cert, requestCert: true, rejectUnauthorized: true });
-    servers.push(simple.server, mutual.server);
+    disposer.add(simple.server, (s) => s.close());
+    disposer.add(mutual.server, (s) => s.close());
     const client = clientCa.issue('sleep', ['URI:spiffe://cluster.local/ns/default/sa/sleep']);
     const config = [
       ...loadYaml(
@@ -134,14 +136,11 @@ describe('DestinationRule tls: the sidecar originates TLS to an external host', 
     const registry: RegistrySnapshot = { services: [], workloads: [sleep] };
     const target: ProxyTarget = { kind: 'sidecar', id: 'sleep-0.default', workload: sleep };
     snapshot = translate({ config, registry, proxy: target, warn: (m) => warnings.push(m) });
-    proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+    proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
     await proxy.applySnapshot(snapshot);
-  });
+  }));
 
-  after(async () => {
-    await proxy?.close();
-    for (const s of servers) s.close();
-  });
+  after(() => disposer.drain());
 
   const get = (host: string, path: string) => request(outbound, `http://${host}${path}`, { headers: { host } });
 

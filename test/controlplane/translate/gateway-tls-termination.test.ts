@@ -22,6 +22,7 @@ import { deadPort } from '../../proxy/helpers.js';
 import { authority, type Authority, type Leaf } from '../../helpers/test-pki.js';
 import { tool } from '../../helpers/tools.js';
 import { loadYaml } from './cases.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const openssl = tool('openssl');
 
@@ -136,7 +137,8 @@ describe('gateway TLS termination with credentialName Secrets', { skip: openssl.
     return snapshot;
   };
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
     ca = authority('example-com');
     clientCa = authority('example-clients');
@@ -149,6 +151,7 @@ describe('gateway TLS termination with credentialName Secrets', { skip: openssl.
       res.writeHead(m === null ? 200 : Number(m[1]), { 'content-type': 'text/plain' });
       res.end(m?.[1] === '418' ? "I'm a teapot" : `host=${req.headers.host}`);
     });
+    disposer.add(backend, (s) => s.close());
     backend.listen(0, '127.0.0.1');
     await once(backend, 'listening');
     const appPort = (backend.address() as { port: number }).port;
@@ -167,14 +170,11 @@ describe('gateway TLS termination with credentialName Secrets', { skip: openssl.
       secret('bad-credential', { 'tls.crt': other.cert, 'tls.key': httpbinLeaf.key }),
       secret('mutual-credential', { 'tls.crt': mutualLeaf.cert, 'tls.key': mutualLeaf.key, 'ca.crt': clientCa.cert }),
     ];
-    proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+    proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
     await apply();
-  });
+  }));
 
-  after(async () => {
-    await proxy?.close();
-    backend?.close();
-  });
+  after(() => disposer.drain());
 
   test('SIMPLE: curl --resolve httpbin.example.com --cacert … /status/418 gets the teapot over the Secret’s certificate', async () => {
     const r = await httpsGet(httpsPort, 'httpbin.example.com', '/status/418', { ca: ca.cert });

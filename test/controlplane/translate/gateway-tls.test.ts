@@ -20,6 +20,7 @@ import type { RegistrySnapshot, WorkloadInstance } from '../../../src/registry/t
 import { deadPort } from '../../proxy/helpers.js';
 import { tool } from '../../helpers/tools.js';
 import { loadYaml } from './cases.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const CONFIG = `
 apiVersion: networking.istio.io/v1
@@ -99,14 +100,15 @@ function tlsGet(port: number, sni: string): Promise<{ cn: string; body: string }
 }
 
 describe('gateway TLS passthrough routed by SNI', { skip: openssl.skip }, () => {
-  const servers: tls.Server[] = [];
   let proxy: SkiffProxy | undefined;
   let gatewayPort = 0;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     const nginx = await startTlsBackend('nginx.example.com');
     const blue = await startTlsBackend('blue.apps.example.com');
-    servers.push(nginx.server, blue.server);
+    disposer.add(nginx.server, (s) => s.close());
+    disposer.add(blue.server, (s) => s.close());
     const workload = (name: string, port: number, appPort: number): WorkloadInstance => ({
       name: `${name}-0`,
       namespace: 'default',
@@ -134,19 +136,16 @@ describe('gateway TLS passthrough routed by SNI', { skip: openssl.skip }, () => 
       listenAddress: '127.0.0.1',
       portMap: { 443: gatewayPort },
     };
-    proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+    proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
     const gatewayCert = selfSigned('secure.example.com');
     const secret = loadYaml(
       'secret.yaml',
       JSON.stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'secure-credential', namespace: 'istio-system' }, type: 'kubernetes.io/tls', data: { 'tls.crt': gatewayCert.cert.toString('base64'), 'tls.key': gatewayCert.key.toString('base64') } }),
     );
     await proxy.applySnapshot(translate({ config: [...loadYaml('tls.yaml', CONFIG), ...secret], registry, proxy: target }));
-  });
+  }));
 
-  after(async () => {
-    await proxy?.close();
-    for (const s of servers) s.close();
-  });
+  after(() => disposer.drain());
 
   test('the SNI a rule names reaches its backend, whose own certificate the client sees', async () => {
     assert.deepEqual(await tlsGet(gatewayPort, 'nginx.example.com'), { cn: 'nginx.example.com', body: 'hello from nginx.example.com' });
