@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { cluster, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import type { AuthorizationConfig, ProxySnapshot } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 async function tcpEchoServer(): Promise<{ port: number; connections: () => number; close: () => Promise<void> }> {
   let n = 0;
@@ -67,16 +68,14 @@ describe('authorization on a proxy', () => {
       ...(authorization === undefined ? {} : { authorization }),
     });
 
-  before(async () => {
-    app = await startBackend(echo('app'));
-    tcpApp = await tcpEchoServer();
-    proxy = await startProxy(null);
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    app = disposer.add(await startBackend(echo('app')), (r) => r.close());
+    tcpApp = disposer.add(await tcpEchoServer(), (r) => r.close());
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([app.close(), tcpApp.close()]);
-  });
+  after(() => disposer.drain());
 
   test('a DENY policy answers 403 RBAC: access denied, naming its rule in the record', async () => {
     await proxy.proxy.applySnapshot(

@@ -16,6 +16,7 @@ import type { Backend, Echo, TestProxy } from './helpers.js';
 import type { ChainTransport, ClusterTlsConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { authority, spiffe } from '../helpers/test-pki.js';
 import type { Authority, Leaf } from '../helpers/test-pki.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const AUTO: ClusterTlsConfig = { mode: 'ISTIO_MUTUAL', subjectAltNames: [spiffe('foo', 'httpbin')], autoMtls: true };
 
@@ -70,26 +71,22 @@ describe('automatic mutual TLS between sidecars', () => {
     });
   };
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     mesh = authority('mesh');
     httpbinCert = mesh.issue('httpbin', [`URI:${spiffe('foo', 'httpbin')}`]);
     curlCert = mesh.issue('curl', [`URI:${spiffe('foo', 'curl')}`]);
-    app = await startBackend(echo('httpbin.foo'));
-    legacyApp = await startBackend(echo('httpbin.legacy'));
-    server = await startProxy(null);
+    app = disposer.add(await startBackend(echo('httpbin.foo')), (r) => r.close());
+    legacyApp = disposer.add(await startBackend(echo('httpbin.legacy')), (r) => r.close());
+    server = disposer.add(await startProxy(null), (r) => r.close());
     server.proxy.workloadSecrets.install({ certChain: httpbinCert.cert, privateKey: httpbinCert.key, roots: mesh.cert });
     await server.proxy.applySnapshot(serverSnap({ mode: 'PERMISSIVE', tls: { mode: 'ISTIO_MUTUAL' } }, '1'));
-    client = await startProxy(null);
+    client = disposer.add(await startProxy(null), (r) => r.close());
     client.proxy.workloadSecrets.install({ certChain: curlCert.cert, privateKey: curlCert.key, roots: mesh.cert });
     await client.proxy.applySnapshot(clientSnap('1'));
-  });
+  }));
 
-  after(async () => {
-    await client?.close();
-    await server?.close();
-    await app?.close();
-    await legacyApp?.close();
-  });
+  after(() => disposer.drain());
 
   const viaClient = async (host: string): Promise<{ status: number; echo: Echo | null; body: string }> => {
     const res = await request(client.port('out'), '/headers', { headers: { host, 'x-forwarded-client-cert': 'By=spiffe://forged;URI=spiffe://forged' } });

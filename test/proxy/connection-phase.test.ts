@@ -15,6 +15,7 @@ import { stopConnection, type ConnectionContext, type ConnectionFilter, type Con
 import { CONTINUE, waitFor } from '../../src/proxy/filters/verdict.js';
 import { ResponseFlag, formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { Gate, connection, withListenerFilters } from './filters/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const DENY = stopConnection('close', 'rbac_access_denied_matched_policy[none]');
 const STRICT = stopConnection('reset', 'strict_mtls_plaintext_refused');
@@ -151,10 +152,11 @@ describe('connection phase on a proxy', () => {
   let http: Backend;
   let proxy: TestProxy;
 
-  before(async () => {
-    tcpEcho = await startTcpEcho();
-    http = await startBackend(echo('http'));
-    proxy = await startProxy(
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    tcpEcho = disposer.add(await startTcpEcho(), (r) => r.close());
+    http = disposer.add(await startBackend(echo('http')), (r) => r.close());
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [
           httpListener('out', 'routes'),
@@ -168,13 +170,10 @@ describe('connection phase on a proxy', () => {
         ],
         clusters: [cluster('echo', [tcpEcho.port]), cluster('http', [http.port])],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([tcpEcho.close(), http.close()]);
-  });
+  after(() => disposer.drain());
 
   const tcp = (filters: ConnectionFilter[]): void => withListenerFilters(proxy.proxy, 'tcp', { connection: filters });
   const out = (filters: ConnectionFilter[]): void => withListenerFilters(proxy.proxy, 'out', { connection: filters });

@@ -36,6 +36,7 @@ import { SkiffProxy } from '../../src/proxy/proxy.js';
 import { WireClient, startRecordingBackend } from './wire/raw-peers.js';
 import type { RecordingBackend } from './wire/raw-peers.js';
 import type { Field } from './wire/messages.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const CORPUS_DIR = join(repoRoot, 'test', 'proxy', 'corpus');
 
@@ -82,9 +83,10 @@ describe('hostile input corpus', () => {
   let proxy: SkiffProxy;
   const ports = new Map<string, number>();
 
-  before(async () => {
-    backend = await startRecordingBackend(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
-    proxy = await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startRecordingBackend(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), (r) => r.close());
+    proxy = disposer.add(await SkiffProxy.create({ adminPort: null, healthPort: null, drainTimeoutMs: 100 }), (p) => p.close());
     const http = { routeConfig: 'r', requestHeadersTimeoutMs: 60_000 };
     const toBackend = { type: 'route' as const, destinations: [{ cluster: 'backend', weight: 100 }] };
     await proxy.applySnapshot({
@@ -113,12 +115,9 @@ describe('hostile input corpus', () => {
       clusters: [{ name: 'backend', protocol: 'http1', endpoints: [{ address: '127.0.0.1', port: backend.port }] }],
     });
     for (const name of LISTENERS) ports.set(name, proxy.listenerAddress(name)!.port);
-  });
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-  });
+  after(() => disposer.drain());
 
   test('the corpus is there', () => {
     assert.ok(files.length > 0, `no cases in ${CORPUS_DIR}`);

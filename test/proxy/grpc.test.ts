@@ -15,6 +15,7 @@ import type { H2Backend } from './http2-helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { ISTIO_DEFAULT_RETRY_POLICY } from '../../src/snapshot/index.js';
 import type { Route } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const H2 = { protocol: 'http2' as const };
 
@@ -26,15 +27,16 @@ describe('gRPC through the proxy', () => {
   let proxy: TestProxy;
   let client: ClientHttp2Session;
 
-  before(async () => {
-    echo = await startH2Backend('echo');
-    slow = await startH2Backend('slow', { slowMs: 2000 });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    echo = disposer.add(await startH2Backend('echo'), (r) => r.close());
+    slow = disposer.add(await startH2Backend('slow', { slowMs: 2000 }), (r) => r.close());
     const dead = await deadPort();
-    sick = await startH2Backend('sick');
+    sick = disposer.add(await startH2Backend('sick'), (r) => r.close());
     sick.failFlaky(1000);
-    healthy = await startH2Backend('healthy');
+    healthy = disposer.add(await startH2Backend('healthy'), (r) => r.close());
     const vhost = (name: string, routes: Route[]) => ({ name, domains: [name], routes });
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'routes')],
         routes: [
@@ -63,15 +65,11 @@ describe('gRPC through the proxy', () => {
           cluster('outbound|50051||limited', [slow.port], { ...H2, connectionPool: { http2MaxRequests: 1 } }),
         ],
       }),
-    );
-    client = await h2connect(proxy.port('out'));
-  });
+    ), (r) => r.close());
+    client = disposer.add(await h2connect(proxy.port('out')), (c) => c.destroy());
+  }));
 
-  after(async () => {
-    client.destroy();
-    await proxy.close();
-    await Promise.all([echo.close(), slow.close(), sick.close(), healthy.close()]);
-  });
+  after(() => disposer.drain());
 
   const lastRecord = () => proxy.records[proxy.records.length - 1];
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
+import { Disposer } from '../helpers/disposer.js';
 
 describe('HTTP routing', () => {
   let reviews: Backend;
@@ -15,12 +16,13 @@ describe('HTTP routing', () => {
   let proxy: TestProxy;
   let dead: number;
 
-  before(async () => {
-    reviews = await startBackend(echo('reviews'));
-    ratings = await startBackend(echo('ratings'));
-    app = await startBackend(echo('app'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    reviews = disposer.add(await startBackend(echo('reviews')), (r) => r.close());
+    ratings = disposer.add(await startBackend(echo('ratings')), (r) => r.close());
+    app = disposer.add(await startBackend(echo('app')), (r) => r.close());
     dead = await deadPort();
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [
           httpListener('outbound', 'outbound-routes'),
@@ -49,13 +51,10 @@ describe('HTTP routing', () => {
           cluster('outbound|9080||down', [dead]),
         ],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([reviews.close(), ratings.close(), app.close()]);
-  });
+  after(() => disposer.drain());
 
   const cases: { name: string; listener: string; path: string; host?: string; status: number; backend?: string; body?: string | RegExp; flags: string }[] = [
     { name: 'outbound absolute-form', listener: 'outbound', path: 'http://reviews:9080/reviews/0', status: 200, backend: 'reviews', flags: '-' },

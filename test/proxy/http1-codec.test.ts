@@ -10,6 +10,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { cluster, echo, eventually, forward, httpListener, rawExchange, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const DOWNLOAD = 50 * 1024 * 1024;
 let downloadWritten = 0;
@@ -22,8 +23,9 @@ describe('HTTP/1.1 codec', () => {
   let proxy: TestProxy;
   let port: number;
 
-  before(async () => {
-    backend = await startBackend((req, res, body) => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend((req, res, body) => {
       if (req.url === '/chunked') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.write('hello ');
@@ -76,9 +78,9 @@ describe('HTTP/1.1 codec', () => {
         return;
       }
       echo('backend')(req, res, body);
-    });
+    }), (r) => r.close());
     // Counts request body bytes as they stream and answers with totals.
-    streaming = await startBackend(
+    streaming = disposer.add(await startBackend(
       (req, res) => {
         let bytes = 0;
         let chunks = 0;
@@ -103,8 +105,8 @@ describe('HTTP/1.1 codec', () => {
         });
       },
       { streamBody: true },
-    );
-    proxy = await startProxy(
+    ), (r) => r.close());
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('main', 'routes', { http: { routeConfig: 'routes', maxRequestHeadersKb: 4, requestHeadersTimeoutMs: 300, acceptHttp10: true } })],
         routes: [
@@ -115,14 +117,11 @@ describe('HTTP/1.1 codec', () => {
         ],
         clusters: [cluster('backend', [backend.port]), cluster('stream', [streaming.port])],
       }),
-    );
+    ), (r) => r.close());
     port = proxy.port('main');
-  });
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([backend.close(), streaming.close()]);
-  });
+  after(() => disposer.drain());
 
   async function stillServing(): Promise<void> {
     const res = await request(port, '/alive', { headers: { host: 'x' } });

@@ -9,6 +9,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { cluster, forward, httpListener, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const IDLE_MS = 300;
 
@@ -44,29 +45,27 @@ describe('HTTP/1.1 idle timeout', () => {
   let proxy: TestProxy;
   let port: number;
 
-  before(async () => {
-    backend = await startBackend((req, res) => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend((req, res) => {
       const answer = (): void => {
         res.writeHead(200, { 'content-length': '4' });
         res.end(req.url === '/slow' ? 'slow' : 'fast');
       };
       if (req.url === '/slow') setTimeout(answer, IDLE_MS * 3);
       else answer();
-    });
-    proxy = await startProxy(
+    }), (r) => r.close());
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('main', 'routes', { http: { routeConfig: 'routes', streamIdleTimeoutMs: IDLE_MS } })],
         routes: [routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [forward('r', 'backend')] }])],
         clusters: [cluster('backend', [backend.port])],
       }),
-    );
+    ), (r) => r.close());
     port = proxy.port('main');
-  });
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-  });
+  after(() => disposer.drain());
 
   test('an idle keep-alive connection is closed by the proxy after serving requests', { timeout: 10_000 }, async () => {
     const c = new RawClient(port);

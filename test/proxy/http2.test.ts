@@ -17,6 +17,7 @@ import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { ISTIO_DEFAULT_RETRY_POLICY, withDefaults } from '../../src/snapshot/index.js';
 import type { Route, ClusterConfigInput } from '../../src/snapshot/index.js';
 import { upstreamProtocol } from '../../src/proxy/upstream/pool-http2.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const H2 = { protocol: 'http2' as const };
 const get = (authority: string, path = '/') => ({ ':method': 'GET', ':path': path, ':authority': authority });
@@ -32,16 +33,17 @@ describe('HTTP/2 through the proxy', () => {
   let proxy: TestProxy;
   let client: ClientHttp2Session;
 
-  before(async () => {
-    h2a = await startH2Backend('a', { slowMs: 200 });
-    h2b = await startH2Backend('b');
-    capped = await startH2Backend('capped', { slowMs: 200 });
-    goaway = await startH2Backend('goaway');
-    refuse = await startH2Backend('refuse');
-    retiring = await startH2Backend('retiring');
-    h1 = await startBackend(echo('h1'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    h2a = disposer.add(await startH2Backend('a', { slowMs: 200 }), (r) => r.close());
+    h2b = disposer.add(await startH2Backend('b'), (r) => r.close());
+    capped = disposer.add(await startH2Backend('capped', { slowMs: 200 }), (r) => r.close());
+    goaway = disposer.add(await startH2Backend('goaway'), (r) => r.close());
+    refuse = disposer.add(await startH2Backend('refuse'), (r) => r.close());
+    retiring = disposer.add(await startH2Backend('retiring'), (r) => r.close());
+    h1 = disposer.add(await startBackend(echo('h1')), (r) => r.close());
     const vhost = (name: string, routes: Route[]) => ({ name, domains: [name], routes });
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'routes'), httpListener('sniffed', 'routes', { protocol: 'auto', tcp: { routes: [] } })],
         routes: [
@@ -75,15 +77,11 @@ describe('HTTP/2 through the proxy', () => {
           cluster('refuse-noretry', [refuse.port], H2),
         ],
       }),
-    );
-    client = await h2connect(proxy.port('out'));
-  });
+    ), (r) => r.close());
+    client = disposer.add(await h2connect(proxy.port('out')), (c) => c.destroy());
+  }));
 
-  after(async () => {
-    client.destroy();
-    await proxy.close();
-    await Promise.all([h2a.close(), h2b.close(), capped.close(), goaway.close(), refuse.close(), retiring.close(), h1.close()]);
-  });
+  after(() => disposer.drain());
 
   test('h2c requests are routed by :authority', async () => {
     for (const [authority, backend] of [

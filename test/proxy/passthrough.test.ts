@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { deadPort, echo, eventually, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
+import { Disposer } from '../helpers/disposer.js';
 
 /** A TCP server that answers each chunk with `tcp:<chunk>`. */
 async function startTcpEcho(): Promise<{ port: number; close(): Promise<void> }> {
@@ -52,11 +53,12 @@ describe('PassthroughCluster: traffic to hosts outside the mesh', () => {
   let tcp: { port: number; close(): Promise<void> };
   let proxy: TestProxy;
 
-  before(async () => {
-    backend = await startBackend(echo('outside'));
-    tcp = await startTcpEcho();
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('outside')), (r) => r.close());
+    tcp = disposer.add(await startTcpEcho(), (r) => r.close());
     // What the translation gives a sidecar under ALLOW_ANY: a catch-all virtual host to PassthroughCluster.
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'outbound')],
         routes: [
@@ -66,13 +68,10 @@ describe('PassthroughCluster: traffic to hosts outside the mesh', () => {
         ],
         clusters: [{ name: 'PassthroughCluster', discovery: 'original-dst', protocol: 'auto' }],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([backend.close(), tcp.close()]);
-  });
+  after(() => disposer.drain());
 
   test('an absolute-form GET reaches the host and port its authority names', async () => {
     const before = backend.count;

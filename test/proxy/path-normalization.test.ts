@@ -11,6 +11,7 @@ import { cluster, echo, forward, httpListener, request, routeConfig, snapshot, s
 import type { Backend, Echo, TestProxy } from './helpers.js';
 import { h2connect, h2request, type H2Reply } from './http2-helpers.js';
 import type { PathNormalization, ProxySnapshot } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const OPTIONS: readonly PathNormalization[] = ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'];
 
@@ -52,15 +53,13 @@ describe('path normalisation on live listeners', () => {
   let backend: Backend;
   let proxy: TestProxy;
 
-  before(async () => {
-    backend = await startBackend(echo('backend'));
-    proxy = await startProxy(snapshotWith(backend.port));
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('backend')), (r) => r.close());
+    proxy = disposer.add(await startProxy(snapshotWith(backend.port)), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-  });
+  after(() => disposer.drain());
 
   // [path, what NONE, BASE, MERGE_SLASHES and DECODE_AND_MERGE_SLASHES each make of it]
   const table: [string, string, string, string, string][] = [

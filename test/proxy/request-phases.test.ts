@@ -15,6 +15,7 @@ import { localReply, type HttpFilter, type HttpFilterRequest, type HttpVerdict }
 import type { ConnectionContext } from '../../src/proxy/filters/connection-filter.js';
 import { ResponseFlag, formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import { Gate, withListenerFilters } from './filters/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const DENIED = localReply(403, 'RBAC: access denied', 0, 'rbac_access_denied_matched_policy[none]');
 
@@ -33,21 +34,19 @@ describe('request phases', () => {
   let backend: Backend;
   let proxy: TestProxy;
 
-  before(async () => {
-    backend = await startBackend(echo('b'));
-    proxy = await startProxy(
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('b')), (r) => r.close());
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'routes')],
         routes: [routeConfig('routes', [{ name: 'svc', domains: ['*'], routes: [forward('all', 'b')] }])],
         clusters: [cluster('b', [backend.port])],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-  });
+  after(() => disposer.drain());
 
   const stat = (name: string): number => proxy.proxy.stats().get(name) ?? 0;
   const get = (path = '/x', headers: Record<string, string> = {}) => request(proxy.port('out'), path, { headers: { host: 'svc:9080', ...headers } });

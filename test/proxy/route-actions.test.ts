@@ -8,6 +8,7 @@ import { cluster, echo, eventually, httpListener, request, routeConfig, snapshot
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import type { Route } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 describe('route actions', () => {
   let v1: Backend;
@@ -18,14 +19,15 @@ describe('route actions', () => {
 
   const to = (c: string): Route['action'] => ({ type: 'route', destinations: [{ cluster: c, weight: 1 }] });
 
-  before(async () => {
-    v1 = await startBackend(echo('v1'));
-    v2 = await startBackend(echo('v2'));
-    shadow = await startBackend((req, res, body) => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    v1 = disposer.add(await startBackend(echo('v1')), (r) => r.close());
+    v2 = disposer.add(await startBackend(echo('v2')), (r) => r.close());
+    shadow = disposer.add(await startBackend((req, res, body) => {
       shadowSeen.push({ host: String(req.headers.host), url: String(req.url), body: body.toString() });
       res.writeHead(200);
       res.end('shadow');
-    });
+    }), (r) => r.close());
     const routes: Route[] = [
       { name: 'delay', match: [{ uri: { prefix: '/delay' } }], action: to('v1'), fault: { delay: { fixedDelayMs: 150, percent: 100 } } },
       { name: 'abort', match: [{ uri: { prefix: '/abort' } }], action: to('v1'), fault: { abort: { httpStatus: 418, percent: 100 } } },
@@ -50,19 +52,16 @@ describe('route actions', () => {
       { name: 'split', match: [{ uri: { prefix: '/split' } }], action: { type: 'route', destinations: [{ cluster: 'v1', weight: 50 }, { cluster: 'v2', weight: 50 }] } },
       { name: 'only-v2', match: [{ uri: { prefix: '/only-v2' } }], action: { type: 'route', destinations: [{ cluster: 'v1', weight: 0 }, { cluster: 'v2', weight: 100 }] } },
     ];
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'routes')],
         routes: [routeConfig('routes', [{ name: 'svc', domains: ['svc', 'svc:9080'], routes }])],
         clusters: [cluster('v1', [v1.port]), cluster('v2', [v2.port]), cluster('shadow', [shadow.port])],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([v1.close(), v2.close(), shadow.close()]);
-  });
+  after(() => disposer.drain());
 
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET', body?: string) =>
     request(proxy.port('out'), path, { method, headers: { host: 'svc:9080', ...headers }, ...(body === undefined ? {} : { body }) });

@@ -12,6 +12,7 @@ import type { Backend, TestProxy } from './helpers.js';
 import { SnapshotError } from '../../src/snapshot/index.js';
 import { checkSnapshot } from '../../src/proxy/snapshot.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const good = (): ProxySnapshot =>
   snapshot({
@@ -101,16 +102,14 @@ describe('snapshot application', () => {
       ...extra,
     });
 
-  before(async () => {
-    v1 = await startBackend((req, res, body) => setTimeout(() => echo('v1')(req, res, body), req.url === '/slow' ? 300 : 0));
-    v2 = await startBackend(echo('v2'));
-    proxy = await startProxy(null);
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    v1 = disposer.add(await startBackend((req, res, body) => setTimeout(() => echo('v1')(req, res, body), req.url === '/slow' ? 300 : 0)), (r) => r.close());
+    v2 = disposer.add(await startBackend(echo('v2')), (r) => r.close());
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([v1.close(), v2.close()]);
-  });
+  after(() => disposer.drain());
 
   test('before any snapshot: /ready and /healthz/ready say not ready', async () => {
     const ready = await adminGet(proxy, '/ready');

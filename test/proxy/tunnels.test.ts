@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -95,12 +96,13 @@ describe('tunnels', () => {
   let http1: Backend;
   let proxy: TestProxy;
 
-  before(async () => {
-    ws = await startWsEcho();
-    tcpA = await startTcpEcho('a');
-    tcpB = await startTcpEcho('b');
-    http1 = await startBackend(echo('http'));
-    proxy = await startProxy(
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    ws = disposer.add(await startWsEcho(), (r) => r.close());
+    tcpA = disposer.add(await startTcpEcho('a'), (r) => r.close());
+    tcpB = disposer.add(await startTcpEcho('b'), (r) => r.close());
+    http1 = disposer.add(await startBackend(echo('http')), (r) => r.close());
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [
           httpListener('out', 'routes'),
@@ -118,13 +120,10 @@ describe('tunnels', () => {
         clusters: [cluster('ws', [ws.port]), cluster('tcp-a', [tcpA.port]), cluster('tcp-b', [tcpB.port]), cluster('http', [http1.port]), cluster('BlackHoleCluster', [], { protocol: 'tcp' })],
       }),
       { protocolDetectionTimeoutMs: 200 },
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([ws.close(), tcpA.close(), tcpB.close(), http1.close()]);
-  });
+  after(() => disposer.drain());
 
   test('WebSocket: the upgrade is forwarded and frames echo through the 101', async () => {
     const s = net.connect(proxy.port('out'), '127.0.0.1');

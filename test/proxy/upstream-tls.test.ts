@@ -17,6 +17,7 @@ import type { TestProxy } from './helpers.js';
 import type { ClusterTlsConfig, ListenerConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { authority, spiffe } from '../helpers/test-pki.js';
 import type { Authority, Leaf } from '../helpers/test-pki.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const VERIFY_FAILED = 'TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end';
 
@@ -139,20 +140,18 @@ describe('upstream TLS through the proxy', () => {
       ],
     });
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     mesh = authority('mesh');
     httpbin = mesh.issue('httpbin', [`URI:${spiffe('foo', 'httpbin')}`]);
     curl = mesh.issue('curl', [`URI:${spiffe('foo', 'curl')}`]);
-    h1 = await startHttps(httpbin, mesh);
-    h2 = await startH2(httpbin, mesh);
-    tcpEcho = await startTlsEcho(httpbin, mesh);
-    p = await startProxy(snap(mutual([spiffe('foo', 'httpbin')])));
-  });
+    h1 = disposer.add(await startHttps(httpbin, mesh), (r) => r.close());
+    h2 = disposer.add(await startH2(httpbin, mesh), (r) => r.close());
+    tcpEcho = disposer.add(await startTlsEcho(httpbin, mesh), (r) => r.close());
+    p = disposer.add(await startProxy(snap(mutual([spiffe('foo', 'httpbin')]))), (r) => r.close());
+  }));
 
-  after(async () => {
-    await p.close();
-    await Promise.all([h1.close(), h2.close(), tcpEcho.close()]);
-  });
+  after(() => disposer.drain());
 
   const stat = (name: string): number => p.proxy.stats().get(name) ?? 0;
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { adminGet, cluster, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from '../helpers.js';
 import type { Backend, TestProxy } from '../helpers.js';
 import { gatedLog, LogLevels, proxyLogLevels } from '../../../src/proxy/admin/log-levels.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const CLUSTER = 'outbound|80||svc.default.svc.cluster.local';
 
@@ -16,17 +17,16 @@ describe('the admin endpoints of a proxy', () => {
   let p: TestProxy;
   let adminPort = 0;
 
-  before(async () => {
-    backend = await startBackend(echo('svc'));
-    p = await startProxy(null);
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    // The test sets the process's log levels: put back what the other files expect.
+    disposer.defer(() => proxyLogLevels.setAll('info'));
+    backend = disposer.add(await startBackend(echo('svc')), (r) => r.close());
+    p = disposer.add(await startProxy(null), (r) => r.close());
     adminPort = p.proxy.adminAddress()!.port;
-  });
+  }));
 
-  after(async () => {
-    await p.close();
-    await backend.close();
-    proxyLogLevels.setAll('info');
-  });
+  after(() => disposer.drain());
 
   test('before a snapshot: /ready and /healthz/ready answer 503, /config_dump {}', async () => {
     const ready = await adminGet(p, '/ready');

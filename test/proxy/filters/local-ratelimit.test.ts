@@ -17,6 +17,7 @@ import { ResponseFlag, formatResponseFlags } from '../../../src/telemetry/respon
 import { adminGet, cluster, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from '../helpers.js';
 import type { Backend, TestProxy } from '../helpers.js';
 import { filterRequest } from './helpers.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 /** The productpage limit of Istio's task: 4 tokens, 4 per 60 s, always enabled and enforced. */
 const PAGE_LIMIT: LocalRateLimit = {
@@ -136,14 +137,12 @@ describe('local rate limit on a proxy', () => {
     });
   }
 
-  before(async () => {
-    backend = await startBackend(echo('productpage'));
-    proxy = await startProxy(null);
-  });
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('productpage')), (r) => r.close());
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
+  }));
+  after(() => disposer.drain());
 
   test('listener level: 200 four times, then 429 local_rate_limited with x-local-rate-limit; flag RL; /stats counters', async () => {
     await proxy.proxy.applySnapshot(snap('1', PAGE_LIMIT));

@@ -13,6 +13,7 @@ import type { RequestCase } from './envoy-model.js';
 import type { Field, Message } from './messages.js';
 import { startWireTopology } from './topology.js';
 import type { Path, WireTopology } from './topology.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 interface H2Reply {
   status: number;
@@ -85,16 +86,15 @@ const CASES: H2Case[] = [
 describe('HTTP/2 clients on the wire', () => {
   let topo: WireTopology;
 
-  before(async () => {
-    topo = await startWireTopology((req: Message) => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    topo = disposer.add(await startWireTopology((req: Message) => {
       if (req.startLine.startsWith('HEAD ')) return 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n';
       return 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2; Path=/\r\nContent-Length: 2\r\n\r\nok';
-    });
-  });
+    }), (r) => r.close());
+  }));
 
-  after(async () => {
-    await topo.close();
-  });
+  after(() => disposer.drain());
 
   for (const pathName of ['sidecar outbound', 'sidecar inbound', 'gateway', 'sidecar outbound → sidecar inbound', 'gateway → sidecar inbound']) {
     describe(pathName, () => {

@@ -16,6 +16,7 @@ import type { Field, Message } from './messages.js';
 import { WireClient, roundTrip } from './raw-peers.js';
 import { startWireTopology } from './topology.js';
 import type { Path, WireTopology } from './topology.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const TARGET = '/wire/items?q=1&r=%2F';
@@ -69,13 +70,12 @@ function answer(req: Message): string {
 describe('requests on the wire', () => {
   let topo: WireTopology;
 
-  before(async () => {
-    topo = await startWireTopology(answer);
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    topo = disposer.add(await startWireTopology(answer), (r) => r.close());
+  }));
 
-  after(async () => {
-    await topo.close();
-  });
+  after(() => disposer.drain());
 
   /** Sends one request and returns what the backend received for it. */
   async function send(path: Path, method: string, fields: Field[], body: string): Promise<Message> {
