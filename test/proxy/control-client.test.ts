@@ -18,6 +18,7 @@ import { SkiffProxy } from '../../src/proxy/proxy.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
 import { cluster, deadPort, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 interface World {
   backendPort: number;
@@ -63,14 +64,17 @@ describe('proxies fed by the push server', () => {
   const allSynced = (version?: string): boolean =>
     server.status().length === nodes.length && server.status().every((s) => s.state === 'SYNCED' && (version === undefined || s.ackedVersion === version));
 
-  before(async () => {
-    one = await startBackend(echo('one'));
-    two = await startBackend(echo('two'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    one = disposer.add(await startBackend(echo('one')), (r) => r.close());
+    two = disposer.add(await startBackend(echo('two')), (r) => r.close());
     world.backendPort = one.port;
     server = await startServer(0);
+    // Whichever server runs at the end: a test restarts it.
+    disposer.defer(() => server.close());
     port = server.address!.port;
     for (let i = 0; i < 3; i++) {
-      const proxy = await SkiffProxy.create({ adminPort: 0, healthPort: 0, healthAddress: '127.0.0.1', drainTimeoutMs: 100 });
+      const proxy = disposer.add(await SkiffProxy.create({ adminPort: 0, healthPort: 0, healthAddress: '127.0.0.1', drainTimeoutMs: 100 }), (p) => p.close());
       const log: string[] = [];
       const client = new ControlClient({
         url: server.url!,
@@ -84,16 +88,12 @@ describe('proxies fed by the push server', () => {
       const node: Node = { proxy, client, rejected: [], log };
       client.on('rejected', (version, e) => node.rejected.push(`${version} ${e.path}: ${e.reason}`));
       nodes.push(node);
+      disposer.add(client, (c) => c.close());
       client.start();
     }
-  });
+  }));
 
-  after(async () => {
-    for (const n of nodes) await n.client.close();
-    await Promise.all(nodes.map((n) => n.proxy.close()));
-    await server.close();
-    await Promise.all([one.close(), two.close()]);
-  });
+  after(() => disposer.drain());
 
   test('every proxy applies its snapshot, ACKs, and serves it', async () => {
     await eventually(() => allSynced(), 5000, 'all proxies SYNCED');

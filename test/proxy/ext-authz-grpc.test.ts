@@ -15,6 +15,7 @@ import type { Backend, Echo, TestProxy } from './helpers.js';
 import type { ExtAuthzProviderConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { ResponseFlag } from '../../src/telemetry/response-flags.js';
 import { AUTHORIZATION_SERVICE, AUTHZ_LOADER_OPTIONS, AUTHZ_PROTO_JSON, type CheckRequest, type CheckResponse } from '../../src/proxy/filters/ext-authz/authz-proto.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const PROVIDER_CLUSTER = 'outbound|9000||ext-authz.foo.svc.cluster.local';
 
@@ -68,12 +69,13 @@ describe('ext_authz with a gRPC authorization service', () => {
   };
   const stat = (name: string): number => proxy.proxy.stats().get(name) ?? 0;
 
-  before(async () => {
-    app = await startBackend(echo('httpbin'));
-    authz = await startAuthz();
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    app = disposer.add(await startBackend(echo('httpbin')), (r) => r.close());
+    authz = disposer.add(await startAuthz(), (a) => a.server.forceShutdown());
     dead = await deadPort();
-    proxy = await startProxy(null);
-  });
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
+  }));
 
   beforeEach(async () => {
     authz.asked.length = 0;
@@ -82,11 +84,7 @@ describe('ext_authz with a gRPC authorization service', () => {
     await apply();
   });
 
-  after(async () => {
-    await proxy.close();
-    await app.close();
-    authz.server.forceShutdown();
-  });
+  after(() => disposer.drain());
 
   test('the CheckRequest carries the peers, the request and every header as Envoy sends them', async () => {
     const r = await request(proxy.port('inbound_8000'), '/headers?a=1', { method: 'POST', headers: { 'x-ext-authz': 'allow', 'x-two': 'a', 'content-type': 'text/plain' }, body: 'hello' });

@@ -17,6 +17,7 @@ import type { ClusterConfigInput, ExtAuthzProviderConfig, ProxySnapshot } from '
 import { ResponseFlag } from '../../src/telemetry/response-flags.js';
 import { ENTRY, startApp, type App } from '../samples/helpers.js';
 import { authority, spiffe } from '../helpers/test-pki.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const DENY_BODY = 'denied by ext_authz for not found header `x-ext-authz: allow` in the request';
 
@@ -67,29 +68,25 @@ describe('ext_authz with the HTTP check service', () => {
       },
     });
 
-  before(async () => {
-    app = await startBackend(echo('httpbin'));
-    authz = await startApp(ENTRY.extAuthz, { GRPC_PORT: '0' }, [], 2);
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    app = disposer.add(await startBackend(echo('httpbin')), (r) => r.close());
+    authz = disposer.add(await startApp(ENTRY.extAuthz, { GRPC_PORT: '0' }, [], 2), (a) => a.stop());
     authzHttpPort = Number(/HTTP server listening on (\d+)/.exec(authz.stdout())?.[1]);
     dead = await deadPort();
-    flaky = await startBackend((_req, res) => setTimeout(() => res.writeHead(flakyAnswer, { 'content-type': 'text/plain' }).end('from the flaky service'), flakyDelayMs));
+    flaky = disposer.add(await startBackend((_req, res) => setTimeout(() => res.writeHead(flakyAnswer, { 'content-type': 'text/plain' }).end('from the flaky service'), flakyDelayMs)), (r) => r.close());
     const serverLeaf = mesh.issue('ext-authz', [`URI:${spiffe('foo', 'ext-authz')}`]);
     secure = https.createServer({ cert: serverLeaf.cert, key: serverLeaf.key, ca: mesh.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
       secureClients.push((req.socket as TLSSocket).getPeerCertificate().subjectaltname ?? '');
       res.writeHead(200, { 'x-ext-authz-check-result': 'allowed' }).end();
     });
+    disposer.add(secure, (s) => s.close());
     await new Promise<void>((resolve) => secure.listen(0, '127.0.0.1', resolve));
-    proxy = await startProxy(null);
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
     await proxy.proxy.applySnapshot(snap({}, '1'));
-  });
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await app.close();
-    await flaky.close();
-    secure.close();
-    await authz.stop();
-  });
+  after(() => disposer.drain());
 
   test('x-ext-authz: deny gets the service\'s 403, its body and headers, flag UAEX', async () => {
     const r = await request(proxy.port('inbound_8000'), '/headers', { headers: { 'x-ext-authz': 'deny' } });

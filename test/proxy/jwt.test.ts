@@ -18,6 +18,7 @@ import type { Backend, Echo, TestProxy } from './helpers.js';
 import type { AuthorizationConfig, JwtRuleConfig, ProxySnapshot } from '../../src/snapshot/index.js';
 import { istioSample, requireIstioSamples, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { fetchStates } from '../../src/proxy/filters/jwt/key-sets.js';
+import { Disposer } from '../helpers/disposer.js';
 
 /** Waits for a key set's fetch to end as `done` says (a safety limit only). */
 async function eventuallyState(done: () => boolean): Promise<void> {
@@ -66,7 +67,8 @@ describe('JWT validation with Istio\'s samples', { skip: skipWithoutIstioSamples
   const get = (path: string, token?: string, headers: Record<string, string> = {}): ReturnType<typeof request> =>
     request(proxy.port('inbound_8000'), path, { headers: { ...headers, ...(token === undefined ? {} : { authorization: `Bearer ${token}` }) } });
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     const dir = requireIstioSamples();
     jwks = readFileSync(istioSample('jwt', 'jwks.json'), 'utf8');
     demo = readFileSync(istioSample('jwt', 'demo.jwt'), 'utf8').trim();
@@ -74,23 +76,20 @@ describe('JWT validation with Istio\'s samples', { skip: skipWithoutIstioSamples
     key = createPrivateKey(readFileSync(istioSample('jwt', 'key.pem')));
     kid = (JSON.parse(jwks) as { keys: { kid: string }[] }).keys[0].kid;
     assert.ok(dir);
-    app = await startBackend(echo('httpbin'));
+    app = disposer.add(await startBackend(echo('httpbin')), (r) => r.close());
     jwksServer = http.createServer((_req, res) => {
       jwksFetches++;
       if (jwksAnswer === 500) res.writeHead(500).end('down');
       else res.writeHead(200, { 'content-type': 'application/json' }).end(jwksAnswer === 'set' ? jwks : '{"issuer": "not a key set"}');
     });
+    disposer.add(jwksServer, (s) => s.close());
     jwksServer.listen(0, '127.0.0.1');
     await once(jwksServer, 'listening');
     jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/security/tools/jwt/samples/jwks.json`;
-    proxy = await startProxy(null);
-  });
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy?.close();
-    await app?.close();
-    jwksServer?.close();
-  });
+  after(() => disposer.drain());
 
   test('no token passes; Bearer deadbeef is 401 with Envoy\'s text; demo.jwt passes and is not forwarded', async () => {
     await apply({});

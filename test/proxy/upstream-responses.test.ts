@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { cluster, forward, httpListener, request, routeConfig, snapshot, startProxy } from './helpers.js';
 import type { TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
+import { Disposer } from '../helpers/disposer.js';
 
 /** What the raw backend sends back for each request path; `null` closes without answering. */
 const SCRIPT: Record<string, string | null> = {
@@ -27,7 +28,8 @@ describe('upstream responses', () => {
   let proxy: TestProxy;
   const connections = new Set<net.Socket>();
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     server = net.createServer((s) => {
       connections.add(s);
       s.on('close', () => connections.delete(s));
@@ -49,22 +51,22 @@ describe('upstream responses', () => {
         if (!/content-length: \d+\r\n\r\n[^]*$/.test(reply) || reply.includes('connection: close') || path === '/truncated') s.end();
       });
     });
+    disposer.add(server, (s) => {
+      for (const c of connections) c.destroy();
+      s.close();
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'r')],
         routes: [routeConfig('r', [{ name: 'all', domains: ['*'], routes: [forward('raw', 'raw')] }])],
         clusters: [cluster('raw', [(server.address() as net.AddressInfo).port])],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    for (const s of connections) s.destroy();
-    server.close();
-  });
+  after(() => disposer.drain());
 
   const get = (path: string) => request(proxy.port('out'), path, { headers: { host: 'x' } });
 

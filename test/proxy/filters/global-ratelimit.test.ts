@@ -19,6 +19,7 @@ import { MemoryStore } from '../../../samples/ratelimit/src/store.js';
 import { authority, spiffe } from '../../helpers/test-pki.js';
 import { adminGet, cluster, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from '../helpers.js';
 import type { Backend, TestProxy } from '../helpers.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const RLS = 'outbound|8081||ratelimit.default.svc.cluster.local';
 
@@ -52,7 +53,6 @@ async function closedPort(): Promise<number> {
 describe('global rate limit on a proxy, against a gRPC rate-limit service', () => {
   let backend: Backend;
   let proxy: TestProxy;
-  const servers: grpc.Server[] = [];
   let plainPort: number;
 
   function snap(version: string, global: Partial<GlobalRateLimit> & { noAuthority?: true }, rlsCluster: Partial<ClusterConfigInput> & { port: number }, limits: RouteRateLimits = PATH_DESCRIPTOR): ProxySnapshot {
@@ -68,18 +68,15 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
     });
   }
 
-  before(async () => {
-    backend = await startBackend(echo('productpage'));
-    proxy = await startProxy(null);
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('productpage')), (r) => r.close());
+    proxy = disposer.add(await startProxy(null), (r) => r.close());
     const plain = await serveRateLimitService(newService(), '127.0.0.1:0');
-    servers.push(plain.server);
+    disposer.add(plain.server, (s) => s.forceShutdown());
     plainPort = plain.port;
-  });
-  after(async () => {
-    await proxy.close();
-    await backend.close();
-    for (const s of servers) s.forceShutdown();
-  });
+  }));
+  after(() => disposer.drain());
 
   test('OK passes, OVER_LIMIT answers 429 with x-envoy-ratelimited and flag RL; counters as Envoy', async () => {
     await proxy.proxy.applySnapshot(snap('1', {}, { port: plainPort }));
@@ -118,7 +115,7 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
       '127.0.0.1:0',
       grpc.ServerCredentials.createSsl(Buffer.from(ca.cert), [{ cert_chain: Buffer.from(server.cert), private_key: Buffer.from(server.key) }], true),
     );
-    servers.push(secure.server);
+    disposer.add(secure.server, (s) => s.forceShutdown());
     const mutual: ClusterTlsConfig = {
       mode: 'MUTUAL',
       clientCertificate: { pem: client.cert },
@@ -161,7 +158,7 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
       },
       '127.0.0.1:0',
     );
-    servers.push(slow.server);
+    disposer.add(slow.server, (s) => s.forceShutdown());
     await proxy.proxy.applySnapshot(snap('7', { timeoutMs: 50 }, { port: slow.port }));
     const port = proxy.port('gw');
     assert.equal((await request(port, '/productpage')).status, 500);
@@ -177,7 +174,7 @@ describe('global rate limit on a proxy, against a gRPC rate-limit service', () =
       },
       '127.0.0.1:0',
     );
-    servers.push(slow.server);
+    disposer.add(slow.server, (s) => s.forceShutdown());
     await proxy.proxy.applySnapshot(snap('11', { timeoutMs: 5000 }, { port: slow.port, connectionPool: { http2MaxRequests: 1 } }));
     const port = proxy.port('gw');
     const first = request(port, '/one');

@@ -22,6 +22,7 @@ import { CompiledCache } from '../../../src/proxy/tls/compiled-cache.js';
 import { WorkloadSecrets } from '../../../src/proxy/tls/workload-secrets.js';
 import { authority, spiffe } from '../../helpers/test-pki.js';
 import { deadPort } from '../helpers.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 /** What the server saw of one stream. */
 interface Seen {
@@ -117,7 +118,8 @@ describe('upstream HTTP/2 session', () => {
   const seen: Seen[] = [];
   const sessions = new Set<http2.ServerHttp2Session>();
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     server = http2.createServer({ settings: { maxConcurrentStreams: 7 } });
     server.on('session', (s) => {
       sessions.add(s);
@@ -154,15 +156,16 @@ describe('upstream HTTP/2 session', () => {
         }
       });
     });
+    disposer.add(server, (s) => {
+      for (const session of sessions) session.destroy();
+      return new Promise<void>((resolve) => s.close(() => resolve()));
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;
-  });
+  }));
 
-  after(async () => {
-    for (const s of sessions) s.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => disposer.drain());
 
   async function open(owner = new Owner(), opts: SessionOptions = OPTIONS, p = port): Promise<{ session: Http2ClientSession; owner: Owner }> {
     const session = new Http2ClientSession(host(p), owner, opts);

@@ -24,6 +24,7 @@ import type { ConnectionContext, ConnectionFilter } from '../../../src/proxy/fil
 import type { HttpFilter } from '../../../src/proxy/filters/http-filter.js';
 import { withListenerFilters } from '../filters/helpers.js';
 import type { Authority, Leaf } from '../../helpers/test-pki.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 interface Reply {
   status: number;
@@ -131,7 +132,8 @@ describe('listener transport step', () => {
   const mutual = (): ServerTlsConfig => ({ mode: 'MUTUAL', certificate: pem(server.cert), privateKey: pem(server.key), caCertificates: pem(mesh.cert) });
   const chainsListener = (name: string, chains: FilterChainConfig[], extra: Partial<ListenerConfig> = {}): ListenerConfig => ({ ...httpListener(name, 'r'), filterChains: chains, ...extra });
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     mesh = authority('mesh');
     other = authority('other');
     server = mesh.issue('inbound', [`URI:${spiffe('foo', 'httpbin')}`]);
@@ -140,15 +142,16 @@ describe('listener transport step', () => {
     curl = mesh.issue('curl', [`URI:${spiffe('foo', 'curl')}`]);
     sleepLeaf = mesh.issue('sleep', [`URI:${spiffe('foo', 'sleep')}`]);
     stranger = other.issue('stranger', [`URI:${spiffe('foo', 'curl')}`]);
-    backend = await startBackend(echo('app'));
+    backend = disposer.add(await startBackend(echo('app')), (r) => r.close());
     tcpEcho = net.createServer((s) => {
       s.on('error', () => {});
       s.on('data', (d: Buffer) => s.write(`tcp:${d.toString()}`));
       s.on('end', () => s.end());
     });
+    disposer.add(tcpEcho, (s) => s.close());
     tcpPort = await new Promise<number>((resolve) => tcpEcho.listen(0, '127.0.0.1', () => resolve((tcpEcho.address() as net.AddressInfo).port)));
 
-    p = await startProxy(null);
+    p = disposer.add(await startProxy(null), (r) => r.close());
     // The proxy's own identity, for ISTIO_MUTUAL chains.
     p.proxy.workloadSecrets.install({ certChain: server.cert, privateKey: server.key, roots: mesh.cert });
     await p.proxy.applySnapshot(
@@ -177,13 +180,9 @@ describe('listener transport step', () => {
         clusters: [cluster('app', [backend.port], { protocol: 'http1' }), cluster('echo', [tcpPort], { protocol: 'tcp' })],
       }),
     );
-  });
+  }));
 
-  after(async () => {
-    await p.close();
-    await backend.close();
-    tcpEcho.close();
-  });
+  after(() => disposer.drain());
 
   const client = (leaf: Leaf, extra: ClientTls = {}): ClientTls => ({ ca: mesh.cert, cert: leaf.cert, key: leaf.key, ...extra });
   const stat = (listener: string, name: string): number => {

@@ -13,6 +13,7 @@ import { cluster, deadPort, eventually, snapshot, startProxy } from '../helpers.
 import type { TestProxy } from '../helpers.js';
 import type { ListenerConfig } from '../../../src/snapshot/index.js';
 import { formatResponseFlags } from '../../../src/telemetry/response-flags.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const tcpListener = (name: string, clusterName: string): ListenerConfig => ({
   name,
@@ -43,15 +44,21 @@ describe('TCP proxy', () => {
   let dead: number;
   let p: TestProxy;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     backend = net.createServer({ allowHalfOpen: true }, (s) => accepted.push(new Side(s)));
+    disposer.add(backend, (s) => {
+      for (const a of accepted) a.socket.destroy();
+      s.close();
+    });
     backend.listen(0, '127.0.0.1');
     // Accepts connections and never answers: a TLS handshake to it never completes.
     silent = net.createServer((s) => s.on('error', () => {}));
+    disposer.add(silent, (s) => s.close());
     silent.listen(0, '127.0.0.1');
     await Promise.all([once(backend, 'listening'), once(silent, 'listening')]);
     dead = await deadPort();
-    p = await startProxy(
+    p = disposer.add(await startProxy(
       snapshot({
         listeners: [tcpListener('up', 'backend'), tcpListener('none', 'empty'), tcpListener('refused', 'dead'), tcpListener('slow', 'silent'), tcpListener('missing', 'nowhere')],
         clusters: [
@@ -61,15 +68,10 @@ describe('TCP proxy', () => {
           cluster('silent', [(silent.address() as net.AddressInfo).port], { protocol: 'tcp', connectionPool: { connectTimeoutMs: 300 }, tls: { mode: 'SIMPLE', insecureSkipVerify: true } }),
         ],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    await p.close();
-    for (const s of accepted) s.socket.destroy();
-    backend.close();
-    silent.close();
-  });
+  after(() => disposer.drain());
 
   /** Opens a client connection through listener `name`, and the upstream side the backend accepted. */
   async function pair(name: string): Promise<{ client: Side; upstream: Side }> {

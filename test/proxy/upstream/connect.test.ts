@@ -22,6 +22,7 @@ import type { ClusterTlsConfig } from '../../../src/snapshot/index.js';
 import { authority, spiffe } from '../../helpers/test-pki.js';
 import type { Authority, Leaf } from '../../helpers/test-pki.js';
 import { deadPort } from '../helpers.js';
+import { Disposer } from '../../helpers/disposer.js';
 
 const VERIFY_FAILED = 'TLS_error:|268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED:TLS_error_end';
 
@@ -152,7 +153,8 @@ describe('upstream connect path', () => {
   const mutual = (extra: Partial<ClusterTlsConfig> = {}): UpstreamTls =>
     compile({ mode: 'MUTUAL', clientCertificate: pem(curl.cert), privateKey: pem(curl.key), caCertificates: pem(mesh.cert), ...extra });
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     mesh = authority('mesh');
     other = authority('other');
     httpbin = mesh.issue('httpbin', [`URI:${spiffe('foo', 'httpbin')}`, 'DNS:httpbin.example.com']);
@@ -162,18 +164,15 @@ describe('upstream connect path', () => {
       s.on('error', () => {});
       s.pipe(s);
     });
+    disposer.add(plainEcho, (s) => new Promise<void>((resolve) => s.close(() => resolve())));
     plainEcho.listen(0, '127.0.0.1');
     await once(plainEcho, 'listening');
     plainPort = (plainEcho.address() as net.AddressInfo).port;
-    mtls = await startTlsServer(httpbin, mesh);
-    simple = await startTlsServer(httpbin, null);
-  });
+    mtls = disposer.add(await startTlsServer(httpbin, mesh), (r) => r.close());
+    simple = disposer.add(await startTlsServer(httpbin, null), (r) => r.close());
+  }));
 
-  after(async () => {
-    await mtls.close();
-    await simple.close();
-    await new Promise<void>((resolve) => plainEcho.close(() => resolve()));
-  });
+  after(() => disposer.drain());
 
   test('plaintext: connects and carries bytes', async () => {
     assert.equal(await echoes(await connected(connect(plainPort, { tls: null })), 'ping'), 'ping');
