@@ -14,11 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { eventually, request } from './helpers.js';
 import { normalizeRequestPath } from '../../src/proxy/http/path-normalize.js';
 import { seeded } from './route/helpers.js';
@@ -26,6 +25,7 @@ import { values } from './wire/messages.js';
 import { WireClient, startRecordingBackend } from './wire/raw-peers.js';
 import type { RecordingBackend } from './wire/raw-peers.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const SEED = Number(process.env.SKIFF_FUZZ_SEED ?? 20261207);
 const CASES = Number(process.env.SKIFF_FUZZ_CASES ?? 300);
@@ -159,9 +159,10 @@ describe('fuzzing the request path with mutated requests', () => {
   let stderr = '';
   const ports = new Map<string, number>();
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-fuzz-'));
-    backend = await startRecordingBackend(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-fuzz-');
+    backend = disposer.add(await startRecordingBackend(() => 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok'), (r) => r.close());
     const http = { routeConfig: 'r', requestHeadersTimeoutMs: HEADERS_TIMEOUT_MS };
     const snap: ProxySnapshot = {
       version: '1',
@@ -183,16 +184,13 @@ describe('fuzzing the request path with mutated requests', () => {
       ['--expose-gc', '--require', gcHook, skiffBin, 'proxy', '--snapshot', file, '--concurrency', '1', '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1'],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
+    disposer.add(child, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     await eventually(() => /listeners: .*gateway=127\.0\.0\.1:\d+/.test(stderr), 15_000, 'the proxy to start');
     for (const name of ['sidecar', 'gateway']) ports.set(name, Number(new RegExp(`${name}=127\\.0\\.0\\.1:(\\d+)`).exec(stderr)![1]));
-  });
+  }));
 
-  after(async () => {
-    child.kill('SIGKILL');
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   /** A full GC in the proxy, then its RSS. */
   async function rssAfterGc(): Promise<number> {

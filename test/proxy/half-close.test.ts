@@ -8,13 +8,13 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 import { WireClient } from './wire/raw-peers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const FD_LIMIT = 256;
 const CONNECTIONS = 600;
@@ -39,9 +39,10 @@ describe('FIN-only connections under a low descriptor limit', () => {
   let child: ChildProcess;
   let port: number;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-half-close-'));
-    backend = await startBackend(echo('app'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-half-close-');
+    backend = disposer.add(await startBackend(echo('app')), (r) => r.close());
     const file = join(dir, 'snapshot.json');
     writeFileSync(
       file,
@@ -57,17 +58,14 @@ describe('FIN-only connections under a low descriptor limit', () => {
     child = spawn('sh', ['-c', `ulimit -n ${FD_LIMIT} && exec "$0" "$@"`, process.execPath, skiffBin, 'proxy', '--snapshot', file, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    disposer.add(child, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     await eventually(() => /listeners: out=127\.0\.0\.1:\d+/.test(stderr), 15_000, 'the proxy to start');
     port = Number(/out=127\.0\.0\.1:(\d+)/.exec(stderr)![1]);
-  });
+  }));
 
-  after(async () => {
-    child.kill('SIGKILL');
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test(`${CONNECTIONS} connections that only send FIN are all closed; the proxy serves on`, { timeout: 120_000 }, async () => {
     assert.equal((await request(port, '/', { headers: { host: 'svc' } })).status, 200);

@@ -6,12 +6,12 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 describe('skiff proxy', () => {
   let dir: string;
@@ -34,18 +34,17 @@ describe('skiff proxy', () => {
       ),
     );
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-proxy-'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-proxy-');
+    // The proxy a test starts: killed first, before what it serves from.
+    disposer.defer(() => (child === null ? undefined : stopProcess(child, { signal: 'SIGKILL' })));
     file = join(dir, 'snapshot.json');
-    b1 = await startBackend(echo('one'));
-    b2 = await startBackend(echo('two'));
-  });
+    b1 = disposer.add(await startBackend(echo('one')), (r) => r.close());
+    b2 = disposer.add(await startBackend(echo('two')), (r) => r.close());
+  }));
 
-  after(async () => {
-    child?.kill('SIGKILL');
-    await Promise.all([b1.close(), b2.close()]);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('serves, reloads on SIGHUP, refuses a bad file, drains on SIGTERM', async () => {
     write('1', b1.port);

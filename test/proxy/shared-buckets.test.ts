@@ -8,28 +8,27 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 describe('skiff proxy --concurrency 2: one token bucket for both workers', () => {
   let dir: string;
   let backend: Backend;
   let child: ChildProcess | null = null;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-buckets-'));
-    backend = await startBackend((_req, res) => res.end('ok'));
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-buckets-');
+    // The proxy a test starts: killed first, before what it serves from.
+    disposer.defer(() => (child === null ? undefined : stopProcess(child, { signal: 'SIGKILL' })));
+    backend = disposer.add(await startBackend((_req, res) => res.end('ok')), (r) => r.close());
+  }));
 
-  after(async () => {
-    child?.kill('SIGKILL');
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('four tokens a minute admit four requests in all, then 429 local_rate_limited', async () => {
     const file = join(dir, 'snapshot.json');

@@ -16,9 +16,10 @@ import { createPushServer } from '../../src/controlplane/push/server.js';
 import type { PushServer } from '../../src/controlplane/push/server.js';
 import { BootstrapTokenAuthenticator, MeshCa, WorkloadCertificates } from '../../src/controlplane/ca/index.js';
 import { newKeyAndCsr } from '../../src/proxy/identity/csr.js';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const TOKEN = 'w'.repeat(43);
 
@@ -30,8 +31,10 @@ describe('skiff proxy --concurrency 2 with a workload identity', () => {
   let proc: ChildProcess | undefined;
   let stderr = '';
 
-  before(async () => {
-    backend = await startBackend(echo('app'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    disposer.add(dir, (d) => rmSync(d, { recursive: true, force: true }));
+    backend = disposer.add(await startBackend(echo('app')), (r) => r.close());
     ca = await MeshCa.selfSigned(dir, 'cluster.local');
     const certificates = new WorkloadCertificates({
       ca,
@@ -50,21 +53,18 @@ describe('skiff proxy --concurrency 2 with a workload identity', () => {
         }),
       certificates: (p, req) => certificates.issue({ node: p.node, ...(req.credential !== undefined ? { credential: req.credential } : {}) }, req.csr),
     });
+    disposer.add(server, (s) => s.close());
     await server.listen(0);
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
     proc = spawn(process.execPath, [skiffBin, 'proxy', '--control-plane', server.url!, '--id', 'httpbin-1.foo', '--credential-file', tokenFile, '--concurrency', '2', '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '100'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    disposer.add(proc, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  });
+  }));
 
-  after(async () => {
-    proc?.kill('SIGKILL');
-    await server.close();
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('both workers present the workload certificate and accept mesh clients', async () => {
     await eventually(() => server.status().some((s) => s.id === 'httpbin-1.foo' && s.state === 'SYNCED'), 20_000, 'the proxy to sync');

@@ -15,9 +15,10 @@ import { createPushServer } from '../../src/controlplane/push/server.js';
 import type { PushServer } from '../../src/controlplane/push/server.js';
 import { mergeJwksStates } from '../../src/proxy/control-relay.js';
 import type { JwksFetchState } from '../../src/snapshot/index.js';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, echo, eventually, forward, httpListener, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 test('the primary reports, per URI, the workers\' state that fails requests first', () => {
   const at = (state: JwksFetchState['state'], error = ''): JwksFetchState => ({ uri: 'http://k/jwks.json', state, keys: state === 'ready' ? 1 : 0, fetchedAt: 0, error, failures: error === '' ? 0 : 1, nextFetchAt: 0 });
@@ -37,14 +38,16 @@ describe('skiff proxy --concurrency 2 fetching a JWKS', () => {
   let proc: ChildProcess | undefined;
   let stderr = '';
 
-  before(async () => {
-    backend = await startBackend(echo('app'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('app')), (r) => r.close());
     const { publicKey } = await generateKeyPair('RS256');
     jwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' }] });
     keys = http.createServer((_req, res) => {
       if (serving) res.writeHead(200, { 'content-type': 'application/json' }).end(jwks);
       else res.writeHead(404).end('404: Not Found');
     });
+    disposer.add(keys, (s) => s.close());
     keys.listen(0, '127.0.0.1');
     await once(keys, 'listening');
     uri = `http://127.0.0.1:${(keys.address() as AddressInfo).port}/jwks.json`;
@@ -59,19 +62,16 @@ describe('skiff proxy --concurrency 2 fetching a JWKS', () => {
           requestAuthentication: { rules: [{ policy: 'foo/jwt-example', issuer: 'testing@secure.istio.io', jwksUri: uri }] },
         }),
     });
+    disposer.add(server, (s) => s.close());
     await server.listen(0);
     proc = spawn(process.execPath, [skiffBin, 'proxy', '--control-plane', server.url!, '--id', 'httpbin-1.foo', '--concurrency', '2', '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '100'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    disposer.add(proc, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  });
+  }));
 
-  after(async () => {
-    proc?.kill('SIGKILL');
-    await server.close();
-    await backend.close();
-    keys.close();
-  });
+  after(() => disposer.drain());
 
   const reported = (): JwksFetchState | undefined => server.status().find((s) => s.id === 'httpbin-1.foo')?.jwks?.[0];
 

@@ -8,17 +8,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { checkScrape } from '../helpers/promtool.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
 import { mergeMetricsDumps } from '../../src/telemetry/metrics/istio-metrics.js';
 import { combineWorkerStats } from '../../src/proxy/admin/worker-stats.js';
 import type { MetricsDump } from '../../src/telemetry/metrics/istio-metrics.js';
+import { Disposer } from '../helpers/disposer.js';
 
 function get(url: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -49,16 +49,15 @@ describe('skiff proxy --concurrency 2: metrics of every worker', () => {
   let backend: Backend;
   let child: ChildProcess | null = null;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-workers-'));
-    backend = await startBackend(echo('one'));
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-workers-');
+    // The proxy a test starts: killed first, before what it serves from.
+    disposer.defer(() => (child === null ? undefined : stopProcess(child, { signal: 'SIGKILL' })));
+    backend = disposer.add(await startBackend(echo('one')), (r) => r.close());
+  }));
 
-  after(async () => {
-    child?.kill('SIGKILL');
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('the metrics port counts the requests both workers served', async () => {
     const file = join(dir, 'snapshot.json');
