@@ -7,8 +7,6 @@
  * analyzer's message for the config, the proxy's acknowledged version, the trace's spans.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startSkiffd } from '../../src/controlplane/skiffd.js';
@@ -20,6 +18,7 @@ import { eventually } from '../proxy/helpers.js';
 import { get } from '../telemetry/helpers.js';
 import { startMesh } from '../telemetry/mesh.js';
 import type { Mesh } from '../telemetry/mesh.js';
+import { Disposer } from '../helpers/disposer.js';
 
 /** The requests reviews v2 fails: those for a number ending in 0, 4 or 8. */
 const failing = (path: string): boolean => /^\/reviews\/\d*[048]$/.test(path);
@@ -50,10 +49,11 @@ describe("the dashboard's API on a real skiffd", () => {
     return JSON.parse(body) as T;
   };
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'skiff-dashboard-api-'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-dashboard-api-');
     // Scrapes only when the test asks, so the figures are the requests recorded between two of them.
-    skiffd = await startSkiffd({ stateDir: join(dir, 'state'), apiPort: 0, pushPort: 0, dashboardPort: 0, debounceMs: 10, observe: { scrapeIntervalMs: 3_600_000 } });
+    skiffd = disposer.add(await startSkiffd({ stateDir: join(dir, 'state'), apiPort: 0, pushPort: 0, dashboardPort: 0, debounceMs: 10, observe: { scrapeIntervalMs: 3_600_000 } }), (s) => s.stop());
     // productpage-v1's sidecar → reviews-v2's sidecar → reviews, on loopback; reviews fails the paths `failing` names.
     mesh = await startMesh({
       app: (req, res) => {
@@ -61,9 +61,10 @@ describe("the dashboard's API on a real skiffd", () => {
         res.end('reviews\n');
       },
     });
+    disposer.add(mesh, (m) => m.close());
     // reviews-v2's figures as its metrics port serves them to skiffd (the JSON dump beside the text page).
     const server = mesh.server.telemetry;
-    metrics = await MetricsServer.start(0, '127.0.0.1', () => server.renderPrometheus(mesh.server.proxy), () => server.dump());
+    metrics = disposer.add(await MetricsServer.start(0, '127.0.0.1', () => server.renderPrometheus(mesh.server.proxy), () => server.dump()), (m) => m.close());
     // Connected as the gateway it can be without a workload in skiffd's registry; its metrics are reviews-v2's sidecar's.
     client = new ControlClient({
       url: skiffd.pushUrl,
@@ -71,17 +72,12 @@ describe("the dashboard's API on a real skiffd", () => {
       target: { applySnapshot: (s: unknown) => Promise.resolve({ version: (s as { version: string }).version }) },
       metricsUrl: `http://127.0.0.1:${metrics.address().port}/stats/prometheus`,
     });
+    disposer.add(client, (c) => c.close());
     client.start();
     await eventually(() => client.appliedVersion !== null, 10_000, 'the proxy to take its snapshot');
-  });
+  }));
 
-  after(async () => {
-    await client?.close();
-    await metrics?.close();
-    await mesh?.close();
-    await skiffd?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test('/api/proxies: the connected proxy, SYNCED at the version its client applied, with its metrics URL', async () => {
     let rows: ProxyRow[] = [];

@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import { fromJSON } from '@grpc/proto-loader';
 import { AUTHORIZATION_SERVICE, AUTHZ_LOADER_OPTIONS, AUTHZ_PROTO_JSON, type CheckRequest, type CheckResponse, type HeaderValueOption } from '../../src/proxy/filters/ext-authz/authz-proto.js';
 import { ENTRY, startApp, type App } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const DENY_BODY = 'denied by ext_authz for not found header `x-ext-authz: allow` in the request';
 
@@ -59,16 +60,14 @@ describe('the ext-authz sample', () => {
   let ports: { http: number; grpc: number };
   let client: CheckClient;
 
-  before(async () => {
-    app = await startApp(ENTRY.extAuthz, { PORT: '', PORTS: '0,0' }, [], 2);
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    app = disposer.add(await startApp(ENTRY.extAuthz, { PORT: '', PORTS: '0,0' }, [], 2), (a) => a.stop());
     ports = samplePorts(app);
-    client = checkClient(ports.grpc);
-  });
+    client = disposer.add(checkClient(ports.grpc), (c) => c.close());
+  }));
 
-  after(async () => {
-    client.close();
-    await app.stop();
-  });
+  after(() => disposer.drain());
 
   test('listens on the two ports the runtime maps (PORTS: HTTP first, gRPC second)', () => {
     assert.ok(ports.http > 0 && ports.grpc > 0 && ports.http !== ports.grpc, app.stdout());

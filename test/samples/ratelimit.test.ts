@@ -21,6 +21,8 @@ import { RateLimitServiceClientSet } from '../../src/proxy/rls/rls-client.js';
 import { createCluster } from '../../src/proxy/upstream/cluster.js';
 import { Http2ClusterPool } from '../../src/proxy/upstream/pool-http2.js';
 import { tunnelConnector } from '../../samples/ratelimit/src/redis-tunnel.js';
+import { stopProcess } from '../helpers/cli.js';
+import { Disposer } from '../helpers/disposer.js';
 import { tool } from '../helpers/tools.js';
 import { distRoot } from './helpers.js';
 
@@ -143,7 +145,6 @@ function loadFrom(text: string) {
 const redisTool = tool('redis-server');
 
 describe('decisions in a real redis-server', { skip: redisTool.skip }, () => {
-  let redis: ChildProcess;
   let port: number;
   const clients: Redis[] = [];
   const client = (): Redis => {
@@ -154,21 +155,23 @@ describe('decisions in a real redis-server', { skip: redisTool.skip }, () => {
     return c;
   };
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    // The clients the tests open: disconnected once redis-server is gone.
+    disposer.defer(() => {
+      for (const c of clients) c.disconnect();
+    });
     port = await free();
-    redis = spawn(redisTool.require(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '--appendonly', 'no'], { stdio: 'ignore' });
+    disposer.add(spawn(redisTool.require(), ['--port', String(port), '--bind', '127.0.0.1', '--save', '--appendonly', 'no'], { stdio: 'ignore' }), (r) => stopProcess(r, { signal: 'SIGKILL' }));
     const probe = client();
     for (let i = 0; i < 100; i++) {
       if ((await probe.ping().catch(() => '')) === 'PONG') return;
       await new Promise((r) => setTimeout(r, 50));
     }
     assert.fail('redis-server did not start');
-  });
+  }));
 
-  after(async () => {
-    for (const c of clients) c.disconnect();
-    redis.kill('SIGKILL');
-  });
+  after(() => disposer.drain());
 
   test('two service replicas share one count per window; each key expires with its window', async () => {
     const now = Date.UTC(2026, 0, 1, 10, 0, 20);
