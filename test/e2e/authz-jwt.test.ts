@@ -21,16 +21,16 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { repoRoot } from '../helpers/cli.js';
 import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { eventually, startMesh } from './harness.js';
 import type { Mesh } from './harness.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const ISSUER = 'testing@secure.istio.io';
 /** Where the pages fetch the key set from, served locally under the same path. */
@@ -190,7 +190,8 @@ describe('JWT and dry-run authorization on httpbin in foo', { skip: skipWithoutI
   let groups: string;
   let dir: string;
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     jwksText = readFileSync(istioSample('jwt', 'jwks.json'), 'utf8');
     demo = readFileSync(istioSample('jwt', 'demo.jwt'), 'utf8').trim();
     groups = readFileSync(istioSample('jwt', 'groups-scope.jwt'), 'utf8').trim();
@@ -198,24 +199,21 @@ describe('JWT and dry-run authorization on httpbin in foo', { skip: skipWithoutI
       if (serving && req.url === JWKS_PATH) res.writeHead(200, { 'content-type': 'application/json' }).end(jwksText);
       else res.writeHead(404, { 'content-type': 'text/plain' }).end('404: Not Found');
     });
+    disposer.add(jwksServer, (s) => s.close());
     jwksServer.listen(0, '127.0.0.1');
     await once(jwksServer, 'listening');
     jwksUri = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}${JWKS_PATH}`;
-    dir = mkdtempSync(join(tmpdir(), 'skiff-jwt-'));
-    mesh = await startMesh({ files: [], images: join(repoRoot, 'samples', 'images.yaml') });
+    dir = disposer.tempDir('skiff-jwt-');
+    mesh = disposer.add(await startMesh({ files: [], images: join(repoRoot, 'samples', 'images.yaml') }), (m) => m.stop());
     await mesh.apply('apiVersion: v1\nkind: Namespace\nmetadata: { name: foo }\n');
     for (const file of [istioSample('httpbin', 'httpbin.yaml'), istioSample('curl', 'curl.yaml')]) {
       const out = await mesh.skiff(['apply', '-f', file, '-n', 'foo']);
       assert.equal(out.code, 0, out.stderr);
     }
     await mesh.waitReady(180_000);
-  });
+  }));
 
-  after(async () => {
-    await mesh?.stop();
-    jwksServer?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   /** The pages' probe from curl in foo: `curl http://httpbin.foo:8000<path> -sS -o /dev/null [-H "Authorization: Bearer $TOKEN"] -w "%{http_code}"`. */
   async function code(path: string, token?: string): Promise<string> {

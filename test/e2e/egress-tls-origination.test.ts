@@ -19,6 +19,7 @@ import { istioSample, skipWithoutIstioSamples } from '../helpers/shared.js';
 import { authority } from '../helpers/test-pki.js';
 import { tool } from '../helpers/tools.js';
 import { startMesh, type Mesh } from './harness.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const openssl = tool('openssl');
 
@@ -73,7 +74,8 @@ describe("Istio's Egress TLS Origination task", { skip: openssl.skip, timeout: 1
   const seen: { sni: string | false | null; path: string }[] = [];
   const started = (): Mesh => mesh ?? assert.fail('the mesh did not start');
 
-  before(async () => {
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
     openssl.require();
     const ca = authority('cnn-stand-in');
     const leaf = ca.issue('edition', ['DNS:edition.cnn.com']);
@@ -82,20 +84,20 @@ describe("Istio's Egress TLS Origination task", { skip: openssl.skip, timeout: 1
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html>politics</html>\n');
     });
+    disposer.add(server, (s) => {
+      s.closeAllConnections();
+      s.close();
+    });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as { port: number }).port;
-    mesh = await startMesh({ files: [CURL], ...(skipWithoutIstioSamples === false ? { images: join(repoRoot, 'samples', 'images.yaml') } : {}) });
+    mesh = disposer.add(await startMesh({ files: [CURL], ...(skipWithoutIstioSamples === false ? { images: join(repoRoot, 'samples', 'images.yaml') } : {}) }), (m) => m.stop());
     await mesh.apply(caSecret('cnn-ca', ca.cert));
     await mesh.apply(caSecret('unrelated-ca', authority('unrelated-root').cert));
     await mesh.apply(`${SERVICE_ENTRY(port)}---\n${DESTINATION_RULE('cnn-ca')}`);
-  });
+  }));
 
-  after(async () => {
-    await mesh?.stop();
-    server?.closeAllConnections();
-    server?.close();
-  });
+  after(() => disposer.drain());
 
   test('curl -sSL -o /dev/null -D - http://edition.cnn.com/politics → HTTP/1.1 200 OK; the server saw TLS with SNI edition.cnn.com', async () => {
     seen.length = 0;

@@ -7,17 +7,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { tool } from '../helpers/tools.js';
 import { cluster, echo, eventually, forward, httpListener, routeConfig, snapshot, startBackend } from '../proxy/helpers.js';
 import type { Backend } from '../proxy/helpers.js';
 import { distRoot } from '../samples/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const redisTool = tool('redis-server');
 const LIMIT = 5;
@@ -45,17 +45,17 @@ function get(port: number, path: string): Promise<number> {
 describe('a global limit across two gateway workers and two service replicas, counted in one redis-server', { skip: redisTool.skip, timeout: 120_000 }, () => {
   let dir: string;
   let backend: Backend;
-  const children: ChildProcess[] = [];
   let gatewayPort = 0;
   let workerLog = '';
   let serviceLog = '';
   const statusesOf = (paths: string[]): Promise<number[]> => Promise.all(paths.map((p) => get(gatewayPort, p).catch(() => 0)));
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'skiff-rl-workers-'));
-    backend = await startBackend(echo('productpage'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    dir = disposer.tempDir('skiff-rl-workers-');
+    backend = disposer.add(await startBackend(echo('productpage')), (r) => r.close());
     const redisPort = await freePort();
-    children.push(spawn(redisTool.require(), ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+    disposer.add(spawn(redisTool.require(), ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }), (c) => stopProcess(c, { signal: 'SIGKILL' }));
 
     // Two replicas of the rate-limit service, both counting in that Redis.
     const config = join(dir, 'data', 'ratelimit', 'config');
@@ -68,7 +68,7 @@ describe('a global limit across two gateway workers and two service replicas, co
       const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, SKIFF_POD_ROOT: dir, RUNTIME_ROOT: '/data', RUNTIME_SUBDIRECTORY: 'ratelimit', HOST: '127.0.0.1', PORT: String(httpPort), PORTS: `${httpPort},${grpcPort},${debugPort}`, REDIS_URL: `127.0.0.1:${redisPort}` };
       const service = spawn(process.execPath, [join(distRoot, 'samples', 'ratelimit', 'src', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       service.stderr.setEncoding('utf8').on('data', (d: string) => (serviceLog += d));
-      children.push(service);
+      disposer.add(service, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     }
 
     // The gateway: two workers, a global filter whose rate_limits send the path as PATH.
@@ -92,7 +92,7 @@ describe('a global limit across two gateway workers and two service replicas, co
       ),
     );
     const gateway = spawn(process.execPath, [skiffBin, 'proxy', '--snapshot', file, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--metrics-port', '0', '--concurrency', '2', '--drain-ms', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    children.push(gateway);
+    disposer.add(gateway, (c) => stopProcess(c, { signal: 'SIGKILL' }));
     gateway.stderr.setEncoding('utf8').on('data', (d: string) => (workerLog += d));
     await eventually(() => (workerLog.match(/snapshot 1 applied/g) ?? []).length === 2, 30_000, 'both gateway workers').catch((err: Error) => assert.fail(`${err.message}\n${workerLog}`));
     // Both replicas answer (and reach Redis) before the counted requests: a path without a limit.
@@ -100,13 +100,9 @@ describe('a global limit across two gateway workers and two service replicas, co
     await eventually(async () => (seen = await statusesOf(['/ready-1', '/ready-2', '/ready-3', '/ready-4'])).every((s) => s === 200), 30_000, 'the service replicas').catch((err: Error) => {
       assert.fail(`${err.message}: statuses ${seen.join(' ')}\n--- gateway ---\n${workerLog}\n--- services ---\n${serviceLog}`);
     });
-  });
+  }));
 
-  after(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await backend.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => disposer.drain());
 
   test(`${LIMIT} a minute: of 16 concurrent requests over both workers, exactly ${LIMIT} pass`, async () => {
     // Counting happens in fixed minute windows: stay clear of a window's end.
