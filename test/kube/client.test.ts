@@ -9,6 +9,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeApiError, KubeClient } from '../../src/kube/client.js';
+import { Disposer } from '../helpers/disposer.js';
 
 interface Seen {
   connection: number;
@@ -53,14 +54,12 @@ function flakyServer(opts: { resetFirst?: boolean } = {}): Promise<{ server: net
 describe('Kubernetes client: a kept-alive connection closed under a request', () => {
   let flaky: Awaited<ReturnType<typeof flakyServer>>;
   let client: KubeClient;
-  before(async () => {
-    flaky = await flakyServer();
-    client = new KubeClient({ server: `http://127.0.0.1:${flaky.port}`, origin: 'test' });
-  });
-  after(() => {
-    client.close();
-    flaky.server.close();
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    flaky = disposer.add(await flakyServer(), (f) => f.server.close());
+    client = disposer.add(new KubeClient({ server: `http://127.0.0.1:${flaky.port}`, origin: 'test' }), (c) => c.close());
+  }));
+  after(() => disposer.drain());
 
   it('sends the request again on a new connection and returns its answer', async () => {
     const first = await client.request('GET', '/api/v1/namespaces/default/configmaps/a');
@@ -82,14 +81,12 @@ describe('Kubernetes client: a kept-alive connection closed under a request', ()
 describe('Kubernetes client: a reset on a new connection', () => {
   let flaky: Awaited<ReturnType<typeof flakyServer>>;
   let client: KubeClient;
-  before(async () => {
-    flaky = await flakyServer({ resetFirst: true });
-    client = new KubeClient({ server: `http://127.0.0.1:${flaky.port}`, origin: 'test' });
-  });
-  after(() => {
-    client.close();
-    flaky.server.close();
-  });
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    flaky = disposer.add(await flakyServer({ resetFirst: true }), (f) => f.server.close());
+    client = disposer.add(new KubeClient({ server: `http://127.0.0.1:${flaky.port}`, origin: 'test' }), (c) => c.close());
+  }));
+  after(() => disposer.drain());
 
   it('is not sent again: the error names the request and the server', async () => {
     await assert.rejects(client.request('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'c' } }), (err: unknown) => {
