@@ -20,6 +20,7 @@ import { stopConnection, type ConnectionContext, type ConnectionFilter } from '.
 import type { HttpFilter, HttpFilterRequest } from '../../src/proxy/filters/http-filter.js';
 import { CONTINUE } from '../../src/proxy/filters/verdict.js';
 import { withListenerFilters } from './filters/helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 /** A TCP echo server prefixing what it returns with its name. */
 async function startTcpEcho(name: string): Promise<{ port: number; close(): Promise<void> }> {
@@ -139,8 +140,11 @@ describe('CONNECT to a port that speaks HTTP', () => {
   let proxy: TestProxy;
   let base: ProxySnapshot;
 
-  before(async () => {
-    [a, b, c, grpc, tcp] = await Promise.all([startBackend(echo('a')), startBackend(echo('b')), startBackend(echo('c')), startH2Backend('grpc'), startTcpEcho('tcp')]);
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    // Each registered as soon as it listens, whichever of the others fails.
+    const opened = <T extends { close(): Promise<void> }>(starting: Promise<T>): Promise<T> => starting.then((r) => disposer.add(r, (x) => x.close()));
+    [a, b, c, grpc, tcp] = await Promise.all([opened(startBackend(echo('a'))), opened(startBackend(echo('b'))), opened(startBackend(echo('c'))), opened(startH2Backend('grpc')), opened(startTcpEcho('tcp'))]);
     base = snapshot({
         listeners: [httpListener('out', 'routes')],
         routes: [
@@ -167,13 +171,10 @@ describe('CONNECT to a port that speaks HTTP', () => {
           cluster('outbound|9000||tcp', [tcp.port], { protocol: 'tcp' }),
         ],
     });
-    proxy = await startProxy(base);
-  });
+    proxy = disposer.add(await startProxy(base), (r) => r.close());
+  }));
 
-  after(async () => {
-    await proxy.close();
-    await Promise.all([a.close(), b.close(), c.close(), grpc.close(), tcp.close()]);
-  });
+  after(() => disposer.drain());
 
   test('HTTP/1.1 inside: each request is routed and balanced on its own, and recorded (the CONNECT is not)', async () => {
     const before = proxy.records.length;

@@ -9,18 +9,19 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createPushServer } from '../../src/controlplane/push/server.js';
 import type { PushServer } from '../../src/controlplane/push/server.js';
-import { skiffBin } from '../helpers/cli.js';
+import { skiffBin, stopProcess } from '../helpers/cli.js';
 import { cluster, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend } from './helpers.js';
 import type { Backend } from './helpers.js';
+import { Disposer } from '../helpers/disposer.js';
 
 describe('skiff proxy --control-plane', () => {
   let backend: Backend;
   let server: PushServer;
   let broken = false;
-  const children: ChildProcess[] = [];
 
-  before(async () => {
-    backend = await startBackend(echo('pushed'));
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    backend = disposer.add(await startBackend(echo('pushed')), (r) => r.close());
     server = createPushServer({
       debounceMs: 20,
       snapshotFor: (p) =>
@@ -31,20 +32,17 @@ describe('skiff proxy --control-plane', () => {
           clusters: [cluster('svc', [backend.port])],
         }),
     });
+    disposer.add(server, (s) => s.close());
     await server.listen(0);
-  });
+  }));
 
-  after(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await server.close();
-    await backend.close();
-  });
+  after(() => disposer.drain());
 
   const run = (args: string[]): { proc: ChildProcess; out: () => string } => {
     const proc = spawn(process.execPath, [skiffBin, 'proxy', '--control-plane', server.url!, '--admin-port', '0', '--health-port', '0', '--health-address', '127.0.0.1', '--drain-ms', '100', ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    children.push(proc);
+    disposer.add(proc, (p) => stopProcess(p, { signal: 'SIGKILL' }));
     let stderr = '';
     proc.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     return { proc, out: () => stderr };

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { cluster, eventually, forward, httpListener, routeConfig, snapshot, startProxy } from './helpers.js';
 import type { TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
+import { Disposer } from '../helpers/disposer.js';
 
 const identity = (b: Buffer): Buffer => b;
 const method = (name: string, requestStream: boolean, responseStream: boolean): grpc.MethodDefinition<Buffer, Buffer> => ({
@@ -38,10 +39,10 @@ describe('gRPC interop (grpc-js client and server through the proxy)', () => {
   let server: grpc.Server;
   let proxy: TestProxy;
   let slowCancelled = 0;
-  const clients: grpc.Client[] = [];
 
-  before(async () => {
-    server = new grpc.Server();
+  const disposer = new Disposer();
+  before(disposer.setup(async () => {
+    server = disposer.add(new grpc.Server(), (s) => new Promise<void>((resolve) => s.tryShutdown(() => resolve())));
     server.addService(SERVICE, {
       Unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
         const md = new grpc.Metadata();
@@ -71,7 +72,7 @@ describe('gRPC interop (grpc-js client and server through the proxy)', () => {
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err === null ? resolve(p) : reject(err))),
     );
-    proxy = await startProxy(
+    proxy = disposer.add(await startProxy(
       snapshot({
         listeners: [httpListener('out', 'routes')],
         routes: [
@@ -83,19 +84,15 @@ describe('gRPC interop (grpc-js client and server through the proxy)', () => {
         ],
         clusters: [cluster('outbound|50051||echo', [port], { protocol: 'http2' }), cluster('outbound|50051||empty', [], { protocol: 'http2' })],
       }),
-    );
-  });
+    ), (r) => r.close());
+  }));
 
-  after(async () => {
-    for (const c of clients) c.close();
-    await proxy.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-  });
+  after(() => disposer.drain());
 
   /** A client that dials the proxy and names `authority` as the service it wants. */
   const clientFor = (authority: string): grpc.Client => {
     const c = new grpc.Client(`127.0.0.1:${proxy.port('out')}`, grpc.credentials.createInsecure(), { 'grpc.default_authority': authority });
-    clients.push(c);
+    disposer.add(c, (client) => client.close());
     return c;
   };
 
