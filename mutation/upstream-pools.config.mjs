@@ -7,6 +7,7 @@ export default moduleConfig(
   ['src/proxy/upstream/http1-client.ts', 'src/proxy/upstream/pool-http1.ts', 'src/proxy/upstream/pool-http2.ts'],
   [
     'dist/test/proxy/upstream/http1-client.test.js',
+    'dist/test/proxy/upstream/pool-http1.test.js',
     'dist/test/proxy/upstream-responses.test.js',
     'dist/test/proxy/http2/client-session.test.js',
     'dist/test/proxy/http1-codec.test.js',
