@@ -7,6 +7,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import tls from 'node:tls';
 import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
 import { HeaderList } from '../../../src/proxy/http/headers.js';
@@ -254,6 +255,40 @@ describe('HTTP/1.1 cluster pool', () => {
       assert.equal(cluster.counters.get('upstream_cx_connect_timeout'), 1);
     } finally {
       mute.close();
+    }
+  });
+
+  test('SIMPLE TLS: a connection offers ALPN http/1.1 only (never h2) and reports the TLS it made', async () => {
+    const ca = authority('mesh');
+    const leaf = ca.issue('backend', ['DNS:backend.example.com']);
+    const offered: string[][] = [];
+    const server = tls.createServer({
+      cert: leaf.cert,
+      key: leaf.key,
+      ALPNCallback: ({ protocols }) => {
+        offered.push(protocols);
+        return protocols[0];
+      },
+    });
+    server.on('secureConnection', (s: tls.TLSSocket) => {
+      s.on('error', () => {});
+      s.on('data', () => s.write(OK));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const tlsConfig = { mode: 'SIMPLE' as const, caCertificates: { pem: ca.cert }, sni: 'backend.example.com', alpn: ['h2', 'http/1.1'] };
+      const cluster = createCluster({ name: NAME, endpoints: [{ address: '127.0.0.1', port }], tls: tlsConfig });
+      cluster.tls = compileUpstreamTls(withDefaults({ name: NAME, tls: tlsConfig }).tls!, 'clusters[0].tls', new WorkloadSecrets(), new CompiledCache<UpstreamTls>());
+      const pool = new ClusterPool(cluster, { maxResponseHeaderBytes: 64 * 1024 });
+      pools.push(pool);
+      const r = await fetch(pool, cluster.endpoints[0]);
+      assert.deepEqual(offered, [['http/1.1']]);
+      assert.match(r.conn!.tls?.version ?? '', /^TLSv1\.[23]$/);
+      pool.destroy();
+    } finally {
+      server.close();
     }
   });
 
