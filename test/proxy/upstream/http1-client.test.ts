@@ -123,6 +123,7 @@ describe('upstream HTTP/1.1 connection', () => {
       ['PUT', 0, [], 'content-length: 0'],
       ['OPTIONS', 0, [], 'content-length: 0'],
       ['POST', 5, [], 'content-length: 5'],
+      ['GET', 5, [], 'content-length: 5'],
       ['PUT', 5, [['content-length', '5']], 'content-length: 5'],
     ];
     let at = 0;
@@ -177,7 +178,7 @@ describe('upstream HTTP/1.1 connection', () => {
     conn.destroy();
   });
 
-  test('a 204 forwards no Content-Length: 0, and ends at once', async () => {
+  test('a 204 forwards no Content-Length: 0, wherever it stands among the headers, and ends at once', async () => {
     const { conn, owner, peer } = await connect();
     const ex = new Exchange();
     conn.dispatch(ex, 'GET', '/', headers(), 0, false);
@@ -189,6 +190,13 @@ describe('upstream HTTP/1.1 connection', () => {
     assert.equal(ex.head?.headers.get('x-a'), '1');
     assert.deepEqual(ex.head && [ex.head.contentLength, ex.head.endStream], [0, true]);
     assert.deepEqual(owner.events, ['connected', 'done reusable']);
+    const later = new Exchange();
+    conn.dispatch(later, 'GET', '/', headers(), 0, false);
+    await peer.heads(2);
+    peer.write('HTTP/1.1 204 No Content\r\nx-b: 2\r\ncontent-length: 0\r\n\r\n');
+    await later.finished;
+    assert.deepEqual(later.events, ['head 204', 'end']);
+    assert.deepEqual(later.head?.headers.names, ['x-b']);
     conn.destroy();
   });
 
