@@ -8,6 +8,7 @@ export default moduleConfig(
   [
     'dist/test/proxy/upstream/http1-client.test.js',
     'dist/test/proxy/upstream/pool-http1.test.js',
+    'dist/test/proxy/upstream/pool-http2.test.js',
     'dist/test/proxy/upstream-responses.test.js',
     'dist/test/proxy/http2/client-session.test.js',
     'dist/test/proxy/http1-codec.test.js',
