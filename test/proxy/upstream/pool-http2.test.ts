@@ -30,6 +30,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
   assert.ok(cond(), `never happened: ${what}`);
 }
 
+/** Resolves after the streams that just ended were handed back to their session ('close' follows 'end'). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /** An HTTP/2 backend that numbers its sessions and answers `session <n>`, or holds streams until released. */
 class Backend {
   readonly server: http2.Http2Server;
@@ -277,6 +280,20 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     for (const r of rs) assert.equal((await r.outcome).status, 200);
   });
 
+  test('maxRequestsPerConnection retires a session once its last request is done, and counts it', async () => {
+    const b = await backend();
+    const { cluster, pool } = poolFor(b.port, { maxRequestsPerConnection: 2 });
+    const bodies: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      bodies.push((await send(pool, cluster).outcome).body!);
+      await nextTurn();
+    }
+    assert.deepEqual(bodies, ['session 1', 'session 1', 'session 2', 'session 2', 'session 3']);
+    assert.equal(cluster.counters.get('upstream_cx_max_requests'), 2);
+    await until(() => b.closedSessions === 2, 'the two retired sessions closed');
+    assert.equal(pool.connectionCount(cluster.endpoints[0]), 1);
+  });
+
   test('maxRequestsPerConnection bounds the streams one session is given at once', async () => {
     const b = await backend();
     b.hold = true;
@@ -327,6 +344,30 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     assert.equal(pool.connectionCount(cluster.endpoints[0]), 1);
     assert.deepEqual(await first.outcome, { status: 200, body: 'session 1' });
     assert.equal(second.settled, false);
+  });
+
+  test('a waiting request goes out as soon as the connection is up, without waiting for the peer\'s SETTINGS', async () => {
+    // A peer that reads but never answers: the request's HEADERS frame still arrives.
+    let received = Buffer.alloc(0);
+    const quiet = net.createServer((socket) => socket.on('data', (d: Buffer) => (received = Buffer.concat([received, d]))));
+    const sockets = new Set<net.Socket>();
+    quiet.on('connection', (c) => sockets.add(c));
+    quiet.listen(0, '127.0.0.1');
+    await once(quiet, 'listening');
+    closers.push(() => {
+      for (const c of sockets) c.destroy();
+      return new Promise<void>((resolve) => quiet.close(() => resolve()));
+    });
+    const { cluster, pool } = poolFor((quiet.address() as net.AddressInfo).port);
+    const r = send(pool, cluster);
+    await until(() => r.ready, 'the request was handed a stream');
+    const frameTypes = (): number[] => {
+      const types: number[] = [];
+      // The 24-byte client preface, then frames: a 3-byte length, a type, flags, a stream id.
+      for (let at = 24; at + 9 <= received.length; at += 9 + received.readUIntBE(at, 3)) types.push(received[at + 3]);
+      return types;
+    };
+    await until(() => frameTypes().includes(0x1), 'a HEADERS frame at the peer');
   });
 
   test('a refused connect fails every waiting request with the reason and counts the failure', async () => {
@@ -440,6 +481,7 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     const b = await backend();
     const { cluster, pool } = poolFor(b.port);
     assert.equal((await send(pool, cluster).outcome).status, 200);
+    await nextTurn();
     pool.close();
     await until(() => b.closedSessions === 1, 'the idle session closed');
   });
@@ -457,7 +499,36 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     assert.equal(pool.connectionCount(cluster.endpoints[0]), 0);
   });
 
-  test('a host that leaves the cluster has its idle sessions closed, and its busy ones once they finish', async () => {
+  test('a host that leaves the cluster has its idle sessions closed', async () => {
+    const b = await backend();
+    const { cluster, pool } = poolFor(b.port);
+    const host = cluster.endpoints[0];
+    assert.equal((await send(pool, cluster).outcome).status, 200);
+    await nextTurn();
+    cluster.update({ name: 'reviews', protocol: 'http2', endpoints: [] });
+    await until(() => b.closedSessions === 1, 'the idle session closed');
+    await until(() => pool.connectionCount(host) === 0, 'the pool forgot the session');
+  });
+
+  test('a request still waiting for a drained host is served on a new session, which closes once it is done', async () => {
+    const b = await backend();
+    b.hold = true;
+    const { cluster, pool } = poolFor(b.port, { maxConcurrentStreams: 1 });
+    const host = cluster.endpoints[0];
+    const first = send(pool, cluster, '/1');
+    await until(() => b.heldCount === 1, 'the first stream at the server');
+    const second = send(pool, cluster, '/2');
+    assert.notEqual(second.ticket, null);
+    cluster.update({ name: 'reviews', protocol: 'http2', endpoints: [] });
+    await until(() => b.heldCount === 2, 'the second stream at the server');
+    b.release();
+    assert.equal((await first.outcome).status, 200);
+    assert.equal((await second.outcome).status, 200);
+    await until(() => pool.connectionCount(host) === 0, 'every session of the drained host closed');
+    await until(() => b.closedSessions === b.sessions.length, 'the server saw every session close');
+  });
+
+  test('a host that leaves the cluster has its busy sessions closed once their streams finish', async () => {
     const b = await backend();
     const { cluster, pool } = poolFor(b.port);
     const host = cluster.endpoints[0];
