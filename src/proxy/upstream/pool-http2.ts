@@ -147,7 +147,10 @@ export class Http2ClusterPool extends PerHostPools<Http2ClientSession, HostPool>
     const hp = this.hosts.get(s.host);
     if (hp === undefined) return;
     const maxRequests = this.cluster.config.connectionPool.maxRequestsPerConnection;
-    if (maxRequests > 0 && s.served >= maxRequests && s.usable) {
+    // A session that carried its last request gets no more (`streamLimit` leaves it no room) and
+    // closes once its streams finish, not before: a stream handed out in this same turn is not on
+    // the wire yet, and closing the session now would refuse it.
+    if (maxRequests > 0 && s.served >= maxRequests && s.active === 0 && s.usable) {
       this.cluster.counters.inc('upstream_cx_max_requests');
       s.drain();
     } else if (s.usable && s.active === 0 && (this.closed || s.host.draining)) s.drain();

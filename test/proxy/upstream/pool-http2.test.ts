@@ -294,6 +294,24 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     assert.equal(pool.connectionCount(cluster.endpoints[0]), 1);
   });
 
+  test('maxRequestsPerConnection: the last request a session takes, handed out as the one before it ends, is not refused', async () => {
+    const b = await backend();
+    const { cluster, pool } = poolFor(b.port, { maxRequestsPerConnection: 2 });
+    const outcomes: Outcome[] = [];
+    // Each request is sent as soon as the previous response ends, before its stream is handed back.
+    for (let i = 0; i < 4; i++) outcomes.push(await send(pool, cluster).outcome);
+    assert.deepEqual(outcomes, [
+      { status: 200, body: 'session 1' },
+      { status: 200, body: 'session 1' },
+      { status: 200, body: 'session 2' },
+      { status: 200, body: 'session 2' },
+    ]);
+    await nextTurn();
+    assert.equal(cluster.counters.get('upstream_cx_max_requests'), 2);
+    await until(() => b.closedSessions === 2, 'both retired sessions closed');
+    assert.equal(pool.connectionCount(cluster.endpoints[0]), 0);
+  });
+
   test('maxRequestsPerConnection bounds the streams one session is given at once', async () => {
     const b = await backend();
     b.hold = true;
