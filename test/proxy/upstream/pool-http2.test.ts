@@ -23,6 +23,7 @@ import { compileUpstreamTls } from '../../../src/proxy/upstream/upstream-tls.js'
 import { CompiledCache } from '../../../src/proxy/tls/compiled-cache.js';
 import { WorkloadSecrets } from '../../../src/proxy/tls/workload-secrets.js';
 import { deadPort } from '../helpers.js';
+import { authority } from '../../helpers/test-pki.js';
 
 /** Resolves once `cond` holds, checking after each turn of the event loop. */
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -445,6 +446,41 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     assert.equal(pool.connectionCount(cluster.endpoints[0]), 1);
     b.release();
     assert.deepEqual(await first.outcome, { status: 200, body: 'session 1' });
+  });
+
+  test('a session that cannot connect while another is still connecting fails only the requests the other cannot take', async () => {
+    // Over TLS: the first connection is dropped during its handshake; the second is held until
+    // the first failure reached the pool, then handed to a real HTTP/2 server.
+    const leaf = authority('pool').issue('h2-server', ['DNS:reviews']);
+    const secure = http2.createSecureServer({ cert: leaf.cert, key: leaf.key });
+    secure.on('stream', (stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end('secure');
+    });
+    let accepted = 0;
+    let heldBack: net.Socket | null = null;
+    const front = net.createServer((socket) => {
+      if (++accepted === 1) socket.resetAndDestroy();
+      else heldBack = socket;
+    });
+    front.listen(0, '127.0.0.1');
+    await once(front, 'listening');
+    closers.push(() => {
+      heldBack?.destroy();
+      secure.close();
+      return new Promise<void>((resolve) => front.close(() => resolve()));
+    });
+    const { cluster, pool } = poolFor((front.address() as net.AddressInfo).port, { maxConcurrentStreams: 1 });
+    cluster.tls = compileUpstreamTls({ mode: 'SIMPLE', insecureSkipVerify: true }, 'reviews', new WorkloadSecrets(), new CompiledCache());
+    const rs = [send(pool, cluster, '/1'), send(pool, cluster, '/2')];
+    assert.equal(pool.connectionCount(cluster.endpoints[0]), 2);
+    await until(() => rs.some((r) => r.settled) && heldBack !== null, 'one request failed, the second connection waits');
+    const failed = rs.filter((r) => r.settled);
+    assert.equal(failed.length, 1, 'the session still connecting keeps the other request');
+    assert.equal((await failed[0].outcome).failure?.reason, 'remote connection failure');
+    secure.emit('connection', heldBack);
+    const served = rs.find((r) => !failed.includes(r))!;
+    assert.deepEqual(await served.outcome, { status: 200, body: 'secure' });
   });
 
   test('an idle session closes after idleTimeout and the next request opens a new one', async () => {
