@@ -1,7 +1,8 @@
 import { moduleConfig } from './base.mjs';
 
-// The upstream HTTP/1.1 client and pool and the HTTP/2 session pool. They have no in-process
-// callers but a proxy, so their tests start an in-process proxy against real backends.
+// The upstream HTTP/1.1 client and pool and the HTTP/2 session pool: first their direct tests
+// against real loopback HTTP/1.1 and node:http2 servers, then the in-process proxy tests that reach
+// them through a proxy.
 export default moduleConfig(
   'upstream-pools',
   ['src/proxy/upstream/http1-client.ts', 'src/proxy/upstream/pool-http1.ts', 'src/proxy/upstream/pool-http2.ts'],
