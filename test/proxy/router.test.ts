@@ -77,6 +77,8 @@ describe('router: what is retried, the retry budget, and the counters', () => {
   let failOnce: Backend;
   /** 503 on a request's first two tries, 200 on the third. */
   let failTwice: Backend;
+  /** 503 on a request's first try, 500 on the next. */
+  let then500: Backend;
   let dead: number;
   let headersThenReset: Awaited<ReturnType<typeof rawUpstream>>;
   let closeWithoutAnswer: Awaited<ReturnType<typeof rawUpstream>>;
@@ -110,6 +112,10 @@ describe('router: what is retried, the retry budget, and the counters', () => {
       }
       echo('fail-twice')(req, res, body);
     });
+    then500 = await startBackend((req, res) => {
+      res.writeHead(req.headers['x-envoy-attempt-count'] === '1' ? 503 : 500, { 'content-type': 'text/plain' });
+      res.end('no');
+    });
     dead = await deadPort();
     headersThenReset = await rawUpstream((socket) => {
       socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial');
@@ -130,6 +136,7 @@ describe('router: what is retried, the retry budget, and the counters', () => {
             route('route-timeout', 'slow', to('slow', { timeoutMs: 100 })),
             route('budget', 'fail-once', to('fail-once', { retry: retryOn(1, ['5xx']) })),
             route('budget-no-retry', 'fail-once', to('fail-once')),
+            route('retry-then-500', 'then-500', to('then-500', { retry: retryOn(1, ['retriable-status-codes'], { retriableStatusCodes: [503] }) })),
             route('two-retries-one-slot', 'fail-twice', to('fail-twice', { retry: retryOn(2, ['5xx']) })),
             route('backoff', 'failing', to('failing', { retry: retryOn(2, ['5xx'], { backoffBaseMs: 20_000 }) })),
             route('always-503', 'failing', to('failing', { retry: retryOn(1, ['5xx']) })),
@@ -147,6 +154,7 @@ describe('router: what is retried, the retry budget, and the counters', () => {
           cluster('slow', [slow.port]),
           cluster('fail-once', [failOnce.port], { connectionPool: { maxRetries: 1 } }),
           cluster('fail-twice', [failTwice.port], { connectionPool: { maxRetries: 1 } }),
+          cluster('then-500', [then500.port]),
           cluster('failing', [failing.port]),
           cluster('failing-and-good', [failing.port, good.port], { lb: { policy: 'RANDOM' } }),
           cluster('empty', []),
@@ -160,7 +168,7 @@ describe('router: what is retried, the retry budget, and the counters', () => {
 
   after(async () => {
     await proxy.close();
-    await Promise.all([good, failing, notFound, slow, failOnce, failTwice].map((b) => b.close()));
+    await Promise.all([good, failing, notFound, slow, failOnce, failTwice, then500].map((b) => b.close()));
     await Promise.all([headersThenReset, closeWithoutAnswer, garbage].map((u) => u.close()));
   });
 
@@ -179,8 +187,12 @@ describe('router: what is retried, the retry budget, and the counters', () => {
     assert.deepEqual(c, { upstream_rq_retry: 0, upstream_rq_completed: 1, upstream_rq_404: 1, upstream_rq_4xx: 1 });
   });
 
-  test('a connect failure under a policy that retries only some status codes is not retried: UF, no URX', async () => {
-    const res = await get('dead-not-retried');
+  test('a connect failure under a policy that retries only some status codes is not retried: UF, no URX, no reset counted', async () => {
+    let res = { status: 0, body: '' };
+    const c = await grown(proxy, 'cluster.dead.', ['upstream_rq_rx_reset', 'upstream_rq_retry'], async () => {
+      res = await get('dead-not-retried');
+    });
+    assert.deepEqual(c, { upstream_rq_rx_reset: 0, upstream_rq_retry: 0 });
     assert.equal(res.status, 503);
     assert.equal(res.body, 'upstream connect error or disconnect/reset before headers. reset reason: remote connection failure, transport failure reason: delayed connect error: Connection refused');
     assert.equal(formatResponseFlags(last().flags), 'UF');
@@ -244,6 +256,13 @@ describe('router: what is retried, the retry budget, and the counters', () => {
     assert.equal(third.status, 503);
     assert.equal(formatResponseFlags(proxy.records[n].flags), 'UO');
     assert.equal((await first).status, 200);
+  });
+
+  test('a retry answered with a 500 is no retry success', async () => {
+    const c = await grown(proxy, 'cluster.then-500.', ['upstream_rq_retry', 'upstream_rq_retry_success'], async () => {
+      assert.equal((await get('retry-then-500')).status, 500);
+    });
+    assert.deepEqual(c, { upstream_rq_retry: 1, upstream_rq_retry_success: 0 });
   });
 
   test('one request keeps its one budget slot across its second retry', async () => {
