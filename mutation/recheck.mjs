@@ -25,8 +25,6 @@ const oldFile = existsSync(`reports/mutation/${name}.merged.json`) ? `reports/mu
 const oldReport = JSON.parse(readFileSync(oldFile, 'utf8'));
 console.error(`rechecking the mutants ${oldFile} left alive`);
 const ALIVE = new Set(['Survived', 'NoCoverage']);
-// One range per alive mutant, over all its lines: Stryker mutates only what lies wholly inside a
-// range, so a mutant spanning several lines (a block emptied) needs a range that spans them all.
 const only = process.env.RECHECK_FILES ? new Set(process.env.RECHECK_FILES.split(',').map((f) => f.trim())) : null;
 for (const f of only ?? []) {
   if (!(f in oldReport.files)) {
@@ -34,6 +32,8 @@ for (const f of only ?? []) {
     process.exit(2);
   }
 }
+// One range per alive mutant, over all its lines: Stryker mutates only what lies wholly inside a
+// range, so a mutant spanning several lines (a block emptied) needs a range that spans them all.
 const ranges = new Set();
 for (const [file, { source, mutants }] of Object.entries(oldReport.files)) {
   if (only !== null && !only.has(file)) continue;

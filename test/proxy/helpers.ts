@@ -84,6 +84,14 @@ export interface Echo {
   body: string;
 }
 
+/** A backend that answers every request with `status` and `body` as plain text. */
+export function answering(status: number, body: string): BackendHandler {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain' });
+    res.end(body);
+  };
+}
+
 /** The default backend: answers 200 with a JSON `Echo` of what it received. */
 export function echo(name: string): BackendHandler {
   return (req, res, body) => {

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { adminGet, cluster, deadPort, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
+import { adminGet, answering, cluster, deadPort, echo, eventually, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import type { RetryPolicy } from '../../src/snapshot/index.js';
@@ -25,10 +25,7 @@ describe('retries and timeouts', () => {
 
   before(async () => {
     good = await startBackend(echo('good'));
-    failing = await startBackend((_req, res) => {
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('backend unavailable');
-    });
+    failing = await startBackend(answering(503, 'backend unavailable'));
     slow = await startBackend((req, res, body) => setTimeout(() => echo('slow')(req, res, body), 400));
     // Slow on its first call, fast afterwards: a per-try timeout then a successful retry.
     flaky = await startBackend((req, res, body) => {

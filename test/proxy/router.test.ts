@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
-import { adminGet, cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
+import { adminGet, answering, cluster, deadPort, echo, forward, httpListener, request, routeConfig, snapshot, startBackend, startProxy } from './helpers.js';
 import type { Backend, TestProxy } from './helpers.js';
 import { formatResponseFlags } from '../../src/telemetry/response-flags.js';
 import type { RetryPolicy } from '../../src/snapshot/index.js';
@@ -87,14 +87,8 @@ describe('router: what is retried, the retry budget, and the counters', () => {
 
   before(async () => {
     good = await startBackend(echo('good'));
-    failing = await startBackend((_req, res) => {
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('backend unavailable');
-    });
-    notFound = await startBackend((_req, res) => {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('no such thing');
-    });
+    failing = await startBackend(answering(503, 'backend unavailable'));
+    notFound = await startBackend(answering(404, 'no such thing'));
     slow = await startBackend((req, res, body) => setTimeout(() => echo('slow')(req, res, body), 400));
     failOnce = await startBackend((req, res, body) => {
       if (req.headers['x-envoy-attempt-count'] === '1') {
@@ -395,10 +389,7 @@ describe('router: request bodies, timers and the circuit breaker', () => {
 
   before(async () => {
     good = await startBackend(echo('good'));
-    failing = await startBackend((_req, res) => {
-      res.writeHead(503, { 'content-type': 'text/plain' });
-      res.end('backend unavailable');
-    });
+    failing = await startBackend(answering(503, 'backend unavailable'));
     slow = await startBackend((req, res, body) => setTimeout(() => echo('slow')(req, res, body), 400));
     const route = (name: string, c: string, extra: object = {}) => ({ name, domains: [name], routes: [forward(name, c, { action: { type: 'route', destinations: [{ cluster: c, weight: 1 }], ...extra } })] });
     proxy = await startProxy(

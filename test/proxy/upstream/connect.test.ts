@@ -132,6 +132,19 @@ async function echoes(socket: net.Socket, line: string): Promise<string> {
 
 const pem = (text: string): { pem: string } => ({ pem: text });
 
+
+/** A server that accepts connections and never answers (a TLS handshake left hanging); `accepted` fills as they come. */
+async function muteServer(): Promise<{ server: net.Server; accepted: net.Socket[] }> {
+  const accepted: net.Socket[] = [];
+  const server = net.createServer((s) => {
+    s.on('error', () => {});
+    s.resume();
+    accepted.push(s);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, accepted };
+}
 describe('upstream connect path', () => {
   let mesh: Authority;
   let other: Authority;
@@ -381,14 +394,7 @@ describe('upstream connect path', () => {
   });
 
   test('the connect timeout closes the attempt: the server sees the connection go', async () => {
-    const accepted: net.Socket[] = [];
-    const mute = net.createServer((s) => {
-      s.on('error', () => {});
-      s.resume();
-      accepted.push(s);
-    });
-    mute.listen(0, '127.0.0.1');
-    await once(mute, 'listening');
+    const { server: mute, accepted } = await muteServer();
     try {
       const f = await failed(connect((mute.address() as net.AddressInfo).port, { tls: compile({ mode: 'SIMPLE', caCertificates: pem(mesh.cert) }), timeoutMs: 100 }));
       assert.equal(f.reason, 'connection timeout');
@@ -460,14 +466,7 @@ describe('upstream connect path', () => {
   });
 
   test('a socket destroyed by its owner before it connects is reported once, at the stage it had reached', async () => {
-    const accepted: net.Socket[] = [];
-    const mute = net.createServer((s) => {
-      s.on('error', () => {});
-      s.resume();
-      accepted.push(s);
-    });
-    mute.listen(0, '127.0.0.1');
-    await once(mute, 'listening');
+    const { server: mute, accepted } = await muteServer();
     const port = (mute.address() as net.AddressInfo).port;
     try {
       for (const counters of [new ClusterCounters(), undefined]) {
