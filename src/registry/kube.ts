@@ -38,6 +38,7 @@ export function serviceFromResource(resource: Resource, opts: { defaultNamespace
   if (resource.metadata.labels !== undefined) service.labels = { ...resource.metadata.labels };
   const clusterIPs = serviceClusterIPs(spec);
   if (clusterIPs.length > 0) service.clusterIPs = clusterIPs;
+  if (isHeadless(spec)) service.headless = true;
   const exportTo = resource.metadata.annotations?.[EXPORT_TO_ANNOTATION];
   if (exportTo !== undefined && exportTo.trim() !== '') {
     service.exportTo = exportTo
@@ -57,4 +58,10 @@ export function serviceClusterIPs(spec: ServiceSpec): string[] {
   if (spec.type === 'ExternalName') return [];
   const ips = spec.clusterIPs !== undefined && spec.clusterIPs.length > 0 ? spec.clusterIPs : spec.clusterIP !== undefined ? [spec.clusterIP] : [];
   return ips.filter((ip) => ip !== '' && ip !== 'None');
+}
+
+/** `clusterIP: None` (or `clusterIPs: [None]`) on a Service that is not ExternalName. */
+export function isHeadless(spec: ServiceSpec): boolean {
+  if (spec.type === 'ExternalName') return false;
+  return spec.clusterIP === 'None' || spec.clusterIPs?.[0] === 'None';
 }

@@ -41,6 +41,12 @@ export interface Service {
    * none (the local runtime's Services).
    */
   clusterIPs?: string[];
+  /**
+   * A headless Service (`clusterIP: None`): its name resolves to the addresses of its pods, which
+   * clients dial themselves, so a captured client's sidecar stands for each pod's address and port
+   * rather than for a cluster IP.
+   */
+  headless?: boolean;
 }
 
 /** Container port number → a number (a local port) or a name. Keys are decimal strings in JSON. */

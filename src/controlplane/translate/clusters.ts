@@ -6,12 +6,13 @@
  */
 import type { Protocol } from '../../registry/protocol.js';
 import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
-import type { ClusterConfig, ClusterConfigInput, TlsSecret } from '../../snapshot/index.js';
+import type { ClusterConfig, ClusterConfigInput, EndpointConfig, TlsSecret } from '../../snapshot/index.js';
+import { istioMutualSni } from '../../snapshot/index.js';
 import { meshClusterTls } from './auto-mtls.js';
 import { clientTlsOf } from './client-tls.js';
-import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor } from './destination-policy.js';
-import type { ConfigIndex } from './push-context.js';
-import { endpointsOf, type MeshService } from './services.js';
+import { connectionPoolOf, lbPolicyOf, outlierDetectionOf, policyFor, type MergedPolicy } from './destination-policy.js';
+import type { ConfigIndex, DestinationRuleEntry } from './push-context.js';
+import { endpointsOf, type MeshPort, type MeshService } from './services.js';
 
 export const PASSTHROUGH_CLUSTER = 'PassthroughCluster';
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
@@ -66,31 +67,52 @@ export function outboundClusters(index: ConfigIndex, services: readonly MeshServ
         }
         const lb = lbPolicyOf(policy?.loadBalancer);
         if (lb !== undefined) cluster.lb = lb;
-        const pool = connectionPoolOf(policy?.connectionPool);
-        if (pool !== undefined && Object.keys(pool).length > 0) cluster.connectionPool = pool;
-        const outlier = outlierDetectionOf(policy?.outlierDetection);
-        if (outlier !== undefined) cluster.outlierDetection = outlier;
-        const tls = clientTlsOf(policy?.tls, svc.hostname, scope.namespace, index.secret);
-        if ('error' in tls) {
-          // Never plaintext where TLS was asked for: the cluster is kept with no endpoint (503 UH).
-          scope.warn?.(`DestinationRule ${dr?.namespace}/${dr?.name} for ${cluster.name}: ${tls.error}; the cluster has no endpoints until it is fixed`);
-          cluster.discovery = 'static';
-          cluster.endpoints = [];
-        } else if (tls.tls !== undefined) {
-          cluster.tls = tls.tls;
-          for (const s of tls.secrets) scope.secrets?.set(s.name, s);
-        } else {
-          // No tls, or ISTIO_MUTUAL: Istio mutual TLS, automatic towards endpoints with a sidecar.
-          const mesh = meshClusterTls(index, svc, policy?.tls, cluster.endpoints ?? []);
-          if (mesh !== undefined) cluster.tls = mesh;
-        }
-        cluster.metadata = { serviceHost: svc.hostname, serviceName: svc.name, serviceNamespace: svc.namespace };
-        if (subset !== undefined) cluster.metadata.subset = subset.name;
+        applyPolicy(index, svc, cluster, policy, dr, scope);
+        if (subset !== undefined) cluster.metadata!.subset = subset.name;
         out.push(cluster);
       }
     }
   }
   return out;
+}
+
+/**
+ * A cluster reaching one endpoint of a service port, under the service port's policy: what a
+ * captured sidecar's listener for one pod of a headless Service routes to, so that the connection
+ * reaches the very pod the client dialled. Its load balancer is moot (Istio's is the original
+ * destination); connection pool, outlier detection and TLS are the port's, automatic mutual TLS
+ * decided by that one endpoint: ISTIO_MUTUAL when it runs a sidecar, plaintext when it does not.
+ * The TLS SNI stays the service's (`outbound_.PORT_._.HOST`), whatever the cluster is called.
+ */
+export function endpointCluster(index: ConfigIndex, svc: MeshService, port: MeshPort, endpoint: EndpointConfig, name: string, scope: ClusterScope): ClusterConfigInput {
+  const dr = index.destinationRule(svc.hostname, scope.namespace, scope.labels);
+  const cluster: ClusterConfigInput = { name, protocol: clusterProtocol(port.protocol), endpoints: [endpoint] };
+  applyPolicy(index, svc, cluster, policyFor(dr, port.port, undefined), dr, scope);
+  if (cluster.tls?.mode === 'ISTIO_MUTUAL' && cluster.tls.sni === undefined) cluster.tls = { ...cluster.tls, sni: istioMutualSni(outboundClusterName(port.port, undefined, svc.hostname)) };
+  return cluster;
+}
+
+/** The merged traffic policy's connection pool, outlier detection and TLS on `cluster`, and the service's metadata. */
+function applyPolicy(index: ConfigIndex, svc: MeshService, cluster: ClusterConfigInput, policy: MergedPolicy | undefined, dr: DestinationRuleEntry | undefined, scope: ClusterScope): void {
+  const pool = connectionPoolOf(policy?.connectionPool);
+  if (pool !== undefined && Object.keys(pool).length > 0) cluster.connectionPool = pool;
+  const outlier = outlierDetectionOf(policy?.outlierDetection);
+  if (outlier !== undefined) cluster.outlierDetection = outlier;
+  const tls = clientTlsOf(policy?.tls, svc.hostname, scope.namespace, index.secret);
+  if ('error' in tls) {
+    // Never plaintext where TLS was asked for: the cluster is kept with no endpoint (503 UH).
+    scope.warn?.(`DestinationRule ${dr?.namespace}/${dr?.name} for ${cluster.name}: ${tls.error}; the cluster has no endpoints until it is fixed`);
+    cluster.discovery = 'static';
+    cluster.endpoints = [];
+  } else if (tls.tls !== undefined) {
+    cluster.tls = tls.tls;
+    for (const s of tls.secrets) scope.secrets?.set(s.name, s);
+  } else {
+    // No tls, or ISTIO_MUTUAL: Istio mutual TLS, automatic towards endpoints with a sidecar.
+    const mesh = meshClusterTls(index, svc, policy?.tls, cluster.endpoints ?? []);
+    if (mesh !== undefined) cluster.tls = mesh;
+  }
+  cluster.metadata = { serviceHost: svc.hostname, serviceName: svc.name, serviceNamespace: svc.namespace };
 }
 
 /** Istio's clusters for traffic outside the registry: forwarded to the original destination, or dropped. */

@@ -37,6 +37,8 @@ export interface MeshService {
   entries?: readonly WorkloadEntry[];
   /** A Kubernetes Service's cluster IPs (none when headless or ExternalName): what a captured sidecar stands for. */
   clusterIPs?: readonly string[];
+  /** A headless Kubernetes Service (`clusterIP: None`): a captured sidecar stands for each of its pods instead. */
+  headless?: boolean;
 }
 
 export function fromKubernetes(s: Service): MeshService {
@@ -54,6 +56,7 @@ export function fromKubernetes(s: Service): MeshService {
   if (s.exportTo !== undefined) out.exportTo = s.exportTo;
   if (s.selector !== undefined) out.selector = s.selector;
   if (s.clusterIPs !== undefined && s.clusterIPs.length > 0) out.clusterIPs = s.clusterIPs;
+  if (s.headless === true) out.headless = true;
   return out;
 }
 

@@ -15,14 +15,19 @@
  *   original-destination cluster leaving from 127.0.0.6, so the capture rules do not send it back
  *   to 15006), under the workload's PeerAuthentication mode.
  *
- * The ClusterIP listeners depend only on what a sidecar sees, so they are built once per shared
- * sidecar part and handed to every sidecar of that scope as the same objects.
+ * `virtualOutbound` also targets a listener per pod and port of each visible headless Service
+ * (`sidecar-headless.ts`), whose clients dial the pods' addresses themselves.
+ *
+ * The ClusterIP and pod listeners depend only on what a sidecar sees, so they are built once per
+ * shared sidecar part and handed to every sidecar of that scope as the same objects, as are the
+ * pods' clusters, which follow the scope's outbound clusters in one shared list.
  */
 import type { CaptureTarget, ClusterConfigInput, ListenerConfig, RouteConfig } from '../../snapshot/index.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { inboundFilterChains, workloadPeerAuthentication } from './peer-authentication.js';
 import type { ConfigIndex } from './push-context.js';
 import { inboundSourceFor } from './sidecar-inbound.js';
+import { headlessListeners } from './sidecar-headless.js';
 import { servicePortListener } from './sidecar-local-services.js';
 import { OUTBOUND_LISTENER } from './sidecar-outbound.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
@@ -35,21 +40,26 @@ export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 /** Every address the capture listeners bind (the rules redirect to the port, whatever the destination). */
 const ANY_ADDRESS = '0.0.0.0';
 
-interface ClusterIpListeners {
+interface CapturedServiceListeners {
   listeners: ListenerConfig[];
   routes: RouteConfig[];
   targets: CaptureTarget[];
-  /** `virtualOutbound` and the ClusterIP listeners, by the outbound capture port: one list per scope. */
+  /** The scope's outbound clusters, then the clusters of the headless Services' pods. */
+  clusters: readonly ClusterConfigInput[];
+  /** `virtualOutbound` and the ClusterIP and pod listeners, by the outbound capture port: one list per scope. */
   outboundByPort: Map<number, readonly ListenerConfig[]>;
 }
 
-const byPart = new WeakMap<SharedSidecarPart, ClusterIpListeners>();
+const byPart = new WeakMap<SharedSidecarPart, CapturedServiceListeners>();
 
-/** A listener per visible Kubernetes Service ClusterIP and port, and the capture targets naming them. */
-function clusterIpListeners(index: ConfigIndex, part: SharedSidecarPart): ClusterIpListeners {
+/**
+ * A listener per visible Kubernetes Service ClusterIP and port, then per pod and port of each
+ * visible headless Service, and the capture targets naming them.
+ */
+function capturedServiceListeners(index: ConfigIndex, part: SharedSidecarPart): CapturedServiceListeners {
   let out = byPart.get(part);
   if (out !== undefined) return out;
-  out = { listeners: [], routes: [], targets: [], outboundByPort: new Map() };
+  out = { listeners: [], routes: [], targets: [], clusters: part.clusters, outboundByPort: new Map() };
   const outbound = part.routes[0];
   const seen = new Set<string>();
   for (const svc of part.scope.services) {
@@ -69,20 +79,27 @@ function clusterIpListeners(index: ConfigIndex, part: SharedSidecarPart): Cluste
       }
     }
   }
+  const pods = headlessListeners(index, part, seen);
+  out.listeners.push(...pods.listeners);
+  out.routes.push(...pods.routes);
+  out.targets.push(...pods.targets);
+  if (pods.clusters.length > 0) out.clusters = [...part.clusters, ...pods.clusters];
   byPart.set(part, out);
   return out;
 }
 
 export interface CaptureListeners {
   /**
-   * `virtualOutbound` and the ClusterIP listeners: the same list for every sidecar of one scope
+   * `virtualOutbound` and the ClusterIP and pod listeners: the same list for every sidecar of one scope
    * (and capture port), so the push encodes it once.
    */
   sharedListeners: readonly ListenerConfig[];
   /** `virtualInbound`. */
   listeners: ListenerConfig[];
-  /** The ClusterIP listeners' route configs: the same list for every sidecar of one scope. */
+  /** The ClusterIP and pod listeners' route configs: the same list for every sidecar of one scope. */
   routes: readonly RouteConfig[];
+  /** The scope's outbound clusters and its headless Services' pod clusters: the same list for every sidecar of one scope. */
+  sharedClusters: readonly ClusterConfigInput[];
   clusters: ClusterConfigInput[];
 }
 
@@ -94,7 +111,7 @@ export function buildCaptureListeners(index: ConfigIndex, target: SidecarTarget,
   const w = target.workload;
   const sidecar = w.sidecar!;
   const capture = sidecar.capture!;
-  const ips = clusterIpListeners(index, part);
+  const ips = capturedServiceListeners(index, part);
   let sharedListeners = ips.outboundByPort.get(sidecar.outboundPort);
   if (sharedListeners === undefined) {
     const fallback = part.scope.outboundTrafficPolicy === 'REGISTRY_ONLY' ? BLACKHOLE_CLUSTER : PASSTHROUGH_CLUSTER;
@@ -123,5 +140,5 @@ export function buildCaptureListeners(index: ConfigIndex, target: SidecarTarget,
   const chains = inboundFilterChains(workloadPeerAuthentication(index, w.namespace, w.labels).mode, 'tcp');
   if (chains !== undefined) virtualInbound.filterChains = chains;
   const passthrough: ClusterConfigInput = { name: INBOUND_PASSTHROUGH_CLUSTER, discovery: 'original-dst', protocol: 'tcp', upstreamBindAddress: inboundSourceFor(w.address) };
-  return { sharedListeners, listeners: [virtualInbound], routes: ips.routes, clusters: [passthrough] };
+  return { sharedListeners, listeners: [virtualInbound], routes: ips.routes, sharedClusters: ips.clusters, clusters: [passthrough] };
 }

@@ -24,7 +24,9 @@ export const OUTBOUND_ROUTE_CONFIG = 'outbound';
 /**
  * The names a caller may use for a service port: Kubernetes services by `name` (same namespace
  * only, as resolv.conf search paths give), `name.ns`, `name.ns.svc` and the FQDN, each with
- * `:port`; without a port only for port 80, which is what an absolute URL without one means.
+ * `:port`; without a port only for port 80, which is what an absolute URL without one means. A
+ * headless Service also takes every name under those (`*.name:port`), as Istio writes it: its
+ * pods' own DNS names (a StatefulSet's `db-0.db`) are below the Service's.
  */
 export function serviceDomains(svc: MeshService, port: number, proxyNs: string, domainSuffix: string): string[] {
   const names = [svc.hostname];
@@ -38,6 +40,10 @@ export function serviceDomains(svc: MeshService, port: number, proxyNs: string, 
   for (const n of names) {
     if (port === 80) out.push(n);
     out.push(`${n}:${port}`);
+  }
+  if (svc.headless === true) {
+    const count = out.length;
+    for (let i = 0; i < count; i++) out.push(`*.${out[i]}`);
   }
   return out;
 }

@@ -92,7 +92,7 @@ function sidecarSnapshot(index: ConfigIndex, target: SidecarTarget, warn: (messa
     node,
     listeners: patched.listeners,
     routes: patched.routes,
-    clusters: withSharedPrefix(shared.clusters, [...inbound.clusters, ...outbound.clusters, ...fallbackClusters()]),
+    clusters: withSharedPrefix(outbound.sharedClusters, [...inbound.clusters, ...outbound.clusters, ...fallbackClusters()]),
     ...(shared.telemetry === undefined ? {} : { telemetry: shared.telemetry }),
     ...(shared.secrets.length === 0 ? {} : { secrets: shared.secrets }),
     ...(authorization === undefined ? {} : { authorization }),
@@ -110,7 +110,7 @@ type OutboundSide = CaptureListeners & { captured: boolean };
 function sidecarOutbound(index: ConfigIndex, target: SidecarTarget, shared: SharedSidecarPart, inbound: readonly ListenerConfig[]): OutboundSide {
   if (target.workload.sidecar?.capture !== undefined) return { captured: true, ...buildCaptureListeners(index, target, shared, inbound) };
   const local = buildLocalServiceListeners(index, target, shared.routes[0]);
-  return { captured: false, sharedListeners: [], listeners: [outboundListener(index, target), ...local.listeners], routes: local.routes, clusters: [] };
+  return { captured: false, sharedListeners: [], listeners: [outboundListener(index, target), ...local.listeners], routes: local.routes, sharedClusters: shared.clusters, clusters: [] };
 }
 
 /**

@@ -29,7 +29,7 @@ function productpage(c: TranslateCase): WorkloadInstance {
   return c.proxy.workload;
 }
 
-test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service ClusterIP:port; the headless Service has none', () => {
+test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service ClusterIP:port, then each pod:port of the headless Service', () => {
   const sim = simulate(loadCase(CASE));
   const vo = listener(sim.checked.snapshot, 'virtualOutbound');
   assert.deepEqual([vo.address, vo.port, vo.bindToPort], ['0.0.0.0', 15001, undefined]);
@@ -40,6 +40,7 @@ test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service Clust
       { destination: '10.96.0.40:9080', listener: '10.96.0.40_9080' },
       { destination: '10.96.0.30:9080', listener: '10.96.0.30_9080' },
       { destination: '10.96.0.50:9000', listener: '10.96.0.50_9000' },
+      { destination: '10.244.0.15:27017', listener: '10.244.0.15_27017' },
     ],
   );
   for (const t of vo.capture.targets) {
@@ -47,8 +48,8 @@ test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service Clust
     assert.equal(l.bindToPort, false);
     assert.equal(`${l.address}:${l.port}`, t.destination);
   }
-  // mongodb is headless (no ClusterIP): its clients dial the pods, which passthrough serves.
-  assert.ok(!sim.checked.snapshot.listeners.some((l) => l.name.endsWith('_27017')));
+  // mongodb is headless (no ClusterIP): its clients dial its pod, whose listener reaches that pod alone.
+  assert.deepEqual(listener(sim.checked.snapshot, '10.244.0.15_27017').tcp?.routes, [{ destinations: [{ cluster: 'outbound|27017|10.244.0.15|mongodb.default.svc.cluster.local', weight: 100 }] }]);
 });
 
 test("an HTTP ClusterIP listener routes by the service's VirtualService whichever name the Host carries", () => {
@@ -130,7 +131,7 @@ test('a captured sidecar has no HTTP_PROXY listener, no loopback service ports a
   const snapshot = translateFor(new ConfigIndex(c.config, c.registry), { kind: 'sidecar', id: w.sidecar!.proxyId, workload: captured });
   assert.deepEqual(
     snapshot.listeners.map((l) => l.name),
-    ['virtualOutbound', '10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080', '10.96.0.50_9000', 'virtualInbound', 'inbound_9080'],
+    ['virtualOutbound', '10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080', '10.96.0.50_9000', '10.244.0.15_27017', 'virtualInbound', 'inbound_9080'],
   );
   assert.ok(!snapshot.routes.some((r) => r.name === 'outbound'));
 });
