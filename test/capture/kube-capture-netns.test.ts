@@ -12,7 +12,10 @@
  * sees the client's identity in x-forwarded-client-cert, from 127.0.0.6); a VirtualService
  * applied to the API server moves every request to v2, then to v1; a connection to an address
  * outside the mesh passes through to it (ALLOW_ANY); another pod's connection to a port no
- * inbound listener takes reaches the app as it was addressed.
+ * inbound listener takes reaches the app as it was addressed. Last, under a STRICT
+ * PeerAuthentication: the client's plain connection to a pod's address is refused, until a
+ * headless Service selects the pods — then the client app reaches each pod by its address over
+ * mutual TLS, whatever the Host —, and again once that pod is gone.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -315,4 +318,68 @@ test("another pod's connection to a reviews port no inbound listener takes reach
   assert.ok(m !== null, line);
   const a = JSON.parse(m[1]) as Echo;
   assert.deepEqual([a.name, a.host, a.remote, a.xfcc], ['undeclared', `${v1.plan.ip}:7070`, '127.0.0.6', undefined]);
+});
+
+/** True when the client app's GET to `ip:9080` gets no answer (`error …`: refused, reset). */
+async function refused(ip: string, host: string): Promise<boolean> {
+  return /^error /.test(await fromClient('http-get', [ip, '9080', host]));
+}
+
+/** The client app's GET to `ip:9080` with `host`: the echo, or what http-get printed instead. */
+async function getPod(ip: string, host: string): Promise<Echo | string> {
+  const line = await fromClient('http-get', [ip, '9080', host]);
+  const m = /^200 (\{.*\})$/.exec(line);
+  return m === null ? line : (JSON.parse(m[1]) as Echo);
+}
+
+function headlessSlice(podNames: string[]): Record<string, unknown> {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'reviews-headless-slice', namespace: NS, labels: { 'kubernetes.io/service-name': 'reviews-headless' } },
+    addressType: 'IPv4',
+    endpoints: PODS.filter((p) => podNames.includes(p.name)).map((p) => ({ addresses: [p.ip], conditions: { ready: true }, targetRef: { kind: 'Pod', name: p.name, namespace: NS } })),
+    ports: [{ name: 'http', port: 9080, protocol: 'TCP' }],
+  };
+}
+
+test("under STRICT, the client app reaches each pod of a headless Service by the pod's address over mutual TLS", { skip }, async () => {
+  const v1 = pods.get('reviews-v1-0')!.plan;
+  const v2 = pods.get('reviews-v2-0')!.plan;
+  await applyIstio({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: NS }, spec: { mtls: { mode: 'STRICT' } } });
+  // No Service stands for the pod's address yet: the client's sidecar passes the connection through in plaintext, which STRICT refuses.
+  await waitFor(() => refused(v1.ip, `${v1.ip}:9080`), 'STRICT to refuse a plain connection to the pod', 30_000);
+
+  await api!.create({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'reviews-headless', namespace: NS, labels: { app: 'reviews' } },
+    spec: { clusterIP: 'None', selector: { app: 'reviews' }, ports: [{ name: 'http', port: 9080 }] },
+  });
+  await api!.create(headlessSlice([v1.name, v2.name]));
+  for (const [plan, app] of [[v1, 'reviews-v1'], [v2, 'reviews-v2']] as const) {
+    let echo: Echo | undefined;
+    await waitFor(async () => {
+      const r = await getPod(plan.ip, 'reviews-headless:9080');
+      if (typeof r === 'object') echo = r;
+      return echo !== undefined;
+    }, `${plan.name} by its address`, 30_000);
+    // That very pod (no balancing over the Service's pods), reached over mutual TLS: the server verified the client's certificate.
+    assert.equal(echo!.name, app);
+    assert.equal(echo!.remote, '127.0.0.6');
+    assert.match(echo!.xfcc ?? '', /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/client/);
+    assert.match(echo!.xfcc ?? '', /By=spiffe:\/\/cluster\.local\/ns\/default\/sa\/bookinfo-reviews/);
+    // A pod's own DNS name under the Service, and the address itself, reach the same pod the same way.
+    for (const host of [`${plan.name}.reviews-headless:9080`, `${plan.ip}:9080`]) {
+      const r = await getPod(plan.ip, host);
+      assert.ok(typeof r === 'object' && r.name === app && /URI=spiffe:\/\/cluster\.local\/ns\/default\/sa\/client/.test(r.xfcc ?? ''), `${host}: ${JSON.stringify(r)}`);
+    }
+  }
+
+  // The v2 pod goes (its processes still answer at the address): its listener goes with it, and STRICT refuses the plain connection again.
+  api!.remove('v1', 'Pod', NS, v2.name);
+  api!.put(headlessSlice([v1.name]));
+  await waitFor(() => refused(v2.ip, 'reviews-headless:9080'), 'the gone pod to lose its listener', 30_000);
+  const still = await getPod(v1.ip, 'reviews-headless:9080');
+  assert.ok(typeof still === 'object' && still.name === 'reviews-v1', JSON.stringify(still));
 });
