@@ -154,6 +154,19 @@ test('a pod that goes, or is not ready, takes its listeners, targets and cluster
   }
 });
 
+test("an IPv6 pod's destination is bracketed, its listener and cluster named by the bare address", () => {
+  const v6 = 'fd00:10:244::30';
+  const sim = simulate(withDb([dbPod('db-0', v6, true)]));
+  const targets = listener(sim.checked.snapshot, 'virtualOutbound').capture?.targets.filter((t) => t.destination.startsWith('['));
+  assert.deepEqual(targets, [
+    { destination: `[${v6}]:9080`, listener: `${v6}_9080` },
+    { destination: `[${v6}]:5432`, listener: `${v6}_5432` },
+  ]);
+  assert.equal(listener(sim.checked.snapshot, `${v6}_9080`).address, v6);
+  assert.equal(sim.cluster({ authority: 'db:9080' }, `${v6}_9080`), podCluster(v6));
+  assert.deepEqual(sim.clusterConfig(podCluster(v6))?.endpoints.map((e) => e.address), [v6]);
+});
+
 test('a headless Service hidden by the Sidecar egress, or without a selector, gets no pod listeners', () => {
   const c = withDb();
   const egress = loadYaml('sidecar.yaml', 'apiVersion: networking.istio.io/v1\nkind: Sidecar\nmetadata: {name: default, namespace: default}\nspec:\n  egress:\n  - hosts: [./reviews.default.svc.cluster.local]\n');
