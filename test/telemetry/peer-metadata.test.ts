@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UNKNOWN_PEER, decodePeerMetadata, encodePeerMetadata, identityFromLabels, identityOfWorkload } from '../../src/telemetry/identity.js';
+import { PeerMetadataCache, UNKNOWN_PEER, decodePeerMetadata, encodePeerMetadata, identityFromLabels, identityOfWorkload } from '../../src/telemetry/identity.js';
 import { escapeLabelValue, identityLabels } from '../../src/telemetry/metrics/labels.js';
 import { parsePrometheus } from './helpers.js';
 
@@ -41,6 +41,33 @@ describe('peer metadata header', () => {
     assert.equal(odd?.app, 'unknown');
     assert.equal(odd?.version, 'v9');
     assert.equal(odd?.namespace, 'unknown');
+  });
+});
+
+describe('peer metadata cache', () => {
+  test('each of many peers, looked up in turn and in copies of its header text, gets its own identity', () => {
+    const cache = new PeerMetadataCache(512, 4);
+    // More peers than the recent list holds, so lookups go through the list and the map alike.
+    const ids = Array.from({ length: 7 }, (_, i) => identityOfWorkload({ name: `svc${i}-v1`, namespace: 'default', labels: { app: `svc${i}`, version: 'v1' }, serviceAccount: `svc${i}` }));
+    const values = ids.map(encodePeerMetadata);
+    for (let round = 0; round < 3; round++) {
+      for (const i of [0, 1, 0, 2, 3, 4, 5, 6, 6, 1, 3]) {
+        // A fresh string per request, as the parser makes one.
+        const copy = Buffer.from(values[i], 'latin1').toString('latin1');
+        assert.deepEqual(cache.get(copy), ids[i], `peer ${i}, round ${round}`);
+      }
+    }
+    assert.equal(cache.get('junk'), null);
+    assert.equal(cache.get('junk'), null);
+    assert.deepEqual(cache.get(values[2]), ids[2]);
+  });
+
+  test('a flood of distinct values is bounded and every value still decodes right', () => {
+    const cache = new PeerMetadataCache(8, 2);
+    for (let i = 0; i < 50; i++) {
+      const id = identityOfWorkload({ name: `w${i}`, namespace: `ns${i % 3}`, labels: {}, serviceAccount: '' });
+      assert.deepEqual(cache.get(encodePeerMetadata(id)), id);
+    }
   });
 });
 
