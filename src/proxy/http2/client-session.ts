@@ -4,6 +4,11 @@
  * connect timeout, runs node:http2's client session over it, counts the streams it carries against
  * the peer's SETTINGS_MAX_CONCURRENT_STREAMS, stops taking streams on GOAWAY (the ones in flight
  * finish), and closes itself after the cluster's idle timeout.
+ *
+ * A draining session (GOAWAY received or sent) closes its connection as soon as its last stream is
+ * done, at once when it has none, as Envoy does. node:http2 alone only half-closes it (it ends the
+ * socket and waits for the peer's FIN), so a peer that keeps the socket open would keep the
+ * session, and the `maxConnections` slot it holds, until the peer closed it.
  */
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders, Settings } from 'node:http2';
@@ -26,9 +31,10 @@ export interface SessionOwner {
   onConnectFailed(s: Http2ClientSession, reason: ResetReason, transportFailure: string): void;
   /** A stream ended (or capacity grew with new SETTINGS): waiting requests may fit now. */
   onCapacity(s: Http2ClientSession): void;
-  /** GOAWAY arrived: no new streams on this session. */
+  /** GOAWAY arrived: no new streams on this session, which closes once its streams are done (at once when it has none). */
   onGoaway(s: Http2ClientSession): void;
   onIdleTimeout(s: Http2ClientSession): void;
+  /** The session is closed (or closing its socket): it no longer counts as a connection. */
   onClosed(s: Http2ClientSession): void;
 }
 
@@ -117,6 +123,7 @@ export class Http2ClientSession implements StreamHost, ConnectHandler {
 
   release(_stream: Http2UpstreamStream): void {
     if (this.active > 0) this.active--;
+    if (this.closeIfDrained()) return;
     if (this.active === 0 && this.state === State.Ready && this.opts.idleTimeoutMs > 0 && this.idleTimer === null) {
       this.idleTimer = setTimeout(this.onIdle, this.opts.idleTimeoutMs);
       this.idleTimer.unref();
@@ -163,7 +170,9 @@ export class Http2ClientSession implements StreamHost, ConnectHandler {
   private readonly onGoaway = (): void => {
     if (this.state !== State.Ready) return;
     this.state = State.Draining;
+    this.clearIdleTimer();
     this.owner.onGoaway(this);
+    this.closeIfDrained();
   };
 
   private readonly onSessionClose = (): void => {
@@ -187,7 +196,33 @@ export class Http2ClientSession implements StreamHost, ConnectHandler {
     }
     if (this.state !== State.Ready) return;
     this.state = State.Draining;
+    this.clearIdleTimer();
+    // node:http2 sends GOAWAY, and ends the socket itself once it has no stream left.
     this.session?.close();
+    this.closeIfDrained();
+  }
+
+  /**
+   * Closes a draining session without streams: the session is destroyed (what node:http2 still has
+   * to send goes out first), the socket closed once its end is written rather than when the peer
+   * closes its side, and the pool told at once. True when the session is closed now.
+   */
+  private closeIfDrained(): boolean {
+    if (this.state !== State.Draining || this.active > 0) return false;
+    this.state = State.Closed;
+    this.clearIdleTimer();
+    const session = this.session;
+    if (session !== null && !session.destroyed) session.destroy();
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (socket.writableFinished) socket.destroy();
+      else {
+        socket.once('finish', () => socket.destroy());
+        socket.end();
+      }
+    }
+    this.owner.onClosed(this);
+    return true;
   }
 
   destroy(): void {

@@ -294,6 +294,18 @@ describe('upstream HTTP/2 session', () => {
     assert.equal(session.terminated, true);
   });
 
+  test('GOAWAY alone on an idle session (the server leaves the connection open): the session closes at once and the pool hears it closed', async () => {
+    const accepted = once(server, 'session') as Promise<[http2.ServerHttp2Session]>;
+    const { session, owner } = await open();
+    const [peer] = await accepted;
+    peer.goaway(http2.constants.NGHTTP2_NO_ERROR, 0);
+    await Promise.race([owner.when('closed'), new Promise((_, reject) => setTimeout(() => reject(new Error('the session never closed')), 5000).unref())]);
+    assert.equal(session.terminated, true);
+    assert.equal(session.usable, false);
+    assert.deepEqual(owner.events.filter((e) => e === 'goaway' || e === 'closed'), ['goaway', 'closed']);
+    assert.equal(peer.closed, false, 'the server did not close its side');
+  });
+
   test('a refused connect is reported once, in Envoy\'s words, through the connect path', async () => {
     const owner = new Owner();
     await open(owner, OPTIONS, await deadPort());

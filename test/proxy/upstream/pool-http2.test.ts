@@ -89,6 +89,41 @@ function answer(stream: http2.ServerHttp2Stream, n: number): void {
   stream.end(`session ${n}`);
 }
 
+/**
+ * A TCP hop in front of a backend that never closes a connection towards the client, whatever
+ * either side does: a server that sends GOAWAY and leaves the socket open (node:http2's own server
+ * closes once the client's GOAWAY comes back).
+ */
+class HoldOpen {
+  readonly server: net.Server;
+  port = 0;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(target: number) {
+    this.server = net.createServer({ allowHalfOpen: true }, (client) => {
+      const upstream = net.connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('error', () => {});
+      }
+      client.pipe(upstream, { end: false });
+      upstream.pipe(client, { end: false });
+    });
+  }
+
+  async listen(): Promise<this> {
+    this.server.listen(0, '127.0.0.1');
+    await once(this.server, 'listening');
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
 /** What one request heard: a response, a reset, or a pool failure. */
 interface Outcome {
   status?: number;
@@ -151,6 +186,12 @@ async function backend(settings: http2.Settings = {}): Promise<Backend> {
   const b = await new Backend(settings).listen();
   closers.push(() => b.close());
   return b;
+}
+
+async function holdOpen(target: number): Promise<HoldOpen> {
+  const h = await new HoldOpen(target).listen();
+  closers.push(() => h.close());
+  return h;
 }
 
 function poolFor(port: number, connectionPool: Partial<ConnectionPoolConfig> = {}): { cluster: Cluster; pool: Http2ClusterPool } {
@@ -509,6 +550,80 @@ describe('HTTP/2 session pool', { timeout: 20_000 }, () => {
     assert.deepEqual(await first.outcome, { status: 200, body: 'session 1' });
     b.hold = false;
     assert.deepEqual(await send(pool, cluster).outcome, { status: 200, body: 'session 2' });
+  });
+
+  test('GOAWAY on an idle session closes it at once though the server leaves the connection open: no longer counted, and under maxConnections 1 the next request gets a new session', async () => {
+    const b = await backend();
+    const { cluster, pool } = poolFor(b.port, { maxConnections: 1 });
+    const host = cluster.endpoints[0];
+    assert.deepEqual(await send(pool, cluster).outcome, { status: 200, body: 'session 1' });
+    await nextTurn();
+    assert.equal(cluster.stats().upstream_cx_active, 1);
+    assert.equal(cluster.stats()['circuit_breakers.default.remaining_cx'], 0);
+    // GOAWAY alone: the server takes no new streams but closes nothing itself.
+    b.sessions[0].goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+    await until(() => pool.connectionCount(host) === 0, 'the pool closed the session that heard GOAWAY');
+    assert.equal(b.closedSessions, 0, 'the server left its side open: the pool closed the session itself');
+    assert.equal(cluster.stats().upstream_cx_active, 0);
+    assert.equal(cluster.stats()['circuit_breakers.default.remaining_cx'], 1);
+    assert.equal(host.stats.cx_active, 0);
+    assert.equal(cluster.counters.get('upstream_cx_destroy'), 1);
+    const next = send(pool, cluster);
+    await until(() => next.settled, 'the request after GOAWAY answered');
+    assert.deepEqual(await next.outcome, { status: 200, body: 'session 2' });
+    assert.equal(cluster.stats().upstream_cx_overflow, 0);
+    assert.equal(cluster.stats().upstream_cx_active, 1);
+  });
+
+  test('GOAWAY while a stream is active: requests meanwhile go to a new session, the stream completes, then its session closes', async () => {
+    const b = await backend();
+    b.hold = true;
+    const { cluster, pool } = poolFor((await holdOpen(b.port)).port);
+    const host = cluster.endpoints[0];
+    const first = send(pool, cluster, '/1');
+    await until(() => b.heldCount === 1, 'the first stream at the server');
+    b.sessions[0].goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+    // The PING's answer comes after the client has read the GOAWAY sent before it.
+    await new Promise<void>((resolve) => b.sessions[0].ping(() => resolve()));
+    const second = send(pool, cluster, '/2');
+    await until(() => b.heldCount === 2, 'the second stream at the server');
+    assert.deepEqual(b.streamSessions, [1, 2]);
+    assert.equal(pool.connectionCount(host), 2);
+    b.release();
+    assert.deepEqual(await first.outcome, { status: 200, body: 'session 1' });
+    assert.deepEqual(await second.outcome, { status: 200, body: 'session 2' });
+    await until(() => pool.connectionCount(host) === 1, 'the session that heard GOAWAY closed once its stream was done');
+    assert.equal(cluster.stats().upstream_cx_active, 1);
+    assert.equal(cluster.counters.get('upstream_cx_destroy'), 1);
+    const third = send(pool, cluster, '/3');
+    assert.equal(third.ticket, null, 'the new session takes the next request at once');
+    b.hold = false;
+    assert.deepEqual(await third.outcome, { status: 200, body: 'session 2' });
+  });
+
+  test('maxConnections 1 and GOAWAY while a stream is active: a new request waits, and gets a new session as soon as the draining one closes', async () => {
+    const b = await backend();
+    b.hold = true;
+    const { cluster, pool } = poolFor((await holdOpen(b.port)).port, { maxConnections: 1 });
+    const host = cluster.endpoints[0];
+    const first = send(pool, cluster, '/1');
+    await until(() => b.heldCount === 1, 'the first stream at the server');
+    b.sessions[0].goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
+    await new Promise<void>((resolve) => b.sessions[0].ping(() => resolve()));
+    // The draining session holds the one connection slot until it closes, as in Envoy.
+    const second = send(pool, cluster, '/2');
+    assert.notEqual(second.ticket, null);
+    assert.notEqual(second.ticket, 'overflow');
+    assert.equal(pool.connectionCount(host), 1);
+    assert.equal(cluster.stats().upstream_cx_overflow, 1);
+    b.hold = false;
+    b.release();
+    assert.deepEqual(await first.outcome, { status: 200, body: 'session 1' });
+    await until(() => second.settled, 'the waiting request answered once the draining session closed');
+    assert.deepEqual(await second.outcome, { status: 200, body: 'session 2' });
+    assert.equal(pool.connectionCount(host), 1);
+    assert.equal(cluster.stats().upstream_cx_active, 1);
+    assert.equal(cluster.stats().upstream_rq_pending_active, 0);
   });
 
   test('close lets streams in flight finish, then closes their sessions; requests after it open nothing', async () => {
