@@ -111,6 +111,7 @@ export class Http1ClientConnection implements DecoderOutput, UpstreamStream, Con
     this.attempt = null;
     if (this.state !== State.Connecting) return;
     this.state = State.Idle;
+    this.idleSince = Date.now(); // the pool's idle timeout counts from here when no request takes it now
     this.owner.onConnected(this);
   }
 

@@ -60,6 +60,11 @@ function send(pool: ClusterPool, host: Endpoint, path = '/'): Request {
   return r;
 }
 
+/** Resolves with `p`, or fails naming `what` when it has not settled within five seconds. */
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`never happened: ${what}`)), 5000).unref())]);
+}
+
 /** Sends a request and waits for its whole answer. */
 async function fetch(pool: ClusterPool, host: Endpoint, path = '/'): Promise<Request> {
   const r = send(pool, host, path);
@@ -299,9 +304,23 @@ describe('HTTP/1.1 cluster pool', () => {
     pool.cancel(a.ticket);
     pool.close();
     const peer = await server.peer(0);
-    await peer.closed;
+    await within(peer.closed, 'the connection closed');
     await tick();
     assert.equal(pool.connectionCount(host), 0);
+  });
+
+  test('a connection that opens for a request given up waits idle for idleTimeout like any other: kept over a sweep and reused', async () => {
+    const { pool, cluster, server, host } = await setup({ idleTimeoutMs: 10_000 });
+    const a = send(pool, host, '/a');
+    assert.ok(a.ticket !== null && a.ticket !== 'overflow');
+    pool.cancel(a.ticket);
+    await server.peer(0);
+    // Sweeps run every second for this timeout: one passes while the connection waits idle.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await fetch(pool, host, '/b');
+    assert.equal(server.peers.length, 1, 'the connection was kept and reused');
+    assert.equal(cluster.counters.get('upstream_cx_idle_timeout'), 0);
+    assert.equal(cluster.counters.get('upstream_cx_total'), 1);
   });
 
   test('idleTimeout: a connection idle that long is closed and counted', async () => {
