@@ -53,6 +53,7 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
     localPort: port,
     destinationPort: port,
     tunnelTarget: null,
+    originalDestination: original,
     tls: transport.secure,
     sni: transport.sni ?? null,
     alpn: transport.alpn,
@@ -67,7 +68,8 @@ export function acceptedConnection(socket: net.Socket, listener: AcceptingListen
 
 /** The context of a CONNECT tunnel to `target` (`host:port`) opened on connection `outer`. */
 export function tunnelConnection(outer: ConnectionContext, target: string): ConnectionContext {
-  return Object.freeze({ ...outer, destinationPort: targetPort(target), tunnelTarget: target });
+  // The tunnel goes where its target says, not where the connection carrying it was captured going.
+  return Object.freeze({ ...outer, destinationPort: targetPort(target), tunnelTarget: target, originalDestination: null });
 }
 
 /** The port of a CONNECT target; 443 when it names none (as clients default for TLS). */

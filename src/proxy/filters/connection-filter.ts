@@ -26,6 +26,12 @@ export interface ConnectionContext {
   readonly destinationPort: number;
   /** The target a CONNECT tunnel asked for (`host:port`), null for an accepted connection. */
   readonly tunnelTarget: string | null;
+  /**
+   * Where a captured connection was going (SO_ORIGINAL_DST), which an original-destination cluster
+   * (PassthroughCluster, a ServiceEntry with `resolution: NONE`) connects to whatever the Host
+   * says; null for a connection the app addressed to the proxy itself.
+   */
+  readonly originalDestination: { readonly address: string; readonly port: number } | null;
   /** True when the connection is TLS, terminated by the proxy. */
   readonly tls: boolean;
   /** TLS server name the client sent (`connection.sni`), null when none was seen. */

@@ -10,6 +10,7 @@ import type { Cluster } from '../upstream/cluster.js';
 import type { ResetReason, UpstreamStream } from '../upstream/pool.js';
 import type { Endpoint, PickContext } from '../upstream/types.js';
 import type { HttpListenerStats, ProxyServices } from './context.js';
+import type { ConnectionContext } from '../filters/connection-filter.js';
 import { NO_HEALTHY_UPSTREAM, UPSTREAM_TIMEOUT, flagForReset, upstreamResetBody } from './local-reply.js';
 import type { HeaderList } from './headers.js';
 import { ResponseFlag } from '../../telemetry/response-flags.js';
@@ -25,6 +26,8 @@ const NO_PICK_CONTEXT: PickContext = Object.freeze({});
 /** What the router needs of the request it forwards. */
 export interface ForwardedRequest {
   readonly head: RequestHead;
+  /** The connection it came on: a captured one's original destination is where PassthroughCluster goes. */
+  readonly connection: Pick<ConnectionContext, 'originalDestination'>;
   /** True once the request ended: answered, reset, or its client went away. */
   readonly done: boolean;
   /** True once the whole request body arrived (the route and per-try timeouts start then). */
@@ -170,7 +173,7 @@ export class Forwarding {
       if (this.hashKey !== undefined) ctx.hashKey = this.hashKey;
       if (this.triedHosts !== null) ctx.exclude = this.triedHosts;
     }
-    ctx = withOriginalDestination(cluster, ctx, req.head.authority, 80);
+    ctx = withOriginalDestination(cluster, ctx, req.head.authority, 80, req.connection.originalDestination);
     const host = cluster.pick(ctx);
     if (host === undefined) {
       req.localReply(503, NO_HEALTHY_UPSTREAM, ResponseFlag.UH, 'no_healthy_upstream');

@@ -23,9 +23,11 @@ export function authorityTarget(authority: string, defaultPort: number): { addre
 
 /**
  * The pick context for `cluster`: `base` as it is, plus the original destination when the cluster is
- * a PASSTHROUGH one (ALLOW_ANY outbound traffic, ServiceEntry with `resolution: NONE`).
+ * a PASSTHROUGH one (ALLOW_ANY outbound traffic, ServiceEntry with `resolution: NONE`): the
+ * captured connection's own (`captured`, as Envoy's ORIGINAL_DST cluster reads the downstream
+ * connection's restored address, whatever the Host), else the authority the app named.
  */
-export function withOriginalDestination(cluster: Cluster, base: PickContext, authority: string, defaultPort: number): PickContext {
+export function withOriginalDestination(cluster: Cluster, base: PickContext, authority: string, defaultPort: number, captured: { readonly address: string; readonly port: number } | null = null): PickContext {
   if (cluster.config.discovery !== 'original-dst') return base;
-  return { ...base, originalDestination: authorityTarget(authority, defaultPort) };
+  return { ...base, originalDestination: captured !== null ? { address: captured.address, port: captured.port } : authorityTarget(authority, defaultPort) };
 }

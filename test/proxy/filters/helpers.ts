@@ -61,6 +61,7 @@ export function connection(init: Partial<ConnectionContext> = {}): ConnectionCon
     localPort: 15006,
     destinationPort: 15006,
     tunnelTarget: null,
+    originalDestination: null,
     tls: false,
     sni: null,
     alpn: null,
