@@ -9,6 +9,13 @@
  * port reaches the app through 15006 and the inbound listener, and the proxy's own upstream
  * connections leave the pod instead of looping back to 15001. Each answer is the backend's own
  * record (its name, the address it was reached at, the peer); the proxy's /stats count the hops.
+ *
+ * Last, the snapshot translation writes for a captured sidecar with ServiceEntries (Istio's
+ * "Accessing External Services"): an HTTP server outside the mesh (10.244.0.30:80) stands for the
+ * external host `httpbin.org`, whose ServiceEntry has no address, so the app's connection reaches
+ * the proxy as one to 10.244.0.30:80 and is routed by its Host on the port's listener. Under
+ * REGISTRY_ONLY the declared Host is served through the ServiceEntry's cluster and any other gets
+ * a 502 from the proxy; under ALLOW_ANY any other passes through to where the app sent it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +28,9 @@ import { Disposer } from '../helpers/disposer.js';
 import { Netns, netnsRequirement, untilReady } from '../helpers/netns.js';
 import { toolsRequired } from '../helpers/tools.js';
 import { ADDON_PATH } from '../../src/capture/original-destination.js';
+import { translate } from '../../src/controlplane/translate/index.js';
 import type { ProxySnapshot } from '../../src/snapshot/index.js';
+import { loadCase, loadYaml } from '../controlplane/translate/cases.js';
 
 const netns = netnsRequirement();
 const addonMissing = existsSync(ADDON_PATH) ? false : `${ADDON_PATH} not built (npm run build:native)`;
@@ -34,6 +43,33 @@ const OUTSIDE_IP = '10.244.0.30';
 const CLUSTER_IP = '10.96.0.50';
 const PROXY_UID = 1337;
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
+const HTTPBIN = 'outbound|80||httpbin.org';
+
+/**
+ * What translation writes for the captured productpage pod (10.244.0.10, the pod here) of the
+ * translation tests' captured-sidecar case, with `httpbin.org` declared by a ServiceEntry whose
+ * endpoint stands for what DNS would answer for it.
+ */
+function egressSnapshot(version: string, outboundPolicy: 'ALLOW_ANY' | 'REGISTRY_ONLY'): ProxySnapshot {
+  const c = loadCase('kube-captured-sidecar');
+  const entry = loadYaml(
+    'service-entry.yaml',
+    `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin-ext, namespace: default}
+spec:
+  hosts: [httpbin.org]
+  ports:
+  - {number: 80, name: http, protocol: HTTP}
+  resolution: DNS
+  location: MESH_EXTERNAL
+  endpoints:
+  - address: ${OUTSIDE_IP}
+`,
+  );
+  const snapshot = translate({ config: [...c.config, ...entry], registry: c.registry, proxy: c.proxy, mesh: { outboundTrafficPolicy: outboundPolicy } });
+  return { ...JSON.parse(JSON.stringify(snapshot)) as ProxySnapshot, version };
+}
 
 /**
  * A capturing sidecar's listeners written by hand (15001 and 15006 and the listeners they hand
@@ -134,9 +170,10 @@ before(disposer.setup(async () => {
   await Promise.all([
     untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'reviews', '8080'])),
     untilReady(node.spawn(process.execPath, [fixture('capture-server'), 'outside', '8081'])),
+    untilReady(node.spawn(process.execPath, [fixture('http-echo'), 'external', '80'])),
     untilReady(pod.spawn(process.execPath, [fixture('capture-server'), 'app', '9080'])),
   ]);
-  proxy = pod.spawn(process.execPath, [skiffBin, 'proxy', '--snapshot', join(dir, 'snapshot.json'), '--concurrency', '1', '--admin-port', '15000', '--health-port', '15021'], { uid: PROXY_UID, gid: PROXY_UID });
+  proxy = pod.spawn(process.execPath, [skiffBin, 'proxy', '--snapshot', join(dir, 'snapshot.json'), '--concurrency', '1', '--admin-port', '15000', '--health-port', '15021', '--access-log'], { uid: PROXY_UID, gid: PROXY_UID });
   proxy.stdout?.setEncoding('utf8').on('data', (d: string) => (proxyOutput += d));
   proxy.stderr?.setEncoding('utf8').on('data', (d: string) => (proxyOutput += d));
   await waitReady();
@@ -190,4 +227,54 @@ test('under REGISTRY_ONLY the same connection to an unknown address is stopped (
   assert.ok(passed >= passedBefore);
   const a = await connectFrom(pod!, CLUSTER_IP, 9080);
   assert.equal(typeof a === 'object' && a.name, 'reviews');
+});
+
+/** The app's plain GET to `address:port` with `host`: `STATUS BODY`, or `error CODE`. */
+async function httpGet(address: string, port: number, host: string): Promise<string> {
+  return (await pod!.runOk(process.execPath, [fixture('http-get'), address, String(port), host])).stdout.trim();
+}
+
+/** Loads `snapshot` into the running proxy (SIGHUP) and waits until `applied` says it answers. */
+async function reload(snapshot: ProxySnapshot, applied: () => Promise<boolean>): Promise<void> {
+  writeFileSync(join(dir!, 'snapshot.json'), JSON.stringify(snapshot), { mode: 0o644 });
+  proxy!.kill('SIGHUP');
+  for (let i = 0; i < 50; i++) {
+    if (await applied()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`snapshot ${snapshot.version} never applied: ${proxyOutput}`);
+}
+
+test("under REGISTRY_ONLY the app's HTTP request to an external host a ServiceEntry declares is served through the ServiceEntry's cluster; any other Host gets a 502", { skip }, async () => {
+  await reload(egressSnapshot('3', 'REGISTRY_ONLY'), async () => (await admin('/config_dump')).body.includes('0.0.0.0_80'));
+  const before = await stat(`cluster.${HTTPBIN}.upstream_rq_total`);
+  const served = await httpGet(OUTSIDE_IP, 80, 'httpbin.org');
+  assert.match(served, /^200 /, proxyOutput);
+  assert.deepEqual(JSON.parse(served.slice(4)), { name: 'external', host: 'httpbin.org', remote: POD_IP });
+  assert.equal(await stat(`cluster.${HTTPBIN}.upstream_rq_total`), before + 1);
+  // The port's listener took it: the address is no service's.
+  assert.equal(await stat('http.0.0.0.0_80.downstream_rq_total'), 1);
+
+  const passed = await stat('cluster.PassthroughCluster.upstream_rq_total');
+  assert.equal(await httpGet(OUTSIDE_IP, 80, 'unknown.example.com'), '502');
+  assert.equal(await stat('cluster.PassthroughCluster.upstream_rq_total'), passed);
+  assert.equal(await stat(`cluster.${HTTPBIN}.upstream_rq_total`), before + 1);
+  // Envoy's access log line for the block_all route: 502, no flag, a direct response.
+  assert.match(proxyOutput, /"GET \/ HTTP\/1\.1" 502 - direct_response /);
+  // A TCP port no service has is still closed at once.
+  assert.equal(await connectFrom(pod!, OUTSIDE_IP, 8081), 'empty');
+});
+
+test('under ALLOW_ANY a Host no service has on the port passes through to the address the app connected to', { skip }, async () => {
+  await reload(egressSnapshot('4', 'ALLOW_ANY'), async () => /^200 /.test(await httpGet(OUTSIDE_IP, 80, 'unknown.example.com')));
+  const before = await stat('cluster.PassthroughCluster.upstream_rq_total');
+  const passed = await httpGet(OUTSIDE_IP, 80, 'unknown.example.com');
+  assert.match(passed, /^200 /, proxyOutput);
+  // Where the connection went, not where the Host names (which resolves nowhere here).
+  assert.deepEqual(JSON.parse(passed.slice(4)), { name: 'external', host: 'unknown.example.com', remote: POD_IP });
+  assert.equal(await stat('cluster.PassthroughCluster.upstream_rq_total'), before + 1);
+  // The declared host still goes through its own cluster.
+  const httpbin = await stat(`cluster.${HTTPBIN}.upstream_rq_total`);
+  assert.match(await httpGet(OUTSIDE_IP, 80, 'httpbin.org'), /^200 /);
+  assert.equal(await stat(`cluster.${HTTPBIN}.upstream_rq_total`), httpbin + 1);
 });

@@ -7,8 +7,12 @@
  *   `ClusterIP:port` (Istio's `10.96.0.50_9080`), which routes it as the outbound routes route that
  *   service port — HTTP ports by the port's virtual host (its VirtualService), under any Host, since
  *   the destination already names the service; opaque ports by its TCP destinations. A connection
- *   to any other address goes where it was going (PassthroughCluster) under ALLOW_ANY, or is
- *   closed (BlackHoleCluster) under REGISTRY_ONLY.
+ *   to any other address on an HTTP port of a visible service (a ServiceEntry host's, which has no
+ *   address of its own) goes to that port's listener, `0.0.0.0_80`, which routes by Host among the
+ *   services on the port (`sidecar-port-listeners.ts`): an unknown Host passes through to the
+ *   original destination under ALLOW_ANY and gets a 502 under REGISTRY_ONLY. A connection to any
+ *   other port goes where it was going (PassthroughCluster) under ALLOW_ANY, or is closed
+ *   (BlackHoleCluster) under REGISTRY_ONLY.
  * - `virtualInbound` on 0.0.0.0:15006, where connections to the pod arrive, hands each by its
  *   destination port to the inbound listener of that container port (`sidecar-inbound.ts`); a port
  *   no listener takes goes to the app as it was addressed (InboundPassthroughCluster, an
@@ -18,7 +22,7 @@
  * `virtualOutbound` also targets a listener per pod and port of each visible headless Service
  * (`sidecar-headless.ts`), whose clients dial the pods' addresses themselves.
  *
- * The ClusterIP and pod listeners depend only on what a sidecar sees, so they are built once per
+ * The ClusterIP, pod and per-port listeners depend only on what a sidecar sees, so they are built once per
  * shared sidecar part and handed to every sidecar of that scope as the same objects, as are the
  * pods' clusters, which follow the scope's outbound clusters in one shared list.
  */
@@ -29,6 +33,7 @@ import type { ConfigIndex } from './push-context.js';
 import { inboundSourceFor } from './sidecar-inbound.js';
 import { headlessListeners } from './sidecar-headless.js';
 import { servicePortListener } from './sidecar-local-services.js';
+import { portListeners } from './sidecar-port-listeners.js';
 import { OUTBOUND_LISTENER } from './sidecar-outbound.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
 import type { SidecarTarget } from './types.js';
@@ -84,6 +89,11 @@ function capturedServiceListeners(index: ConfigIndex, part: SharedSidecarPart): 
   out.routes.push(...pods.routes);
   out.targets.push(...pods.targets);
   if (pods.clusters.length > 0) out.clusters = [...part.clusters, ...pods.clusters];
+  // Last, what any other address on an HTTP port falls back to: routed by Host.
+  const ports = portListeners(index, part);
+  out.listeners.push(...ports.listeners);
+  out.routes.push(...ports.routes);
+  out.targets.push(...ports.targets);
   byPart.set(part, out);
   return out;
 }

@@ -29,7 +29,7 @@ function productpage(c: TranslateCase): WorkloadInstance {
   return c.proxy.workload;
 }
 
-test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service ClusterIP:port, then each pod:port of the headless Service', () => {
+test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service ClusterIP:port, then each pod:port of the headless Service, then any address on an HTTP port', () => {
   const sim = simulate(loadCase(CASE));
   const vo = listener(sim.checked.snapshot, 'virtualOutbound');
   assert.deepEqual([vo.address, vo.port, vo.bindToPort], ['0.0.0.0', 15001, undefined]);
@@ -41,12 +41,13 @@ test('virtualOutbound binds 0.0.0.0:15001 and targets each visible Service Clust
       { destination: '10.96.0.30:9080', listener: '10.96.0.30_9080' },
       { destination: '10.96.0.50:9000', listener: '10.96.0.50_9000' },
       { destination: '10.244.0.15:27017', listener: '10.244.0.15_27017' },
+      { destination: ':9080', listener: '0.0.0.0_9080' },
     ],
   );
   for (const t of vo.capture.targets) {
     const l = listener(sim.checked.snapshot, t.listener);
     assert.equal(l.bindToPort, false);
-    assert.equal(`${l.address}:${l.port}`, t.destination);
+    assert.equal(`${l.address === '0.0.0.0' ? '' : l.address}:${l.port}`, t.destination);
   }
   // mongodb is headless (no ClusterIP): its clients dial its pod, whose listener reaches that pod alone.
   assert.deepEqual(listener(sim.checked.snapshot, '10.244.0.15_27017').tcp?.routes, [{ destinations: [{ cluster: 'outbound|27017|10.244.0.15|mongodb.default.svc.cluster.local', weight: 100 }] }]);
@@ -92,7 +93,7 @@ spec:
   const sim = simulate(c, { config: [...c.config, ...egress] });
   assert.deepEqual(
     listener(sim.checked.snapshot, 'virtualOutbound').capture?.targets.map((t) => t.destination),
-    ['10.96.0.30:9080'],
+    ['10.96.0.30:9080', ':9080'],
   );
 });
 
@@ -131,7 +132,7 @@ test('a captured sidecar has no HTTP_PROXY listener, no loopback service ports a
   const snapshot = translateFor(new ConfigIndex(c.config, c.registry), { kind: 'sidecar', id: w.sidecar!.proxyId, workload: captured });
   assert.deepEqual(
     snapshot.listeners.map((l) => l.name),
-    ['virtualOutbound', '10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080', '10.96.0.50_9000', '10.244.0.15_27017', 'virtualInbound', 'inbound_9080'],
+    ['virtualOutbound', '10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080', '10.96.0.50_9000', '10.244.0.15_27017', '0.0.0.0_9080', 'virtualInbound', 'inbound_9080'],
   );
   assert.ok(!snapshot.routes.some((r) => r.name === 'outbound'));
 });
@@ -164,7 +165,7 @@ test('captured sidecars of one scope share virtualOutbound, their ClusterIP list
   assert.deepEqual([app(snapA), app(snapB)], [a.address, b.address]);
 });
 
-test("an EnvoyFilter's listener.portNumber on SIDECAR_OUTBOUND selects the ClusterIP listeners of that service port", () => {
+test("an EnvoyFilter's listener.portNumber on SIDECAR_OUTBOUND selects the ClusterIP listeners and the per-port listener of that service port", () => {
   const c = loadCase(CASE);
   const filter = loadYaml(
     'envoy-filter.yaml',
@@ -197,5 +198,5 @@ spec:
   const sim = simulate(c, { config: [...c.config, ...filter] });
   assert.deepEqual(sim.warnings, []);
   const limited = sim.checked.snapshot.listeners.filter((l) => (l.http?.rateLimits ?? []).length > 0).map((l) => l.name);
-  assert.deepEqual(limited, ['10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080']);
+  assert.deepEqual(limited, ['10.96.0.20_9080', '10.96.0.40_9080', '10.96.0.30_9080', '0.0.0.0_9080']);
 });
