@@ -9,7 +9,7 @@ export type { NodeConfig, ProxySnapshot, ResolvedSnapshot, WorkloadIdentity } fr
 export type { ChainTransport, FilterChainConfig, FilterChainMatch, HttpListenerOptions, ListenerConfig, PathNormalization, TcpRoute, TcpRouteMatch } from './listeners.js';
 export { PATH_NORMALIZATION_OPTIONS } from './listeners.js';
 export type { CaptureConfig, CaptureTarget } from './capture.js';
-export { captureKey } from './capture.js';
+export { captureDestinationKey, captureKey, parseCaptureDestination, type CaptureDestination } from './capture.js';
 export type * from './routes.js';
 export { ISTIO_DEFAULT_RETRY_POLICY, RouteConfigError } from './routes.js';
 export { isRetryOn, parseRetryOn, retryPolicyFromIstio, type IstioRetry, type ParsedRetryOn } from './retries.js';

@@ -39,14 +39,40 @@ test('a capture listener with targets of address:port, [ipv6]:port and :port is 
   );
 });
 
+test('a target may be a block of addresses, IPv4 or IPv6; a /32 or /128 is its one address', () => {
+  const v = validateSnapshot(
+    snap([
+      outbound([
+        { destination: '10.0.0.0/24:5432', listener: 'a' },
+        { destination: '[2001:db8::/64]:5432', listener: 'a' },
+        { destination: '10.0.1.7/32:5432', listener: 'a' },
+        { destination: '[2001:db8::7/128]:5432', listener: 'a' },
+      ]),
+      standIn('a', 5432),
+    ]),
+    () => null,
+  );
+  assert.deepEqual(
+    v.snapshot.listeners[0].capture?.targets.map((t) => t.destination),
+    ['10.0.0.0/24:5432', '[2001:db8::/64]:5432', '10.0.1.7:5432', '[2001:db8::7]:5432'],
+  );
+  // The block of one address is that address: a second target for it is refused.
+  assert.equal(
+    refusal([outbound([{ destination: '10.0.1.7:5432', listener: 'a' }, { destination: '10.0.1.7/32:5432', listener: 'a' }]), standIn('a', 5432)]),
+    'listeners[0].capture.targets[1].destination: 10.0.1.7/32:5432 is already a target',
+  );
+});
+
 test('listeners that bind no port may share an address and port with a bound one', () => {
   const v = validateSnapshot(snap([outbound([{ destination: ':15001', listener: 'x' }]), standIn('x', 15001, { address: '0.0.0.0' })]), () => null);
   assert.equal(v.snapshot.listeners.length, 2);
 });
 
 test('a target destination that is not address:port is refused, naming it', () => {
-  assert.equal(refusal([outbound([{ destination: 'reviews:9080', listener: 'a' }]), standIn('a', 9080)]), 'listeners[0].capture.targets[0].destination: must be address:port, [ipv6]:port or :port, got "reviews:9080"');
+  assert.equal(refusal([outbound([{ destination: 'reviews:9080', listener: 'a' }]), standIn('a', 9080)]), 'listeners[0].capture.targets[0].destination: must be address:port, [ipv6]:port, cidr:port, [ipv6-cidr]:port or :port, got "reviews:9080"');
   assert.match(refusal([outbound([{ destination: '10.0.0.1:70000', listener: 'a' }]), standIn('a', 9080)]), /targets\[0\]\.destination: must be address:port/);
+  assert.equal(refusal([outbound([{ destination: '10.0.0.0/33:5432', listener: 'a' }]), standIn('a', 5432)]), 'listeners[0].capture.targets[0].destination: the prefix length of 10.0.0.0 is at most 32, got 33, got "10.0.0.0/33:5432"');
+  assert.equal(refusal([outbound([{ destination: '300.0.0.1:5432', listener: 'a' }]), standIn('a', 5432)]), 'listeners[0].capture.targets[0].destination: 300.0.0.1 is not an IPv4 address, got "300.0.0.1:5432"');
 });
 
 test('the same destination twice is refused', () => {
