@@ -15,7 +15,9 @@
  * external host `httpbin.org`, whose ServiceEntry has no address, so the app's connection reaches
  * the proxy as one to 10.244.0.30:80 and is routed by its Host on the port's listener. Under
  * REGISTRY_ONLY the declared Host is served through the ServiceEntry's cluster and any other gets
- * a 502 from the proxy; under ALLOW_ANY any other passes through to where the app sent it.
+ * a 502 from the proxy; under ALLOW_ANY any other passes through to where the app sent it. A TCP
+ * connection to an address inside a ServiceEntry's CIDR (10.244.0.32/28) reaches the node through
+ * that ServiceEntry's cluster under REGISTRY_ONLY, while one to an address outside it is closed.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +42,8 @@ const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${na
 const POD_IP = '10.244.0.10';
 const NODE_IP = '10.244.0.20';
 const OUTSIDE_IP = '10.244.0.30';
+/** Another address of the node, inside the block a ServiceEntry declares (10.244.0.32/28); OUTSIDE_IP is not. */
+const BLOCK_IP = '10.244.0.40';
 const CLUSTER_IP = '10.96.0.50';
 const PROXY_UID = 1337;
 const REVIEWS = 'outbound|9080||reviews.default.svc.cluster.local';
@@ -65,6 +69,17 @@ spec:
   location: MESH_EXTERNAL
   endpoints:
   - address: ${OUTSIDE_IP}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external-tcp, namespace: default}
+spec:
+  hosts: [tcp.external.example]
+  addresses: [10.244.0.32/28]
+  ports:
+  - {number: 8081, name: tcp, protocol: TCP}
+  resolution: NONE
+  location: MESH_EXTERNAL
 `,
   );
   const snapshot = translate({ config: [...c.config, ...entry], registry: c.registry, proxy: c.proxy, mesh: { outboundTrafficPolicy: outboundPolicy } });
@@ -161,6 +176,7 @@ before(disposer.setup(async () => {
   node = disposer.add(await Netns.create('cnode'), (n) => n.destroy());
   await pod.link(node, `${POD_IP}/24`, `${NODE_IP}/24`);
   await node.addAddress(`${OUTSIDE_IP}/24`);
+  await node.addAddress(`${BLOCK_IP}/24`);
   await pod.defaultRoute(NODE_IP);
   await pod.runOk(process.execPath, [skiffBin, 'iptables', '-p', '15001', '-z', '15006', '-u', String(PROXY_UID), '-m', 'REDIRECT', '-i', '*', '-x', '', '-b', '*', '-d', '15090,15021,15020']);
   dir = disposer.tempDir('skiff-capture-');
@@ -263,6 +279,17 @@ test("under REGISTRY_ONLY the app's HTTP request to an external host a ServiceEn
   assert.match(proxyOutput, /"GET \/ HTTP\/1\.1" 502 - direct_response /);
   // A TCP port no service has is still closed at once.
   assert.equal(await connectFrom(pod!, OUTSIDE_IP, 8081), 'empty');
+});
+
+test("under REGISTRY_ONLY a TCP connection to an address in a ServiceEntry's CIDR reaches it through the ServiceEntry's cluster; one outside the block is closed", { skip }, async () => {
+  const cluster = 'outbound|8081||tcp.external.example';
+  const before = await stat(`cluster.${cluster}.upstream_cx_total`);
+  // resolution NONE: the connection goes where the app sent it.
+  assert.deepEqual(await connectFrom(pod!, BLOCK_IP, 8081), { name: 'outside', port: 8081, original: { address: BLOCK_IP, port: 8081, family: 4 }, remote: POD_IP });
+  assert.equal(await stat(`cluster.${cluster}.upstream_cx_total`), before + 1);
+  assert.equal(await stat('tcp.10.244.0.32/28_8081.downstream_cx_total'), 1);
+  assert.equal(await connectFrom(pod!, OUTSIDE_IP, 8081), 'empty');
+  assert.equal(await stat(`cluster.${cluster}.upstream_cx_total`), before + 1);
 });
 
 test('under ALLOW_ANY a Host no service has on the port passes through to the address the app connected to', { skip }, async () => {

@@ -39,6 +39,8 @@ export interface MeshService {
   clusterIPs?: readonly string[];
   /** A headless Kubernetes Service (`clusterIP: None`): a captured sidecar stands for each of its pods instead. */
   headless?: boolean;
+  /** A ServiceEntry's `addresses`, IPs or CIDR blocks as written: what a captured sidecar stands for on its TCP ports. */
+  addresses?: readonly string[];
 }
 
 export function fromKubernetes(s: Service): MeshService {
@@ -82,6 +84,7 @@ export function fromServiceEntry(r: Resource, namespace: string): MeshService[] 
     if (spec.exportTo !== undefined) out.exportTo = spec.exportTo;
     if (spec.workloadSelector?.labels !== undefined) out.selector = spec.workloadSelector.labels;
     if (spec.endpoints !== undefined) out.entries = spec.endpoints;
+    if (spec.addresses !== undefined && spec.addresses.length > 0) out.addresses = spec.addresses;
     return out;
   });
 }

@@ -19,10 +19,12 @@
  *   original-destination cluster leaving from 127.0.0.6, so the capture rules do not send it back
  *   to 15006), under the workload's PeerAuthentication mode.
  *
- * `virtualOutbound` also targets a listener per pod and port of each visible headless Service
- * (`sidecar-headless.ts`), whose clients dial the pods' addresses themselves.
+ * `virtualOutbound` also targets a listener per address (IP or CIDR block) and TCP port of each
+ * visible ServiceEntry with `addresses` (`sidecar-entry-addresses.ts`), and a listener per pod and
+ * port of each visible headless Service (`sidecar-headless.ts`), whose clients dial the pods'
+ * addresses themselves.
  *
- * The ClusterIP, pod and per-port listeners depend only on what a sidecar sees, so they are built once per
+ * The ClusterIP, ServiceEntry address, pod and per-port listeners depend only on what a sidecar sees, so they are built once per
  * shared sidecar part and handed to every sidecar of that scope as the same objects, as are the
  * pods' clusters, which follow the scope's outbound clusters in one shared list.
  */
@@ -31,6 +33,7 @@ import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { inboundFilterChains, workloadPeerAuthentication } from './peer-authentication.js';
 import type { ConfigIndex } from './push-context.js';
 import { inboundSourceFor } from './sidecar-inbound.js';
+import { entryAddressListeners } from './sidecar-entry-addresses.js';
 import { headlessListeners } from './sidecar-headless.js';
 import { servicePortListener } from './sidecar-local-services.js';
 import { portListeners } from './sidecar-port-listeners.js';
@@ -84,6 +87,10 @@ function capturedServiceListeners(index: ConfigIndex, part: SharedSidecarPart): 
       }
     }
   }
+  const entries = entryAddressListeners(index, part, seen);
+  out.listeners.push(...entries.listeners);
+  out.routes.push(...entries.routes);
+  out.targets.push(...entries.targets);
   const pods = headlessListeners(index, part, seen);
   out.listeners.push(...pods.listeners);
   out.routes.push(...pods.routes);

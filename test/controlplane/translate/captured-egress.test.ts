@@ -118,3 +118,75 @@ test('captured sidecars of one scope share the per-port listeners and their rout
   assert.equal(listener(snapA, '0.0.0.0_80'), listener(snapB, '0.0.0.0_80'));
   assert.equal(snapA.routes.find((r) => r.name === '80'), snapB.routes.find((r) => r.name === '80'));
 });
+
+const ADDRESSED = `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external-db, namespace: default}
+spec:
+  hosts: [db.external.example]
+  addresses: [10.20.0.0/16, 240.0.0.5, 10.21.0.9/32]
+  ports:
+  - {number: 5432, name: tcp, protocol: TCP}
+  - {number: 8080, name: http, protocol: HTTP}
+  resolution: NONE
+  location: MESH_EXTERNAL
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: external-db-primary, namespace: default}
+spec:
+  hosts: [primary.db.external.example]
+  addresses: [10.20.1.0/24]
+  ports:
+  - {number: 5432, name: tcp, protocol: TCP}
+  resolution: STATIC
+  location: MESH_EXTERNAL
+  endpoints:
+  - address: 192.0.2.10
+`;
+
+test("a ServiceEntry's addresses on a TCP port are listeners addr_P, IPs and CIDR blocks alike, before the port fallbacks", () => {
+  const sim = simulate(withEntries(loadCase(CASE), ADDRESSED), { mesh: { outboundTrafficPolicy: 'REGISTRY_ONLY' } });
+  const targets = listener(sim.checked.snapshot, 'virtualOutbound')?.capture?.targets ?? [];
+  const addressed = targets.filter((t) => t.destination.endsWith(':5432'));
+  assert.deepEqual(
+    addressed.slice().sort((a, b) => a.destination.localeCompare(b.destination)),
+    [
+      { destination: '10.20.0.0/16:5432', listener: '10.20.0.0/16_5432' },
+      { destination: '10.20.1.0/24:5432', listener: '10.20.1.0/24_5432' },
+      // A /32 is its one address.
+      { destination: '10.21.0.9:5432', listener: '10.21.0.9_5432' },
+      { destination: '240.0.0.5:5432', listener: '240.0.0.5_5432' },
+    ],
+  );
+  // The address listeners come before the per-port ones in the list (the proxy decides by specificity anyway).
+  assert.ok(targets.findIndex((t) => t.destination === '10.20.0.0/16:5432') < targets.findIndex((t) => t.destination.startsWith(':')));
+  for (const t of addressed) {
+    const l = listener(sim.checked.snapshot, t.listener);
+    assert.deepEqual([l?.bindToPort, l?.protocol, l?.port], [false, 'tcp', 5432]);
+  }
+  // resolution NONE: where the app sent the connection; STATIC: the entry's endpoints.
+  assert.deepEqual(listener(sim.checked.snapshot, '10.20.0.0/16_5432')?.tcp?.routes, [{ destinations: [{ cluster: 'outbound|5432||db.external.example', weight: 100 }] }]);
+  assert.equal(sim.clusterConfig('outbound|5432||db.external.example')?.discovery, 'original-dst');
+  assert.deepEqual(listener(sim.checked.snapshot, '10.20.1.0/24_5432')?.tcp?.routes, [{ destinations: [{ cluster: 'outbound|5432||primary.db.external.example', weight: 100 }] }]);
+  assert.deepEqual(sim.clusterConfig('outbound|5432||primary.db.external.example')?.endpoints.map((e) => `${e.address}:${e.port}`), ['192.0.2.10:5432']);
+  // The HTTP port is routed by Host on its port's listener, as Istio's HTTP services are, whatever their addresses.
+  assert.ok(!targets.some((t) => t.destination.endsWith(':8080') && t.destination !== ':8080'));
+  assert.equal(sim.cluster({ authority: 'db.external.example:8080' }, '0.0.0.0_8080'), 'outbound|8080||db.external.example');
+});
+
+test("a VirtualService's tcp rule for an addressed host applies on its address listeners", () => {
+  const vs = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: db-to-primary, namespace: default}
+spec:
+  hosts: [db.external.example]
+  tcp:
+  - route:
+    - destination: {host: primary.db.external.example, port: {number: 5432}}
+`;
+  const sim = simulate(withEntries(loadCase(CASE), ADDRESSED + vs));
+  assert.deepEqual(listener(sim.checked.snapshot, '240.0.0.5_5432')?.tcp?.routes, [{ destinations: [{ cluster: 'outbound|5432||primary.db.external.example', weight: 100 }] }]);
+});
