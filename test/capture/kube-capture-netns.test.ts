@@ -320,9 +320,13 @@ test("another pod's connection to a reviews port no inbound listener takes reach
   assert.deepEqual([a.name, a.host, a.remote, a.xfcc], ['undeclared', `${v1.plan.ip}:7070`, '127.0.0.6', undefined]);
 });
 
-/** True when the client app's GET to `ip:9080` gets no answer (`error …`: refused, reset). */
+/**
+ * True when the pod refused the client's sidecar: the app's GET to `ip:9080` gets the sidecar's 503
+ * (the port's listener passed the request through in plaintext, and the pod's STRICT side reset it),
+ * or no answer at all.
+ */
 async function refused(ip: string, host: string): Promise<boolean> {
-  return /^error /.test(await fromClient('http-get', [ip, '9080', host]));
+  return /^(error |503 upstream connect error or disconnect\/reset before headers)/.test(await fromClient('http-get', [ip, '9080', host]));
 }
 
 /** The client app's GET to `ip:9080` with `host`: the echo, or what http-get printed instead. */
@@ -347,7 +351,7 @@ test("under STRICT, the client app reaches each pod of a headless Service by the
   const v1 = pods.get('reviews-v1-0')!.plan;
   const v2 = pods.get('reviews-v2-0')!.plan;
   await applyIstio({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: NS }, spec: { mtls: { mode: 'STRICT' } } });
-  // No Service stands for the pod's address yet: the client's sidecar passes the connection through in plaintext, which STRICT refuses.
+  // No Service stands for the pod's address yet: the client's sidecar passes the request through in plaintext (no service on 9080 has that Host), which STRICT refuses.
   await waitFor(() => refused(v1.ip, `${v1.ip}:9080`), 'STRICT to refuse a plain connection to the pod', 30_000);
 
   await api!.create({

@@ -10,7 +10,9 @@
  * under REGISTRY_ONLY.
  *
  * A Host names a service on that port with or without `:P` (Istio's per-port route configs take
- * both), since the connection already says which port it went to.
+ * both), since the connection already says which port it went to. Headless Services are left out:
+ * their pods' own listeners (`sidecar-headless.ts`) stand for their addresses, and Istio's route to
+ * a headless Service goes to the address the app dialled, never balanced to another pod.
  */
 import { isHttpProtocol } from '../../registry/protocol.js';
 import type { CaptureTarget, ListenerConfig, RouteConfig, VirtualHost } from '../../snapshot/index.js';
@@ -44,6 +46,9 @@ export function portListeners(index: ConfigIndex, part: SharedSidecarPart): Port
   // Port → the virtual hosts of its HTTP services, in the outbound routes' order (first claims a domain).
   const byPort = new Map<number, VirtualHost[]>();
   for (const svc of part.scope.services) {
+    // A headless Service's clients dial its pods, each of which has a listener of its own; an
+    // address that is no ready pod's is outside the registry, as it is without this listener.
+    if (svc.headless === true) continue;
     for (const port of svc.ports) {
       if (!isHttpProtocol(port.protocol)) continue;
       const vhost = vhostsByName.get(`${svc.hostname}:${port.port}`);

@@ -216,3 +216,10 @@ test('a Kubernetes Service with clusterIP None is headless in the registry; an E
   assert.equal(svc({ clusterIP: '10.96.0.60' }).headless, undefined);
   assert.equal(svc({ type: 'ExternalName', externalName: 'db.example.com' }).headless, undefined);
 });
+
+test("a headless Service's names are not routed on its port's listener: an address that is no ready pod's stays outside the registry", () => {
+  const sim = simulate(withDb(), { mesh: { outboundTrafficPolicy: 'REGISTRY_ONLY' } });
+  // 9080 has ClusterIP Services too, so its listener exists; db's names there get block_all.
+  assert.equal(sim.cluster({ authority: 'reviews:9080' }, '0.0.0.0_9080'), 'outbound|9080|v1|reviews.default.svc.cluster.local');
+  for (const authority of [`${HOST}:9080`, 'db:9080', 'db-2.db:9080']) assert.equal(sim.route({ authority }, '0.0.0.0_9080')?.directStatus, 502, authority);
+});
