@@ -24,11 +24,12 @@
  * port of each visible headless Service (`sidecar-headless.ts`), whose clients dial the pods'
  * addresses themselves.
  *
- * The ClusterIP, ServiceEntry address, pod and per-port listeners depend only on what a sidecar sees, so they are built once per
- * shared sidecar part and handed to every sidecar of that scope as the same objects, as are the
- * pods' clusters, which follow the scope's outbound clusters in one shared list.
+ * The ClusterIP, ServiceEntry address, pod and per-port listeners depend only on what a sidecar
+ * sees, so they are built once per shared sidecar part and handed to every sidecar of that scope as
+ * the same objects, as are the pods' clusters, which follow the scope's outbound clusters in one
+ * shared list.
  */
-import type { CaptureTarget, ClusterConfigInput, ListenerConfig, RouteConfig } from '../../snapshot/index.js';
+import type { ClusterConfigInput, ListenerConfig, RouteConfig } from '../../snapshot/index.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './clusters.js';
 import { inboundFilterChains, workloadPeerAuthentication } from './peer-authentication.js';
 import type { ConfigIndex } from './push-context.js';
@@ -39,7 +40,7 @@ import { servicePortListener } from './sidecar-local-services.js';
 import { portListeners } from './sidecar-port-listeners.js';
 import { OUTBOUND_LISTENER } from './sidecar-outbound.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
-import type { SidecarTarget } from './types.js';
+import type { CaptureListenerSet, SidecarTarget } from './types.js';
 
 export const VIRTUAL_OUTBOUND = OUTBOUND_LISTENER;
 export const VIRTUAL_INBOUND = 'virtualInbound';
@@ -48,21 +49,19 @@ export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
 /** Every address the capture listeners bind (the rules redirect to the port, whatever the destination). */
 const ANY_ADDRESS = '0.0.0.0';
 
-interface CapturedServiceListeners {
-  listeners: ListenerConfig[];
-  routes: RouteConfig[];
-  targets: CaptureTarget[];
+interface CapturedServiceListeners extends CaptureListenerSet {
   /** The scope's outbound clusters, then the clusters of the headless Services' pods. */
   clusters: readonly ClusterConfigInput[];
-  /** `virtualOutbound` and the ClusterIP and pod listeners, by the outbound capture port: one list per scope. */
+  /** `virtualOutbound` and the listeners above, by the outbound capture port: one list per scope. */
   outboundByPort: Map<number, readonly ListenerConfig[]>;
 }
 
 const byPart = new WeakMap<SharedSidecarPart, CapturedServiceListeners>();
 
 /**
- * A listener per visible Kubernetes Service ClusterIP and port, then per pod and port of each
- * visible headless Service, and the capture targets naming them.
+ * A listener per visible Kubernetes Service ClusterIP and port, then per ServiceEntry address and
+ * TCP port, per pod and port of each visible headless Service, and per HTTP port, with the capture
+ * targets naming them.
  */
 function capturedServiceListeners(index: ConfigIndex, part: SharedSidecarPart): CapturedServiceListeners {
   let out = byPart.get(part);
@@ -87,33 +86,29 @@ function capturedServiceListeners(index: ConfigIndex, part: SharedSidecarPart): 
       }
     }
   }
+  // In this order: ServiceEntry addresses, then pods (each claims what is not yet `seen`), and last
+  // what any other address on an HTTP port falls back to, routed by Host.
   const entries = entryAddressListeners(index, part, seen);
-  out.listeners.push(...entries.listeners);
-  out.routes.push(...entries.routes);
-  out.targets.push(...entries.targets);
   const pods = headlessListeners(index, part, seen);
-  out.listeners.push(...pods.listeners);
-  out.routes.push(...pods.routes);
-  out.targets.push(...pods.targets);
   if (pods.clusters.length > 0) out.clusters = [...part.clusters, ...pods.clusters];
-  // Last, what any other address on an HTTP port falls back to: routed by Host.
-  const ports = portListeners(index, part);
-  out.listeners.push(...ports.listeners);
-  out.routes.push(...ports.routes);
-  out.targets.push(...ports.targets);
+  for (const set of [entries, pods, portListeners(index, part)]) {
+    out.listeners.push(...set.listeners);
+    out.routes.push(...set.routes);
+    out.targets.push(...set.targets);
+  }
   byPart.set(part, out);
   return out;
 }
 
 export interface CaptureListeners {
   /**
-   * `virtualOutbound` and the ClusterIP and pod listeners: the same list for every sidecar of one scope
-   * (and capture port), so the push encodes it once.
+   * `virtualOutbound` and the listeners it hands connections to: the same list for every sidecar of
+   * one scope (and capture port), so the push encodes it once.
    */
   sharedListeners: readonly ListenerConfig[];
   /** `virtualInbound`. */
   listeners: ListenerConfig[];
-  /** The ClusterIP and pod listeners' route configs: the same list for every sidecar of one scope. */
+  /** Those listeners' route configs: the same list for every sidecar of one scope. */
   routes: readonly RouteConfig[];
   /** The scope's outbound clusters and its headless Services' pod clusters: the same list for every sidecar of one scope. */
   sharedClusters: readonly ClusterConfigInput[];

@@ -14,16 +14,11 @@
  * address that is neither an IP nor a CIDR; one that got through anyway gets no listener.)
  */
 import { isHttpProtocol } from '../../registry/protocol.js';
-import { captureDestinationKey, parseCaptureDestination, type CaptureDestination, type CaptureTarget, type ListenerConfig, type RouteConfig } from '../../snapshot/index.js';
+import { captureDestinationKey, parseCaptureDestination, type CaptureDestination } from '../../snapshot/index.js';
 import type { ConfigIndex } from './push-context.js';
 import { servicePortListener } from './sidecar-local-services.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
-
-export interface EntryAddressListeners {
-  listeners: ListenerConfig[];
-  routes: RouteConfig[];
-  targets: CaptureTarget[];
-}
+import type { CaptureListenerSet } from './types.js';
 
 /** A ServiceEntry address as a capture destination on `port`; undefined when it is not an IP or CIDR. */
 function destinationOf(address: string, port: number): CaptureDestination | undefined {
@@ -39,8 +34,8 @@ function destinationOf(address: string, port: number): CaptureDestination | unde
  * destinations other listeners already stand for (and receives these): the first host that claims
  * an address and port keeps it.
  */
-export function entryAddressListeners(index: ConfigIndex, part: SharedSidecarPart, taken: Set<string>): EntryAddressListeners {
-  const out: EntryAddressListeners = { listeners: [], routes: [], targets: [] };
+export function entryAddressListeners(index: ConfigIndex, part: SharedSidecarPart, taken: Set<string>): CaptureListenerSet {
+  const out: CaptureListenerSet = { listeners: [], routes: [], targets: [] };
   const outbound = part.routes[0];
   for (const svc of part.scope.services) {
     if (svc.source !== 'serviceentry' || svc.addresses === undefined) continue;

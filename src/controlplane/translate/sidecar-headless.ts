@@ -28,18 +28,17 @@
  * app's connections to its own address are never captured (the rules let them through on lo).
  */
 import { isHttpProtocol, isOpaqueProtocol } from '../../registry/protocol.js';
-import type { CaptureTarget, ClusterConfigInput, ListenerConfig, Route, RouteConfig, TcpRoute, VirtualHost, WeightedCluster } from '../../snapshot/index.js';
+import type { ClusterConfigInput, ListenerConfig, Route, RouteConfig, TcpRoute, VirtualHost, WeightedCluster } from '../../snapshot/index.js';
 import { endpointCluster, outboundClusterName } from './clusters.js';
 import { httpListenerOptions } from './http-listener.js';
 import { defaultRoute } from './http-routes.js';
 import type { ConfigIndex } from './push-context.js';
 import { endpointsOf, type MeshPort, type MeshService } from './services.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
+import type { CaptureListenerSet } from './types.js';
 
-export interface HeadlessListeners {
-  listeners: ListenerConfig[];
-  routes: RouteConfig[];
-  targets: CaptureTarget[];
+export interface HeadlessListeners extends CaptureListenerSet {
+  /** One cluster per pod and port. */
   clusters: ClusterConfigInput[];
 }
 

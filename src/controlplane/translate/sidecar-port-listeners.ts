@@ -15,31 +15,28 @@
  * a headless Service goes to the address the app dialled, never balanced to another pod.
  */
 import { isHttpProtocol } from '../../registry/protocol.js';
-import type { CaptureTarget, ListenerConfig, RouteConfig, VirtualHost } from '../../snapshot/index.js';
+import type { RouteConfig, VirtualHost } from '../../snapshot/index.js';
 import { httpListenerOptions } from './http-listener.js';
 import type { ConfigIndex } from './push-context.js';
 import type { SharedSidecarPart } from './sidecar-shared.js';
+import type { CaptureListenerSet } from './types.js';
 
 /** Every address: the listener takes a port's connections whatever address they went to. */
 const ANY_ADDRESS = '0.0.0.0';
 /** The outbound routes' last virtual hosts, for a Host outside the registry (`sidecar-outbound.ts`). */
 const FALLBACK_VHOSTS = new Set(['allow_any', 'block_all']);
 
-export interface PortListeners {
-  listeners: ListenerConfig[];
-  routes: RouteConfig[];
-  /** `:P` targets, which the capture hand-off takes when no `address:P` target matches. */
-  targets: CaptureTarget[];
-}
-
 /** The listeners' names: Istio's, the any-address and the port. */
 export function portListenerName(port: number): string {
   return `${ANY_ADDRESS}_${port}`;
 }
 
-/** The per-port listeners of the services `part`'s sidecars see. */
-export function portListeners(index: ConfigIndex, part: SharedSidecarPart): PortListeners {
-  const out: PortListeners = { listeners: [], routes: [], targets: [] };
+/**
+ * The per-port listeners of the services `part`'s sidecars see, with `:P` targets, which the capture
+ * hand-off takes when no `address:P` target matches.
+ */
+export function portListeners(index: ConfigIndex, part: SharedSidecarPart): CaptureListenerSet {
+  const out: CaptureListenerSet = { listeners: [], routes: [], targets: [] };
   const outbound = part.routes[0];
   const vhostsByName = new Map(outbound.virtualHosts.map((v) => [v.name, v]));
   const fallback = outbound.virtualHosts.filter((v) => FALLBACK_VHOSTS.has(v.name));

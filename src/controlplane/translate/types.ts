@@ -7,6 +7,7 @@ import type { DefaultProviders, ExtensionProvider, PATH_NORMALIZATIONS } from '.
 import type { HTTPRetry } from '../../api/kinds/networking/http-policies.js';
 import type { Resource } from '../../api/types.js';
 import type { RegistrySnapshot, WorkloadInstance } from '../../registry/types.js';
+import type { CaptureTarget, ListenerConfig, RouteConfig } from '../../snapshot/index.js';
 
 /** The sidecar of one workload instance; `workload.sidecar` gives its outbound and admin ports. */
 export interface SidecarTarget {
@@ -37,6 +38,16 @@ export interface GatewayTarget {
 }
 
 export type ProxyTarget = SidecarTarget | GatewayTarget;
+
+/**
+ * Listeners a captured sidecar's `virtualOutbound` hands connections to, their route configs, and
+ * the capture targets naming them (`sidecar-capture.ts` and the files it gathers them from).
+ */
+export interface CaptureListenerSet {
+  listeners: ListenerConfig[];
+  routes: RouteConfig[];
+  targets: CaptureTarget[];
+}
 
 /**
  * The parts of Istio's MeshConfig the translation reads (skiffd derives them from the `istio`

@@ -29,5 +29,5 @@ export function authorityTarget(authority: string, defaultPort: number): { addre
  */
 export function withOriginalDestination(cluster: Cluster, base: PickContext, authority: string, defaultPort: number, captured: { readonly address: string; readonly port: number } | null = null): PickContext {
   if (cluster.config.discovery !== 'original-dst') return base;
-  return { ...base, originalDestination: captured !== null ? { address: captured.address, port: captured.port } : authorityTarget(authority, defaultPort) };
+  return { ...base, originalDestination: captured ?? authorityTarget(authority, defaultPort) };
 }
