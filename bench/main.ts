@@ -11,6 +11,7 @@ import { buildRows, checkTargets } from './aggregate.js';
 import type { ScenarioSamples } from './aggregate.js';
 import { BODY_BYTES } from './backend.js';
 import { CONTROL_PLANE_QUICK_SIZES, CONTROL_PLANE_SIZES, controlPlaneTable, notRequested, runControlPlaneBench } from './controlplane.js';
+import { INSTRUCTION_ROWS, instructionTable, runInstructionSuite, writeInstructionReport } from './instructions.js';
 import { idleRssMb, measureRound, writeScripts } from './measure.js';
 import { microTable, runMicroBench } from './micro/index.js';
 import type { RoundSample } from './measure.js';
@@ -88,6 +89,11 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.join(', ')}\n`);
     return 2;
   }
+  const notCounted = opts.suites.includes('instructions') ? opts.only.filter((n) => !(INSTRUCTION_ROWS as readonly string[]).includes(n)) : [];
+  if (notCounted.length > 0) {
+    process.stderr.write(`bench: the instructions suite counts ${INSTRUCTION_ROWS.join(' and ')}, not ${notCounted.join(', ')}\n`);
+    return 2;
+  }
   if (opts.suites.includes('micro') && !opts.profile) {
     const micro = runMicroBench(log);
     process.stdout.write(`Micro-benchmarks, ${new Date().toISOString()} (in-process, after a JIT warm-up; figures for reading, not targets)\n\n${microTable(micro)}\n\n`);
@@ -103,6 +109,12 @@ async function main(): Promise<number> {
 
   const workDir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
   try {
+    if (opts.suites.includes('instructions') && !opts.profile) {
+      const report = await runInstructionSuite(tools, { warmup: opts.instrWarmup, requests: opts.instrRequests, only: opts.only }, workDir, log);
+      const files = report.samples.length > 0 ? writeInstructionReport(resultsDir, report) : [];
+      process.stdout.write(`${instructionTable(report)}\n${files.length > 0 ? `\nresults: ${files.join(', ')}\n` : ''}`);
+      return report.samples.length > 0 ? 0 : 1;
+    }
     if (opts.profile) {
       process.stdout.write(`${await runProfile(tools, opts, workDir, resultsDir, log)}\n`);
       return 0;

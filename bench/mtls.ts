@@ -86,18 +86,32 @@ export function withOutboundMtls(s: ProxySnapshot, pki: BenchPki): ProxySnapshot
   };
 }
 
-/** Two nginx, one worker each: plaintext in, mutual TLS between them, keep-alive pools on both upstreams. */
-export async function startNginxMtlsPair(tools: Tools, nginx: string, workDir: string, app: Endpoint, pki: BenchPki): Promise<RunningPeer & { back: RunningPeer['process'] }> {
+/** One nginx of the pair run inside another program (callgrind) instead of pinned to the proxy core. */
+export interface WrappedNginx {
+  side: 'client' | 'server';
+  wrap: (command: string, args: readonly string[]) => { command: string; args: string[] };
+  /** Directory names are suffixed with this, so several pairs can be started in one work directory. */
+  tag: string;
+}
+
+/**
+ * Two nginx, one worker each: plaintext in, mutual TLS between them, keep-alive pools on both
+ * upstreams. A wrapped one runs as a single process (`master_process off`): its one process is the
+ * one that serves, and the one callgrind counts.
+ */
+export async function startNginxMtlsPair(tools: Tools, nginx: string, workDir: string, app: Endpoint, pki: BenchPki, wrapped?: WrappedNginx): Promise<RunningPeer & { back: RunningPeer['process'] }> {
   const nginxV = nginxBuildInfo(nginx);
-  const backDir = join(workDir, 'nginx-mtls-server');
-  const frontDir = join(workDir, 'nginx-mtls-client');
+  const suffix = wrapped === undefined ? '' : `-${wrapped.tag}`;
+  const backDir = join(workDir, `nginx-mtls-server${suffix}`);
+  const frontDir = join(workDir, `nginx-mtls-client${suffix}`);
+  const single = (side: WrappedNginx['side']): string => (wrapped?.side === side ? 'master_process off;\n' : '');
   mkdirSync(backDir, { recursive: true });
   mkdirSync(frontDir, { recursive: true });
   const back = { address: '127.0.0.1', port: await freePort() };
   const front = { address: '127.0.0.1', port: await freePort() };
   writeFileSync(
     join(backDir, 'nginx.conf'),
-    nginxConfig(
+    single('server') + nginxConfig(
       backDir,
       nginxV,
       `  upstream app { server ${app.address}:${app.port}; keepalive 64; keepalive_requests 1000000; }
@@ -114,7 +128,7 @@ export async function startNginxMtlsPair(tools: Tools, nginx: string, workDir: s
   );
   writeFileSync(
     join(frontDir, 'nginx.conf'),
-    nginxConfig(
+    single('client') + nginxConfig(
       frontDir,
       nginxV,
       `  upstream mesh { server ${back.address}:${back.port}; keepalive 64; keepalive_requests 1000000; }
@@ -135,11 +149,17 @@ export async function startNginxMtlsPair(tools: Tools, nginx: string, workDir: s
   }`,
     ),
   );
-  const backCmd = pinned(tools, PROXY_CORE, nginx, ['-p', backDir, '-c', join(backDir, 'nginx.conf')]);
+  const command = (side: WrappedNginx['side'], dir: string): { command: string; args: string[] } => {
+    const args = ['-p', dir, '-c', join(dir, 'nginx.conf')];
+    return wrapped?.side === side ? wrapped.wrap(nginx, args) : pinned(tools, PROXY_CORE, nginx, args);
+  };
+  // valgrind takes seconds to start a program.
+  const readyMs = wrapped === undefined ? undefined : 60_000;
+  const backCmd = command('server', backDir);
   const backProc = start('nginx (mTLS server)', backCmd.command, backCmd.args);
-  await waitForPort(back.address, back.port, backProc);
-  const frontCmd = pinned(tools, PROXY_CORE, nginx, ['-p', frontDir, '-c', join(frontDir, 'nginx.conf')]);
+  await waitForPort(back.address, back.port, backProc, readyMs);
+  const frontCmd = command('client', frontDir);
   const frontProc = start('nginx (mTLS client)', frontCmd.command, frontCmd.args);
-  await waitForPort(front.address, front.port, frontProc);
+  await waitForPort(front.address, front.port, frontProc, readyMs);
   return { process: frontProc, listen: front, back: backProc };
 }

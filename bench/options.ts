@@ -2,7 +2,7 @@
  * Command-line options of `npm run bench` (`node dist/bench/main.js`): what to run and for how long.
  */
 
-export type Suite = 'proxy' | 'controlplane' | 'micro';
+export type Suite = 'proxy' | 'controlplane' | 'micro' | 'instructions';
 
 export interface BenchOptions {
   /** Suites to run, in order. */
@@ -30,6 +30,10 @@ export interface BenchOptions {
   resultsDir: string | null;
   /** Control plane: write skiffd's CPU profile (node --cpu-prof) into this directory. */
   cpuProfileDir: string | null;
+  /** Instruction counts: requests before counting starts. */
+  instrWarmup: number;
+  /** Instruction counts: requests counted. */
+  instrRequests: number;
 }
 
 export const DEFAULTS: Readonly<Omit<BenchOptions, 'suites' | 'only' | 'resultsDir' | 'cpuProfileDir'>> = Object.freeze({
@@ -42,10 +46,12 @@ export const DEFAULTS: Readonly<Omit<BenchOptions, 'suites' | 'only' | 'resultsD
   profile: false,
   quick: false,
   nice: 0,
+  instrWarmup: 40_000,
+  instrRequests: 5_000,
 });
 
 /** `--quick`: one short round of everything, for use while developing (about a minute). */
-const QUICK = { rounds: 1, durationS: 3, warmupS: 1 } as const;
+const QUICK = { rounds: 1, durationS: 3, warmupS: 1, instrWarmup: 5_000, instrRequests: 1_000 } as const;
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick              one short round (about a minute); figures are indicative only
@@ -57,7 +63,12 @@ export const USAGE = `usage: npm run bench -- [options]
   --rate R             request rate of the latency run, req/s (default ${DEFAULTS.fixedRate})
   --only A,B           only these scenarios (e.g. direct,skiff-outbound,nginx)
   --suite S            proxy (default), controlplane, micro (hot-path calls in-process: router,
-                       telemetry, load balancing; ns per call), or all
+                       telemetry, load balancing; ns per call), all (those three), or instructions:
+                       user-space instructions per request of each proxy of skiff-2hop-mtls and
+                       nginx-2hop-mtls, counted by valgrind's callgrind (the same on a busy machine;
+                       --only skiff-2hop-mtls or nginx-2hop-mtls for one pair; a few minutes)
+  --instr-warmup N     instructions: requests before counting (default ${DEFAULTS.instrWarmup})
+  --instr-requests N   instructions: requests counted (default ${DEFAULTS.instrRequests})
   --profile            CPU-profile a row's Skiff proxies under load and list their hot spots: skiff-outbound
                        (default), or --only skiff-inbound, skiff-gateway, skiff-2hop or skiff-2hop-mtls
                        (both sidecars, each profiled on its own)
@@ -112,6 +123,12 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
       case '--connections':
         explicit.connections = Math.round(number(flag, value(), 1));
         break;
+      case '--instr-warmup':
+        explicit.instrWarmup = Math.round(number(flag, value(), 0));
+        break;
+      case '--instr-requests':
+        explicit.instrRequests = Math.round(number(flag, value(), 1));
+        break;
       case '--rate':
         explicit.fixedRate = number(flag, value(), 1);
         break;
@@ -127,9 +144,9 @@ export function parseOptions(argv: readonly string[]): BenchOptions | null {
         break;
       case '--suite': {
         const v = value();
-        if (v === 'proxy' || v === 'controlplane' || v === 'micro') suites = [v];
+        if (v === 'proxy' || v === 'controlplane' || v === 'micro' || v === 'instructions') suites = [v];
         else if (v === 'all') suites = ['micro', 'proxy', 'controlplane'];
-        else throw new UsageError(`--suite must be proxy, controlplane, micro or all, got ${JSON.stringify(v ?? '')}`);
+        else throw new UsageError(`--suite must be proxy, controlplane, micro, instructions or all, got ${JSON.stringify(v ?? '')}`);
         break;
       }
       case '--results': {

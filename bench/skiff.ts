@@ -48,6 +48,10 @@ export interface StartSkiffOptions {
   baseArgs?: readonly string[];
   /** Write a V8 CPU profile into this directory when the process exits. */
   cpuProfDir?: string;
+  /** Runs the proxy inside another program (callgrind), unpinned, instead of pinned to the proxy core. */
+  wrap?: (command: string, args: readonly string[]) => { command: string; args: string[] };
+  /** How long the proxy may take to apply its snapshot (longer under valgrind). */
+  readyTimeoutMs?: number;
 }
 
 /** Writes the snapshot, starts the proxy and waits for its listeners. */
@@ -72,10 +76,10 @@ export async function startSkiff(tools: Tools, name: string, snapshot: ProxySnap
     ...(opts.baseArgs ?? []),
     ...(opts.extraArgs ?? []),
   ];
-  const cmd = pinned(tools, PROXY_CORE, process.execPath, args);
+  const cmd = opts.wrap === undefined ? pinned(tools, PROXY_CORE, process.execPath, args) : opts.wrap(process.execPath, args);
   // stdout carries access-log lines when they are on: into a file, as a container runtime would take them.
   const proc = start(`skiff proxy (${name})`, cmd.command, cmd.args, { stdoutFile: join(workDir, `${name}.stdout`) });
-  const m = await proc.waitFor(/snapshot \S+ applied; listeners: .*$/m);
+  const m = await proc.waitFor(/snapshot \S+ applied; listeners: .*$/m, opts.readyTimeoutMs);
   const listeners = parseListenerLine(m[0]);
   if (listeners.size === 0) throw new Error(`${proc.name}: no listeners in "${m[0]}"`);
   return { process: proc, listeners };

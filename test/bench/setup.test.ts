@@ -35,7 +35,7 @@ describe('options', () => {
   test('bad values name the flag', () => {
     assert.throws(() => parseOptions(['--rounds', '0']), (e: unknown) => e instanceof UsageError && /--rounds needs a number >= 1, got "0"/.test(e.message));
     assert.throws(() => parseOptions(['--duration']), /--duration needs a number >= 1, got nothing/);
-    assert.throws(() => parseOptions(['--suite', 'x']), /--suite must be proxy, controlplane, micro or all/);
+    assert.throws(() => parseOptions(['--suite', 'x']), /--suite must be proxy, controlplane, micro, instructions or all/);
     assert.throws(() => parseOptions(['--fast']), /unknown option "--fast"/);
     assert.throws(() => parseOptions(['--nice', '-30']), /--nice needs a whole number from -20 to 19/);
     assert.equal(parseOptions(['--nice', '-10'])!.nice, -10);

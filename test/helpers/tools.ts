@@ -1,6 +1,6 @@
 /**
  * What some tests need from outside the repository: a program (Chromium, Prometheus, promtool,
- * redis-server, iptables, ip, kubectl, openssl, wrk), found on PATH, or the `../shared` folder beside
+ * redis-server, iptables, ip, kubectl, openssl, wrk, valgrind), found on PATH, or the `../shared` folder beside
  * the repository (Istio's sample files, never committed).
  *
  * On a developer's machine a missing one skips the tests that need it, with a message naming it
@@ -41,6 +41,7 @@ export const TOOLS = {
   kubectl: { executable: 'kubectl', usedFor: 'checks against kubectl itself', install: 'apt-get install -y kubernetes-client (Debian ships kubectl in it)' },
   openssl: { executable: 'openssl', usedFor: 'making test certificates', install: 'apt-get install -y openssl' },
   wrk: { executable: 'wrk', usedFor: "running the benchmark's wrk scripts", install: 'apt-get install -y wrk' },
+  valgrind: { executable: 'valgrind', usedFor: "the benchmark's instruction counts (callgrind)", install: 'apt-get install -y valgrind' },
 } as const satisfies Record<string, ProgramSpec>;
 
 export type ToolName = keyof typeof TOOLS;
