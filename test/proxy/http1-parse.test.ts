@@ -285,6 +285,38 @@ describe('header fields', () => {
     assert.deepEqual(fields(parseFields(bytes('Name: a\tb\x80\xff\r\n\r\n'), 0)), [['Name', 'a\tb\x80\xff']]);
   });
 
+  test('long values: every control character is refused wherever it sits and however the bytes are aligned, tab and obs-text pass', () => {
+    // Values of 16 bytes and more are checked a word at a time: each forbidden byte is tried at
+    // each position of a 40-byte value, with the head starting at each offset of a word.
+    const forbidden = [0x00, 0x01, 0x08, 0x0a, 0x0b, 0x0d, 0x1f, 0x7f];
+    const allowed = [0x09, 0x20, 0x7e, 0x80, 0xa0, 0xff];
+    const value = (at: number, b: number): string => `${'v'.repeat(at)}${String.fromCharCode(b)}${'w'.repeat(39 - at)}`;
+    for (let offset = 0; offset < 4; offset++) {
+      const inBuffer = (head: string): Buffer => {
+        const room = Buffer.alloc(offset + head.length + 3, 0x41);
+        room.write(head, offset, 'latin1');
+        return room.subarray(offset, offset + head.length);
+      };
+      for (let at = 1; at < 39; at++) {
+        for (const b of forbidden) {
+          // CR and LF inside a value end the line early: what follows is then a bad field line.
+          const message = b === 0x0a || b === 0x0d ? /invalid/ : 'invalid character in header value';
+          refused(() => parseFields(inBuffer(`Long: ${value(at, b)}\r\n\r\n`), 0), 400, 'http1.codec_error', message);
+        }
+        for (const b of allowed) {
+          const v = value(at, b);
+          assert.deepEqual(fields(parseFields(inBuffer(`Long: ${v}\r\n\r\n`), 0)), [['Long', v]], `byte ${b} at ${at}, offset ${offset}`);
+        }
+      }
+    }
+  });
+
+  test('a lowercase name is its own lowercase form; any uppercase letter is lowered', () => {
+    const h = parseFields(bytes('x-envoy-peer-metadata-id: a\r\nContent-Type: b\r\nX-B3-TraceId: c\r\n\r\n'), 0);
+    assert.deepEqual(h.names, ['x-envoy-peer-metadata-id', 'Content-Type', 'X-B3-TraceId']);
+    assert.deepEqual(h.lower, ['x-envoy-peer-metadata-id', 'content-type', 'x-b3-traceid']);
+  });
+
   test('the field count limit counts fields, not the blank line', () => {
     assert.equal(parseFields(bytes('A: 1\r\nB: 2\r\n\r\n'), 0, undefined, 2).length, 2);
     refused(() => parseFields(bytes('A: 1\r\nB: 2\r\nC: 3\r\n\r\n'), 0, undefined, 2), 431, 'http1.too_many_headers', 'more than 2 header fields');

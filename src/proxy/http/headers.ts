@@ -74,13 +74,32 @@ export class HeaderList implements HeaderView, HeaderMutator {
   }
 
   removeAt(i: number): void {
-    this.names.splice(i, 1);
-    this.lower.splice(i, 1);
-    this.values.splice(i, 1);
+    const { names, lower, values } = this;
+    const n = lower.length;
+    if (i < 0 || i >= n) return;
+    // Moved down by hand: `splice` allocates an array of what it removed, three per call.
+    for (let k = i + 1; k < n; k++) {
+      names[k - 1] = names[k];
+      lower[k - 1] = lower[k];
+      values[k - 1] = values[k];
+    }
+    names.length = lower.length = values.length = n - 1;
   }
 
+  /** Removes every header with this name from `from` on, in one pass that keeps the others' order. */
   private removeFrom(lowerName: string, from: number): void {
-    for (let i = this.lower.length - 1; i >= from; i--) if (this.lower[i] === lowerName) this.removeAt(i);
+    const { names, lower, values } = this;
+    let w = lower.indexOf(lowerName, from);
+    if (w < 0) return;
+    const n = lower.length;
+    for (let k = w + 1; k < n; k++) {
+      if (lower[k] === lowerName) continue;
+      names[w] = names[k];
+      lower[w] = lower[k];
+      values[w] = values[k];
+      w++;
+    }
+    names.length = lower.length = values.length = w;
   }
 
   clone(): HeaderList {

@@ -105,6 +105,13 @@ for (let c = 48; c <= 57; c++) TOKEN[c] = 1;
 for (let c = 65; c <= 90; c++) TOKEN[c] = 1;
 for (let c = 97; c <= 122; c++) TOKEN[c] = 1;
 
+/**
+ * Header-name characters: 1 for a token character, 3 for an uppercase letter (a token character
+ * whose name needs lowercasing). A name OR-ed together tells both at once.
+ */
+const NAME_CHAR = new Uint8Array(256);
+for (let c = 0; c < 256; c++) NAME_CHAR[c] = TOKEN[c] === 0 ? 0 : c >= 65 && c <= 90 ? 3 : 1;
+
 const enum Line {
   Leading,
   Method,
@@ -266,20 +273,72 @@ export function parseFields(buf: Buffer, pos: number, text: string = buf.toStrin
     const first = buf[pos];
     if (first === 32 || first === 9) throw badRequest('http1.codec_error', 'obsolete line folding in header');
     let colon = pos;
-    while (colon < end && TOKEN[buf[colon]] === 1) colon++;
+    let kinds = 0;
+    for (; colon < end; colon++) {
+      const k = NAME_CHAR[buf[colon]];
+      if (k === 0) break;
+      kinds |= k;
+    }
     // No whitespace allowed between name and colon (RFC 9112 §5.1), and the name must not be empty.
     if (colon === pos || colon >= end || buf[colon] !== 58) throw badRequest('http1.codec_error', 'invalid header name');
     let vs = colon + 1;
     let ve = end;
     while (vs < ve && (buf[vs] === 32 || buf[vs] === 9)) vs++;
     while (ve > vs && (buf[ve - 1] === 32 || buf[ve - 1] === 9)) ve--;
-    for (let i = vs; i < ve; i++) {
-      const b = buf[i];
-      if ((b < 32 && b !== 9) || b === 127) throw badRequest('http1.codec_error', 'invalid character in header value');
-    }
+    if (!validValue(buf, vs, ve)) throw badRequest('http1.codec_error', 'invalid character in header value');
     const name = text.slice(pos, colon);
-    headers.push(name, name.toLowerCase(), text.slice(vs, ve));
+    // Names arriving in lowercase (HTTP/2 style, as sidecars send them) are their own lowercase form.
+    headers.push(name, kinds === 1 ? name : name.toLowerCase(), text.slice(vs, ve));
     pos = next;
   }
   return headers;
+}
+
+/** Values at least this long are checked four bytes at a time. */
+const WORD_CHECK_MIN = 16;
+/** A 32-bit view of the last buffer memory checked by words (heads mostly share one read buffer). */
+let wordMemory: ArrayBufferLike | null = null;
+let words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+
+function wordsOf(memory: ArrayBufferLike): Int32Array<ArrayBufferLike> {
+  if (memory !== wordMemory) {
+    wordMemory = memory;
+    words = new Int32Array(memory, 0, memory.byteLength >>> 2);
+  }
+  return words;
+}
+
+function validByte(b: number): boolean {
+  return (b >= 32 || b === 9) && b !== 127;
+}
+
+/**
+ * True when `buf[from, to)` holds no control character but horizontal tab (RFC 9110 §5.5: field
+ * values are VCHAR, SP, HTAB and obs-text). A long value is read as 32-bit words: one test per word
+ * finds whether any byte in it is below 0x20 or is 0x7f (the classic "has a byte less than n" and
+ * "has a zero byte" bit tricks; a flagged word may be a false alarm only next to a byte that is
+ * really flagged, and a tab is flagged too), and only a flagged word is looked at byte by byte.
+ * A header value is a few hundred bytes at most here (the peer-metadata exchange's), and this is
+ * most of what parsing a head costs.
+ */
+function validValue(buf: Buffer, from: number, to: number): boolean {
+  let i = from;
+  if (to - from >= WORD_CHECK_MIN) {
+    const view = wordsOf(buf.buffer);
+    const base = buf.byteOffset;
+    // Bytes up to the first 4-byte boundary of the underlying memory, one at a time.
+    for (; ((base + i) & 3) !== 0; i++) if (!validByte(buf[i])) return false;
+    const last = (base + to) >>> 2;
+    for (let w = (base + i) >>> 2; w < last; w++) {
+      const x = view[w];
+      const y = x ^ 0x7f7f7f7f;
+      if ((((x - 0x20202020) & ~x) | ((y - 0x01010101) & ~y)) & 0x80808080) {
+        const at = (w << 2) - base;
+        for (let k = at; k < at + 4; k++) if (!validByte(buf[k])) return false;
+      }
+    }
+    i = (last << 2) - base;
+  }
+  for (; i < to; i++) if (!validByte(buf[i])) return false;
+  return true;
 }
