@@ -351,6 +351,11 @@ test("under STRICT, the client app reaches each pod of a headless Service by the
   const v1 = pods.get('reviews-v1-0')!.plan;
   const v2 = pods.get('reviews-v2-0')!.plan;
   await applyIstio({ apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default', namespace: NS }, spec: { mtls: { mode: 'STRICT' } } });
+  // STRICT in force at the pod first, seen from the node, which has no sidecar: a plaintext request
+  // the client's sidecar passed through while the pod was still PERMISSIVE would leave a kept-alive
+  // plaintext connection in its pool, which the pod goes on serving (its accepted connections keep
+  // the transport they were accepted with).
+  await waitFor(async () => /^error /.test((await node!.runOk(process.execPath, [fixture('http-get'), v1.ip, '9080', `${v1.ip}:9080`])).stdout.trim()), 'STRICT at the pod', 30_000);
   // No Service stands for the pod's address yet: the client's sidecar passes the request through in plaintext (no service on 9080 has that Host), which STRICT refuses.
   await waitFor(() => refused(v1.ip, `${v1.ip}:9080`), 'STRICT to refuse a plain connection to the pod', 30_000);
 
